@@ -1,0 +1,79 @@
+/* memsrc: read-only access to a target's address space, whatever holds it.
+ *
+ * One interface, several backends: a live process read in place
+ * (process_vm_readv, falling back to /proc/PID/mem), a snapshot copied while
+ * the target was stopped (attach/snapshot.h), later a forked copy or a core
+ * file.  Everything above attach/ reads target memory only through this
+ * interface and never learns which backend it has.
+ *
+ * Ownership: memsrc_free() releases the source and everything it returned
+ * (region arrays, pointers from memsrc_ptr()).  Region arrays stay valid until
+ * then.  All functions return >= 0 on success or a negative errno:
+ *   -EFAULT  the range is not (entirely) mapped/readable in the target
+ *   -ESRCH   the live target is gone
+ *   -EPERM   access denied
+ */
+#ifndef PYLEAK_MEMSRC_H
+#define PYLEAK_MEMSRC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct memsrc;
+struct diag;
+
+/* One mapping of the target, as /proc/PID/maps (or a core's PT_LOADs) says. */
+struct mem_region {
+        uint64_t start, end;     /* [start, end) */
+        uint64_t offset;         /* file offset of start, 0 for anonymous */
+        uint64_t inode;
+        bool r, w, x, shared;
+        bool copied;             /* snapshot backends: bytes held locally */
+        char *path;              /* as the target sees it; NULL if anonymous;
+                                    "[heap]", "[stack]" ... for pseudo paths */
+};
+
+/* Reads exactly len bytes at addr into buf, or fails (-EFAULT) without a
+ * partial result. */
+int memsrc_read(struct memsrc *m, uint64_t addr, void *buf, size_t len);
+
+/* Zero-copy access for backends that hold the bytes locally: returns a
+ * pointer to len bytes at addr when the whole range lies in one held region,
+ * else NULL (then use memsrc_read).  Valid until memsrc_free(). */
+const void *memsrc_ptr(struct memsrc *m, uint64_t addr, size_t len);
+
+/* Convenience: reads a little-endian 64-bit word. */
+int memsrc_read_u64(struct memsrc *m, uint64_t addr, uint64_t *ret);
+
+/* The target's mappings, sorted by start.  *ret stays owned by m. */
+int memsrc_regions(struct memsrc *m, const struct mem_region **ret, size_t *ret_n);
+
+/* The region containing addr, or NULL. */
+const struct mem_region *memsrc_region_of(struct memsrc *m, uint64_t addr);
+
+/* pid of the live target this source reads or was copied from; 0 for a core
+ * file.  For a target in another PID namespace this is the host's pid. */
+pid_t memsrc_pid(struct memsrc *m);
+
+/* Opens a file the target has mapped, as the target sees it (through
+ * /proc/PID/map_files or /proc/PID/root for live targets, so other mount
+ * namespaces work).  Returns an fd (caller closes) or a negative errno.
+ * host_path, when not NULL, receives the path that was opened (caller frees). */
+int memsrc_open_mapped_file(struct memsrc *m, const struct mem_region *r,
+                            char **host_path);
+
+/* Frees the source; accepts NULL. */
+void memsrc_free(struct memsrc *m);
+
+/* --- Live backend: reads the running process in place, no stop. --------- */
+
+/* Opens pid for reading.  Fails with -ESRCH (no such process / zombie),
+ * -EPERM (with the CAP_SYS_PTRACE / ptrace_scope / container hints in d). */
+int memsrc_open_live(pid_t pid, struct memsrc **ret, struct diag *d);
+
+/* Re-reads /proc/PID/maps (live backends only; others return 0). */
+int memsrc_refresh_regions(struct memsrc *m);
+
+#endif

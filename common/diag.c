@@ -1,0 +1,49 @@
+#include "diag.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+int diag_set(struct diag *d, int err, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (!d)
+                return err;
+        d->err = err;
+        va_start(ap, fmt);
+        vsnprintf(d->msg, sizeof(d->msg), fmt, ap);
+        va_end(ap);
+        return err;
+}
+
+void diag_append(struct diag *d, const char *fmt, ...)
+{
+        va_list ap;
+        size_t len;
+
+        if (!d)
+                return;
+        len = strlen(d->msg);
+        if (len + 2 >= sizeof(d->msg))
+                return;
+        if (len > 0)
+                d->msg[len++] = '\n';
+        va_start(ap, fmt);
+        vsnprintf(d->msg + len, sizeof(d->msg) - len, fmt, ap);
+        va_end(ap);
+}
+
+void diag_prefix(struct diag *d, const char *fmt, ...)
+{
+        char pre[512], old[DIAG_MSG_MAX];
+        va_list ap;
+
+        if (!d || !d->msg[0])
+                return;
+        va_start(ap, fmt);
+        vsnprintf(pre, sizeof(pre), fmt, ap);
+        va_end(ap);
+        memcpy(old, d->msg, sizeof(old));
+        snprintf(d->msg, sizeof(d->msg), "%s: %s", pre, old);
+}

@@ -1,0 +1,46 @@
+/* heap-build: constructing a struct heap.  Used by the walker (heap/walk.c),
+ * the unit tests, and later the dump loader; ui/ never includes it.
+ *
+ * Protocol:
+ *   h = heap_new();
+ *   add every tracked object with heap_add_object(..., gen 0..3) first, so
+ *   they take indices [0, ntracked); then heap_mark_tracked_done(h);
+ *   for i in 0..ntracked-1 in increasing order:
+ *       heap_add_edge(h, i, dst, label) for each referent (dst may be an
+ *       untracked object added on the fly with heap_add_object(...,
+ *       HEAP_GEN_UNTRACKED, ...))
+ *   heap_finish(h);   (fills edge_start for all objects, counts, histogram)
+ * All functions return 0 or -ENOMEM / -EINVAL.
+ */
+#ifndef PYLEAK_HEAP_BUILD_H
+#define PYLEAK_HEAP_BUILD_H
+
+#include "heap.h"
+
+struct heap *heap_new(void);
+
+/* Adds an object; fails with -EEXIST if addr is already present. */
+int heap_add_object(struct heap *h, uint64_t addr, uint32_t type,
+                    enum heap_gen gen, int64_t refcnt, uint64_t size,
+                    uint8_t flags, uint32_t *ret_idx);
+
+void heap_mark_tracked_done(struct heap *h);
+
+/* Interns a type by address; module/qualname are copied.  Returns the same
+ * index for the same address. */
+int heap_intern_type(struct heap *h, uint64_t type_addr, const char *module,
+                     const char *qualname, bool opaque, uint32_t *ret);
+
+/* Type index for an address already interned, or -1. */
+int64_t heap_type_find(const struct heap *h, uint64_t type_addr);
+
+/* Interns a label text (copied). */
+int heap_intern_label(struct heap *h, const char *text, uint32_t *ret);
+
+/* Appends an edge src -> dst.  src must be >= the src of the previous call
+ * and < ntracked. */
+int heap_add_edge(struct heap *h, uint32_t src, uint32_t dst, uint32_t label);
+
+int heap_finish(struct heap *h);
+
+#endif

@@ -1,0 +1,2 @@
+/* stub: to be written */
+typedef int pyleak_stub_unit;

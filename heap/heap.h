@@ -1,0 +1,179 @@
+/* heap: the object graph of one snapshot, and everything known about it.
+ *
+ * A `struct heap` is built by heap_build() (heap/walk.c: GC-list walk and
+ * reference decoding through a memsrc and a layout), analysed by
+ * heap_analyse() (heap/analysis.h), and then only read: by ui/ (writers,
+ * browser) and, later, the dump store.  ui/ sees this header and the analysis
+ * headers, never a memsrc or a layout.
+ *
+ * Objects are numbered 0..nobjs-1.  Indices [0, ntracked) are the objects on
+ * the GC lists, in walk order; [ntracked, nobjs) are objects that tracked
+ * objects refer to but that are not on any GC list (str, int, untracked
+ * tuples/dicts, static types, ...): their gen is HEAP_GEN_UNTRACKED and they
+ * have no outgoing edges recorded.
+ *
+ * Edges are in CSR form: the referents of object i are
+ * edge_dst[edge_start[i] .. edge_start[i+1]), in tp_traverse order, each with
+ * a label (heap_label_text()).  Ownership: everything is owned by the heap and
+ * freed by heap_free().
+ */
+#ifndef PYLEAK_HEAP_H
+#define PYLEAK_HEAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct memsrc;
+struct pyinterp;
+struct diag;
+
+enum heap_gen {
+        HEAP_GEN_0 = 0,
+        HEAP_GEN_1 = 1,
+        HEAP_GEN_2 = 2,
+        HEAP_GEN_PERMANENT = 3,
+        HEAP_GEN_UNTRACKED = 4,
+        HEAP_GEN__COUNT
+};
+
+/* heap_obj.flags */
+enum {
+        HOBJ_OPAQUE     = 1 << 0,  /* type has no decoder: edges unknown */
+        HOBJ_IMMORTAL   = 1 << 1,  /* 3.12+ immortal refcount */
+        HOBJ_HAS_GC     = 1 << 2,  /* type has Py_TPFLAGS_HAVE_GC */
+        HOBJ_PARTIAL    = 1 << 3,  /* decoding hit unreadable/garbage memory */
+        HOBJ_GARBAGE    = 1 << 4,  /* analysis: a full collection frees it */
+        HOBJ_GC_GARBAGE = 1 << 5,  /* listed in gc.garbage */
+        HOBJ_IN_CYCLE   = 1 << 6,  /* analysis: member of a reported cycle */
+        HOBJ_IS_TYPE    = 1 << 7,  /* the object is a type object */
+};
+
+struct heap_obj {
+        uint64_t addr;       /* == id() in the target */
+        uint64_t size;       /* sys.getsizeof() semantics */
+        int64_t refcnt;      /* as the interpreter counts it; immortal: large */
+        uint32_t type;       /* index into heap.types */
+        uint8_t gen;         /* enum heap_gen */
+        uint8_t flags;       /* HOBJ_* */
+        uint16_t reserved;
+};
+
+struct heap_type {
+        uint64_t addr;       /* the type object's address */
+        char *module;        /* "builtins", "__main__", "collections" */
+        char *qualname;      /* "dict", "Node", "Outer.Inner" */
+        char *fullname;      /* "builtins.dict", "__main__.Node" */
+        uint64_t count;      /* objects of this type (tracked + untracked) */
+        uint64_t bytes;      /* sum of their sizes */
+        uint64_t tracked;    /* of which on GC lists */
+        bool opaque;         /* no decoder for this type */
+};
+
+struct heap_gcstate {
+        bool enabled;
+        bool collecting;     /* a collection was running at snapshot time */
+        int debug;           /* gc.get_debug() flags */
+        int thresholds[3];
+        int counts[3];
+        uint64_t frozen;     /* objects in the permanent generation */
+};
+
+struct heap_meta {
+        int pid;                   /* 0 for core files / dumps of cores */
+        char python_version[32];   /* "3.12.1" */
+        uint32_t python_hex;       /* PY_VERSION_HEX */
+        char layout_source[64];    /* "dwarf", ... */
+        char interp_path[512];     /* ELF that holds the interpreter */
+        double pause_ms;
+        double stop_ms;
+        int threads;
+        uint64_t bytes_copied;
+        double walk_ms;            /* time to build the graph */
+        double analyse_ms;
+        int interpreters;          /* interpreters walked */
+        uint64_t inconsistencies;  /* bad links/headers seen (0 = clean) */
+};
+
+/* Cycles: strongly connected components with more than one object, or a
+ * single object with an edge to itself.  Sorted by bytes, biggest first. */
+struct heap_cycles {
+        uint32_t n;
+        uint32_t *start;     /* n + 1 offsets into members */
+        uint32_t *members;   /* object indices */
+        uint64_t *bytes;     /* per cycle: sum of member sizes */
+        bool *garbage;       /* per cycle: all members are garbage */
+};
+
+struct heap {
+        struct heap_meta meta;
+        struct heap_gcstate gc;
+
+        uint32_t nobjs, ntracked, cap_objs;
+        struct heap_obj *objs;
+
+        uint32_t ntypes, cap_types;
+        struct heap_type *types;
+
+        uint64_t nedges, cap_edges;
+        uint64_t *edge_start;      /* nobjs + 1 entries once finished */
+        uint32_t *edge_dst;
+        uint32_t *edge_label;
+
+        uint32_t nlabels, cap_labels;
+        char **labels;             /* interned label texts */
+
+        uint32_t ngen_counts[HEAP_GEN__COUNT];  /* objects per generation */
+        uint32_t ndecoded;         /* tracked objects with a decoder */
+
+        uint32_t ngc_garbage;
+        uint32_t *gc_garbage;      /* object indices in gc.garbage order */
+
+        /* analysis results (heap_analyse) */
+        bool analysed;
+        struct heap_cycles cycles;
+        uint32_t ngarbage;
+        uint32_t *garbage;         /* what a full collection would free */
+
+        void *priv;                /* builder/analysis internals */
+};
+
+/* Labels: an edge label is either an index ("[n]", high bit set) or an id of
+ * an interned text (".name", "['key']", "<key>", "__class__", ...). */
+#define HEAP_LABEL_INDEX_BIT 0x80000000u
+static inline uint32_t heap_label_index(uint32_t n)
+{
+        return HEAP_LABEL_INDEX_BIT | (n & ~HEAP_LABEL_INDEX_BIT);
+}
+/* Writes the label text into buf (always NUL-terminated); returns buf. */
+const char *heap_label_text(const struct heap *h, uint32_t label,
+                            char *buf, size_t len);
+
+struct heap_build_opts {
+        uint64_t max_objects;      /* 0 = default cap (100 million) */
+        int collecting_retries;    /* unused by heap_build itself */
+};
+
+/* Walks every interpreter's GC lists (all generations + permanent) and
+ * decodes references.  -EAGAIN if a collection was running (gc.collecting);
+ * -EBADMSG on inconsistent lists (with a diag). */
+int heap_build(struct memsrc *m, const struct pyinterp *pi,
+               const struct heap_build_opts *opts, struct heap **ret,
+               struct diag *d);
+
+/* Runs every analysis (cycles, garbage, histogram counts). Idempotent. */
+int heap_analyse(struct heap *h);
+
+/* Object index for an address, or -1. */
+int64_t heap_find(const struct heap *h, uint64_t addr);
+
+static inline uint64_t heap_nref(const struct heap *h, uint32_t i)
+{
+        return h->edge_start[i + 1] - h->edge_start[i];
+}
+
+const char *heap_gen_name(enum heap_gen g);  /* "0","1","2","permanent","untracked" */
+
+void heap_free(struct heap *h);
+
+#endif

@@ -1,0 +1,297 @@
+/* The one list of every CPython struct and field pyleak-attach reads.
+ *
+ * Included only through layout.h, which expands it into the enums, the names
+ * the DWARF provider looks up, and the diagnostics.  Add a field here and
+ * every provider learns about it; never hard-code an offset elsewhere.
+ *
+ * LAYOUT_STRUCTS(S):  S(ID, "dwarf name|alternative|...")
+ *   The DWARF names are typedef or struct/union tag names, tried in order.
+ *
+ * LAYOUT_FIELDS(F):   F(ID, STRUCT_ID, "member.path|alternative|...")
+ *   A path may go through nested (also anonymous) structs/unions with '.'.
+ *   Alternatives cover renames between versions of the *same* thing; fields
+ *   whose meaning changed get their own entry (e.g. TSTATE_FRAME vs
+ *   TSTATE_CURRENT_FRAME).  A field absent in a version is marked absent,
+ *   never given offset 0.
+ */
+
+#define LAYOUT_STRUCTS(S) \
+        S(RUNTIME,      "_PyRuntimeState|pyruntimestate") \
+        S(INTERP,       "PyInterpreterState|_is") \
+        S(TSTATE,       "PyThreadState|_ts") \
+        S(CFRAME,       "_PyCFrame") \
+        S(GCSTATE,      "_gc_runtime_state|GCState") \
+        S(GCGEN,        "gc_generation") \
+        S(GCHEAD,       "PyGC_Head") \
+        S(OBJECT,       "PyObject|_object") \
+        S(VAROBJECT,    "PyVarObject") \
+        S(TYPE,         "PyTypeObject|_typeobject") \
+        S(HEAPTYPE,     "PyHeapTypeObject|_heaptypeobject") \
+        S(MEMBERDEF,    "PyMemberDef") \
+        S(LIST,         "PyListObject") \
+        S(TUPLE,        "PyTupleObject") \
+        S(DICT,         "PyDictObject") \
+        S(DICTKEYS,     "PyDictKeysObject|_dictkeysobject") \
+        S(DICTKEYENTRY, "PyDictKeyEntry") \
+        S(DICTUNIENTRY, "PyDictUnicodeEntry") \
+        S(DICTVALUES,   "PyDictValues|_dictvalues") \
+        S(SET,          "PySetObject") \
+        S(SETENTRY,     "setentry") \
+        S(FUNC,         "PyFunctionObject") \
+        S(CELL,         "PyCellObject") \
+        S(METHOD,       "PyMethodObject") \
+        S(CLASSMETHOD,  "classmethod") \
+        S(STATICMETHOD, "staticmethod") \
+        S(PROPERTY,     "propertyobject") \
+        S(MODULE,       "PyModuleObject") \
+        S(FRAMEOBJ,     "PyFrameObject|_frame") \
+        S(IFRAME,       "_PyInterpreterFrame") \
+        S(CODE,         "PyCodeObject") \
+        S(GEN,          "PyGenObject") \
+        S(ASYNCGEN,     "PyAsyncGenObject") \
+        S(TRACEBACK,    "PyTracebackObject") \
+        S(BASEEXC,      "PyBaseExceptionObject") \
+        S(DEQUE,        "dequeobject") \
+        S(DEQUEBLOCK,   "block|BLOCK") \
+        S(DEFDICT,      "defdictobject") \
+        S(ODICT,        "PyODictObject|_odictobject") \
+        S(ODICTNODE,    "_odictnode") \
+        S(WEAKREF,      "PyWeakReference|_PyWeakReference") \
+        S(SLICE,        "PySliceObject") \
+        S(MEMVIEW,      "PyMemoryViewObject") \
+        S(MBUF,         "_PyManagedBufferObject") \
+        S(CFUNC,        "PyCFunctionObject") \
+        S(CMETHOD,      "PyCMethodObject") \
+        S(DESCR,        "PyDescrObject") \
+        S(ASCII,        "PyASCIIObject") \
+        S(COMPACTUNI,   "PyCompactUnicodeObject") \
+        S(UNICODE,      "PyUnicodeObject") \
+        S(LONG,         "PyLongObject|_longobject") \
+        S(BYTES,        "PyBytesObject") \
+        S(FLOAT,        "PyFloatObject") \
+        S(ERRITEM,      "_PyErr_StackItem|_err_stackitem")
+
+#define LAYOUT_FIELDS(F) \
+        /* runtime and interpreters */ \
+        F(RUNTIME_INTERP_HEAD,   RUNTIME, "interpreters.head") \
+        F(RUNTIME_INTERP_MAIN,   RUNTIME, "interpreters.main") \
+        F(RUNTIME_GC,            RUNTIME, "gc") /* 3.8 only: one GC state */ \
+        F(INTERP_NEXT,           INTERP,  "next") \
+        F(INTERP_ID,             INTERP,  "id") \
+        F(INTERP_THREADS_HEAD,   INTERP,  "threads.head|tstate_head") \
+        F(INTERP_GC,             INTERP,  "gc") /* 3.9+ */ \
+        F(INTERP_MODULES,        INTERP,  "imports.modules|modules") \
+        F(INTERP_SYSDICT,        INTERP,  "sysdict") \
+        F(INTERP_BUILTINS,       INTERP,  "builtins") \
+        /* GC state */ \
+        F(GC_ENABLED,            GCSTATE, "enabled") \
+        F(GC_DEBUG,              GCSTATE, "debug") \
+        F(GC_GENERATIONS,        GCSTATE, "generations") \
+        F(GC_GENERATION0,        GCSTATE, "generation0") \
+        F(GC_YOUNG,              GCSTATE, "young") /* incremental designs */ \
+        F(GC_OLD,                GCSTATE, "old") \
+        F(GC_PERMANENT,          GCSTATE, "permanent_generation") \
+        F(GC_COLLECTING,         GCSTATE, "collecting") \
+        F(GC_GARBAGE,            GCSTATE, "garbage") \
+        F(GC_CALLBACKS,          GCSTATE, "callbacks") \
+        F(GC_HEAP_SIZE,          GCSTATE, "heap_size") \
+        F(GCGEN_HEAD,            GCGEN,   "head") \
+        F(GCGEN_THRESHOLD,       GCGEN,   "threshold") \
+        F(GCGEN_COUNT,           GCGEN,   "count") \
+        F(GCHEAD_NEXT,           GCHEAD,  "_gc_next") \
+        F(GCHEAD_PREV,           GCHEAD,  "_gc_prev") \
+        /* threads and frames */ \
+        F(TSTATE_NEXT,           TSTATE,  "next") \
+        F(TSTATE_INTERP,         TSTATE,  "interp") \
+        F(TSTATE_FRAME,          TSTATE,  "frame") /* <=3.10: PyFrameObject* */ \
+        F(TSTATE_CFRAME,         TSTATE,  "cframe") /* 3.11-3.12 */ \
+        F(TSTATE_CURRENT_FRAME,  TSTATE,  "current_frame") /* 3.13+ */ \
+        F(TSTATE_THREAD_ID,      TSTATE,  "thread_id") \
+        F(TSTATE_NATIVE_ID,      TSTATE,  "native_thread_id") \
+        F(CFRAME_CURRENT_FRAME,  CFRAME,  "current_frame") \
+        F(FRAMEOBJ_BACK,         FRAMEOBJ, "f_back") \
+        F(FRAMEOBJ_CODE,         FRAMEOBJ, "f_code") \
+        F(FRAMEOBJ_BUILTINS,     FRAMEOBJ, "f_builtins") \
+        F(FRAMEOBJ_GLOBALS,      FRAMEOBJ, "f_globals") \
+        F(FRAMEOBJ_LOCALS,       FRAMEOBJ, "f_locals") \
+        F(FRAMEOBJ_TRACE,        FRAMEOBJ, "f_trace") \
+        F(FRAMEOBJ_VALUESTACK,   FRAMEOBJ, "f_valuestack") \
+        F(FRAMEOBJ_STACKTOP,     FRAMEOBJ, "f_stacktop") /* 3.8-3.9 */ \
+        F(FRAMEOBJ_STACKDEPTH,   FRAMEOBJ, "f_stackdepth") /* 3.10 */ \
+        F(FRAMEOBJ_LOCALSPLUS,   FRAMEOBJ, "f_localsplus") \
+        F(FRAMEOBJ_LINENO,       FRAMEOBJ, "f_lineno") \
+        F(FRAMEOBJ_FRAME,        FRAMEOBJ, "f_frame") /* 3.11+ */ \
+        F(FRAMEOBJ_FRAME_DATA,   FRAMEOBJ, "_f_frame_data") \
+        F(FRAMEOBJ_EXTRA_LOCALS, FRAMEOBJ, "f_extra_locals") \
+        F(FRAMEOBJ_LOCALS_CACHE, FRAMEOBJ, "f_locals_cache") \
+        F(IFRAME_PREVIOUS,       IFRAME,  "previous") \
+        F(IFRAME_CODE,           IFRAME,  "f_executable|f_code") \
+        F(IFRAME_FUNC,           IFRAME,  "f_funcobj|f_func") \
+        F(IFRAME_GLOBALS,        IFRAME,  "f_globals") \
+        F(IFRAME_BUILTINS,       IFRAME,  "f_builtins") \
+        F(IFRAME_LOCALS,         IFRAME,  "f_locals") \
+        F(IFRAME_FRAME_OBJ,      IFRAME,  "frame_obj") \
+        F(IFRAME_INSTR,          IFRAME,  "instr_ptr|prev_instr") \
+        F(IFRAME_STACKTOP,       IFRAME,  "stacktop") /* 3.11-3.13: int */ \
+        F(IFRAME_STACKPOINTER,   IFRAME,  "stackpointer") /* 3.14+ */ \
+        F(IFRAME_OWNER,          IFRAME,  "owner") \
+        F(IFRAME_LOCALSPLUS,     IFRAME,  "localsplus") \
+        F(CODE_NAME,             CODE,    "co_name") \
+        F(CODE_QUALNAME,         CODE,    "co_qualname") \
+        F(CODE_FILENAME,         CODE,    "co_filename") \
+        F(CODE_FIRSTLINENO,      CODE,    "co_firstlineno") \
+        F(CODE_NLOCALS,          CODE,    "co_nlocals") \
+        F(CODE_NLOCALSPLUS,      CODE,    "co_nlocalsplus") \
+        F(CODE_VARNAMES,         CODE,    "co_varnames") \
+        F(CODE_CELLVARS,         CODE,    "co_cellvars") \
+        F(CODE_FREEVARS,         CODE,    "co_freevars") \
+        F(CODE_LOCALSPLUSNAMES,  CODE,    "co_localsplusnames") \
+        F(CODE_LOCALSPLUSKINDS,  CODE,    "co_localspluskinds") \
+        F(CODE_CODE_ADAPTIVE,    CODE,    "co_code_adaptive") \
+        F(CODE_LINETABLE,        CODE,    "co_linetable|co_lnotab") \
+        /* object header */ \
+        F(OBJECT_REFCNT,         OBJECT,  "ob_refcnt") \
+        F(OBJECT_TYPE,           OBJECT,  "ob_type") \
+        F(VAROBJECT_SIZE,        VAROBJECT, "ob_size") \
+        /* types */ \
+        F(TYPE_NAME,             TYPE,    "tp_name") \
+        F(TYPE_BASICSIZE,        TYPE,    "tp_basicsize") \
+        F(TYPE_ITEMSIZE,         TYPE,    "tp_itemsize") \
+        F(TYPE_FLAGS,            TYPE,    "tp_flags") \
+        F(TYPE_TRAVERSE,         TYPE,    "tp_traverse") \
+        F(TYPE_WEAKLISTOFFSET,   TYPE,    "tp_weaklistoffset") \
+        F(TYPE_MEMBERS,          TYPE,    "tp_members") \
+        F(TYPE_BASE,             TYPE,    "tp_base") \
+        F(TYPE_DICT,             TYPE,    "tp_dict") \
+        F(TYPE_DICTOFFSET,       TYPE,    "tp_dictoffset") \
+        F(TYPE_IS_GC,            TYPE,    "tp_is_gc") \
+        F(TYPE_BASES,            TYPE,    "tp_bases") \
+        F(TYPE_MRO,              TYPE,    "tp_mro") \
+        F(TYPE_CACHE,            TYPE,    "tp_cache") \
+        F(TYPE_SUBCLASSES,       TYPE,    "tp_subclasses") \
+        F(TYPE_DEL,              TYPE,    "tp_del") \
+        F(TYPE_FINALIZE,         TYPE,    "tp_finalize") \
+        F(HEAPTYPE_NAME,         HEAPTYPE, "ht_name") \
+        F(HEAPTYPE_SLOTS,        HEAPTYPE, "ht_slots") \
+        F(HEAPTYPE_QUALNAME,     HEAPTYPE, "ht_qualname") \
+        F(HEAPTYPE_CACHED_KEYS,  HEAPTYPE, "ht_cached_keys") \
+        F(HEAPTYPE_MODULE,       HEAPTYPE, "ht_module") \
+        F(MEMBERDEF_NAME,        MEMBERDEF, "name") \
+        F(MEMBERDEF_TYPE,        MEMBERDEF, "type") \
+        F(MEMBERDEF_OFFSET,      MEMBERDEF, "offset") \
+        F(MEMBERDEF_FLAGS,       MEMBERDEF, "flags") \
+        /* containers */ \
+        F(LIST_ITEM,             LIST,    "ob_item") \
+        F(LIST_ALLOCATED,        LIST,    "allocated") \
+        F(TUPLE_ITEM,            TUPLE,   "ob_item") \
+        F(DICT_USED,             DICT,    "ma_used") \
+        F(DICT_KEYS,             DICT,    "ma_keys") \
+        F(DICT_VALUES,           DICT,    "ma_values") \
+        F(DICTKEYS_REFCNT,       DICTKEYS, "dk_refcnt") \
+        F(DICTKEYS_SIZE,         DICTKEYS, "dk_size") /* <=3.10 */ \
+        F(DICTKEYS_LOG2_SIZE,    DICTKEYS, "dk_log2_size") /* 3.11+ */ \
+        F(DICTKEYS_LOG2_INDEX_BYTES, DICTKEYS, "dk_log2_index_bytes") \
+        F(DICTKEYS_KIND,         DICTKEYS, "dk_kind") \
+        F(DICTKEYS_USABLE,       DICTKEYS, "dk_usable") \
+        F(DICTKEYS_NENTRIES,     DICTKEYS, "dk_nentries") \
+        F(DICTKEYS_INDICES,      DICTKEYS, "dk_indices") \
+        F(DICTKEYENTRY_HASH,     DICTKEYENTRY, "me_hash") \
+        F(DICTKEYENTRY_KEY,      DICTKEYENTRY, "me_key") \
+        F(DICTKEYENTRY_VALUE,    DICTKEYENTRY, "me_value") \
+        F(DICTUNIENTRY_KEY,      DICTUNIENTRY, "me_key") \
+        F(DICTUNIENTRY_VALUE,    DICTUNIENTRY, "me_value") \
+        F(DICTVALUES_CAPACITY,   DICTVALUES, "capacity") /* 3.13+ */ \
+        F(DICTVALUES_SIZE,       DICTVALUES, "size") \
+        F(DICTVALUES_EMBEDDED,   DICTVALUES, "embedded") \
+        F(DICTVALUES_VALID,      DICTVALUES, "valid") \
+        F(DICTVALUES_VALUES,     DICTVALUES, "values") \
+        F(SET_FILL,              SET,     "fill") \
+        F(SET_USED,              SET,     "used") \
+        F(SET_MASK,              SET,     "mask") \
+        F(SET_TABLE,             SET,     "table") \
+        F(SET_SMALLTABLE,        SET,     "smalltable") \
+        F(SETENTRY_KEY,          SETENTRY, "key") \
+        /* functions, methods, descriptors */ \
+        F(FUNC_CODE,             FUNC,    "func_code") \
+        F(FUNC_GLOBALS,          FUNC,    "func_globals") \
+        F(FUNC_BUILTINS,         FUNC,    "func_builtins") \
+        F(FUNC_DEFAULTS,         FUNC,    "func_defaults") \
+        F(FUNC_KWDEFAULTS,       FUNC,    "func_kwdefaults") \
+        F(FUNC_CLOSURE,          FUNC,    "func_closure") \
+        F(FUNC_DOC,              FUNC,    "func_doc") \
+        F(FUNC_NAME,             FUNC,    "func_name") \
+        F(FUNC_DICT,             FUNC,    "func_dict") \
+        F(FUNC_MODULE,           FUNC,    "func_module") \
+        F(FUNC_ANNOTATIONS,      FUNC,    "func_annotations") \
+        F(FUNC_ANNOTATE,         FUNC,    "func_annotate") \
+        F(FUNC_QUALNAME,         FUNC,    "func_qualname") \
+        F(FUNC_TYPEPARAMS,       FUNC,    "func_typeparams") \
+        F(CELL_REF,              CELL,    "ob_ref") \
+        F(METHOD_FUNC,           METHOD,  "im_func") \
+        F(METHOD_SELF,           METHOD,  "im_self") \
+        F(CLASSMETHOD_CALLABLE,  CLASSMETHOD, "cm_callable") \
+        F(CLASSMETHOD_DICT,      CLASSMETHOD, "cm_dict") \
+        F(STATICMETHOD_CALLABLE, STATICMETHOD, "sm_callable") \
+        F(STATICMETHOD_DICT,     STATICMETHOD, "sm_dict") \
+        F(PROPERTY_GET,          PROPERTY, "prop_get") \
+        F(PROPERTY_SET,          PROPERTY, "prop_set") \
+        F(PROPERTY_DEL,          PROPERTY, "prop_del") \
+        F(PROPERTY_DOC,          PROPERTY, "prop_doc") \
+        F(PROPERTY_NAME,         PROPERTY, "prop_name") \
+        F(MODULE_DICT,           MODULE,  "md_dict") \
+        F(MODULE_NAME,           MODULE,  "md_name") \
+        F(CFUNC_SELF,            CFUNC,   "m_self") \
+        F(CFUNC_MODULE,          CFUNC,   "m_module") \
+        F(CFUNC_ML,              CFUNC,   "m_ml") \
+        F(CMETHOD_CLASS,         CMETHOD, "mm_class") \
+        F(DESCR_TYPE,            DESCR,   "d_type") \
+        F(DESCR_NAME,            DESCR,   "d_name") \
+        /* generators, frames, tracebacks, exceptions */ \
+        F(GEN_FRAME,             GEN,     "gi_frame") /* <=3.10 */ \
+        F(GEN_CODE,              GEN,     "gi_code") /* <=3.11 */ \
+        F(GEN_NAME,              GEN,     "gi_name") \
+        F(GEN_QUALNAME,          GEN,     "gi_qualname") \
+        F(GEN_EXC_STATE,         GEN,     "gi_exc_state") \
+        F(GEN_FRAME_STATE,       GEN,     "gi_frame_state") /* 3.11+ */ \
+        F(GEN_IFRAME,            GEN,     "gi_iframe") /* 3.11+ */ \
+        F(ASYNCGEN_FINALIZER,    ASYNCGEN, "ag_origin_or_finalizer|ag_finalizer") \
+        F(ERRITEM_TYPE,          ERRITEM, "exc_type") /* <=3.10 */ \
+        F(ERRITEM_VALUE,         ERRITEM, "exc_value") \
+        F(ERRITEM_TRACEBACK,     ERRITEM, "exc_traceback") /* <=3.10 */ \
+        F(TRACEBACK_NEXT,        TRACEBACK, "tb_next") \
+        F(TRACEBACK_FRAME,       TRACEBACK, "tb_frame") \
+        F(BASEEXC_DICT,          BASEEXC, "dict") \
+        F(BASEEXC_ARGS,          BASEEXC, "args") \
+        F(BASEEXC_NOTES,         BASEEXC, "notes") \
+        F(BASEEXC_TRACEBACK,     BASEEXC, "traceback") \
+        F(BASEEXC_CONTEXT,       BASEEXC, "context") \
+        F(BASEEXC_CAUSE,         BASEEXC, "cause") \
+        /* collections, weakrefs, misc */ \
+        F(DEQUE_LEFTBLOCK,       DEQUE,   "leftblock") \
+        F(DEQUE_RIGHTBLOCK,      DEQUE,   "rightblock") \
+        F(DEQUE_LEFTINDEX,       DEQUE,   "leftindex") \
+        F(DEQUE_RIGHTINDEX,      DEQUE,   "rightindex") \
+        F(DEQUEBLOCK_LEFTLINK,   DEQUEBLOCK, "leftlink") \
+        F(DEQUEBLOCK_DATA,       DEQUEBLOCK, "data") \
+        F(DEQUEBLOCK_RIGHTLINK,  DEQUEBLOCK, "rightlink") \
+        F(DEFDICT_FACTORY,       DEFDICT, "default_factory") \
+        F(ODICT_FIRST,           ODICT,   "od_first") \
+        F(ODICT_INST_DICT,       ODICT,   "od_inst_dict") \
+        F(ODICTNODE_KEY,         ODICTNODE, "key") \
+        F(ODICTNODE_NEXT,        ODICTNODE, "next") \
+        F(WEAKREF_OBJECT,        WEAKREF, "wr_object") \
+        F(WEAKREF_CALLBACK,      WEAKREF, "wr_callback") \
+        F(SLICE_START,           SLICE,   "start") \
+        F(SLICE_STOP,            SLICE,   "stop") \
+        F(SLICE_STEP,            SLICE,   "step") \
+        F(MEMVIEW_MBUF,          MEMVIEW, "mbuf") \
+        F(MBUF_OBJ,              MBUF,    "master.obj") \
+        /* scalars (names, keys, previews, sizes) */ \
+        F(ASCII_LENGTH,          ASCII,   "length") \
+        F(ASCII_STATE,           ASCII,   "state") \
+        F(COMPACTUNI_UTF8_LENGTH, COMPACTUNI, "utf8_length") \
+        F(UNICODE_DATA,          UNICODE, "data") \
+        F(LONG_DIGIT,            LONG,    "ob_digit|long_value.ob_digit") \
+        F(LONG_TAG,              LONG,    "long_value.lv_tag") /* 3.12+ */ \
+        F(BYTES_SVAL,            BYTES,   "ob_sval") \
+        F(FLOAT_FVAL,            FLOAT,   "ob_fval")

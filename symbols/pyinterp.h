@@ -1,0 +1,112 @@
+/* pyinterp: find the CPython interpreter inside a target and describe it.
+ *
+ * pyinterp_find() looks through the target's mappings for the ELF that
+ * defines `_PyRuntime` (libpython3.X*.so* preferred, else the executable),
+ * opens it as the target sees it (memsrc_open_mapped_file: /proc/PID/map_files
+ * or /proc/PID/root), computes the load bias, reads the version, fills the
+ * layout from the available providers, validates it against memory, and
+ * resolves the exported symbols heap/ needs (static type objects etc.).
+ *
+ * It reads only constant data (ELF files, the runtime's static parts), so
+ * main() runs it before stopping the target, against a live memsrc, to keep
+ * the pause short.  The result is independent of the memsrc afterwards.
+ *
+ * Errors, each with a diag saying cause and fix:
+ *   -EOPNOTSUPP  not a CPython process (the diag says what it runs), or an
+ *                unsupported build (2.x, <3.8, free-threaded, unknown future)
+ *   -ENOENT      no debug info / no provider could describe this build (diag
+ *                names the file, its build-id and how to get symbols)
+ *   -EBADMSG     a layout failed validation against the target's memory
+ */
+#ifndef PYLEAK_PYINTERP_H
+#define PYLEAK_PYINTERP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "layout.h"
+
+struct memsrc;
+struct diag;
+
+/* Exported symbols heap/ needs: PYSYM(ID, "symbol name").  Addresses are of
+ * the symbol itself (for PyExc_* and _PySet_Dummy that is the address of a
+ * pointer variable; read it to get the object). 0 when not exported. */
+#define PYINTERP_SYMBOLS(S) \
+        S(RUNTIME,            "_PyRuntime") \
+        S(PY_VERSION,         "Py_Version") \
+        S(SET_DUMMY,          "_PySet_Dummy") \
+        S(NONE,               "_Py_NoneStruct") \
+        S(TYPE_TYPE,          "PyType_Type") \
+        S(OBJECT_TYPE,        "PyBaseObject_Type") \
+        S(LIST_TYPE,          "PyList_Type") \
+        S(TUPLE_TYPE,         "PyTuple_Type") \
+        S(DICT_TYPE,          "PyDict_Type") \
+        S(SET_TYPE,           "PySet_Type") \
+        S(FROZENSET_TYPE,     "PyFrozenSet_Type") \
+        S(FUNCTION_TYPE,      "PyFunction_Type") \
+        S(CELL_TYPE,          "PyCell_Type") \
+        S(METHOD_TYPE,        "PyMethod_Type") \
+        S(CLASSMETHOD_TYPE,   "PyClassMethod_Type") \
+        S(STATICMETHOD_TYPE,  "PyStaticMethod_Type") \
+        S(PROPERTY_TYPE,      "PyProperty_Type") \
+        S(MODULE_TYPE,        "PyModule_Type") \
+        S(FRAME_TYPE,         "PyFrame_Type") \
+        S(GEN_TYPE,           "PyGen_Type") \
+        S(CORO_TYPE,          "PyCoro_Type") \
+        S(ASYNCGEN_TYPE,      "PyAsyncGen_Type") \
+        S(TRACEBACK_TYPE,     "PyTraceBack_Type") \
+        S(ODICT_TYPE,         "PyODict_Type") \
+        S(WEAKREF_TYPE,       "_PyWeakref_RefType") \
+        S(WEAKPROXY_TYPE,     "_PyWeakref_ProxyType") \
+        S(WEAKCALLPROXY_TYPE, "_PyWeakref_CallableProxyType") \
+        S(SLICE_TYPE,         "PySlice_Type") \
+        S(MEMVIEW_TYPE,       "PyMemoryView_Type") \
+        S(MBUF_TYPE,          "_PyManagedBuffer_Type") \
+        S(CFUNCTION_TYPE,     "PyCFunction_Type") \
+        S(CMETHOD_TYPE,       "PyCMethod_Type") \
+        S(METHODDESCR_TYPE,   "PyMethodDescr_Type") \
+        S(CLASSMETHODDESCR_TYPE, "PyClassMethodDescr_Type") \
+        S(MEMBERDESCR_TYPE,   "PyMemberDescr_Type") \
+        S(GETSETDESCR_TYPE,   "PyGetSetDescr_Type") \
+        S(WRAPPERDESCR_TYPE,  "PyWrapperDescr_Type") \
+        S(CODE_TYPE,          "PyCode_Type") \
+        S(UNICODE_TYPE,       "PyUnicode_Type") \
+        S(LONG_TYPE,          "PyLong_Type") \
+        S(BOOL_TYPE,          "PyBool_Type") \
+        S(BYTES_TYPE,         "PyBytes_Type") \
+        S(BYTEARRAY_TYPE,     "PyByteArray_Type") \
+        S(FLOAT_TYPE,         "PyFloat_Type") \
+        S(BASEEXC_PTR,        "PyExc_BaseException")
+
+enum pysym_id {
+#define PYSYM_ENUM(id, name) PYSYM_##id,
+        PYINTERP_SYMBOLS(PYSYM_ENUM)
+#undef PYSYM_ENUM
+        PYSYM__COUNT
+};
+
+struct pyinterp {
+        uint32_t version_hex;        /* PY_VERSION_HEX */
+        char version[32];            /* "3.12.1" */
+        char *elf_path;              /* path as the target sees it */
+        char *elf_host_path;         /* path that was opened on this host */
+        char build_id[41];           /* hex, "" if none */
+        bool is_executable;          /* interpreter linked into the executable
+                                        (vs libpython) */
+        uint64_t bias;               /* load bias of that ELF */
+        uint64_t runtime_addr;       /* &_PyRuntime in the target */
+        uint64_t sym[PYSYM__COUNT];  /* biased addresses, 0 if absent */
+        struct layout layout;
+        char layout_detail[256];     /* e.g. the file DWARF came from */
+};
+
+/* See the file comment.  *ret is owned by the caller (pyinterp_free). */
+int pyinterp_find(struct memsrc *m, struct pyinterp **ret, struct diag *d);
+
+/* Frees; accepts NULL. */
+void pyinterp_free(struct pyinterp *pi);
+
+const char *pysym_name(enum pysym_id id);
+
+#endif
