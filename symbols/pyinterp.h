@@ -29,7 +29,7 @@
 struct memsrc;
 struct diag;
 
-/* Exported symbols heap/ needs: PYSYM(ID, "symbol name").  Addresses are of
+/* Symbols heap/ needs, looked up in .dynsym and, when present, .symtab: PYSYM(ID, "symbol name").  Addresses are of
  * the symbol itself (for PyExc_* and _PySet_Dummy that is the address of a
  * pointer variable; read it to get the object). 0 when not exported. */
 #define PYINTERP_SYMBOLS(S) \
@@ -77,7 +77,9 @@ struct diag;
         S(BYTES_TYPE,         "PyBytes_Type") \
         S(BYTEARRAY_TYPE,     "PyByteArray_Type") \
         S(FLOAT_TYPE,         "PyFloat_Type") \
-        S(BASEEXC_PTR,        "PyExc_BaseException")
+        S(BASEEXC_PTR,        "PyExc_BaseException") \
+        /* local symbols: only in .symtab (absent from stripped builds) */ \
+        S(SUBTYPE_TRAVERSE,   "subtype_traverse")
 
 enum pysym_id {
 #define PYSYM_ENUM(id, name) PYSYM_##id,

@@ -1,0 +1,42 @@
+/* memsrc-internal: what a memsrc backend implements.  Included by the
+ * backends in attach/ and by test fakes (tests/unit), never by symbols/,
+ * heap/ or ui/.
+ *
+ * A backend allocates a struct that begins with `struct memsrc` (embed it as
+ * the first member), fills `ops`, `pid` and the region array, and returns a
+ * pointer to the embedded base.  memsrc.c dispatches through ops and
+ * implements the generic parts (region lookup, read_u64, free of regions).
+ */
+#ifndef PYLEAK_MEMSRC_INTERNAL_H
+#define PYLEAK_MEMSRC_INTERNAL_H
+
+#include "memsrc.h"
+
+struct memsrc_ops {
+        const char *name;   /* "live", "snapshot", "fake", "core" */
+        /* Required: all-or-nothing read. */
+        int (*read)(struct memsrc *m, uint64_t addr, void *buf, size_t len);
+        /* Optional (NULL: memsrc_ptr returns NULL): zero-copy pointer. */
+        const void *(*ptr)(struct memsrc *m, uint64_t addr, size_t len);
+        /* Optional (NULL: -ENOENT): open a mapped file as the target sees it. */
+        int (*open_mapped_file)(struct memsrc *m, const struct mem_region *r,
+                                char **host_path);
+        /* Optional (NULL: no-op): re-read the region list. */
+        int (*refresh_regions)(struct memsrc *m);
+        /* Required: free the backend's own state (not the regions, not m's
+         * base fields); must free the containing allocation. */
+        void (*destroy)(struct memsrc *m);
+};
+
+struct memsrc {
+        const struct memsrc_ops *ops;
+        pid_t pid;
+        struct mem_region *regions;   /* sorted by start, owned */
+        size_t nregions;
+        size_t last_region;           /* lookup cache for memsrc_region_of */
+};
+
+/* Frees a region array (paths included). */
+void memsrc_regions_free(struct mem_region *r, size_t n);
+
+#endif
