@@ -1,2 +1,198 @@
-/* stub: to be written */
-typedef int pyleak_stub_unit;
+/* The JSON report.  Streamed straight to the FILE so a 10-million-object
+ * report with --objects never needs a document tree in memory. */
+#include "report.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "heap.h"
+
+const char *report_type_name(const struct heap *h, uint32_t obj)
+{
+        uint32_t t = h->objs[obj].type;
+
+        if (t >= h->ntypes || !h->types[t].fullname)
+                return "?";
+        return h->types[t].fullname;
+}
+
+static void json_str(FILE *f, const char *s)
+{
+        fputc('"', f);
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+                switch (*p) {
+                case '"': fputs("\\\"", f); break;
+                case '\\': fputs("\\\\", f); break;
+                case '\n': fputs("\\n", f); break;
+                case '\r': fputs("\\r", f); break;
+                case '\t': fputs("\\t", f); break;
+                default:
+                        /* Target strings are hostile: escape every control
+                         * byte; bytes >= 0x80 are passed through (UTF-8). */
+                        if (*p < 0x20)
+                                fprintf(f, "\\u%04x", *p);
+                        else
+                                fputc(*p, f);
+                }
+        }
+        fputc('"', f);
+}
+
+static void json_ids(FILE *f, const struct heap *h, const uint32_t *idx, uint32_t n)
+{
+        fputc('[', f);
+        for (uint32_t i = 0; i < n; i++)
+                fprintf(f, "%s%" PRIu64, i ? "," : "", h->objs[idx[i]].addr);
+        fputc(']', f);
+}
+
+static int cmp_type_bytes(const void *a, const void *b, void *arg)
+{
+        const struct heap *h = arg;
+        const struct heap_type *x = &h->types[*(const uint32_t *)a];
+        const struct heap_type *y = &h->types[*(const uint32_t *)b];
+
+        if (x->bytes != y->bytes)
+                return x->bytes < y->bytes ? 1 : -1;
+        if (x->count != y->count)
+                return x->count < y->count ? 1 : -1;
+        return strcmp(x->fullname ? x->fullname : "", y->fullname ? y->fullname : "");
+}
+
+/* Types ordered by bytes, biggest first; caller frees. */
+static uint32_t *sorted_types(const struct heap *h)
+{
+        uint32_t *order = malloc(sizeof(*order) * (h->ntypes ? h->ntypes : 1));
+
+        if (!order)
+                return NULL;
+        for (uint32_t i = 0; i < h->ntypes; i++)
+                order[i] = i;
+        qsort_r(order, h->ntypes, sizeof(*order), cmp_type_bytes, (void *)h);
+        return order;
+}
+
+static void write_types(FILE *f, const struct heap *h)
+{
+        uint32_t *order = sorted_types(h);
+        bool first = true;
+
+        fputs("  \"types\": [", f);
+        for (uint32_t k = 0; order && k < h->ntypes; k++) {
+                const struct heap_type *t = &h->types[order[k]];
+
+                if (!t->count)
+                        continue;
+                fprintf(f, "%s\n    {\"module\": ", first ? "" : ",");
+                json_str(f, t->module ? t->module : "");
+                fputs(", \"qualname\": ", f);
+                json_str(f, t->qualname ? t->qualname : "");
+                fprintf(f, ", \"count\": %" PRIu64 ", \"bytes\": %" PRIu64
+                        ", \"tracked\": %" PRIu64 "}", t->count, t->bytes, t->tracked);
+                first = false;
+        }
+        fputs("\n  ],\n", f);
+        free(order);
+}
+
+static void write_coverage(FILE *f, const struct heap *h)
+{
+        bool first = true;
+
+        fprintf(f, "  \"coverage\": {\"tracked\": %" PRIu32 ", \"decoded\": %" PRIu32
+                ", \"opaque_types\": {", h->ntracked, h->ndecoded);
+        for (uint32_t i = 0; i < h->ntypes; i++) {
+                const struct heap_type *t = &h->types[i];
+
+                if (!t->opaque || !t->tracked)
+                        continue;
+                fputs(first ? "" : ", ", f);
+                json_str(f, t->fullname ? t->fullname : "?");
+                fprintf(f, ": %" PRIu64, t->tracked);
+                first = false;
+        }
+        fputs("}},\n", f);
+}
+
+static void write_objects(FILE *f, const struct heap *h)
+{
+        char lbl[256];
+
+        fputs(",\n  \"objects\": [", f);
+        for (uint32_t i = 0; i < h->ntracked; i++) {
+                const struct heap_obj *o = &h->objs[i];
+
+                fprintf(f, "%s\n    {\"id\": %" PRIu64 ", \"type\": ", i ? "," : "", o->addr);
+                json_str(f, report_type_name(h, i));
+                fprintf(f, ", \"gen\": \"%s\", \"refcnt\": %" PRId64 ", \"size\": %" PRIu64
+                        ", \"opaque\": %s, \"referents\": [",
+                        heap_gen_name(o->gen), o->refcnt, o->size,
+                        (o->flags & HOBJ_OPAQUE) ? "true" : "false");
+                for (uint64_t e = h->edge_start[i]; e < h->edge_start[i + 1]; e++) {
+                        fprintf(f, "%s{\"id\": %" PRIu64 ", \"label\": ",
+                                e > h->edge_start[i] ? ", " : "",
+                                h->objs[h->edge_dst[e]].addr);
+                        json_str(f, heap_label_text(h, h->edge_label[e], lbl, sizeof(lbl)));
+                        fputc('}', f);
+                }
+                fputs("]}", f);
+        }
+        fputs("\n  ]", f);
+}
+
+int report_json(const struct heap *h, FILE *f, const struct report_opts *o)
+{
+        const struct heap_meta *m = &h->meta;
+        const struct heap_gcstate *g = &h->gc;
+
+        fprintf(f, "{\n  \"tool\": {\"name\": \"pyleak-attach\", \"version\": \"%s\"},\n",
+                PYLEAK_VERSION);
+        fprintf(f, "  \"pid\": %d,\n  \"python\": {\"version\": ", m->pid);
+        json_str(f, m->python_version);
+        fputs(", \"layout_source\": ", f);
+        json_str(f, m->layout_source);
+        fputs(", \"path\": ", f);
+        json_str(f, m->interp_path);
+        fprintf(f, ", \"interpreters\": %d},\n", m->interpreters);
+        fprintf(f, "  \"snapshot\": {\"pause_ms\": %.3f, \"stop_ms\": %.3f, \"threads\": %d"
+                ", \"bytes_copied\": %" PRIu64 ", \"walk_ms\": %.3f, \"analyse_ms\": %.3f"
+                ", \"inconsistencies\": %" PRIu64 "},\n",
+                m->pause_ms, m->stop_ms, m->threads, m->bytes_copied, m->walk_ms,
+                m->analyse_ms, m->inconsistencies);
+        fprintf(f, "  \"gc\": {\"enabled\": %s, \"thresholds\": [%d, %d, %d], "
+                "\"counts\": [%d, %d, %d], \"collecting\": %s, \"frozen\": %" PRIu64
+                ", \"debug\": %d},\n",
+                g->enabled ? "true" : "false", g->thresholds[0], g->thresholds[1],
+                g->thresholds[2], g->counts[0], g->counts[1], g->counts[2],
+                g->collecting ? "true" : "false", g->frozen, g->debug);
+        fputs("  \"generations\": [", f);
+        for (int gen = HEAP_GEN_0; gen <= HEAP_GEN_PERMANENT; gen++)
+                fprintf(f, "%s{\"name\": \"%s\", \"objects\": %" PRIu32 "}",
+                        gen ? ", " : "", heap_gen_name(gen), h->ngen_counts[gen]);
+        fprintf(f, "],\n  \"untracked_referents\": %" PRIu32 ",\n",
+                h->ngen_counts[HEAP_GEN_UNTRACKED]);
+        write_coverage(f, h);
+        write_types(f, h);
+
+        fputs("  \"cycles\": [", f);
+        for (uint32_t c = 0; c < h->cycles.n; c++) {
+                fprintf(f, "%s\n    {\"members\": ", c ? "," : "");
+                json_ids(f, h, h->cycles.members + h->cycles.start[c],
+                         h->cycles.start[c + 1] - h->cycles.start[c]);
+                fprintf(f, ", \"bytes\": %" PRIu64 ", \"garbage\": %s}",
+                        h->cycles.bytes[c], h->cycles.garbage[c] ? "true" : "false");
+        }
+        fputs("\n  ],\n  \"garbage\": ", f);
+        json_ids(f, h, h->garbage, h->ngarbage);
+        fputs(",\n  \"gc_garbage\": ", f);
+        json_ids(f, h, h->gc_garbage, h->ngc_garbage);
+        if (o && o->objects)
+                write_objects(f, h);
+        fputs("\n}\n", f);
+        fflush(f);
+        return ferror(f) ? -EIO : 0;
+}

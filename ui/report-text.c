@@ -1,2 +1,170 @@
-/* stub: to be written */
-typedef int pyleak_stub_unit;
+/* The text report: what a person reads first.  Cycles biggest first, each
+ * drawn as a concrete shortest chain of labelled references, then what the
+ * collector would free, gc.garbage and the types that hold the memory. */
+#include "report.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis.h"
+#include "config.h"
+#include "heap.h"
+#include "paths.h"
+
+static const char *human_bytes(uint64_t b, char *buf, size_t len)
+{
+        static const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+        double v = (double)b;
+        int u = 0;
+
+        while (v >= 1024 && u < 4) {
+                v /= 1024;
+                u++;
+        }
+        if (u == 0)
+                snprintf(buf, len, "%" PRIu64 " B", b);
+        else
+                snprintf(buf, len, "%.1f %s", v, unit[u]);
+        return buf;
+}
+
+static void obj_ref(FILE *f, const struct heap *h, uint32_t i)
+{
+        fprintf(f, "%s@0x%" PRIx64, report_type_name(h, i), h->objs[i].addr);
+}
+
+static void write_cycle(FILE *f, const struct heap *h, uint32_t c)
+{
+        uint32_t n = h->cycles.start[c + 1] - h->cycles.start[c];
+        uint32_t first = h->cycles.members[h->cycles.start[c]];
+        struct heap_path p = {0};
+        char sig[512], b[32], lbl[256];
+
+        if (heap_cycle_signature(h, c, sig, sizeof(sig)) < 0)
+                snprintf(sig, sizeof(sig), "?");
+        fprintf(f, "  #%-4" PRIu32 " %" PRIu32 " object%s, %s, %s  [%s]\n", c + 1, n,
+                n == 1 ? "" : "s", human_bytes(h->cycles.bytes[c], b, sizeof(b)),
+                h->cycles.garbage[c] ? "GARBAGE" : "alive", sig);
+        if (heap_shortest_cycle(h, c, first, &p) < 0) {
+                fputs("        (no cycle path found)\n", f);
+                return;
+        }
+        fputs("        ", f);
+        for (uint32_t k = 0; k < p.n; k++) {
+                obj_ref(f, h, p.objs[k]);
+                fprintf(f, " %s -> ", heap_label_text(h, p.labels[k], lbl, sizeof(lbl)));
+                /* Long cycles: show the beginning and the way back. */
+                if (k == 7 && p.n > 10) {
+                        fprintf(f, "... (%" PRIu32 " more steps) ... -> ", p.n - 8);
+                        break;
+                }
+        }
+        obj_ref(f, h, p.objs[p.n]);
+        fputc('\n', f);
+        heap_path_release(&p);
+}
+
+static int cmp_type_bytes(const void *a, const void *b, void *arg)
+{
+        const struct heap *h = arg;
+        const struct heap_type *x = &h->types[*(const uint32_t *)a];
+        const struct heap_type *y = &h->types[*(const uint32_t *)b];
+
+        if (x->bytes != y->bytes)
+                return x->bytes < y->bytes ? 1 : -1;
+        return x->count < y->count ? 1 : (x->count > y->count ? -1 : 0);
+}
+
+static void write_types(FILE *f, const struct heap *h, unsigned top)
+{
+        uint32_t *order = malloc(sizeof(*order) * (h->ntypes ? h->ntypes : 1));
+        char b[32];
+
+        if (!order)
+                return;
+        for (uint32_t i = 0; i < h->ntypes; i++)
+                order[i] = i;
+        qsort_r(order, h->ntypes, sizeof(*order), cmp_type_bytes, (void *)h);
+        fprintf(f, "\nTypes by size (top %u of %" PRIu32 "):\n", top, h->ntypes);
+        fprintf(f, "  %10s %12s  %s\n", "count", "bytes", "type");
+        for (uint32_t k = 0; k < h->ntypes && k < top; k++) {
+                const struct heap_type *t = &h->types[order[k]];
+
+                if (!t->count)
+                        break;
+                fprintf(f, "  %10" PRIu64 " %12s  %s%s\n", t->count,
+                        human_bytes(t->bytes, b, sizeof(b)), t->fullname ? t->fullname : "?",
+                        t->opaque && t->tracked ? "  (opaque)" : "");
+        }
+        free(order);
+}
+
+static void write_obj_list(FILE *f, const struct heap *h, const uint32_t *idx, uint32_t n,
+                           unsigned top)
+{
+        char b[32];
+
+        for (uint32_t k = 0; k < n && k < top; k++) {
+                fputs("  ", f);
+                obj_ref(f, h, idx[k]);
+                fprintf(f, "  refcnt %" PRId64 ", %s\n", h->objs[idx[k]].refcnt,
+                        human_bytes(h->objs[idx[k]].size, b, sizeof(b)));
+        }
+        if (n > top)
+                fprintf(f, "  ... and %" PRIu32 " more (use --json for all)\n", n - top);
+}
+
+int report_text(const struct heap *h, FILE *f, const struct report_opts *o)
+{
+        const struct heap_meta *m = &h->meta;
+        const struct heap_gcstate *g = &h->gc;
+        unsigned top = o && o->top ? o->top : 20;
+        uint64_t gbytes = 0, ngcyc = 0;
+        char b[32];
+
+        fprintf(f, "pyleak-attach %s: pid %d, CPython %s\n", PYLEAK_VERSION, m->pid,
+                m->python_version);
+        fprintf(f, "interpreter: %s (layout from %s)\n", m->interp_path, m->layout_source);
+        fprintf(f, "snapshot: target paused %.1f ms (%d thread%s stopped in %.1f ms), "
+                "%s copied\n", m->pause_ms, m->threads, m->threads == 1 ? "" : "s",
+                m->stop_ms, human_bytes(m->bytes_copied, b, sizeof(b)));
+        fprintf(f, "gc: %s, thresholds %d/%d/%d, counts %d/%d/%d, frozen %" PRIu64 "%s\n",
+                g->enabled ? "enabled" : "DISABLED", g->thresholds[0], g->thresholds[1],
+                g->thresholds[2], g->counts[0], g->counts[1], g->counts[2], g->frozen,
+                g->collecting ? ", a collection was running" : "");
+        fprintf(f, "objects: gen0 %" PRIu32 ", gen1 %" PRIu32 ", gen2 %" PRIu32
+                ", permanent %" PRIu32 "; references decoded for %.1f%% of %" PRIu32
+                " tracked objects\n",
+                h->ngen_counts[0], h->ngen_counts[1], h->ngen_counts[2], h->ngen_counts[3],
+                h->ntracked ? 100.0 * h->ndecoded / h->ntracked : 100.0, h->ntracked);
+        if (m->inconsistencies)
+                fprintf(f, "warning: %" PRIu64 " inconsistencies in target memory; the "
+                        "result is partial\n", m->inconsistencies);
+
+        for (uint32_t c = 0; c < h->cycles.n; c++)
+                ngcyc += h->cycles.garbage[c];
+        fprintf(f, "\nCycles: %" PRIu32 " (%" PRIu64 " garbage), biggest first\n",
+                h->cycles.n, ngcyc);
+        for (uint32_t c = 0; c < h->cycles.n && c < top; c++)
+                write_cycle(f, h, c);
+        if (h->cycles.n > top)
+                fprintf(f, "  ... and %" PRIu32 " more cycles (use --top or --json)\n",
+                        h->cycles.n - top);
+
+        for (uint32_t k = 0; k < h->ngarbage; k++)
+                gbytes += h->objs[h->garbage[k]].size;
+        fprintf(f, "\nGarbage: the next full collection would free %" PRIu32 " object%s, %s\n",
+                h->ngarbage, h->ngarbage == 1 ? "" : "s", human_bytes(gbytes, b, sizeof(b)));
+        write_obj_list(f, h, h->garbage, h->ngarbage, top);
+
+        fprintf(f, "\ngc.garbage: %" PRIu32 " object%s\n", h->ngc_garbage,
+                h->ngc_garbage == 1 ? "" : "s");
+        write_obj_list(f, h, h->gc_garbage, h->ngc_garbage, top);
+
+        write_types(f, h, top);
+        fflush(f);
+        return ferror(f) ? -EIO : 0;
+}
