@@ -1,2 +1,537 @@
-/* stub: to be written */
-typedef int pyleak_stub_unit;
+/* analysis.c: cycles and what a full collection would free (analysis.h).
+ *
+ * Targets have millions of objects and reference chains as long as the heap
+ * (a linked list of a million nodes), so every traversal uses explicit,
+ * heap-allocated stacks, and per-object scratch is kept to 4 bytes where
+ * possible.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "analysis.h"
+
+#define NONE UINT32_MAX
+
+static double now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* ---- strongly connected components ------------------------------------ */
+
+/* One DFS call frame: the node and where its edge scan stands.  The scan
+ * position does not advance past a child until the child returns, so the
+ * parent sees the child's final rindex when it resumes. */
+struct frame {
+        uint64_t pos;
+        uint32_t v;
+        uint32_t root;
+};
+
+struct u32stack {
+        uint32_t *a;
+        size_t n, cap;
+};
+
+static int u32_push(struct u32stack *s, uint32_t v)
+{
+        if (s->n == s->cap) {
+                size_t ncap = s->cap ? s->cap + s->cap / 2 : 4096;
+                uint32_t *na = realloc(s->a, ncap * sizeof(*na));
+
+                if (!na)
+                        return -ENOMEM;
+                s->a = na;
+                s->cap = ncap;
+        }
+        s->a[s->n++] = v;
+        return 0;
+}
+
+/* Pearce's space-efficient variant of Tarjan ("A space-efficient algorithm
+ * for finding strongly connected components", 2016, PEA_FIND_SCC2): one
+ * uint32 per node serves as DFS index, low-link and, once done, component
+ * id.  Component ids count down from n, so finished nodes always compare
+ * greater than nodes still on the stack, which is what lets one array do
+ * all three jobs.  On return comp[v] = n - rindex, i.e. 0..ncomp-1 in order
+ * of completion. */
+static int scc(const struct heap *h, uint32_t *rindex, uint32_t *ret_ncomp)
+{
+        const uint32_t n = h->nobjs;
+        struct frame *fs = NULL;
+        size_t nf = 0, capf = 0;
+        struct u32stack S = {0};
+        uint32_t index = 1, c = n;
+        int r = 0;
+
+        memset(rindex, 0, (size_t)n * sizeof(*rindex));
+        for (uint32_t s = 0; s < n; s++) {
+                if (rindex[s])
+                        continue;
+                /* push s */
+                if (nf == capf) {
+                        size_t ncap = capf ? capf + capf / 2 : 1024;
+                        struct frame *nfs = realloc(fs, ncap * sizeof(*nfs));
+
+                        if (!nfs) {
+                                r = -ENOMEM;
+                                goto out;
+                        }
+                        fs = nfs;
+                        capf = ncap;
+                }
+                fs[nf++] = (struct frame){.pos = h->edge_start[s], .v = s, .root = 1};
+                rindex[s] = index++;
+
+                while (nf) {
+                        struct frame *f = &fs[nf - 1];
+                        uint32_t v = f->v;
+
+                        if (f->pos < h->edge_start[v + 1]) {
+                                uint32_t w = h->edge_dst[f->pos];
+
+                                if (rindex[w] == 0) {
+                                        if (nf == capf) {
+                                                size_t ncap = capf + capf / 2;
+                                                struct frame *nfs =
+                                                        realloc(fs, ncap * sizeof(*nfs));
+
+                                                if (!nfs) {
+                                                        r = -ENOMEM;
+                                                        goto out;
+                                                }
+                                                fs = nfs;
+                                                capf = ncap;
+                                        }
+                                        fs[nf++] = (struct frame){
+                                                .pos = h->edge_start[w], .v = w, .root = 1};
+                                        rindex[w] = index++;
+                                        continue;
+                                }
+                                if (rindex[w] < rindex[v]) {
+                                        rindex[v] = rindex[w];
+                                        f->root = 0;
+                                }
+                                f->pos++;
+                                continue;
+                        }
+
+                        /* v is finished */
+                        if (f->root) {
+                                index--;
+                                while (S.n && rindex[v] <= rindex[S.a[S.n - 1]]) {
+                                        rindex[S.a[--S.n]] = c;
+                                        index--;
+                                }
+                                rindex[v] = c--;
+                        } else {
+                                r = u32_push(&S, v);
+                                if (r < 0)
+                                        goto out;
+                        }
+                        nf--;
+                        /* the parent re-reads edge pos (now visited) and
+                         * takes the low-link from it */
+                }
+        }
+        for (uint32_t v = 0; v < n; v++)
+                rindex[v] = n - rindex[v];
+        *ret_ncomp = n - c;
+out:
+        free(fs);
+        free(S.a);
+        return r;
+}
+
+static int has_self_loop(const struct heap *h, uint32_t v)
+{
+        for (uint64_t e = h->edge_start[v]; e < h->edge_start[v + 1]; e++)
+                if (h->edge_dst[e] == v)
+                        return 1;
+        return 0;
+}
+
+struct cyc_key {
+        uint64_t bytes;
+        uint32_t size;
+        uint32_t first;
+        uint32_t id;
+};
+
+static int cyc_cmp(const void *a, const void *b)
+{
+        const struct cyc_key *x = a, *y = b;
+
+        if (x->bytes != y->bytes)
+                return x->bytes > y->bytes ? -1 : 1;
+        if (x->size != y->size)
+                return x->size > y->size ? -1 : 1;
+        if (x->first != y->first)
+                return x->first < y->first ? -1 : 1;
+        return 0;
+}
+
+static void cycles_release(struct heap_cycles *c)
+{
+        free(c->start);
+        free(c->members);
+        free(c->bytes);
+        free(c->garbage);
+        *c = (struct heap_cycles){0};
+}
+
+/* Fills *out and sets HOBJ_IN_CYCLE. */
+static int find_cycles(struct heap *h, struct heap_cycles *out)
+{
+        const uint32_t n = h->nobjs;
+        struct heap_cycles c = {0};
+        uint32_t *comp = NULL, *cyc = NULL, *start = NULL, *members = NULL, *fill = NULL;
+        uint64_t *bytes = NULL;
+        struct cyc_key *keys = NULL;
+        uint32_t ncomp = 0, ncyc = 0;
+        int r;
+
+        comp = malloc(((size_t)n + 1) * sizeof(*comp));
+        if (!comp)
+                return -ENOMEM;
+        r = scc(h, comp, &ncomp);
+        if (r < 0)
+                goto out;
+
+        /* cyc[k]: first the size of component k, then its cycle id or NONE */
+        cyc = calloc((size_t)ncomp + 1, sizeof(*cyc));
+        if (!cyc) {
+                r = -ENOMEM;
+                goto out;
+        }
+        for (uint32_t v = 0; v < n; v++)
+                cyc[comp[v]]++;
+        for (uint32_t v = 0; v < n; v++)
+                if (cyc[comp[v]] == 1 && has_self_loop(h, v))
+                        cyc[comp[v]] = NONE; /* a cycle of one */
+        for (uint32_t k = 0; k < ncomp; k++)
+                if (cyc[k] > 1)
+                        ncyc++;
+
+        start = calloc((size_t)ncyc + 1, sizeof(*start));
+        bytes = calloc((size_t)ncyc + 1, sizeof(*bytes));
+        fill = malloc(((size_t)ncyc + 1) * sizeof(*fill));
+        keys = malloc(((size_t)ncyc + 1) * sizeof(*keys));
+        if (!start || !bytes || !fill || !keys) {
+                r = -ENOMEM;
+                goto out;
+        }
+        for (uint32_t k = 0, id = 0; k < ncomp; k++) {
+                if (cyc[k] > 1) {
+                        start[id + 1] = cyc[k] == NONE ? 1 : cyc[k];
+                        cyc[k] = id++;
+                } else {
+                        cyc[k] = NONE;
+                }
+        }
+        for (uint32_t i = 0; i < ncyc; i++)
+                start[i + 1] += start[i];
+        members = malloc(((size_t)start[ncyc] + 1) * sizeof(*members));
+        if (!members) {
+                r = -ENOMEM;
+                goto out;
+        }
+        memcpy(fill, start, (size_t)ncyc * sizeof(*fill));
+        /* scanning v upwards leaves each cycle's members ascending */
+        for (uint32_t v = 0; v < n; v++) {
+                uint32_t id = cyc[comp[v]];
+
+                if (id == NONE)
+                        continue;
+                members[fill[id]++] = v;
+                bytes[id] += h->objs[v].size;
+        }
+        /* per-object scratch is no longer needed: give it back before the
+         * sorted copy doubles the member list */
+        free(comp);
+        free(cyc);
+        comp = cyc = NULL;
+
+        for (uint32_t i = 0; i < ncyc; i++)
+                keys[i] = (struct cyc_key){
+                        .bytes = bytes[i],
+                        .size = start[i + 1] - start[i],
+                        .first = members[start[i]],
+                        .id = i,
+                };
+        qsort(keys, ncyc, sizeof(*keys), cyc_cmp);
+
+        c.n = ncyc;
+        c.start = malloc(((size_t)ncyc + 1) * sizeof(*c.start));
+        c.members = malloc(((size_t)start[ncyc] + 1) * sizeof(*c.members));
+        c.bytes = malloc(((size_t)ncyc + 1) * sizeof(*c.bytes));
+        c.garbage = calloc((size_t)ncyc + 1, sizeof(*c.garbage));
+        if (!c.start || !c.members || !c.bytes || !c.garbage) {
+                r = -ENOMEM;
+                goto out;
+        }
+        c.start[0] = 0;
+        for (uint32_t i = 0; i < ncyc; i++) {
+                uint32_t id = keys[i].id, sz = keys[i].size;
+
+                memcpy(c.members + c.start[i], members + start[id], (size_t)sz * sizeof(*members));
+                c.start[i + 1] = c.start[i] + sz;
+                c.bytes[i] = keys[i].bytes;
+        }
+        for (uint32_t m = 0; m < c.start[ncyc]; m++)
+                h->objs[c.members[m]].flags |= HOBJ_IN_CYCLE;
+        *out = c;
+        c = (struct heap_cycles){0};
+        r = 0;
+out:
+        cycles_release(&c);
+        free(comp);
+        free(cyc);
+        free(start);
+        free(members);
+        free(fill);
+        free(bytes);
+        free(keys);
+        return r;
+}
+
+/* ---- what gc.collect() would free ------------------------------------- */
+
+static inline int collectable(const struct heap_obj *o)
+{
+        return o->gen <= HEAP_GEN_2;
+}
+
+/* Sets HOBJ_GARBAGE, fills *ret_garbage / *ret_n, counts inconsistencies. */
+static int find_garbage(struct heap *h, uint32_t **ret_garbage, uint32_t *ret_n,
+                        uint64_t *ret_bad)
+{
+        const uint32_t nt = h->ntracked;
+        struct heap_obj *objs = h->objs;
+        uint32_t *internal, *stack, *garbage;
+        uint32_t sp = 0, ng = 0;
+        uint64_t bad = 0;
+
+        /* Only tracked objects have outgoing edges and only they can be in
+         * the collected set, so scratch covers [0, ntracked). */
+        internal = calloc((size_t)nt + 1, sizeof(*internal));
+        if (!internal)
+                return -ENOMEM;
+        for (uint32_t s = 0; s < nt; s++) {
+                if (!collectable(&objs[s]))
+                        continue;
+                for (uint64_t e = h->edge_start[s]; e < h->edge_start[s + 1]; e++) {
+                        uint32_t d = h->edge_dst[e];
+
+                        if (d < nt && collectable(&objs[d]) && internal[d] != UINT32_MAX)
+                                internal[d]++;
+                }
+        }
+
+        /* The work stack reuses internal[]: when v is pushed, at most v
+         * entries were pushed before it, so slot sp <= v, and internal[j]
+         * for j <= v is never read again.  Every object is pushed at most
+         * once (its GARBAGE flag is cleared first), so sp stays < nt. */
+        stack = internal;
+        for (uint32_t v = 0; v < nt; v++) {
+                struct heap_obj *o = &objs[v];
+                int64_t gc_refs;
+
+                if (!collectable(o))
+                        continue;
+                gc_refs = o->refcnt - (int64_t)internal[v];
+                if (gc_refs < 0)
+                        bad++; /* over-decoded references or a torn snapshot */
+                if (gc_refs > 0 || (o->flags & HOBJ_IMMORTAL)) {
+                        o->flags &= ~HOBJ_GARBAGE;
+                        stack[sp++] = v;
+                } else {
+                        o->flags |= HOBJ_GARBAGE;
+                }
+        }
+        while (sp) {
+                uint32_t v = stack[--sp];
+
+                for (uint64_t e = h->edge_start[v]; e < h->edge_start[v + 1]; e++) {
+                        uint32_t d = h->edge_dst[e];
+
+                        if (d < nt && (objs[d].flags & HOBJ_GARBAGE)) {
+                                objs[d].flags &= ~HOBJ_GARBAGE;
+                                stack[sp++] = d;
+                        }
+                }
+        }
+        free(internal);
+
+        for (uint32_t v = 0; v < nt; v++)
+                if (objs[v].flags & HOBJ_GARBAGE)
+                        ng++;
+        garbage = malloc(((size_t)ng + 1) * sizeof(*garbage));
+        if (!garbage)
+                return -ENOMEM;
+        ng = 0;
+        for (uint32_t v = 0; v < nt; v++)
+                if (objs[v].flags & HOBJ_GARBAGE)
+                        garbage[ng++] = v;
+        *ret_garbage = garbage;
+        *ret_n = ng;
+        *ret_bad = bad;
+        return 0;
+}
+
+int heap_analyse(struct heap *h)
+{
+        struct heap_cycles cycles = {0};
+        uint32_t *garbage = NULL, ngarbage = 0;
+        uint64_t bad = 0;
+        double t0;
+        int r;
+
+        if (!h || !h->edge_start)
+                return -EINVAL;
+        if (h->analysed)
+                return 0;
+        t0 = now_ms();
+        for (uint32_t v = 0; v < h->nobjs; v++)
+                h->objs[v].flags &= ~(HOBJ_GARBAGE | HOBJ_IN_CYCLE);
+
+        r = find_cycles(h, &cycles);
+        if (r < 0)
+                goto fail;
+        r = find_garbage(h, &garbage, &ngarbage, &bad);
+        if (r < 0)
+                goto fail;
+        for (uint32_t i = 0; i < cycles.n; i++) {
+                bool all = true;
+
+                for (uint32_t m = cycles.start[i]; m < cycles.start[i + 1] && all; m++)
+                        all = h->objs[cycles.members[m]].flags & HOBJ_GARBAGE;
+                cycles.garbage[i] = all;
+        }
+
+        h->cycles = cycles;
+        h->garbage = garbage;
+        h->ngarbage = ngarbage;
+        h->meta.inconsistencies += bad;
+        h->analysed = true;
+        h->meta.analyse_ms = now_ms() - t0;
+        return 0;
+fail:
+        /* leave the heap as it was: no half-set flags */
+        for (uint32_t v = 0; v < h->nobjs; v++)
+                h->objs[v].flags &= ~(HOBJ_GARBAGE | HOBJ_IN_CYCLE);
+        cycles_release(&cycles);
+        return r;
+}
+
+/* ---- queries ----------------------------------------------------------- */
+
+static const char *type_display_name(const struct heap_type *t)
+{
+        if (!t->module[0] || strcmp(t->module, "builtins") == 0)
+                return t->qualname;
+        return t->fullname;
+}
+
+static int strp_cmp(const void *a, const void *b)
+{
+        return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int u32_cmp(const void *a, const void *b)
+{
+        uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+        return x < y ? -1 : x > y;
+}
+
+int heap_cycle_signature(const struct heap *h, uint32_t cycle, char *buf, size_t len)
+{
+        uint32_t first, nm, nt = 0, nn = 0;
+        uint32_t *types;
+        const char **names;
+        size_t out = 0;
+
+        if (!h || !h->analysed || cycle >= h->cycles.n)
+                return -EINVAL;
+        first = h->cycles.start[cycle];
+        nm = h->cycles.start[cycle + 1] - first;
+        types = malloc((size_t)nm * sizeof(*types));
+        names = malloc((size_t)nm * sizeof(*names));
+        if (!types || !names) {
+                free(types);
+                free(names);
+                return -ENOMEM;
+        }
+        for (uint32_t i = 0; i < nm; i++)
+                types[i] = h->objs[h->cycles.members[first + i]].type;
+        qsort(types, nm, sizeof(*types), u32_cmp);
+        for (uint32_t i = 0; i < nm; i++)
+                if (i == 0 || types[i] != types[i - 1])
+                        types[nt++] = types[i];
+        for (uint32_t i = 0; i < nt; i++)
+                names[i] = type_display_name(&h->types[types[i]]);
+        qsort(names, nt, sizeof(*names), strp_cmp);
+        /* two type objects may share a name (a class redefined) */
+        for (uint32_t i = 0; i < nt; i++)
+                if (i == 0 || strcmp(names[i], names[i - 1]) != 0)
+                        names[nn++] = names[i];
+
+        if (len)
+                buf[0] = '\0';
+        for (uint32_t i = 0; i < nn; i++) {
+                size_t l = strlen(names[i]);
+
+                if (i) {
+                        if (out + 1 < len) {
+                                buf[out] = '+';
+                                buf[out + 1] = '\0';
+                        }
+                        out++;
+                }
+                if (out < len) {
+                        size_t room = len - 1 - out, k = l < room ? l : room;
+
+                        memcpy(buf + out, names[i], k);
+                        buf[out + k] = '\0';
+                }
+                out += l;
+        }
+        free(types);
+        free(names);
+        return out > INT32_MAX ? INT32_MAX : (int)out;
+}
+
+int heap_object_cycle(const struct heap *h, uint32_t obj, uint32_t *ret_cycle)
+{
+        if (!h || !h->analysed || obj >= h->nobjs)
+                return -EINVAL;
+        if (!(h->objs[obj].flags & HOBJ_IN_CYCLE))
+                return -ENOENT;
+        for (uint32_t i = 0; i < h->cycles.n; i++) {
+                for (uint32_t m = h->cycles.start[i]; m < h->cycles.start[i + 1]; m++) {
+                        if (h->cycles.members[m] == obj) {
+                                if (ret_cycle)
+                                        *ret_cycle = i;
+                                return 0;
+                        }
+                }
+        }
+        return -ENOENT;
+}
+
+uint64_t heap_garbage_bytes(const struct heap *h)
+{
+        uint64_t b = 0;
+
+        if (!h || !h->analysed)
+                return 0;
+        for (uint32_t i = 0; i < h->ngarbage; i++)
+                b += h->objs[h->garbage[i]].size;
+        return b;
+}

@@ -1,2 +1,536 @@
-/* stub: to be written */
-typedef int pyleak_stub_unit;
+/* heap.c: the struct heap model and its builder (heap.h, heap-build.h).
+ *
+ * Sized for targets with ~10 million objects and 30+ million edges: every
+ * lookup table stores only 8-byte slots that point back into the model's own
+ * arrays, arrays grow by 1.5x rather than 2x (a 400 MB object array should not
+ * briefly need 1.2 GB), and heap_finish() trims them to size.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "heap-build.h"
+
+/* Indices are stored as idx + 1 in 32 bits and the hash tables take their
+ * slot position from a 32-bit tag, so both stay well-defined below 2^31. */
+#define HEAP_MAX_OBJS (1u << 31)
+#define HEAP_MAX_TYPES (1u << 24)
+#define HEAP_MAX_LABELS (HEAP_LABEL_INDEX_BIT - 1)
+
+/* Open addressing, linear probing, power-of-two capacity, load <= 3/4.
+ * A slot is (tag << 32) | (idx + 1), 0 = empty.  The tag is the high half of
+ * the key's hash: it both picks the home slot (tag & mask), so growing never
+ * has to touch the keys, and filters probes so that the key itself (in
+ * h->objs, h->types or h->labels: a likely cache miss) is compared only on a
+ * tag match. */
+struct idxmap {
+        uint64_t *slots;
+        uint64_t cap;
+        uint64_t count;
+};
+
+typedef int (*idxmap_eq_fn)(const struct heap *h, uint32_t idx, const void *key);
+
+struct heap_priv {
+        struct idxmap objmap, typemap, labelmap;
+        uint64_t *estart;    /* edge_start while building: ntracked + 1 */
+        uint32_t nstart;     /* entries of estart filled so far */
+        int64_t last_src;    /* src of the latest heap_add_edge, or -1 */
+        int tracked_done;
+        int finished;
+};
+
+/* splitmix64's finaliser: object addresses are 16-byte aligned and packed in
+ * arenas, so raw low bits would crowd a few slots. */
+static inline uint64_t mix64(uint64_t x)
+{
+        x ^= x >> 30;
+        x *= 0xbf58476d1ce4e5b9ULL;
+        x ^= x >> 27;
+        x *= 0x94d049bb133111ebULL;
+        x ^= x >> 31;
+        return x;
+}
+
+static inline uint32_t tag_of_u64(uint64_t key)
+{
+        return (uint32_t)(mix64(key) >> 32);
+}
+
+static uint32_t tag_of_str(const char *s)
+{
+        uint64_t x = 0xcbf29ce484222325ULL; /* FNV-1a, then mixed */
+
+        for (; *s; s++) {
+                x ^= (unsigned char)*s;
+                x *= 0x100000001b3ULL;
+        }
+        return tag_of_u64(x);
+}
+
+/* The slot holding key, or the empty slot where it would be inserted.
+ * The map must have capacity (load < 1 guarantees termination). */
+static uint64_t *idxmap_slot(const struct idxmap *m, const struct heap *h, uint32_t tag,
+                             idxmap_eq_fn eq, const void *key)
+{
+        uint64_t mask = m->cap - 1;
+
+        for (uint64_t i = tag & mask;; i = (i + 1) & mask) {
+                uint64_t s = m->slots[i];
+
+                if (s == 0)
+                        return &m->slots[i];
+                if ((uint32_t)(s >> 32) == tag && eq(h, (uint32_t)s - 1, key))
+                        return &m->slots[i];
+        }
+}
+
+static int64_t idxmap_get(const struct idxmap *m, const struct heap *h, uint32_t tag,
+                          idxmap_eq_fn eq, const void *key)
+{
+        uint64_t s;
+
+        if (m->cap == 0)
+                return -1;
+        s = *idxmap_slot(m, h, tag, eq, key);
+        return s ? (int64_t)(uint32_t)(s - 1) : -1;
+}
+
+/* Makes room for one more entry. */
+static int idxmap_reserve(struct idxmap *m)
+{
+        uint64_t ncap, mask, *ns;
+
+        if (m->cap && (m->count + 1) * 4 <= m->cap * 3)
+                return 0;
+        ncap = m->cap ? m->cap * 2 : 64;
+        ns = calloc(ncap, sizeof(*ns));
+        if (!ns)
+                return -ENOMEM;
+        mask = ncap - 1;
+        for (uint64_t i = 0; i < m->cap; i++) {
+                uint64_t s = m->slots[i], j;
+
+                if (!s)
+                        continue;
+                for (j = (s >> 32) & mask; ns[j]; j = (j + 1) & mask)
+                        ;
+                ns[j] = s;
+        }
+        free(m->slots);
+        m->slots = ns;
+        m->cap = ncap;
+        return 0;
+}
+
+static void idxmap_release(struct idxmap *m)
+{
+        free(m->slots);
+        *m = (struct idxmap){0};
+}
+
+static int obj_eq(const struct heap *h, uint32_t idx, const void *key)
+{
+        return h->objs[idx].addr == *(const uint64_t *)key;
+}
+
+static int type_eq(const struct heap *h, uint32_t idx, const void *key)
+{
+        return h->types[idx].addr == *(const uint64_t *)key;
+}
+
+static int label_eq(const struct heap *h, uint32_t idx, const void *key)
+{
+        return strcmp(h->labels[idx], key) == 0;
+}
+
+static inline struct heap_priv *priv(const struct heap *h)
+{
+        return h->priv;
+}
+
+/* Grows *p (elsize-byte elements, capacity *cap) to hold at least need. */
+static int grow(void **p, uint64_t *cap, uint64_t need, size_t elsize, uint64_t min)
+{
+        uint64_t ncap;
+        void *np;
+
+        if (need <= *cap)
+                return 0;
+        ncap = *cap < min ? min : *cap + *cap / 2;
+        if (ncap < need)
+                ncap = need;
+        if (ncap > SIZE_MAX / elsize)
+                return -ENOMEM;
+        np = realloc(*p, ncap * elsize);
+        if (!np)
+                return -ENOMEM;
+        *p = np;
+        *cap = ncap;
+        return 0;
+}
+
+static int grow32(void **p, uint32_t *cap, uint64_t need, size_t elsize, uint64_t max)
+{
+        uint64_t c = *cap;
+        int r;
+
+        if (need > max)
+                return -ENOMEM;
+        r = grow(p, &c, need, elsize, 16);
+        if (r < 0)
+                return r;
+        *cap = c > max ? (uint32_t)max : (uint32_t)c;
+        return 0;
+}
+
+/* Shrinks an array to n elements; keeps the old block if realloc refuses. */
+static void trim(void **p, uint64_t n, size_t elsize)
+{
+        void *np;
+
+        if (!*p || n == 0)
+                return;
+        np = realloc(*p, n * elsize);
+        if (np)
+                *p = np;
+}
+
+struct heap *heap_new(void)
+{
+        struct heap *h = calloc(1, sizeof(*h));
+
+        if (!h)
+                return NULL;
+        h->priv = calloc(1, sizeof(struct heap_priv));
+        if (!h->priv) {
+                free(h);
+                return NULL;
+        }
+        priv(h)->last_src = -1;
+        return h;
+}
+
+int heap_add_object(struct heap *h, uint64_t addr, uint32_t type, enum heap_gen gen,
+                    int64_t refcnt, uint64_t size, uint8_t flags, uint32_t *ret_idx)
+{
+        struct heap_priv *p;
+        struct heap_obj *o;
+        uint64_t *slot;
+        uint32_t tag, idx;
+        int r;
+
+        if (!h || !(p = priv(h)) || p->finished || (unsigned)gen >= HEAP_GEN__COUNT)
+                return -EINVAL;
+        /* Tracked objects must own [0, ntracked): that is what lets edges
+         * be appended in CSR order while untracked ones appear on the fly. */
+        if ((gen == HEAP_GEN_UNTRACKED) != !!p->tracked_done)
+                return -EINVAL;
+        if (type >= h->ntypes)
+                return -EINVAL;
+        r = idxmap_reserve(&p->objmap);
+        if (r < 0)
+                return r;
+        tag = tag_of_u64(addr);
+        slot = idxmap_slot(&p->objmap, h, tag, obj_eq, &addr);
+        if (*slot)
+                return -EEXIST;
+        r = grow32((void **)&h->objs, &h->cap_objs, (uint64_t)h->nobjs + 1, sizeof(*h->objs),
+                   HEAP_MAX_OBJS);
+        if (r < 0)
+                return r;
+        idx = h->nobjs++;
+        o = &h->objs[idx];
+        *o = (struct heap_obj){
+                .addr = addr,
+                .size = size,
+                .refcnt = refcnt,
+                .type = type,
+                .gen = (uint8_t)gen,
+                .flags = flags,
+        };
+        *slot = ((uint64_t)tag << 32) | ((uint64_t)idx + 1);
+        p->objmap.count++;
+        if (gen != HEAP_GEN_UNTRACKED)
+                h->ntracked = h->nobjs;
+        if (ret_idx)
+                *ret_idx = idx;
+        return 0;
+}
+
+void heap_mark_tracked_done(struct heap *h)
+{
+        if (h && priv(h))
+                priv(h)->tracked_done = 1;
+}
+
+int64_t heap_find(const struct heap *h, uint64_t addr)
+{
+        if (!h || !priv(h))
+                return -1;
+        return idxmap_get(&priv(h)->objmap, h, tag_of_u64(addr), obj_eq, &addr);
+}
+
+int64_t heap_type_find(const struct heap *h, uint64_t type_addr)
+{
+        if (!h || !priv(h))
+                return -1;
+        return idxmap_get(&priv(h)->typemap, h, tag_of_u64(type_addr), type_eq, &type_addr);
+}
+
+static char *join_name(const char *module, const char *qualname)
+{
+        size_t lm = strlen(module), lq = strlen(qualname);
+        char *s = malloc(lm + lq + 2);
+
+        if (!s)
+                return NULL;
+        if (lm) {
+                memcpy(s, module, lm);
+                s[lm++] = '.';
+        }
+        memcpy(s + lm, qualname, lq + 1);
+        return s;
+}
+
+int heap_intern_type(struct heap *h, uint64_t type_addr, const char *module,
+                     const char *qualname, bool opaque, uint32_t *ret)
+{
+        struct heap_priv *p;
+        struct heap_type t = {.addr = type_addr, .opaque = opaque};
+        uint64_t *slot;
+        uint32_t tag;
+        int r;
+
+        if (!h || !(p = priv(h)) || p->finished)
+                return -EINVAL;
+        r = idxmap_reserve(&p->typemap);
+        if (r < 0)
+                return r;
+        tag = tag_of_u64(type_addr);
+        slot = idxmap_slot(&p->typemap, h, tag, type_eq, &type_addr);
+        if (*slot) {
+                if (ret)
+                        *ret = (uint32_t)*slot - 1;
+                return 0;
+        }
+        r = grow32((void **)&h->types, &h->cap_types, (uint64_t)h->ntypes + 1,
+                   sizeof(*h->types), HEAP_MAX_TYPES);
+        if (r < 0)
+                return r;
+        /* Never NULL names: the writers print them without checking. */
+        t.module = strdup(module ? module : "");
+        t.qualname = strdup(qualname ? qualname : "?");
+        if (t.module && t.qualname)
+                t.fullname = join_name(t.module, t.qualname);
+        if (!t.fullname) {
+                free(t.module);
+                free(t.qualname);
+                return -ENOMEM;
+        }
+        h->types[h->ntypes] = t;
+        *slot = ((uint64_t)tag << 32) | ((uint64_t)h->ntypes + 1);
+        p->typemap.count++;
+        if (ret)
+                *ret = h->ntypes;
+        h->ntypes++;
+        return 0;
+}
+
+int heap_intern_label(struct heap *h, const char *text, uint32_t *ret)
+{
+        struct heap_priv *p;
+        uint64_t *slot;
+        uint32_t tag;
+        char *copy;
+        int r;
+
+        if (!h || !(p = priv(h)) || !text || p->finished)
+                return -EINVAL;
+        r = idxmap_reserve(&p->labelmap);
+        if (r < 0)
+                return r;
+        tag = tag_of_str(text);
+        slot = idxmap_slot(&p->labelmap, h, tag, label_eq, text);
+        if (*slot) {
+                if (ret)
+                        *ret = (uint32_t)*slot - 1;
+                return 0;
+        }
+        r = grow32((void **)&h->labels, &h->cap_labels, (uint64_t)h->nlabels + 1,
+                   sizeof(*h->labels), HEAP_MAX_LABELS);
+        if (r < 0)
+                return r;
+        copy = strdup(text);
+        if (!copy)
+                return -ENOMEM;
+        h->labels[h->nlabels] = copy;
+        *slot = ((uint64_t)tag << 32) | ((uint64_t)h->nlabels + 1);
+        p->labelmap.count++;
+        if (ret)
+                *ret = h->nlabels;
+        h->nlabels++;
+        return 0;
+}
+
+/* The build-time edge_start covers only tracked objects (the only sources);
+ * it is allocated once ntracked is final. */
+static int ensure_estart(struct heap *h)
+{
+        struct heap_priv *p = priv(h);
+
+        if (p->estart)
+                return 0;
+        p->estart = malloc(((size_t)h->ntracked + 1) * sizeof(*p->estart));
+        return p->estart ? 0 : -ENOMEM;
+}
+
+int heap_add_edge(struct heap *h, uint32_t src, uint32_t dst, uint32_t label)
+{
+        struct heap_priv *p;
+        uint64_t cap;
+        int r;
+
+        if (!h || !(p = priv(h)) || !p->tracked_done || p->finished)
+                return -EINVAL;
+        if (src >= h->ntracked || (int64_t)src < p->last_src || dst >= h->nobjs)
+                return -EINVAL;
+        if (!(label & HEAP_LABEL_INDEX_BIT) && label >= h->nlabels)
+                return -EINVAL;
+        r = ensure_estart(h);
+        if (r < 0)
+                return r;
+        if (h->nedges == h->cap_edges) {
+                /* Two arrays, one capacity: commit cap only when both grew. */
+                cap = h->cap_edges;
+                r = grow((void **)&h->edge_dst, &cap, h->nedges + 1, sizeof(*h->edge_dst), 1024);
+                if (r < 0)
+                        return r;
+                cap = h->cap_edges;
+                r = grow((void **)&h->edge_label, &cap, h->nedges + 1, sizeof(*h->edge_label),
+                         1024);
+                if (r < 0)
+                        return r;
+                h->cap_edges = cap;
+        }
+        while (p->nstart <= src)
+                p->estart[p->nstart++] = h->nedges;
+        p->last_src = src;
+        h->edge_dst[h->nedges] = dst;
+        h->edge_label[h->nedges] = label;
+        h->nedges++;
+        return 0;
+}
+
+int heap_finish(struct heap *h)
+{
+        struct heap_priv *p;
+        uint64_t *es;
+        int r;
+
+        if (!h || !(p = priv(h)) || p->finished)
+                return -EINVAL;
+        p->tracked_done = 1;
+        r = ensure_estart(h);
+        if (r < 0)
+                return r;
+        es = realloc(p->estart, ((size_t)h->nobjs + 1) * sizeof(*es));
+        if (!es)
+                return -ENOMEM;
+        p->estart = es;
+        while (p->nstart <= h->nobjs)
+                es[p->nstart++] = h->nedges;
+        h->edge_start = es;
+        p->estart = NULL;
+        p->finished = 1;
+
+        trim((void **)&h->objs, h->nobjs, sizeof(*h->objs));
+        if (h->objs)
+                h->cap_objs = h->nobjs;
+        trim((void **)&h->edge_dst, h->nedges, sizeof(*h->edge_dst));
+        trim((void **)&h->edge_label, h->nedges, sizeof(*h->edge_label));
+        if (h->nedges)
+                h->cap_edges = h->nedges;
+
+        memset(h->ngen_counts, 0, sizeof(h->ngen_counts));
+        h->ndecoded = 0;
+        for (uint32_t t = 0; t < h->ntypes; t++)
+                h->types[t].count = h->types[t].bytes = h->types[t].tracked = 0;
+        for (uint32_t i = 0; i < h->nobjs; i++) {
+                const struct heap_obj *o = &h->objs[i];
+                struct heap_type *t = &h->types[o->type];
+
+                h->ngen_counts[o->gen]++;
+                t->count++;
+                t->bytes += o->size;
+                if (o->gen != HEAP_GEN_UNTRACKED) {
+                        t->tracked++;
+                        if (!(o->flags & HOBJ_OPAQUE))
+                                h->ndecoded++;
+                }
+        }
+        return 0;
+}
+
+const char *heap_label_text(const struct heap *h, uint32_t label, char *buf, size_t len)
+{
+        if (!buf || len == 0)
+                return "";
+        if (label & HEAP_LABEL_INDEX_BIT)
+                snprintf(buf, len, "[%u]", label & ~HEAP_LABEL_INDEX_BIT);
+        else if (h && label < h->nlabels)
+                snprintf(buf, len, "%s", h->labels[label]);
+        else
+                snprintf(buf, len, "?");
+        return buf;
+}
+
+const char *heap_gen_name(enum heap_gen g)
+{
+        static const char *const names[HEAP_GEN__COUNT] = {
+                [HEAP_GEN_0] = "0",
+                [HEAP_GEN_1] = "1",
+                [HEAP_GEN_2] = "2",
+                [HEAP_GEN_PERMANENT] = "permanent",
+                [HEAP_GEN_UNTRACKED] = "untracked",
+        };
+
+        return (unsigned)g < HEAP_GEN__COUNT ? names[g] : "?";
+}
+
+void heap_free(struct heap *h)
+{
+        struct heap_priv *p;
+
+        if (!h)
+                return;
+        p = priv(h);
+        if (p) {
+                idxmap_release(&p->objmap);
+                idxmap_release(&p->typemap);
+                idxmap_release(&p->labelmap);
+                free(p->estart);
+                free(p);
+        }
+        for (uint32_t t = 0; t < h->ntypes; t++) {
+                free(h->types[t].module);
+                free(h->types[t].qualname);
+                free(h->types[t].fullname);
+        }
+        for (uint32_t l = 0; l < h->nlabels; l++)
+                free(h->labels[l]);
+        free(h->types);
+        free(h->labels);
+        free(h->objs);
+        free(h->edge_start);
+        free(h->edge_dst);
+        free(h->edge_label);
+        free(h->gc_garbage);
+        free(h->cycles.start);
+        free(h->cycles.members);
+        free(h->cycles.bytes);
+        free(h->cycles.garbage);
+        free(h->garbage);
+        free(h);
+}

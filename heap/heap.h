@@ -105,6 +105,41 @@ struct heap_cycles {
         bool *garbage;       /* per cycle: all members are garbage */
 };
 
+/* Why something is alive: references from outside the tracked graph. */
+enum heap_root_kind {
+        HEAP_ROOT_MODULE = 0,  /* a module in sys.modules (label: its name) */
+        HEAP_ROOT_THREAD,      /* held by a thread's frame (label: the local) */
+        HEAP_ROOT_INTERP,      /* the interpreter's own: sys, builtins, ... */
+        HEAP_ROOT_EXTERNAL,    /* refcount exceeds the known referrers: C code,
+                                  untracked containers, the C stack */
+        HEAP_ROOT_IMMORTAL,
+        HEAP_ROOT_PERMANENT,   /* frozen by gc.freeze() */
+        HEAP_ROOT__COUNT
+};
+
+struct heap_root {
+        uint32_t obj;
+        uint8_t kind;          /* enum heap_root_kind */
+        uint32_t label;        /* label id (heap_label_text), e.g. "json" */
+        uint32_t frame;        /* HEAP_ROOT_THREAD: index into frames, else
+                                  UINT32_MAX */
+};
+
+struct heap_thread {
+        uint64_t thread_id;    /* threading.get_ident() */
+        int64_t native_id;     /* the kernel's tid, 0 if unknown */
+        uint32_t first_frame;  /* innermost first, into heap.frames */
+        uint32_t nframes;
+};
+
+struct heap_frame {
+        uint32_t thread;
+        char *function;        /* co_qualname (or co_name) */
+        char *filename;
+        int line;              /* current line, or first line if unknown */
+        uint32_t code;         /* object index of the code object or UINT32_MAX */
+};
+
 struct heap {
         struct heap_meta meta;
         struct heap_gcstate gc;
@@ -129,11 +164,25 @@ struct heap {
         uint32_t ngc_garbage;
         uint32_t *gc_garbage;      /* object indices in gc.garbage order */
 
+        /* explicit roots recorded by the walker (sys.modules, frames, the
+         * interpreter); heap_dominators() adds the computed ones */
+        uint32_t nroots, cap_roots;
+        struct heap_root *roots;
+        uint32_t nthreads;
+        struct heap_thread *threads;
+        uint32_t nframes;
+        struct heap_frame *frames;
+
         /* analysis results (heap_analyse) */
         bool analysed;
         struct heap_cycles cycles;
         uint32_t ngarbage;
         uint32_t *garbage;         /* what a full collection would free */
+
+        /* dominators (heap_analyse, see analysis.h): NULL until computed */
+        uint32_t *idom;            /* immediate dominator; UINT32_MAX = the
+                                      virtual root */
+        uint64_t *retained;        /* bytes freed if the object went away */
 
         void *priv;                /* builder/analysis internals */
 };

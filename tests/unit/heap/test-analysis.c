@@ -1,0 +1,558 @@
+/* test-analysis: cycles and the full-collection garbage rule on hand-built
+ * graphs, deep graphs (no recursion), and a random graph checked against a
+ * plain Kosaraju and a plain re-statement of the garbage rule. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "analysis.h"
+#include "heap-build.h"
+#include "tap.h"
+
+static double now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+enum { T_DICT, T_NODE, T_LIST, T_NODE2 };
+
+struct tobj {
+        int gen;
+        int64_t refcnt;
+        uint64_t size;
+        uint8_t flags;
+        uint32_t type;
+};
+
+/* Builds a heap from objects (tracked first, then untracked) and edges given
+ * as src,dst pairs sorted by src. */
+static struct heap *build(const struct tobj *o, uint32_t n, const uint32_t *edges,
+                          uint64_t nedges)
+{
+        struct heap *h = heap_new();
+        int r = 0;
+        uint32_t t;
+
+        r |= heap_intern_type(h, 0x10, "builtins", "dict", false, &t);
+        r |= heap_intern_type(h, 0x20, "__main__", "Node", false, &t);
+        r |= heap_intern_type(h, 0x30, "builtins", "list", false, &t);
+        r |= heap_intern_type(h, 0x40, "__main__", "Node", false, &t); /* redefined class */
+        for (uint32_t i = 0; i < n; i++) {
+                if (o[i].gen == HEAP_GEN_UNTRACKED)
+                        heap_mark_tracked_done(h);
+                r |= heap_add_object(h, 0x1000 + 16ULL * i, o[i].type, o[i].gen, o[i].refcnt,
+                                     o[i].size ? o[i].size : 1, o[i].flags, NULL);
+        }
+        heap_mark_tracked_done(h);
+        for (uint64_t e = 0; e < nedges; e++)
+                r |= heap_add_edge(h, edges[2 * e], edges[2 * e + 1], heap_label_index(0));
+        r |= heap_finish(h);
+        if (r) {
+                heap_free(h);
+                return NULL;
+        }
+        return h;
+}
+
+#define BUILD(objs, edges) \
+        build(objs, sizeof(objs) / sizeof(objs[0]), edges, sizeof(edges) / sizeof(edges[0]) / 2)
+
+static int garbage(const struct heap *h, uint32_t i)
+{
+        return !!(h->objs[i].flags & HOBJ_GARBAGE);
+}
+
+static void test_self_loop(void)
+{
+        const struct tobj o[] = {{0, 1, 10, 0, T_NODE}, {0, 1, 10, 0, T_NODE}};
+        const uint32_t e[] = {0, 0};
+        struct heap *h = BUILD(o, e);
+
+        ok(heap_analyse(h) == 0 && h->analysed, "self-loop: analysed");
+        ok(h->cycles.n == 1 && heap_cycle_size(h, 0) == 1 && h->cycles.members[0] == 0,
+           "self-loop: one cycle of one");
+        ok((h->objs[0].flags & HOBJ_IN_CYCLE) && !(h->objs[1].flags & HOBJ_IN_CYCLE),
+           "self-loop: only the looping object is IN_CYCLE");
+        ok(garbage(h, 0) && h->cycles.garbage[0], "self-loop: refcnt all internal -> garbage");
+        ok(!garbage(h, 1), "self-loop: other object has an external ref");
+        heap_free(h);
+}
+
+static void test_two_cycle(void)
+{
+        struct tobj o[] = {{0, 1, 100, 0, T_NODE}, {1, 1, 200, 0, T_DICT}};
+        const uint32_t e[] = {0, 1, 1, 0};
+        struct heap *h = BUILD(o, e);
+        uint32_t cyc = 9;
+
+        ok(heap_analyse(h) == 0, "2-cycle: analysed");
+        ok(h->cycles.n == 1 && heap_cycle_size(h, 0) == 2 && h->cycles.bytes[0] == 300,
+           "2-cycle: found, bytes summed");
+        ok(garbage(h, 0) && garbage(h, 1) && h->cycles.garbage[0], "2-cycle: both garbage");
+        ok(h->ngarbage == 2 && h->garbage[0] == 0 && h->garbage[1] == 1,
+           "2-cycle: garbage list ascending");
+        ok(heap_garbage_bytes(h) == 300, "2-cycle: garbage bytes");
+        ok(heap_object_cycle(h, 1, &cyc) == 0 && cyc == 0, "heap_object_cycle");
+        ok(h->meta.inconsistencies == 0, "2-cycle: consistent");
+        {
+                struct heap_cycles before = h->cycles;
+                double ms = h->meta.analyse_ms;
+
+                ok(heap_analyse(h) == 0 && h->cycles.start == before.start &&
+                           h->meta.analyse_ms == ms && h->ngarbage == 2,
+                   "second heap_analyse is a no-op");
+        }
+        heap_free(h);
+
+        o[0].refcnt = 2;
+        h = BUILD(o, e);
+        ok(heap_analyse(h) == 0, "2-cycle + external: analysed");
+        ok(!garbage(h, 0) && !garbage(h, 1) && !h->cycles.garbage[0] && h->ngarbage == 0,
+           "2-cycle + one external ref: alive");
+        heap_free(h);
+}
+
+static void test_hanging_off_root(void)
+{
+        /* 0 = root (external ref), 0 -> 1, 1 <-> 2; separate 3 <-> 4 garbage */
+        const struct tobj o[] = {
+                {0, 1, 8, 0, T_DICT}, {2, 2, 8, 0, T_NODE}, {2, 1, 8, 0, T_NODE},
+                {0, 1, 8, 0, T_NODE}, {0, 1, 8, 0, T_NODE},
+        };
+        const uint32_t e[] = {0, 1, 1, 2, 2, 1, 3, 4, 4, 3};
+        struct heap *h = BUILD(o, e);
+        uint32_t cyc;
+
+        ok(heap_analyse(h) == 0, "root: analysed");
+        ok(!garbage(h, 0) && !garbage(h, 1) && !garbage(h, 2),
+           "cycle reachable from a live root is alive");
+        ok(garbage(h, 3) && garbage(h, 4), "unrelated cycle is garbage");
+        ok(h->cycles.n == 2, "root: two cycles");
+        ok(heap_object_cycle(h, 0, &cyc) == -ENOENT, "root not in a cycle");
+        heap_free(h);
+}
+
+static void test_permanent(void)
+{
+        /* 0 = frozen (permanent) object with refcnt fully explained by 2,
+         * 0 -> 1 <-> 2; 3 (permanent) <-> 4 */
+        const struct tobj o[] = {
+                {HEAP_GEN_PERMANENT, 1, 8, 0, T_DICT}, {0, 2, 8, 0, T_NODE},
+                {0, 1, 8, 0, T_NODE}, {HEAP_GEN_PERMANENT, 1, 8, 0, T_NODE},
+                {2, 1, 8, 0, T_NODE},
+        };
+        const uint32_t e[] = {0, 1, 1, 2, 2, 1, 3, 4, 4, 3};
+        struct heap *h = BUILD(o, e);
+
+        ok(heap_analyse(h) == 0, "permanent: analysed");
+        ok(!garbage(h, 0) && !garbage(h, 3), "permanent objects are never garbage");
+        ok(!garbage(h, 1) && !garbage(h, 2), "what a permanent object references is alive");
+        ok(!garbage(h, 4), "cycle through a permanent object is alive");
+        ok(h->ngarbage == 0 && h->cycles.n == 2 && !h->cycles.garbage[0] &&
+                   !h->cycles.garbage[1],
+           "permanent: no garbage, two live cycles");
+        heap_free(h);
+}
+
+static void test_immortal_and_untracked(void)
+{
+        /* 0 <-> 1 with 0 immortal; 2 self-loop -> 3 (untracked) */
+        const struct tobj o[] = {
+                {0, 1, 8, HOBJ_IMMORTAL, T_NODE}, {0, 1, 8, 0, T_NODE}, {0, 1, 8, 0, T_LIST},
+                {HEAP_GEN_UNTRACKED, 1, 8, 0, T_DICT},
+        };
+        const uint32_t e[] = {0, 1, 1, 0, 2, 2, 2, 3};
+        struct heap *h = BUILD(o, e);
+
+        ok(heap_analyse(h) == 0, "immortal: analysed");
+        ok(!garbage(h, 0) && !garbage(h, 1), "cycle with an immortal member is alive");
+        ok(garbage(h, 2), "self-looping list is garbage");
+        ok(!garbage(h, 3), "untracked object is never garbage");
+        ok(h->ngarbage == 1 && h->garbage[0] == 2, "garbage list holds only tracked objects");
+        heap_free(h);
+}
+
+static void test_inconsistent(void)
+{
+        /* 1 is referenced twice from inside but claims refcnt 1 */
+        const struct tobj o[] = {{0, 1, 8, 0, T_NODE}, {0, 1, 8, 0, T_NODE}};
+        const uint32_t e[] = {0, 1, 0, 1, 1, 0};
+        struct heap *h = BUILD(o, e);
+
+        ok(heap_analyse(h) == 0, "inconsistent: analysed");
+        ok(h->meta.inconsistencies == 1, "refcnt below internal refs is counted");
+        ok(garbage(h, 0) && garbage(h, 1), "clamped gc_refs 0: still garbage");
+        heap_free(h);
+}
+
+static void test_sort_and_signature(void)
+{
+        /* A = {0,1} 100 bytes; B = {2,3,4} 100 bytes; C = {5} self-loop 500;
+         * D = {6,7} 100 bytes */
+        const struct tobj o[] = {
+                {0, 5, 50, 0, T_NODE},  {0, 5, 50, 0, T_DICT},  {0, 5, 40, 0, T_NODE},
+                {0, 5, 30, 0, T_NODE2}, {0, 5, 30, 0, T_DICT},  {0, 5, 500, 0, T_LIST},
+                {0, 5, 50, 0, T_LIST},  {0, 5, 50, 0, T_LIST},
+        };
+        const uint32_t e[] = {0, 1, 1, 0, 2, 3, 3, 4, 4, 2, 5, 5, 6, 7, 7, 6};
+        struct heap *h = BUILD(o, e);
+        char buf[64];
+        int n;
+
+        ok(heap_analyse(h) == 0, "sort: analysed");
+        ok(h->cycles.n == 4, "sort: four cycles");
+        ok(h->cycles.members[h->cycles.start[0]] == 5 && h->cycles.bytes[0] == 500,
+           "biggest bytes first");
+        ok(heap_cycle_size(h, 1) == 3 && h->cycles.members[h->cycles.start[1]] == 2,
+           "equal bytes: more members first");
+        ok(h->cycles.members[h->cycles.start[2]] == 0 && h->cycles.members[h->cycles.start[3]] == 6,
+           "equal bytes and size: lower first member first");
+        ok(h->cycles.bytes[1] == 100 && h->cycles.bytes[2] == 100 && h->cycles.bytes[3] == 100,
+           "bytes per cycle");
+        ok(h->cycles.members[1] == 2 && h->cycles.members[2] == 3 && h->cycles.members[3] == 4,
+           "members ascending within a cycle");
+
+        n = heap_cycle_signature(h, 1, buf, sizeof(buf));
+        ok(n == (int)strlen("__main__.Node+dict") && strcmp(buf, "__main__.Node+dict") == 0,
+           "signature: distinct names sorted, redefined class once (%s)", buf);
+        n = heap_cycle_signature(h, 0, buf, sizeof(buf));
+        ok(n == 4 && strcmp(buf, "list") == 0, "signature of a self-loop");
+        n = heap_cycle_signature(h, 1, buf, 6);
+        ok(n == 18 && strcmp(buf, "__mai") == 0, "signature truncates like snprintf");
+        ok(heap_cycle_signature(h, 4, buf, sizeof(buf)) == -EINVAL, "bad cycle index");
+        heap_free(h);
+}
+
+static void test_deep(void)
+{
+        const uint32_t N = 1000000;
+        struct tobj *o = calloc(N, sizeof(*o));
+        uint32_t *e = malloc(2ULL * N * sizeof(*e));
+        struct heap *h;
+        double t0;
+        int r;
+
+        for (uint32_t i = 0; i < N; i++) {
+                o[i] = (struct tobj){2, 1, 16, 0, T_NODE};
+                e[2 * i] = i;
+                e[2 * i + 1] = i + 1;
+        }
+        /* chain 0 -> 1 -> ... -> N-1; 0 has one external ref */
+        h = build(o, N, e, N - 1);
+        t0 = now_ms();
+        r = heap_analyse(h);
+        ok(r == 0 && h->cycles.n == 0 && h->ngarbage == 0,
+           "1M chain from a root: no cycles, all alive");
+        printf("# analyse 1M chain: %.1f ms\n", now_ms() - t0);
+        heap_free(h);
+
+        o[0].refcnt = 0;
+        h = build(o, N, e, N - 1);
+        ok(heap_analyse(h) == 0 && h->ngarbage == N, "1M chain without a root: all garbage");
+        heap_free(h);
+
+        /* one ring of N */
+        o[0].refcnt = 1;
+        e[2 * (N - 1)] = N - 1;
+        e[2 * (N - 1) + 1] = 0;
+        h = build(o, N, e, N);
+        t0 = now_ms();
+        r = heap_analyse(h);
+        ok(r == 0 && h->cycles.n == 1 && heap_cycle_size(h, 0) == N &&
+                   h->cycles.bytes[0] == 16ULL * N && h->cycles.garbage[0] && h->ngarbage == N,
+           "1M-member ring: one garbage cycle");
+        printf("# analyse 1M ring: %.1f ms (meta.analyse_ms %.1f)\n", now_ms() - t0,
+               h->meta.analyse_ms);
+        heap_free(h);
+        free(o);
+        free(e);
+}
+
+/* ---- reference implementations for the random graph --------------------- */
+
+static uint64_t rng = 0x243f6a8885a308d3ULL;
+
+static uint64_t rnd(void)
+{
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        return rng;
+}
+
+/* Kosaraju with explicit stacks; comp[] numbered from 0. */
+static uint32_t kosaraju(const struct heap *h, uint32_t *comp)
+{
+        const uint32_t n = h->nobjs;
+        uint32_t *order = malloc(n * sizeof(*order)), no = 0;
+        uint32_t *stk = malloc(n * sizeof(*stk));
+        uint64_t *pos = malloc(n * sizeof(*pos));
+        uint8_t *seen = calloc(n, 1);
+        uint64_t *rstart = calloc(n + 1, sizeof(*rstart));
+        uint32_t *rsrc = malloc((h->nedges + 1) * sizeof(*rsrc));
+        uint64_t *fill = malloc((n + 1) * sizeof(*fill));
+        uint32_t nc = 0;
+
+        for (uint32_t s = 0; s < n; s++) {
+                uint32_t sp = 0;
+
+                if (seen[s])
+                        continue;
+                seen[s] = 1;
+                stk[sp] = s;
+                pos[sp++] = h->edge_start[s];
+                while (sp) {
+                        uint32_t v = stk[sp - 1];
+
+                        if (pos[sp - 1] < h->edge_start[v + 1]) {
+                                uint32_t w = h->edge_dst[pos[sp - 1]++];
+
+                                if (!seen[w]) {
+                                        seen[w] = 1;
+                                        stk[sp] = w;
+                                        pos[sp++] = h->edge_start[w];
+                                }
+                        } else {
+                                order[no++] = v;
+                                sp--;
+                        }
+                }
+        }
+        for (uint64_t e = 0; e < h->nedges; e++)
+                rstart[h->edge_dst[e] + 1]++;
+        for (uint32_t v = 0; v < n; v++)
+                rstart[v + 1] += rstart[v];
+        memcpy(fill, rstart, (n + 1) * sizeof(*fill));
+        for (uint32_t v = 0; v < n; v++)
+                for (uint64_t e = h->edge_start[v]; e < h->edge_start[v + 1]; e++)
+                        rsrc[fill[h->edge_dst[e]]++] = v;
+        for (uint32_t v = 0; v < n; v++)
+                comp[v] = UINT32_MAX;
+        for (uint32_t i = n; i-- > 0;) {
+                uint32_t s = order[i], sp = 0;
+
+                if (comp[s] != UINT32_MAX)
+                        continue;
+                comp[s] = nc;
+                stk[sp++] = s;
+                while (sp) {
+                        uint32_t v = stk[--sp];
+
+                        for (uint64_t e = rstart[v]; e < rstart[v + 1]; e++) {
+                                uint32_t w = rsrc[e];
+
+                                if (comp[w] == UINT32_MAX) {
+                                        comp[w] = nc;
+                                        stk[sp++] = w;
+                                }
+                        }
+                }
+                nc++;
+        }
+        free(order);
+        free(stk);
+        free(pos);
+        free(seen);
+        free(rstart);
+        free(rsrc);
+        free(fill);
+        return nc;
+}
+
+/* The garbage rule, restated as plainly as possible: BFS with a queue. */
+static uint8_t *ref_garbage(const struct heap *h)
+{
+        const uint32_t n = h->nobjs;
+        int64_t *refs = malloc(n * sizeof(*refs));
+        uint8_t *reach = calloc(n, 1), *in = calloc(n, 1);
+        uint32_t *q = malloc(n * sizeof(*q)), qh = 0, qt = 0;
+
+        for (uint32_t v = 0; v < n; v++) {
+                in[v] = h->objs[v].gen <= HEAP_GEN_2;
+                refs[v] = h->objs[v].refcnt;
+        }
+        for (uint32_t v = 0; v < n; v++)
+                if (in[v])
+                        for (uint64_t e = h->edge_start[v]; e < h->edge_start[v + 1]; e++)
+                                if (in[h->edge_dst[e]])
+                                        refs[h->edge_dst[e]]--;
+        for (uint32_t v = 0; v < n; v++)
+                if (in[v] && (refs[v] > 0 || (h->objs[v].flags & HOBJ_IMMORTAL))) {
+                        reach[v] = 1;
+                        q[qt++] = v;
+                }
+        while (qh < qt) {
+                uint32_t v = q[qh++];
+
+                for (uint64_t e = h->edge_start[v]; e < h->edge_start[v + 1]; e++) {
+                        uint32_t w = h->edge_dst[e];
+
+                        if (in[w] && !reach[w]) {
+                                reach[w] = 1;
+                                q[qt++] = w;
+                        }
+                }
+        }
+        for (uint32_t v = 0; v < n; v++)
+                reach[v] = in[v] && !reach[v];
+        free(refs);
+        free(in);
+        free(q);
+        return reach;
+}
+
+static int cmp_edge(const void *a, const void *b)
+{
+        const uint32_t *x = a, *y = b;
+
+        return x[0] != y[0] ? (x[0] < y[0] ? -1 : 1) : 0;
+}
+
+static void test_random(void)
+{
+        const uint32_t N = 200000, NT = 190000;
+        struct tobj *o = calloc(N, sizeof(*o));
+        uint32_t *e = malloc(2ULL * 4 * N * sizeof(*e)), *indeg = calloc(N, sizeof(*indeg));
+        uint32_t *kcomp = malloc(N * sizeof(*kcomp)), *ksize, nk, nkcyc = 0;
+        uint64_t ne = 0;
+        uint8_t *ref;
+        struct heap *h;
+        int bad = 0;
+
+        for (uint32_t v = 0; v < NT; v++) {
+                uint32_t deg = rnd() % 4;
+
+                for (uint32_t k = 0; k < deg; k++) {
+                        uint32_t w;
+
+                        /* mostly local edges: many small and medium SCCs
+                         * rather than one giant one */
+                        if (rnd() % 10 < 8)
+                                w = (uint32_t)((v + N - 6 + rnd() % 13) % NT);
+                        else
+                                w = (uint32_t)(rnd() % N);
+                        e[2 * ne] = v;
+                        e[2 * ne + 1] = w;
+                        ne++;
+                        indeg[w]++;
+                }
+        }
+        qsort(e, ne, 2 * sizeof(*e), cmp_edge);
+        for (uint32_t v = 0; v < N; v++) {
+                uint64_t r = rnd() % 16;
+                int gen = v < NT ? (r < 1 ? HEAP_GEN_PERMANENT : (int)(r % 3)) : HEAP_GEN_UNTRACKED;
+                /* refcnt: mostly exactly explained (to create garbage),
+                 * sometimes one extra, rarely one short */
+                int64_t rc = indeg[v] + (r < 3 ? 1 : 0) - (r == 15 && indeg[v] ? 1 : 0);
+
+                o[v] = (struct tobj){gen, rc, 1 + rnd() % 100, (r == 4) ? HOBJ_IMMORTAL : 0,
+                                     (uint32_t)(v % 3)};
+        }
+        h = build(o, N, e, ne);
+        ok(h != NULL && heap_analyse(h) == 0, "random: %u nodes, %llu edges analysed", N,
+           (unsigned long long)ne);
+
+        nk = kosaraju(h, kcomp);
+        ksize = calloc(nk, sizeof(*ksize));
+        for (uint32_t v = 0; v < N; v++)
+                ksize[kcomp[v]]++;
+        for (uint32_t v = 0; v < N; v++) {
+                int self = 0;
+
+                for (uint64_t x = h->edge_start[v]; x < h->edge_start[v + 1]; x++)
+                        self |= h->edge_dst[x] == v;
+                if (ksize[kcomp[v]] > 1 || self) {
+                        if (ksize[kcomp[v]] == 1)
+                                nkcyc++;
+                        if (!(h->objs[v].flags & HOBJ_IN_CYCLE))
+                                bad++;
+                } else if (h->objs[v].flags & HOBJ_IN_CYCLE) {
+                        bad++;
+                }
+        }
+        for (uint32_t k = 0; k < nk; k++)
+                if (ksize[k] > 1)
+                        nkcyc++;
+        ok(bad == 0, "random: IN_CYCLE matches Kosaraju");
+        ok(h->cycles.n == nkcyc, "random: %u cycles (Kosaraju %u)", h->cycles.n, nkcyc);
+        bad = 0;
+        for (uint32_t c = 0; c < h->cycles.n; c++) {
+                uint32_t first = h->cycles.members[h->cycles.start[c]];
+                uint64_t bytes = 0;
+
+                if (heap_cycle_size(h, c) != ksize[kcomp[first]])
+                        bad++;
+                for (uint32_t m = h->cycles.start[c]; m < h->cycles.start[c + 1]; m++) {
+                        if (kcomp[h->cycles.members[m]] != kcomp[first])
+                                bad++;
+                        if (m > h->cycles.start[c] &&
+                            h->cycles.members[m] <= h->cycles.members[m - 1])
+                                bad++;
+                        bytes += h->objs[h->cycles.members[m]].size;
+                }
+                if (bytes != h->cycles.bytes[c])
+                        bad++;
+                if (c && (h->cycles.bytes[c] > h->cycles.bytes[c - 1]))
+                        bad++;
+        }
+        ok(bad == 0, "random: identical components, bytes, order");
+        printf("# random: largest cycle %u members, %u Kosaraju components\n",
+               h->cycles.n ? heap_cycle_size(h, 0) : 0, nk);
+
+        ref = ref_garbage(h);
+        bad = 0;
+        for (uint32_t v = 0; v < N; v++)
+                if (ref[v] != garbage(h, v))
+                        bad++;
+        ok(bad == 0 && h->ngarbage > 0 && h->ngarbage < NT,
+           "random: garbage matches the reference (%u garbage)", h->ngarbage);
+        ok(h->meta.inconsistencies > 0, "random: inconsistencies counted (%llu)",
+           (unsigned long long)h->meta.inconsistencies);
+        bad = 0;
+        for (uint32_t c = 0; c < h->cycles.n; c++) {
+                int all = 1;
+
+                for (uint32_t m = h->cycles.start[c]; m < h->cycles.start[c + 1]; m++)
+                        all &= garbage(h, h->cycles.members[m]);
+                bad += all != h->cycles.garbage[c];
+        }
+        ok(bad == 0, "random: cycle garbage flag = all members garbage");
+        free(ref);
+        free(ksize);
+        free(kcomp);
+        free(indeg);
+        free(o);
+        free(e);
+        heap_free(h);
+}
+
+static void test_misuse(void)
+{
+        struct heap *h = heap_new();
+
+        ok(heap_analyse(h) == -EINVAL, "analyse before finish rejected");
+        ok(heap_analyse(NULL) == -EINVAL, "analyse NULL rejected");
+        heap_finish(h);
+        ok(heap_analyse(h) == 0 && h->cycles.n == 0 && h->ngarbage == 0, "empty heap analysed");
+        heap_free(h);
+}
+
+int main(void)
+{
+        test_self_loop();
+        test_two_cycle();
+        test_hanging_off_root();
+        test_permanent();
+        test_immortal_and_untracked();
+        test_inconsistent();
+        test_sort_and_signature();
+        test_deep();
+        test_random();
+        test_misuse();
+        return tap_done();
+}

@@ -1,0 +1,225 @@
+/* test-heap-model: the builder protocol, lookups, labels, CSR and counts. */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include "heap-build.h"
+#include "tap.h"
+
+static double now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void test_protocol(void)
+{
+        struct heap *h = heap_new();
+        uint32_t tdict, tnode, tstr, tdict2, i, lname, lname2, lkey;
+        uint32_t a, b, c, d, u1, u2;
+        char buf[64];
+
+        ok(h != NULL, "heap_new");
+        ok(heap_intern_type(h, 0x1000, "builtins", "dict", false, &tdict) == 0 && tdict == 0,
+           "intern dict");
+        ok(heap_intern_type(h, 0x2000, "__main__", "Node", false, &tnode) == 0 && tnode == 1,
+           "intern Node");
+        ok(heap_intern_type(h, 0x3000, "builtins", "str", true, &tstr) == 0 && tstr == 2,
+           "intern str");
+        ok(heap_intern_type(h, 0x1000, "x", "y", true, &tdict2) == 0 && tdict2 == tdict,
+           "same type address gives same index");
+        ok(h->ntypes == 3, "three types");
+        ok(strcmp(h->types[tnode].fullname, "__main__.Node") == 0, "fullname joins module");
+        ok(strcmp(h->types[tdict].qualname, "dict") == 0 && !h->types[tdict].opaque,
+           "first interning wins");
+        ok(heap_type_find(h, 0x2000) == tnode && heap_type_find(h, 0x9999) == -1,
+           "heap_type_find");
+
+        ok(heap_add_object(h, 0x100, tdict, HEAP_GEN_0, 2, 64, 0, &a) == 0 && a == 0, "add a");
+        ok(heap_add_object(h, 0x110, tnode, HEAP_GEN_1, 1, 48, 0, &b) == 0 && b == 1, "add b");
+        ok(heap_add_object(h, 0x120, tnode, HEAP_GEN_2, 1, 48, HOBJ_OPAQUE, &c) == 0 && c == 2,
+           "add c (opaque)");
+        ok(heap_add_object(h, 0x130, tdict, HEAP_GEN_PERMANENT, 5, 64, 0, &d) == 0 && d == 3,
+           "add d (permanent)");
+        ok(heap_add_object(h, 0x110, tdict, HEAP_GEN_0, 1, 1, 0, &i) == -EEXIST,
+           "duplicate address rejected");
+        ok(heap_add_object(h, 0x140, 7, HEAP_GEN_0, 1, 1, 0, &i) == -EINVAL, "bad type index");
+        ok(heap_add_object(h, 0x140, tstr, HEAP_GEN_UNTRACKED, 1, 1, 0, &i) == -EINVAL,
+           "untracked before tracked_done rejected");
+        ok(heap_add_edge(h, 0, 1, heap_label_index(0)) == -EINVAL,
+           "edge before tracked_done rejected");
+        ok(h->nobjs == 4 && h->ntracked == 4, "four tracked");
+
+        heap_mark_tracked_done(h);
+        ok(heap_add_object(h, 0x140, tdict, HEAP_GEN_0, 1, 1, 0, &i) == -EINVAL,
+           "tracked after tracked_done rejected");
+        ok(heap_intern_label(h, ".name", &lname) == 0, "intern .name");
+        ok(heap_intern_label(h, "['k']", &lkey) == 0 && lkey != lname, "intern key");
+        ok(heap_intern_label(h, ".name", &lname2) == 0 && lname2 == lname,
+           "interning returns the same id");
+
+        ok(heap_add_object(h, 0x500, tstr, HEAP_GEN_UNTRACKED, 3, 50, 0, &u1) == 0 && u1 == 4,
+           "add untracked u1");
+        ok(heap_add_edge(h, a, u1, lkey) == 0, "a -> u1");
+        ok(heap_add_edge(h, a, b, heap_label_index(3)) == 0, "a -> b");
+        ok(heap_add_edge(h, a, a, lname) == 0, "a -> a");
+        ok(heap_add_edge(h, 4, a, lname) == -EINVAL, "untracked source rejected");
+        ok(heap_add_edge(h, c, 99, lname) == -EINVAL, "bad dst rejected");
+        ok(heap_add_edge(h, c, b, 77) == -EINVAL, "bad label rejected");
+        /* b has no edges: sources may be skipped */
+        ok(heap_add_edge(h, c, b, lname) == 0, "c -> b");
+        ok(heap_add_edge(h, a, b, lname) == -EINVAL, "non-monotonic source rejected");
+        ok(heap_add_object(h, 0x510, tstr, HEAP_GEN_UNTRACKED, 1, 60, 0, &u2) == 0 && u2 == 5,
+           "add untracked u2 during edges");
+        ok(heap_add_edge(h, c, u2, heap_label_index(0)) == 0, "c -> u2");
+        ok(heap_add_edge(h, c, u2, heap_label_index(0)) == 0, "c -> u2 duplicate kept");
+        /* d has no edges either: the last tracked object */
+
+        ok(heap_finish(h) == 0, "finish");
+        ok(heap_finish(h) == -EINVAL, "finish twice rejected");
+        ok(heap_add_object(h, 0x600, tstr, HEAP_GEN_UNTRACKED, 1, 1, 0, &i) == -EINVAL,
+           "add after finish rejected");
+        ok(h->nedges == 6, "six edges");
+        {
+                static const uint64_t want[7] = {0, 3, 3, 6, 6, 6, 6};
+
+                ok(memcmp(h->edge_start, want, sizeof(want)) == 0, "edge_start CSR");
+        }
+        ok(heap_nref(h, a) == 3 && heap_nref(h, b) == 0 && heap_nref(h, c) == 3 &&
+                   heap_nref(h, d) == 0 && heap_nref(h, u1) == 0 && heap_nref(h, u2) == 0,
+           "out-degrees incl. untracked = 0");
+        ok(h->edge_dst[0] == u1 && h->edge_dst[1] == b && h->edge_dst[2] == a &&
+                   h->edge_dst[3] == b && h->edge_dst[4] == u2 && h->edge_dst[5] == u2,
+           "edge_dst in insertion order");
+        ok(strcmp(heap_label_text(h, h->edge_label[0], buf, sizeof(buf)), "['k']") == 0,
+           "text label");
+        ok(strcmp(heap_label_text(h, h->edge_label[1], buf, sizeof(buf)), "[3]") == 0,
+           "index label");
+        ok(strcmp(heap_label_text(h, heap_label_index(123456), buf, sizeof(buf)), "[123456]") ==
+                   0,
+           "big index label");
+        ok(strcmp(heap_label_text(h, 999, buf, sizeof(buf)), "?") == 0, "unknown label");
+        ok(strcmp(heap_label_text(h, lname, buf, 3), ".n") == 0, "label truncated, terminated");
+
+        ok(heap_find(h, 0x120) == c && heap_find(h, 0x510) == u2 && heap_find(h, 0x121) == -1,
+           "heap_find");
+        ok(h->ngen_counts[HEAP_GEN_0] == 1 && h->ngen_counts[HEAP_GEN_1] == 1 &&
+                   h->ngen_counts[HEAP_GEN_2] == 1 && h->ngen_counts[HEAP_GEN_PERMANENT] == 1 &&
+                   h->ngen_counts[HEAP_GEN_UNTRACKED] == 2,
+           "per-generation counts");
+        ok(h->ndecoded == 3, "ndecoded counts tracked non-opaque");
+        ok(h->types[tdict].count == 2 && h->types[tdict].bytes == 128 &&
+                   h->types[tdict].tracked == 2,
+           "dict histogram");
+        ok(h->types[tnode].count == 2 && h->types[tnode].bytes == 96 &&
+                   h->types[tnode].tracked == 2,
+           "Node histogram");
+        ok(h->types[tstr].count == 2 && h->types[tstr].bytes == 110 &&
+                   h->types[tstr].tracked == 0,
+           "str histogram");
+        ok(strcmp(heap_gen_name(HEAP_GEN_0), "0") == 0 &&
+                   strcmp(heap_gen_name(HEAP_GEN_PERMANENT), "permanent") == 0 &&
+                   strcmp(heap_gen_name(HEAP_GEN_UNTRACKED), "untracked") == 0 &&
+                   strcmp(heap_gen_name(HEAP_GEN__COUNT), "?") == 0,
+           "heap_gen_name");
+        heap_free(h);
+        heap_free(NULL);
+}
+
+static void test_empty(void)
+{
+        struct heap *h = heap_new();
+
+        ok(heap_finish(h) == 0 && h->edge_start && h->edge_start[0] == 0 && h->nobjs == 0,
+           "empty heap finishes");
+        ok(heap_find(h, 1) == -1, "find in empty heap");
+        heap_free(h);
+
+        h = heap_new();
+        ok(heap_intern_type(h, 1, NULL, "T", false, NULL) == 0 &&
+                   strcmp(h->types[0].fullname, "T") == 0 && h->types[0].module[0] == '\0',
+           "type without module");
+        ok(heap_add_object(h, 8, 0, HEAP_GEN_0, 1, 1, 0, NULL) == 0, "one object");
+        ok(heap_finish(h) == 0 && h->ntracked == 1 && heap_nref(h, 0) == 0,
+           "finish without mark_tracked_done or edges");
+        heap_free(h);
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t rnd(void)
+{
+        rng_state ^= rng_state << 13;
+        rng_state ^= rng_state >> 7;
+        rng_state ^= rng_state << 17;
+        return rng_state;
+}
+
+static void test_million(void)
+{
+        const uint32_t N = 1000000, NU = 500000;
+        struct heap *h = heap_new();
+        uint32_t types[8], lab;
+        int bad = 0;
+        double t0, t1;
+
+        t0 = now_ms();
+        for (int t = 0; t < 8; t++) {
+                char name[16];
+
+                snprintf(name, sizeof(name), "T%d", t);
+                bad |= heap_intern_type(h, 0x7f0000 + 0x400 * t, "m", name, false, &types[t]);
+        }
+        bad |= heap_intern_label(h, ".attr", &lab);
+        /* arena-like addresses: 16-byte aligned, clustered */
+        for (uint32_t i = 0; i < N; i++)
+                bad |= heap_add_object(h, 0x7f1234000000ULL + 16ULL * i, types[i & 7], i % 3, 2,
+                                       56, 0, NULL);
+        heap_mark_tracked_done(h);
+        for (uint32_t i = 0; i < NU; i++)
+                bad |= heap_add_object(h, 0x5500000000ULL + 32ULL * i, types[i & 7],
+                                       HEAP_GEN_UNTRACKED, 1, 32, 0, NULL);
+        for (uint32_t i = 0; i < N; i++)
+                for (int k = 0; k < 3; k++)
+                        bad |= heap_add_edge(h, i, (uint32_t)(rnd() % (N + NU)),
+                                             k ? heap_label_index(k) : lab);
+        bad |= heap_finish(h);
+        t1 = now_ms();
+        ok(!bad, "1M objects + 500k untracked + 3M edges built");
+        printf("# build: %u objects, %llu edges in %.1f ms\n", h->nobjs,
+               (unsigned long long)h->nedges, t1 - t0);
+
+        bad = 0;
+        for (uint32_t i = 0; i < N; i++)
+                if (heap_find(h, 0x7f1234000000ULL + 16ULL * i) != i)
+                        bad++;
+        for (uint32_t i = 0; i < NU; i++)
+                if (heap_find(h, 0x5500000000ULL + 32ULL * i) != N + i)
+                        bad++;
+        for (uint32_t i = 0; i < 100000; i++)
+                if (heap_find(h, 0x7f1234000008ULL + 16ULL * i) != -1)
+                        bad++;
+        ok(bad == 0, "heap_find over 1.5M objects and 100k misses");
+        printf("# lookup: 1.6M heap_find in %.1f ms\n", now_ms() - t1);
+        ok(h->edge_start[N] == 3ULL * N && h->edge_start[N + NU] == 3ULL * N,
+           "CSR tail for untracked");
+        ok(h->ngen_counts[0] + h->ngen_counts[1] + h->ngen_counts[2] == N &&
+                   h->ngen_counts[HEAP_GEN_UNTRACKED] == NU,
+           "generation counts add up");
+        t0 = now_ms();
+        ok(heap_analyse(h) == 0, "analyse 1.5M objects / 3M random edges");
+        printf("# analyse: %.1f ms, %u cycles (largest %u), %u garbage\n", now_ms() - t0,
+               h->cycles.n, h->cycles.n ? h->cycles.start[1] : 0, h->ngarbage);
+        heap_free(h);
+}
+
+int main(void)
+{
+        test_protocol();
+        test_empty();
+        test_million();
+        return tap_done();
+}
