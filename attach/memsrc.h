@@ -31,6 +31,7 @@ struct mem_region {
         uint64_t inode;
         bool r, w, x, shared;
         bool copied;             /* snapshot backends: bytes held locally */
+        bool deleted;            /* maps said " (deleted)"; stripped from path */
         char *path;              /* as the target sees it; NULL if anonymous;
                                     "[heap]", "[stack]" ... for pseudo paths */
 };

@@ -1,2 +1,1107 @@
-/* stub: to be written */
-typedef int pyleak_stub_unit;
+#include "snapshot.h"
+
+#include "diag.h"
+#include "memsrc-internal.h"
+#include "procmaps.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SNAP_MAX_THREADS  4096
+#define SNAP_MAX_ROUNDS   64      /* re-list /proc/PID/task at most this often */
+#define SNAP_BATCH_BYTES  (16u << 20)
+#define SNAP_BATCH_IOV    256     /* iovecs per process_vm_readv */
+#define SNAP_MAX_FILES    256     /* fds kept for reads after the target exits */
+#define SNAP_ORPHANS      64
+/* Larger private writable mappings are reservations (ASan shadow, VM
+ * arenas), not heaps: they are served live instead of copied. */
+#define SNAP_MAX_REGION   (64ull << 30)
+#define SNAP_DEFAULT_TIMEOUT_MS 2000
+#define SNAP_CLEANUP_WAIT_MS    200
+
+/* ---- signal guard ------------------------------------------------------ *
+ * Slot i mirrors tracee i of the running snapshot_take().  A slot is filled
+ * before PTRACE_SEIZE and cleared after PTRACE_DETACH, so the handler may
+ * try to detach a thread that was never seized (harmless ESRCH) but never
+ * misses one.  Plain volatile stores: the handler runs on the same thread
+ * (ptrace only works from the tracing thread anyway). */
+static volatile sig_atomic_t guard_tids[SNAP_MAX_THREADS];
+static volatile sig_atomic_t guard_sigs[SNAP_MAX_THREADS];
+static volatile sig_atomic_t guard_n;
+
+static const int guard_signals[] = {
+        SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT,
+};
+
+static void guard_handler(int sig)
+{
+        struct sigaction sa;
+        sig_atomic_t i, n = guard_n;
+        int saved = errno;
+
+        if (n > SNAP_MAX_THREADS)
+                n = SNAP_MAX_THREADS;
+        for (i = 0; i < n; i++) {
+                pid_t tid = (pid_t)guard_tids[i];
+
+                /* A thread not yet in its stop cannot be detached; the
+                 * kernel detaches it when we die from the re-raise. */
+                if (tid > 0)
+                        syscall(SYS_ptrace, PTRACE_DETACH, (long)tid, 0L,
+                                (long)guard_sigs[i]);
+                guard_tids[i] = 0;
+        }
+        guard_n = 0;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = SIG_DFL;
+        sigemptyset(&sa.sa_mask);
+        sigaction(sig, &sa, NULL);
+        raise(sig);
+        errno = saved;
+}
+
+void snapshot_install_signal_guard(void)
+{
+        static atomic_int installed;
+        struct sigaction sa;
+        size_t i;
+
+        if (atomic_exchange(&installed, 1))
+                return;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = guard_handler;
+        sigemptyset(&sa.sa_mask);
+        /* no other guarded signal may interrupt the detach loop */
+        for (i = 0; i < sizeof(guard_signals) / sizeof(guard_signals[0]); i++)
+                sigaddset(&sa.sa_mask, guard_signals[i]);
+        sa.sa_flags = SA_RESTART;
+        for (i = 0; i < sizeof(guard_signals) / sizeof(guard_signals[0]); i++)
+                sigaction(guard_signals[i], &sa, NULL);
+}
+
+static void guard_set(size_t i, pid_t tid)
+{
+        guard_sigs[i] = 0;
+        guard_tids[i] = tid;
+        atomic_signal_fence(memory_order_seq_cst);
+        if ((sig_atomic_t)i >= guard_n)
+                guard_n = (sig_atomic_t)i + 1;
+        atomic_signal_fence(memory_order_seq_cst);
+}
+
+static void guard_clear(size_t i)
+{
+        guard_tids[i] = 0;
+        atomic_signal_fence(memory_order_seq_cst);
+}
+
+/* ---- time -------------------------------------------------------------- */
+
+static uint64_t now_ns(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static double ms_between(uint64_t a, uint64_t b)
+{
+        return b > a ? (double)(b - a) / 1e6 : 0.0;
+}
+
+static void nap_us(long us)
+{
+        struct timespec ts = { 0, us * 1000 };
+
+        nanosleep(&ts, NULL);
+}
+
+/* ---- orphans ------------------------------------------------------------ *
+ * Threads seized but never seen stopping (stuck in uninterruptible sleep
+ * past every deadline) cannot be detached until they stop.  They are kept
+ * here and detached by the next snapshot_take(). */
+static pid_t orphan_tids[SNAP_ORPHANS];
+static size_t orphan_n;
+
+static void orphans_reap(void)
+{
+        size_t i = 0;
+        pid_t w;
+        int st, sig;
+
+        while (i < orphan_n) {
+                w = waitpid(orphan_tids[i], &st, __WALL | WNOHANG);
+                if (w == 0) {
+                        i++;
+                        continue;
+                }
+                if (w > 0 && WIFSTOPPED(st)) {
+                        sig = (st >> 16) == 0 ? WSTOPSIG(st) : 0;
+                        ptrace(PTRACE_DETACH, orphan_tids[i], NULL,
+                               (void *)(long)sig);
+                }
+                orphan_tids[i] = orphan_tids[--orphan_n];
+        }
+}
+
+/* ---- the snapshot memsrc ------------------------------------------------ */
+
+struct snap_file {
+        int fd;
+        uint64_t inode;
+        char *path;          /* target's path */
+        char *host_path;     /* what was opened */
+};
+
+struct snap {
+        struct memsrc base;
+        void **bufs;              /* per region: the copy, NULL if not copied */
+        int *file_of;             /* per region: index in files, -1 */
+        struct snap_file *files;
+        size_t nfiles;
+        int mem_fd;               /* /proc/PID/mem: tied to the mm, not the
+                                     pid, so pid reuse cannot fool it */
+        bool gone;                /* the target's address space is gone */
+};
+
+static int snap_read_uncopied(struct snap *s, const struct mem_region *r,
+                              uint64_t addr, void *buf, size_t len)
+{
+        struct snap_file *f;
+        ssize_t n;
+        int ret;
+
+        if (!s->gone) {
+                if (s->mem_fd >= 0)
+                        ret = proc_mem_read(s->mem_fd, s->base.pid, addr, buf, len);
+                else
+                        ret = proc_vm_read(s->base.pid, addr, buf, len);
+                if (ret != -ESRCH)
+                        return ret;
+                s->gone = true;
+        }
+        /* The process is gone: read-only file mappings can still be served
+         * from the file at the mapping's offset. */
+        if (!s->file_of || s->file_of[r - s->base.regions] < 0)
+                return -ESRCH;
+        f = &s->files[s->file_of[r - s->base.regions]];
+        n = pread(f->fd, buf, len, (off_t)(r->offset + (addr - r->start)));
+        if (n < 0 || (size_t)n != len)
+                return -EFAULT;
+        return 0;
+}
+
+static int snap_read(struct memsrc *m, uint64_t addr, void *buf, size_t len)
+{
+        struct snap *s = (struct snap *)m;
+        const struct mem_region *r;
+        size_t i, chunk;
+        int ret;
+
+        /* a read may span adjacent mappings; each pass consumes >= 1 byte
+         * and at most one region, so this ends */
+        while (len > 0) {
+                r = memsrc_region_of(m, addr);
+                if (!r || !r->r)
+                        return -EFAULT;
+                chunk = r->end - addr < len ? (size_t)(r->end - addr) : len;
+                i = (size_t)(r - m->regions);
+                if (r->copied && s->bufs[i])
+                        memcpy(buf, (const char *)s->bufs[i] + (addr - r->start), chunk);
+                else {
+                        ret = snap_read_uncopied(s, r, addr, buf, chunk);
+                        if (ret < 0)
+                                return ret;
+                }
+                addr += chunk;
+                buf = (char *)buf + chunk;
+                len -= chunk;
+        }
+        return 0;
+}
+
+static const void *snap_ptr(struct memsrc *m, uint64_t addr, size_t len)
+{
+        struct snap *s = (struct snap *)m;
+        const struct mem_region *r;
+        size_t i;
+
+        r = memsrc_region_of(m, addr);
+        if (!r || !r->copied || len > r->end - addr)
+                return NULL;
+        i = (size_t)(r - m->regions);
+        if (!s->bufs[i])
+                return NULL;
+        return (const char *)s->bufs[i] + (addr - r->start);
+}
+
+static int snap_open_mapped_file(struct memsrc *m, const struct mem_region *r,
+                                 char **host_path)
+{
+        struct snap *s = (struct snap *)m;
+        struct snap_file *f;
+        size_t i;
+        int fd;
+
+        if (r < m->regions || r >= m->regions + m->nregions)
+                return -EINVAL;
+        i = (size_t)(r - m->regions);
+        /* Prefer the fd opened right after the snapshot: the pid may since
+         * have been reused by an unrelated process. */
+        if (s->file_of && s->file_of[i] >= 0) {
+                f = &s->files[s->file_of[i]];
+                fd = fcntl(f->fd, F_DUPFD_CLOEXEC, 3);
+                if (fd < 0)
+                        return -errno;
+                if (host_path) {
+                        *host_path = strdup(f->host_path);
+                        if (!*host_path) {
+                                close(fd);
+                                return -ENOMEM;
+                        }
+                }
+                return fd;
+        }
+        if (s->gone)
+                return -ESRCH;
+        return proc_open_mapped_file(m->pid, r, host_path);
+}
+
+static void snap_destroy(struct memsrc *m)
+{
+        struct snap *s = (struct snap *)m;
+        size_t i;
+
+        if (s->bufs) {
+                for (i = 0; i < m->nregions; i++)
+                        if (s->bufs[i])
+                                munmap(s->bufs[i], (size_t)(m->regions[i].end -
+                                                            m->regions[i].start));
+                free(s->bufs);
+        }
+        for (i = 0; i < s->nfiles; i++) {
+                close(s->files[i].fd);
+                free(s->files[i].path);
+                free(s->files[i].host_path);
+        }
+        free(s->files);
+        free(s->file_of);
+        if (s->mem_fd >= 0)
+                close(s->mem_fd);
+        free(s);
+}
+
+static const struct memsrc_ops snap_ops = {
+        .name = "snapshot",
+        .read = snap_read,
+        .ptr = snap_ptr,
+        .open_mapped_file = snap_open_mapped_file,
+        .refresh_regions = NULL,
+        .destroy = snap_destroy,
+};
+
+/* ---- what to copy ------------------------------------------------------ */
+
+static bool region_copyable(const struct mem_region *r)
+{
+        if (!r->r || !r->w || r->shared || r->end <= r->start ||
+            r->end - r->start > SNAP_MAX_REGION)
+                return false;
+        if (!r->path)
+                return true;
+        if (strcmp(r->path, "[stack]") == 0 || strncmp(r->path, "[stack:", 7) == 0 ||
+            strncmp(r->path, "[vvar", 5) == 0 || strcmp(r->path, "[vsyscall]") == 0 ||
+            strcmp(r->path, "[vdso]") == 0)
+                return false;
+        if (strncmp(r->path, "/dev/", 5) == 0)
+                return false;
+        return true;
+}
+
+static bool region_anon(const struct mem_region *r)
+{
+        return !r->path || r->path[0] == '[';
+}
+
+/* What the copy will hold: anonymous memory only where pages exist (see
+ * pieces_add_region), file-backed mappings in full.  resident may be NULL
+ * (then the virtual size counts). */
+static uint64_t copy_size(const struct mem_region *v, const uint64_t *resident,
+                          size_t n)
+{
+        uint64_t total = 0;
+        size_t i;
+
+        for (i = 0; i < n; i++)
+                if (region_copyable(&v[i]))
+                        total += resident && region_anon(&v[i]) ? resident[i]
+                                                                 : v[i].end - v[i].start;
+        return total;
+}
+
+/* Like copy_size() for the map read during the stop, reusing the resident
+ * sizes measured before it for mappings that did not change. */
+static uint64_t copy_size_again(const struct mem_region *v, size_t n,
+                                const struct mem_region *pre,
+                                const uint64_t *resident, size_t npre)
+{
+        uint64_t total = 0, sz;
+        size_t i, j = 0;
+
+        for (i = 0; i < n; i++) {
+                if (!region_copyable(&v[i]))
+                        continue;
+                sz = v[i].end - v[i].start;
+                while (j < npre && pre[j].start < v[i].start)
+                        j++;
+                if (region_anon(&v[i]) && j < npre && pre[j].start == v[i].start &&
+                    pre[j].end == v[i].end)
+                        sz = resident[j];
+                total += sz;
+        }
+        return total;
+}
+
+static int check_budget(pid_t pid, uint64_t total, uint64_t max_bytes,
+                        struct diag *d)
+{
+        long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+        uint64_t phys = pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz : 0;
+
+        if (max_bytes && total > max_bytes) {
+                diag_set(d, -ENOMEM, "cannot snapshot process %d: its writable memory (%llu MiB) exceeds the budget (%llu MiB)",
+                         (int)pid, (unsigned long long)(total >> 20),
+                         (unsigned long long)(max_bytes >> 20));
+                diag_append(d, "hint: raise the memory budget, or use a forked copy or a core file");
+                return -ENOMEM;
+        }
+        if (phys && total > phys) {
+                diag_set(d, -ENOMEM, "cannot snapshot process %d: its writable memory (%llu MiB) exceeds this machine's RAM (%llu MiB)",
+                         (int)pid, (unsigned long long)(total >> 20),
+                         (unsigned long long)(phys >> 20));
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+/* ---- stopping and resuming ---------------------------------------------- */
+
+enum { T_SEIZED, T_STOPPED, T_GONE, T_DETACHED };
+
+struct tracee {
+        pid_t tid;
+        int state;
+        int sig;             /* signal to re-inject at detach */
+};
+
+struct ctx {
+        pid_t pid;
+        struct tracee *t;    /* index i <-> guard slot i */
+        size_t n;
+        size_t nstopped;     /* threads held stopped for the copy */
+        uint64_t t_first;    /* first PTRACE_INTERRUPT */
+        uint64_t t_last_detach;
+};
+
+static bool ctx_has(const struct ctx *c, pid_t tid)
+{
+        size_t i;
+
+        for (i = 0; i < c->n; i++)
+                if (c->t[i].tid == tid)
+                        return true;
+        return false;
+}
+
+static int explain_traced(struct diag *d, pid_t pid, pid_t tid, pid_t tracer)
+{
+        char comm[64];
+
+        proc_read_comm(tracer, comm, sizeof(comm));
+        if (tid != pid)
+                diag_set(d, -EBUSY, "thread %d of process %d is already traced by pid %d (%s); detach it first",
+                         (int)tid, (int)pid, (int)tracer, comm);
+        else
+                diag_set(d, -EBUSY, "process %d is already traced by pid %d (%s); detach it first",
+                         (int)pid, (int)tracer, comm);
+        diag_append(d, "hint: only one tracer can attach at a time: quit or detach the debugger/strace (gdb: `detach`), then retry");
+        return -EBUSY;
+}
+
+/* 1: seized and interrupted, 0: thread vanished (skip it), < 0: error. */
+static int seize_one(struct ctx *c, pid_t tid, struct diag *d)
+{
+        struct proc_status st;
+        size_t i = c->n;
+        char state;
+        int err;
+
+        if (i >= SNAP_MAX_THREADS)
+                return diag_set(d, -E2BIG, "cannot snapshot process %d: more than %d threads",
+                                (int)c->pid, SNAP_MAX_THREADS);
+        guard_set(i, tid);
+        if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0) {
+                err = errno;
+                guard_clear(i);
+                if (err == ESRCH)
+                        return 0;
+                if (err == EPERM) {
+                        /* an exiting thread refuses SEIZE with EPERM too */
+                        if (proc_read_state(c->pid, tid, &state) == -ESRCH ||
+                            state == 'Z' || state == 'X')
+                                return 0;
+                        if (proc_read_status(c->pid, tid, &st) == 0 && st.tracer_pid > 0)
+                                return explain_traced(d, c->pid, tid, st.tracer_pid);
+                        return proc_explain_eperm(d, c->pid, "attach to",
+                                                  proc_yama_ptrace_scope());
+                }
+                return diag_set(d, -err, "cannot attach to thread %d of process %d: %s",
+                                (int)tid, (int)c->pid, strerror(err));
+        }
+        c->t[i].tid = tid;
+        c->t[i].state = T_SEIZED;
+        c->t[i].sig = 0;
+        c->n++;
+        if (!c->t_first)
+                c->t_first = now_ns();
+        /* ESRCH here means the thread died after SEIZE: waitpid reports it */
+        ptrace(PTRACE_INTERRUPT, tid, NULL, NULL);
+        return 1;
+}
+
+static void classify(struct ctx *c, size_t i, int st)
+{
+        if (WIFSTOPPED(st)) {
+                /* PTRACE_EVENT_STOP: our interrupt, or a group-stop that a
+                 * detach will reinstate; plain stop: signal-delivery-stop,
+                 * whose signal must be passed back at detach */
+                c->t[i].sig = (st >> 16) == 0 ? WSTOPSIG(st) : 0;
+                guard_sigs[i] = c->t[i].sig;
+                c->t[i].state = T_STOPPED;
+        } else if (WIFEXITED(st) || WIFSIGNALED(st)) {
+                c->t[i].state = T_GONE;
+                guard_clear(i);
+        }
+}
+
+/* Polls every seized thread until all stopped or exited, or the deadline.
+ * Returns the number still running (0 = done). */
+static size_t poll_stops(struct ctx *c, uint64_t deadline)
+{
+        unsigned spins = 0;
+        size_t i, pending;
+        pid_t w;
+        int st;
+
+        for (;;) {
+                pending = 0;
+                for (i = 0; i < c->n; i++) {
+                        if (c->t[i].state != T_SEIZED)
+                                continue;
+                        w = waitpid(c->t[i].tid, &st, __WALL | WNOHANG);
+                        if (w == 0 || (w < 0 && errno == EINTR)) {
+                                pending++;
+                                continue;
+                        }
+                        if (w < 0) {    /* ECHILD: gone and reaped */
+                                c->t[i].state = T_GONE;
+                                guard_clear(i);
+                                continue;
+                        }
+                        classify(c, i, st);
+                        if (c->t[i].state == T_SEIZED)
+                                pending++;
+                }
+                if (!pending || now_ns() >= deadline)
+                        return pending;
+                if (spins++ < 20)
+                        sched_yield();
+                else
+                        nap_us(50);
+        }
+}
+
+static int stop_all(struct ctx *c, int timeout_ms, struct diag *d)
+{
+        pid_t *tids;
+        size_t n, i, added, pending, stopped;
+        uint64_t deadline = 0;
+        unsigned round;
+        char state = '?';
+        int r;
+
+        tids = malloc(SNAP_MAX_THREADS * sizeof(*tids));
+        if (!tids)
+                return diag_set(d, -ENOMEM, "cannot snapshot process %d: out of memory",
+                                (int)c->pid);
+        /* Stopped threads cannot create threads, so once every listed thread
+         * is stopped and a re-list shows nothing new, the set is complete. */
+        for (round = 0;; round++) {
+                if (round >= SNAP_MAX_ROUNDS) {
+                        r = diag_set(d, -EAGAIN, "cannot stop process %d: new threads keep appearing",
+                                     (int)c->pid);
+                        diag_append(d, "hint: retry when the process is not spawning threads");
+                        goto out;
+                }
+                r = proc_list_tasks(c->pid, tids, SNAP_MAX_THREADS, &n);
+                if (r == -ESRCH) {
+                        r = diag_set(d, -ESRCH, "process %d exited during the snapshot", (int)c->pid);
+                        goto out;
+                }
+                if (r == -E2BIG) {
+                        r = diag_set(d, -E2BIG, "cannot snapshot process %d: more than %d threads",
+                                     (int)c->pid, SNAP_MAX_THREADS);
+                        goto out;
+                }
+                if (r < 0) {
+                        diag_set(d, r, "cannot list the threads of process %d: %s",
+                                 (int)c->pid, strerror(-r));
+                        goto out;
+                }
+                added = 0;
+                for (i = 0; i < n; i++) {
+                        if (ctx_has(c, tids[i]))
+                                continue;
+                        r = seize_one(c, tids[i], d);
+                        if (r < 0)
+                                goto out;
+                        added += (size_t)r;
+                }
+                if (!added)
+                        break;
+                if (!deadline)
+                        deadline = c->t_first + (uint64_t)timeout_ms * 1000000u;
+                pending = poll_stops(c, deadline);
+                if (pending) {
+                        for (i = 0; i < c->n; i++)
+                                if (c->t[i].state == T_SEIZED)
+                                        break;
+                        if (i < c->n)
+                                proc_read_state(c->pid, c->t[i].tid, &state);
+                        r = diag_set(d, -EAGAIN, "cannot stop process %d: thread %d did not stop within %d ms (state %c)",
+                                     (int)c->pid, i < c->n ? (int)c->t[i].tid : 0,
+                                     timeout_ms, state);
+                        diag_append(d, "hint: a thread in uninterruptible sleep (state D, e.g. slow disk or NFS I/O) cannot be stopped; retry later or raise the stop timeout");
+                        goto out;
+                }
+        }
+        for (i = 0, stopped = 0; i < c->n; i++)
+                stopped += c->t[i].state == T_STOPPED;
+        if (!stopped) {
+                r = diag_set(d, -ESRCH, "process %d exited during the snapshot", (int)c->pid);
+                goto out;
+        }
+        c->nstopped = stopped;
+        r = 0;
+out:
+        free(tids);
+        return r;
+}
+
+/* Every exit path ends here.  Threads still running after their interrupt
+ * are given a short grace period to reach the stop, because a running
+ * tracee cannot be detached. */
+static void detach_all(struct ctx *c)
+{
+        size_t i, pending = 0;
+
+        for (i = 0; i < c->n; i++)
+                pending += c->t[i].state == T_SEIZED;
+        if (pending)
+                poll_stops(c, now_ns() + SNAP_CLEANUP_WAIT_MS * 1000000ull);
+        for (i = 0; i < c->n; i++) {
+                if (c->t[i].state == T_STOPPED) {
+                        ptrace(PTRACE_DETACH, c->t[i].tid, NULL,
+                               (void *)(long)c->t[i].sig);
+                        c->t[i].state = T_DETACHED;
+                        guard_clear(i);
+                } else if (c->t[i].state == T_SEIZED) {
+                        if (orphan_n < SNAP_ORPHANS)
+                                orphan_tids[orphan_n++] = c->t[i].tid;
+                        c->t[i].state = T_DETACHED;
+                        guard_clear(i);
+                }
+        }
+        c->t_last_detach = now_ns();
+        guard_n = 0;
+}
+
+/* ---- copying ------------------------------------------------------------ */
+
+struct copier {
+        pid_t pid;
+        int mem_fd;
+        bool use_vm_readv;
+        uint64_t bytes;
+        uint64_t bad_pages;
+};
+
+/* Reads what it can from addr: bytes read (> 0), 0 if the first byte is
+ * unreadable, < 0 if the process is gone. */
+static ssize_t read_some(struct copier *cp, uint64_t addr, void *buf, size_t len)
+{
+        struct iovec l = { buf, len }, rv = { (void *)(uintptr_t)addr, len };
+        ssize_t n;
+
+        if (cp->use_vm_readv) {
+                n = process_vm_readv(cp->pid, &l, 1, &rv, 1, 0);
+                if (n >= 0)
+                        return n;
+                if (errno == ESRCH)
+                        return -ESRCH;
+                if (errno == EFAULT || errno == ENOMEM)
+                        return 0;
+                if (cp->mem_fd < 0)
+                        return 0;
+                cp->use_vm_readv = false;
+        }
+        n = pread(cp->mem_fd, buf, len, (off_t)addr);
+        if (n < 0)
+                return 0;
+        if (n == 0)
+                return -ESRCH;
+        return n;
+}
+
+/* Slow path for a piece that failed part-way: read what can be read and
+ * leave unreadable pages zero (the buffer comes zeroed from mmap). */
+static int copy_slow(struct copier *cp, uint64_t addr, char *buf, size_t len)
+{
+        const uint64_t page = 4096;
+        size_t cur = 0, skip;
+        ssize_t n;
+
+        while (cur < len) {
+                n = read_some(cp, addr + cur, buf + cur, len - cur);
+                if (n < 0)
+                        return (int)n;
+                if (n > 0) {
+                        cur += (size_t)n;
+                        cp->bytes += (uint64_t)n;
+                        continue;
+                }
+                skip = (size_t)(page - ((addr + cur) & (page - 1)));
+                if (skip > len - cur)
+                        skip = len - cur;
+                cur += skip;
+                cp->bad_pages++;
+        }
+        return 0;
+}
+
+struct piece {
+        uint64_t addr;
+        char *buf;
+        size_t len;
+};
+
+static int copy_pieces(struct copier *cp, const struct piece *p, size_t np)
+{
+        struct iovec l[SNAP_BATCH_IOV], rv[SNAP_BATCH_IOV];
+        size_t next = 0, k, total, i, done;
+        ssize_t n;
+        int r;
+
+        while (next < np) {
+                for (k = 0, total = 0; next + k < np && k < SNAP_BATCH_IOV; k++) {
+                        if (k > 0 && total + p[next + k].len > SNAP_BATCH_BYTES)
+                                break;
+                        l[k].iov_base = p[next + k].buf;
+                        l[k].iov_len = p[next + k].len;
+                        rv[k].iov_base = (void *)(uintptr_t)p[next + k].addr;
+                        rv[k].iov_len = p[next + k].len;
+                        total += p[next + k].len;
+                }
+                n = -1;
+                if (cp->use_vm_readv) {
+                        n = process_vm_readv(cp->pid, l, k, rv, k, 0);
+                        if (n < 0 && errno == ESRCH)
+                                return -ESRCH;
+                        if (n < 0 && errno != EFAULT && errno != ENOMEM &&
+                            cp->mem_fd >= 0)
+                                cp->use_vm_readv = false;
+                }
+                if (n < 0)
+                        n = 0;
+                if ((size_t)n == total) {
+                        cp->bytes += total;
+                        next += k;
+                        continue;
+                }
+                /* the transfer stopped inside piece i: everything before
+                 * is good, finish piece i slowly, batch again after it */
+                for (i = 0, done = (size_t)n; i < k && done >= p[next + i].len; i++)
+                        done -= p[next + i].len;
+                cp->bytes += (size_t)n;
+                r = copy_slow(cp, p[next + i].addr + done, p[next + i].buf + done,
+                              p[next + i].len - done);
+                if (r < 0)
+                        return r;
+                next += i + 1;
+        }
+        return 0;
+}
+
+struct pieces {
+        struct piece *v;
+        size_t n, cap;
+};
+
+/* Appends [addr, addr+len) in chunks of at most one batch. */
+static int pieces_add(struct pieces *ps, uint64_t addr, char *buf, uint64_t len)
+{
+        struct piece *nv;
+        uint64_t off, chunk;
+
+        for (off = 0; off < len; off += chunk) {
+                chunk = len - off < SNAP_BATCH_BYTES ? len - off : SNAP_BATCH_BYTES;
+                if (ps->n == ps->cap) {
+                        ps->cap = ps->cap ? ps->cap * 2 : 256;
+                        nv = realloc(ps->v, ps->cap * sizeof(*nv));
+                        if (!nv)
+                                return -ENOMEM;
+                        ps->v = nv;
+                }
+                ps->v[ps->n].addr = addr + off;
+                ps->v[ps->n].buf = buf + off;
+                ps->v[ps->n].len = (size_t)chunk;
+                ps->n++;
+        }
+        return 0;
+}
+
+/* Anonymous memory never touched reads as zeros, and the buffer already is
+ * zero: skip pages that are neither present nor swapped (mostly idle
+ * thread stacks and malloc reserve), which also spares the target the zero
+ * page faults a read would cause.  File-backed pages are always read: an
+ * absent one holds file contents, not zeros. */
+static int pieces_add_region(struct pieces *ps, int pagemap_fd, uint64_t page,
+                             const struct mem_region *r, char *buf)
+{
+        uint64_t ent[512], npages, base, run_start = 0, idx;
+        bool in_run = false, anon;
+        size_t want, got, j;
+        ssize_t n;
+        int ret;
+
+        anon = region_anon(r);
+        if (!anon || pagemap_fd < 0)
+                return pieces_add(ps, r->start, buf, r->end - r->start);
+        npages = (r->end - r->start) / page;
+        for (base = 0; base < npages; base += got) {
+                want = npages - base < 512 ? (size_t)(npages - base) : 512;
+                n = pread(pagemap_fd, ent, want * sizeof(ent[0]),
+                          (off_t)(((r->start / page) + base) * sizeof(ent[0])));
+                if (n < (ssize_t)sizeof(ent[0])) {
+                        /* no page map: read the rest in full */
+                        if (in_run)
+                                base = run_start;
+                        return pieces_add(ps, r->start + base * page, buf + base * page,
+                                          r->end - r->start - base * page);
+                }
+                got = (size_t)n / sizeof(ent[0]);
+                for (j = 0; j < got; j++) {
+                        idx = base + j;
+                        /* bit 63: present, bit 62: swapped */
+                        if (ent[j] & (3ull << 62)) {
+                                if (!in_run) {
+                                        run_start = idx;
+                                        in_run = true;
+                                }
+                        } else if (in_run) {
+                                ret = pieces_add(ps, r->start + run_start * page,
+                                                 buf + run_start * page,
+                                                 (idx - run_start) * page);
+                                if (ret < 0)
+                                        return ret;
+                                in_run = false;
+                        }
+                }
+        }
+        if (in_run)
+                return pieces_add(ps, r->start + run_start * page, buf + run_start * page,
+                                  (npages - run_start) * page);
+        return 0;
+}
+
+static int copy_regions(struct snap *s, struct copier *cp, int pagemap_fd,
+                        struct diag *d)
+{
+        struct mem_region *v = s->base.regions;
+        struct pieces ps = {0};
+        long psz = sysconf(_SC_PAGESIZE);
+        uint64_t page = psz > 0 ? (uint64_t)psz : 4096;
+        uint64_t len;
+        size_t i;
+        int r;
+
+        s->bufs = calloc(s->base.nregions ? s->base.nregions : 1, sizeof(*s->bufs));
+        if (!s->bufs)
+                return diag_set(d, -ENOMEM, "cannot snapshot process %d: out of memory",
+                                (int)s->base.pid);
+        for (i = 0; i < s->base.nregions; i++) {
+                if (!region_copyable(&v[i]))
+                        continue;
+                len = v[i].end - v[i].start;
+                if (len > SIZE_MAX || (v[i].start | v[i].end) & (page - 1)) {
+                        r = diag_set(d, -EBADMSG, "cannot snapshot process %d: odd mapping %llx-%llx",
+                                     (int)s->base.pid, (unsigned long long)v[i].start,
+                                     (unsigned long long)v[i].end);
+                        goto out;
+                }
+                s->bufs[i] = mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE,
+                                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+                if (s->bufs[i] == MAP_FAILED) {
+                        s->bufs[i] = NULL;
+                        r = diag_set(d, -ENOMEM, "cannot snapshot process %d: out of memory copying %llu MiB",
+                                     (int)s->base.pid, (unsigned long long)(len >> 20));
+                        goto out;
+                }
+                v[i].copied = true;
+                r = pieces_add_region(&ps, pagemap_fd, page, &v[i], s->bufs[i]);
+                if (r < 0) {
+                        diag_set(d, r, "cannot snapshot process %d: out of memory",
+                                 (int)s->base.pid);
+                        goto out;
+                }
+        }
+        r = copy_pieces(cp, ps.v, ps.n);
+        if (r == -ESRCH)
+                diag_set(d, -ESRCH, "process %d exited during the snapshot", (int)s->base.pid);
+        else if (r < 0)
+                diag_set(d, r, "cannot copy the memory of process %d: %s",
+                         (int)s->base.pid, strerror(-r));
+out:
+        free(ps.v);
+        return r;
+}
+
+/* After the target runs again: keep an fd on each read-only mapped file so
+ * the copy stays readable after the process exits. */
+static void open_files(struct snap *s)
+{
+        const struct mem_region *r;
+        struct snap_file *f;
+        size_t i, j;
+        char *host = NULL;
+        int fd;
+
+        s->file_of = malloc((s->base.nregions ? s->base.nregions : 1) * sizeof(*s->file_of));
+        if (!s->file_of)
+                return;
+        for (i = 0; i < s->base.nregions; i++)
+                s->file_of[i] = -1;
+        s->files = calloc(SNAP_MAX_FILES, sizeof(*s->files));
+        if (!s->files)
+                return;
+        for (i = 0; i < s->base.nregions; i++) {
+                r = &s->base.regions[i];
+                if (r->copied || !r->r || !r->path || r->path[0] != '/' ||
+                    !r->inode || strncmp(r->path, "/dev/", 5) == 0)
+                        continue;
+                for (j = 0; j < s->nfiles; j++)
+                        if (s->files[j].inode == r->inode &&
+                            strcmp(s->files[j].path, r->path) == 0)
+                                break;
+                if (j < s->nfiles) {
+                        s->file_of[i] = (int)j;
+                        continue;
+                }
+                if (s->nfiles >= SNAP_MAX_FILES)
+                        continue;
+                fd = proc_open_mapped_file(s->base.pid, r, &host);
+                if (fd < 0)
+                        continue;
+                f = &s->files[s->nfiles];
+                f->path = strdup(r->path);
+                if (!f->path) {
+                        close(fd);
+                        free(host);
+                        host = NULL;
+                        continue;
+                }
+                f->fd = fd;
+                f->inode = r->inode;
+                f->host_path = host;
+                host = NULL;
+                s->file_of[i] = (int)s->nfiles++;
+        }
+}
+
+/* ---- entry point -------------------------------------------------------- */
+
+static int precheck(pid_t pid, struct diag *d)
+{
+        struct proc_status st;
+        int r;
+
+        if (pid <= 0)
+                return diag_set(d, -ESRCH, "no process with pid %d", (int)pid);
+        if (pid == getpid())
+                return diag_set(d, -EINVAL, "cannot snapshot process %d: it is this tool itself",
+                                (int)pid);
+        r = proc_read_status(pid, pid, &st);
+        if (r == -ESRCH)
+                return diag_set(d, -ESRCH, "no process with pid %d", (int)pid);
+        if (r == -EPERM)
+                return proc_explain_eperm(d, pid, "inspect", proc_yama_ptrace_scope());
+        if (r < 0)
+                return diag_set(d, r, "cannot read /proc/%d/status: %s", (int)pid, strerror(-r));
+        r = proc_check_alive(pid, d);
+        if (r < 0)
+                return r;
+        if (st.tracer_pid > 0)
+                return explain_traced(d, pid, pid, st.tracer_pid);
+        if (st.state == 'T' || st.state == 't') {
+                diag_set(d, -EBUSY, "process %d is stopped (SIGSTOP or job control); a snapshot would have to resume it",
+                         (int)pid);
+                diag_append(d, "hint: resume it with `kill -CONT %d`, then retry", (int)pid);
+                return -EBUSY;
+        }
+        return 0;
+}
+
+int snapshot_take(pid_t pid, const struct snapshot_opts *opts,
+                  struct memsrc **ret, struct snapshot_stats *stats,
+                  struct diag *d)
+{
+        static atomic_int busy;
+        struct mem_region *pre = NULL;
+        uint64_t *resident = NULL;
+        size_t npre = 0;
+        struct ctx c = { .pid = pid };
+        struct copier cp = { .pid = pid, .mem_fd = -1, .use_vm_readv = true };
+        struct snap *s = NULL;
+        uint64_t max_bytes = opts ? opts->max_bytes : 0;
+        int timeout_ms = opts && opts->stop_timeout_ms > 0 ? opts->stop_timeout_ms
+                                                           : SNAP_DEFAULT_TIMEOUT_MS;
+        uint64_t t_stopped = 0, t_copy0 = 0, t_copy1 = 0;
+        size_t i;
+        char path[96];
+        pid_t rtid;
+        int r, pagemap_fd = -1;
+
+        if (!ret)
+                return -EINVAL;
+        if (atomic_exchange(&busy, 1))
+                return diag_set(d, -EBUSY, "cannot snapshot process %d: another snapshot is running in this process",
+                                (int)pid);
+        orphans_reap();
+
+        r = precheck(pid, d);
+        if (r < 0)
+                goto out;
+        rtid = proc_reader_tid(pid);
+        r = procmaps_read_smaps(pid, rtid, &pre, &resident, &npre);
+        if (r == -ESRCH) {
+                r = diag_set(d, -ESRCH, "no process with pid %d (it exited)", (int)pid);
+                goto out;
+        }
+        if (r == -EPERM) {
+                r = proc_explain_eperm(d, pid, "read the memory map of", proc_yama_ptrace_scope());
+                goto out;
+        }
+        if (r < 0) {
+                diag_set(d, r, "cannot read /proc/%d/smaps: %s", (int)pid, strerror(-r));
+                goto out;
+        }
+        r = check_budget(pid, copy_size(pre, resident, npre), max_bytes, d);
+        if (r < 0)
+                goto out;
+
+        s = calloc(1, sizeof(*s));
+        c.t = calloc(SNAP_MAX_THREADS, sizeof(*c.t));
+        if (!s || !c.t) {
+                r = diag_set(d, -ENOMEM, "cannot snapshot process %d: out of memory", (int)pid);
+                goto out;
+        }
+        s->base.ops = &snap_ops;
+        s->base.pid = pid;
+        s->mem_fd = -1;
+        /* opened before the stop: the fallback reader during the copy, then
+         * the pid-reuse-proof reader of the read-only mappings.  Both pin
+         * the mm, not the thread they were opened through. */
+        proc_task_path(path, sizeof(path), pid, rtid, "mem");
+        s->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+        cp.mem_fd = s->mem_fd;
+        proc_task_path(path, sizeof(path), pid, rtid, "pagemap");
+        pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
+
+        r = stop_all(&c, timeout_ms, d);
+        if (r < 0)
+                goto out;
+        t_stopped = now_ns();
+
+        /* process_vm_readv and maps need a thread that still has the mm:
+         * one we hold stopped, the leader if it is among them */
+        cp.pid = 0;
+        for (i = 0; i < c.n; i++)
+                if (c.t[i].state == T_STOPPED && (!cp.pid || c.t[i].tid == pid))
+                        cp.pid = c.t[i].tid;
+        /* the authoritative map is the one read while nothing runs */
+        r = procmaps_read_task(pid, cp.pid, &s->base.regions, &s->base.nregions);
+        /* an empty map: the address space is being torn down */
+        if (r == 0 && s->base.nregions == 0)
+                r = -ESRCH;
+        if (r < 0) {
+                if (r == -ESRCH)
+                        diag_set(d, r, "process %d exited during the snapshot", (int)pid);
+                else
+                        diag_set(d, r, "cannot read /proc/%d/maps: %s", (int)pid, strerror(-r));
+                goto out;
+        }
+        /* the map may have grown since: recheck with the new mappings
+         * counted at their virtual size */
+        r = check_budget(pid, copy_size_again(s->base.regions, s->base.nregions,
+                                              pre, resident, npre),
+                         max_bytes, d);
+        if (r < 0)
+                goto out;
+        t_copy0 = now_ns();
+        r = copy_regions(s, &cp, pagemap_fd, d);
+        t_copy1 = now_ns();
+        if (r < 0)
+                goto out;
+        r = 0;
+out:
+        detach_all(&c);
+        if (pagemap_fd >= 0)
+                close(pagemap_fd);
+        if (r == 0) {
+                open_files(s);
+                if (stats) {
+                        memset(stats, 0, sizeof(*stats));
+                        stats->pause_ms = ms_between(c.t_first, c.t_last_detach);
+                        stats->stop_ms = ms_between(c.t_first, t_stopped);
+                        stats->copy_ms = ms_between(t_copy0, t_copy1);
+                        stats->threads = (int)c.nstopped;
+                        stats->bytes_copied = cp.bytes;
+                        for (i = 0; i < s->base.nregions; i++)
+                                stats->regions_copied += s->base.regions[i].copied;
+                        stats->pages_unreadable = cp.bad_pages;
+                }
+                *ret = &s->base;
+                s = NULL;
+        }
+        if (s)
+                memsrc_free(&s->base);
+        free(c.t);
+        memsrc_regions_free(pre, npre);
+        free(resident);
+        atomic_store(&busy, 0);
+        return r;
+}

@@ -46,6 +46,8 @@ struct snapshot_stats {
         int threads;               /* threads stopped */
         uint64_t bytes_copied;
         uint64_t regions_copied;
+        uint64_t pages_unreadable; /* pages of copied mappings that could not
+                                      be read and were zero-filled */
 };
 
 /* Installs handlers for SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGSEGV, SIGBUS,

@@ -44,6 +44,19 @@ void diag_prefix(struct diag *d, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(pre, sizeof(pre), fmt, ap);
         va_end(ap);
+        /* Built by hand: snprintf("%s: %s") of two buffers this size is a
+         * (harmless) truncation gcc warns about, and CI builds with -Werror. */
         memcpy(old, d->msg, sizeof(old));
-        snprintf(d->msg, sizeof(d->msg), "%s: %s", pre, old);
+        {
+                size_t n = strnlen(pre, sizeof(d->msg) - 3);
+
+                memcpy(d->msg, pre, n);
+                memcpy(d->msg + n, ": ", 2);
+                n += 2;
+                size_t rest = strnlen(old, sizeof(old));
+                if (rest > sizeof(d->msg) - 1 - n)
+                        rest = sizeof(d->msg) - 1 - n;
+                memcpy(d->msg + n, old, rest);
+                d->msg[n + rest] = '\0';
+        }
 }

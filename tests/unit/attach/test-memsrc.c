@@ -1,0 +1,301 @@
+/* memsrc: generic dispatch on a fake backend, and the live backend on a
+ * real child process (reads, regions, mapped files, error causes). */
+#include "diag.h"
+#include "memsrc-internal.h"
+#include "procmaps.h"
+#include "tap.h"
+#include "child.h"
+
+#include <grp.h>
+#include <stdio.h>
+
+/* ---- fake backend: byte at addr is (addr & 0xff) inside regions ---------- */
+
+static int fake_destroyed;
+
+static int fake_read(struct memsrc *m, uint64_t addr, void *buf, size_t len)
+{
+        size_t i;
+
+        for (i = 0; i < len; i++) {
+                const struct mem_region *r = memsrc_region_of(m, addr + i);
+
+                if (!r)
+                        return -EFAULT;
+                ((unsigned char *)buf)[i] = (unsigned char)(addr + i);
+        }
+        return 0;
+}
+
+static void fake_destroy(struct memsrc *m)
+{
+        fake_destroyed++;
+        free(m);
+}
+
+static const struct memsrc_ops fake_ops = {
+        .name = "fake", .read = fake_read, .destroy = fake_destroy,
+};
+
+static void test_generic(void)
+{
+        struct memsrc *m = calloc(1, sizeof(*m));
+        const struct mem_region *r;
+        size_t i, n = 1000, bad = 0;
+        uint64_t v;
+
+        m->ops = &fake_ops;
+        m->pid = 4242;
+        m->regions = calloc(n, sizeof(*m->regions));
+        m->nregions = n;
+        for (i = 0; i < n; i++) {
+                m->regions[i].start = 0x10000 + i * 0x3000;
+                m->regions[i].end = m->regions[i].start + 0x2000;
+                m->regions[i].path = i % 2 ? strdup("/x") : NULL;
+        }
+        for (i = 0; i < n; i++) {
+                r = memsrc_region_of(m, 0x10000 + i * 0x3000 + 0x1fff);
+                if (r != &m->regions[i])
+                        bad++;
+                if (memsrc_region_of(m, 0x10000 + i * 0x3000 + 0x2000))
+                        bad++;
+        }
+        ok(bad == 0, "region_of: binary search finds every region and no gap");
+        ok(memsrc_region_of(m, 0) == NULL && memsrc_region_of(m, UINT64_MAX) == NULL,
+           "region_of: below and above all regions");
+        r = memsrc_region_of(m, 0x10000 + 7 * 0x3000);
+        ok(r == &m->regions[7] && m->last_region == 7 &&
+           memsrc_region_of(m, 0x10000 + 7 * 0x3000 + 5) == r, "region_of: cache");
+        ok(memsrc_read_u64(m, 0x10008, &v) == 0 && v == 0x0f0e0d0c0b0a0908ull,
+           "read_u64 is little-endian");
+        ok(memsrc_read(m, UINT64_MAX - 2, &v, 8) == -EFAULT, "read: wrapping range -EFAULT");
+        ok(memsrc_read(m, 0x10000, NULL, 0) == 0, "read: zero length is ok");
+        ok(memsrc_ptr(m, 0x10000, 8) == NULL, "ptr: NULL without a ptr op");
+        ok(memsrc_open_mapped_file(m, &m->regions[1], NULL) == -ENOENT,
+           "open_mapped_file: -ENOENT without the op");
+        ok(memsrc_refresh_regions(m) == 0, "refresh_regions: no-op without the op");
+        ok(memsrc_pid(m) == 4242 && memsrc_pid(NULL) == 0, "pid");
+        memsrc_free(m);
+        memsrc_free(NULL);
+        ok(fake_destroyed == 1, "free calls destroy once, accepts NULL");
+}
+
+/* ---- live backend -------------------------------------------------------- */
+
+static void test_live(void)
+{
+        struct child c;
+        struct memsrc *m = NULL;
+        struct diag d = {0};
+        const struct mem_region *regs, *r;
+        unsigned char *buf;
+        uint64_t c0 = 0, c1 = 0;
+        size_t n = 0, i, bad = 0;
+        char *host = NULL;
+        int fd, ret, sorted = 1;
+
+        if (child_start(&c) < 0) {
+                ok(0, "child started");
+                return;
+        }
+        ret = memsrc_open_live(c.pid, &m, &d);
+        ok(ret == 0, "open_live on a running child (%s)", d.msg);
+        if (ret < 0) {
+                child_stop(&c);
+                return;
+        }
+        buf = malloc(c.rep.len);
+        ret = memsrc_read(m, c.rep.buf, buf, c.rep.len);
+        for (i = 0; ret == 0 && i < c.rep.len; i++)
+                bad += buf[i] != child_pattern(i);
+        ok(ret == 0 && bad == 0, "live read of the 3 MiB pattern");
+        free(buf);
+        ok(memsrc_read_u64(m, c.rep.counter, &c0) == 0, "read the counter");
+        sleep_ms(20);
+        ok(memsrc_read_u64(m, c.rep.counter, &c1) == 0 && c1 > c0,
+           "counter advances (%llu -> %llu)", (unsigned long long)c0,
+           (unsigned long long)c1);
+        ok(memsrc_ptr(m, c.rep.buf, 8) == NULL, "live: no zero-copy pointer");
+        ok(memsrc_read(m, 0, &c0, 8) == -EFAULT, "read at 0: -EFAULT");
+
+        ok(memsrc_regions(m, &regs, &n) == 0 && n > 5, "regions listed (%zu)", n);
+        for (i = 1; i < n; i++)
+                if (regs[i].start < regs[i - 1].end)
+                        sorted = 0;
+        ok(sorted, "regions sorted and disjoint");
+        r = memsrc_region_of(m, c.rep.buf);
+        ok(r && r->r && r->w && !r->copied, "buffer lies in a rw region");
+        /* a read running off the end of a mapping into a hole fails whole */
+        for (i = 0; i + 1 < n; i++)
+                if (regs[i].r && regs[i + 1].start > regs[i].end)
+                        break;
+        if (i + 1 < n) {
+                unsigned char two[16];
+
+                ok(memsrc_read(m, regs[i].end - 8, two, 16) == -EFAULT,
+                   "read across a hole: all-or-nothing -EFAULT");
+        }
+        r = memsrc_region_of(m, (uint64_t)(uintptr_t)child_main);
+        ok(r && r->x && r->path, "code region has a path (%s)", r ? r->path : "-");
+        fd = r ? memsrc_open_mapped_file(m, r, &host) : -1;
+        ok(fd >= 0 && host && strstr(host, "/map_files/"),
+           "open_mapped_file through map_files (%s)", host ? host : "-");
+        if (fd >= 0)
+                close(fd);
+        free(host);
+        ok(memsrc_refresh_regions(m) == 0 && memsrc_regions(m, &regs, &n) == 0 && n > 5,
+           "refresh_regions");
+        ok(memsrc_pid(m) == c.pid, "memsrc_pid");
+
+        child_stop(&c);
+        ret = memsrc_read(m, c.rep.buf, &c0, 8);
+        ok(ret == -ESRCH, "read after the child died: -ESRCH (%d)", ret);
+        memsrc_free(m);
+}
+
+static void test_errors(void)
+{
+        struct memsrc *m = NULL;
+        struct diag d = {0};
+        pid_t z;
+        char st = 0;
+        int i, ret;
+
+        /* a just-reaped pid is free (pids are not reused at once) */
+        z = fork();
+        if (z == 0)
+                _exit(0);
+        waitpid(z, NULL, 0);
+        ret = memsrc_open_live(z, &m, &d);
+        ok(ret == -ESRCH && d.err == -ESRCH && strstr(d.msg, "no process with pid"),
+           "no such pid: -ESRCH \"%s\"", d.msg);
+
+        z = fork();
+        if (z == 0)
+                _exit(0);
+        for (i = 0; i < 500 && (proc_read_state(z, z, &st) < 0 || st != 'Z'); i++)
+                sleep_ms(2);
+        diag_clear(&d);
+        ret = memsrc_open_live(z, &m, &d);
+        ok(ret == -ESRCH && strstr(d.msg, "is a zombie (exited, not yet reaped by its parent)"),
+           "zombie: -ESRCH \"%s\"", d.msg);
+        waitpid(z, NULL, 0);
+}
+
+static void *spin(void *arg)
+{
+        (void)arg;
+        for (;;)
+                atomic_fetch_add_explicit(&child_counter, 1, memory_order_relaxed);
+        return NULL;
+}
+
+/* The leader called pthread_exit(): /proc/PID shows a zombie without an
+ * address space while the other thread runs. */
+static void test_zombie_leader(void)
+{
+        struct memsrc *m = NULL;
+        struct diag d = {0};
+        uint64_t a = 0, b = 0;
+        pid_t k;
+        int ret;
+
+        k = fork();
+        if (k == 0) {
+                pthread_t th;
+
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                if (pthread_create(&th, NULL, spin, NULL))
+                        _exit(1);
+                pthread_exit(NULL);
+        }
+        sleep_ms(50);
+        ret = memsrc_open_live(k, &m, &d);
+        ok(ret == 0, "open_live with an exited leader (%s)", d.msg);
+        if (ret == 0) {
+                memsrc_read_u64(m, (uint64_t)(uintptr_t)&child_counter, &a);
+                sleep_ms(10);
+                memsrc_read_u64(m, (uint64_t)(uintptr_t)&child_counter, &b);
+                ok(b > a && a > 0, "reads through the live thread (%llu -> %llu)",
+                   (unsigned long long)a, (unsigned long long)b);
+        }
+        memsrc_free(m);
+        kill(k, SIGKILL);
+        waitpid(k, NULL, 0);
+}
+
+/* Drops to nobody in a forked process and tries to open a root-owned child. */
+static void test_eperm_real(void)
+{
+        struct child c;
+        struct diag d = {0};
+        int p[2], ret = 0;
+        pid_t k;
+
+        if (getuid() != 0 || child_start(&c) < 0 || pipe(p) < 0)
+                return;
+        k = fork();
+        if (k == 0) {
+                struct memsrc *m = NULL;
+
+                if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
+                    setresuid(65534, 65534, 65534))
+                        _exit(1);
+                ret = memsrc_open_live(c.pid, &m, &d);
+                if (write(p[1], &ret, sizeof(ret)) != sizeof(ret) ||
+                    write(p[1], d.msg, sizeof(d.msg)) != sizeof(d.msg))
+                        _exit(1);
+                _exit(0);
+        }
+        close(p[1]);
+        ret = read_timeout(p[0], &ret, sizeof(ret), 5000) == 0 ? ret : 1;
+        if (read_timeout(p[0], d.msg, sizeof(d.msg), 5000) < 0)
+                d.msg[0] = 0;
+        d.msg[sizeof(d.msg) - 1] = 0;
+        waitpid(k, NULL, 0);
+        close(p[0]);
+        child_stop(&c);
+        ok(ret == -EPERM && strstr(d.msg, "operation not permitted") &&
+           strstr(d.msg, "hint: run as root"),
+           "unprivileged open of a root process: -EPERM with hints");
+}
+
+static void test_eperm_text(void)
+{
+        struct diag d;
+        int scope;
+
+        ok(proc_explain_eperm(&d, 1, "attach to", -1) == -EPERM && d.err == -EPERM,
+           "explain_eperm returns -EPERM");
+        ok(strstr(d.msg, "cannot attach to process 1: operation not permitted") == d.msg,
+           "subject first, lowercase");
+        ok(strstr(d.msg, "hint: run as root") && strstr(d.msg, "CAP_SYS_PTRACE") &&
+           strstr(d.msg, "setcap cap_sys_ptrace+ep"), "root / CAP_SYS_PTRACE / setcap hint");
+        ok(strstr(d.msg, "docker run --cap-add=SYS_PTRACE") &&
+           strstr(d.msg, "securityContext.capabilities.add: [\"SYS_PTRACE\"]"),
+           "docker and kubernetes hints");
+        ok(strstr(d.msg, "seccomp") && strstr(d.msg, "--security-opt seccomp=unconfined"),
+           "seccomp hint");
+        ok(!strstr(d.msg, "ptrace_scope"), "no yama line when yama is absent");
+        proc_explain_eperm(&d, 1, "attach to", 1);
+        ok(strstr(d.msg, "kernel.yama.ptrace_scope is 1") &&
+           strstr(d.msg, "sysctl kernel.yama.ptrace_scope=0"), "yama scope 1: how to lower it");
+        proc_explain_eperm(&d, 1, "attach to", 2);
+        ok(strstr(d.msg, "ptrace_scope is 2 (admin-only)"), "yama scope 2");
+        proc_explain_eperm(&d, 1, "attach to", 3);
+        ok(strstr(d.msg, "ptrace_scope is 3") && strstr(d.msg, "until reboot"), "yama scope 3");
+        ok(proc_explain_eperm(NULL, 1, NULL, 1) == -EPERM, "NULL diag accepted");
+        scope = proc_yama_ptrace_scope();
+        ok(scope == -ENOENT || (scope >= 0 && scope <= 3), "yama scope read (%d)", scope);
+}
+
+int main(void)
+{
+        test_generic();
+        test_live();
+        test_errors();
+        test_zombie_leader();
+        test_eperm_real();
+        test_eperm_text();
+        return tap_done();
+}

@@ -1,0 +1,454 @@
+/* snapshot: stop/copy/resume on real child processes, refusals (stopped,
+ * traced, zombie, missing), many cycles, and the tool dying mid-snapshot. */
+#include "diag.h"
+#include "memsrc-internal.h"
+#include "procmaps.h"
+#include "snapshot.h"
+#include "tap.h"
+#include "child.h"
+
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+
+static double now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int read_counter(pid_t pid, uint64_t addr, uint64_t *ret)
+{
+        struct memsrc *m = NULL;
+        int r;
+
+        r = memsrc_open_live(pid, &m, NULL);
+        if (r < 0)
+                return r;
+        r = memsrc_read_u64(m, addr, ret);
+        memsrc_free(m);
+        return r;
+}
+
+static int counter_advances(struct child *c)
+{
+        uint64_t a = 0, b = 0;
+
+        if (read_counter(c->pid, c->rep.counter, &a) < 0)
+                return 0;
+        sleep_ms(10);
+        if (read_counter(c->pid, c->rep.counter, &b) < 0)
+                return 0;
+        return b > a;
+}
+
+/* Waits (bounded) until the target is neither stopped nor traced. */
+static int wait_free(pid_t pid, int ms)
+{
+        struct proc_status st;
+        double end = now_ms() + ms;
+
+        do {
+                if (proc_read_status(pid, pid, &st) == 0 && st.tracer_pid == 0 &&
+                    st.state != 't' && st.state != 'T')
+                        return 1;
+                sleep_ms(1);
+        } while (now_ms() < end);
+        return 0;
+}
+
+static void test_basic(struct child *c)
+{
+        struct snapshot_stats stats = {0};
+        struct memsrc *m = NULL;
+        struct diag d = {0};
+        const struct mem_region *r, *regs;
+        const unsigned char *p;
+        unsigned char *buf;
+        size_t i, n, bad = 0;
+        uint64_t v;
+        int ret, copied_ro = 0;
+
+        ret = snapshot_take(c->pid, NULL, &m, &stats, &d);
+        ok(ret == 0, "snapshot_take on a 5-thread child (%s)", d.msg);
+        if (ret < 0)
+                return;
+        ok(stats.threads == 5, "5 threads stopped (%d)", stats.threads);
+        ok(stats.pause_ms > 0 && stats.pause_ms < 2000 && stats.stop_ms > 0 &&
+           stats.stop_ms <= stats.pause_ms && stats.copy_ms <= stats.pause_ms,
+           "timings sane: pause %.2f ms, stop %.2f ms, copy %.2f ms",
+           stats.pause_ms, stats.stop_ms, stats.copy_ms);
+        ok(stats.bytes_copied >= CHILD_BUF_LEN && stats.regions_copied > 0,
+           "copied %llu bytes in %llu regions (%llu unreadable pages)",
+           (unsigned long long)stats.bytes_copied,
+           (unsigned long long)stats.regions_copied,
+           (unsigned long long)stats.pages_unreadable);
+        ok(wait_free(c->pid, 1000), "child running and untraced after the snapshot");
+
+        buf = malloc(c->rep.len);
+        ret = memsrc_read(m, c->rep.buf, buf, c->rep.len);
+        for (i = 0; ret == 0 && i < c->rep.len; i++)
+                bad += buf[i] != child_pattern(i);
+        ok(ret == 0 && bad == 0, "pattern read back through memsrc_read");
+        free(buf);
+        p = memsrc_ptr(m, c->rep.buf, c->rep.len);
+        for (i = 0, bad = 0; p && i < c->rep.len; i++)
+                bad += p[i] != child_pattern(i);
+        ok(p && bad == 0, "pattern through the zero-copy pointer");
+        r = memsrc_region_of(m, c->rep.buf);
+        ok(r && r->copied, "buffer region marked copied");
+        ok(memsrc_ptr(m, r->end - 4, 8) == NULL, "ptr: NULL across a region end");
+        ok(memsrc_ptr(m, 0, 8) == NULL && memsrc_read(m, 0, &v, 8) == -EFAULT,
+           "unmapped address: NULL / -EFAULT");
+
+        /* the counter is in .bss of the (forked) test binary: copied */
+        ok(memsrc_read_u64(m, c->rep.counter, &v) == 0 && v > 0, "counter in the copy");
+        r = memsrc_region_of(m, c->rep.counter);
+        /* .bss past the file's last page is an anonymous mapping: no path */
+        ok(r && r->copied, ".bss region copied (%s)", r && r->path ? r->path : "anonymous");
+
+        /* read-only code: not copied, served on demand, same bytes as ours */
+        r = memsrc_region_of(m, (uint64_t)(uintptr_t)child_main);
+        ok(r && !r->copied && r->x, "code region not copied");
+        ret = memsrc_read(m, (uint64_t)(uintptr_t)child_main, &v, 8);
+        ok(ret == 0 && memcmp(&v, (const void *)(uintptr_t)child_main, 8) == 0,
+           "code read on demand from the live process");
+
+        memsrc_regions(m, &regs, &n);
+        for (i = 0; i < n; i++)
+                if (regs[i].copied && (!regs[i].w || regs[i].shared ||
+                                       (regs[i].path && (strcmp(regs[i].path, "[stack]") == 0 ||
+                                                         strcmp(regs[i].path, "[vvar]") == 0 ||
+                                                         strcmp(regs[i].path, "[vdso]") == 0))))
+                        copied_ro++;
+        ok(copied_ro == 0, "only private writable mappings copied, no [stack]/[vvar]/[vdso]");
+
+        ok(counter_advances(c), "counter advances after the snapshot");
+        ok(child_ping_reader(c, 0x42) == 0, "blocked read() still works after the snapshot");
+
+        /* after the child dies, code is served from the mapped file */
+        {
+                struct child c2;
+                struct memsrc *m2 = NULL;
+                uint64_t w = 0;
+
+                if (child_start(&c2) == 0 && snapshot_take(c2.pid, NULL, &m2, NULL, NULL) == 0) {
+                        child_stop(&c2);
+                        ret = memsrc_read(m2, (uint64_t)(uintptr_t)child_main, &w, 8);
+                        ok(ret == 0 && memcmp(&w, (const void *)(uintptr_t)child_main, 8) == 0,
+                           "code read from the mapped file after the target exited (%d)", ret);
+                        ok(memsrc_read_u64(m2, c2.rep.buf, &w) == 0 && (w & 0xff) == child_pattern(0),
+                           "copied bytes survive the target");
+                        memsrc_free(m2);
+                } else {
+                        ok(0, "second child snapshot");
+                        child_stop(&c2);
+                }
+        }
+        memsrc_free(m);
+}
+
+static void test_cycles(struct child *c)
+{
+        struct snapshot_stats stats;
+        struct child_verify v = {0};
+        struct memsrc *m;
+        struct diag d = {0};
+        double worst = 0, total = 0;
+        int i, fails = 0;
+
+        for (i = 0; i < 200; i++) {
+                m = NULL;
+                if (snapshot_take(c->pid, NULL, &m, &stats, &d) < 0) {
+                        fails++;
+                        continue;
+                }
+                total += stats.pause_ms;
+                if (stats.pause_ms > worst)
+                        worst = stats.pause_ms;
+                memsrc_free(m);
+        }
+        ok(fails == 0, "200 attach/detach cycles (%d failed; pause mean %.2f ms, max %.2f ms) %s",
+           fails, total / 200, worst, fails ? d.msg : "");
+        ok(child_verify(c, &v) == 0 && v.pattern_ok, "child verifies its memory is intact");
+        ok(v.eintr == 0, "child saw no EINTR (%u)", v.eintr);
+        ok(counter_advances(c), "counter still advances");
+        ok(child_ping_reader(c, 0x17) == 0, "reader thread still answers");
+}
+
+static void test_stopped(struct child *c)
+{
+        struct memsrc *m = NULL;
+        struct diag d = {0};
+        struct proc_status st;
+        double t0, dt;
+        char state = 0;
+        int i, ret;
+
+        kill(c->pid, SIGSTOP);
+        for (i = 0; i < 500 && (proc_read_state(c->pid, c->pid, &state) < 0 || state != 'T'); i++)
+                sleep_ms(2);
+        t0 = now_ms();
+        ret = snapshot_take(c->pid, NULL, &m, NULL, &d);
+        dt = now_ms() - t0;
+        ok(ret == -EBUSY && dt < 1000, "stopped child: -EBUSY in %.1f ms", dt);
+        ok(strstr(d.msg, "is stopped (SIGSTOP or job control)") &&
+           strstr(d.msg, "hint: resume it with `kill -CONT"), "message: \"%s\"", d.msg);
+        ok(proc_read_status(c->pid, c->pid, &st) == 0 && st.state == 'T' && st.tracer_pid == 0,
+           "child left stopped, untraced");
+        kill(c->pid, SIGCONT);
+        ok(wait_free(c->pid, 1000) && counter_advances(c), "child runs again after SIGCONT");
+}
+
+static void test_traced(struct child *c)
+{
+        struct memsrc *m = NULL;
+        struct diag d = {0};
+        char want[64];
+        int p[2], ret;
+        pid_t h;
+        char b;
+
+        if (pipe(p) < 0)
+                return;
+        h = fork();
+        if (h == 0) {
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                b = ptrace(PTRACE_SEIZE, c->pid, NULL, NULL) == 0 ? 'y' : 'n';
+                if (write(p[1], &b, 1) != 1)
+                        _exit(1);
+                for (;;)
+                        pause();
+        }
+        close(p[1]);
+        ret = read_timeout(p[0], &b, 1, 5000);
+        close(p[0]);
+        ok(ret == 0 && b == 'y', "helper seized the child");
+        ret = snapshot_take(c->pid, NULL, &m, NULL, &d);
+        snprintf(want, sizeof(want), "already traced by pid %d (test-snapshot)", (int)h);
+        ok(ret == -EBUSY && strstr(d.msg, want), "traced child: -EBUSY \"%s\"", d.msg);
+        kill(h, SIGKILL);
+        waitpid(h, NULL, 0);
+        ok(wait_free(c->pid, 1000) && counter_advances(c), "child free after the helper died");
+}
+
+static void test_gone(void)
+{
+        struct memsrc *m = NULL;
+        struct diag d = {0};
+        char st = 0;
+        pid_t z;
+        int i, ret;
+
+        z = fork();
+        if (z == 0)
+                _exit(0);
+        for (i = 0; i < 500 && (proc_read_state(z, z, &st) < 0 || st != 'Z'); i++)
+                sleep_ms(2);
+        ret = snapshot_take(z, NULL, &m, NULL, &d);
+        ok(ret == -ESRCH && strstr(d.msg, "zombie"), "zombie: -ESRCH \"%s\"", d.msg);
+        waitpid(z, NULL, 0);
+        diag_clear(&d);
+        ret = snapshot_take(z, NULL, &m, NULL, &d);
+        ok(ret == -ESRCH && strstr(d.msg, "no process with pid"), "no such pid: -ESRCH \"%s\"", d.msg);
+        ok(snapshot_take(getpid(), NULL, &m, NULL, NULL) < 0, "refuses to snapshot itself");
+}
+
+static void test_budget(struct child *c)
+{
+        struct snapshot_opts o = { .max_bytes = 1u << 20 };
+        struct memsrc *m = NULL;
+        struct diag d = {0};
+        double t0 = now_ms();
+        int ret;
+
+        ret = snapshot_take(c->pid, &o, &m, NULL, &d);
+        ok(ret == -ENOMEM && strstr(d.msg, "exceeds the budget") && now_ms() - t0 < 1000,
+           "over budget: -ENOMEM before stopping \"%s\"", d.msg);
+        ok(wait_free(c->pid, 100), "child untouched");
+}
+
+static void test_unprivileged(struct child *c)
+{
+        struct diag d = {0};
+        int p[2], ret = 1;
+        pid_t k;
+
+        if (getuid() != 0 || pipe(p) < 0)
+                return;
+        k = fork();
+        if (k == 0) {
+                struct memsrc *m = NULL;
+
+                if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+                        _exit(1);
+                ret = snapshot_take(c->pid, NULL, &m, NULL, &d);
+                if (write(p[1], &ret, sizeof(ret)) != sizeof(ret) ||
+                    write(p[1], d.msg, sizeof(d.msg)) != sizeof(d.msg))
+                        _exit(1);
+                _exit(0);
+        }
+        close(p[1]);
+        if (read_timeout(p[0], &ret, sizeof(ret), 5000) < 0 ||
+            read_timeout(p[0], d.msg, sizeof(d.msg), 5000) < 0)
+                ret = 1;
+        d.msg[sizeof(d.msg) - 1] = 0;
+        close(p[0]);
+        waitpid(k, NULL, 0);
+        ok(ret == -EPERM && strstr(d.msg, "CAP_SYS_PTRACE"),
+           "unprivileged snapshot: -EPERM with hints");
+        ok(wait_free(c->pid, 100), "child untouched");
+}
+
+static void *spin(void *arg)
+{
+        (void)arg;
+        for (;;)
+                atomic_fetch_add_explicit(&child_counter, 1, memory_order_relaxed);
+        return NULL;
+}
+
+/* Odd targets: a leader that called pthread_exit() (shows as a zombie while
+ * its thread runs), and a private file mapping that extends past EOF. */
+static void test_odd_targets(void)
+{
+        struct snapshot_stats stats = {0};
+        struct memsrc *m = NULL;
+        struct diag d = {0};
+        char tmpl[] = "/tmp/pyleak-attach-eofXXXXXX";
+        uint64_t addr = 0;
+        int p[2], ret, fd;
+        pid_t k;
+
+        if (pipe(p) < 0)
+                return;
+        k = fork();
+        if (k == 0) {
+                pthread_t th;
+
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                if (pthread_create(&th, NULL, spin, NULL))
+                        _exit(1);
+                pthread_exit(NULL);
+        }
+        sleep_ms(50);
+        ret = snapshot_take(k, NULL, &m, &stats, &d);
+        ok(ret == 0 && stats.threads == 1, "leader exited, one thread left: snapshot ok (%d, %s)",
+           stats.threads, d.msg);
+        memsrc_free(m);
+        m = NULL;
+        kill(k, SIGKILL);
+        waitpid(k, NULL, 0);
+
+        fd = mkstemp(tmpl);
+        if (fd < 0 || write(fd, tmpl, 16) != 16) {
+                ok(0, "temporary file");
+                return;
+        }
+        unlink(tmpl);
+        k = fork();
+        if (k == 0) {
+                char *map;
+
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                map = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+                if (map == MAP_FAILED)
+                        _exit(1);
+                map[0] = 'X';
+                addr = (uint64_t)(uintptr_t)map;
+                if (write(p[1], &addr, sizeof(addr)) != sizeof(addr))
+                        _exit(1);
+                for (;;)
+                        pause();
+        }
+        close(fd);
+        ret = read_timeout(p[0], &addr, sizeof(addr), 5000);
+        diag_clear(&d);
+        ret = ret < 0 ? ret : snapshot_take(k, NULL, &m, &stats, &d);
+        {
+                const struct mem_region *r = m ? memsrc_region_of(m, addr) : NULL;
+                char b[2] = {0};
+
+                ok(ret == 0 && r && r->copied && r->deleted &&
+                   memsrc_read(m, addr, b, 2) == 0 && b[0] == 'X' && b[1] == 't',
+                   "mapping past EOF copied, deleted file flagged (%s)", d.msg);
+                ok(stats.pages_unreadable == 2, "2 pages past EOF zero-filled (%llu)",
+                   (unsigned long long)stats.pages_unreadable);
+        }
+        memsrc_free(m);
+        kill(k, SIGKILL);
+        waitpid(k, NULL, 0);
+        close(p[0]);
+        close(p[1]);
+}
+
+/* A tool process looping over snapshot_take, killed at random moments. */
+static void test_killed(struct child *c, int sig, int runs)
+{
+        int i, bad_state = 0, bad_counter = 0;
+        pid_t tool;
+
+        for (i = 0; i < runs; i++) {
+                tool = fork();
+                if (tool == 0) {
+                        struct memsrc *m;
+
+                        prctl(PR_SET_PDEATHSIG, SIGKILL);
+                        if (sig != SIGKILL)
+                                snapshot_install_signal_guard();
+                        for (;;) {
+                                m = NULL;
+                                snapshot_take(c->pid, NULL, &m, NULL, NULL);
+                                memsrc_free(m);
+                        }
+                }
+                /* 0..15 ms: lands before, during and between snapshots */
+                sleep_ms(rand() % 16);
+                kill(tool, sig);
+                waitpid(tool, NULL, 0);
+                if (!wait_free(c->pid, 500))
+                        bad_state++;
+                else if (!counter_advances(c))
+                        bad_counter++;
+        }
+        ok(bad_state == 0, "%s the tool %d times: target never left stopped/traced (%d bad)",
+           sig == SIGKILL ? "SIGKILL" : "SIGTERM", runs, bad_state);
+        ok(bad_counter == 0, "counter advanced after every kill (%d bad)", bad_counter);
+}
+
+int main(void)
+{
+        struct child c;
+        struct child_verify v = {0};
+
+        srand((unsigned)getpid());
+        if (child_start(&c) < 0)
+                tap_skip_all("cannot start the child process");
+        {
+                struct memsrc *m = NULL;
+
+                if (snapshot_take(c.pid, NULL, &m, NULL, NULL) == -EPERM) {
+                        child_stop(&c);
+                        tap_skip_all("ptrace is not permitted here");
+                }
+                memsrc_free(m);
+        }
+
+        test_basic(&c);
+        test_cycles(&c);
+        test_stopped(&c);
+        test_traced(&c);
+        test_gone();
+        test_budget(&c);
+        test_unprivileged(&c);
+        test_odd_targets();
+        test_killed(&c, SIGKILL, 30);
+        test_killed(&c, SIGTERM, 30);
+        ok(child_verify(&c, &v) == 0 && v.pattern_ok && v.eintr == 0,
+           "child intact at the end (eintr %u)", v.eintr);
+        ok(child_ping_reader(&c, 0x99) == 0, "reader thread answers at the end");
+        child_stop(&c);
+        return tap_done();
+}
