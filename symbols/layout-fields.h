@@ -52,7 +52,7 @@
         S(TRACEBACK,    "PyTracebackObject") \
         S(BASEEXC,      "PyBaseExceptionObject") \
         S(DEQUE,        "dequeobject") \
-        S(DEQUEBLOCK,   "block|BLOCK") \
+        S(DEQUEBLOCK,   "BLOCK|block") \
         S(DEFDICT,      "defdictobject") \
         S(ODICT,        "PyODictObject|_odictobject") \
         S(ODICTNODE,    "_odictnode") \
@@ -69,7 +69,10 @@
         S(LONG,         "PyLongObject|_longobject") \
         S(BYTES,        "PyBytesObject") \
         S(FLOAT,        "PyFloatObject") \
-        S(ERRITEM,      "_PyErr_StackItem|_err_stackitem")
+        S(ERRITEM,      "_PyErr_StackItem|_err_stackitem") \
+        S(NAMESPACE,    "_PyNamespaceObject") \
+        S(METHWRAPPER,  "wrapperobject") \
+        S(TUPLEGETTER,  "_tuplegetterobject")
 
 #define LAYOUT_FIELDS(F) \
         /* runtime and interpreters */ \
@@ -189,6 +192,7 @@
         F(DICT_VALUES,           DICT,    "ma_values") \
         F(DICTKEYS_REFCNT,       DICTKEYS, "dk_refcnt") \
         F(DICTKEYS_SIZE,         DICTKEYS, "dk_size") /* <=3.10 */ \
+        F(DICTKEYS_LOOKUP,       DICTKEYS, "dk_lookup") /* <=3.10: kind */ \
         F(DICTKEYS_LOG2_SIZE,    DICTKEYS, "dk_log2_size") /* 3.11+ */ \
         F(DICTKEYS_LOG2_INDEX_BYTES, DICTKEYS, "dk_log2_index_bytes") \
         F(DICTKEYS_KIND,         DICTKEYS, "dk_kind") \
@@ -286,10 +290,17 @@
         F(SLICE_STEP,            SLICE,   "step") \
         F(MEMVIEW_MBUF,          MEMVIEW, "mbuf") \
         F(MBUF_OBJ,              MBUF,    "master.obj") \
+        F(NAMESPACE_DICT,        NAMESPACE, "ns_dict") \
+        F(METHWRAPPER_DESCR,     METHWRAPPER, "descr") \
+        F(METHWRAPPER_SELF,      METHWRAPPER, "self") \
+        F(TUPLEGETTER_DOC,       TUPLEGETTER, "doc") \
         /* scalars (names, keys, previews, sizes) */ \
         F(ASCII_LENGTH,          ASCII,   "length") \
         F(ASCII_STATE,           ASCII,   "state") \
+        F(ASCII_WSTR,            ASCII,   "wstr") /* <=3.11 */ \
         F(COMPACTUNI_UTF8_LENGTH, COMPACTUNI, "utf8_length") \
+        F(COMPACTUNI_UTF8,       COMPACTUNI, "utf8") \
+        F(COMPACTUNI_WSTR_LENGTH, COMPACTUNI, "wstr_length") /* <=3.11 */ \
         F(UNICODE_DATA,          UNICODE, "data") \
         F(LONG_DIGIT,            LONG,    "ob_digit|long_value.ob_digit") \
         F(LONG_TAG,              LONG,    "long_value.lv_tag") /* 3.12+ */ \

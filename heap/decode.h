@@ -1,0 +1,192 @@
+/* decode: per-type reference decoders and the type cache (private to heap/).
+ *
+ * The walker (walk.c) owns a `struct walker`, adds every tracked object,
+ * then calls decode_object() for each one in index order.  decode_object()
+ * emits the object's references in the order its type's tp_traverse visits
+ * them; referents that are not tracked objects are added to the heap as
+ * untracked objects on the fly.  Unreadable or implausible target memory
+ * never fails the build: the source object gets HOBJ_PARTIAL and
+ * meta.inconsistencies counts it.  Only -ENOMEM (and heap misuse) is fatal.
+ */
+#ifndef PYLEAK_DECODE_H
+#define PYLEAK_DECODE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "heap-build.h"
+#include "pyobj.h"
+
+struct diag;
+
+/* Decoder kinds: what a type's tp_traverse does. */
+enum dkind {
+        DK_NONE = 0,     /* not a GC type: no references to report */
+        DK_OPAQUE,       /* GC type without a decoder */
+        DK_INSTANCE,     /* subtype_traverse (classes from class statements) */
+        DK_TYPE,
+        DK_LIST,
+        DK_TUPLE,
+        DK_DICT,
+        DK_SET,
+        DK_FUNC,
+        DK_CELL,
+        DK_METHOD,
+        DK_CLASSMETHOD,
+        DK_STATICMETHOD,
+        DK_PROPERTY,
+        DK_MODULE,
+        DK_FRAME,
+        DK_GEN,
+        DK_ASYNCGEN,
+        DK_TRACEBACK,
+        DK_BASEEXC,
+        DK_DEQUE,
+        DK_ODICT,
+        DK_DEFDICT,
+        DK_WEAKREF,
+        DK_SLICE,
+        DK_MEMVIEW,
+        DK_MBUF,
+        DK_CFUNC,
+        DK_DESCR,
+        DK_NAMESPACE,
+        DK_METHWRAPPER,
+        DK_TUPLEGETTER,
+        DK__COUNT
+};
+
+/* How sys.getsizeof() sizes an instance (the __sizeof__ in effect). */
+enum skind {
+        SK_GENERIC = 0,  /* basicsize + itemsize * |ob_size| */
+        SK_LIST,
+        SK_DICT,
+        SK_SET,
+        SK_STR,
+        SK_INT,
+        SK_DEQUE,
+        SK_TYPE,
+};
+
+struct slotdef {
+        int64_t offset;
+        uint32_t label;
+};
+
+struct tinfo {
+        uint64_t addr;
+        uint64_t flags;
+        uint64_t traverse;
+        uint64_t base;
+        uint64_t is_gc_fn;
+        uint64_t cached_keys;    /* heap types: ht_cached_keys */
+        int64_t basicsize, itemsize, dictoffset;
+        uint32_t hidx;           /* index in heap.types */
+        uint8_t kind;            /* enum dkind of the type itself */
+        uint8_t base_kind;       /* DK_INSTANCE: decoder of the first base
+                                    whose tp_traverse is not subtype_traverse */
+        uint8_t size_kind;       /* enum skind */
+        bool visit_type;         /* DK_INSTANCE: subtype_traverse visits type */
+        bool dict_differs;       /* DK_INSTANCE: tp_dictoffset != base's */
+        bool base_heap;          /* the base decoder's type is a heap type */
+        bool is_metatype;        /* instances are type objects */
+        uint32_t nslots;
+        struct slotdef *slots;   /* __slots__ members over the subtype chain */
+        int ck_state;            /* cached-keys labels: 0 not built, 1 ok, -1 failed */
+        uint32_t nck;
+        uint32_t *ck_label;      /* ".name" per cached-keys entry */
+};
+
+/* Open-addressing map u64 -> u32 (0 is never a key). */
+struct u64map {
+        uint64_t *keys;
+        uint32_t *vals;
+        uint64_t cap, n;
+};
+
+/* Constant edge labels. */
+#define CONST_LABELS(L) \
+        L(KEY, "<key>") L(ITEM, "<item>") L(GENKEY, "[key]") \
+        L(DICT, "__dict__") L(CLASS, "__class__") \
+        L(TP_CACHE, "tp_cache") L(MRO, "__mro__") L(BASES, "__bases__") \
+        L(BASE, "__base__") L(HT_MODULE, "ht_module") \
+        L(CODE, "__code__") L(GLOBALS, "__globals__") L(BUILTINS, "__builtins__") \
+        L(MODULE, "__module__") L(DEFAULTS, "__defaults__") \
+        L(KWDEFAULTS, "__kwdefaults__") L(DOC, "__doc__") L(NAME, "__name__") \
+        L(CLOSURE, "__closure__") L(ANNOTATIONS, "__annotations__") \
+        L(ANNOTATE, "__annotate__") L(TYPE_PARAMS, "__type_params__") \
+        L(QUALNAME, "__qualname__") L(CELL_CONTENTS, "cell_contents") \
+        L(FUNC, "__func__") L(SELF, "__self__") \
+        L(FGET, "fget") L(FSET, "fset") L(FDEL, "fdel") \
+        L(F_BACK, "f_back") L(F_CODE, "f_code") L(F_BUILTINS, "f_builtins") \
+        L(F_GLOBALS, "f_globals") L(F_LOCALS, "f_locals") L(F_TRACE, "f_trace") \
+        L(F_EXTRA_LOCALS, "f_extra_locals") L(F_LOCALS_CACHE, "f_locals_cache") \
+        L(FRAME_OBJ, "frame_obj") L(F_FUNCOBJ, "f_funcobj") \
+        L(GI_FRAME, "gi_frame") L(GI_CODE, "gi_code") \
+        L(EXC_TYPE, "gi_exc_state.exc_type") L(EXC_VALUE, "gi_exc_state.exc_value") \
+        L(EXC_TB, "gi_exc_state.exc_traceback") L(AG_FINALIZER, "ag_finalizer") \
+        L(TB_NEXT, "tb_next") L(TB_FRAME, "tb_frame") \
+        L(ARGS, "args") L(NOTES, "__notes__") L(TRACEBACK, "__traceback__") \
+        L(CONTEXT, "__context__") L(CAUSE, "__cause__") \
+        L(DEFAULT_FACTORY, "default_factory") L(CALLBACK, "__callback__") \
+        L(START, "start") L(STOP, "stop") L(STEP, "step") \
+        L(MBUF, "mbuf") L(OBJ, "obj") L(DEFINING_CLASS, "<defining class>") \
+        L(OBJCLASS, "__objclass__") L(DESCR, "descr") L(DOCFIELD, "doc")
+
+enum clabel {
+#define CL_ENUM(id, text) CL_##id,
+        CONST_LABELS(CL_ENUM)
+#undef CL_ENUM
+        CL__COUNT
+};
+
+struct walker {
+        struct heap *h;
+        struct pyo p;
+        const struct layout *l;
+        const struct pyinterp *pi;
+        struct diag *d;
+
+        struct tinfo **tv;       /* stable pointers: decoders hold them */
+        uint32_t ntv, captv;
+        struct u64map tmap;      /* type address -> tv index */
+        struct u64map lmap;      /* (str address, style) -> label id */
+
+        uint32_t lab[CL__COUNT];
+        uint64_t subtype_traverse;   /* from .symtab, or learned */
+        bool subtype_learned;
+        uint64_t set_dummy;
+        uint64_t lookdict_general;   /* <=3.10: learned dk_lookup of general dicts */
+
+        uint64_t inconsistencies;
+        uint32_t cur_src;
+        bool cur_partial;
+        bool cur_opaque;         /* edges incomplete: opaque C base type */
+};
+
+int walker_init(struct walker *w, struct heap *h, struct memsrc *m,
+                const struct pyinterp *pi, struct diag *d);
+void walker_release(struct walker *w);
+
+/* Type info for a type address (cached).  -EBADMSG if it does not look like
+ * a type, -EFAULT if unreadable, -ENOMEM. */
+int tinfo_get(struct walker *w, uint64_t type_addr, struct tinfo **ret);
+
+/* Reads an object's header and fills what heap_add_object needs. */
+struct objhdr {
+        uint32_t type;           /* heap type index */
+        int64_t refcnt;
+        uint64_t size;
+        uint8_t flags;
+        struct tinfo *t;
+};
+int obj_header(struct walker *w, uint64_t obj, struct objhdr *ret);
+
+/* Emits the references of tracked object `idx` (at addr). */
+int decode_object(struct walker *w, uint32_t idx, uint64_t addr);
+
+/* Object index for addr, adding it as an untracked object if needed.
+ * -EFAULT / -EBADMSG if it is not a readable object. */
+int resolve_object(struct walker *w, uint64_t addr, uint32_t *ret);
+
+#endif

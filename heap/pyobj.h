@@ -1,0 +1,136 @@
+/* pyobj: reading CPython objects out of a memsrc, for the walker and the
+ * decoders (private to heap/).
+ *
+ * A `struct pyo` bundles the memsrc, the layout and the interpreter symbols
+ * with a few scratch buffers.  Views returned by pyo_view()/pyo_array() point
+ * either into the snapshot (memsrc_ptr, zero copy) or into a buffer: the
+ * caller's for pyo_view, one of pyo's growable slots for pyo_array (valid
+ * until the next pyo_array call on the same slot).  NULL means unreadable.
+ *
+ * Target memory is hostile: every length passed here is bounded by the
+ * caller, and every helper fails cleanly (-EFAULT, -EBADMSG) instead of
+ * trusting what it reads.
+ */
+#ifndef PYLEAK_PYOBJ_H
+#define PYLEAK_PYOBJ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "layout.h"
+
+struct memsrc;
+struct pyinterp;
+
+#define PYO_NSLOTS 4
+
+/* tp_flags bits (stable across 3.8-3.15, internals notes §7.3). */
+#define TPF_INLINE_VALUES   (1UL << 2)
+#define TPF_MANAGED_WEAKREF (1UL << 3)
+#define TPF_MANAGED_DICT    (1UL << 4)
+#define TPF_HEAPTYPE        (1UL << 9)
+#define TPF_HAVE_GC         (1UL << 14)
+#define TPF_LONG_SUBCLASS   (1UL << 24)
+#define TPF_LIST_SUBCLASS   (1UL << 25)
+#define TPF_TUPLE_SUBCLASS  (1UL << 26)
+#define TPF_BYTES_SUBCLASS  (1UL << 27)
+#define TPF_UNICODE_SUBCLASS (1UL << 28)
+#define TPF_DICT_SUBCLASS   (1UL << 29)
+#define TPF_BASE_EXC_SUBCLASS (1UL << 30)
+#define TPF_TYPE_SUBCLASS   (1UL << 31)
+
+struct pyo {
+        struct memsrc *m;
+        const struct layout *l;
+        const struct pyinterp *pi;
+        uint8_t *slot[PYO_NSLOTS];
+        size_t slotcap[PYO_NSLOTS];
+};
+
+void pyo_init(struct pyo *p, struct memsrc *m, const struct pyinterp *pi);
+void pyo_release(struct pyo *p);
+
+/* len bytes at addr: a pointer into the snapshot, or buf (>= len bytes)
+ * filled by a read.  NULL if unreadable. */
+const void *pyo_view(struct pyo *p, uint64_t addr, size_t len, void *buf);
+
+/* Like pyo_view for arrays of any (caller-bounded) size, using scratch slot
+ * `slot` when a copy is needed. */
+const void *pyo_array(struct pyo *p, int slot, uint64_t addr, size_t len);
+
+int pyo_u64(struct pyo *p, uint64_t addr, uint64_t *ret);
+
+/* Unaligned little-endian loads from a view. */
+static inline uint64_t ld64(const void *b, uint32_t off)
+{
+        uint64_t v;
+        memcpy(&v, (const uint8_t *)b + off, 8);
+        return v;
+}
+static inline uint32_t ld32(const void *b, uint32_t off)
+{
+        uint32_t v;
+        memcpy(&v, (const uint8_t *)b + off, 4);
+        return v;
+}
+static inline uint8_t ld8(const void *b, uint32_t off)
+{
+        return ((const uint8_t *)b)[off];
+}
+
+static inline uint32_t lo(const struct layout *l, enum layout_field_id f)
+{
+        return l->f[f].offset;
+}
+static inline bool lhas(const struct layout *l, enum layout_field_id f)
+{
+        return l->f[f].present;
+}
+static inline uint32_t lsz(const struct layout *l, enum layout_struct_id s)
+{
+        return l->s[s].size;
+}
+
+/* A NUL-terminated C string of at most len-1 bytes (truncated). */
+int pyo_cstr(struct pyo *p, uint64_t addr, char *buf, size_t len);
+
+/* The text of a str object as UTF-8, truncated to len-1 bytes (never in the
+ * middle of a character); *ret_full tells whether it was complete.  Fails
+ * with -EBADMSG if the object does not look like a ready str. */
+int pyo_str(struct pyo *p, uint64_t obj, char *buf, size_t len, bool *ret_full);
+
+/* The value of an int object that fits in int64 (-ERANGE otherwise). */
+int pyo_long(struct pyo *p, uint64_t obj, int64_t *ret);
+
+/* sys.getsizeof()'s __sizeof__ part of a str object (-EBADMSG if odd). */
+int pyo_str_sizeof(struct pyo *p, uint64_t obj, uint64_t *ret);
+
+/* __sizeof__ of an int: digits counted per version. */
+int pyo_long_sizeof(struct pyo *p, uint64_t obj, uint64_t basicsize,
+                    uint64_t *ret);
+
+/* _PyDict_KeysSize of a keys object; its entry count and kind too. */
+struct pyo_keys {
+        uint64_t addr;
+        int64_t refcnt;
+        uint64_t size;          /* number of index slots */
+        uint64_t usable, nentries;
+        uint64_t entries;       /* address of entry 0 */
+        uint32_t entry_size;    /* 24 general, 16 unicode/split (3.11+) */
+        int kind;               /* 0 general, 1 unicode, 2 split; -1 unknown (<=3.10) */
+        uint64_t lookup;        /* <=3.10: dk_lookup, tells the kind */
+        uint64_t bytes;         /* _PyDict_KeysSize */
+};
+int pyo_keys(struct pyo *p, uint64_t keys, struct pyo_keys *ret);
+
+/* Looks a str key up in a dict (linear; for small dicts such as a type's
+ * __dict__).  *ret = value or 0 when absent. */
+int pyo_dict_get_str(struct pyo *p, uint64_t dict, const char *key,
+                     uint64_t *ret);
+
+/* Type of an object (ob_type). */
+int pyo_type_of(struct pyo *p, uint64_t obj, uint64_t *ret);
+
+#endif

@@ -1,0 +1,141 @@
+/* fakemem: a memsrc backend over hand-placed byte blobs (see fakemem.h). */
+#include "fakemem.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "memsrc-internal.h"
+
+struct blob {
+        uint64_t addr;
+        size_t len;
+        uint8_t *bytes;
+};
+
+struct fake {
+        struct memsrc base;
+        struct blob *blobs;
+        size_t nblobs;
+        uint64_t fail_every, reads;
+        bool no_ptr;
+};
+
+static struct blob *find(struct fake *f, uint64_t addr, size_t len)
+{
+        for (size_t i = 0; i < f->nblobs; i++) {
+                struct blob *b = &f->blobs[i];
+
+                if (addr >= b->addr && addr - b->addr <= b->len && len <= b->len - (addr - b->addr))
+                        return b;
+        }
+        return NULL;
+}
+
+static int fake_read(struct memsrc *m, uint64_t addr, void *buf, size_t len)
+{
+        struct fake *f = (struct fake *)m;
+        struct blob *b;
+
+        f->reads++;
+        if (f->fail_every && f->reads % f->fail_every == 0)
+                return -EFAULT;
+        b = find(f, addr, len);
+        if (!b)
+                return -EFAULT;
+        memcpy(buf, b->bytes + (addr - b->addr), len);
+        return 0;
+}
+
+static const void *fake_ptr(struct memsrc *m, uint64_t addr, size_t len)
+{
+        struct fake *f = (struct fake *)m;
+        struct blob *b;
+
+        if (f->no_ptr || f->fail_every)
+                return NULL;
+        b = find(f, addr, len);
+        return b ? b->bytes + (addr - b->addr) : NULL;
+}
+
+static void fake_destroy(struct memsrc *m)
+{
+        struct fake *f = (struct fake *)m;
+
+        for (size_t i = 0; i < f->nblobs; i++)
+                free(f->blobs[i].bytes);
+        free(f->blobs);
+        free(f);
+}
+
+static const struct memsrc_ops fake_ops = {
+        .name = "fake",
+        .read = fake_read,
+        .ptr = fake_ptr,
+        .destroy = fake_destroy,
+};
+
+struct memsrc *fakemem_new(void)
+{
+        struct fake *f = calloc(1, sizeof(*f));
+
+        if (!f)
+                return NULL;
+        f->base.ops = &fake_ops;
+        f->base.pid = 4242;
+        return &f->base;
+}
+
+void *fakemem_add(struct memsrc *m, uint64_t addr, size_t len)
+{
+        struct fake *f = (struct fake *)m;
+        struct blob *nb;
+        struct mem_region *nr;
+        size_t pos;
+
+        nb = realloc(f->blobs, (f->nblobs + 1) * sizeof(*nb));
+        if (!nb)
+                return NULL;
+        f->blobs = nb;
+        nb[f->nblobs].addr = addr;
+        nb[f->nblobs].len = len;
+        nb[f->nblobs].bytes = calloc(1, len ? len : 1);
+        if (!nb[f->nblobs].bytes)
+                return NULL;
+        f->nblobs++;
+
+        /* keep the generic region list sorted for memsrc_region_of */
+        nr = realloc(m->regions, (m->nregions + 1) * sizeof(*nr));
+        if (!nr)
+                return NULL;
+        m->regions = nr;
+        for (pos = 0; pos < m->nregions && nr[pos].start < addr; pos++)
+                ;
+        memmove(&nr[pos + 1], &nr[pos], (m->nregions - pos) * sizeof(*nr));
+        memset(&nr[pos], 0, sizeof(*nr));
+        nr[pos].start = addr;
+        nr[pos].end = addr + len;
+        nr[pos].r = nr[pos].w = true;
+        nr[pos].copied = true;
+        m->nregions++;
+        return f->blobs[f->nblobs - 1].bytes;
+}
+
+void fakemem_fail_every(struct memsrc *m, uint64_t n)
+{
+        struct fake *f = (struct fake *)m;
+
+        f->fail_every = n;
+        f->reads = 0;
+}
+
+void fakemem_no_ptr(struct memsrc *m, int on)
+{
+        ((struct fake *)m)->no_ptr = on != 0;
+}
+
+uint64_t fakemem_reads(const struct memsrc *m)
+{
+        return ((const struct fake *)m)->reads;
+}

@@ -1,0 +1,25 @@
+/* fakemem: a memsrc backend over hand-placed byte blobs, for unit tests.
+ *
+ * fakemem_new() returns an empty address space; fakemem_add() maps a zeroed
+ * blob of len bytes at addr and returns a pointer the test fills.  Reads are
+ * all-or-nothing inside one blob (-EFAULT otherwise), like a snapshot.
+ * Fault injection: fakemem_fail_every(n) makes every n-th read fail (and
+ * disables the zero-copy path so every access is a counted read);
+ * fakemem_no_ptr() only disables the zero-copy path.  memsrc_free() frees
+ * everything, blobs included.
+ */
+#ifndef PYLEAK_FAKEMEM_H
+#define PYLEAK_FAKEMEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct memsrc;
+
+struct memsrc *fakemem_new(void);
+void *fakemem_add(struct memsrc *m, uint64_t addr, size_t len);
+void fakemem_fail_every(struct memsrc *m, uint64_t n);
+void fakemem_no_ptr(struct memsrc *m, int on);
+uint64_t fakemem_reads(const struct memsrc *m);
+
+#endif

@@ -1,0 +1,620 @@
+/* test-walk: heap_build() on hand-built 3.8-like and 3.12-like address
+ * spaces in a fake memsrc: GC lists, refcounts, edges and labels, and a
+ * faulty reader that fails every N-th read. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+#include "fakemem.h"
+#include "heap-build.h"
+#include "heap.h"
+#include "memsrc.h"
+#include "pyinterp.h"
+#include "tap.h"
+
+#define ARENA     0x10000000ULL
+#define ARENA_SZ  (1u << 20)
+#define RUNTIME   0x20000000ULL
+#define SUBTYPE_TRAVERSE 0x7000100ULL
+#define OTHER_TRAVERSE   0x7000200ULL
+
+#define TPF_HEAPTYPE   (1UL << 9)
+#define TPF_HAVE_GC    (1UL << 14)
+#define TPF_MANAGED_DICT (1UL << 4)
+#define TPF_MANAGED_WEAKREF (1UL << 3)
+#define TPF_LIST       (1UL << 25)
+#define TPF_TUPLE      (1UL << 26)
+#define TPF_UNICODE    (1UL << 28)
+#define TPF_DICT       (1UL << 29)
+#define TPF_TYPE       (1UL << 31)
+
+struct fx {
+        struct memsrc *m;
+        struct pyinterp pi;
+        struct layout *l;
+        uint8_t *arena;
+        uint64_t cur;
+        bool v312;
+        uint64_t gc;              /* GC state address */
+        uint64_t heads[4];
+        uint64_t nodes[4][64];
+        int nnodes[4];
+        uint64_t type_type, object_type, list_type, tuple_type, dict_type, str_type, int_type;
+};
+
+static void F(struct layout *l, enum layout_field_id f, uint32_t off)
+{
+        l->f[f].offset = off;
+        l->f[f].size = l->f[f].elem_size = 8;
+        l->f[f].present = true;
+}
+
+static void S(struct layout *l, enum layout_struct_id s, uint32_t size)
+{
+        l->s[s].size = size;
+        l->s[s].present = true;
+}
+
+static void fill_layout(struct layout *l, bool v312)
+{
+        layout_init(l, v312 ? 0x030c01f0 : 0x030812f0);
+        l->source = "test";
+        if (v312) {
+                F(l, LF_RUNTIME_INTERP_HEAD, 40);
+                F(l, LF_INTERP_GC, 112);
+        } else {
+                F(l, LF_RUNTIME_INTERP_HEAD, 32);
+                F(l, LF_RUNTIME_GC, 344);
+        }
+        F(l, LF_INTERP_NEXT, 0);
+        S(l, LS_GCSTATE, 240);
+        F(l, LF_GC_ENABLED, 12);
+        F(l, LF_GC_DEBUG, 16);
+        F(l, LF_GC_GENERATIONS, 24);
+        l->f[LF_GC_GENERATIONS].elem_size = 24;
+        F(l, LF_GC_GENERATION0, 96);
+        F(l, LF_GC_PERMANENT, 104);
+        F(l, LF_GC_COLLECTING, 200);
+        F(l, LF_GC_GARBAGE, 208);
+        S(l, LS_GCGEN, 24);
+        F(l, LF_GCGEN_HEAD, 0);
+        F(l, LF_GCGEN_THRESHOLD, 16);
+        F(l, LF_GCGEN_COUNT, 20);
+        S(l, LS_GCHEAD, 16);
+        F(l, LF_GCHEAD_NEXT, 0);
+        F(l, LF_GCHEAD_PREV, 8);
+        S(l, LS_OBJECT, 16);
+        S(l, LS_VAROBJECT, 24);
+        F(l, LF_OBJECT_REFCNT, 0);
+        F(l, LF_OBJECT_TYPE, 8);
+        F(l, LF_VAROBJECT_SIZE, 16);
+        S(l, LS_TYPE, 416);
+        F(l, LF_TYPE_NAME, 24);
+        F(l, LF_TYPE_BASICSIZE, 32);
+        F(l, LF_TYPE_ITEMSIZE, 40);
+        F(l, LF_TYPE_FLAGS, 168);
+        F(l, LF_TYPE_TRAVERSE, 184);
+        F(l, LF_TYPE_BASE, 256);
+        F(l, LF_TYPE_DICT, 264);
+        F(l, LF_TYPE_DICTOFFSET, 288);
+        F(l, LF_TYPE_IS_GC, 328);
+        F(l, LF_TYPE_BASES, 336);
+        F(l, LF_TYPE_MRO, 344);
+        F(l, LF_TYPE_CACHE, 352);
+        S(l, LS_HEAPTYPE, v312 ? 920 : 880);
+        F(l, LF_HEAPTYPE_QUALNAME, v312 ? 872 : 864);
+        F(l, LF_HEAPTYPE_CACHED_KEYS, v312 ? 880 : 872);
+        if (v312)
+                F(l, LF_HEAPTYPE_MODULE, 888);
+        S(l, LS_MEMBERDEF, 40);
+        F(l, LF_MEMBERDEF_NAME, 0);
+        F(l, LF_MEMBERDEF_TYPE, 8);
+        F(l, LF_MEMBERDEF_OFFSET, 16);
+        S(l, LS_LIST, 40);
+        F(l, LF_LIST_ITEM, 24);
+        F(l, LF_LIST_ALLOCATED, 32);
+        S(l, LS_TUPLE, 32);
+        F(l, LF_TUPLE_ITEM, 24);
+        S(l, LS_DICT, 48);
+        F(l, LF_DICT_USED, 16);
+        F(l, LF_DICT_KEYS, 32);
+        F(l, LF_DICT_VALUES, 40);
+        F(l, LF_DICTKEYS_REFCNT, 0);
+        S(l, LS_DICTKEYENTRY, 24);
+        F(l, LF_DICTKEYENTRY_HASH, 0);
+        F(l, LF_DICTKEYENTRY_KEY, 8);
+        F(l, LF_DICTKEYENTRY_VALUE, 16);
+        if (v312) {
+                S(l, LS_DICTKEYS, 32);
+                F(l, LF_DICTKEYS_LOG2_SIZE, 8);
+                F(l, LF_DICTKEYS_LOG2_INDEX_BYTES, 9);
+                F(l, LF_DICTKEYS_KIND, 10);
+                F(l, LF_DICTKEYS_USABLE, 16);
+                F(l, LF_DICTKEYS_NENTRIES, 24);
+                F(l, LF_DICTKEYS_INDICES, 32);
+                S(l, LS_DICTUNIENTRY, 16);
+                F(l, LF_DICTUNIENTRY_KEY, 0);
+                F(l, LF_DICTUNIENTRY_VALUE, 8);
+                S(l, LS_DICTVALUES, 8);
+                F(l, LF_DICTVALUES_VALUES, 0);
+                S(l, LS_ASCII, 40);
+                S(l, LS_COMPACTUNI, 56);
+                S(l, LS_UNICODE, 64);
+                F(l, LF_UNICODE_DATA, 56);
+                F(l, LF_LONG_TAG, 16);
+        } else {
+                S(l, LS_DICTKEYS, 40);
+                F(l, LF_DICTKEYS_SIZE, 8);
+                F(l, LF_DICTKEYS_LOOKUP, 16);
+                F(l, LF_DICTKEYS_USABLE, 24);
+                F(l, LF_DICTKEYS_NENTRIES, 32);
+                F(l, LF_DICTKEYS_INDICES, 40);
+                S(l, LS_ASCII, 48);
+                S(l, LS_COMPACTUNI, 72);
+                S(l, LS_UNICODE, 80);
+                F(l, LF_UNICODE_DATA, 72);
+                F(l, LF_ASCII_WSTR, 40);
+        }
+        F(l, LF_ASCII_LENGTH, 16);
+        F(l, LF_ASCII_STATE, 32);
+        F(l, LF_LONG_DIGIT, 24);
+        layout_derive_facts(l);
+}
+
+/* ---- fake address space -------------------------------------------- */
+
+/* Writes anywhere in the fake address space (fake blobs are writable). */
+static void w64(struct fx *f, uint64_t a, uint64_t v)
+{
+        void *p = (void *)memsrc_ptr(f->m, a, 8);
+
+        if (!p)
+                abort();
+        memcpy(p, &v, 8);
+}
+
+static void w8(struct fx *f, uint64_t a, uint8_t v)
+{
+        f->arena[a - ARENA] = v;
+}
+
+static uint64_t alloc(struct fx *f, size_t n)
+{
+        uint64_t a = f->cur;
+
+        f->cur += (n + 15) & ~(size_t)15;
+        if (f->cur > ARENA + ARENA_SZ)
+                abort();
+        return a;
+}
+
+/* A GC object: [pre-header][PyGC_Head][object]; linked into gen later. */
+static uint64_t gc_obj(struct fx *f, size_t n, size_t pre, int gen)
+{
+        uint64_t a = alloc(f, pre + 16 + n) + pre + 16;
+
+        if (gen >= 0)
+                f->nodes[gen][f->nnodes[gen]++] = a - 16;
+        return a;
+}
+
+static void hdr(struct fx *f, uint64_t o, uint64_t type, uint64_t rc)
+{
+        w64(f, o, rc);
+        w64(f, o + 8, type);
+}
+
+static uint64_t cstr(struct fx *f, const char *s)
+{
+        uint64_t a = alloc(f, strlen(s) + 1);
+
+        memcpy(f->arena + (a - ARENA), s, strlen(s) + 1);
+        return a;
+}
+
+static uint64_t mk_str(struct fx *f, const char *s, uint64_t rc)
+{
+        uint32_t hs = f->l->s[LS_ASCII].size;
+        uint64_t a = alloc(f, hs + strlen(s) + 1);
+
+        hdr(f, a, f->str_type, rc);
+        w64(f, a + 16, strlen(s));
+        w8(f, a + 32, 0x04 | 0x20 | 0x40 | 0x80);
+        memcpy(f->arena + (a - ARENA) + hs, s, strlen(s) + 1);
+        return a;
+}
+
+static uint64_t mk_int(struct fx *f, uint32_t v)
+{
+        uint64_t a = alloc(f, 32);
+
+        hdr(f, a, f->int_type, 5);
+        w64(f, a + 16, f->v312 ? (1 << 3) : 1);
+        w64(f, a + 24, v);
+        return a;
+}
+
+static uint64_t mk_static_type(struct fx *f, const char *name, uint64_t flags,
+                               int64_t basicsize, int64_t itemsize, uint64_t traverse)
+{
+        uint64_t t = alloc(f, 416);
+
+        hdr(f, t, f->type_type ? f->type_type : t, 100);
+        w64(f, t + 24, cstr(f, name));
+        w64(f, t + 32, (uint64_t)basicsize);
+        w64(f, t + 40, (uint64_t)itemsize);
+        w64(f, t + 168, flags | (1UL << 12));
+        w64(f, t + 184, traverse);
+        w64(f, t + 256, f->object_type);
+        return t;
+}
+
+static uint64_t mk_list(struct fx *f, const uint64_t *items, int n, int gen)
+{
+        uint64_t o = gc_obj(f, 40, 0, gen), arr = alloc(f, 8 * (size_t)(n + 1));
+
+        hdr(f, o, f->list_type, 2);
+        w64(f, o + 16, (uint64_t)n);
+        w64(f, o + 24, arr);
+        w64(f, o + 32, (uint64_t)n + 1);
+        for (int i = 0; i < n; i++)
+                w64(f, arr + 8 * (uint64_t)i, items[i]);
+        return o;
+}
+
+static uint64_t mk_tuple(struct fx *f, const uint64_t *items, int n, int gen)
+{
+        uint64_t o = gc_obj(f, 24 + 8 * (size_t)n, 0, gen);
+
+        hdr(f, o, f->tuple_type, 3);
+        w64(f, o + 16, (uint64_t)n);
+        for (int i = 0; i < n; i++)
+                w64(f, o + 24 + 8 * (uint64_t)i, items[i]);
+        return o;
+}
+
+/* Keys object with n entries; kind 0 general / 1 unicode / 2 split
+ * (3.12; the 3.8 layout has one entry format). */
+static uint64_t mk_keys(struct fx *f, const uint64_t *keys, const uint64_t *vals, int n,
+                        int kind, int64_t refcnt)
+{
+        bool uni = f->v312 && kind > 0;
+        uint32_t es = uni ? 16 : 24;
+        uint32_t hs = f->l->s[LS_DICTKEYS].size;
+        uint64_t k = alloc(f, hs + 8 + 8 * (size_t)es);
+
+        w64(f, k, (uint64_t)refcnt);
+        if (f->v312) {
+                w8(f, k + 8, 3);      /* 8 slots */
+                w8(f, k + 9, 3);      /* 1-byte indices */
+                w8(f, k + 10, (uint8_t)kind);
+                w64(f, k + 16, 5 - (uint64_t)n);
+                w64(f, k + 24, (uint64_t)n);
+        } else {
+                w64(f, k + 8, 8);
+                w64(f, k + 16, kind == 0 ? 0x7000300 : 0x7000400);
+                w64(f, k + 24, 5 - (uint64_t)n);
+                w64(f, k + 32, (uint64_t)n);
+        }
+        uint64_t ents = k + hs + 8;
+        for (int i = 0; i < n; i++) {
+                uint64_t e = ents + (uint64_t)i * es;
+
+                if (uni) {
+                        w64(f, e, keys[i]);
+                        w64(f, e + 8, vals ? vals[i] : 0);
+                } else {
+                        w64(f, e, 1234);
+                        w64(f, e + 8, keys[i]);
+                        w64(f, e + 16, vals ? vals[i] : 0);
+                }
+        }
+        return k;
+}
+
+static uint64_t mk_dict(struct fx *f, const uint64_t *keys, const uint64_t *vals, int n,
+                        int kind, int gen)
+{
+        uint64_t o = gen == -2 ? alloc(f, 48) : gc_obj(f, 48, 0, gen);
+
+        hdr(f, o, f->dict_type, 1);
+        w64(f, o + 16, (uint64_t)n);
+        w64(f, o + 32, mk_keys(f, keys, vals, n, kind, 1));
+        return o;
+}
+
+static void link_lists(struct fx *f)
+{
+        for (int g = 0; g < 4; g++) {
+                uint64_t prev = f->heads[g];
+
+                for (int i = 0; i < f->nnodes[g]; i++) {
+                        w64(f, prev, f->nodes[g][i]);
+                        w64(f, f->nodes[g][i] + 8, prev);
+                        prev = f->nodes[g][i];
+                }
+                w64(f, prev, f->heads[g]);
+                w64(f, f->heads[g] + 8, prev);
+        }
+}
+
+struct objs {
+        uint64_t L, a, b, da, db, T, G, key, node, x, peer, permlist, c, cval, imm;
+};
+
+static void build(struct fx *f, bool v312, struct objs *o)
+{
+        memset(f, 0, sizeof(*f));
+        memset(o, 0, sizeof(*o));
+        f->v312 = v312;
+        f->m = fakemem_new();
+        f->l = &f->pi.layout;
+        fill_layout(f->l, v312);
+        f->arena = fakemem_add(f->m, ARENA, ARENA_SZ);
+        f->cur = ARENA + 64;
+        uint8_t *rt = fakemem_add(f->m, RUNTIME, 8192);
+        f->pi.runtime_addr = RUNTIME;
+        f->pi.version_hex = f->l->version_hex;
+        snprintf(f->pi.version, sizeof(f->pi.version), v312 ? "3.12.1" : "3.8.18");
+        f->pi.sym[PYSYM_SUBTYPE_TRAVERSE] = SUBTYPE_TRAVERSE;
+
+        /* runtime -> interpreter -> GC state, all inside the runtime blob */
+        uint64_t interp = RUNTIME + 1024;
+        uint64_t iv = interp;
+        memcpy(rt + (v312 ? 40 : 32), &iv, 8);
+        f->gc = v312 ? interp + 112 : RUNTIME + 344;
+        uint64_t g0 = f->gc + 24;
+        memcpy(rt + (f->gc - RUNTIME) + 96, &g0, 8);
+        int one = 1;
+        memcpy(rt + (f->gc - RUNTIME) + 12, &one, 4);
+        for (int i = 0; i < 3; i++) {
+                int th = i ? 10 : 700, cnt = i + 3;
+
+                f->heads[i] = g0 + 24 * (uint64_t)i;
+                memcpy(rt + (f->heads[i] - RUNTIME) + 16, &th, 4);
+                memcpy(rt + (f->heads[i] - RUNTIME) + 20, &cnt, 4);
+        }
+        f->heads[3] = f->gc + 104;
+
+        /* static types; type's type is itself */
+        f->type_type = mk_static_type(f, "type", TPF_TYPE | TPF_HAVE_GC,
+                                      v312 ? 920 : 880, 40, OTHER_TRAVERSE);
+        w64(f, f->type_type + 8, f->type_type);
+        w64(f, f->type_type + 328, 0x7000500);  /* tp_is_gc */
+        f->object_type = mk_static_type(f, "object", 0, 16, 0, 0);
+        w64(f, f->type_type + 256, f->object_type);
+        w64(f, f->object_type + 256, 0);
+        f->list_type = mk_static_type(f, "list", TPF_LIST | TPF_HAVE_GC, 40, 0, OTHER_TRAVERSE + 1);
+        f->tuple_type = mk_static_type(f, "tuple", TPF_TUPLE | TPF_HAVE_GC, 24, 8, OTHER_TRAVERSE + 2);
+        f->dict_type = mk_static_type(f, "dict", TPF_DICT | TPF_HAVE_GC, 48, 0, OTHER_TRAVERSE + 3);
+        f->str_type = mk_static_type(f, "str", TPF_UNICODE, v312 ? 40 : 48, 1, 0);
+        f->int_type = mk_static_type(f, "int", 1UL << 24, 24, 4, 0);
+        f->pi.sym[PYSYM_TYPE_TYPE] = f->type_type;
+        f->pi.sym[PYSYM_OBJECT_TYPE] = f->object_type;
+        f->pi.sym[PYSYM_LIST_TYPE] = f->list_type;
+        f->pi.sym[PYSYM_TUPLE_TYPE] = f->tuple_type;
+        f->pi.sym[PYSYM_DICT_TYPE] = f->dict_type;
+        f->pi.sym[PYSYM_UNICODE_TYPE] = f->str_type;
+        f->pi.sym[PYSYM_LONG_TYPE] = f->int_type;
+
+        /* class Node (a heap type, tracked in gen 2) */
+        uint64_t modk = mk_str(f, "__module__", 9), modv = mk_str(f, "__main__", 9);
+        uint64_t tdict = mk_dict(f, &modk, &modv, 1, 1, -2);
+        o->peer = mk_str(f, "peer", 7);
+        o->node = gc_obj(f, v312 ? 920 : 880, 0, 2);
+        hdr(f, o->node, f->type_type, 11);
+        w64(f, o->node + 24, cstr(f, "Node"));
+        w64(f, o->node + 32, v312 ? 16 : 32);
+        w64(f, o->node + 168, TPF_HEAPTYPE | TPF_HAVE_GC | (1UL << 12) |
+            (v312 ? TPF_MANAGED_DICT | TPF_MANAGED_WEAKREF : 0));
+        w64(f, o->node + 184, SUBTYPE_TRAVERSE);
+        w64(f, o->node + 256, f->object_type);
+        w64(f, o->node + 264, tdict);
+        w64(f, o->node + 288, v312 ? (uint64_t)-1 : 16);
+        w64(f, o->node + (v312 ? 872 : 864), mk_str(f, "Node", 3));
+        if (v312)
+                w64(f, o->node + 880, mk_keys(f, &o->peer, NULL, 1, 2, 4));
+
+        /* L = [L] */
+        o->L = mk_list(f, NULL, 0, 0);
+        {
+                uint64_t arr = alloc(f, 8);
+
+                w64(f, o->L + 16, 1);
+                w64(f, o->L + 24, arr);
+                w64(f, arr, o->L);
+        }
+        /* a.peer = b, b.peer = a, through the instance dicts */
+        size_t isz = v312 ? 16 : 32, pre = v312 ? 16 : 0;
+        o->a = gc_obj(f, isz, pre, 1);
+        o->b = gc_obj(f, isz, pre, 1);
+        hdr(f, o->a, o->node, 1);
+        hdr(f, o->b, o->node, 1);
+        o->da = mk_dict(f, &o->peer, &o->b, 1, 1, 1);
+        o->db = mk_dict(f, &o->peer, &o->a, 1, 1, 1);
+        w64(f, v312 ? o->a - 24 : o->a + 16, o->da);
+        w64(f, v312 ? o->b - 24 : o->b + 16, o->db);
+
+        /* T = (L, 'x') */
+        o->x = mk_str(f, "x", v312 ? 0xffffffffULL : 4);
+        uint64_t titems[2] = { o->L, o->x };
+        o->T = mk_tuple(f, titems, 2, 2);
+        /* G = {(1, 2): L}: a general dict with a tuple key */
+        uint64_t kitems[2] = { mk_int(f, 1), mk_int(f, 2) };
+        o->key = mk_tuple(f, kitems, 2, -1);   /* untracked tuple */
+        o->G = mk_dict(f, &o->key, &o->L, 1, 0, 2);
+        /* a list in the permanent generation */
+        o->permlist = mk_list(f, &o->T, 1, 3);
+        if (v312) {
+                /* c.peer = 'v' held in a values array (tagged word) */
+                uint64_t vals = alloc(f, 16);
+
+                o->c = gc_obj(f, 16, 16, 2);
+                hdr(f, o->c, o->node, 1);
+                o->cval = mk_str(f, "v", 2);
+                w64(f, vals, o->cval);
+                w64(f, o->c - 24, vals - 1);
+        }
+        link_lists(f);
+}
+
+static int64_t idx_of(const struct heap *h, uint64_t a)
+{
+        return heap_find(h, a);
+}
+
+/* Position of the edge src -> dst with the given label among src's edges,
+ * or -1. */
+static int edge_pos(const struct heap *h, uint64_t src, uint64_t dst, const char *label)
+{
+        int64_t s = idx_of(h, src), d = idx_of(h, dst);
+        char buf[128];
+
+        if (s < 0 || d < 0 || (uint64_t)s >= h->ntracked)
+                return -1;
+        for (uint64_t e = h->edge_start[s]; e < h->edge_start[s + 1]; e++)
+                if (h->edge_dst[e] == (uint32_t)d &&
+                    !strcmp(heap_label_text(h, h->edge_label[e], buf, sizeof(buf)), label))
+                        return (int)(e - h->edge_start[s]);
+        return -1;
+}
+
+static uint64_t nref(const struct heap *h, uint64_t a)
+{
+        int64_t i = idx_of(h, a);
+
+        return i < 0 || (uint64_t)i >= h->ntracked ? (uint64_t)-1 : heap_nref(h, (uint32_t)i);
+}
+
+static void check(bool v312)
+{
+        const char *v = v312 ? "3.12" : "3.8";
+        struct fx f;
+        struct objs o;
+        struct heap *h = NULL;
+        struct diag d = { 0 };
+        int r;
+
+        build(&f, v312, &o);
+        r = heap_build(f.m, &f.pi, NULL, &h, &d);
+        ok(r == 0, "%s: heap_build succeeds (%d %s)", v, r, d.msg);
+        if (r < 0) {
+                memsrc_free(f.m);
+                return;
+        }
+        uint32_t ntracked = (uint32_t)(f.nnodes[0] + f.nnodes[1] + f.nnodes[2] + f.nnodes[3]);
+        ok(h->ntracked == ntracked, "%s: %u tracked objects (want %u)", v, h->ntracked, ntracked);
+        ok(h->ngen_counts[0] == 1 && h->ngen_counts[1] == 4 && h->ngen_counts[3] == 1,
+           "%s: generation counts %u/%u/%u/%u", v, h->ngen_counts[0], h->ngen_counts[1],
+           h->ngen_counts[2], h->ngen_counts[3]);
+        ok(h->objs[idx_of(h, o.L)].gen == HEAP_GEN_0 && h->objs[idx_of(h, o.T)].gen == HEAP_GEN_2 &&
+           h->objs[idx_of(h, o.permlist)].gen == HEAP_GEN_PERMANENT, "%s: generations", v);
+        ok(h->gc.enabled && h->gc.thresholds[0] == 700 && h->gc.counts[2] == 5 && h->gc.frozen == 1,
+           "%s: gc state (enabled %d thr0 %d count2 %d frozen %llu)", v, h->gc.enabled,
+           h->gc.thresholds[0], h->gc.counts[2], (unsigned long long)h->gc.frozen);
+        ok(h->objs[idx_of(h, o.T)].refcnt == 3, "%s: tuple refcount", v);
+        ok(edge_pos(h, o.L, o.L, "[0]") == 0 && nref(h, o.L) == 1, "%s: L = [L]", v);
+        ok(edge_pos(h, o.a, o.da, "__dict__") == 0, "%s: a -> a.__dict__", v);
+        ok(edge_pos(h, o.a, o.node, "__class__") == 1 && nref(h, o.a) == 2, "%s: a -> Node", v);
+        ok(edge_pos(h, o.da, o.b, "['peer']") == 0 && edge_pos(h, o.db, o.a, "['peer']") == 0,
+           "%s: instance dicts close the 2-cycle", v);
+        ok(edge_pos(h, o.T, o.x, "[1]") == 0 && edge_pos(h, o.T, o.L, "[0]") == 1,
+           "%s: tuple items in reverse order", v);
+        ok(edge_pos(h, o.G, o.L, "[key]") == 0 && edge_pos(h, o.G, o.key, "<key>") == 1,
+           "%s: general dict: value then key", v);
+        ok(idx_of(h, o.key) >= (int64_t)h->ntracked &&
+           h->objs[idx_of(h, o.key)].gen == HEAP_GEN_UNTRACKED, "%s: key tuple added untracked", v);
+        ok(edge_pos(h, o.node, f.object_type, "__base__") >= 0, "%s: type -> __base__", v);
+        int64_t ni = idx_of(h, o.node);
+        ok(ni >= 0 && !strcmp(h->types[h->objs[idx_of(h, o.a)].type].fullname, "__main__.Node"),
+           "%s: heap type named %s", v, h->types[h->objs[idx_of(h, o.a)].type].fullname);
+        ok(!strcmp(h->types[h->objs[idx_of(h, o.L)].type].fullname, "builtins.list"),
+           "%s: static type name", v);
+        ok(h->objs[ni].flags & HOBJ_IS_TYPE, "%s: type flagged", v);
+        ok(h->objs[idx_of(h, o.L)].size == 56 + 8, "%s: list size %llu", v,
+           (unsigned long long)h->objs[idx_of(h, o.L)].size);
+        uint64_t want = v312 ? 16 + 16 + 16 : 32 + 16;
+        ok(h->objs[idx_of(h, o.a)].size == want, "%s: instance size %llu (want %llu)", v,
+           (unsigned long long)h->objs[idx_of(h, o.a)].size, (unsigned long long)want);
+        ok(h->objs[idx_of(h, o.x)].size == (v312 ? 42u : 50u), "%s: str size %llu", v,
+           (unsigned long long)h->objs[idx_of(h, o.x)].size);
+        if (v312) {
+                ok(edge_pos(h, o.c, o.cval, ".peer") == 0, "3.12: values array -> .peer");
+                ok(h->objs[idx_of(h, o.x)].flags & HOBJ_IMMORTAL, "3.12: immortal str");
+        } else {
+                ok(!(h->objs[idx_of(h, o.x)].flags & HOBJ_IMMORTAL), "3.8: nothing immortal");
+        }
+        ok(h->meta.inconsistencies == 0, "%s: no inconsistencies (%llu)", v,
+           (unsigned long long)h->meta.inconsistencies);
+        heap_free(h);
+
+        /* the zero-copy path off: same graph through memsrc_read */
+        fakemem_no_ptr(f.m, 1);
+        r = heap_build(f.m, &f.pi, NULL, &h, &d);
+        ok(r == 0 && h->ntracked == ntracked && edge_pos(h, o.G, o.key, "<key>") == 1,
+           "%s: same graph without memsrc_ptr", v);
+        heap_free(h);
+        fakemem_no_ptr(f.m, 0);
+
+        /* object limit */
+        struct heap_build_opts opts = { .max_objects = 3 };
+        h = NULL;
+        r = heap_build(f.m, &f.pi, &opts, &h, &d);
+        ok(r == -E2BIG && !h, "%s: object limit enforced (%d)", v, r);
+
+        /* faulty reader: every N-th read fails */
+        int clean = 0, failed = 0, partial = 0;
+        for (uint64_t n = 1; n <= 400; n++) {
+                fakemem_fail_every(f.m, n);
+                h = NULL;
+                diag_clear(&d);
+                r = heap_build(f.m, &f.pi, NULL, &h, &d);
+                if (r < 0) {
+                        failed++;
+                        continue;
+                }
+                clean++;
+                for (uint32_t i = 0; i < h->nobjs; i++)
+                        if (h->objs[i].flags & HOBJ_PARTIAL) {
+                                partial++;
+                                break;
+                        }
+                heap_free(h);
+        }
+        fakemem_fail_every(f.m, 0);
+        ok(clean + failed == 400, "%s: faulty reader: %d failed cleanly, %d built (%d partial)",
+           v, failed, clean, partial);
+
+        /* a linked list that loops back into itself without the head */
+        {
+                uint64_t n0 = f.nodes[1][0], n1 = f.nodes[1][1];
+
+                w64(&f, n1, n0);
+                h = NULL;
+                r = heap_build(f.m, &f.pi, NULL, &h, &d);
+                ok(r == -EBADMSG && !h, "%s: looping list is -EBADMSG (%d: %s)", v, r, d.msg);
+                w64(&f, n1, f.nodes[1][2]);
+        }
+        /* collecting */
+        {
+                int c = 1;
+                uint8_t *p = (uint8_t *)memsrc_ptr(f.m, f.gc + 200, 4);
+
+                memcpy(p, &c, 4);
+                r = heap_build(f.m, &f.pi, NULL, &h, &d);
+                ok(r == -EAGAIN && strstr(d.msg, "garbage collection was running"),
+                   "%s: collecting -> -EAGAIN", v);
+                c = 0;
+                memcpy(p, &c, 4);
+        }
+        memsrc_free(f.m);
+}
+
+int main(void)
+{
+        check(false);
+        check(true);
+        return tap_done();
+}
