@@ -72,7 +72,21 @@
         S(ERRITEM,      "_PyErr_StackItem|_err_stackitem") \
         S(NAMESPACE,    "_PyNamespaceObject") \
         S(METHWRAPPER,  "wrapperobject") \
-        S(TUPLEGETTER,  "_tuplegetterobject")
+        S(TUPLEGETTER,  "_tuplegetterobject") \
+        S(OSERR,        "PyOSErrorObject") \
+        S(SYNTAXERR,    "PySyntaxErrorObject") \
+        S(IMPORTERR,    "PyImportErrorObject") \
+        S(STOPITER,     "PyStopIterationObject") \
+        S(SYSEXIT,      "PySystemExitObject") \
+        S(ATTRERR,      "PyAttributeErrorObject") \
+        S(NAMEERR,      "PyNameErrorObject") \
+        S(EXCGROUP,     "PyBaseExceptionGroupObject") \
+        S(UNICODEERR,   "PyUnicodeErrorObject") \
+        S(PARTIAL,      "partialobject") \
+        S(LRUCACHE,     "lru_cache_object") \
+        S(LRUELEM,      "lru_list_elem") \
+        S(GENALIAS,     "gaobject") \
+        S(UNION,        "unionobject")
 
 #define LAYOUT_FIELDS(F) \
         /* runtime and interpreters */ \
@@ -123,6 +137,7 @@
         F(FRAMEOBJ_STACKDEPTH,   FRAMEOBJ, "f_stackdepth") /* 3.10 */ \
         F(FRAMEOBJ_LOCALSPLUS,   FRAMEOBJ, "f_localsplus") \
         F(FRAMEOBJ_LINENO,       FRAMEOBJ, "f_lineno") \
+        F(FRAMEOBJ_LASTI,        FRAMEOBJ, "f_lasti") /* <=3.10 */ \
         F(FRAMEOBJ_FRAME,        FRAMEOBJ, "f_frame") /* 3.11+ */ \
         F(FRAMEOBJ_FRAME_DATA,   FRAMEOBJ, "_f_frame_data") \
         F(FRAMEOBJ_EXTRA_LOCALS, FRAMEOBJ, "f_extra_locals") \
@@ -294,6 +309,53 @@
         F(METHWRAPPER_DESCR,     METHWRAPPER, "descr") \
         F(METHWRAPPER_SELF,      METHWRAPPER, "self") \
         F(TUPLEGETTER_DOC,       TUPLEGETTER, "doc") \
+        F(PARTIAL_FN,            PARTIAL, "fn") \
+        F(PARTIAL_ARGS,          PARTIAL, "args") \
+        F(PARTIAL_KW,            PARTIAL, "kw") \
+        F(PARTIAL_DICT,          PARTIAL, "dict") \
+        F(LRUCACHE_ROOT,         LRUCACHE, "root") \
+        F(LRUCACHE_CACHE,        LRUCACHE, "cache") \
+        F(LRUCACHE_FUNC,         LRUCACHE, "func") \
+        F(LRUCACHE_KWD_MARK,     LRUCACHE, "kwd_mark") /* 3.10+ */ \
+        F(LRUCACHE_ELEM_TYPE,    LRUCACHE, "lru_list_elem_type") /* 3.10+ */ \
+        F(LRUCACHE_INFO_TYPE,    LRUCACHE, "cache_info_type") \
+        F(LRUCACHE_DICT,         LRUCACHE, "dict") \
+        F(LRUELEM_NEXT,          LRUELEM, "next") \
+        F(LRUELEM_KEY,           LRUELEM, "key") \
+        F(LRUELEM_RESULT,        LRUELEM, "result") \
+        F(GENALIAS_ORIGIN,       GENALIAS, "origin") \
+        F(GENALIAS_ARGS,         GENALIAS, "args") \
+        F(GENALIAS_PARAMETERS,   GENALIAS, "parameters") \
+        F(UNION_ARGS,            UNION,   "args") \
+        F(UNION_PARAMETERS,      UNION,   "parameters") \
+        /* C exception subclasses: own fields, in tp_traverse order */ \
+        F(OSERR_MYERRNO,         OSERR,   "myerrno") \
+        F(OSERR_STRERROR,        OSERR,   "strerror") \
+        F(OSERR_FILENAME,        OSERR,   "filename") \
+        F(OSERR_FILENAME2,       OSERR,   "filename2") \
+        F(OSERR_WINERROR,        OSERR,   "winerror") /* Windows only */ \
+        F(SYNTAXERR_MSG,         SYNTAXERR, "msg") \
+        F(SYNTAXERR_FILENAME,    SYNTAXERR, "filename") \
+        F(SYNTAXERR_LINENO,      SYNTAXERR, "lineno") \
+        F(SYNTAXERR_OFFSET,      SYNTAXERR, "offset") \
+        F(SYNTAXERR_END_LINENO,  SYNTAXERR, "end_lineno") /* 3.10+ */ \
+        F(SYNTAXERR_END_OFFSET,  SYNTAXERR, "end_offset") /* 3.10+ */ \
+        F(SYNTAXERR_TEXT,        SYNTAXERR, "text") \
+        F(SYNTAXERR_PRINT_FILE_AND_LINE, SYNTAXERR, "print_file_and_line") \
+        F(IMPORTERR_MSG,         IMPORTERR, "msg") \
+        F(IMPORTERR_NAME,        IMPORTERR, "name") \
+        F(IMPORTERR_PATH,        IMPORTERR, "path") \
+        F(IMPORTERR_NAME_FROM,   IMPORTERR, "name_from") /* 3.12+ */ \
+        F(STOPITER_VALUE,        STOPITER, "value") \
+        F(SYSEXIT_CODE,          SYSEXIT, "code") \
+        F(ATTRERR_OBJ,           ATTRERR, "obj") /* 3.10+ */ \
+        F(ATTRERR_NAME,          ATTRERR, "name") \
+        F(NAMEERR_NAME,          NAMEERR, "name") /* 3.10+ */ \
+        F(EXCGROUP_MSG,          EXCGROUP, "msg") /* 3.11+ */ \
+        F(EXCGROUP_EXCS,         EXCGROUP, "excs") \
+        F(UNICODEERR_ENCODING,   UNICODEERR, "encoding") \
+        F(UNICODEERR_OBJECT,     UNICODEERR, "object") \
+        F(UNICODEERR_REASON,     UNICODEERR, "reason") \
         /* scalars (names, keys, previews, sizes) */ \
         F(ASCII_LENGTH,          ASCII,   "length") \
         F(ASCII_STATE,           ASCII,   "state") \

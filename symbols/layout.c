@@ -1,2 +1,141 @@
-/* stub: to be written */
-typedef int pyleak_stub_unit;
+/* layout: name tables generated from layout-fields.h and the version facts.
+ *
+ * Everything here is derived from the X-macro lists, so adding a field to
+ * layout-fields.h needs no change in this file. */
+#include "layout.h"
+
+#include <string.h>
+
+static const char *const struct_names[LS__COUNT] = {
+#define S_NAME(id, names) [LS_##id] = #id,
+        LAYOUT_STRUCTS(S_NAME)
+#undef S_NAME
+};
+
+static const char *const struct_dwarf_names[LS__COUNT] = {
+#define S_DWARF(id, names) [LS_##id] = names,
+        LAYOUT_STRUCTS(S_DWARF)
+#undef S_DWARF
+};
+
+static const char *const field_names[LF__COUNT] = {
+#define F_NAME(id, st, path) [LF_##id] = #id,
+        LAYOUT_FIELDS(F_NAME)
+#undef F_NAME
+};
+
+static const char *const field_paths[LF__COUNT] = {
+#define F_PATH(id, st, path) [LF_##id] = path,
+        LAYOUT_FIELDS(F_PATH)
+#undef F_PATH
+};
+
+static const enum layout_struct_id field_structs[LF__COUNT] = {
+#define F_STRUCT(id, st, path) [LF_##id] = LS_##st,
+        LAYOUT_FIELDS(F_STRUCT)
+#undef F_STRUCT
+};
+
+const char *layout_struct_name(enum layout_struct_id id)
+{
+        return (unsigned)id < LS__COUNT ? struct_names[id] : "?";
+}
+
+const char *layout_struct_dwarf_names(enum layout_struct_id id)
+{
+        return (unsigned)id < LS__COUNT ? struct_dwarf_names[id] : "";
+}
+
+const char *layout_field_name(enum layout_field_id id)
+{
+        return (unsigned)id < LF__COUNT ? field_names[id] : "?";
+}
+
+const char *layout_field_path(enum layout_field_id id)
+{
+        return (unsigned)id < LF__COUNT ? field_paths[id] : "";
+}
+
+enum layout_struct_id layout_field_struct(enum layout_field_id id)
+{
+        return (unsigned)id < LF__COUNT ? field_structs[id] : LS__COUNT;
+}
+
+void layout_init(struct layout *l, uint32_t version_hex)
+{
+        memset(l, 0, sizeof(*l));
+        l->version_hex = version_hex;
+        l->source = "none";
+}
+
+/* Size of PyGC_Head: from the layout when a provider measured it, else the
+ * 16 bytes every default build since 3.8 has (internals notes §5.1). */
+static uint32_t gc_head_size(const struct layout *l)
+{
+        if (l->s[LS_GCHEAD].present && l->s[LS_GCHEAD].size)
+                return l->s[LS_GCHEAD].size;
+        return 16;
+}
+
+void layout_derive_facts(struct layout *l)
+{
+        struct layout_facts *f = &l->facts;
+        uint32_t v = l->version_hex;
+        int32_t g = (int32_t)gc_head_size(l);
+        const int32_t ptr = 8;   /* LP64 only (x86-64, aarch64) */
+        unsigned minor = py_major(v) == 3 ? py_minor(v) : 0;
+
+        memset(f, 0, sizeof(*f));
+
+        if (minor == 11)
+                f->managed_dict = MANAGED_DICT_311;
+        else if (minor == 12)
+                f->managed_dict = MANAGED_DICT_312;
+        else if (minor >= 13)
+                f->managed_dict = MANAGED_DICT_313;
+
+        /* The managed slots sit in front of the GC head, one pointer each
+         * (§5.3): dict right before it, values (3.11) or weakrefs (3.12+)
+         * one word further. */
+        if (minor >= 11) {
+                f->managed_dict_offset = -(g + ptr);
+                f->pre_header_size = 2 * (uint32_t)ptr;
+        }
+        if (minor == 11)
+                f->managed_values_offset = -(g + 2 * ptr);
+        if (minor >= 12)
+                f->managed_weakref_offset = -(g + 2 * ptr);
+
+        /* The field names are the most reliable signal; the version rule
+         * covers providers that describe the state without member names
+         * (3.14.0-3.14.4 ran the incremental collector, §4.1). */
+        f->gc_design = GC_DESIGN_GENERATIONAL;
+        if (layout_has(l, LF_GC_YOUNG) && !layout_has(l, LF_GC_GENERATIONS))
+                f->gc_design = GC_DESIGN_INCREMENTAL;
+        else if (minor == 14 && py_micro(v) < 5 && !layout_has(l, LF_GC_GENERATIONS))
+                f->gc_design = GC_DESIGN_INCREMENTAL;
+
+        if (minor >= 14)
+                f->immortal = IMMORTAL_314;
+        else if (minor >= 12)
+                f->immortal = IMMORTAL_312;
+
+        f->tagged_stackrefs = minor >= 14;
+        f->static_types_dict_indirect = minor >= 12;
+
+        /* gh-130327 (dicts visit embedded values they do not own) is in every
+         * 3.14 release.  For 3.13 the first upstream patch release carrying
+         * it is UNVERIFIED: the changelog places it around 3.13.13, so that
+         * is the cut-off used here.  Debian backported it to earlier 3.13
+         * builds; a provider that knows better may override this fact. */
+        if (minor >= 14)
+                f->dict_visits_embedded_values = true;
+        else if (minor == 13)
+                f->dict_visits_embedded_values = py_micro(v) >= 13;
+
+        /* 3.11 has owners 0..2 only, so 3 is already past the end; 3.12 and
+         * 3.13 add CSTACK = 3, 3.14 INTERPRETER = 3 (CSTACK = 4), 3.15
+         * INTERPRETER = 3.  None of these frames run Python code. */
+        if (minor >= 11)
+                f->iframe_owner_first_noncode = 3;
+}

@@ -78,8 +78,24 @@ struct diag;
         S(BYTEARRAY_TYPE,     "PyByteArray_Type") \
         S(FLOAT_TYPE,         "PyFloat_Type") \
         S(BASEEXC_PTR,        "PyExc_BaseException") \
+        /* C exception types with their own fields (pointer variables) */ \
+        S(OSERR_PTR,          "PyExc_OSError") \
+        S(SYNTAXERR_PTR,      "PyExc_SyntaxError") \
+        S(IMPORTERR_PTR,      "PyExc_ImportError") \
+        S(STOPITER_PTR,       "PyExc_StopIteration") \
+        S(SYSEXIT_PTR,        "PyExc_SystemExit") \
+        S(ATTRERR_PTR,        "PyExc_AttributeError") \
+        S(NAMEERR_PTR,        "PyExc_NameError") \
+        S(EXCGROUP_PTR,       "PyExc_BaseExceptionGroup") \
+        S(UNICODEERR_PTR,     "PyExc_UnicodeError") \
         /* local symbols: only in .symtab (absent from stripped builds) */ \
-        S(SUBTYPE_TRAVERSE,   "subtype_traverse")
+        S(SUBTYPE_TRAVERSE,   "subtype_traverse") \
+        /* <=3.10: dk_lookup values; only lookdict makes dict_traverse
+         * visit keys */ \
+        S(LOOKDICT,           "lookdict") \
+        S(LOOKDICT_UNICODE,   "lookdict_unicode") \
+        S(LOOKDICT_UNICODE_NODUMMY, "lookdict_unicode_nodummy") \
+        S(LOOKDICT_SPLIT,     "lookdict_split")
 
 enum pysym_id {
 #define PYSYM_ENUM(id, name) PYSYM_##id,

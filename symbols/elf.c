@@ -1,2 +1,0 @@
-/* stub: to be written */
-typedef int pyleak_stub_unit;

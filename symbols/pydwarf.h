@@ -1,0 +1,33 @@
+/* dwarf: the DWARF layout provider.
+ *
+ * Fills a struct layout from the debug information of the interpreter's ELF:
+ * the file's own .debug_info, else a separate debug file found by build-id
+ * (/usr/lib/debug/.build-id/xx/rest.debug), by .gnu_debuglink, or through
+ * debuginfod when DEBUGINFOD_URLS is set (libdwfl's standard search).
+ *
+ * Every struct of layout-fields.h is looked up by name in one pass over the
+ * top-level DIEs of all units; member paths are then resolved inside the
+ * complete definitions found.  Nothing is cached; nothing is retained after
+ * the call.
+ *
+ * Errors: -ENOENT when no debug info describes the file (the diag names the
+ * file, its build-id and how to get symbols); -ENOMEM.
+ */
+#ifndef PYLEAK_SYMBOLS_DWARF_H
+#define PYLEAK_SYMBOLS_DWARF_H
+
+#include <stddef.h>
+
+struct pyelf;
+struct layout;
+struct diag;
+
+/* lookup_path: a path to the same file whose directory is searched for
+ * .gnu_debuglink targets (for a live target: /proc/PID/root + its path).
+ * On success sets l->source = "dwarf", fills l->s[] and l->f[], and writes
+ * a one-line description (which file the DWARF came from) into detail. */
+int pydwarf_layout_fill(const struct pyelf *e, const char *lookup_path,
+                        struct layout *l, char *detail, size_t detail_len,
+                        struct diag *d);
+
+#endif
