@@ -115,7 +115,7 @@ static void parse_args(int argc, char **argv, struct options *o)
         int c;
 
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "+qhV", longopts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "qhV", longopts, NULL)) != -1) {
                 switch (c) {
                 case OPT_JSON: o->json_path = optarg; break;
                 case OPT_TEXT: o->text_path = optarg; break;
