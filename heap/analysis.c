@@ -1,4 +1,5 @@
-/* analysis.c: cycles and what a full collection would free (analysis.h).
+/* analysis.c: cycles, what a full collection would free, and heap_analyse()
+ * which also runs the referrer index, roots and dominators (dominators.c).
  *
  * Targets have millions of objects and reference chains as long as the heap
  * (a linked list of a million nodes), so every traversal uses explicit,
@@ -23,6 +24,33 @@ static double now_ms(void)
 }
 
 /* ---- strongly connected components ------------------------------------ */
+
+/* Which edges a component search follows.  NULL means every edge.  The
+ * local grouping (h->cycles_local) ignores edges into some objects (types,
+ * modules) and edges with some labels (function globals), so that
+ * instance -> class -> method -> globals does not weld a program into one
+ * component. */
+struct edge_filter {
+        uint64_t *skip_dst;        /* bitmap over objects */
+        uint32_t skip_label[4];
+        uint32_t nskip_label;
+};
+
+static inline bool edge_skipped(const struct edge_filter *f, const struct heap *h, uint64_t e)
+{
+        uint32_t d, l;
+
+        if (!f)
+                return false;
+        d = h->edge_dst[e];
+        if (f->skip_dst[d >> 6] & (1ULL << (d & 63)))
+                return true;
+        l = h->edge_label[e];
+        for (uint32_t i = 0; i < f->nskip_label; i++)
+                if (l == f->skip_label[i])
+                        return true;
+        return false;
+}
 
 /* One DFS call frame: the node and where its edge scan stands.  The scan
  * position does not advance past a child until the child returns, so the
@@ -60,7 +88,8 @@ static int u32_push(struct u32stack *s, uint32_t v)
  * greater than nodes still on the stack, which is what lets one array do
  * all three jobs.  On return comp[v] = n - rindex, i.e. 0..ncomp-1 in order
  * of completion. */
-static int scc(const struct heap *h, uint32_t *rindex, uint32_t *ret_ncomp)
+static int scc(const struct heap *h, const struct edge_filter *filt, uint32_t *rindex,
+               uint32_t *ret_ncomp)
 {
         const uint32_t n = h->nobjs;
         struct frame *fs = NULL;
@@ -95,6 +124,10 @@ static int scc(const struct heap *h, uint32_t *rindex, uint32_t *ret_ncomp)
                         if (f->pos < h->edge_start[v + 1]) {
                                 uint32_t w = h->edge_dst[f->pos];
 
+                                if (edge_skipped(filt, h, f->pos)) {
+                                        f->pos++;
+                                        continue;
+                                }
                                 if (rindex[w] == 0) {
                                         if (nf == capf) {
                                                 size_t ncap = capf + capf / 2;
@@ -148,10 +181,10 @@ out:
         return r;
 }
 
-static int has_self_loop(const struct heap *h, uint32_t v)
+static int has_self_loop(const struct heap *h, const struct edge_filter *filt, uint32_t v)
 {
         for (uint64_t e = h->edge_start[v]; e < h->edge_start[v + 1]; e++)
-                if (h->edge_dst[e] == v)
+                if (h->edge_dst[e] == v && !edge_skipped(filt, h, e))
                         return 1;
         return 0;
 }
@@ -182,11 +215,13 @@ static void cycles_release(struct heap_cycles *c)
         free(c->members);
         free(c->bytes);
         free(c->garbage);
+        free(c->retained);
         *c = (struct heap_cycles){0};
 }
 
-/* Fills *out and sets HOBJ_IN_CYCLE. */
-static int find_cycles(struct heap *h, struct heap_cycles *out)
+/* Fills *out; sets HOBJ_IN_CYCLE on the members when mark is set. */
+static int find_cycles(struct heap *h, const struct edge_filter *filt, bool mark,
+                       struct heap_cycles *out)
 {
         const uint32_t n = h->nobjs;
         struct heap_cycles c = {0};
@@ -199,7 +234,7 @@ static int find_cycles(struct heap *h, struct heap_cycles *out)
         comp = malloc(((size_t)n + 1) * sizeof(*comp));
         if (!comp)
                 return -ENOMEM;
-        r = scc(h, comp, &ncomp);
+        r = scc(h, filt, comp, &ncomp);
         if (r < 0)
                 goto out;
 
@@ -212,7 +247,7 @@ static int find_cycles(struct heap *h, struct heap_cycles *out)
         for (uint32_t v = 0; v < n; v++)
                 cyc[comp[v]]++;
         for (uint32_t v = 0; v < n; v++)
-                if (cyc[comp[v]] == 1 && has_self_loop(h, v))
+                if (cyc[comp[v]] == 1 && has_self_loop(h, filt, v))
                         cyc[comp[v]] = NONE; /* a cycle of one */
         for (uint32_t k = 0; k < ncomp; k++)
                 if (cyc[k] > 1)
@@ -283,8 +318,9 @@ static int find_cycles(struct heap *h, struct heap_cycles *out)
                 c.start[i + 1] = c.start[i] + sz;
                 c.bytes[i] = keys[i].bytes;
         }
-        for (uint32_t m = 0; m < c.start[ncyc]; m++)
-                h->objs[c.members[m]].flags |= HOBJ_IN_CYCLE;
+        if (mark)
+                for (uint32_t m = 0; m < c.start[ncyc]; m++)
+                        h->objs[c.members[m]].flags |= HOBJ_IN_CYCLE;
         *out = c;
         c = (struct heap_cycles){0};
         r = 0;
@@ -384,10 +420,82 @@ static int find_garbage(struct heap *h, uint32_t **ret_garbage, uint32_t *ret_n,
         return 0;
 }
 
+/* Label texts whose edges the local grouping ignores: a function's (or a
+ * frame's) globals and builtins lead back to the module namespace. */
+static const char *const local_skip_labels[] = {
+        "__globals__", "__builtins__", "f_globals", "f_builtins",
+};
+
+static int local_filter_init(const struct heap *h, struct edge_filter *f)
+{
+        bool *is_module;
+
+        *f = (struct edge_filter){0};
+        f->skip_dst = calloc(((size_t)h->nobjs + 63) / 64 + 1, sizeof(*f->skip_dst));
+        is_module = calloc((size_t)h->ntypes + 1, sizeof(*is_module));
+        if (!f->skip_dst || !is_module) {
+                free(f->skip_dst);
+                free(is_module);
+                f->skip_dst = NULL;
+                return -ENOMEM;
+        }
+        for (uint32_t t = 0; t < h->ntypes; t++)
+                is_module[t] = strcmp(h->types[t].fullname, "builtins.module") == 0;
+        for (uint32_t v = 0; v < h->nobjs; v++)
+                if ((h->objs[v].flags & HOBJ_IS_TYPE) || is_module[h->objs[v].type])
+                        f->skip_dst[v >> 6] |= 1ULL << (v & 63);
+        free(is_module);
+        for (uint32_t l = 0; l < h->nlabels && f->nskip_label < 4; l++)
+                for (size_t k = 0; k < sizeof(local_skip_labels) / sizeof(*local_skip_labels); k++)
+                        if (strcmp(h->labels[l], local_skip_labels[k]) == 0)
+                                f->skip_label[f->nskip_label++] = l;
+        return 0;
+}
+
+static void set_cycle_garbage(const struct heap *h, struct heap_cycles *c)
+{
+        for (uint32_t i = 0; i < c->n; i++) {
+                bool all = true;
+
+                for (uint32_t m = c->start[i]; m < c->start[i + 1] && all; m++)
+                        all = h->objs[c->members[m]].flags & HOBJ_GARBAGE;
+                c->garbage[i] = all;
+        }
+}
+
+void heap_analysis_release(struct heap *h)
+{
+        uint32_t k = 0;
+
+        if (!h)
+                return;
+        cycles_release(&h->cycles);
+        cycles_release(&h->cycles_local);
+        free(h->garbage);
+        h->garbage = NULL;
+        h->ngarbage = 0;
+        free(h->idom);
+        free(h->retained);
+        free(h->pred_start);
+        free(h->pred_src);
+        h->idom = NULL;
+        h->retained = NULL;
+        h->pred_start = NULL;
+        h->pred_src = NULL;
+        for (uint32_t i = 0; i < h->nroots; i++)
+                if (!heap_root_is_computed(&h->roots[i]))
+                        h->roots[k++] = h->roots[i];
+        h->nroots = k;
+        for (uint32_t t = 0; t < h->ntypes; t++)
+                h->types[t].retained = 0;
+        for (uint32_t v = 0; v < h->nobjs; v++)
+                h->objs[v].flags &= ~(HOBJ_GARBAGE | HOBJ_IN_CYCLE);
+        h->analysed = false;
+}
+
 int heap_analyse(struct heap *h)
 {
-        struct heap_cycles cycles = {0};
-        uint32_t *garbage = NULL, ngarbage = 0;
+        struct edge_filter local = {0};
         uint64_t bad = 0;
         double t0;
         int r;
@@ -397,35 +505,43 @@ int heap_analyse(struct heap *h)
         if (h->analysed)
                 return 0;
         t0 = now_ms();
-        for (uint32_t v = 0; v < h->nobjs; v++)
-                h->objs[v].flags &= ~(HOBJ_GARBAGE | HOBJ_IN_CYCLE);
+        /* a heap that failed half-way, or came back from a dump with
+         * computed roots in it, starts clean */
+        heap_analysis_release(h);
 
-        r = find_cycles(h, &cycles);
+        r = find_cycles(h, NULL, true, &h->cycles);
         if (r < 0)
                 goto fail;
-        r = find_garbage(h, &garbage, &ngarbage, &bad);
+        r = local_filter_init(h, &local);
         if (r < 0)
                 goto fail;
-        for (uint32_t i = 0; i < cycles.n; i++) {
-                bool all = true;
+        r = find_cycles(h, &local, false, &h->cycles_local);
+        free(local.skip_dst);
+        if (r < 0)
+                goto fail;
+        r = find_garbage(h, &h->garbage, &h->ngarbage, &bad);
+        if (r < 0)
+                goto fail;
+        set_cycle_garbage(h, &h->cycles);
+        set_cycle_garbage(h, &h->cycles_local);
 
-                for (uint32_t m = cycles.start[i]; m < cycles.start[i + 1] && all; m++)
-                        all = h->objs[cycles.members[m]].flags & HOBJ_GARBAGE;
-                cycles.garbage[i] = all;
-        }
+        r = heap_preds_build(h);
+        if (r < 0)
+                goto fail;
+        r = heap_roots_compute(h);
+        if (r < 0)
+                goto fail;
+        r = heap_dominators(h);
+        if (r < 0)
+                goto fail;
 
-        h->cycles = cycles;
-        h->garbage = garbage;
-        h->ngarbage = ngarbage;
         h->meta.inconsistencies += bad;
         h->analysed = true;
         h->meta.analyse_ms = now_ms() - t0;
         return 0;
 fail:
-        /* leave the heap as it was: no half-set flags */
-        for (uint32_t v = 0; v < h->nobjs; v++)
-                h->objs[v].flags &= ~(HOBJ_GARBAGE | HOBJ_IN_CYCLE);
-        cycles_release(&cycles);
+        /* leave the heap as it was: no half-set flags or results */
+        heap_analysis_release(h);
         return r;
 }
 
@@ -452,24 +568,32 @@ static int u32_cmp(const void *a, const void *b)
 
 int heap_cycle_signature(const struct heap *h, uint32_t cycle, char *buf, size_t len)
 {
+        if (!h)
+                return -EINVAL;
+        return heap_cycles_signature(h, &h->cycles, cycle, buf, len);
+}
+
+int heap_cycles_signature(const struct heap *h, const struct heap_cycles *c, uint32_t cycle,
+                          char *buf, size_t len)
+{
         uint32_t first, nm, nt = 0, nn = 0;
         uint32_t *types;
         const char **names;
         size_t out = 0;
 
-        if (!h || !h->analysed || cycle >= h->cycles.n)
+        if (!h || !c || !h->analysed || cycle >= c->n)
                 return -EINVAL;
-        first = h->cycles.start[cycle];
-        nm = h->cycles.start[cycle + 1] - first;
-        types = malloc((size_t)nm * sizeof(*types));
-        names = malloc((size_t)nm * sizeof(*names));
+        first = c->start[cycle];
+        nm = c->start[cycle + 1] - first;
+        types = malloc(((size_t)nm + 1) * sizeof(*types));
+        names = malloc(((size_t)nm + 1) * sizeof(*names));
         if (!types || !names) {
                 free(types);
                 free(names);
                 return -ENOMEM;
         }
         for (uint32_t i = 0; i < nm; i++)
-                types[i] = h->objs[h->cycles.members[first + i]].type;
+                types[i] = h->objs[c->members[first + i]].type;
         qsort(types, nm, sizeof(*types), u32_cmp);
         for (uint32_t i = 0; i < nm; i++)
                 if (i == 0 || types[i] != types[i - 1])
@@ -513,9 +637,17 @@ int heap_object_cycle(const struct heap *h, uint32_t obj, uint32_t *ret_cycle)
                 return -EINVAL;
         if (!(h->objs[obj].flags & HOBJ_IN_CYCLE))
                 return -ENOENT;
-        for (uint32_t i = 0; i < h->cycles.n; i++) {
-                for (uint32_t m = h->cycles.start[i]; m < h->cycles.start[i + 1]; m++) {
-                        if (h->cycles.members[m] == obj) {
+        return heap_cycles_find(h, &h->cycles, obj, ret_cycle);
+}
+
+int heap_cycles_find(const struct heap *h, const struct heap_cycles *c, uint32_t obj,
+                     uint32_t *ret_cycle)
+{
+        if (!h || !c || !h->analysed || obj >= h->nobjs)
+                return -EINVAL;
+        for (uint32_t i = 0; i < c->n; i++) {
+                for (uint32_t m = c->start[i]; m < c->start[i + 1]; m++) {
+                        if (c->members[m] == obj) {
                                 if (ret_cycle)
                                         *ret_cycle = i;
                                 return 0;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis.h"
 #include "heap-build.h"
 
 /* Indices are stored as idx + 1 in 32 bits and the hash tables take their
@@ -39,6 +40,7 @@ struct heap_priv {
         int64_t last_src;    /* src of the latest heap_add_edge, or -1 */
         int tracked_done;
         int finished;
+        uint32_t cap_threads, cap_frames;  /* h->threads / h->frames */
 };
 
 /* splitmix64's finaliser: object addresses are 16-byte aligned and packed in
@@ -473,6 +475,91 @@ int heap_finish(struct heap *h)
         return 0;
 }
 
+int heap_add_root(struct heap *h, uint32_t obj, enum heap_root_kind kind, uint32_t label,
+                  uint32_t frame)
+{
+        struct heap_priv *p;
+        int r;
+
+        if (!h || !(p = priv(h)) || p->finished || obj >= h->nobjs ||
+            (unsigned)kind >= HEAP_ROOT__COUNT)
+                return -EINVAL;
+        if (label != HEAP_ROOT_NO_LABEL && !(label & HEAP_LABEL_INDEX_BIT) &&
+            label >= h->nlabels)
+                return -EINVAL;
+        if (frame != UINT32_MAX && frame >= h->nframes)
+                return -EINVAL;
+        r = grow32((void **)&h->roots, &h->cap_roots, (uint64_t)h->nroots + 1,
+                   sizeof(*h->roots), UINT32_MAX - 1);
+        if (r < 0)
+                return r;
+        h->roots[h->nroots++] = (struct heap_root){
+                .obj = obj, .kind = (uint8_t)kind, .label = label, .frame = frame,
+        };
+        return 0;
+}
+
+int heap_add_thread(struct heap *h, uint64_t thread_id, int64_t native_id, uint32_t *ret)
+{
+        struct heap_priv *p;
+        int r;
+
+        if (!h || !(p = priv(h)) || p->finished)
+                return -EINVAL;
+        /* a dump loader may have sized the array itself */
+        if (p->cap_threads < h->nthreads)
+                p->cap_threads = h->nthreads;
+        r = grow32((void **)&h->threads, &p->cap_threads, (uint64_t)h->nthreads + 1,
+                   sizeof(*h->threads), UINT32_MAX - 1);
+        if (r < 0)
+                return r;
+        h->threads[h->nthreads] = (struct heap_thread){
+                .thread_id = thread_id, .native_id = native_id, .first_frame = h->nframes,
+        };
+        if (ret)
+                *ret = h->nthreads;
+        h->nthreads++;
+        return 0;
+}
+
+int heap_add_frame(struct heap *h, uint32_t thread, const char *function,
+                   const char *filename, int line, uint32_t code, uint32_t *ret)
+{
+        struct heap_priv *p;
+        struct heap_thread *t;
+        struct heap_frame f = {.thread = thread, .line = line, .code = code};
+        int r;
+
+        if (!h || !(p = priv(h)) || p->finished || thread >= h->nthreads)
+                return -EINVAL;
+        if (code != UINT32_MAX && code >= h->nobjs)
+                return -EINVAL;
+        /* a thread's frames are one contiguous run: only the thread whose
+         * frames end the array can get more */
+        t = &h->threads[thread];
+        if (t->first_frame + t->nframes != h->nframes)
+                return -EINVAL;
+        if (p->cap_frames < h->nframes)
+                p->cap_frames = h->nframes;
+        r = grow32((void **)&h->frames, &p->cap_frames, (uint64_t)h->nframes + 1,
+                   sizeof(*h->frames), UINT32_MAX - 1);
+        if (r < 0)
+                return r;
+        f.function = strdup(function ? function : "?");
+        f.filename = strdup(filename ? filename : "?");
+        if (!f.function || !f.filename) {
+                free(f.function);
+                free(f.filename);
+                return -ENOMEM;
+        }
+        h->frames[h->nframes] = f;
+        t->nframes++;
+        if (ret)
+                *ret = h->nframes;
+        h->nframes++;
+        return 0;
+}
+
 const char *heap_label_text(const struct heap *h, uint32_t label, char *buf, size_t len)
 {
         if (!buf || len == 0)
@@ -505,6 +592,8 @@ void heap_free(struct heap *h)
 
         if (!h)
                 return;
+        /* Analysis results first: releasing them reads h->roots. */
+        heap_analysis_release(h);
         p = priv(h);
         if (p) {
                 idxmap_release(&p->objmap);
@@ -527,6 +616,13 @@ void heap_free(struct heap *h)
         free(h->edge_dst);
         free(h->edge_label);
         free(h->gc_garbage);
+        free(h->roots);
+        free(h->threads);
+        for (uint32_t f = 0; h->frames && f < h->nframes; f++) {
+                free(h->frames[f].function);
+                free(h->frames[f].filename);
+        }
+        free(h->frames);
         free(h->cycles.start);
         free(h->cycles.members);
         free(h->cycles.bytes);

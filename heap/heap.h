@@ -68,6 +68,8 @@ struct heap_type {
         uint64_t bytes;      /* sum of their sizes */
         uint64_t tracked;    /* of which on GC lists */
         bool opaque;         /* no decoder for this type */
+        uint64_t retained;   /* analysis: bytes freed if every instance went
+                                away (heap_dominators) */
 };
 
 struct heap_gcstate {
@@ -103,6 +105,8 @@ struct heap_cycles {
         uint32_t *members;   /* object indices */
         uint64_t *bytes;     /* per cycle: sum of member sizes */
         bool *garbage;       /* per cycle: all members are garbage */
+        uint64_t *retained;  /* per cycle: bytes freed if the whole cycle went
+                                away (heap_dominators; NULL until then) */
 };
 
 /* Why something is alive: references from outside the tracked graph. */
@@ -117,10 +121,14 @@ enum heap_root_kind {
         HEAP_ROOT__COUNT
 };
 
+/* heap_root.label of the computed kinds (EXTERNAL, IMMORTAL, PERMANENT) */
+#define HEAP_ROOT_NO_LABEL UINT32_MAX
+
 struct heap_root {
         uint32_t obj;
         uint8_t kind;          /* enum heap_root_kind */
-        uint32_t label;        /* label id (heap_label_text), e.g. "json" */
+        uint32_t label;        /* label id (heap_label_text), e.g. "json";
+                                  HEAP_ROOT_NO_LABEL for computed roots */
         uint32_t frame;        /* HEAP_ROOT_THREAD: index into frames, else
                                   UINT32_MAX */
 };
@@ -165,7 +173,9 @@ struct heap {
         uint32_t *gc_garbage;      /* object indices in gc.garbage order */
 
         /* explicit roots recorded by the walker (sys.modules, frames, the
-         * interpreter); heap_dominators() adds the computed ones */
+         * interpreter: kinds MODULE, THREAD, INTERP) first, then the computed
+         * ones (EXTERNAL, IMMORTAL, PERMANENT) appended by
+         * heap_roots_compute() (analysis.h) */
         uint32_t nroots, cap_roots;
         struct heap_root *roots;
         uint32_t nthreads;
@@ -176,6 +186,9 @@ struct heap {
         /* analysis results (heap_analyse) */
         bool analysed;
         struct heap_cycles cycles;
+        struct heap_cycles cycles_local;  /* same, ignoring references to
+                                             types, modules and function
+                                             globals (analysis.h) */
         uint32_t ngarbage;
         uint32_t *garbage;         /* what a full collection would free */
 
@@ -183,6 +196,12 @@ struct heap {
         uint32_t *idom;            /* immediate dominator; UINT32_MAX = the
                                       virtual root */
         uint64_t *retained;        /* bytes freed if the object went away */
+
+        /* referrers (heap_preds_build, analysis.h): the objects referring to
+         * i are pred_src[pred_start[i] .. pred_start[i+1]), ascending, one
+         * entry per edge; NULL until built */
+        uint64_t *pred_start;
+        uint32_t *pred_src;
 
         void *priv;                /* builder/analysis internals */
 };
@@ -210,7 +229,8 @@ int heap_build(struct memsrc *m, const struct pyinterp *pi,
                const struct heap_build_opts *opts, struct heap **ret,
                struct diag *d);
 
-/* Runs every analysis (cycles, garbage, histogram counts). Idempotent. */
+/* Runs every analysis (cycles, local cycles, garbage, referrer index,
+ * computed roots, dominators and retained sizes: analysis.h). Idempotent. */
 int heap_analyse(struct heap *h);
 
 /* Object index for an address, or -1. */

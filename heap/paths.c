@@ -1,6 +1,7 @@
 #include "paths.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -161,6 +162,126 @@ int heap_shortest_cycle(const struct heap *h, uint32_t cycle, uint32_t start,
 out:
         free(queue);
         pm_release(&pm);
+        return r;
+}
+
+static inline bool bit_get(const uint64_t *b, uint32_t i)
+{
+        return b[i >> 6] & (1ULL << (i & 63));
+}
+
+static inline void bit_set(uint64_t *b, uint32_t i)
+{
+        b[i >> 6] |= 1ULL << (i & 63);
+}
+
+/* The label of the first edge src -> dst. */
+static uint32_t edge_label_between(const struct heap *h, uint32_t src, uint32_t dst)
+{
+        for (uint64_t e = h->edge_start[src]; e < h->edge_start[src + 1]; e++)
+                if (h->edge_dst[e] == dst)
+                        return h->edge_label[e];
+        return 0;
+}
+
+int heap_path_from_root(const struct heap *h, uint32_t obj, struct heap_path *ret,
+                        uint32_t *ret_root)
+{
+        const size_t words = h ? ((size_t)h->nobjs + 63) / 64 + 1 : 0;
+        uint64_t *isroot = NULL, *seen = NULL;
+        uint32_t *next = NULL, *queue = NULL, qhead = 0, qtail = 0, level_end;
+        uint32_t dist = 0, best = UINT32_MAX, from = UINT32_MAX;
+        struct heap_path p = {0};
+        int r;
+
+        if (!h || !ret || !h->pred_start || obj >= h->nobjs)
+                return -EINVAL;
+        isroot = calloc(words, sizeof(*isroot));
+        seen = calloc(words, sizeof(*seen));
+        /* next[v]: the object one step closer to obj.  Left uninitialised:
+         * only entries of seen objects are read, and untouched pages of a
+         * big malloc cost nothing */
+        next = malloc(((size_t)h->nobjs + 1) * sizeof(*next));
+        queue = malloc(((size_t)h->nobjs + 1) * sizeof(*queue));
+        if (!isroot || !seen || !next || !queue) {
+                r = -ENOMEM;
+                goto out;
+        }
+        for (uint32_t i = 0; i < h->nroots; i++)
+                if (h->roots[i].obj < h->nobjs)
+                        bit_set(isroot, h->roots[i].obj);
+
+        /* level by level, so that all roots at the smallest distance are
+         * seen before one is chosen */
+        queue[qtail++] = obj;
+        bit_set(seen, obj);
+        next[obj] = obj;
+        while (qhead < qtail) {
+                uint32_t nfound = 0;
+
+                level_end = qtail;
+                for (uint32_t q = qhead; q < level_end; q++)
+                        if (bit_get(isroot, queue[q]))
+                                nfound++;
+                if (nfound) {
+                        /* the earliest roots entry of an object of this
+                         * level; the search is over, so seen is free to
+                         * mark "in this level" */
+                        memset(seen, 0, words * sizeof(*seen));
+                        for (uint32_t q = qhead; q < level_end; q++)
+                                bit_set(seen, queue[q]);
+                        for (uint32_t i = 0; i < h->nroots; i++) {
+                                uint32_t o = h->roots[i].obj;
+
+                                if (o < h->nobjs && bit_get(seen, o)) {
+                                        best = i;
+                                        from = o;
+                                        break;
+                                }
+                        }
+                        break;
+                }
+                for (; qhead < level_end; qhead++) {
+                        uint32_t v = queue[qhead];
+
+                        for (uint64_t e = h->pred_start[v]; e < h->pred_start[v + 1]; e++) {
+                                uint32_t u = h->pred_src[e];
+
+                                if (bit_get(seen, u))
+                                        continue;
+                                bit_set(seen, u);
+                                next[u] = v;
+                                queue[qtail++] = u;
+                        }
+                }
+                dist++;
+        }
+        if (best == UINT32_MAX) {
+                r = -ENOENT;
+                goto out;
+        }
+        p.n = dist;
+        p.objs = malloc(((size_t)dist + 1) * sizeof(*p.objs));
+        p.labels = malloc(((size_t)dist + 1) * sizeof(*p.labels));
+        if (!p.objs || !p.labels) {
+                heap_path_release(&p);
+                r = -ENOMEM;
+                goto out;
+        }
+        p.objs[0] = from;
+        for (uint32_t k = 0; k < dist; k++) {
+                p.objs[k + 1] = next[p.objs[k]];
+                p.labels[k] = edge_label_between(h, p.objs[k], p.objs[k + 1]);
+        }
+        *ret = p;
+        if (ret_root)
+                *ret_root = best;
+        r = 0;
+out:
+        free(isroot);
+        free(seen);
+        free(next);
+        free(queue);
         return r;
 }
 

@@ -1,6 +1,7 @@
 /* paths: concrete chains of labelled edges through the graph, computed on
  * demand (never stored): a shortest cycle through a chosen member of a
- * strongly connected component, for the text report and the cycle view.
+ * strongly connected component, for the text report and the cycle view, and
+ * the shortest chain from a root to an object ("why is this alive").
  *
  * Results are arrays owned by a `struct heap_path` the caller releases with
  * heap_path_release().  Functions return 0, -ENOENT when no such path exists,
@@ -24,6 +25,18 @@ struct heap_path {
  * step.  objs[n] == objs[0] == start. */
 int heap_shortest_cycle(const struct heap *h, uint32_t cycle, uint32_t start,
                         struct heap_path *ret);
+
+/* Shortest chain of references from any root (an entry of h->roots) to obj,
+ * by breadth-first search over referrers from obj: objs[0] is the root's
+ * object, objs[n] == obj (n == 0 when obj is itself a root).  Among roots at
+ * the same distance the earliest entry of h->roots wins, so explicit roots
+ * (modules, frames, the interpreter) are preferred over computed ones; its
+ * index goes to *ret_root (may be NULL).  Needs the referrer index
+ * (heap_preds_build or heap_analyse; -EINVAL without it) and the roots
+ * (heap_roots_compute).  -ENOENT when no root reaches obj (garbage).  Costs
+ * up to one pass over the graph and 4.25 bytes per object of scratch. */
+int heap_path_from_root(const struct heap *h, uint32_t obj, struct heap_path *ret,
+                        uint32_t *ret_root);
 
 void heap_path_release(struct heap_path *p);
 

@@ -59,6 +59,19 @@ static struct heap *build(const struct tobj *o, uint32_t n, const uint32_t *edge
         return h;
 }
 
+/* Frees the analysis results and the roots array (computed roots are
+ * appended to it) whether or not heap_free() does. */
+static void hfree(struct heap *h)
+{
+        if (!h)
+                return;
+        heap_analysis_release(h);
+        free(h->roots);
+        h->roots = NULL;
+        h->nroots = h->cap_roots = 0;
+        heap_free(h);
+}
+
 #define BUILD(objs, edges) \
         build(objs, sizeof(objs) / sizeof(objs[0]), edges, sizeof(edges) / sizeof(edges[0]) / 2)
 
@@ -80,7 +93,7 @@ static void test_self_loop(void)
            "self-loop: only the looping object is IN_CYCLE");
         ok(garbage(h, 0) && h->cycles.garbage[0], "self-loop: refcnt all internal -> garbage");
         ok(!garbage(h, 1), "self-loop: other object has an external ref");
-        heap_free(h);
+        hfree(h);
 }
 
 static void test_two_cycle(void)
@@ -107,14 +120,14 @@ static void test_two_cycle(void)
                            h->meta.analyse_ms == ms && h->ngarbage == 2,
                    "second heap_analyse is a no-op");
         }
-        heap_free(h);
+        hfree(h);
 
         o[0].refcnt = 2;
         h = BUILD(o, e);
         ok(heap_analyse(h) == 0, "2-cycle + external: analysed");
         ok(!garbage(h, 0) && !garbage(h, 1) && !h->cycles.garbage[0] && h->ngarbage == 0,
            "2-cycle + one external ref: alive");
-        heap_free(h);
+        hfree(h);
 }
 
 static void test_hanging_off_root(void)
@@ -134,7 +147,7 @@ static void test_hanging_off_root(void)
         ok(garbage(h, 3) && garbage(h, 4), "unrelated cycle is garbage");
         ok(h->cycles.n == 2, "root: two cycles");
         ok(heap_object_cycle(h, 0, &cyc) == -ENOENT, "root not in a cycle");
-        heap_free(h);
+        hfree(h);
 }
 
 static void test_permanent(void)
@@ -156,7 +169,7 @@ static void test_permanent(void)
         ok(h->ngarbage == 0 && h->cycles.n == 2 && !h->cycles.garbage[0] &&
                    !h->cycles.garbage[1],
            "permanent: no garbage, two live cycles");
-        heap_free(h);
+        hfree(h);
 }
 
 static void test_immortal_and_untracked(void)
@@ -174,7 +187,7 @@ static void test_immortal_and_untracked(void)
         ok(garbage(h, 2), "self-looping list is garbage");
         ok(!garbage(h, 3), "untracked object is never garbage");
         ok(h->ngarbage == 1 && h->garbage[0] == 2, "garbage list holds only tracked objects");
-        heap_free(h);
+        hfree(h);
 }
 
 static void test_inconsistent(void)
@@ -187,7 +200,7 @@ static void test_inconsistent(void)
         ok(heap_analyse(h) == 0, "inconsistent: analysed");
         ok(h->meta.inconsistencies == 1, "refcnt below internal refs is counted");
         ok(garbage(h, 0) && garbage(h, 1), "clamped gc_refs 0: still garbage");
-        heap_free(h);
+        hfree(h);
 }
 
 static void test_sort_and_signature(void)
@@ -225,7 +238,7 @@ static void test_sort_and_signature(void)
         n = heap_cycle_signature(h, 1, buf, 6);
         ok(n == 18 && strcmp(buf, "__mai") == 0, "signature truncates like snprintf");
         ok(heap_cycle_signature(h, 4, buf, sizeof(buf)) == -EINVAL, "bad cycle index");
-        heap_free(h);
+        hfree(h);
 }
 
 static void test_deep(void)
@@ -249,12 +262,12 @@ static void test_deep(void)
         ok(r == 0 && h->cycles.n == 0 && h->ngarbage == 0,
            "1M chain from a root: no cycles, all alive");
         printf("# analyse 1M chain: %.1f ms\n", now_ms() - t0);
-        heap_free(h);
+        hfree(h);
 
         o[0].refcnt = 0;
         h = build(o, N, e, N - 1);
         ok(heap_analyse(h) == 0 && h->ngarbage == N, "1M chain without a root: all garbage");
-        heap_free(h);
+        hfree(h);
 
         /* one ring of N */
         o[0].refcnt = 1;
@@ -268,7 +281,7 @@ static void test_deep(void)
            "1M-member ring: one garbage cycle");
         printf("# analyse 1M ring: %.1f ms (meta.analyse_ms %.1f)\n", now_ms() - t0,
                h->meta.analyse_ms);
-        heap_free(h);
+        hfree(h);
         free(o);
         free(e);
 }
@@ -528,7 +541,73 @@ static void test_random(void)
         free(indeg);
         free(o);
         free(e);
-        heap_free(h);
+        hfree(h);
+}
+
+/* The second grouping: a class, its instances and the module globals make
+ * one component over all edges; without edges into types and modules and
+ * without function globals, each instance's own cycle shows. */
+static void test_local_grouping(void)
+{
+        enum { M, MD, C, CD, F, I1, D1, I2, D2, I3, D3, NOBJ };
+        static const char *const lbl[] = {"__dict__", "['Foo']", "['m']", "['a']", "['b']",
+                                          "__globals__", "__class__", "['self']"};
+        static const uint32_t edges[][3] = {
+                /* src, dst, label index */
+                {M, MD, 0},  {MD, C, 1},  {MD, I1, 3}, {MD, I2, 4}, {C, CD, 0},
+                {CD, F, 2},  {F, MD, 5},  {I1, C, 6},  {I1, D1, 0}, {D1, I1, 7},
+                {I2, C, 6},  {I2, D2, 0}, {D2, I2, 7}, {I3, C, 6},  {I3, D3, 0},
+                {D3, I3, 7},
+        };
+        static const int64_t refcnt[NOBJ] = {2, 2, 4, 1, 1, 2, 1, 2, 1, 1, 1};
+        struct heap *h = heap_new();
+        uint32_t tmod, tdict, ttype, tfunc, tfoo, l[8], c;
+        char buf[64];
+        int r = 0, bad = 0;
+
+        r |= heap_intern_type(h, 0x10, "builtins", "module", false, &tmod);
+        r |= heap_intern_type(h, 0x20, "builtins", "dict", false, &tdict);
+        r |= heap_intern_type(h, 0x30, "builtins", "type", false, &ttype);
+        r |= heap_intern_type(h, 0x40, "builtins", "function", false, &tfunc);
+        r |= heap_intern_type(h, 0x5000, "__main__", "Foo", false, &tfoo);
+        for (uint32_t i = 0; i < 8; i++)
+                r |= heap_intern_label(h, lbl[i], &l[i]);
+        for (uint32_t i = 0; i < NOBJ; i++) {
+                uint32_t t = i == M ? tmod : i == C ? ttype : i == F ? tfunc
+                           : (i == I1 || i == I2 || i == I3) ? tfoo : tdict;
+
+                r |= heap_add_object(h, i == C ? 0x5000 : 0x1000 + 16 * i, t, HEAP_GEN_2,
+                                     refcnt[i], 10 * (i + 1), i == C ? HOBJ_IS_TYPE : 0, NULL);
+        }
+        heap_mark_tracked_done(h);
+        for (size_t k = 0; k < sizeof(edges) / sizeof(*edges); k++)
+                r |= heap_add_edge(h, edges[k][0], edges[k][1], l[edges[k][2]]);
+        r |= heap_finish(h);
+        ok(r == 0 && heap_analyse(h) == 0, "local: class + instances + globals analysed");
+        ok(heap_object_cycle(h, MD, &c) == 0 && heap_cycle_size(h, c) == 8,
+           "local: over all edges one giant component of 8");
+        ok(h->cycles_local.n == 3, "local: three per-instance cycles (%u)", h->cycles_local.n);
+        for (uint32_t i = 0; i < h->cycles_local.n; i++) {
+                const uint32_t *m = h->cycles_local.members + h->cycles_local.start[i];
+
+                bad += h->cycles_local.start[i + 1] - h->cycles_local.start[i] != 2;
+                bad += !((m[0] == I1 && m[1] == D1) || (m[0] == I2 && m[1] == D2) ||
+                         (m[0] == I3 && m[1] == D3));
+                heap_cycles_signature(h, &h->cycles_local, i, buf, sizeof(buf));
+                bad += strcmp(buf, "__main__.Foo+dict") != 0;
+        }
+        ok(bad == 0, "local: each instance with its __dict__, signature __main__.Foo+dict");
+        ok(heap_cycles_find(h, &h->cycles_local, I3, &c) == 0 && h->cycles_local.garbage[c] &&
+                   h->cycles_local.retained[c] == 100 + 110,
+           "local: the unreferenced instance's cycle is garbage, retained %llu",
+           (unsigned long long)h->cycles_local.retained[c]);
+        ok(heap_cycles_find(h, &h->cycles_local, I1, &c) == 0 && !h->cycles_local.garbage[c] &&
+                   h->cycles_local.retained[c] == 60 + 70,
+           "local: a live instance's cycle");
+        ok(heap_cycles_find(h, &h->cycles_local, MD, &c) == -ENOENT &&
+                   (h->objs[I3].flags & HOBJ_IN_CYCLE) && !(h->objs[M].flags & HOBJ_IN_CYCLE),
+           "local: globals dict in no local cycle; IN_CYCLE follows the full grouping");
+        hfree(h);
 }
 
 static void test_misuse(void)
@@ -539,7 +618,7 @@ static void test_misuse(void)
         ok(heap_analyse(NULL) == -EINVAL, "analyse NULL rejected");
         heap_finish(h);
         ok(heap_analyse(h) == 0 && h->cycles.n == 0 && h->ngarbage == 0, "empty heap analysed");
-        heap_free(h);
+        hfree(h);
 }
 
 int main(void)
@@ -553,6 +632,7 @@ int main(void)
         test_sort_and_signature();
         test_deep();
         test_random();
+        test_local_grouping();
         test_misuse();
         return tap_done();
 }
