@@ -382,8 +382,36 @@ static void learn_subtype_traverse(struct walker *w, const struct rawtype *rt)
         }
 }
 
+/* The C exception types whose instances carry fields of their own, in
+ * DK_OSERR.. order.  Their subclasses in C (PermissionError,
+ * ModuleNotFoundError, UnicodeDecodeError, ...) share the traverse function,
+ * which is what identifies the instance struct. */
+static const enum pysym_id exc_syms[DK_UNICODEERR - DK_OSERR + 1] = {
+        PYSYM_OSERR_PTR, PYSYM_SYNTAXERR_PTR, PYSYM_IMPORTERR_PTR, PYSYM_STOPITER_PTR,
+        PYSYM_SYSEXIT_PTR, PYSYM_ATTRERR_PTR, PYSYM_NAMEERR_PTR, PYSYM_EXCGROUP_PTR,
+        PYSYM_UNICODEERR_PTR,
+};
+
+static enum dkind classify_exception(struct walker *w, uint64_t traverse)
+{
+        bool known = w->baseexc_traverse != 0;
+
+        /* BaseException first: 3.8/3.9 AttributeError and NameError have no
+         * fields of their own and share its traverse. */
+        if (!traverse || traverse == w->baseexc_traverse)
+                return DK_BASEEXC;
+        for (int k = 0; k <= DK_UNICODEERR - DK_OSERR; k++) {
+                if (w->exc_traverse[k] == traverse)
+                        return (enum dkind)(DK_OSERR + k);
+                known = known || w->exc_traverse[k];
+        }
+        /* An exception type with a traverse of its own (a C extension):
+         * the base fields are certain, the rest is not. */
+        return known ? DK_OPAQUE : DK_BASEEXC;
+}
+
 static enum dkind classify_static(struct walker *w, uint64_t addr, uint64_t flags,
-                                  const char *tpname)
+                                  uint64_t traverse, const char *tpname)
 {
         static const struct { enum pysym_id s; enum dkind k; } bysym[] = {
                 { PYSYM_LIST_TYPE, DK_LIST }, { PYSYM_TUPLE_TYPE, DK_TUPLE },
@@ -425,6 +453,15 @@ static enum dkind classify_static(struct walker *w, uint64_t addr, uint64_t flag
         if (!strcmp(tpname, "_collections._tuplegetter") ||
             !strcmp(tpname, "collections._tuplegetter"))
                 return DK_TUPLEGETTER;
+        if (!strcmp(tpname, "functools.partial"))
+                return DK_PARTIAL;
+        if (!strcmp(tpname, "functools._lru_cache_wrapper"))
+                return DK_LRUCACHE;
+        if (!strcmp(tpname, "types.GenericAlias"))
+                return DK_GENALIAS;
+        /* 3.14 made it typing.Union with another struct and traverse */
+        if (!strcmp(tpname, "types.UnionType") && !py_at_least(w->l->version_hex, 3, 14))
+                return DK_UNION;
         if (flags & TPF_LIST_SUBCLASS)
                 return DK_LIST;
         if (flags & TPF_TUPLE_SUBCLASS)
@@ -432,7 +469,7 @@ static enum dkind classify_static(struct walker *w, uint64_t addr, uint64_t flag
         if (flags & TPF_DICT_SUBCLASS)
                 return DK_DICT;
         if (flags & TPF_BASE_EXC_SUBCLASS)
-                return DK_BASEEXC;
+                return classify_exception(w, traverse);
         if (flags & TPF_TYPE_SUBCLASS)
                 return DK_TYPE;
         return (flags & TPF_HAVE_GC) ? DK_OPAQUE : DK_NONE;
@@ -442,7 +479,11 @@ static enum skind size_kind_of(struct walker *w, enum dkind k, uint64_t addr, ui
 {
         switch (k) {
         case DK_LIST: return SK_LIST;
-        case DK_DICT: case DK_ODICT: case DK_DEFDICT: return SK_DICT;
+        case DK_DICT: case DK_DEFDICT: return SK_DICT;
+        case DK_ODICT: return SK_ODICT;
+        case DK_FRAME: return SK_FRAME;
+        case DK_GEN: case DK_ASYNCGEN:
+                return lhas(w->l, LF_GEN_IFRAME) ? SK_GEN : SK_GENERIC;
         case DK_SET: return SK_SET;
         case DK_DEQUE: return SK_DEQUE;
         case DK_TYPE: return SK_TYPE;
@@ -588,7 +629,7 @@ int tinfo_get(struct walker *w, uint64_t addr, struct tinfo **ret)
                         char bm[8], bq[8], bn[160];
 
                         type_names(w, b, &meta, bm, sizeof(bm), bq, sizeof(bq), bn, sizeof(bn));
-                        t->base_kind = (uint8_t)classify_static(w, b, meta.flags, bn);
+                        t->base_kind = (uint8_t)classify_static(w, b, meta.flags, meta.traverse, bn);
                         if (!meta.traverse)
                                 t->base_kind = DK_NONE;
                         t->base_heap = (meta.flags & TPF_HEAPTYPE) != 0;
@@ -605,7 +646,7 @@ int tinfo_get(struct walker *w, uint64_t addr, struct tinfo **ret)
                 t->visit_type = py_at_least(l->version_hex, 3, 9) ?
                         !(t->base_kind != DK_NONE && t->base_heap) : true;
         } else {
-                t->kind = (uint8_t)classify_static(w, addr, rt.flags, tpname);
+                t->kind = (uint8_t)classify_static(w, addr, rt.flags, rt.traverse, tpname);
                 t->size_kind = (uint8_t)size_kind_of(w, (enum dkind)t->kind, addr, rt.flags);
         }
         if (t->is_metatype)
@@ -674,6 +715,103 @@ static int dict_sizeof(struct walker *w, uint64_t obj, const struct tinfo *t, ui
         return 0;
 }
 
+static int read_i32_at(struct walker *w, uint64_t addr, int64_t *ret)
+{
+        uint8_t b[4];
+        const uint8_t *v = pyo_view(&w->p, addr, 4, b);
+
+        if (!v)
+                return -EFAULT;
+        *ret = (int32_t)ld32(v, 0);
+        return 0;
+}
+
+/* _PyFrame_NumSlotsForCodeObject (3.11+): co_nlocalsplus + co_stacksize */
+static int code_nslots_311(struct walker *w, uint64_t code, uint64_t *ret)
+{
+        const struct layout *l = w->l;
+        int64_t nlp, ss;
+
+        if (!lhas(l, LF_CODE_NLOCALSPLUS) || !lhas(l, LF_CODE_STACKSIZE) ||
+            read_i32_at(w, code + lo(l, LF_CODE_NLOCALSPLUS), &nlp) < 0 ||
+            read_i32_at(w, code + lo(l, LF_CODE_STACKSIZE), &ss) < 0 || nlp < 0 || ss < 0 ||
+            (uint64_t)(nlp + ss) > MAX_FRAME_SLOTS)
+                return -EBADMSG;
+        *ret = (uint64_t)(nlp + ss);
+        return 0;
+}
+
+static uint64_t untag_ref(const struct walker *w, uint64_t v)
+{
+        if (!w->l->facts.tagged_stackrefs)
+                return v;
+        return (v == 1 || (v & 3) == 3) ? 0 : v & ~(uint64_t)3;
+}
+
+/* frame_sizeof: <=3.10 sizeof(PyFrameObject) + one pointer per slot beyond
+ * the first (counted from the code, not ob_size, which a recycled frame may
+ * overstate); 3.11+ the header up to the frame data's localsplus + slots. */
+static int frame_sizeof(struct walker *w, uint64_t obj, const struct tinfo *t, uint64_t *ret)
+{
+        const struct layout *l = w->l;
+        uint64_t code, fr, n;
+        int r;
+
+        if (lhas(l, LF_FRAMEOBJ_FRAME)) {
+                if (!lhas(l, LF_FRAMEOBJ_FRAME_DATA) || !lhas(l, LF_IFRAME_LOCALSPLUS) ||
+                    pyo_u64(&w->p, obj + lo(l, LF_FRAMEOBJ_FRAME), &fr) < 0 || !fr ||
+                    pyo_u64(&w->p, fr + lo(l, LF_IFRAME_CODE), &code) < 0 ||
+                    !(code = untag_ref(w, code)))
+                        return -EBADMSG;
+                r = code_nslots_311(w, code, &n);
+                if (r < 0)
+                        return r;
+                *ret = lo(l, LF_FRAMEOBJ_FRAME_DATA) + lo(l, LF_IFRAME_LOCALSPLUS) + 8 * n;
+                return 0;
+        }
+        int64_t nl, ss;
+        uint64_t cells = 0, frees = 0, tc, tf;
+
+        if (!lhas(l, LF_FRAMEOBJ_CODE) || !lhas(l, LF_CODE_STACKSIZE) || !lhas(l, LF_CODE_NLOCALS) ||
+            !lsz(l, LS_FRAMEOBJ) || pyo_u64(&w->p, obj + lo(l, LF_FRAMEOBJ_CODE), &code) < 0 ||
+            read_i32_at(w, code + lo(l, LF_CODE_STACKSIZE), &ss) < 0 ||
+            read_i32_at(w, code + lo(l, LF_CODE_NLOCALS), &nl) < 0 ||
+            pyo_u64(&w->p, code + lo(l, LF_CODE_CELLVARS), &tc) < 0 ||
+            pyo_u64(&w->p, code + lo(l, LF_CODE_FREEVARS), &tf) < 0 ||
+            (tc && pyo_u64(&w->p, tc + lo(l, LF_VAROBJECT_SIZE), &cells) < 0) ||
+            (tf && pyo_u64(&w->p, tf + lo(l, LF_VAROBJECT_SIZE), &frees) < 0))
+                return -EBADMSG;
+        (void)t;
+        n = (uint64_t)(ss + nl) + cells + frees;
+        if (ss < 0 || nl < 0 || n > MAX_FRAME_SLOTS || n < 1)
+                return -EBADMSG;
+        *ret = lsz(l, LS_FRAMEOBJ) + 8 * (n - 1);
+        return 0;
+}
+
+/* 3.11+ gen_sizeof: up to the embedded frame's localsplus, plus slots */
+static int gen_sizeof(struct walker *w, uint64_t obj, uint64_t *ret)
+{
+        const struct layout *l = w->l;
+        uint64_t code = 0, n;
+        int r;
+
+        if (!lhas(l, LF_IFRAME_LOCALSPLUS))
+                return -EBADMSG;
+        /* 3.11 keeps gi_code; 3.12+ only the frame's code */
+        if (lhas(l, LF_GEN_CODE))
+                r = pyo_u64(&w->p, obj + lo(l, LF_GEN_CODE), &code);
+        else
+                r = pyo_u64(&w->p, obj + lo(l, LF_GEN_IFRAME) + lo(l, LF_IFRAME_CODE), &code);
+        if (r < 0 || !(code = untag_ref(w, code)))
+                return -EBADMSG;
+        r = code_nslots_311(w, code, &n);
+        if (r < 0)
+                return r;
+        *ret = lo(l, LF_GEN_IFRAME) + lo(l, LF_IFRAME_LOCALSPLUS) + 8 * n;
+        return 0;
+}
+
 static int obj_sizeof(struct walker *w, uint64_t obj, const void *hv,
                       const struct tinfo *t, uint64_t *ret)
 {
@@ -688,6 +826,24 @@ static int obj_sizeof(struct walker *w, uint64_t obj, const void *hv,
                 return 0;
         case SK_DICT:
                 return dict_sizeof(w, obj, t, ret);
+        case SK_ODICT: {
+                uint64_t fast, used;
+                int r = dict_sizeof(w, obj, t, ret);
+
+                if (r < 0)
+                        return r;
+                if (!lhas(l, LF_ODICT_FAST_NODES_SIZE) ||
+                    pyo_u64(&w->p, obj + lo(l, LF_ODICT_FAST_NODES_SIZE), &fast) < 0 ||
+                    pyo_u64(&w->p, obj + lo(l, LF_DICT_USED), &used) < 0 ||
+                    fast > MAX_ITEMS || used > MAX_ITEMS)
+                        return -EBADMSG;
+                *ret += 8 * fast + used * lsz(l, LS_ODICTNODE);
+                return 0;
+        }
+        case SK_FRAME:
+                return frame_sizeof(w, obj, t, ret);
+        case SK_GEN:
+                return gen_sizeof(w, obj, ret);
         case SK_SET: {
                 uint64_t table, mask;
 
@@ -937,6 +1093,8 @@ static int dec_tuple(struct walker *w, uint64_t obj, const struct tinfo *t)
 static bool dict_is_general_310(struct walker *w, const struct pyo_keys *k,
                                 const uint8_t *ents, uint32_t koff, uint32_t voff)
 {
+        if (w->lookdict_known)
+                return k->lookup == w->lookdict_general;
         if (w->lookdict_general && k->lookup == w->lookdict_general)
                 return true;
         for (uint64_t i = 0; i < k->nentries; i++) {
@@ -985,7 +1143,12 @@ static int dec_dict(struct walker *w, uint64_t obj, const struct tinfo *t)
         if (k.kind >= 0)
                 general = k.kind == 0;
         else
-                general = !values && dict_is_general_310(w, &k, ents, koff, voff);
+                general = (w->lookdict_known || !values) &&
+                          dict_is_general_310(w, &k, ents, koff, voff);
+        /* <=3.10 dict_traverse: a lookdict table visits its entries even if
+         * ma_values is set (never seen: splitting needs str keys) */
+        if (general && k.kind < 0)
+                values = 0;
         if (values) {
                 uint32_t vo = lhas(l, LF_DICTVALUES_VALUES) ? lo(l, LF_DICTVALUES_VALUES) : 0;
 
@@ -1846,6 +2009,158 @@ static int dec_tuplegetter(struct walker *w, uint64_t obj, const struct tinfo *t
         return emit_fields(w, obj, LS_TUPLEGETTER, fd, 1);
 }
 
+/* Exceptions implemented in C with fields of their own: those fields in
+ * struct order (which is their tp_traverse order in 3.8-3.13), then
+ * BaseException's.  Without the struct in the layout only the base fields
+ * are known. */
+#define EXC_DECODER(name, st, ...) \
+static int name(struct walker *w, uint64_t obj, const struct tinfo *t) \
+{ \
+        static const struct fdesc fd[] = { __VA_ARGS__ }; \
+        int r; \
+        if (!lsz(w->l, st)) \
+                w->cur_opaque = true; \
+        r = emit_fields(w, obj, st, fd, sizeof(fd) / sizeof(fd[0])); \
+        if (r < 0) \
+                return r; \
+        return dec_baseexc(w, obj, t); \
+}
+
+EXC_DECODER(dec_oserr, LS_OSERR,
+            { LF_OSERR_MYERRNO, CL_ERRNO }, { LF_OSERR_STRERROR, CL_STRERROR },
+            { LF_OSERR_FILENAME, CL_FILENAME }, { LF_OSERR_FILENAME2, CL_FILENAME2 },
+            { LF_OSERR_WINERROR, CL_WINERROR })
+EXC_DECODER(dec_syntaxerr, LS_SYNTAXERR,
+            { LF_SYNTAXERR_MSG, CL_MSG }, { LF_SYNTAXERR_FILENAME, CL_FILENAME },
+            { LF_SYNTAXERR_LINENO, CL_LINENO }, { LF_SYNTAXERR_OFFSET, CL_OFFSET },
+            { LF_SYNTAXERR_END_LINENO, CL_END_LINENO },
+            { LF_SYNTAXERR_END_OFFSET, CL_END_OFFSET }, { LF_SYNTAXERR_TEXT, CL_TEXT },
+            { LF_SYNTAXERR_PRINT_FILE_AND_LINE, CL_PRINT_FILE_AND_LINE })
+EXC_DECODER(dec_importerr, LS_IMPORTERR,
+            { LF_IMPORTERR_MSG, CL_MSG }, { LF_IMPORTERR_NAME, CL_ENAME },
+            { LF_IMPORTERR_PATH, CL_PATH }, { LF_IMPORTERR_NAME_FROM, CL_NAME_FROM })
+EXC_DECODER(dec_stopiter, LS_STOPITER, { LF_STOPITER_VALUE, CL_VALUE })
+EXC_DECODER(dec_sysexit, LS_SYSEXIT, { LF_SYSEXIT_CODE, CL_ECODE })
+EXC_DECODER(dec_attrerr, LS_ATTRERR, { LF_ATTRERR_OBJ, CL_OBJ }, { LF_ATTRERR_NAME, CL_ENAME })
+EXC_DECODER(dec_nameerr, LS_NAMEERR, { LF_NAMEERR_NAME, CL_ENAME })
+EXC_DECODER(dec_excgroup, LS_EXCGROUP,
+            { LF_EXCGROUP_MSG, CL_MESSAGE }, { LF_EXCGROUP_EXCS, CL_EXCEPTIONS })
+EXC_DECODER(dec_unicodeerr, LS_UNICODEERR,
+            { LF_UNICODEERR_ENCODING, CL_ENCODING }, { LF_UNICODEERR_OBJECT, CL_OBJECT },
+            { LF_UNICODEERR_REASON, CL_REASON })
+
+/* Types that became heap types (3.10+ for functools) visit their type
+ * first; for a Python subclass that is the subclass (Py_TYPE(self)). */
+static int emit_own_type(struct walker *w, const struct tinfo *t, enum dkind k)
+{
+        if (t->kind == k ? !(t->flags & TPF_HEAPTYPE) : !t->base_heap)
+                return 0;
+        return emit(w, t->addr, w->lab[CL_CLASS]);
+}
+
+static int dec_partial(struct walker *w, uint64_t obj, const struct tinfo *t)
+{
+        static const struct fdesc fd[] = {
+                { LF_PARTIAL_FN, CL_PFUNC }, { LF_PARTIAL_ARGS, CL_PARGS },
+                { LF_PARTIAL_KW, CL_KEYWORDS }, { LF_PARTIAL_DICT, CL_DICT },
+        };
+        int r;
+
+        if (!lsz(w->l, LS_PARTIAL))
+                w->cur_opaque = true;
+        r = emit_own_type(w, t, DK_PARTIAL);
+        if (r < 0)
+                return r;
+        return emit_fields(w, obj, LS_PARTIAL, fd, sizeof(fd) / sizeof(fd[0]));
+}
+
+/* lru_cache_tp_traverse: the bounded cache's linked list (key, result of
+ * each link) first, then the fields; 3.10+ (kwd_mark present) visits the
+ * type first and the fields in another order. */
+static int dec_lrucache(struct walker *w, uint64_t obj, const struct tinfo *t)
+{
+        static const struct fdesc fd38[] = {
+                { LF_LRUCACHE_FUNC, CL_WRAPPED }, { LF_LRUCACHE_CACHE, CL_CACHE },
+                { LF_LRUCACHE_INFO_TYPE, CL_CACHE_INFO_TYPE }, { LF_LRUCACHE_DICT, CL_DICT },
+        };
+        static const struct fdesc fd310[] = {
+                { LF_LRUCACHE_CACHE, CL_CACHE }, { LF_LRUCACHE_FUNC, CL_WRAPPED },
+                { LF_LRUCACHE_KWD_MARK, CL_KWD_MARK },
+                { LF_LRUCACHE_ELEM_TYPE, CL_ELEM_TYPE },
+                { LF_LRUCACHE_INFO_TYPE, CL_CACHE_INFO_TYPE }, { LF_LRUCACHE_DICT, CL_DICT },
+        };
+        const struct layout *l = w->l;
+        bool v310 = lhas(l, LF_LRUCACHE_KWD_MARK);
+        uint64_t root, link, cache, used = 0;
+        int r;
+
+        if (!lsz(l, LS_LRUCACHE) || !lhas(l, LF_LRUCACHE_ROOT) || !lhas(l, LF_LRUELEM_NEXT)) {
+                w->cur_opaque = true;
+                return 0;
+        }
+        if (v310) {
+                r = emit_own_type(w, t, DK_LRUCACHE);
+                if (r < 0)
+                        return r;
+        }
+        /* The list holds at most one link per cache entry: the cache dict's
+         * size bounds the walk even if the links loop. */
+        root = obj + lo(l, LF_LRUCACHE_ROOT);
+        if (pyo_u64(&w->p, obj + lo(l, LF_LRUCACHE_CACHE), &cache) < 0 ||
+            pyo_u64(&w->p, root + lo(l, LF_LRUELEM_NEXT), &link) < 0 ||
+            (cache && pyo_u64(&w->p, cache + lo(l, LF_DICT_USED), &used) < 0) ||
+            used > MAX_ITEMS) {
+                partial(w);
+                link = root;
+        }
+        for (uint64_t i = 0; link != root; i++) {
+                if (i > used || !link) {
+                        partial(w);
+                        break;
+                }
+                r = emit_field(w, NULL, link, LF_LRUELEM_KEY, w->lab[CL_LRU_KEY]);
+                if (r >= 0)
+                        r = emit_field(w, NULL, link, LF_LRUELEM_RESULT, w->lab[CL_LRU_RESULT]);
+                /* 3.10+: the links are instances of a heap type */
+                if (r >= 0 && v310)
+                        r = emit_field(w, NULL, link, LF_OBJECT_TYPE, w->lab[CL_CLASS]);
+                if (r < 0)
+                        return r;
+                if (pyo_u64(&w->p, link + lo(l, LF_LRUELEM_NEXT), &link) < 0) {
+                        partial(w);
+                        break;
+                }
+        }
+        if (v310)
+                return emit_fields(w, obj, LS_LRUCACHE, fd310, sizeof(fd310) / sizeof(fd310[0]));
+        return emit_fields(w, obj, LS_LRUCACHE, fd38, sizeof(fd38) / sizeof(fd38[0]));
+}
+
+static int dec_genalias(struct walker *w, uint64_t obj, const struct tinfo *t)
+{
+        static const struct fdesc fd[] = {
+                { LF_GENALIAS_ORIGIN, CL_ORIGIN }, { LF_GENALIAS_ARGS, CL_GA_ARGS },
+                { LF_GENALIAS_PARAMETERS, CL_PARAMETERS },
+        };
+
+        (void)t;
+        if (!lsz(w->l, LS_GENALIAS))
+                w->cur_opaque = true;
+        return emit_fields(w, obj, LS_GENALIAS, fd, sizeof(fd) / sizeof(fd[0]));
+}
+
+static int dec_union(struct walker *w, uint64_t obj, const struct tinfo *t)
+{
+        static const struct fdesc fd[] = {
+                { LF_UNION_ARGS, CL_GA_ARGS }, { LF_UNION_PARAMETERS, CL_PARAMETERS },
+        };
+
+        (void)t;
+        if (!lsz(w->l, LS_UNION))
+                w->cur_opaque = true;
+        return emit_fields(w, obj, LS_UNION, fd, sizeof(fd) / sizeof(fd[0]));
+}
+
 typedef int (*decoder_fn)(struct walker *w, uint64_t obj, const struct tinfo *t);
 
 static const decoder_fn decoders[DK__COUNT] = {
@@ -1861,6 +2176,12 @@ static const decoder_fn decoders[DK__COUNT] = {
         [DK_MBUF] = dec_mbuf, [DK_CFUNC] = dec_cfunc, [DK_DESCR] = dec_descr,
         [DK_NAMESPACE] = dec_namespace, [DK_METHWRAPPER] = dec_methwrapper,
         [DK_TUPLEGETTER] = dec_tuplegetter,
+        [DK_OSERR] = dec_oserr, [DK_SYNTAXERR] = dec_syntaxerr,
+        [DK_IMPORTERR] = dec_importerr, [DK_STOPITER] = dec_stopiter,
+        [DK_SYSEXIT] = dec_sysexit, [DK_ATTRERR] = dec_attrerr, [DK_NAMEERR] = dec_nameerr,
+        [DK_EXCGROUP] = dec_excgroup, [DK_UNICODEERR] = dec_unicodeerr,
+        [DK_PARTIAL] = dec_partial, [DK_LRUCACHE] = dec_lrucache,
+        [DK_GENALIAS] = dec_genalias, [DK_UNION] = dec_union,
 };
 
 static int dec_kind(struct walker *w, enum dkind k, uint64_t obj, struct tinfo *t)
@@ -1904,7 +2225,73 @@ int decode_object(struct walker *w, uint32_t idx, uint64_t addr)
         return 0;
 }
 
+/* -------------------------------------------------- helpers for roots */
+
+int local_label(struct walker *w, uint64_t name, uint32_t *ret)
+{
+        return str_label(w, name, LS_LOCAL, ret);
+}
+
+int dict_foreach(struct walker *w, uint64_t dict,
+                 int (*fn)(struct walker *w, uint64_t key, uint64_t value, void *arg),
+                 void *arg)
+{
+        const struct layout *l = w->l;
+        uint8_t b[64];
+        const void *v = view_struct(w, dict, LS_DICT, b, sizeof(b));
+        struct pyo_keys k;
+        uint64_t values, *copy;
+        const uint8_t *ents, *vals = NULL;
+        uint32_t koff, voff;
+        int r = 0;
+
+        if (!v || pyo_keys(&w->p, ld64(v, lo(l, LF_DICT_KEYS)), &k) < 0)
+                return -EFAULT;
+        if (!k.nentries)
+                return 0;
+        if (k.nentries > MAX_ITEMS)
+                return -EBADMSG;
+        values = ld64(v, lo(l, LF_DICT_VALUES));
+        koff = k.kind > 0 ? lo(l, LF_DICTUNIENTRY_KEY) : lo(l, LF_DICTKEYENTRY_KEY);
+        voff = k.kind > 0 ? lo(l, LF_DICTUNIENTRY_VALUE) : lo(l, LF_DICTKEYENTRY_VALUE);
+        /* The callback reads target memory too (names, objects), which may
+         * reuse the scratch slots: take a private copy of keys and values. */
+        copy = malloc(k.nentries * 2 * sizeof(*copy));
+        if (!copy)
+                return -ENOMEM;
+        ents = pyo_array(&w->p, 0, k.entries, k.nentries * k.entry_size);
+        if (values)
+                vals = pyo_array(&w->p, 1, values + (lhas(l, LF_DICTVALUES_VALUES) ?
+                                 lo(l, LF_DICTVALUES_VALUES) : 0), k.nentries * 8);
+        if (!ents || (values && !vals)) {
+                free(copy);
+                return -EFAULT;
+        }
+        for (uint64_t i = 0; i < k.nentries; i++) {
+                copy[2 * i] = ld64(ents, (uint32_t)(i * k.entry_size + koff));
+                copy[2 * i + 1] = vals ? ld64(vals, (uint32_t)(8 * i)) :
+                        ld64(ents, (uint32_t)(i * k.entry_size + voff));
+        }
+        for (uint64_t i = 0; i < k.nentries && !r; i++)
+                if (copy[2 * i + 1])
+                        r = fn(w, copy[2 * i], copy[2 * i + 1], arg);
+        free(copy);
+        return r;
+}
+
 /* ------------------------------------------------------------ lifecycle */
+
+/* tp_traverse of the type a PyExc_* pointer variable names, 0 if unknown. */
+static uint64_t exc_type_traverse(struct walker *w, enum pysym_id id)
+{
+        uint64_t type, trav;
+
+        if (!w->pi->sym[id] || !lhas(w->l, LF_TYPE_TRAVERSE) ||
+            pyo_u64(&w->p, w->pi->sym[id], &type) < 0 || !type || (type & 7) ||
+            pyo_u64(&w->p, type + lo(w->l, LF_TYPE_TRAVERSE), &trav) < 0)
+                return 0;
+        return trav;
+}
 
 int walker_init(struct walker *w, struct heap *h, struct memsrc *m,
                 const struct pyinterp *pi, struct diag *d)
@@ -1930,6 +2317,15 @@ int walker_init(struct walker *w, struct heap *h, struct memsrc *m,
         w->subtype_traverse = pi->sym[PYSYM_SUBTYPE_TRAVERSE];
         if (pi->sym[PYSYM_SET_DUMMY])
                 (void)pyo_u64(&w->p, pi->sym[PYSYM_SET_DUMMY], &w->set_dummy);
+        /* <=3.10: with .symtab, dk_lookup == lookdict says "general table"
+         * exactly; the other lookup functions confirm the symbols are real. */
+        if (pi->sym[PYSYM_LOOKDICT] && lhas(w->l, LF_DICTKEYS_LOOKUP)) {
+                w->lookdict_general = pi->sym[PYSYM_LOOKDICT];
+                w->lookdict_known = true;
+        }
+        w->baseexc_traverse = exc_type_traverse(w, PYSYM_BASEEXC_PTR);
+        for (int k = 0; k <= DK_UNICODEERR - DK_OSERR; k++)
+                w->exc_traverse[k] = exc_type_traverse(w, exc_syms[k]);
         return 0;
 }
 

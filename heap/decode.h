@@ -53,6 +53,19 @@ enum dkind {
         DK_NAMESPACE,
         DK_METHWRAPPER,
         DK_TUPLEGETTER,
+        DK_OSERR,        /* C exception types with extra fields ... */
+        DK_SYNTAXERR,
+        DK_IMPORTERR,
+        DK_STOPITER,
+        DK_SYSEXIT,
+        DK_ATTRERR,
+        DK_NAMEERR,
+        DK_EXCGROUP,
+        DK_UNICODEERR,   /* ... up to here, in exc_kinds[] order */
+        DK_PARTIAL,
+        DK_LRUCACHE,
+        DK_GENALIAS,
+        DK_UNION,
         DK__COUNT
 };
 
@@ -66,6 +79,9 @@ enum skind {
         SK_INT,
         SK_DEQUE,
         SK_TYPE,
+        SK_FRAME,        /* frame_sizeof: slots counted from the code */
+        SK_GEN,          /* 3.11+ gen_sizeof (generators, coroutines, ...) */
+        SK_ODICT,        /* dict + fast-nodes table + linked-list nodes */
 };
 
 struct slotdef {
@@ -131,7 +147,22 @@ struct u64map {
         L(DEFAULT_FACTORY, "default_factory") L(CALLBACK, "__callback__") \
         L(START, "start") L(STOP, "stop") L(STEP, "step") \
         L(MBUF, "mbuf") L(OBJ, "obj") L(DEFINING_CLASS, "<defining class>") \
-        L(OBJCLASS, "__objclass__") L(DESCR, "descr") L(DOCFIELD, "doc")
+        L(OBJCLASS, "__objclass__") L(DESCR, "descr") L(DOCFIELD, "doc") \
+        L(ERRNO, "errno") L(STRERROR, "strerror") L(FILENAME, "filename") \
+        L(FILENAME2, "filename2") L(WINERROR, "winerror") L(MSG, "msg") \
+        L(LINENO, "lineno") L(OFFSET, "offset") L(END_LINENO, "end_lineno") \
+        L(END_OFFSET, "end_offset") L(TEXT, "text") \
+        L(PRINT_FILE_AND_LINE, "print_file_and_line") L(ENAME, "name") \
+        L(PATH, "path") L(NAME_FROM, "name_from") L(VALUE, "value") \
+        L(ECODE, "code") L(MESSAGE, "message") L(EXCEPTIONS, "exceptions") \
+        L(ENCODING, "encoding") L(OBJECT, "object") L(REASON, "reason") \
+        L(PFUNC, "func") L(PARGS, "args") L(KEYWORDS, "keywords") \
+        L(CACHE, "<cache>") L(WRAPPED, "__wrapped__") L(KWD_MARK, "<kwd_mark>") \
+        L(ELEM_TYPE, "<lru_list_elem type>") L(CACHE_INFO_TYPE, "<cache_info_type>") \
+        L(LRU_KEY, "<lru key>") L(LRU_RESULT, "<lru result>") \
+        L(ORIGIN, "__origin__") L(GA_ARGS, "__args__") L(PARAMETERS, "__parameters__") \
+        L(SYS_DICT, "sys.__dict__") L(BUILTINS_DICT, "builtins.__dict__") \
+        L(NONSTR_MODULE, "<non-str module name>")
 
 enum clabel {
 #define CL_ENUM(id, text) CL_##id,
@@ -156,7 +187,11 @@ struct walker {
         uint64_t subtype_traverse;   /* from .symtab, or learned */
         bool subtype_learned;
         uint64_t set_dummy;
-        uint64_t lookdict_general;   /* <=3.10: learned dk_lookup of general dicts */
+        uint64_t lookdict_general;   /* <=3.10: dk_lookup of general dicts,
+                                        from .symtab or learned */
+        bool lookdict_known;         /* ... from .symtab: no learning */
+        uint64_t baseexc_traverse;   /* BaseException's tp_traverse */
+        uint64_t exc_traverse[DK_UNICODEERR - DK_OSERR + 1];
 
         uint64_t inconsistencies;
         uint32_t cur_src;
@@ -188,5 +223,15 @@ int decode_object(struct walker *w, uint32_t idx, uint64_t addr);
 /* Object index for addr, adding it as an untracked object if needed.
  * -EFAULT / -EBADMSG if it is not a readable object. */
 int resolve_object(struct walker *w, uint64_t addr, uint32_t *ret);
+
+/* Label "f_locals.<name>" for a local's name (a str object), cached. */
+int local_label(struct walker *w, uint64_t name, uint32_t *ret);
+
+/* Calls fn(w, key, value, arg) for every entry of a dict with a value, in
+ * entry order; stops at the first fn result != 0 and returns it.
+ * -EFAULT / -EBADMSG if the dict is unreadable or implausible. */
+int dict_foreach(struct walker *w, uint64_t dict,
+                 int (*fn)(struct walker *w, uint64_t key, uint64_t value, void *arg),
+                 void *arg);
 
 #endif

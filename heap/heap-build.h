@@ -41,6 +41,19 @@ int heap_intern_label(struct heap *h, const char *text, uint32_t *ret);
  * and < ntracked. */
 int heap_add_edge(struct heap *h, uint32_t src, uint32_t dst, uint32_t label);
 
+/* Explicit roots (heap.h: kinds MODULE, THREAD, INTERP), threads and their
+ * frames, recorded before heap_finish().  obj and code must be objects
+ * already added; frame is an index into h->frames or UINT32_MAX.  A
+ * thread's frames are added right after it (innermost first): frames go
+ * to the most recently added thread only.  Strings are copied. */
+int heap_add_root(struct heap *h, uint32_t obj, enum heap_root_kind kind,
+                  uint32_t label, uint32_t frame);
+int heap_add_thread(struct heap *h, uint64_t thread_id, int64_t native_id,
+                    uint32_t *ret);
+int heap_add_frame(struct heap *h, uint32_t thread, const char *function,
+                   const char *filename, int line, uint32_t code,
+                   uint32_t *ret);
+
 int heap_finish(struct heap *h);
 
 #endif

@@ -1,9 +1,11 @@
 /* heap.c: the struct heap model and its builder (heap.h, heap-build.h).
  *
- * Sized for targets with ~10 million objects and 30+ million edges: every
- * lookup table stores only 8-byte slots that point back into the model's own
- * arrays, arrays grow by 1.5x rather than 2x (a 400 MB object array should not
- * briefly need 1.2 GB), and heap_finish() trims them to size.
+ * Sized for targets with ~10 million objects and 30+ million edges: the
+ * object index costs ~13 bytes per object in a dense heap (struct addrmap),
+ * the other lookup tables store only 8-byte slots that point back into the
+ * model's own arrays, arrays grow by 1.5x rather than 2x (a 400 MB object
+ * array should not briefly need 1.2 GB), and heap_finish() trims them to
+ * size.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -31,10 +33,40 @@ struct idxmap {
         uint64_t count;
 };
 
+/* The object index.  A lookup per referent is the walk's hottest operation
+ * and a hash table of millions of slots makes each one a cache miss (two,
+ * with the key check in h->objs).  Instead the target's address space is cut
+ * into 4 KiB blocks; each block that holds objects gets a direct-mapped array
+ * with one 32-bit slot per 16 bytes, found through a small directory (a few
+ * thousand entries: it stays in cache).  Distinct objects are at least 16
+ * bytes apart, so each has a slot of its own; the slot holds
+ * (idx + 1) << 1 | address bit 3, so a hit needs no look at h->objs.  The
+ * walker visits objects in roughly allocation order and their referents were
+ * mostly allocated next to them: consecutive lookups share cache lines.
+ * Whatever does not fit (misaligned or colliding garbage addresses, blocks
+ * beyond the memory budget, huge indices) goes to the objmap hash table. */
+#define AM_SHIFT 12
+#define AM_SLOTS (1u << (AM_SHIFT - 4))
+#define AM_CHUNK 256                      /* blocks per allocation */
+#define AM_BUDGET_BASE ((uint64_t)64 << 20)
+#define AM_BUDGET_PER_OBJ 64              /* sparse heaps fall back to objmap */
+
+struct addrmap {
+        uint64_t *keys;          /* directory: block number + 1, 0 = empty */
+        uint32_t **blocks;       /* directory: the block's slots */
+        uint64_t cap, n;         /* directory capacity (power of two), used */
+        uint32_t **chunks;       /* allocations, AM_CHUNK blocks each */
+        uint64_t nchunks, capchunks;
+        uint32_t chunk_used;     /* blocks handed out of the last chunk */
+        uint64_t bytes;          /* memory held in chunks */
+};
+
 typedef int (*idxmap_eq_fn)(const struct heap *h, uint32_t idx, const void *key);
 
 struct heap_priv {
-        struct idxmap objmap, typemap, labelmap;
+        struct addrmap addrs;        /* object address -> index */
+        struct idxmap objmap;        /* ... the objects addrmap cannot hold */
+        struct idxmap typemap, labelmap;
         uint64_t *estart;    /* edge_start while building: ntracked + 1 */
         uint32_t nstart;     /* entries of estart filled so far */
         int64_t last_src;    /* src of the latest heap_add_edge, or -1 */
@@ -58,6 +90,117 @@ static inline uint64_t mix64(uint64_t x)
 static inline uint32_t tag_of_u64(uint64_t key)
 {
         return (uint32_t)(mix64(key) >> 32);
+}
+
+static uint32_t *addrmap_block(const struct addrmap *a, uint64_t blk)
+{
+        uint64_t mask = a->cap - 1;
+
+        if (!a->cap)
+                return NULL;
+        for (uint64_t i = mix64(blk) & mask;; i = (i + 1) & mask) {
+                if (a->keys[i] == blk + 1)
+                        return a->blocks[i];
+                if (!a->keys[i])
+                        return NULL;
+        }
+}
+
+/* The index for addr from the direct map, or -1. */
+static inline int64_t addrmap_get(const struct addrmap *a, uint64_t addr)
+{
+        uint32_t *b, s;
+
+        if (addr & 7)
+                return -1;
+        b = addrmap_block(a, addr >> AM_SHIFT);
+        if (!b)
+                return -1;
+        s = b[(addr >> 4) & (AM_SLOTS - 1)];
+        if (!s || (s & 1) != ((addr >> 3) & 1))
+                return -1;
+        return (int64_t)(s >> 1) - 1;
+}
+
+/* The slot for addr, creating its block within the budget; NULL if addr
+ * cannot be held here (the caller uses objmap).  -ENOMEM via *err. */
+static uint32_t *addrmap_slot(struct addrmap *a, uint64_t addr, uint64_t budget, int *err)
+{
+        uint64_t blk = addr >> AM_SHIFT, mask, i;
+        uint32_t *b;
+
+        *err = 0;
+        if (addr & 7)
+                return NULL;
+        b = addrmap_block(a, blk);
+        if (b)
+                return &b[(addr >> 4) & (AM_SLOTS - 1)];
+        if (a->bytes >= budget && a->chunk_used == AM_CHUNK)
+                return NULL;
+        if ((a->n + 1) * 2 > a->cap) {
+                uint64_t ncap = a->cap ? a->cap * 2 : 1024;
+                uint64_t *nk = calloc(ncap, sizeof(*nk));
+                uint32_t **nb = calloc(ncap, sizeof(*nb));
+
+                if (!nk || !nb) {
+                        free(nk);
+                        free(nb);
+                        *err = -ENOMEM;
+                        return NULL;
+                }
+                for (uint64_t j = 0; j < a->cap; j++) {
+                        if (!a->keys[j])
+                                continue;
+                        for (i = mix64(a->keys[j] - 1) & (ncap - 1); nk[i]; i = (i + 1) & (ncap - 1))
+                                ;
+                        nk[i] = a->keys[j];
+                        nb[i] = a->blocks[j];
+                }
+                free(a->keys);
+                free(a->blocks);
+                a->keys = nk;
+                a->blocks = nb;
+                a->cap = ncap;
+        }
+        if (!a->nchunks || a->chunk_used == AM_CHUNK) {
+                if (a->nchunks == a->capchunks) {
+                        uint64_t nc = a->capchunks ? a->capchunks * 2 : 16;
+                        uint32_t **n = realloc(a->chunks, nc * sizeof(*n));
+
+                        if (!n) {
+                                *err = -ENOMEM;
+                                return NULL;
+                        }
+                        a->chunks = n;
+                        a->capchunks = nc;
+                }
+                a->chunks[a->nchunks] = calloc((size_t)AM_CHUNK * AM_SLOTS, sizeof(uint32_t));
+                if (!a->chunks[a->nchunks]) {
+                        *err = -ENOMEM;
+                        return NULL;
+                }
+                a->nchunks++;
+                a->chunk_used = 0;
+                a->bytes += (uint64_t)AM_CHUNK * AM_SLOTS * sizeof(uint32_t);
+        }
+        b = a->chunks[a->nchunks - 1] + (size_t)a->chunk_used++ * AM_SLOTS;
+        mask = a->cap - 1;
+        for (i = mix64(blk) & mask; a->keys[i]; i = (i + 1) & mask)
+                ;
+        a->keys[i] = blk + 1;
+        a->blocks[i] = b;
+        a->n++;
+        return &b[(addr >> 4) & (AM_SLOTS - 1)];
+}
+
+static void addrmap_release(struct addrmap *a)
+{
+        for (uint64_t i = 0; i < a->nchunks; i++)
+                free(a->chunks[i]);
+        free(a->chunks);
+        free(a->keys);
+        free(a->blocks);
+        *a = (struct addrmap){0};
 }
 
 static uint32_t tag_of_str(const char *s)
@@ -219,8 +362,8 @@ int heap_add_object(struct heap *h, uint64_t addr, uint32_t type, enum heap_gen 
 {
         struct heap_priv *p;
         struct heap_obj *o;
-        uint64_t *slot;
-        uint32_t tag, idx;
+        uint64_t *slot = NULL;
+        uint32_t *dslot = NULL, tag = 0, idx;
         int r;
 
         if (!h || !(p = priv(h)) || p->finished || (unsigned)gen >= HEAP_GEN__COUNT)
@@ -231,13 +374,35 @@ int heap_add_object(struct heap *h, uint64_t addr, uint32_t type, enum heap_gen 
                 return -EINVAL;
         if (type >= h->ntypes)
                 return -EINVAL;
-        r = idxmap_reserve(&p->objmap);
-        if (r < 0)
-                return r;
-        tag = tag_of_u64(addr);
-        slot = idxmap_slot(&p->objmap, h, tag, obj_eq, &addr);
-        if (*slot)
-                return -EEXIST;
+        if (h->nobjs >= HEAP_MAX_OBJS)
+                return -ENOMEM;
+        /* the direct map first; an occupied slot of another address (only
+         * garbage does that) or no room sends the object to objmap */
+        if (h->nobjs < (UINT32_MAX >> 1) - 1) {
+                dslot = addrmap_slot(&p->addrs, addr,
+                                     AM_BUDGET_BASE + AM_BUDGET_PER_OBJ * (uint64_t)h->nobjs, &r);
+                if (r < 0)
+                        return r;
+                if (dslot && *dslot) {
+                        if ((*dslot & 1) == ((addr >> 3) & 1))
+                                return -EEXIST;
+                        dslot = NULL;
+                }
+        }
+        if (!dslot || p->objmap.count) {
+                /* an address kept in objmap (budget, collision) may have a
+                 * free direct slot by now: objmap must be asked too */
+                if (p->objmap.count &&
+                    idxmap_get(&p->objmap, h, tag_of_u64(addr), obj_eq, &addr) >= 0)
+                        return -EEXIST;
+        }
+        if (!dslot) {
+                r = idxmap_reserve(&p->objmap);
+                if (r < 0)
+                        return r;
+                tag = tag_of_u64(addr);
+                slot = idxmap_slot(&p->objmap, h, tag, obj_eq, &addr);
+        }
         r = grow32((void **)&h->objs, &h->cap_objs, (uint64_t)h->nobjs + 1, sizeof(*h->objs),
                    HEAP_MAX_OBJS);
         if (r < 0)
@@ -252,8 +417,12 @@ int heap_add_object(struct heap *h, uint64_t addr, uint32_t type, enum heap_gen 
                 .gen = (uint8_t)gen,
                 .flags = flags,
         };
-        *slot = ((uint64_t)tag << 32) | ((uint64_t)idx + 1);
-        p->objmap.count++;
+        if (dslot) {
+                *dslot = (((uint32_t)idx + 1) << 1) | (uint32_t)((addr >> 3) & 1);
+        } else {
+                *slot = ((uint64_t)tag << 32) | ((uint64_t)idx + 1);
+                p->objmap.count++;
+        }
         if (gen != HEAP_GEN_UNTRACKED)
                 h->ntracked = h->nobjs;
         if (ret_idx)
@@ -269,9 +438,15 @@ void heap_mark_tracked_done(struct heap *h)
 
 int64_t heap_find(const struct heap *h, uint64_t addr)
 {
-        if (!h || !priv(h))
+        struct heap_priv *p;
+        int64_t i;
+
+        if (!h || !(p = priv(h)))
                 return -1;
-        return idxmap_get(&priv(h)->objmap, h, tag_of_u64(addr), obj_eq, &addr);
+        i = addrmap_get(&p->addrs, addr);
+        if (i >= 0 || !p->objmap.count)
+                return i;
+        return idxmap_get(&p->objmap, h, tag_of_u64(addr), obj_eq, &addr);
 }
 
 int64_t heap_type_find(const struct heap *h, uint64_t type_addr)
@@ -596,6 +771,7 @@ void heap_free(struct heap *h)
         heap_analysis_release(h);
         p = priv(h);
         if (p) {
+                addrmap_release(&p->addrs);
                 idxmap_release(&p->objmap);
                 idxmap_release(&p->typemap);
                 idxmap_release(&p->labelmap);

@@ -4,7 +4,9 @@
  * GC state, refuses a snapshot taken mid-collection, walks the generation
  * lists and the permanent generation (internals notes §4, §5), adds every
  * node as a tracked object, then lets decode.c emit each object's
- * references.  Inconsistent lists (cycles that do not return to the head,
+ * references, and finally records the explicit roots: sys.modules, the sys
+ * and builtins dicts, and every thread's frames with what they hold.
+ * Inconsistent lists (cycles that do not return to the head,
  * misaligned or unreadable nodes) are -EBADMSG: the walk cannot be trusted.
  */
 #include <errno.h>
@@ -20,6 +22,7 @@
 #include "pyinterp.h"
 
 #define DEFAULT_MAX_OBJECTS 100000000ULL
+#define MAX_FRAME_SLOTS_ROOTS ((uint64_t)1 << 20)
 #define MAX_INTERPRETERS    256
 
 struct gclist {
@@ -259,6 +262,539 @@ static int record_garbage(struct walker *w, uint64_t list)
         return 0;
 }
 
+/* ----------------------------------------------------------------- roots
+ *
+ * Explicit roots answer "why is this alive": sys.modules, the interpreter's
+ * sys and builtins dicts, and what every thread's Python frames hold
+ * (internals notes §12).  They are recorded after the GC-list walk; the
+ * objects they name are often untracked (str, int, code) and are added as
+ * such.  Broken thread or frame chains end the chain and count as an
+ * inconsistency; they never fail the build. */
+
+#define MAX_THREADS            4096
+#define MAX_FRAMES_PER_THREAD  100000
+#define MAX_LINETABLE          ((size_t)1 << 24)
+#define MAX_NAME               512
+#define MAX_PATH_TEXT          1024
+
+static int add_root(struct walker *w, uint64_t addr, enum heap_root_kind kind,
+                    uint32_t label, uint32_t frame)
+{
+        uint32_t idx;
+        int r;
+
+        if (!addr)
+                return 0;
+        r = resolve_object(w, addr, &idx);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                w->inconsistencies++;
+                return 0;
+        }
+        return heap_add_root(w->h, idx, kind, label, frame);
+}
+
+static int module_root(struct walker *w, uint64_t key, uint64_t value, void *arg)
+{
+        char name[MAX_NAME];
+        uint32_t lab;
+        bool full;
+        int r;
+
+        (void)arg;
+        if (pyo_str(&w->p, key, name, sizeof(name), &full) < 0)
+                lab = w->lab[CL_NONSTR_MODULE];
+        else if ((r = heap_intern_label(w->h, name, &lab)) < 0)
+                return r;
+        return add_root(w, value, HEAP_ROOT_MODULE, lab, UINT32_MAX);
+}
+
+static int record_interp_roots(struct walker *w, uint64_t interp)
+{
+        const struct layout *l = w->l;
+        uint64_t p;
+        int r;
+
+        if (lhas(l, LF_INTERP_MODULES) && pyo_u64(&w->p, interp + lo(l, LF_INTERP_MODULES), &p) == 0 &&
+            p) {
+                r = dict_foreach(w, p, module_root, NULL);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        w->inconsistencies++;
+        }
+        if (lhas(l, LF_INTERP_SYSDICT) && pyo_u64(&w->p, interp + lo(l, LF_INTERP_SYSDICT), &p) == 0) {
+                r = add_root(w, p, HEAP_ROOT_INTERP, w->lab[CL_SYS_DICT], UINT32_MAX);
+                if (r < 0)
+                        return r;
+        }
+        if (lhas(l, LF_INTERP_BUILTINS) && pyo_u64(&w->p, interp + lo(l, LF_INTERP_BUILTINS), &p) == 0) {
+                r = add_root(w, p, HEAP_ROOT_INTERP, w->lab[CL_BUILTINS_DICT], UINT32_MAX);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Line numbers (the current line of a frame, as f_lineno reports it when
+ * not tracing).  Each format returns -1 when the table says "no line" or is
+ * malformed; the caller then falls back to co_firstlineno. */
+
+/* 3.8-3.9 co_lnotab: (address increment, signed line increment) pairs;
+ * PyCode_Addr2Line with the byte offset f_lasti. */
+static int line_lnotab(const uint8_t *t, size_t n, int line, int64_t addrq)
+{
+        int64_t addr = 0;
+
+        for (size_t i = 0; i + 1 < n; i += 2) {
+                addr += t[i];
+                if (addr > addrq)
+                        break;
+                line += (int8_t)t[i + 1];
+        }
+        return line;
+}
+
+/* 3.10 co_linetable (PEP 626): (unsigned byte length, signed line delta)
+ * pairs, delta -128 = no line; _PyCode_CheckLineNumber from the start. */
+static int line_pep626(const uint8_t *t, size_t n, int line, int64_t addrq)
+{
+        int64_t start = -1, end = 0;
+        int ar_line = -1;
+        size_t p = 0;
+
+        while (end <= addrq) {
+                /* PyLineTable_NextAddressRange: skip empty ranges */
+                do {
+                        if (p + 1 >= n)
+                                return -1;
+                        start = end;
+                        end += t[p];
+                        if ((int8_t)t[p + 1] == -128) {
+                                ar_line = -1;
+                        } else {
+                                line += (int8_t)t[p + 1];
+                                ar_line = line;
+                        }
+                        p += 2;
+                } while (start == end);
+        }
+        return ar_line;
+}
+
+static int scan_varint(const uint8_t *t, size_t n, size_t *p, uint32_t *ret)
+{
+        uint32_t val = 0;
+        unsigned shift = 0;
+        uint8_t b;
+
+        do {
+                if (*p >= n || shift > 28)
+                        return -1;
+                b = t[(*p)++];
+                val |= (uint32_t)(b & 63) << shift;
+                shift += 6;
+        } while (b & 64);
+        *ret = val;
+        return 0;
+}
+
+/* 3.11+ location table (Objects/locations.md): entries start with a byte
+ * that has bit 7 set; bits 3-6 are the code, bits 0-2 the length in code
+ * units minus one.  Code 15 = no location, 13/14 carry a signed varint
+ * line delta, 10-12 a delta of 0-2, the short forms 0-9 keep the line. */
+static int line_locations(const uint8_t *t, size_t n, int line, int64_t addrq)
+{
+        int64_t end = 0;
+        size_t p = 0;
+
+        while (p < n) {
+                uint8_t b = t[p];
+                unsigned code = (b >> 3) & 15;
+                int delta = 0;
+
+                if (!(b & 0x80))
+                        return -1;
+                if (code == 13 || code == 14) {
+                        size_t q = p + 1;
+                        uint32_t u;
+
+                        if (scan_varint(t, n, &q, &u) < 0)
+                                return -1;
+                        delta = (u & 1) ? -(int)(u >> 1) : (int)(u >> 1);
+                } else if (code >= 10 && code <= 12) {
+                        delta = (int)code - 10;
+                }
+                line += delta;
+                end += 2 * ((b & 7) + 1);
+                if (end > addrq)
+                        return code == 15 ? -1 : line;
+                for (p++; p < n && !(t[p] & 0x80); p++)
+                        ;
+        }
+        return -1;
+}
+
+struct codeinfo {
+        char function[MAX_NAME];
+        char filename[MAX_PATH_TEXT];
+        int firstlineno;
+        uint64_t linetable;      /* bytes object */
+        uint64_t nunits;         /* 3.11+: code units in co_code_adaptive */
+};
+
+static bool is_code(struct walker *w, uint64_t code)
+{
+        uint64_t t;
+
+        if (!code || (code & 7) || pyo_type_of(&w->p, code, &t) < 0)
+                return false;
+        return w->pi->sym[PYSYM_CODE_TYPE] ? t == w->pi->sym[PYSYM_CODE_TYPE] : t != 0;
+}
+
+static void code_info(struct walker *w, uint64_t code, struct codeinfo *ci)
+{
+        const struct layout *l = w->l;
+        uint64_t name = 0, file = 0;
+        uint8_t b[4];
+        const uint8_t *v;
+
+        memset(ci, 0, sizeof(*ci));
+        if (lhas(l, LF_CODE_QUALNAME))
+                (void)pyo_u64(&w->p, code + lo(l, LF_CODE_QUALNAME), &name);
+        if (!name && lhas(l, LF_CODE_NAME))
+                (void)pyo_u64(&w->p, code + lo(l, LF_CODE_NAME), &name);
+        if (!name || pyo_str(&w->p, name, ci->function, sizeof(ci->function), NULL) < 0)
+                snprintf(ci->function, sizeof(ci->function), "?");
+        if (!lhas(l, LF_CODE_FILENAME) || pyo_u64(&w->p, code + lo(l, LF_CODE_FILENAME), &file) < 0 ||
+            !file || pyo_str(&w->p, file, ci->filename, sizeof(ci->filename), NULL) < 0)
+                snprintf(ci->filename, sizeof(ci->filename), "?");
+        if (lhas(l, LF_CODE_FIRSTLINENO) && (v = pyo_view(&w->p, code + lo(l, LF_CODE_FIRSTLINENO), 4, b)))
+                ci->firstlineno = (int32_t)ld32(v, 0);
+        if (lhas(l, LF_CODE_LINETABLE))
+                (void)pyo_u64(&w->p, code + lo(l, LF_CODE_LINETABLE), &ci->linetable);
+        if (lhas(l, LF_CODE_CODE_ADAPTIVE))
+                (void)pyo_u64(&w->p, code + lo(l, LF_VAROBJECT_SIZE), &ci->nunits);
+}
+
+/* The current line for byte offset addrq into the bytecode; the first line
+ * if the table cannot say. */
+static int code_line(struct walker *w, const struct codeinfo *ci, int64_t addrq)
+{
+        const struct layout *l = w->l;
+        uint64_t n;
+        const uint8_t *t;
+        int line;
+
+        if (addrq < 0 || !ci->linetable || !lhas(l, LF_BYTES_SVAL) ||
+            pyo_u64(&w->p, ci->linetable + lo(l, LF_VAROBJECT_SIZE), &n) < 0 || n > MAX_LINETABLE)
+                return ci->firstlineno;
+        t = pyo_array(&w->p, 2, ci->linetable + lo(l, LF_BYTES_SVAL), n);
+        if (!t)
+                return ci->firstlineno;
+        if (py_at_least(l->version_hex, 3, 11))
+                line = line_locations(t, n, ci->firstlineno, addrq);
+        else if (py_at_least(l->version_hex, 3, 10))
+                line = line_pep626(t, n, ci->firstlineno, addrq);
+        else
+                line = line_lnotab(t, n, ci->firstlineno, addrq);
+        return line < 0 ? ci->firstlineno : line;
+}
+
+/* Roots for n frame slots at `slots` named by the `names` tuple (first
+ * nnamed slots only: the rest is the value stack). */
+static int slot_roots(struct walker *w, uint64_t slots, uint64_t nnamed, uint64_t names,
+                      uint32_t frame, bool tagged)
+{
+        const struct layout *l = w->l;
+        uint64_t nn = 0;
+
+        if (!names || pyo_u64(&w->p, names + lo(l, LF_VAROBJECT_SIZE), &nn) < 0 ||
+            nn > MAX_FRAME_SLOTS_ROOTS || nnamed > MAX_FRAME_SLOTS_ROOTS) {
+                w->inconsistencies++;
+                return 0;
+        }
+        if (nnamed > nn)
+                nnamed = nn;
+        for (uint64_t i = 0; i < nnamed; i++) {
+                uint64_t v, name;
+                uint32_t lab;
+                int r;
+
+                if (pyo_u64(&w->p, slots + 8 * i, &v) < 0) {
+                        w->inconsistencies++;
+                        return 0;
+                }
+                if (tagged) {
+                        /* _PyStackRef: 1 is NULL, 11 a tagged int */
+                        if (v == 1 || (v & 3) == 3)
+                                continue;
+                        v &= ~(uint64_t)3;
+                }
+                if (!v)
+                        continue;
+                if (pyo_u64(&w->p, names + lo(l, LF_TUPLE_ITEM) + 8 * i, &name) < 0) {
+                        lab = heap_label_index((uint32_t)i);
+                } else {
+                        r = local_label(w, name, &lab);
+                        if (r == -ENOMEM)
+                                return r;
+                        if (r < 0)
+                                lab = heap_label_index((uint32_t)i);
+                }
+                r = add_root(w, v, HEAP_ROOT_THREAD, lab, frame);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int add_frame(struct walker *w, uint32_t thread, uint64_t code, int64_t addrq,
+                     uint32_t *ret)
+{
+        struct codeinfo ci;
+        uint32_t cidx = UINT32_MAX;
+        int r;
+
+        code_info(w, code, &ci);
+        r = resolve_object(w, code, &cidx);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                cidx = UINT32_MAX;
+        return heap_add_frame(w->h, thread, ci.function, ci.filename, code_line(w, &ci, addrq),
+                              cidx, ret);
+}
+
+static uint64_t untag(const struct walker *w, uint64_t v)
+{
+        if (!w->l->facts.tagged_stackrefs)
+                return v;
+        return (v == 1 || (v & 3) == 3) ? 0 : v & ~(uint64_t)3;
+}
+
+/* <=3.10: the frame objects of a thread, f_back to the outermost. */
+static int frames_310(struct walker *w, uint32_t thread, uint64_t f)
+{
+        const struct layout *l = w->l;
+        uint64_t slow = f;
+
+        for (uint32_t depth = 0; f; depth++) {
+                uint64_t code, t, names[3] = {0}, lens[3] = {0}, slots;
+                uint32_t fi, nl = 0;
+                int64_t lasti = -1;
+                uint8_t b[4];
+                const uint8_t *v;
+                int r;
+
+                if (depth >= MAX_FRAMES_PER_THREAD || (f & 7) || pyo_type_of(&w->p, f, &t) < 0 ||
+                    (w->pi->sym[PYSYM_FRAME_TYPE] && t != w->pi->sym[PYSYM_FRAME_TYPE]) ||
+                    pyo_u64(&w->p, f + lo(l, LF_FRAMEOBJ_CODE), &code) < 0 || !is_code(w, code)) {
+                        w->inconsistencies++;
+                        return 0;
+                }
+                if (lhas(l, LF_FRAMEOBJ_LASTI) && (v = pyo_view(&w->p, f + lo(l, LF_FRAMEOBJ_LASTI), 4, b)))
+                        lasti = (int32_t)ld32(v, 0);
+                /* 3.10 counts instructions, 3.8/3.9 bytes */
+                if (lasti >= 0 && py_at_least(l->version_hex, 3, 10))
+                        lasti *= 2;
+                r = add_frame(w, thread, code, lasti, &fi);
+                if (r < 0)
+                        return r;
+                r = add_root(w, f, HEAP_ROOT_THREAD, w->lab[CL_FRAME_OBJ], fi);
+                if (r >= 0 && lhas(l, LF_FRAMEOBJ_LOCALS) &&
+                    pyo_u64(&w->p, f + lo(l, LF_FRAMEOBJ_LOCALS), &t) == 0)
+                        r = add_root(w, t, HEAP_ROOT_THREAD, w->lab[CL_F_LOCALS], fi);
+                if (r < 0)
+                        return r;
+                /* locals, cells, free vars: co_varnames, co_cellvars,
+                 * co_freevars name them in that order */
+                if (lhas(l, LF_CODE_NLOCALS) && lhas(l, LF_FRAMEOBJ_LOCALSPLUS) &&
+                    (v = pyo_view(&w->p, code + lo(l, LF_CODE_NLOCALS), 4, b)) &&
+                    (int32_t)(nl = ld32(v, 0)) >= 0 &&
+                    pyo_u64(&w->p, code + lo(l, LF_CODE_VARNAMES), &names[0]) == 0 &&
+                    pyo_u64(&w->p, code + lo(l, LF_CODE_CELLVARS), &names[1]) == 0 &&
+                    pyo_u64(&w->p, code + lo(l, LF_CODE_FREEVARS), &names[2]) == 0) {
+                        slots = f + lo(l, LF_FRAMEOBJ_LOCALSPLUS);
+                        for (int k = 0; k < 3; k++) {
+                                if (names[k] && pyo_u64(&w->p, names[k] + lo(l, LF_VAROBJECT_SIZE),
+                                                        &lens[k]) < 0)
+                                        lens[k] = 0;
+                                if (lens[k] > MAX_FRAME_SLOTS_ROOTS)
+                                        lens[k] = 0;
+                        }
+                        if (lens[0] > nl)
+                                lens[0] = nl;
+                        for (int k = 0; k < 3; k++) {
+                                r = slot_roots(w, slots, lens[k], names[k], fi, false);
+                                if (r < 0)
+                                        return r;
+                                slots += 8 * (k == 0 ? nl : lens[k]);
+                        }
+                } else {
+                        w->inconsistencies++;
+                }
+                if (pyo_u64(&w->p, f + lo(l, LF_FRAMEOBJ_BACK), &f) < 0) {
+                        w->inconsistencies++;
+                        return 0;
+                }
+                /* Floyd: a chain that loops is garbage, not an endless stack */
+                if ((depth & 1) && pyo_u64(&w->p, slow + lo(l, LF_FRAMEOBJ_BACK), &slow) < 0)
+                        slow = 0;
+                if (f && f == slow) {
+                        w->inconsistencies++;
+                        return 0;
+                }
+        }
+        return 0;
+}
+
+/* 3.11+: the interpreter frames of a thread, previous to the outermost;
+ * C shim frames (owner CSTACK/INTERPRETER, or no code object) are skipped. */
+static int frames_311(struct walker *w, uint32_t thread, uint64_t fr)
+{
+        const struct layout *l = w->l;
+        uint32_t fsz = lsz(l, LS_IFRAME);
+        uint64_t slow = fr;
+        bool tagged = l->facts.tagged_stackrefs;
+
+        if (!fsz || fsz > 256 || !lhas(l, LF_IFRAME_PREVIOUS) || !lhas(l, LF_IFRAME_CODE)) {
+                w->inconsistencies += fr != 0;
+                return 0;
+        }
+        for (uint32_t depth = 0; fr; depth++) {
+                uint8_t b[256];
+                const uint8_t *v;
+                uint64_t code, prev;
+                unsigned owner = 0;
+                int r;
+
+                if (depth >= MAX_FRAMES_PER_THREAD || (fr & 7) ||
+                    !(v = pyo_view(&w->p, fr, fsz, b))) {
+                        w->inconsistencies++;
+                        return 0;
+                }
+                prev = ld64(v, lo(l, LF_IFRAME_PREVIOUS));
+                code = untag(w, ld64(v, lo(l, LF_IFRAME_CODE)));
+                if (lhas(l, LF_IFRAME_OWNER))
+                        owner = ld8(v, lo(l, LF_IFRAME_OWNER));
+                if ((!l->facts.iframe_owner_first_noncode || owner < l->facts.iframe_owner_first_noncode) &&
+                    is_code(w, code)) {
+                        uint64_t instr = lhas(l, LF_IFRAME_INSTR) ? ld64(v, lo(l, LF_IFRAME_INSTR)) : 0;
+                        uint64_t base = code + lo(l, LF_CODE_CODE_ADAPTIVE);
+                        uint64_t func = lhas(l, LF_IFRAME_FUNC) ? untag(w, ld64(v, lo(l, LF_IFRAME_FUNC))) : 0;
+                        uint64_t locals = lhas(l, LF_IFRAME_LOCALS) ? ld64(v, lo(l, LF_IFRAME_LOCALS)) : 0;
+                        uint64_t fobj = lhas(l, LF_IFRAME_FRAME_OBJ) ? ld64(v, lo(l, LF_IFRAME_FRAME_OBJ)) : 0;
+                        uint64_t nlp = 0, names = 0;
+                        int64_t addrq = -1;
+                        uint32_t fi;
+
+                        /* 3.11/3.12 prev_instr: the instruction running;
+                         * 3.13+ instr_ptr: the same instruction (its
+                         * offset is what _PyInterpreterFrame_LASTI uses) */
+                        if (lhas(l, LF_CODE_CODE_ADAPTIVE) && instr >= base && !((instr - base) & 1))
+                                addrq = (int64_t)(instr - base);
+                        r = add_frame(w, thread, code, addrq, &fi);
+                        if (r >= 0)
+                                r = add_root(w, locals, HEAP_ROOT_THREAD, w->lab[CL_F_LOCALS], fi);
+                        if (r >= 0)
+                                r = add_root(w, func, HEAP_ROOT_THREAD, w->lab[CL_F_FUNCOBJ], fi);
+                        if (r >= 0)
+                                r = add_root(w, fobj, HEAP_ROOT_THREAD, w->lab[CL_FRAME_OBJ], fi);
+                        if (r < 0)
+                                return r;
+                        if (lhas(l, LF_IFRAME_LOCALSPLUS) && lhas(l, LF_CODE_NLOCALSPLUS) &&
+                            lhas(l, LF_CODE_LOCALSPLUSNAMES)) {
+                                uint8_t nb[4];
+                                const uint8_t *nv = pyo_view(&w->p, code + lo(l, LF_CODE_NLOCALSPLUS), 4, nb);
+
+                                if (nv && (int32_t)ld32(nv, 0) >= 0 &&
+                                    pyo_u64(&w->p, code + lo(l, LF_CODE_LOCALSPLUSNAMES), &names) == 0) {
+                                        nlp = ld32(nv, 0);
+                                        r = slot_roots(w, fr + lo(l, LF_IFRAME_LOCALSPLUS), nlp, names,
+                                                       fi, tagged);
+                                        if (r < 0)
+                                                return r;
+                                } else {
+                                        w->inconsistencies++;
+                                }
+                        }
+                }
+                fr = prev;
+                if ((depth & 1) && pyo_u64(&w->p, slow + lo(l, LF_IFRAME_PREVIOUS), &slow) < 0)
+                        slow = 0;
+                if (fr && fr == slow) {
+                        w->inconsistencies++;
+                        return 0;
+                }
+        }
+        return 0;
+}
+
+static int record_threads(struct walker *w, uint64_t interp)
+{
+        const struct layout *l = w->l;
+        uint64_t ts, *seen;
+        uint32_t n = 0;
+        int r = 0;
+
+        if (!lhas(l, LF_INTERP_THREADS_HEAD) || !lhas(l, LF_TSTATE_NEXT) ||
+            pyo_u64(&w->p, interp + lo(l, LF_INTERP_THREADS_HEAD), &ts) < 0)
+                return 0;
+        seen = malloc(MAX_THREADS * sizeof(*seen));
+        if (!seen)
+                return -ENOMEM;
+        for (; ts; n++) {
+                uint64_t tid = 0, nid = 0, ip = 0, fr = 0, cf;
+                uint32_t ti;
+                bool dup = false;
+
+                for (uint32_t i = 0; i < n && !dup; i++)
+                        dup = seen[i] == ts;
+                /* a thread state must belong to this interpreter */
+                if (dup || n >= MAX_THREADS || (ts & 7) ||
+                    (lhas(l, LF_TSTATE_INTERP) &&
+                     (pyo_u64(&w->p, ts + lo(l, LF_TSTATE_INTERP), &ip) < 0 || ip != interp))) {
+                        w->inconsistencies++;
+                        break;
+                }
+                seen[n] = ts;
+                if (lhas(l, LF_TSTATE_THREAD_ID))
+                        (void)pyo_u64(&w->p, ts + lo(l, LF_TSTATE_THREAD_ID), &tid);
+                if (lhas(l, LF_TSTATE_NATIVE_ID))
+                        (void)pyo_u64(&w->p, ts + lo(l, LF_TSTATE_NATIVE_ID), &nid);
+                r = heap_add_thread(w->h, tid, (int64_t)nid, &ti);
+                if (r < 0)
+                        break;
+                if (lhas(l, LF_TSTATE_CURRENT_FRAME)) {
+                        if (pyo_u64(&w->p, ts + lo(l, LF_TSTATE_CURRENT_FRAME), &fr) < 0)
+                                w->inconsistencies++;
+                        else
+                                r = frames_311(w, ti, fr);
+                } else if (lhas(l, LF_TSTATE_CFRAME) && lhas(l, LF_CFRAME_CURRENT_FRAME)) {
+                        if (pyo_u64(&w->p, ts + lo(l, LF_TSTATE_CFRAME), &cf) < 0 ||
+                            (cf && pyo_u64(&w->p, cf + lo(l, LF_CFRAME_CURRENT_FRAME), &fr) < 0))
+                                w->inconsistencies++;
+                        else if (cf)
+                                r = frames_311(w, ti, fr);
+                } else if (lhas(l, LF_TSTATE_FRAME)) {
+                        if (pyo_u64(&w->p, ts + lo(l, LF_TSTATE_FRAME), &fr) < 0)
+                                w->inconsistencies++;
+                        else
+                                r = frames_310(w, ti, fr);
+                }
+                if (r < 0)
+                        break;
+                if (pyo_u64(&w->p, ts + lo(l, LF_TSTATE_NEXT), &ts) < 0) {
+                        w->inconsistencies++;
+                        break;
+                }
+        }
+        free(seen);
+        return r < 0 ? r : 0;
+}
+
 int heap_build(struct memsrc *m, const struct pyinterp *pi,
                const struct heap_build_opts *opts, struct heap **ret, struct diag *d)
 {
@@ -347,6 +883,13 @@ int heap_build(struct memsrc *m, const struct pyinterp *pi,
         }
         for (int g = 0; g < ngc; g++) {
                 r = record_garbage(&w, garbage[g]);
+                if (r < 0)
+                        goto fail;
+        }
+        for (int i = 0; i < ninterp; i++) {
+                r = record_interp_roots(&w, interps[i]);
+                if (r >= 0)
+                        r = record_threads(&w, interps[i]);
                 if (r < 0)
                         goto fail;
         }

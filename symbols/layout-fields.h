@@ -159,6 +159,7 @@
         F(CODE_FILENAME,         CODE,    "co_filename") \
         F(CODE_FIRSTLINENO,      CODE,    "co_firstlineno") \
         F(CODE_NLOCALS,          CODE,    "co_nlocals") \
+        F(CODE_STACKSIZE,        CODE,    "co_stacksize") \
         F(CODE_NLOCALSPLUS,      CODE,    "co_nlocalsplus") \
         F(CODE_VARNAMES,         CODE,    "co_varnames") \
         F(CODE_CELLVARS,         CODE,    "co_cellvars") \
@@ -296,6 +297,7 @@
         F(DEFDICT_FACTORY,       DEFDICT, "default_factory") \
         F(ODICT_FIRST,           ODICT,   "od_first") \
         F(ODICT_INST_DICT,       ODICT,   "od_inst_dict") \
+        F(ODICT_FAST_NODES_SIZE, ODICT,   "od_fast_nodes_size") \
         F(ODICTNODE_KEY,         ODICTNODE, "key") \
         F(ODICTNODE_NEXT,        ODICTNODE, "next") \
         F(WEAKREF_OBJECT,        WEAKREF, "wr_object") \

@@ -87,7 +87,9 @@ struct diag;
         S(ATTRERR_PTR,        "PyExc_AttributeError") \
         S(NAMEERR_PTR,        "PyExc_NameError") \
         S(EXCGROUP_PTR,       "PyExc_BaseExceptionGroup") \
-        S(UNICODEERR_PTR,     "PyExc_UnicodeError") \
+        /* UnicodeError itself uses BaseException's traverse up to 3.10;
+         * its three subclasses always have UnicodeError_traverse */ \
+        S(UNICODEERR_PTR,     "PyExc_UnicodeEncodeError") \
         /* local symbols: only in .symtab (absent from stripped builds) */ \
         S(SUBTYPE_TRAVERSE,   "subtype_traverse") \
         /* <=3.10: dk_lookup values; only lookdict makes dict_traverse
@@ -104,6 +106,31 @@ enum pysym_id {
         PYSYM__COUNT
 };
 
+/* Layout providers, in the order pyinterp_find tries them: DWARF (the
+ * file's own or separate debug info), _Py_DebugOffsets (3.13+, covers part
+ * of the layout; a table fills the rest), generated tables (tables.h). */
+enum layout_provider_id {
+        LP_NONE = 0,
+        LP_DWARF,
+        LP_DEBUG_OFFSETS,
+        LP_TABLE,
+};
+
+const char *layout_provider_name(enum layout_provider_id p);
+
+/* Two providers describing the same item differently.  field >= 0 is an
+ * enum layout_field_id; field < 0 means the size of struct `sid`. */
+struct layout_disagreement {
+        int field;
+        int sid;
+        const char *what;            /* "offset", "size", "elem_size",
+                                        "struct size" */
+        const char *a_source, *b_source;  /* static, e.g. "dwarf",
+                                        "table:3.12.1" */
+        uint32_t a, b;
+};
+#define PYINTERP_MAX_DISAGREEMENTS 32
+
 struct pyinterp {
         uint32_t version_hex;        /* PY_VERSION_HEX */
         char version[32];            /* "3.12.1" */
@@ -117,10 +144,34 @@ struct pyinterp {
         uint64_t sym[PYSYM__COUNT];  /* biased addresses, 0 if absent */
         struct layout layout;
         char layout_detail[256];     /* e.g. the file DWARF came from */
+        /* Which provider gave each field / struct size of `layout` (enum
+         * layout_provider_id), and every disagreement between two providers
+         * that both described a field: the report writer shows
+         * layout_disagreements (python.layout_disagreements); empty when all
+         * agree.  layout_providers says what each provider did, e.g.
+         * "dwarf: no debug info; debug_offsets: 52 offsets; table:3.13.0: ok". */
+        uint8_t field_provider[LF__COUNT];
+        uint8_t struct_provider[LS__COUNT];
+        unsigned ndisagreements;     /* all found; the first
+                                        PYINTERP_MAX_DISAGREEMENTS are kept */
+        struct layout_disagreement disagreements[PYINTERP_MAX_DISAGREEMENTS];
+        char layout_disagreements[1024]; /* "dwarf vs table:3.12.1: LIST_ITEM
+                                        offset 24 != 32; ...", "" if none */
+        char layout_providers[256];
+        double find_ms;              /* wall time of pyinterp_find */
 };
 
 /* See the file comment.  *ret is owned by the caller (pyinterp_free). */
 int pyinterp_find(struct memsrc *m, struct pyinterp **ret, struct diag *d);
+
+/* The checks pyinterp_find runs on pi->layout against memory before
+ * anything walks with it: PyType_Type's type is itself, PyList_Type's
+ * tp_name reads "list", the runtime holds an interpreter whose first thread
+ * points back to it, generation0 (when the layout has it) points at the
+ * first GC list head, and every GC list head's neighbours link back to it.
+ * -EBADMSG with a diag naming the failed check and the layout source.
+ * Exposed for tests and for re-checking a layout later. */
+int pyinterp_validate(struct memsrc *m, const struct pyinterp *pi, struct diag *d);
 
 /* Frees; accepts NULL. */
 void pyinterp_free(struct pyinterp *pi);

@@ -19,6 +19,8 @@
 #define RUNTIME   0x20000000ULL
 #define SUBTYPE_TRAVERSE 0x7000100ULL
 #define OTHER_TRAVERSE   0x7000200ULL
+#define BASEEXC_TRAVERSE 0x7000600ULL
+#define OSERR_TRAVERSE   0x7000700ULL
 
 #define TPF_HEAPTYPE   (1UL << 9)
 #define TPF_HAVE_GC    (1UL << 14)
@@ -28,7 +30,14 @@
 #define TPF_TUPLE      (1UL << 26)
 #define TPF_UNICODE    (1UL << 28)
 #define TPF_DICT       (1UL << 29)
+#define TPF_BASE_EXC   (1UL << 30)
 #define TPF_TYPE       (1UL << 31)
+
+/* 3.12: where the test puts interpreter fields (inside the runtime blob) */
+#define I_THREADS 400
+#define I_MODULES 408
+#define I_SYSDICT 416
+#define I_BUILTINS 424
 
 struct fx {
         struct memsrc *m;
@@ -144,6 +153,56 @@ static void fill_layout(struct layout *l, bool v312)
                 S(l, LS_UNICODE, 64);
                 F(l, LF_UNICODE_DATA, 56);
                 F(l, LF_LONG_TAG, 16);
+                /* threads and frames (3.12 offsets) */
+                F(l, LF_INTERP_THREADS_HEAD, I_THREADS);
+                F(l, LF_INTERP_MODULES, I_MODULES);
+                F(l, LF_INTERP_SYSDICT, I_SYSDICT);
+                F(l, LF_INTERP_BUILTINS, I_BUILTINS);
+                S(l, LS_TSTATE, 304);
+                F(l, LF_TSTATE_NEXT, 8);
+                F(l, LF_TSTATE_INTERP, 16);
+                F(l, LF_TSTATE_CFRAME, 56);
+                F(l, LF_TSTATE_THREAD_ID, 136);
+                F(l, LF_TSTATE_NATIVE_ID, 144);
+                S(l, LS_CFRAME, 16);
+                F(l, LF_CFRAME_CURRENT_FRAME, 0);
+                S(l, LS_IFRAME, 80);
+                F(l, LF_IFRAME_CODE, 0);
+                F(l, LF_IFRAME_PREVIOUS, 8);
+                F(l, LF_IFRAME_FUNC, 16);
+                F(l, LF_IFRAME_GLOBALS, 24);
+                F(l, LF_IFRAME_BUILTINS, 32);
+                F(l, LF_IFRAME_LOCALS, 40);
+                F(l, LF_IFRAME_FRAME_OBJ, 48);
+                F(l, LF_IFRAME_INSTR, 56);
+                F(l, LF_IFRAME_STACKTOP, 64);
+                F(l, LF_IFRAME_OWNER, 70);
+                F(l, LF_IFRAME_LOCALSPLUS, 72);
+                S(l, LS_CODE, 200);
+                F(l, LF_CODE_STACKSIZE, 64);
+                F(l, LF_CODE_FIRSTLINENO, 68);
+                F(l, LF_CODE_NLOCALSPLUS, 72);
+                F(l, LF_CODE_LOCALSPLUSNAMES, 96);
+                F(l, LF_CODE_FILENAME, 112);
+                F(l, LF_CODE_NAME, 120);
+                F(l, LF_CODE_QUALNAME, 128);
+                F(l, LF_CODE_LINETABLE, 136);
+                F(l, LF_CODE_CODE_ADAPTIVE, 192);
+                S(l, LS_BYTES, 33);
+                F(l, LF_BYTES_SVAL, 32);
+                /* exceptions */
+                S(l, LS_BASEEXC, 72);
+                F(l, LF_BASEEXC_DICT, 16);
+                F(l, LF_BASEEXC_ARGS, 24);
+                F(l, LF_BASEEXC_NOTES, 32);
+                F(l, LF_BASEEXC_TRACEBACK, 40);
+                F(l, LF_BASEEXC_CONTEXT, 48);
+                F(l, LF_BASEEXC_CAUSE, 56);
+                S(l, LS_OSERR, 112);
+                F(l, LF_OSERR_MYERRNO, 72);
+                F(l, LF_OSERR_STRERROR, 80);
+                F(l, LF_OSERR_FILENAME, 88);
+                F(l, LF_OSERR_FILENAME2, 96);
         } else {
                 S(l, LS_DICTKEYS, 40);
                 F(l, LF_DICTKEYS_SIZE, 8);
@@ -342,7 +401,130 @@ static void link_lists(struct fx *f)
 
 struct objs {
         uint64_t L, a, b, da, db, T, G, key, node, x, peer, permlist, c, cval, imm;
+        /* 3.12 only: threads, frames, roots, exceptions */
+        uint64_t code_a, code_b, fobj_b, func_b, modules, oserr, perm_err, errno_int,
+                 strerror_str, args_tup, oserr_type, perm_type, baseexc_type;
 };
+
+static uint64_t mk_bytes(struct fx *f, const uint8_t *b, size_t n)
+{
+        uint64_t a = alloc(f, 33 + n);
+
+        hdr(f, a, f->int_type, 3);   /* the walker only reads ob_size and ob_sval */
+        w64(f, a + 16, n);
+        memcpy(f->arena + (a - ARENA) + 32, b, n);
+        return a;
+}
+
+/* A 3.12 code object named qualname with local names `names` and a location
+ * table; only what the walker reads is filled. */
+static uint64_t mk_code(struct fx *f, uint64_t code_type, const char *qualname,
+                        const char *const *names, int nnames, const uint8_t *lt, size_t ltn)
+{
+        uint64_t c = alloc(f, 192 + 64), nt[8];
+        int32_t first = 10, n = nnames, ss = 2;
+
+        for (int i = 0; i < nnames; i++)
+                nt[i] = mk_str(f, names[i], 5);
+        hdr(f, c, code_type, 4);
+        w64(f, c + 16, 16);          /* 16 code units */
+        memcpy(f->arena + (c - ARENA) + 64, &ss, 4);
+        memcpy(f->arena + (c - ARENA) + 68, &first, 4);
+        memcpy(f->arena + (c - ARENA) + 72, &n, 4);
+        w64(f, c + 96, mk_tuple(f, nt, nnames, -1));
+        w64(f, c + 112, mk_str(f, "t.py", 5));
+        w64(f, c + 120, mk_str(f, "g", 5));
+        w64(f, c + 128, mk_str(f, qualname, 5));
+        w64(f, c + 136, mk_bytes(f, lt, ltn));
+        return c;
+}
+
+/* Threads, frames and roots (3.12 layout): thread 1 runs A (innermost)
+ * called through a C shim frame from B; thread 2 runs nothing.  sys.modules
+ * = {'__main__': G}, sysdict = da, builtins = db.  Also an OSError and a
+ * static subclass of it (PermissionError-like) with errno/strerror set. */
+static void build_312_extra(struct fx *f, struct objs *o, uint64_t interp)
+{
+        /* location table: [0,4) line 11, [4,10) line 12, [10,12) none,
+         * [12,14) line 15 (first line 10) */
+        static const uint8_t lt[] = { 0xe9, 0x02, 0xda, 0x00, 0x05, 0xf8, 0xe8, 0x06 };
+        static const char *const an[] = { "x", "y", "unset" }, *const bn[] = { "z" };
+        uint64_t code_type = mk_static_type(f, "code", 0, 200, 1, 0);
+        uint64_t ts1 = alloc(f, 304), ts2 = alloc(f, 304), cf1 = alloc(f, 16), cf2 = alloc(f, 16);
+        uint64_t fa = alloc(f, 72 + 8 * 5), shim = alloc(f, 80), fb = alloc(f, 72 + 8 * 3);
+        uint8_t *rt = (uint8_t *)memsrc_ptr(f->m, interp, 512);
+        uint64_t modk = mk_str(f, "__main__", 5);
+
+        f->pi.sym[PYSYM_CODE_TYPE] = code_type;
+        o->code_a = mk_code(f, code_type, "f.<locals>.g", an, 3, lt, sizeof(lt));
+        o->code_b = mk_code(f, code_type, "outer", bn, 1, lt, sizeof(lt));
+        memcpy(rt + I_THREADS, &ts1, 8);
+        o->modules = mk_dict(f, &modk, &o->G, 1, 1, -2);
+        memcpy(rt + I_MODULES, &o->modules, 8);
+        memcpy(rt + I_SYSDICT, &o->da, 8);
+        memcpy(rt + I_BUILTINS, &o->db, 8);
+
+        w64(f, ts1 + 8, ts2);
+        w64(f, ts1 + 16, interp);
+        w64(f, ts1 + 56, cf1);
+        w64(f, ts1 + 136, 0x1234);
+        w64(f, ts1 + 144, 77);
+        w64(f, cf1, fa);
+        w64(f, ts2 + 16, interp);
+        w64(f, ts2 + 56, cf2);
+        w64(f, ts2 + 136, 0x5678);
+
+        /* A: x = L, y = 'x', unset NULL; running the instruction at byte
+         * offset 6 (line 12) */
+        w64(f, fa + 0, o->code_a);
+        w64(f, fa + 8, shim);
+        w64(f, fa + 56, o->code_a + 192 + 6);
+        w64(f, fa + 72, o->L);
+        w64(f, fa + 80, o->x);
+        /* the shim: owner CSTACK (3) */
+        w64(f, shim + 0, o->code_a);
+        w64(f, shim + 8, fb);
+        w8(f, shim + 70, 3);
+        /* B: z = T, f_locals = G, a function and a frame object; offset 12
+         * (line 15) */
+        o->func_b = mk_list(f, NULL, 0, -1);
+        o->fobj_b = mk_list(f, NULL, 0, -1);
+        w64(f, fb + 0, o->code_b);
+        w64(f, fb + 16, o->func_b);
+        w64(f, fb + 40, o->G);
+        w64(f, fb + 48, o->fobj_b);
+        w64(f, fb + 56, o->code_b + 192 + 12);
+        w64(f, fb + 72, o->T);
+
+        /* exceptions: BaseException, OSError and a static subclass sharing
+         * OSError's traverse */
+        uint64_t pb = alloc(f, 8), po = alloc(f, 8);
+
+        o->baseexc_type = mk_static_type(f, "BaseException", TPF_BASE_EXC | TPF_HAVE_GC, 72, 0,
+                                         BASEEXC_TRAVERSE);
+        o->oserr_type = mk_static_type(f, "OSError", TPF_BASE_EXC | TPF_HAVE_GC, 112, 0,
+                                       OSERR_TRAVERSE);
+        o->perm_type = mk_static_type(f, "PermissionError", TPF_BASE_EXC | TPF_HAVE_GC, 112, 0,
+                                      OSERR_TRAVERSE);
+        w64(f, o->oserr_type + 256, o->baseexc_type);
+        w64(f, o->perm_type + 256, o->oserr_type);
+        w64(f, pb, o->baseexc_type);
+        w64(f, po, o->oserr_type);
+        f->pi.sym[PYSYM_BASEEXC_PTR] = pb;
+        f->pi.sym[PYSYM_OSERR_PTR] = po;
+        o->errno_int = mk_int(f, 13);
+        o->strerror_str = mk_str(f, "denied", 5);
+        o->args_tup = mk_tuple(f, &o->errno_int, 1, -1);
+        o->oserr = gc_obj(f, 112, 0, 2);
+        hdr(f, o->oserr, o->oserr_type, 1);
+        w64(f, o->oserr + 24, o->args_tup);
+        w64(f, o->oserr + 72, o->errno_int);
+        w64(f, o->oserr + 80, o->strerror_str);
+        o->perm_err = gc_obj(f, 112, 0, 2);
+        hdr(f, o->perm_err, o->perm_type, 1);
+        w64(f, o->perm_err + 88, o->L);
+        w64(f, o->perm_err + 56, o->oserr);    /* __cause__ */
+}
 
 static void build(struct fx *f, bool v312, struct objs *o)
 {
@@ -456,6 +638,7 @@ static void build(struct fx *f, bool v312, struct objs *o)
                 o->cval = mk_str(f, "v", 2);
                 w64(f, vals, o->cval);
                 w64(f, o->c - 24, vals - 1);
+                build_312_extra(f, o, interp);
         }
         link_lists(f);
 }
@@ -486,6 +669,59 @@ static uint64_t nref(const struct heap *h, uint64_t a)
         int64_t i = idx_of(h, a);
 
         return i < 0 || (uint64_t)i >= h->ntracked ? (uint64_t)-1 : heap_nref(h, (uint32_t)i);
+}
+
+/* Whether a root (kind, label, frame) points at addr. */
+static bool has_root(const struct heap *h, uint64_t addr, enum heap_root_kind kind,
+                     const char *label, uint32_t frame)
+{
+        char buf[128];
+
+        for (uint32_t i = 0; i < h->nroots; i++) {
+                const struct heap_root *r = &h->roots[i];
+
+                if (h->objs[r->obj].addr == addr && r->kind == kind && r->frame == frame &&
+                    !strcmp(heap_label_text(h, r->label, buf, sizeof(buf)), label))
+                        return true;
+        }
+        return false;
+}
+
+static void check_roots(const struct heap *h, const struct objs *o)
+{
+        const struct heap_frame *fa = h->nframes > 0 ? &h->frames[0] : NULL;
+        const struct heap_frame *fb = h->nframes > 1 ? &h->frames[1] : NULL;
+
+        ok(h->nthreads == 2 && h->threads[0].thread_id == 0x1234 && h->threads[0].native_id == 77 &&
+           h->threads[0].nframes == 2 && h->threads[1].thread_id == 0x5678 &&
+           h->threads[1].nframes == 0, "3.12: two threads, the shim frame skipped (%u threads, %u frames)",
+           h->nthreads, h->nframes);
+        ok(fa && !strcmp(fa->function, "f.<locals>.g") && !strcmp(fa->filename, "t.py") &&
+           fa->line == 12 && fa->code == (uint32_t)heap_find(h, o->code_a),
+           "3.12: inner frame %s %s:%d", fa ? fa->function : "-", fa ? fa->filename : "-",
+           fa ? fa->line : -1);
+        ok(fb && !strcmp(fb->function, "outer") && fb->line == 15 && fb->thread == 0,
+           "3.12: outer frame %s line %d", fb ? fb->function : "-", fb ? fb->line : -1);
+        ok(has_root(h, o->L, HEAP_ROOT_THREAD, "f_locals.x", 0) &&
+           has_root(h, o->x, HEAP_ROOT_THREAD, "f_locals.y", 0) &&
+           has_root(h, o->T, HEAP_ROOT_THREAD, "f_locals.z", 1), "3.12: locals are thread roots");
+        ok(has_root(h, o->G, HEAP_ROOT_THREAD, "f_locals", 1) &&
+           has_root(h, o->func_b, HEAP_ROOT_THREAD, "f_funcobj", 1) &&
+           has_root(h, o->fobj_b, HEAP_ROOT_THREAD, "frame_obj", 1),
+           "3.12: f_locals, function and frame object are thread roots");
+        ok(has_root(h, o->G, HEAP_ROOT_MODULE, "__main__", UINT32_MAX) &&
+           has_root(h, o->da, HEAP_ROOT_INTERP, "sys.__dict__", UINT32_MAX) &&
+           has_root(h, o->db, HEAP_ROOT_INTERP, "builtins.__dict__", UINT32_MAX),
+           "3.12: sys.modules, sys and builtins roots");
+        ok(h->nroots == 9, "3.12: %u explicit roots (want 9)", h->nroots);
+        ok(edge_pos(h, o->oserr, o->errno_int, "errno") == 0 &&
+           edge_pos(h, o->oserr, o->strerror_str, "strerror") == 1 &&
+           edge_pos(h, o->oserr, o->args_tup, "args") == 2 && nref(h, o->oserr) == 3,
+           "3.12: OSError: own fields, then BaseException's");
+        ok(edge_pos(h, o->perm_err, o->L, "filename") == 0 &&
+           edge_pos(h, o->perm_err, o->oserr, "__cause__") == 1 &&
+           !(h->objs[heap_find(h, o->perm_err)].flags & (HOBJ_OPAQUE | HOBJ_PARTIAL)),
+           "3.12: a C subclass of OSError decodes as OSError");
 }
 
 static void check(bool v312)
@@ -546,6 +782,8 @@ static void check(bool v312)
         } else {
                 ok(!(h->objs[idx_of(h, o.x)].flags & HOBJ_IMMORTAL), "3.8: nothing immortal");
         }
+        if (v312)
+                check_roots(h, &o);
         ok(h->meta.inconsistencies == 0, "%s: no inconsistencies (%llu)", v,
            (unsigned long long)h->meta.inconsistencies);
         heap_free(h);
@@ -557,6 +795,23 @@ static void check(bool v312)
            "%s: same graph without memsrc_ptr", v);
         heap_free(h);
         fakemem_no_ptr(f.m, 0);
+
+        /* <=3.10 with .symtab: dk_lookup == lookdict decides, no learning
+         * (the fake keys use 0x7000300 for general tables) */
+        if (!v312) {
+                f.pi.sym[PYSYM_LOOKDICT] = 0x7000300;
+                r = heap_build(f.m, &f.pi, NULL, &h, &d);
+                ok(r == 0 && edge_pos(h, o.G, o.key, "<key>") == 1 && nref(h, o.da) == 1,
+                   "3.8: lookdict symbol: general dict visits keys, unicode dicts do not");
+                if (r == 0)
+                        heap_free(h);
+                f.pi.sym[PYSYM_LOOKDICT] = 0x7000301;
+                r = heap_build(f.m, &f.pi, NULL, &h, &d);
+                ok(r == 0 && nref(h, o.G) == 1, "3.8: a table that is not lookdict: values only");
+                if (r == 0)
+                        heap_free(h);
+                f.pi.sym[PYSYM_LOOKDICT] = 0;
+        }
 
         /* object limit */
         struct heap_build_opts opts = { .max_objects = 3 };
