@@ -54,8 +54,8 @@ int memsrc_regions(struct memsrc *m, const struct mem_region **ret, size_t *ret_
 /* The region containing addr, or NULL. */
 const struct mem_region *memsrc_region_of(struct memsrc *m, uint64_t addr);
 
-/* pid of the live target this source reads or was copied from; 0 for a core
- * file.  For a target in another PID namespace this is the host's pid. */
+/* pid of the live target this source reads or was copied from; for a core
+ * file, the pid recorded in it.  For a target in another PID namespace this is the host's pid. */
 pid_t memsrc_pid(struct memsrc *m);
 
 /* Opens a file the target has mapped, as the target sees it (through
