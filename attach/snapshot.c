@@ -3,9 +3,11 @@
 #include "diag.h"
 #include "memsrc-internal.h"
 #include "procmaps.h"
+#include "snapshot-internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -20,7 +22,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SNAP_MAX_THREADS  4096
 #define SNAP_MAX_ROUNDS   64      /* re-list /proc/PID/task at most this often */
 #define SNAP_BATCH_BYTES  (16u << 20)
 #define SNAP_BATCH_IOV    256     /* iovecs per process_vm_readv */
@@ -110,7 +111,7 @@ static void guard_clear(size_t i)
 
 /* ---- time -------------------------------------------------------------- */
 
-static uint64_t now_ns(void)
+uint64_t snap_now_ns(void)
 {
         struct timespec ts;
 
@@ -118,12 +119,12 @@ static uint64_t now_ns(void)
         return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static double ms_between(uint64_t a, uint64_t b)
+double snap_ms_between(uint64_t a, uint64_t b)
 {
         return b > a ? (double)(b - a) / 1e6 : 0.0;
 }
 
-static void nap_us(long us)
+void snap_nap_us(long us)
 {
         struct timespec ts = { 0, us * 1000 };
 
@@ -316,7 +317,7 @@ static const struct memsrc_ops snap_ops = {
 
 /* ---- what to copy ------------------------------------------------------ */
 
-static bool region_copyable(const struct mem_region *r)
+bool snap_region_copyable(const struct mem_region *r)
 {
         if (!r->r || !r->w || r->shared || r->end <= r->start ||
             r->end - r->start > SNAP_MAX_REGION)
@@ -332,7 +333,7 @@ static bool region_copyable(const struct mem_region *r)
         return true;
 }
 
-static bool region_anon(const struct mem_region *r)
+bool snap_region_anon(const struct mem_region *r)
 {
         return !r->path || r->path[0] == '[';
 }
@@ -340,20 +341,20 @@ static bool region_anon(const struct mem_region *r)
 /* What the copy will hold: anonymous memory only where pages exist (see
  * pieces_add_region), file-backed mappings in full.  resident may be NULL
  * (then the virtual size counts). */
-static uint64_t copy_size(const struct mem_region *v, const uint64_t *resident,
+uint64_t snap_copy_size(const struct mem_region *v, const uint64_t *resident,
                           size_t n)
 {
         uint64_t total = 0;
         size_t i;
 
         for (i = 0; i < n; i++)
-                if (region_copyable(&v[i]))
-                        total += resident && region_anon(&v[i]) ? resident[i]
+                if (snap_region_copyable(&v[i]))
+                        total += resident && snap_region_anon(&v[i]) ? resident[i]
                                                                  : v[i].end - v[i].start;
         return total;
 }
 
-/* Like copy_size() for the map read during the stop, reusing the resident
+/* Like snap_copy_size() for the map read during the stop, reusing the resident
  * sizes measured before it for mappings that did not change. */
 static uint64_t copy_size_again(const struct mem_region *v, size_t n,
                                 const struct mem_region *pre,
@@ -363,12 +364,12 @@ static uint64_t copy_size_again(const struct mem_region *v, size_t n,
         size_t i, j = 0;
 
         for (i = 0; i < n; i++) {
-                if (!region_copyable(&v[i]))
+                if (!snap_region_copyable(&v[i]))
                         continue;
                 sz = v[i].end - v[i].start;
                 while (j < npre && pre[j].start < v[i].start)
                         j++;
-                if (region_anon(&v[i]) && j < npre && pre[j].start == v[i].start &&
+                if (snap_region_anon(&v[i]) && j < npre && pre[j].start == v[i].start &&
                     pre[j].end == v[i].end)
                         sz = resident[j];
                 total += sz;
@@ -400,23 +401,6 @@ static int check_budget(pid_t pid, uint64_t total, uint64_t max_bytes,
 
 /* ---- stopping and resuming ---------------------------------------------- */
 
-enum { T_SEIZED, T_STOPPED, T_GONE, T_DETACHED };
-
-struct tracee {
-        pid_t tid;
-        int state;
-        int sig;             /* signal to re-inject at detach */
-};
-
-struct ctx {
-        pid_t pid;
-        struct tracee *t;    /* index i <-> guard slot i */
-        size_t n;
-        size_t nstopped;     /* threads held stopped for the copy */
-        uint64_t t_first;    /* first PTRACE_INTERRUPT */
-        uint64_t t_last_detach;
-};
-
 static bool ctx_has(const struct ctx *c, pid_t tid)
 {
         size_t i;
@@ -443,7 +427,7 @@ static int explain_traced(struct diag *d, pid_t pid, pid_t tid, pid_t tracer)
 }
 
 /* 1: seized and interrupted, 0: thread vanished (skip it), < 0: error. */
-static int seize_one(struct ctx *c, pid_t tid, struct diag *d)
+int snap_seize_one(struct ctx *c, pid_t tid, struct diag *d)
 {
         struct proc_status st;
         size_t i = c->n;
@@ -477,7 +461,7 @@ static int seize_one(struct ctx *c, pid_t tid, struct diag *d)
         c->t[i].sig = 0;
         c->n++;
         if (!c->t_first)
-                c->t_first = now_ns();
+                c->t_first = snap_now_ns();
         /* ESRCH here means the thread died after SEIZE: waitpid reports it */
         ptrace(PTRACE_INTERRUPT, tid, NULL, NULL);
         return 1;
@@ -490,6 +474,7 @@ static void classify(struct ctx *c, size_t i, int st)
                  * detach will reinstate; plain stop: signal-delivery-stop,
                  * whose signal must be passed back at detach */
                 c->t[i].sig = (st >> 16) == 0 ? WSTOPSIG(st) : 0;
+                c->t[i].event = st >> 16;
                 guard_sigs[i] = c->t[i].sig;
                 c->t[i].state = T_STOPPED;
         } else if (WIFEXITED(st) || WIFSIGNALED(st)) {
@@ -500,7 +485,7 @@ static void classify(struct ctx *c, size_t i, int st)
 
 /* Polls every seized thread until all stopped or exited, or the deadline.
  * Returns the number still running (0 = done). */
-static size_t poll_stops(struct ctx *c, uint64_t deadline)
+size_t snap_poll_stops(struct ctx *c, uint64_t deadline)
 {
         unsigned spins = 0;
         size_t i, pending;
@@ -526,16 +511,16 @@ static size_t poll_stops(struct ctx *c, uint64_t deadline)
                         if (c->t[i].state == T_SEIZED)
                                 pending++;
                 }
-                if (!pending || now_ns() >= deadline)
+                if (!pending || snap_now_ns() >= deadline)
                         return pending;
                 if (spins++ < 20)
                         sched_yield();
                 else
-                        nap_us(50);
+                        snap_nap_us(50);
         }
 }
 
-static int stop_all(struct ctx *c, int timeout_ms, struct diag *d)
+int snap_stop_all(struct ctx *c, int timeout_ms, struct diag *d)
 {
         pid_t *tids;
         size_t n, i, added, pending, stopped;
@@ -576,7 +561,7 @@ static int stop_all(struct ctx *c, int timeout_ms, struct diag *d)
                 for (i = 0; i < n; i++) {
                         if (ctx_has(c, tids[i]))
                                 continue;
-                        r = seize_one(c, tids[i], d);
+                        r = snap_seize_one(c, tids[i], d);
                         if (r < 0)
                                 goto out;
                         added += (size_t)r;
@@ -585,7 +570,7 @@ static int stop_all(struct ctx *c, int timeout_ms, struct diag *d)
                         break;
                 if (!deadline)
                         deadline = c->t_first + (uint64_t)timeout_ms * 1000000u;
-                pending = poll_stops(c, deadline);
+                pending = snap_poll_stops(c, deadline);
                 if (pending) {
                         for (i = 0; i < c->n; i++)
                                 if (c->t[i].state == T_SEIZED)
@@ -615,14 +600,14 @@ out:
 /* Every exit path ends here.  Threads still running after their interrupt
  * are given a short grace period to reach the stop, because a running
  * tracee cannot be detached. */
-static void detach_all(struct ctx *c)
+void snap_detach_all(struct ctx *c)
 {
         size_t i, pending = 0;
 
         for (i = 0; i < c->n; i++)
                 pending += c->t[i].state == T_SEIZED;
         if (pending)
-                poll_stops(c, now_ns() + SNAP_CLEANUP_WAIT_MS * 1000000ull);
+                snap_poll_stops(c, snap_now_ns() + SNAP_CLEANUP_WAIT_MS * 1000000ull);
         for (i = 0; i < c->n; i++) {
                 if (c->t[i].state == T_STOPPED) {
                         ptrace(PTRACE_DETACH, c->t[i].tid, NULL,
@@ -636,7 +621,7 @@ static void detach_all(struct ctx *c)
                         guard_clear(i);
                 }
         }
-        c->t_last_detach = now_ns();
+        c->t_last_detach = snap_now_ns();
         guard_n = 0;
 }
 
@@ -798,7 +783,7 @@ static int pieces_add_region(struct pieces *ps, int pagemap_fd, uint64_t page,
         ssize_t n;
         int ret;
 
-        anon = region_anon(r);
+        anon = snap_region_anon(r);
         if (!anon || pagemap_fd < 0)
                 return pieces_add(ps, r->start, buf, r->end - r->start);
         npages = (r->end - r->start) / page;
@@ -854,7 +839,7 @@ static int copy_regions(struct snap *s, struct copier *cp, int pagemap_fd,
                 return diag_set(d, -ENOMEM, "cannot snapshot process %d: out of memory",
                                 (int)s->base.pid);
         for (i = 0; i < s->base.nregions; i++) {
-                if (!region_copyable(&v[i]))
+                if (!snap_region_copyable(&v[i]))
                         continue;
                 len = v[i].end - v[i].start;
                 if (len > SIZE_MAX || (v[i].start | v[i].end) & (page - 1)) {
@@ -944,7 +929,7 @@ static void open_files(struct snap *s)
 
 /* ---- entry point -------------------------------------------------------- */
 
-static int precheck(pid_t pid, struct diag *d)
+int snap_precheck(pid_t pid, struct diag *d)
 {
         struct proc_status st;
         int r;
@@ -975,18 +960,15 @@ static int precheck(pid_t pid, struct diag *d)
         return 0;
 }
 
-int snapshot_take(pid_t pid, const struct snapshot_opts *opts,
-                  struct memsrc **ret, struct snapshot_stats *stats,
-                  struct diag *d)
+/* Copy mode.  pre/resident: the map read before the stop (smaps). */
+static int copy_take(pid_t pid, const struct snapshot_opts *opts, uint64_t max_bytes,
+                     const struct mem_region *pre, const uint64_t *resident,
+                     size_t npre, struct memsrc **ret,
+                     struct snapshot_stats *stats, struct diag *d)
 {
-        static atomic_int busy;
-        struct mem_region *pre = NULL;
-        uint64_t *resident = NULL;
-        size_t npre = 0;
         struct ctx c = { .pid = pid };
         struct copier cp = { .pid = pid, .mem_fd = -1, .use_vm_readv = true };
         struct snap *s = NULL;
-        uint64_t max_bytes = opts ? opts->max_bytes : 0;
         int timeout_ms = opts && opts->stop_timeout_ms > 0 ? opts->stop_timeout_ms
                                                            : SNAP_DEFAULT_TIMEOUT_MS;
         uint64_t t_stopped = 0, t_copy0 = 0, t_copy1 = 0;
@@ -995,34 +977,10 @@ int snapshot_take(pid_t pid, const struct snapshot_opts *opts,
         pid_t rtid;
         int r, pagemap_fd = -1;
 
-        if (!ret)
-                return -EINVAL;
-        if (atomic_exchange(&busy, 1))
-                return diag_set(d, -EBUSY, "cannot snapshot process %d: another snapshot is running in this process",
-                                (int)pid);
-        orphans_reap();
-
-        r = precheck(pid, d);
+        r = check_budget(pid, snap_copy_size(pre, resident, npre), max_bytes, d);
         if (r < 0)
-                goto out;
+                return r;
         rtid = proc_reader_tid(pid);
-        r = procmaps_read_smaps(pid, rtid, &pre, &resident, &npre);
-        if (r == -ESRCH) {
-                r = diag_set(d, -ESRCH, "no process with pid %d (it exited)", (int)pid);
-                goto out;
-        }
-        if (r == -EPERM) {
-                r = proc_explain_eperm(d, pid, "read the memory map of", proc_yama_ptrace_scope());
-                goto out;
-        }
-        if (r < 0) {
-                diag_set(d, r, "cannot read /proc/%d/smaps: %s", (int)pid, strerror(-r));
-                goto out;
-        }
-        r = check_budget(pid, copy_size(pre, resident, npre), max_bytes, d);
-        if (r < 0)
-                goto out;
-
         s = calloc(1, sizeof(*s));
         c.t = calloc(SNAP_MAX_THREADS, sizeof(*c.t));
         if (!s || !c.t) {
@@ -1041,10 +999,10 @@ int snapshot_take(pid_t pid, const struct snapshot_opts *opts,
         proc_task_path(path, sizeof(path), pid, rtid, "pagemap");
         pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
 
-        r = stop_all(&c, timeout_ms, d);
+        r = snap_stop_all(&c, timeout_ms, d);
         if (r < 0)
                 goto out;
-        t_stopped = now_ns();
+        t_stopped = snap_now_ns();
 
         /* process_vm_readv and maps need a thread that still has the mm:
          * one we hold stopped, the leader if it is among them */
@@ -1071,23 +1029,23 @@ int snapshot_take(pid_t pid, const struct snapshot_opts *opts,
                          max_bytes, d);
         if (r < 0)
                 goto out;
-        t_copy0 = now_ns();
+        t_copy0 = snap_now_ns();
         r = copy_regions(s, &cp, pagemap_fd, d);
-        t_copy1 = now_ns();
+        t_copy1 = snap_now_ns();
         if (r < 0)
                 goto out;
         r = 0;
 out:
-        detach_all(&c);
+        snap_detach_all(&c);
         if (pagemap_fd >= 0)
                 close(pagemap_fd);
         if (r == 0) {
                 open_files(s);
                 if (stats) {
-                        memset(stats, 0, sizeof(*stats));
-                        stats->pause_ms = ms_between(c.t_first, c.t_last_detach);
-                        stats->stop_ms = ms_between(c.t_first, t_stopped);
-                        stats->copy_ms = ms_between(t_copy0, t_copy1);
+                        stats->mode_used = SNAPSHOT_COPY;
+                        stats->pause_ms = snap_ms_between(c.t_first, c.t_last_detach);
+                        stats->stop_ms = snap_ms_between(c.t_first, t_stopped);
+                        stats->copy_ms = snap_ms_between(t_copy0, t_copy1);
                         stats->threads = (int)c.nstopped;
                         stats->bytes_copied = cp.bytes;
                         for (i = 0; i < s->base.nregions; i++)
@@ -1100,6 +1058,267 @@ out:
         if (s)
                 memsrc_free(&s->base);
         free(c.t);
+        return r;
+}
+
+/* ---- memory budget ------------------------------------------------------ */
+
+#define CGROUP_MAX_DEPTH 32
+
+static uint64_t meminfo_available(void)
+{
+        char *text = NULL, *p;
+        unsigned long long kb;
+        size_t len;
+
+        if (proc_read_file("/proc/meminfo", 1u << 16, &text, &len) < 0)
+                return 0;
+        p = strstr(text, "MemAvailable:");
+        kb = p && sscanf(p, "MemAvailable: %llu kB", &kb) == 1 ? kb : 0;
+        free(text);
+        return (uint64_t)kb * 1024;
+}
+
+/* A number from a cgroup file; "max" and v1's "no limit" (near 2^63) give
+ * UINT64_MAX. */
+static uint64_t cg_read_u64(const char *dir, const char *file)
+{
+        char path[PATH_MAX], *text = NULL;
+        unsigned long long v;
+        size_t len;
+
+        if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, file) >= sizeof(path) ||
+            proc_read_file(path, 256, &text, &len) < 0)
+                return UINT64_MAX;
+        if (strncmp(text, "max", 3) == 0 || sscanf(text, "%llu", &v) != 1 ||
+            v >= (1ull << 62))
+                v = UINT64_MAX;
+        free(text);
+        return (uint64_t)v;
+}
+
+/* Where the hierarchy holding this process's memory controller is mounted
+ * (v2: any cgroup2 mount; v1: the cgroup mount with the memory option). */
+static bool cg_mount(bool v2, char *buf, size_t size)
+{
+        char *text = NULL, *line, *save = NULL, *sep;
+        char mnt[PATH_MAX], fstype[64], opts[512];
+        bool found = false;
+        size_t len;
+
+        if (proc_read_file("/proc/self/mountinfo", 1u << 20, &text, &len) < 0)
+                return false;
+        for (line = strtok_r(text, "\n", &save); line && !found;
+             line = strtok_r(NULL, "\n", &save)) {
+                sep = strstr(line, " - ");
+                if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
+                    sscanf(sep + 3, "%63s %*s %511s", fstype, opts) != 2)
+                        continue;
+                if (v2 ? strcmp(fstype, "cgroup2") == 0
+                       : strcmp(fstype, "cgroup") == 0 && strstr(opts, "memory")) {
+                        found = (size_t)snprintf(buf, size, "%s", mnt) < size;
+                }
+        }
+        free(text);
+        return found;
+}
+
+/* limit - usage of the tightest memory cgroup from ours up to the root;
+ * 0 = no limit anywhere.  Usage counts page cache, so this errs low. */
+static uint64_t cgroup_headroom(void)
+{
+        char *text = NULL, *line, *save = NULL, *path = NULL;
+        char mnt[PATH_MAX], dir[PATH_MAX], *slash;
+        uint64_t best = UINT64_MAX, lim, use;
+        bool v2 = false;
+        size_t len;
+        int depth;
+
+        if (proc_read_file("/proc/self/cgroup", 1u << 16, &text, &len) < 0)
+                return 0;
+        /* prefer a v1 memory controller line; else the v2 "0::" line */
+        for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+
+                if (!c2)
+                        continue;
+                *c2 = '\0';
+                if (strstr(c1 + 1, "memory")) {
+                        path = c2 + 1;
+                        v2 = false;
+                        break;
+                }
+                if (c1[1] == '\0' && strncmp(line, "0:", 2) == 0) {
+                        path = c2 + 1;
+                        v2 = true;
+                }
+        }
+        if (!path || !cg_mount(v2, mnt, sizeof(mnt)) ||
+            (size_t)snprintf(dir, sizeof(dir), "%s%s", mnt, path) >= sizeof(dir)) {
+                free(text);
+                return 0;
+        }
+        free(text);
+        for (depth = 0; depth < CGROUP_MAX_DEPTH; depth++) {
+                lim = cg_read_u64(dir, v2 ? "memory.max" : "memory.limit_in_bytes");
+                use = cg_read_u64(dir, v2 ? "memory.current" : "memory.usage_in_bytes");
+                if (lim != UINT64_MAX) {
+                        use = use == UINT64_MAX ? 0 : use;
+                        if ((lim > use ? lim - use : 0) < best)
+                                best = lim > use ? lim - use : 0;
+                }
+                slash = strrchr(dir, '/');
+                if (!slash || (size_t)(slash - dir) < strlen(mnt))
+                        break;
+                *slash = '\0';
+        }
+        /* a limit with no headroom left is still a limit: 1 byte */
+        return best == UINT64_MAX ? 0 : best ? best : 1;
+}
+
+uint64_t snapshot_default_budget(uint64_t *ret_available, uint64_t *ret_headroom)
+{
+        uint64_t avail = meminfo_available(), head = cgroup_headroom(), m;
+
+        if (ret_available)
+                *ret_available = avail;
+        if (ret_headroom)
+                *ret_headroom = head;
+        m = avail;
+        if (head && (!m || head < m))
+                m = head;
+        return m / 2;
+}
+
+/* ---- modes -------------------------------------------------------------- */
+
+static const char *const mode_names[] = {
+        [SNAPSHOT_COPY] = "copy",
+        [SNAPSHOT_FORK] = "fork",
+        [SNAPSHOT_LIVE] = "live",
+        [SNAPSHOT_AUTO] = "auto",
+};
+
+const char *snapshot_mode_name(enum snapshot_mode mode)
+{
+        if ((unsigned)mode >= sizeof(mode_names) / sizeof(mode_names[0]))
+                return NULL;
+        return mode_names[mode];
+}
+
+int snapshot_mode_parse(const char *s, enum snapshot_mode *ret)
+{
+        size_t i;
+
+        for (i = 0; s && i < sizeof(mode_names) / sizeof(mode_names[0]); i++)
+                if (strcmp(s, mode_names[i]) == 0) {
+                        if (ret)
+                                *ret = (enum snapshot_mode)i;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+/* ---- entry point -------------------------------------------------------- */
+
+int snapshot_take(pid_t pid, const struct snapshot_opts *opts,
+                  struct memsrc **ret, struct snapshot_stats *stats,
+                  struct diag *d)
+{
+        static atomic_int busy;
+        struct snapshot_stats st, keep;
+        struct diag fd;
+        char *p;
+        struct mem_region *pre = NULL;
+        uint64_t *resident = NULL, budget, threshold;
+        enum snapshot_mode mode = opts ? opts->mode : SNAPSHOT_COPY;
+        size_t npre = 0;
+        bool fallback = false;
+        char why[256];
+        int r;
+
+        if (!ret || !snapshot_mode_name(mode))
+                return -EINVAL;
+        if (atomic_exchange(&busy, 1))
+                return diag_set(d, -EBUSY, "cannot snapshot process %d: another snapshot is running in this process",
+                                (int)pid);
+        memset(&st, 0, sizeof(st));
+        st.mode_requested = mode;
+        orphans_reap();
+
+        r = snap_precheck(pid, d);
+        if (r < 0)
+                goto out;
+        if (mode == SNAPSHOT_LIVE) {
+                r = memsrc_open_live(pid, ret, d);
+                st.mode_used = SNAPSHOT_LIVE;
+                goto out;
+        }
+        r = procmaps_read_smaps(pid, proc_reader_tid(pid), &pre, &resident, &npre);
+        if (r == -ESRCH) {
+                r = diag_set(d, -ESRCH, "no process with pid %d (it exited)", (int)pid);
+                goto out;
+        }
+        if (r == -EPERM) {
+                r = proc_explain_eperm(d, pid, "read the memory map of", proc_yama_ptrace_scope());
+                goto out;
+        }
+        if (r < 0) {
+                diag_set(d, r, "cannot read /proc/%d/smaps: %s", (int)pid, strerror(-r));
+                goto out;
+        }
+        st.writable_bytes = snap_copy_size(pre, resident, npre);
+        budget = snapshot_default_budget(&st.mem_available, &st.cgroup_headroom);
+        if (opts && opts->max_bytes)
+                budget = opts->max_bytes;
+        st.budget_bytes = budget;
+        threshold = opts && opts->auto_threshold ? opts->auto_threshold
+                                                 : SNAPSHOT_AUTO_THRESHOLD;
+
+        if (mode == SNAPSHOT_AUTO) {
+                if (st.writable_bytes <= threshold && st.writable_bytes <= budget)
+                        mode = SNAPSHOT_COPY;
+                else if (snap_fork_possible(pid, why, sizeof(why)))
+                        mode = SNAPSHOT_FORK;
+                else {
+                        snprintf(st.fallback, sizeof(st.fallback),
+                                 "auto: %llu MiB to copy, but cannot fork: %s",
+                                 (unsigned long long)(st.writable_bytes >> 20), why);
+                        mode = SNAPSHOT_COPY;
+                }
+        } else if (mode == SNAPSHOT_FORK && !snap_fork_possible(pid, why, sizeof(why))) {
+                snprintf(st.fallback, sizeof(st.fallback),
+                         "fork mode not possible (%s); used copy mode", why);
+                mode = SNAPSHOT_COPY;
+        }
+        if (mode == SNAPSHOT_FORK) {
+                /* its own diag: the fallback reason must not depend on
+                 * whether the caller asked for one */
+                diag_clear(&fd);
+                r = snap_fork_take(pid, opts, ret, &st, &fallback, &fd);
+                if (r < 0 && !fallback && d)
+                        *d = fd;
+                if (r >= 0 || !fallback)
+                        goto out;
+                /* start the copy's figures from scratch, keep the inputs */
+                keep = st;
+                memset(&st, 0, sizeof(st));
+                st.mode_requested = keep.mode_requested;
+                st.writable_bytes = keep.writable_bytes;
+                st.budget_bytes = keep.budget_bytes;
+                st.mem_available = keep.mem_available;
+                st.cgroup_headroom = keep.cgroup_headroom;
+                snprintf(st.fallback, sizeof(st.fallback),
+                         "fork failed (%.400s); used copy mode",
+                         fd.msg[0] ? fd.msg : strerror(-r));
+                /* one line: "hint:" lines become "; hint:" */
+                for (p = st.fallback; (p = strchr(p, '\n')); )
+                        *p = ';';
+        }
+        r = copy_take(pid, opts, budget, pre, resident, npre, ret, &st, d);
+out:
+        if (r >= 0 && stats)
+                *stats = st;
         memsrc_regions_free(pre, npre);
         free(resident);
         atomic_store(&busy, 0);

@@ -6,7 +6,7 @@
  * (PTRACE_DETACH) before snapshot_take() returns, on every path: errors,
  * SIGINT/SIGTERM/SIGHUP/SIGQUIT and crashes of the tool (the signal handlers
  * installed by snapshot_install_signal_guard() detach, then re-raise).  Never
- * writes target memory, never runs code in it.
+ * writes target memory; copy mode never runs code in it.
  *
  * What is copied: every private readable+writable mapping (anonymous, [heap],
  * file-backed .data/.bss), except [stack]/[vvar]/[vsyscall] and device
@@ -19,23 +19,67 @@
  *   -EPERM   ptrace denied (CAP_SYS_PTRACE, kernel.yama.ptrace_scope,
  *            container flags)
  *   -EBUSY   target already stopped (SIGSTOP) or traced by another tracer
- *   -ENOMEM  copy does not fit in memory / over max_bytes
+ *   -ENOMEM  copy does not fit in memory / over the budget
+ *
+ * Fork mode also runs exactly two system calls in the target, each on one
+ * stopped thread whose registers are saved and restored around it: the
+ * clone that creates the child, and later the wait4 that reaps it.  See
+ * attach/fork.c for why the target cannot observe either.
  */
 #ifndef PYLEAK_SNAPSHOT_H
 #define PYLEAK_SNAPSHOT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 struct memsrc;
 struct diag;
 
+/* How the target's memory is captured (--snapshot=MODE).
+ *   COPY  stop every thread, copy the private writable memory, resume.
+ *         Pause ~0.2 s per GB copied.
+ *   FORK  stop every thread, make the target fork itself (one clone system
+ *         call run through ptrace on one stopped thread, at a `syscall`
+ *         instruction already in its text; nothing is written to its
+ *         memory), resume it at once and read the frozen child.  Pause
+ *         ~33 ms per GB (page tables).  Copy-on-write makes the target's
+ *         memory grow while the child lives: end it early (snapshot_end).
+ *   LIVE  no stop at all: read the running process (torn reads possible;
+ *         the walker validates and retries).
+ *   AUTO  FORK when the memory to copy exceeds opts.auto_threshold and the
+ *         target can fork, else COPY.
+ * The zero value is COPY so that zeroed opts keep the historical
+ * behaviour; the command line's default is AUTO. */
+enum snapshot_mode {
+        SNAPSHOT_COPY,
+        SNAPSHOT_FORK,
+        SNAPSHOT_LIVE,
+        SNAPSHOT_AUTO,
+};
+
+/* AUTO forks above this many resident+swapped bytes of copyable memory:
+ * below it a copy pauses the target ~13 ms at most (0.2 s/GB), about what
+ * the fork's own fixed costs (helper, injection, page tables) add up to,
+ * and a copy leaves nothing behind in the target. */
+#define SNAPSHOT_AUTO_THRESHOLD (64ull << 20)
+
+/* Testing only (snapshot_opts.debug): make the injected clone fail in the
+ * kernel (flags it refuses with EINVAL), to exercise the fallback. */
+#define SNAPSHOT_DEBUG_FORK_EINVAL 0x1u
+
 struct snapshot_opts {
-        uint64_t max_bytes;        /* 0 = no limit; refuse before stopping if
-                                      the writable mappings exceed this */
+        uint64_t max_bytes;        /* memory budget for the copy: 0 = half of
+                                      min(MemAvailable, headroom of this
+                                      tool's cgroup memory limit); a copy over
+                                      it is refused before stopping (AUTO
+                                      then forks instead) */
         int stop_timeout_ms;       /* how long to wait for every thread to stop
                                       before giving up (0 = default 2000) */
+        enum snapshot_mode mode;   /* 0 = COPY, see above */
+        uint64_t auto_threshold;   /* 0 = SNAPSHOT_AUTO_THRESHOLD */
+        unsigned debug;            /* SNAPSHOT_DEBUG_*, tests only */
 };
 
 struct snapshot_stats {
@@ -48,6 +92,31 @@ struct snapshot_stats {
         uint64_t regions_copied;
         uint64_t pages_unreadable; /* pages of copied mappings that could not
                                       be read and were zero-filled */
+        /* mode */
+        enum snapshot_mode mode_requested;
+        enum snapshot_mode mode_used;   /* COPY, FORK or LIVE */
+        char fallback[512];        /* why the requested (or AUTO's first)
+                                      choice was not used; "" if it was */
+        char warning[256];         /* e.g. fork's copy-on-write growth; "" */
+        /* fork mode */
+        double fork_ms;            /* the injected clone call, inside pause */
+        pid_t child_pid;           /* the frozen child (fork mode), else 0 */
+        /* memory budget */
+        uint64_t writable_bytes;   /* resident+swapped bytes of the copyable
+                                      mappings (what COPY would copy, AUTO's
+                                      measure, FORK's worst copy-on-write) */
+        uint64_t budget_bytes;     /* budget applied */
+        uint64_t mem_available;    /* MemAvailable, 0 if unknown */
+        uint64_t cgroup_headroom;  /* limit - usage of this tool's memory
+                                      cgroup (tightest ancestor); 0 = none */
+};
+
+/* What ending a fork snapshot cost (snapshot_end). */
+struct snapshot_end_stats {
+        double child_lifetime_ms;  /* child created -> killed and reaped */
+        double reap_pause_ms;      /* the second, one-thread stop of the
+                                      target that reaps the child's zombie */
+        bool reaped;               /* the zombie was reaped in the target */
 };
 
 /* Installs handlers for SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGSEGV, SIGBUS,
@@ -56,10 +125,36 @@ struct snapshot_stats {
  * early in main(). */
 void snapshot_install_signal_guard(void);
 
-/* Takes the snapshot described above.  On success *ret is a memsrc that
- * holds the copy (memsrc_pid() returns pid) and *stats is filled. */
+/* Takes a snapshot in opts->mode (NULL opts: COPY, default budget).  On
+ * success *ret is a memsrc over it and *stats is filled.  memsrc_pid()
+ * returns the target's pid in every mode (the report is about the target);
+ * snapshot_child_pid() gives the fork child.  A fork that cannot be done
+ * (seccomp filter, pids limit, ENOMEM, no `syscall` instruction found)
+ * falls back to COPY and says why in stats->fallback. */
 int snapshot_take(pid_t pid, const struct snapshot_opts *opts,
                   struct memsrc **ret, struct snapshot_stats *stats,
                   struct diag *d);
+
+/* Fork sources: ends the child now (SIGKILL, reaped as its tracer, then its
+ * zombie reaped in the target by one brief wait4 injected on one thread)
+ * and reports what it cost.  Afterwards the source still serves what it
+ * already read (memsrc_ptr pointers stay valid); other reads fail -ESRCH.
+ * memsrc_free() does the same implicitly.  Other sources: 0, nothing done.
+ * Returns 0, or a negative errno if the child could not be reaped in the
+ * target (it is dead either way). */
+int snapshot_end(struct memsrc *m, struct snapshot_end_stats *ret);
+
+/* The fork child's pid (alive until snapshot_end/memsrc_free), else 0. */
+pid_t snapshot_child_pid(struct memsrc *m);
+
+/* "copy", "fork", "live", "auto"; NULL for an invalid value. */
+const char *snapshot_mode_name(enum snapshot_mode mode);
+/* Parses a mode name; -EINVAL if unknown. */
+int snapshot_mode_parse(const char *s, enum snapshot_mode *ret);
+
+/* The default budget: half of min(MemAvailable, cgroup headroom).  The
+ * parts go to ret_available / ret_headroom (0 = unknown / unlimited) when
+ * not NULL. */
+uint64_t snapshot_default_budget(uint64_t *ret_available, uint64_t *ret_headroom);
 
 #endif

@@ -1,0 +1,1120 @@
+/* fork: the fork snapshot mode (see snapshot.h for the contract).
+ *
+ * The target is stopped as in copy mode.  One stopped thread then runs one
+ * clone system call for us: its registers are saved, rip is pointed at a
+ * `syscall` instruction already present in the target's text (nothing is
+ * written to its memory), rax/rdi... hold the clone, and the thread is
+ * single-stepped over that one instruction.  Its registers are restored and
+ * every thread is detached: the pause is stop + one fork.  The child is a
+ * frozen copy-on-write image of the address space that we read through
+ * /proc/CHILD/mem at leisure, then kill.
+ *
+ * Why the target cannot observe it:
+ *  - orig_rax = -1 while the injected registers are in place, so the
+ *    kernel's syscall-restart logic (which runs when a stop inside
+ *    get_signal() returns) leaves them alone.
+ *  - Single-stepping the `syscall` instruction makes the kernel report the
+ *    step at syscall exit as a SIGTRAP, i.e. a stop *inside get_signal()*.
+ *    The saved registers (orig_rax and an -ERESTART* rax if the thread was
+ *    in a system call) are put back at that stop and the SIGTRAP is
+ *    discarded, so on resume the kernel restarts the interrupted call
+ *    exactly as it does after any ptrace stop: no EINTR, no ERESTART*.
+ *  - Signals that reach the thread during the injection are taken off at
+ *    their signal-delivery-stop and re-delivered at detach with their
+ *    original siginfo.
+ *  - clone flags: CLONE_FILES and exit signal 0.  Exit signal 0 makes the
+ *    child a "clone" child: no SIGCHLD ever, invisible to wait()/waitpid()
+ *    without __WALL/__WCLONE, so a server's own child handling never sees
+ *    it.  CLONE_FILES shares the fd table instead of duplicating it, so a
+ *    socket the target closes while the child lives really closes (a copy
+ *    would hold it open and delay the peer's EOF).
+ *  - The child is traced from birth (PTRACE_O_TRACECLONE set on the
+ *    injecting thread only, for the duration of the call) and starts in a
+ *    PTRACE_EVENT_STOP before its first user instruction; it is never
+ *    resumed.  PTRACE_O_EXITKILL is set on the child only: never on the
+ *    target, where a crash of the tool would kill the service.
+ *  - The child's zombie is reaped in the target by a second injection,
+ *    wait4(child, NULL, __WALL|WNOHANG, NULL), on one briefly stopped thread.
+ *
+ * Tool death.  A SIGKILL of the tool in the middle of an injection would
+ * leave a target thread running with injected registers, and one between
+ * the clone and EXITKILL would free a child that then runs.  So all ptrace
+ * work is done by a helper process forked from the tool for each fork
+ * snapshot: it stops the target, forks it, resumes it, holds the child,
+ * and when the tool asks -- or dies (EOF on the request pipe) -- kills the
+ * child and reaps it in the target, then exits.  The tool only reads
+ * /proc/CHILD/mem.  Known limit: SIGKILL of the helper itself (or of the
+ * whole process group / cgroup) while it is injecting can still hurt the
+ * target thread; after the injection, EXITKILL kills the child but its
+ * zombie stays in the target until the target exits.
+ *
+ * x86-64 only.  Refused (copy is used) for targets under a seccomp filter:
+ * a filter could answer the injected clone by killing the target.
+ */
+#include "diag.h"
+#include "memsrc-internal.h"
+#include "procmaps.h"
+#include "snapshot-internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define FORK_CHUNK         (64u << 10)   /* lazy read unit from the child */
+#define FORK_GADGET_SCAN   (64u << 20)   /* bytes scanned per mapping */
+#define FORK_INJECT_MS     1000          /* one injected call, worst case */
+#define FORK_CHILD_STOP_MS 2000          /* child reaching its first stop */
+#define FORK_REPLY_SLACK_MS 10000        /* helper answer beyond the stop */
+#define FORK_MAX_RESTARTS  8             /* clone interrupted by a signal */
+#define FORK_MAX_SIGS      8             /* signals caught mid-injection */
+#define FORK_REAP_TRIES    20
+#define FORK_REAP_WAIT_MS  5000          /* target held by another tracer */
+
+/* ---- possible? ---------------------------------------------------------- */
+
+static int status_int(pid_t pid, const char *key, long *ret)
+{
+        char path[64], *text = NULL, *p;
+        int r;
+
+        snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+        r = proc_read_file(path, 1u << 16, &text, NULL);
+        if (r < 0)
+                return r;
+        p = strstr(text, key);
+        if (!p) {
+                free(text);
+                return -ENOENT;
+        }
+        *ret = strtol(p + strlen(key), NULL, 10);
+        free(text);
+        return 0;
+}
+
+bool snap_fork_possible(pid_t pid, char *why, size_t size)
+{
+#if defined(__x86_64__)
+        long sc = 0;
+
+        if (status_int(pid, "\nSeccomp:", &sc) == 0 && sc != 0) {
+                snprintf(why, size, "process %d runs under a seccomp %s; an injected system call could kill it",
+                         (int)pid, sc == 1 ? "strict mode" : "filter");
+                return false;
+        }
+        return true;
+#else
+        (void)pid;
+        snprintf(why, size, "fork mode is implemented for x86-64 only");
+        return false;
+#endif
+}
+
+#if defined(__x86_64__)
+
+/* ---- the `syscall` instruction ------------------------------------------ */
+
+static int gadget_rank(const struct mem_region *r)
+{
+        const char *base;
+
+        if (!r->r || !r->x || r->end <= r->start)
+                return -1;
+        if (!r->path)
+                return -1;
+        if (strcmp(r->path, "[vdso]") == 0)
+                return 2;
+        if (r->path[0] != '/')
+                return -1;
+        base = strrchr(r->path, '/') + 1;
+        /* libc's text is mapped by every CPython and never unmapped */
+        if (strncmp(base, "libc.so", 7) == 0 || strncmp(base, "libc-", 5) == 0)
+                return 0;
+        return 1;
+}
+
+/* Finds the bytes 0f 05 in an executable mapping, read (never written)
+ * through /proc/PID/mem.  Any such pair decodes as `syscall` when execution
+ * starts on it, and the single-step stops right after it, so what follows
+ * never matters. */
+static int find_gadget(pid_t pid, uint64_t *ret, struct diag *d)
+{
+        struct mem_region *v = NULL;
+        unsigned char *buf = NULL;
+        uint64_t a, end;
+        size_t n = 0, i, k, want;
+        char path[64];
+        int rank, fd, r;
+
+        r = procmaps_read(pid, &v, &n);
+        if (r < 0)
+                return diag_set(d, r, "cannot read the memory map of process %d: %s",
+                                (int)pid, strerror(-r));
+        snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        buf = malloc(FORK_CHUNK + 1);
+        if (fd < 0 || !buf) {
+                r = diag_set(d, fd < 0 ? -errno : -ENOMEM, "cannot read the memory of process %d",
+                             (int)pid);
+                goto out;
+        }
+        for (rank = 0; rank <= 2; rank++) {
+                for (i = 0; i < n; i++) {
+                        if (gadget_rank(&v[i]) != rank)
+                                continue;
+                        end = v[i].end - v[i].start > FORK_GADGET_SCAN
+                                ? v[i].start + FORK_GADGET_SCAN : v[i].end;
+                        for (a = v[i].start; a < end; a += FORK_CHUNK) {
+                                want = end - a < FORK_CHUNK ? (size_t)(end - a) : FORK_CHUNK;
+                                if (proc_mem_read(fd, pid, a, buf, want) < 0)
+                                        break;
+                                for (k = 0; k + 1 < want; k++)
+                                        if (buf[k] == 0x0f && buf[k + 1] == 0x05) {
+                                                *ret = a + k;
+                                                r = 0;
+                                                goto out;
+                                        }
+                        }
+                }
+        }
+        r = diag_set(d, -ENOENT, "no `syscall` instruction found in the executable mappings of process %d",
+                     (int)pid);
+out:
+        if (fd >= 0)
+                close(fd);
+        free(buf);
+        memsrc_regions_free(v, n);
+        return r;
+}
+
+/* ---- one injected system call ------------------------------------------- */
+
+struct pending_sig {
+        int sig;
+        siginfo_t info;
+};
+
+struct inject {
+        uint64_t gadget;
+        long nr, args[6];
+        unsigned long opts;        /* ptrace options during the call */
+        long rax;                  /* result */
+        pid_t child;               /* PTRACE_EVENT_CLONE's pid, or 0 */
+        uint64_t t_done;           /* CLOCK_MONOTONIC ns, syscall returned */
+        struct pending_sig sigs[FORK_MAX_SIGS];
+        int nsigs;
+};
+
+static bool is_restart(long rax)
+{
+        /* ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK */
+        return rax <= -512 && rax >= -516;
+}
+
+static void injected_regs(const struct user_regs_struct *saved,
+                          const struct inject *in, struct user_regs_struct *regs)
+{
+        *regs = *saved;
+        regs->rip = in->gadget;
+        regs->rax = (unsigned long long)in->nr;
+        /* -1: "not in a system call", so the restart logic that runs when
+         * this stop returns does not rewind rip or rewrite rax */
+        regs->orig_rax = (unsigned long long)-1;
+        regs->rdi = (unsigned long long)in->args[0];
+        regs->rsi = (unsigned long long)in->args[1];
+        regs->rdx = (unsigned long long)in->args[2];
+        regs->r10 = (unsigned long long)in->args[3];
+        regs->r8 = (unsigned long long)in->args[4];
+        regs->r9 = (unsigned long long)in->args[5];
+}
+
+static void on_alarm(int sig)
+{
+        (void)sig;
+}
+
+/* Waits for tid's next stop until deadline.  A blocking waitpid wakes the
+ * moment the thread stops (polling with sched_yield costs milliseconds when
+ * the target's threads keep the CPUs busy); SIGALRM, armed without
+ * SA_RESTART by helper_main, bounds it: a thread that does not come back
+ * must not hang the helper. */
+static int wait_stop(pid_t tid, int *st, uint64_t deadline)
+{
+        struct itimerval it = {0};
+        uint64_t now;
+        pid_t w;
+
+        for (;;) {
+                now = snap_now_ns();
+                if (now >= deadline)
+                        return -ETIMEDOUT;
+                it.it_value.tv_sec = (time_t)((deadline - now) / 1000000000u);
+                it.it_value.tv_usec = (suseconds_t)((deadline - now) % 1000000000u / 1000u) + 1;
+                setitimer(ITIMER_REAL, &it, NULL);
+                w = waitpid(tid, st, __WALL);
+                memset(&it, 0, sizeof(it));
+                setitimer(ITIMER_REAL, &it, NULL);
+                if (w == tid)
+                        return 0;
+                if (w < 0 && errno != EINTR)
+                        return -errno;
+        }
+}
+
+/* Runs in->nr on the stopped tracee c->t[ti] and puts everything back.
+ * 0 with in->rax set (which may be -errno from the call), or < 0 if the
+ * injection itself failed; in both cases the thread is left stopped with
+ * its own registers and is detached by snap_detach_all().  The only case
+ * where it cannot be put back is a thread that never stops again
+ * (-ETIMEDOUT after an interrupt too): it is then left to the orphan
+ * logic and the error says so. */
+static int inject_call(struct ctx *c, size_t ti, struct inject *in, struct diag *d)
+{
+        struct tracee *t = &c->t[ti];
+        struct user_regs_struct saved, regs, now;
+        uint64_t deadline, saved_mask = 0, block_mask;
+        unsigned long msg;
+        int st, r, restarts = 0, ev, sig;
+        bool interrupted = false, mask_set = false;
+
+        in->rax = 0;
+        in->child = 0;
+        in->nsigs = 0;
+        /* a thread caught in a signal-delivery-stop: take its signal off
+         * now, deliver it (same siginfo) at detach */
+        if (t->sig) {
+                in->sigs[0].sig = t->sig;
+                if (ptrace(PTRACE_GETSIGINFO, t->tid, NULL, &in->sigs[0].info) < 0)
+                        memset(&in->sigs[0].info, 0, sizeof(in->sigs[0].info));
+                in->nsigs = 1;
+                t->sig = 0;
+        }
+        if (ptrace(PTRACE_GETREGS, t->tid, NULL, &saved) < 0)
+                return diag_set(d, -errno, "cannot read the registers of thread %d: %s",
+                                (int)t->tid, strerror(errno));
+        if (saved.cs != 0x33)
+                return diag_set(d, -EOPNOTSUPP, "thread %d of process %d is not running 64-bit code",
+                                (int)t->tid, (int)c->pid);
+        if (in->opts && ptrace(PTRACE_SETOPTIONS, t->tid, NULL, (void *)in->opts) < 0)
+                return diag_set(d, -errno, "cannot set ptrace options on thread %d: %s",
+                                (int)t->tid, strerror(errno));
+        /* Block every signal but SIGTRAP on this thread while it steps
+         * over the injected call: a signal that arrived meanwhile would be
+         * dequeued into a signal-delivery-stop, and only one signal (with
+         * its siginfo) can be handed back at detach.  Blocked, it stays
+         * queued in the kernel, siginfo and order intact, and is delivered
+         * once the original mask is back.  SIGTRAP stays as it was: the
+         * step's trap is forced, and forcing a blocked signal resets the
+         * target's handler for it.  PTRACE_SETSIGMASK changes no memory. */
+        if (ptrace(PTRACE_GETSIGMASK, t->tid, (void *)sizeof(saved_mask), &saved_mask) == 0) {
+                block_mask = ~0ull & ~(1ull << (SIGTRAP - 1));
+                block_mask |= saved_mask & (1ull << (SIGTRAP - 1));
+                if (ptrace(PTRACE_SETSIGMASK, t->tid, (void *)sizeof(block_mask),
+                           &block_mask) == 0)
+                        mask_set = true;
+        }
+        injected_regs(&saved, in, &regs);
+        if (ptrace(PTRACE_SETREGS, t->tid, NULL, &regs) < 0) {
+                r = diag_set(d, -errno, "cannot set the registers of thread %d: %s",
+                             (int)t->tid, strerror(errno));
+                goto restore;
+        }
+        if (ptrace(PTRACE_SINGLESTEP, t->tid, NULL, NULL) < 0) {
+                r = diag_set(d, -errno, "cannot step thread %d: %s", (int)t->tid, strerror(errno));
+                goto restore;
+        }
+        deadline = snap_now_ns() + FORK_INJECT_MS * 1000000ull;
+        for (;;) {
+                r = wait_stop(t->tid, &st, deadline);
+                if (r == -ETIMEDOUT && !interrupted) {
+                        /* stuck somewhere (it should not be): make it stop */
+                        ptrace(PTRACE_INTERRUPT, t->tid, NULL, NULL);
+                        interrupted = true;
+                        deadline = snap_now_ns() + FORK_INJECT_MS * 1000000ull;
+                        continue;
+                }
+                if (r < 0) {
+                        t->state = r == -ETIMEDOUT ? T_SEIZED : T_GONE;
+                        return diag_set(d, r, "thread %d of process %d did not come back from the injected system call: %s",
+                                        (int)t->tid, (int)c->pid, strerror(-r));
+                }
+                if (!WIFSTOPPED(st)) {
+                        t->state = T_GONE;
+                        return diag_set(d, -ESRCH, "process %d exited during the snapshot",
+                                        (int)c->pid);
+                }
+                ev = st >> 16;
+                sig = WSTOPSIG(st);
+                if (ev == PTRACE_EVENT_CLONE) {
+                        if (ptrace(PTRACE_GETEVENTMSG, t->tid, NULL, &msg) == 0)
+                                in->child = (pid_t)msg;
+                } else if (ev == 0 && sig == SIGTRAP &&
+                           ptrace(PTRACE_GETREGS, t->tid, NULL, &now) == 0 &&
+                           now.rip == in->gadget + 2) {
+                        /* the step over `syscall`: reported at syscall
+                         * exit, a stop inside get_signal() */
+                        if (is_restart((long)now.rax) && !in->child &&
+                            restarts++ < FORK_MAX_RESTARTS) {
+                                /* the call saw a signal before doing
+                                 * anything (fork: ERESTARTNOINTR): again */
+                                if (ptrace(PTRACE_SETREGS, t->tid, NULL, &regs) < 0 ||
+                                    ptrace(PTRACE_SINGLESTEP, t->tid, NULL, NULL) < 0) {
+                                        r = diag_set(d, -errno, "cannot restart the injected call on thread %d",
+                                                     (int)t->tid);
+                                        goto restore;
+                                }
+                                continue;
+                        }
+                        in->rax = (long)now.rax;
+                        in->t_done = snap_now_ns();
+                        r = 0;
+                        break;
+                } else if (ev == 0) {
+                        /* a real signal arrived: hold it for the detach */
+                        if (in->nsigs < FORK_MAX_SIGS) {
+                                in->sigs[in->nsigs].sig = sig;
+                                if (ptrace(PTRACE_GETSIGINFO, t->tid, NULL,
+                                           &in->sigs[in->nsigs].info) < 0)
+                                        memset(&in->sigs[in->nsigs].info, 0,
+                                               sizeof(in->sigs[0].info));
+                                in->nsigs++;
+                        }
+                }
+                /* event stops (clone, group stop, our interrupt) and held
+                 * signals: step on */
+                if (ptrace(PTRACE_SINGLESTEP, t->tid, NULL, NULL) < 0) {
+                        r = diag_set(d, -errno, "cannot step thread %d: %s",
+                                     (int)t->tid, strerror(errno));
+                        goto restore;
+                }
+        }
+restore:
+        /* the thread is in a ptrace stop here (every path above that ends
+         * running jumps out earlier): its own registers back, our options
+         * off, and the first held signal armed for the detach */
+        if (ptrace(PTRACE_SETREGS, t->tid, NULL, &saved) < 0 && r == 0)
+                r = diag_set(d, -errno, "cannot restore the registers of thread %d", (int)t->tid);
+        if (in->opts)
+                ptrace(PTRACE_SETOPTIONS, t->tid, NULL, NULL);
+        if (mask_set && ptrace(PTRACE_SETSIGMASK, t->tid, (void *)sizeof(saved_mask),
+                               &saved_mask) < 0 && r == 0)
+                r = diag_set(d, -errno, "cannot restore the signal mask of thread %d",
+                             (int)t->tid);
+        t->state = T_STOPPED;
+        if (in->nsigs > 0) {
+                if (in->sigs[0].info.si_signo == in->sigs[0].sig)
+                        ptrace(PTRACE_SETSIGINFO, t->tid, NULL, &in->sigs[0].info);
+                t->sig = in->sigs[0].sig;
+        }
+        return r;
+}
+
+/* Re-sends the signals beyond the first held during an injection (the
+ * detach delivers only one).  Their siginfo becomes SI_TKILL from us: the
+ * kernel does not let a process forge another's. */
+static void resend_extra(pid_t pid, pid_t tid, const struct inject *in)
+{
+        int i;
+
+        for (i = 1; i < in->nsigs; i++)
+                syscall(SYS_tgkill, (long)pid, (long)tid, (long)in->sigs[i].sig);
+}
+
+/* The thread to inject on: a stopped one with no signal of its own to
+ * deliver, the leader first. */
+static ssize_t pick_thread(const struct ctx *c)
+{
+        ssize_t best = -1;
+        size_t i;
+
+        for (i = 0; i < c->n; i++) {
+                if (c->t[i].state != T_STOPPED)
+                        continue;
+                if (c->t[i].sig == 0 && c->t[i].tid == c->pid)
+                        return (ssize_t)i;
+                if (best < 0 || (c->t[i].sig == 0 && c->t[best].sig != 0))
+                        best = (ssize_t)i;
+        }
+        return best;
+}
+
+/* ---- the helper process -------------------------------------------------- */
+
+struct fork_msg {
+        int r;
+        bool fallback;
+        bool child_pristine;       /* first stop at gadget+2 with rax 0 */
+        pid_t child;
+        int threads;
+        double pause_ms, stop_ms, fork_ms;
+        uint64_t t_clone;          /* CLOCK_MONOTONIC ns */
+        char msg[DIAG_MSG_MAX];
+};
+
+struct end_msg {
+        int r;
+        bool reaped;
+        double reap_pause_ms;
+        uint64_t t_reaped;
+};
+
+struct helper_args {
+        pid_t pid;
+        uint64_t gadget;
+        int timeout_ms;
+        unsigned debug;
+};
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+        const char *p = buf;
+        ssize_t n;
+
+        while (len > 0) {
+                /* a socket, so that a dead peer is EPIPE, never SIGPIPE */
+                n = send(fd, p, len, MSG_NOSIGNAL);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return -EPIPE;
+                p += n;
+                len -= (size_t)n;
+        }
+        return 0;
+}
+
+static int read_all_timeout(int fd, void *buf, size_t len, int ms)
+{
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        uint64_t deadline = snap_now_ns() + (uint64_t)ms * 1000000u;
+        size_t done = 0;
+        ssize_t n;
+        int left;
+
+        while (done < len) {
+                uint64_t now = snap_now_ns();
+
+                if (now >= deadline)
+                        return -ETIMEDOUT;
+                left = (int)((deadline - now) / 1000000u) + 1;
+                n = poll(&p, 1, left);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return n < 0 ? -errno : -ETIMEDOUT;
+                n = read(fd, (char *)buf + done, len - done);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return -EPIPE;
+                done += (size_t)n;
+        }
+        return 0;
+}
+
+/* Waits for the new child's first stop and pins it: EXITKILL so that it
+ * dies with its tracer, never resumed.  Reports whether it stopped exactly
+ * at the return of the clone (proof it ran no user instruction). */
+static int hold_child(pid_t child, uint64_t gadget, bool *ret_pristine, struct diag *d)
+{
+        struct user_regs_struct regs;
+        int st, r;
+
+        r = wait_stop(child, &st, snap_now_ns() + FORK_CHILD_STOP_MS * 1000000ull);
+        if (r < 0)
+                return diag_set(d, r, "the forked child %d did not reach its first stop: %s",
+                                (int)child, strerror(-r));
+        if (!WIFSTOPPED(st))
+                return diag_set(d, -ESRCH, "the forked child %d died at birth", (int)child);
+        /* replaces the options inherited from the injecting thread */
+        if (ptrace(PTRACE_SETOPTIONS, child, NULL, (void *)(unsigned long)PTRACE_O_EXITKILL) < 0)
+                return diag_set(d, -errno, "cannot set PTRACE_O_EXITKILL on the forked child %d: %s",
+                                (int)child, strerror(errno));
+        *ret_pristine = ptrace(PTRACE_GETREGS, child, NULL, &regs) == 0 &&
+                        regs.rip == gadget + 2 && regs.rax == 0;
+        return 0;
+}
+
+static void kill_child(pid_t child)
+{
+        int st;
+
+        if (child <= 0)
+                return;
+        kill(child, SIGKILL);
+        /* as its tracer we see it die first; then it is the target's zombie */
+        while (waitpid(child, &st, __WALL) < 0 && errno == EINTR)
+                ;
+}
+
+/* Reaps child's zombie in the target: one thread stopped, one wait4
+ * injected, resumed.  The rest of the target keeps running. */
+static int reap_in_target(pid_t pid, uint64_t gadget, pid_t child,
+                          struct end_msg *em)
+{
+        struct ctx c = { .pid = pid };
+        struct inject in = { .gadget = gadget, .nr = SYS_wait4 };
+        pid_t tids[64];
+        size_t ntids = 0, i;
+        uint64_t deadline;
+        int r = -ESRCH, tries;
+        ssize_t ti = -1;
+
+        c.t = calloc(SNAP_MAX_THREADS, sizeof(*c.t));
+        if (!c.t)
+                return -ENOMEM;
+        tids[0] = pid;
+        if (proc_list_tasks(pid, tids + 1, 63, &ntids) < 0 && ntids == 0)
+                ntids = 0;
+        ntids++;
+        /* the leader is listed again among the tasks */
+        for (i = 1; i < ntids; i++)
+                if (tids[i] == pid)
+                        tids[i--] = tids[--ntids];
+        /* the leader first; if it cannot be seized (it called
+         * pthread_exit), the next thread.  Another tracer (a debugger, a
+         * second pyleak-attach) may hold the target for a while: keep
+         * trying, a zombie left behind is forever. */
+        deadline = snap_now_ns() + FORK_REAP_WAIT_MS * 1000000ull;
+        do {
+                for (i = 0; i < ntids && ti < 0; i++) {
+                        r = snap_seize_one(&c, tids[i], NULL);
+                        if (r <= 0)
+                                continue;
+                        snap_poll_stops(&c, snap_now_ns() + FORK_INJECT_MS * 1000000ull);
+                        ti = pick_thread(&c);
+                }
+                if (ti < 0 && r == -EBUSY)
+                        snap_nap_us(1000);
+        } while (ti < 0 && r == -EBUSY && snap_now_ns() < deadline);
+        if (ti < 0) {
+                snap_detach_all(&c);
+                free(c.t);
+                return r < 0 ? r : -ESRCH;
+        }
+        in.args[0] = child;
+        in.args[1] = 0;
+        in.args[2] = __WALL | WNOHANG;
+        in.args[3] = 0;
+        for (tries = 0; tries < FORK_REAP_TRIES; tries++) {
+                r = inject_call(&c, (size_t)ti, &in, NULL);
+                if (r < 0 || in.rax != 0)
+                        break;
+                /* 0: not a zombie yet (cannot happen after our wait, but
+                 * cheap to allow) */
+                snap_nap_us(100);
+        }
+        snap_detach_all(&c);
+        resend_extra(pid, c.t[ti].tid, &in);
+        em->reap_pause_ms = snap_ms_between(c.t_first, c.t_last_detach);
+        em->reaped = r == 0 && in.rax == child;
+        free(c.t);
+        return r < 0 ? r : em->reaped ? 0 : in.rax < 0 ? (int)in.rax : -ECHILD;
+}
+
+static void helper_end(const struct helper_args *a, pid_t child, int rep_w)
+{
+        struct end_msg em = {0};
+
+        kill_child(child);
+        em.r = reap_in_target(a->pid, a->gadget, child, &em);
+        em.t_reaped = snap_now_ns();
+        write_all(rep_w, &em, sizeof(em));
+}
+
+static void helper_main(const struct helper_args *a, int req_r, int rep_w)
+{
+        static const int quiet[] = { SIGINT, SIGQUIT, SIGHUP, SIGTERM, SIGPIPE };
+        struct ctx c = { .pid = a->pid };
+        struct inject in = { .gadget = a->gadget, .nr = SYS_clone,
+                             .opts = PTRACE_O_TRACECLONE };
+        struct fork_msg fm;
+        struct diag d = {0};
+        struct pollfd p = { .fd = req_r, .events = POLLIN };
+        struct sigaction sa;
+        uint64_t t_stopped = 0, t_fork0 = 0;
+        ssize_t ti;
+        size_t i;
+        char cmd;
+        int r;
+
+        /* Terminal and kill signals are the tool's business: the helper
+         * finishes (or undoes) what it started and follows the tool out
+         * when the request pipe closes. */
+        for (i = 0; i < sizeof(quiet) / sizeof(quiet[0]); i++)
+                signal(quiet[i], SIG_IGN);
+        signal(SIGCHLD, SIG_DFL);
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_alarm;      /* no SA_RESTART: it ends a wait */
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGALRM, &sa, NULL);
+        memset(&fm, 0, sizeof(fm));
+        /* the tool died before we started: nothing to do */
+        if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR)))
+                return;
+
+        c.t = calloc(SNAP_MAX_THREADS, sizeof(*c.t));
+        if (!c.t) {
+                fm.r = diag_set(&d, -ENOMEM, "out of memory");
+                goto reply;
+        }
+        r = snap_stop_all(&c, a->timeout_ms, &d);
+        if (r < 0) {
+                snap_detach_all(&c);
+                fm.r = r;
+                goto reply;
+        }
+        t_stopped = snap_now_ns();
+        ti = pick_thread(&c);
+        if (ti < 0) {
+                snap_detach_all(&c);
+                fm.r = diag_set(&d, -ESRCH, "process %d exited during the snapshot", (int)a->pid);
+                goto reply;
+        }
+        /* exit signal 0 (low byte): no SIGCHLD, not seen by wait() */
+        in.args[0] = CLONE_FILES;
+        if (a->debug & SNAPSHOT_DEBUG_FORK_EINVAL)
+                in.args[0] = CLONE_SIGHAND;    /* without CLONE_VM: EINVAL */
+        t_fork0 = snap_now_ns();
+        r = inject_call(&c, (size_t)ti, &in, &d);
+        snap_detach_all(&c);
+        resend_extra(a->pid, c.t[ti].tid, &in);
+        fm.pause_ms = snap_ms_between(c.t_first, c.t_last_detach);
+        fm.stop_ms = snap_ms_between(c.t_first, t_stopped);
+        fm.fork_ms = snap_ms_between(t_fork0, in.t_done);
+        fm.threads = (int)c.nstopped;
+        fm.t_clone = in.t_done;
+        if (r < 0) {
+                /* -ETIMEDOUT / -ESRCH leave nothing to fall back from */
+                fm.fallback = r != -ETIMEDOUT && r != -ESRCH;
+                fm.r = r;
+                /* the call may still have forked before failing */
+                if (in.child > 0) {
+                        struct end_msg em;
+
+                        kill_child(in.child);
+                        reap_in_target(a->pid, a->gadget, in.child, &em);
+                }
+                goto reply;
+        }
+        if (in.rax < 0 || (in.child > 0 && in.rax != in.child)) {
+                if (in.child > 0) {
+                        struct end_msg em;
+
+                        kill_child(in.child);
+                        reap_in_target(a->pid, a->gadget, in.child, &em);
+                }
+                fm.fallback = true;
+                fm.r = diag_set(&d, in.rax < 0 ? (int)in.rax : -EPROTO,
+                                "the clone system call in process %d failed: %s",
+                                (int)a->pid, in.rax < 0 ? strerror((int)-in.rax)
+                                                        : "unexpected child");
+                if (in.rax == -EAGAIN)
+                        diag_append(&d, "hint: the target's pids limit (cgroup pids.max, RLIMIT_NPROC) may be reached");
+                goto reply;
+        }
+        fm.child = (pid_t)in.rax;
+        r = hold_child(fm.child, a->gadget, &fm.child_pristine, &d);
+        if (r < 0) {
+                struct end_msg em;
+
+                kill_child(fm.child);
+                reap_in_target(a->pid, a->gadget, fm.child, &em);
+                fm.child = 0;
+                fm.fallback = true;
+                fm.r = r;
+                goto reply;
+        }
+        fm.r = 0;
+reply:
+        snprintf(fm.msg, sizeof(fm.msg), "%s", d.msg);
+        free(c.t);
+        c.t = NULL;
+        /* the write fails only if the tool is gone: then end at once */
+        if (write_all(rep_w, &fm, sizeof(fm)) < 0 && fm.r == 0) {
+                helper_end(a, fm.child, -1);
+                return;
+        }
+        if (fm.r < 0)
+                return;
+        /* hold the child until asked, or until the tool goes away */
+        for (;;) {
+                p.revents = 0;
+                r = poll(&p, 1, -1);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r < 0 || read(req_r, &cmd, 1) != 1 || cmd == 'e')
+                        break;
+        }
+        helper_end(a, fm.child, rep_w);
+}
+
+/* ---- the memsrc over the child ------------------------------------------ */
+
+struct fork_region {
+        char *buf;                 /* lazily mmapped, region size */
+        unsigned char *loaded;     /* per FORK_CHUNK: 0 no, 1 yes */
+};
+
+struct fsrc {
+        struct memsrc base;        /* base.pid: the target */
+        pid_t child, helper;
+        int mem_fd;                /* /proc/CHILD/mem */
+        int sock;                  /* to the helper */
+        bool ended;
+        int end_r;
+        struct snapshot_end_stats end;
+        uint64_t t_clone;
+        struct fork_region *fr;    /* per region, NULL entries if not cached */
+        uint64_t cached, cache_max;
+};
+
+static int fsrc_load(struct fsrc *f, size_t ri, uint64_t chunk)
+{
+        const struct mem_region *r = &f->base.regions[ri];
+        struct fork_region *fr = &f->fr[ri];
+        uint64_t off = chunk * FORK_CHUNK, len, pg;
+        size_t nchunks;
+        int e;
+
+        len = r->end - r->start - off < FORK_CHUNK ? r->end - r->start - off : FORK_CHUNK;
+        if (!fr->buf) {
+                nchunks = (size_t)((r->end - r->start + FORK_CHUNK - 1) / FORK_CHUNK);
+                fr->loaded = calloc(nchunks, 1);
+                fr->buf = mmap(NULL, (size_t)(r->end - r->start), PROT_READ | PROT_WRITE,
+                               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+                if (fr->buf == MAP_FAILED || !fr->loaded) {
+                        if (fr->buf != MAP_FAILED && fr->buf)
+                                munmap(fr->buf, (size_t)(r->end - r->start));
+                        free(fr->loaded);
+                        fr->buf = NULL;
+                        fr->loaded = NULL;
+                        return -ENOMEM;
+                }
+        }
+        e = proc_mem_read(f->mem_fd, f->child, r->start + off, fr->buf + off, (size_t)len);
+        if (e == -EFAULT) {
+                /* as in copy mode: unreadable pages (past a file's end)
+                 * stay zero */
+                for (pg = 0; pg < len; pg += 4096)
+                        proc_mem_read(f->mem_fd, f->child, r->start + off + pg,
+                                      fr->buf + off + pg, len - pg < 4096 ? (size_t)(len - pg) : 4096);
+                e = 0;
+        }
+        if (e < 0)
+                return e;
+        fr->loaded[chunk] = 1;
+        f->cached += len;
+        return 0;
+}
+
+/* Pointer to [addr, addr+len) inside cached region ri, loading chunks;
+ * NULL when over the cache budget or unreadable. */
+static const void *fsrc_cached(struct fsrc *f, size_t ri, uint64_t addr, size_t len)
+{
+        const struct mem_region *r = &f->base.regions[ri];
+        uint64_t c0, c1, c;
+
+        if (!f->fr || !snap_region_copyable(r))
+                return NULL;
+        c0 = (addr - r->start) / FORK_CHUNK;
+        c1 = (addr + len - 1 - r->start) / FORK_CHUNK;
+        for (c = c0; c <= c1; c++) {
+                if (f->fr[ri].loaded && f->fr[ri].loaded[c])
+                        continue;
+                if (f->ended || f->cached + FORK_CHUNK > f->cache_max ||
+                    fsrc_load(f, ri, c) < 0)
+                        return NULL;
+        }
+        return f->fr[ri].buf + (addr - r->start);
+}
+
+static int fsrc_read(struct memsrc *m, uint64_t addr, void *buf, size_t len)
+{
+        struct fsrc *f = (struct fsrc *)m;
+        const struct mem_region *r;
+        const void *p;
+        size_t chunk;
+        int e;
+
+        while (len > 0) {
+                r = memsrc_region_of(m, addr);
+                if (!r || !r->r)
+                        return -EFAULT;
+                chunk = r->end - addr < len ? (size_t)(r->end - addr) : len;
+                p = fsrc_cached(f, (size_t)(r - m->regions), addr, chunk);
+                if (p)
+                        memcpy(buf, p, chunk);
+                else if (f->ended)
+                        return -ESRCH;
+                else {
+                        e = proc_mem_read(f->mem_fd, f->child, addr, buf, chunk);
+                        if (e < 0)
+                                return e;
+                }
+                addr += chunk;
+                buf = (char *)buf + chunk;
+                len -= chunk;
+        }
+        return 0;
+}
+
+static const void *fsrc_ptr(struct memsrc *m, uint64_t addr, size_t len)
+{
+        struct fsrc *f = (struct fsrc *)m;
+        const struct mem_region *r;
+
+        r = memsrc_region_of(m, addr);
+        if (!r || len == 0 || len > r->end - addr)
+                return NULL;
+        return fsrc_cached(f, (size_t)(r - m->regions), addr, len);
+}
+
+static int fsrc_open_mapped_file(struct memsrc *m, const struct mem_region *r,
+                                 char **host_path)
+{
+        struct fsrc *f = (struct fsrc *)m;
+
+        /* the child maps the very same files; the target probably still */
+        return proc_open_mapped_file(f->ended ? m->pid : f->child, r, host_path);
+}
+
+static void fsrc_destroy(struct memsrc *m)
+{
+        struct fsrc *f = (struct fsrc *)m;
+        size_t i;
+
+        snapshot_end(m, NULL);
+        if (f->fr) {
+                for (i = 0; i < m->nregions; i++) {
+                        if (f->fr[i].buf)
+                                munmap(f->fr[i].buf, (size_t)(m->regions[i].end -
+                                                              m->regions[i].start));
+                        free(f->fr[i].loaded);
+                }
+                free(f->fr);
+        }
+        free(f);
+}
+
+static const struct memsrc_ops fsrc_ops = {
+        .name = "fork",
+        .read = fsrc_read,
+        .ptr = fsrc_ptr,
+        .open_mapped_file = fsrc_open_mapped_file,
+        .refresh_regions = NULL,
+        .destroy = fsrc_destroy,
+};
+
+int snapshot_end(struct memsrc *m, struct snapshot_end_stats *ret)
+{
+        struct fsrc *f;
+        struct end_msg em = {0};
+        int st, r;
+
+        if (!m || m->ops != &fsrc_ops) {
+                if (ret)
+                        memset(ret, 0, sizeof(*ret));
+                return 0;
+        }
+        f = (struct fsrc *)m;
+        if (!f->ended) {
+                f->ended = true;
+                if (f->mem_fd >= 0)
+                        close(f->mem_fd);
+                f->mem_fd = -1;
+                r = write_all(f->sock, "e", 1);
+                if (r == 0)
+                        r = read_all_timeout(f->sock, &em, sizeof(em), FORK_REPLY_SLACK_MS);
+                close(f->sock);
+                f->sock = -1;
+                /* the helper exits right after answering; one that did
+                 * not answer is left to finish on its own */
+                while (waitpid(f->helper, &st, r == 0 ? 0 : WNOHANG) < 0 && errno == EINTR)
+                        ;
+                f->end_r = r < 0 ? r : em.r;
+                f->end.reaped = r == 0 && em.reaped;
+                f->end.reap_pause_ms = em.reap_pause_ms;
+                f->end.child_lifetime_ms = snap_ms_between(f->t_clone,
+                                                           r == 0 ? em.t_reaped : snap_now_ns());
+        }
+        if (ret)
+                *ret = f->end;
+        return f->end_r;
+}
+
+pid_t snapshot_child_pid(struct memsrc *m)
+{
+        if (!m || m->ops != &fsrc_ops || ((struct fsrc *)m)->ended)
+                return 0;
+        return ((struct fsrc *)m)->child;
+}
+
+/* ---- entry point -------------------------------------------------------- */
+
+static pid_t spawn_helper(const struct helper_args *a, int *ret_sock)
+{
+        int sv[2];
+        pid_t h;
+
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+                return -errno;
+        h = fork();
+        if (h < 0) {
+                h = -errno;
+                close(sv[0]);
+                close(sv[1]);
+                return h;
+        }
+        if (h == 0) {
+                /* Only our end stays open: a helper must not keep another
+                 * helper's socket (or anything of the tool's) alive, or EOF
+                 * would not tell it that the tool died. */
+                if (dup2(sv[1], 3) < 0)
+                        _exit(1);
+                syscall(SYS_close_range, 4u, ~0u, 0u);
+                helper_main(a, 3, 3);
+                _exit(0);
+        }
+        close(sv[1]);
+        *ret_sock = sv[0];
+        return h;
+}
+
+int snap_fork_take(pid_t pid, const struct snapshot_opts *opts,
+                   struct memsrc **ret, struct snapshot_stats *stats,
+                   bool *ret_fallback, struct diag *d)
+{
+        struct helper_args a = { .pid = pid };
+        struct fork_msg fm;
+        struct fsrc *f = NULL;
+        char path[64];
+        int r, st, sock = -1;
+        pid_t h;
+
+        *ret_fallback = false;
+        a.timeout_ms = opts && opts->stop_timeout_ms > 0 ? opts->stop_timeout_ms : 2000;
+        a.debug = opts ? opts->debug : 0;
+        r = find_gadget(pid, &a.gadget, d);
+        if (r < 0) {
+                *ret_fallback = r != -ESRCH;
+                return r;
+        }
+        h = spawn_helper(&a, &sock);
+        if (h < 0) {
+                *ret_fallback = true;
+                return diag_set(d, (int)h, "cannot start the fork helper: %s", strerror((int)-h));
+        }
+        r = read_all_timeout(sock, &fm, sizeof(fm), a.timeout_ms + FORK_REPLY_SLACK_MS);
+        if (r < 0) {
+                /* a helper that hangs is left to finish on its own: killing
+                 * it mid-injection would hurt the target */
+                close(sock);
+                if (waitpid(h, &st, WNOHANG) == 0)
+                        r = diag_set(d, -ETIMEDOUT, "the fork helper (pid %d) did not answer", (int)h);
+                else
+                        r = diag_set(d, -EPROTO, "the fork helper (pid %d) died", (int)h);
+                return r;
+        }
+        if (fm.r < 0) {
+                close(sock);
+                while (waitpid(h, &st, 0) < 0 && errno == EINTR)
+                        ;
+                *ret_fallback = fm.fallback;
+                fm.msg[sizeof(fm.msg) - 1] = '\0';
+                diag_set(d, fm.r, "%s", fm.msg[0] ? fm.msg : strerror(-fm.r));
+                return fm.r;
+        }
+
+        f = calloc(1, sizeof(*f));
+        if (!f) {
+                r = diag_set(d, -ENOMEM, "out of memory");
+                goto fail;
+        }
+        f->base.ops = &fsrc_ops;
+        f->base.pid = pid;
+        f->child = fm.child;
+        f->helper = h;
+        f->sock = sock;
+        f->t_clone = fm.t_clone;
+        sock = -1;
+        snprintf(path, sizeof(path), "/proc/%d/mem", (int)f->child);
+        f->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (f->mem_fd < 0) {
+                r = diag_set(d, -errno, "cannot open %s: %s", path, strerror(errno));
+                goto fail;
+        }
+        /* the child's map is the truth: MADV_DONTFORK mappings are absent */
+        r = procmaps_read(f->child, &f->base.regions, &f->base.nregions);
+        if (r < 0) {
+                diag_set(d, r, "cannot read the memory map of the forked child %d: %s",
+                         (int)f->child, strerror(-r));
+                goto fail;
+        }
+        f->fr = calloc(f->base.nregions ? f->base.nregions : 1, sizeof(*f->fr));
+        f->cache_max = stats && stats->budget_bytes ? stats->budget_bytes : UINT64_MAX;
+        if (stats) {
+                stats->mode_used = SNAPSHOT_FORK;
+                stats->pause_ms = fm.pause_ms;
+                stats->stop_ms = fm.stop_ms;
+                stats->fork_ms = fm.fork_ms;
+                stats->threads = fm.threads;
+                stats->child_pid = fm.child;
+                if (!fm.child_pristine)
+                        snprintf(stats->warning, sizeof(stats->warning),
+                                 "the forked child %d did not stop where expected", (int)fm.child);
+                else
+                        snprintf(stats->warning, sizeof(stats->warning),
+                                 "copy-on-write: process %d may grow by up to %llu MiB while the forked child %d lives; end it early",
+                                 (int)pid, (unsigned long long)(stats->writable_bytes >> 20),
+                                 (int)fm.child);
+        }
+        *ret = &f->base;
+        return 0;
+fail:
+        if (f) {
+                memsrc_free(&f->base);
+        } else {
+                close(sock);
+                while (waitpid(h, &st, 0) < 0 && errno == EINTR)
+                        ;
+        }
+        *ret_fallback = true;
+        return r;
+}
+
+#else /* !__x86_64__ */
+
+int snap_fork_take(pid_t pid, const struct snapshot_opts *opts,
+                   struct memsrc **ret, struct snapshot_stats *stats,
+                   bool *ret_fallback, struct diag *d)
+{
+        *ret_fallback = true;
+        return diag_set(d, -EOPNOTSUPP, "fork mode is implemented for x86-64 only");
+}
+
+int snapshot_end(struct memsrc *m, struct snapshot_end_stats *ret)
+{
+        if (ret)
+                memset(ret, 0, sizeof(*ret));
+        return 0;
+}
+
+pid_t snapshot_child_pid(struct memsrc *m)
+{
+        return 0;
+}
+
+#endif

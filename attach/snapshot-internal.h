@@ -1,0 +1,81 @@
+/* snapshot-internal: what snapshot.c (stop, copy, resume) shares with
+ * fork.c (stop, fork the target through ptrace, resume).  Private to
+ * attach/ and its unit tests.
+ *
+ * A `struct ctx` is one stop of a target: every thread seized and
+ * interrupted by snap_stop_all(), all of them detached again by
+ * snap_detach_all() on every path.  Tracee slot i mirrors the signal-guard
+ * slot i, so a crash of the tool still detaches them.
+ */
+#ifndef PYLEAK_SNAPSHOT_INTERNAL_H
+#define PYLEAK_SNAPSHOT_INTERNAL_H
+
+#include "snapshot.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct mem_region;
+struct diag;
+
+#define SNAP_MAX_THREADS  4096
+
+enum { T_SEIZED, T_STOPPED, T_GONE, T_DETACHED };
+
+struct tracee {
+        pid_t tid;
+        int state;
+        int sig;             /* signal to re-inject at detach */
+        int event;           /* status >> 16 of the stop: PTRACE_EVENT_STOP
+                                for our interrupt, 0 for a signal stop */
+};
+
+struct ctx {
+        pid_t pid;
+        struct tracee *t;    /* SNAP_MAX_THREADS slots; i <-> guard slot i */
+        size_t n;
+        size_t nstopped;     /* threads held stopped */
+        uint64_t t_first;    /* first PTRACE_INTERRUPT */
+        uint64_t t_last_detach;
+};
+
+uint64_t snap_now_ns(void);
+double snap_ms_between(uint64_t a, uint64_t b);
+void snap_nap_us(long us);
+
+/* Private, readable, writable, not a stack/vvar/device, not a huge
+ * reservation: the mappings that can hold Python objects. */
+bool snap_region_copyable(const struct mem_region *r);
+/* Anonymous or a [pseudo] mapping. */
+bool snap_region_anon(const struct mem_region *r);
+/* Bytes a copy would hold: resident+swapped of anonymous copyable
+ * mappings (resident parallel to v, may be NULL), file-backed ones in full. */
+uint64_t snap_copy_size(const struct mem_region *v, const uint64_t *resident,
+                        size_t n);
+
+/* Refusals before touching the target: missing, zombie, itself, traced,
+ * stopped. */
+int snap_precheck(pid_t pid, struct diag *d);
+
+/* Seizes and interrupts tid (1), or 0 if it vanished, or < 0. */
+int snap_seize_one(struct ctx *c, pid_t tid, struct diag *d);
+/* Waits for seized threads to stop until deadline (CLOCK_MONOTONIC ns);
+ * returns how many are still running. */
+size_t snap_poll_stops(struct ctx *c, uint64_t deadline);
+/* Stops every thread (re-listing until no new one appears). */
+int snap_stop_all(struct ctx *c, int timeout_ms, struct diag *d);
+/* Detaches every thread, re-injecting t[i].sig; sets t_last_detach. */
+void snap_detach_all(struct ctx *c);
+
+/* fork.c: the fork mode.  On failure *ret_fallback tells whether copy mode
+ * may be tried instead (the target was left exactly as it was). */
+int snap_fork_take(pid_t pid, const struct snapshot_opts *opts,
+                   struct memsrc **ret, struct snapshot_stats *stats,
+                   bool *ret_fallback, struct diag *d);
+/* Whether fork mode can be attempted on pid; fills why (a reason for the
+ * fallback message) when it cannot. */
+bool snap_fork_possible(pid_t pid, char *why, size_t size);
+
+#endif
