@@ -1,24 +1,32 @@
-/* pyleak-attach: the command line.  Picks the memory source once, finds the
- * interpreter before stopping the target (so the pause covers only the copy),
- * takes the snapshot, builds and analyses the graph, writes the reports. */
+/* pyleak-attach: the command line.  Picks the source once (a live process or
+ * a dump file), finds the interpreter before stopping the target (so the
+ * pause covers only the capture), takes the snapshot, builds and analyses the
+ * graph, then writes the reports and the dump, or opens the browser. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "analysis.h"
+#include "browser.h"
 #include "config.h"
 #include "diag.h"
+#include "diff.h"
 #include "heap.h"
 #include "memsrc.h"
 #include "pyinterp.h"
 #include "report.h"
+#include "session.h"
 #include "snapshot.h"
+#include "store.h"
 
 enum exit_code {
         EXIT_COMPLETE = 0,
@@ -31,32 +39,66 @@ enum exit_code {
  * milliseconds, so a few short retries almost always find a quiet moment. */
 #define COLLECTING_RETRIES 8
 #define COLLECTING_DELAY_MS 25
+#define DOT_CYCLES_MAX 1024
 
 struct options {
         pid_t pid;
+        const char *dump_in;       /* FILE argument: a dump to reopen */
         const char *json_path;
         const char *text_path;
+        const char *dump_path;
+        const char *dot_path;
+        bool force;
         bool objects;
         bool quiet;
+        bool no_browser;
+        bool dot_local;
         unsigned top;
+        unsigned dot_top;
+        uint32_t dot_cycles[DOT_CYCLES_MAX];
+        uint32_t ndot_cycles;
         uint64_t max_memory;
+        enum snapshot_mode mode;
+};
+
+/* What the session's callbacks need to take another snapshot. */
+struct app {
+        struct options *o;
+        struct memsrc *live;
+        struct pyinterp *pi;
 };
 
 static const char usage_text[] =
 "usage: pyleak-attach [OPTIONS] PID\n"
+"       pyleak-attach [OPTIONS] DUMPFILE\n"
 "\n"
 "Snapshot a running CPython process from outside (it is paused only while its\n"
-"memory is copied), then report its reference cycles, what the next\n"
+"memory is captured), then show its reference cycles, what the next\n"
 "gc.collect() would free, gc.garbage, and the types that hold the memory.\n"
+"On a terminal with no output option, opens the browser (? shows its keys);\n"
+"otherwise writes the text report to stdout.  DUMPFILE (written by --dump)\n"
+"is browsed or reported the same way, on any machine, with no target.\n"
 "\n"
 "Options:\n"
 "  --json PATH          write the JSON report to PATH ('-' = stdout)\n"
 "  --text PATH          write the text report to PATH ('-' = stdout); this is\n"
 "                       the default on stdout when no other output is chosen\n"
+"                       and stdout is not a terminal\n"
 "  --objects            JSON: include every tracked object and its referents\n"
 "  --top N              text: list at most N cycles/objects/types (default 20)\n"
+"  --dump FILE          write the snapshot and its analyses to FILE (SQLite)\n"
+"  --force              with --dump: replace FILE if it exists\n"
+"  --dot FILE           write cycles as a Graphviz graph ('-' = stdout), one\n"
+"                       cluster per cycle, edges labelled\n"
+"  --dot-top N          --dot: the N biggest cycles (default 10)\n"
+"  --dot-cycles LIST    --dot: these cycles, by rank (e.g. 1,3,5)\n"
+"  --dot-local          --dot: cycles of the local grouping (references to\n"
+"                       classes, modules and function globals ignored)\n"
+"  --snapshot MODE      copy, fork, live or auto (default auto: fork when the\n"
+"                       memory to copy is large and the target can fork)\n"
 "  --max-memory SIZE    refuse to copy more than SIZE bytes (K/M/G suffixes;\n"
-"                       default: half of MemAvailable)\n"
+"                       default: half of the memory available)\n"
+"  --no-browser         never open the browser (text report instead)\n"
 "  -q, --quiet          no progress messages on stderr\n"
 "  -h, --help           show this help\n"
 "  -V, --version        show the version\n"
@@ -65,10 +107,15 @@ static const char usage_text[] =
 "Needs ptrace access to PID: root, CAP_SYS_PTRACE, or the same user with\n"
 "kernel.yama.ptrace_scope <= 1 (see README.md, \"Permissions\").\n";
 
-static void die_usage(const char *fmt, const char *arg)
+__attribute__((noreturn, format(printf, 1, 2)))
+static void die_usage(const char *fmt, ...)
 {
+        va_list ap;
+
         fputs("pyleak-attach: ", stderr);
-        fprintf(stderr, fmt, arg);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
         fputs("\nTry 'pyleak-attach --help'.\n", stderr);
         exit(EXIT_USAGE);
 }
@@ -96,15 +143,67 @@ static int parse_size(const char *s, uint64_t *ret)
         return 0;
 }
 
+static long parse_count(const char *opt, const char *s, long max)
+{
+        char *end;
+        long v;
+
+        errno = 0;
+        v = strtol(s, &end, 10);
+        if (errno || *end || end == s || v <= 0 || v > max) {
+                fprintf(stderr, "pyleak-attach: %s takes a number from 1 to %ld, not '%s'\n"
+                        "Try 'pyleak-attach --help'.\n", opt, max, s);
+                exit(EXIT_USAGE);
+        }
+        return v;
+}
+
+static void parse_dot_cycles(struct options *o, const char *s)
+{
+        char buf[4096], *save = NULL, *tok;
+
+        if (strlen(s) >= sizeof(buf))
+                die_usage("--dot-cycles: list too long: '%s'", s);
+        strcpy(buf, s);
+        for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                if (o->ndot_cycles == DOT_CYCLES_MAX)
+                        die_usage("--dot-cycles: at most 1024 cycles, not '%s'", s);
+                o->dot_cycles[o->ndot_cycles++] =
+                        (uint32_t)parse_count("--dot-cycles", tok, INT_MAX);
+        }
+        if (!o->ndot_cycles)
+                die_usage("--dot-cycles takes ranks such as 1,3,5, not '%s'", s);
+}
+
+/* A dump is named by a path: anything that is not a pid and names a file. */
+static bool is_dump_arg(const char *s)
+{
+        struct stat st;
+
+        if (s[strspn(s, "0123456789")] == 0 && s[0])
+                return false;
+        return stat(s, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 static void parse_args(int argc, char **argv, struct options *o)
 {
-        enum { OPT_JSON = 256, OPT_TEXT, OPT_OBJECTS, OPT_TOP, OPT_MAXMEM };
+        enum { OPT_JSON = 256, OPT_TEXT, OPT_OBJECTS, OPT_TOP, OPT_MAXMEM, OPT_DUMP,
+               OPT_FORCE, OPT_DOT, OPT_DOT_TOP, OPT_DOT_CYCLES, OPT_DOT_LOCAL,
+               OPT_SNAPSHOT, OPT_NO_BROWSER };
         static const struct option longopts[] = {
                 {"json", required_argument, NULL, OPT_JSON},
                 {"text", required_argument, NULL, OPT_TEXT},
                 {"objects", no_argument, NULL, OPT_OBJECTS},
                 {"top", required_argument, NULL, OPT_TOP},
                 {"max-memory", required_argument, NULL, OPT_MAXMEM},
+                {"dump", required_argument, NULL, OPT_DUMP},
+                {"force", no_argument, NULL, OPT_FORCE},
+                {"dot", required_argument, NULL, OPT_DOT},
+                {"dot-top", required_argument, NULL, OPT_DOT_TOP},
+                {"dot-cycles", required_argument, NULL, OPT_DOT_CYCLES},
+                {"dot-local", no_argument, NULL, OPT_DOT_LOCAL},
+                {"snapshot", required_argument, NULL, OPT_SNAPSHOT},
+                {"no-browser", no_argument, NULL, OPT_NO_BROWSER},
                 {"quiet", no_argument, NULL, 'q'},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'V'},
@@ -114,24 +213,33 @@ static void parse_args(int argc, char **argv, struct options *o)
         long v;
         int c;
 
+        o->mode = SNAPSHOT_AUTO;
         opterr = 0;
         while ((c = getopt_long(argc, argv, "qhV", longopts, NULL)) != -1) {
                 switch (c) {
                 case OPT_JSON: o->json_path = optarg; break;
                 case OPT_TEXT: o->text_path = optarg; break;
                 case OPT_OBJECTS: o->objects = true; break;
-                case OPT_TOP:
-                        v = strtol(optarg, &end, 10);
-                        if (*end || v <= 0 || v > 1000000)
-                                die_usage("--top takes a number from 1 to 1000000, not '%s'",
-                                          optarg);
-                        o->top = (unsigned)v;
-                        break;
+                case OPT_TOP: o->top = (unsigned)parse_count("--top", optarg, 1000000); break;
                 case OPT_MAXMEM:
                         if (parse_size(optarg, &o->max_memory) < 0)
                                 die_usage("--max-memory takes a size such as 2G or 512M, "
                                           "not '%s'", optarg);
                         break;
+                case OPT_DUMP: o->dump_path = optarg; break;
+                case OPT_FORCE: o->force = true; break;
+                case OPT_DOT: o->dot_path = optarg; break;
+                case OPT_DOT_TOP:
+                        o->dot_top = (unsigned)parse_count("--dot-top", optarg, 100000);
+                        break;
+                case OPT_DOT_CYCLES: parse_dot_cycles(o, optarg); break;
+                case OPT_DOT_LOCAL: o->dot_local = true; break;
+                case OPT_SNAPSHOT:
+                        if (snapshot_mode_parse(optarg, &o->mode) < 0)
+                                die_usage("--snapshot takes copy, fork, live or auto, not '%s'",
+                                          optarg);
+                        break;
+                case OPT_NO_BROWSER: o->no_browser = true; break;
                 case 'q': o->quiet = true; break;
                 case 'h':
                         fputs(usage_text, stdout);
@@ -144,29 +252,25 @@ static void parse_args(int argc, char **argv, struct options *o)
                 }
         }
         if (optind >= argc)
-                die_usage("%s", "missing PID (the process to inspect)");
+                die_usage("%s", "missing PID (the process to inspect) or dump file");
         if (optind + 1 < argc)
                 die_usage("unexpected argument '%s'", argv[optind + 1]);
+        if (o->force && !o->dump_path)
+                die_usage("%s", "--force only applies to --dump");
+        if ((o->dot_top || o->ndot_cycles || o->dot_local) && !o->dot_path)
+                die_usage("%s", "--dot-top, --dot-cycles and --dot-local need --dot FILE");
+        if (is_dump_arg(argv[optind])) {
+                o->dump_in = argv[optind];
+                return;
+        }
+        errno = 0;
         v = strtol(argv[optind], &end, 10);
-        if (*end || v <= 0 || v > INT_MAX)
+        if (errno || *end || v <= 0 || v > INT_MAX) {
+                if (argv[optind][strspn(argv[optind], "0123456789")])
+                        die_usage("'%s' is neither a process id nor a dump file", argv[optind]);
                 die_usage("'%s' is not a process id", argv[optind]);
+        }
         o->pid = (pid_t)v;
-}
-
-/* Half of MemAvailable: a snapshot must never push the host towards OOM. */
-static uint64_t default_max_memory(void)
-{
-        FILE *f = fopen("/proc/meminfo", "re");
-        char line[256];
-        uint64_t kb = 0;
-
-        if (!f)
-                return 0;
-        while (fgets(line, sizeof(line), f))
-                if (sscanf(line, "MemAvailable: %" SCNu64 " kB", &kb) == 1)
-                        break;
-        fclose(f);
-        return kb * 1024 / 2;
 }
 
 static double now_ms(void)
@@ -186,21 +290,158 @@ static int fail(const struct diag *d, int err, const char *what)
         return EXIT_NOTHING;
 }
 
-static int write_report(const struct heap *h, const char *path, bool json,
-                        const struct report_opts *ro)
+/* The first line of a diag, for the browser's one-line status. */
+static void first_line(const struct diag *d, int err, char *msg, size_t len)
 {
-        FILE *f = strcmp(path, "-") ? fopen(path, "we") : stdout;
+        snprintf(msg, len, "%s", d->msg[0] ? d->msg : strerror(-err));
+        msg[strcspn(msg, "\n")] = 0;
+}
+
+/* Snapshot, graph, analysis: one heap, or -errno with d filled.  The
+ * captured memory is released as soon as the graph is built (it can be
+ * gigabytes; a fork child is ended by it). */
+static int take_heap(struct app *a, bool quiet, struct heap **ret, struct diag *d)
+{
+        struct snapshot_opts so = {0};
+        struct snapshot_stats st = {0};
+        struct memsrc *snap = NULL;
+        struct heap *h = NULL;
         int r;
 
-        if (!f) {
-                fprintf(stderr, "pyleak-attach: cannot write %s: %s\n", path, strerror(errno));
-                return -errno;
+        so.max_bytes = a->o->max_memory;
+        so.mode = a->o->mode;
+        for (int attempt = 0;; attempt++) {
+                r = snapshot_take(a->o->pid, &so, &snap, &st, d);
+                if (r < 0)
+                        return r;
+                if (!quiet && st.fallback[0])
+                        fprintf(stderr, "pyleak-attach: %s\n", st.fallback);
+                if (!quiet && st.warning[0])
+                        fprintf(stderr, "pyleak-attach: %s\n", st.warning);
+                r = heap_build(snap, a->pi, NULL, &h, d);
+                memsrc_free(snap);
+                snap = NULL;
+                if (r != -EAGAIN || attempt >= COLLECTING_RETRIES)
+                        break;
+                if (!quiet)
+                        fprintf(stderr, "pyleak-attach: a garbage collection was running in "
+                                "the target; retrying the snapshot\n");
+                nanosleep(&(struct timespec){0, COLLECTING_DELAY_MS * 1000000L}, NULL);
         }
-        r = json ? report_json(h, f, ro) : report_text(h, f, ro);
+        if (r == -EAGAIN)
+                diag_set(d, r, "a garbage collection was running in the target at every "
+                         "one of %d snapshots\nhint: the target collects constantly; try "
+                         "again, or raise its thresholds with gc.set_threshold()",
+                         COLLECTING_RETRIES + 1);
+        if (r < 0)
+                return r;
+        h->meta.pid = a->o->pid;
+        h->meta.pause_ms = st.pause_ms;
+        h->meta.stop_ms = st.stop_ms;
+        h->meta.threads = st.threads;
+        h->meta.bytes_copied = st.bytes_copied;
+        r = heap_analyse(h);
+        if (r < 0) {
+                diag_set(d, r, "analysis failed: %s", strerror(-r));
+                heap_free(h);
+                return r;
+        }
+        *ret = h;
+        return 0;
+}
+
+static int session_resnapshot(struct session *s, char *msg, size_t len)
+{
+        struct diag d = {0};
+        struct heap_diff *diff = NULL;
+        struct heap *h = NULL;
+        int r;
+
+        /* quiet: the terminal belongs to the browser now */
+        r = take_heap(s->ctx, true, &h, &d);
+        if (r < 0) {
+                first_line(&d, r, msg, len);
+                return r;
+        }
+        r = heap_diff(s->heap, h, &diff);
+        if (r < 0) {
+                snprintf(msg, len, "comparing the snapshots failed: %s", strerror(-r));
+                heap_free(h);
+                return r;
+        }
+        heap_diff_free(s->diff);
+        heap_free(s->heap);
+        s->heap = h;
+        s->diff = diff;
+        s->generation++;
+        return 0;
+}
+
+static int session_write_dump(struct session *s, const char *path, bool force, char *msg,
+                              size_t len)
+{
+        struct store_write_opts wo = {.force = force};
+        struct diag d = {0};
+        int r = heap_store_write(s->heap, path, &wo, &d);
+
+        if (r < 0)
+                first_line(&d, r, msg, len);
+        return r;
+}
+
+static FILE *open_out(const char *path)
+{
+        FILE *f = strcmp(path, "-") ? fopen(path, "we") : stdout;
+
+        if (!f)
+                fprintf(stderr, "pyleak-attach: cannot write %s: %s\n", path, strerror(errno));
+        return f;
+}
+
+static int close_out(FILE *f, const char *path, int r)
+{
         if (f != stdout && fclose(f) != 0 && r == 0)
+                r = -errno;
+        if (f == stdout && fflush(f) != 0 && r == 0)
                 r = -errno;
         if (r < 0)
                 fprintf(stderr, "pyleak-attach: writing %s failed: %s\n", path, strerror(-r));
+        return r;
+}
+
+static int write_report(const struct heap *h, const char *path, bool json,
+                        const struct report_opts *ro)
+{
+        FILE *f = open_out(path);
+
+        if (!f)
+                return -errno;
+        return close_out(f, path, json ? report_json(h, f, ro) : report_text(h, f, ro));
+}
+
+static int write_dot(const struct heap *h, const struct options *o)
+{
+        struct dot_opts dopt = {.cycles = o->dot_cycles, .ncycles = o->ndot_cycles,
+                                .top = o->dot_top, .local = o->dot_local};
+        FILE *f = open_out(o->dot_path);
+
+        if (!f)
+                return -errno;
+        return close_out(f, o->dot_path, report_dot(h, f, &dopt));
+}
+
+static int write_dump_file(const struct heap *h, const struct options *o)
+{
+        struct store_write_opts wo = {.force = o->force};
+        struct diag d = {0};
+        int r = heap_store_write(h, o->dump_path, &wo, &d);
+
+        if (r == -EEXIST && !d.msg[0])
+                diag_set(&d, r, "%s exists\nhint: --force replaces it", o->dump_path);
+        if (r < 0)
+                fail(&d, r, "cannot write the dump");
+        else if (!o->quiet)
+                fprintf(stderr, "pyleak-attach: wrote %s\n", o->dump_path);
         return r;
 }
 
@@ -208,12 +449,11 @@ int main(int argc, char **argv)
 {
         struct options o = {0};
         struct diag d = {0};
-        struct memsrc *live = NULL, *snap = NULL;
-        struct pyinterp *pi = NULL;
-        struct heap *h = NULL;
-        struct snapshot_stats st = {0};
-        struct snapshot_opts so = {0};
+        struct app a = {.o = &o};
+        struct session s = {0};
         struct report_opts ro;
+        struct heap *h = NULL;
+        bool browse, any_output;
         int r, code = EXIT_NOTHING;
         double t0;
 
@@ -221,76 +461,86 @@ int main(int argc, char **argv)
         snapshot_install_signal_guard();
         t0 = now_ms();
 
-        r = memsrc_open_live(o.pid, &live, &d);
-        if (r < 0) {
-                code = fail(&d, r, "cannot open the target");
-                goto out;
-        }
-        /* Symbols first, while the target runs: only constant data is read. */
-        r = pyinterp_find(live, &pi, &d);
-        if (r < 0) {
-                code = fail(&d, r, "cannot find the Python interpreter");
-                goto out;
-        }
-        if (!o.quiet)
-                fprintf(stderr, "pyleak-attach: pid %d runs CPython %s (%s); layout from %s\n",
-                        o.pid, pi->version, pi->elf_path ? pi->elf_path : "?",
-                        pi->layout.source ? pi->layout.source : "?");
-
-        so.max_bytes = o.max_memory ? o.max_memory : default_max_memory();
-        for (int attempt = 0;; attempt++) {
-                r = snapshot_take(o.pid, &so, &snap, &st, &d);
+        if (o.dump_in) {
+                r = heap_store_read(o.dump_in, &h, &d);
                 if (r < 0) {
-                        code = fail(&d, r, "cannot take the snapshot");
+                        code = fail(&d, r, "cannot read the dump");
                         goto out;
                 }
-                r = heap_build(snap, pi, NULL, &h, &d);
-                if (r != -EAGAIN || attempt >= COLLECTING_RETRIES)
-                        break;
+                if (!h->analysed && (r = heap_analyse(h)) < 0) {
+                        code = fail(NULL, r, "analysis failed");
+                        goto out;
+                }
                 if (!o.quiet)
-                        fprintf(stderr, "pyleak-attach: a garbage collection was running in "
-                                "the target; retrying the snapshot\n");
-                memsrc_free(snap);
-                snap = NULL;
-                nanosleep(&(struct timespec){0, COLLECTING_DELAY_MS * 1000000L}, NULL);
+                        fprintf(stderr, "pyleak-attach: %s: pid %d, CPython %s; %" PRIu32
+                                " objects, %" PRIu32 " cycles, %" PRIu32 " garbage\n", o.dump_in,
+                                h->meta.pid, h->meta.python_version, h->ntracked, h->cycles.n,
+                                h->ngarbage);
+        } else {
+                r = memsrc_open_live(o.pid, &a.live, &d);
+                if (r < 0) {
+                        code = fail(&d, r, "cannot open the target");
+                        goto out;
+                }
+                /* Symbols first, while the target runs: only constant data is
+                 * read. */
+                r = pyinterp_find(a.live, &a.pi, &d);
+                if (r < 0) {
+                        code = fail(&d, r, "cannot find the Python interpreter");
+                        goto out;
+                }
+                if (!o.quiet)
+                        fprintf(stderr, "pyleak-attach: pid %d runs CPython %s (%s); layout "
+                                "from %s\n", o.pid, a.pi->version,
+                                a.pi->elf_path ? a.pi->elf_path : "?",
+                                a.pi->layout.source ? a.pi->layout.source : "?");
+                r = take_heap(&a, o.quiet, &h, &d);
+                if (r < 0) {
+                        code = fail(&d, r, r == -EAGAIN || d.msg[0] ?
+                                    "cannot read the object graph" : "cannot take the snapshot");
+                        goto out;
+                }
+                if (!o.quiet)
+                        fprintf(stderr, "pyleak-attach: paused the target %.1f ms; %" PRIu32
+                                " objects, %" PRIu32 " cycles, %" PRIu32 " garbage; %.0f ms "
+                                "in all\n", h->meta.pause_ms, h->ntracked, h->cycles.n,
+                                h->ngarbage, now_ms() - t0);
         }
-        if (r == -EAGAIN) {
-                diag_set(&d, r, "a garbage collection was running in the target at every "
-                         "one of %d snapshots\nhint: the target collects constantly; try "
-                         "again, or raise its thresholds with gc.set_threshold()",
-                         COLLECTING_RETRIES + 1);
-        }
-        if (r < 0) {
-                code = fail(&d, r, "cannot read the object graph");
-                goto out;
-        }
-        h->meta.pid = o.pid;
-        h->meta.pause_ms = st.pause_ms;
-        h->meta.stop_ms = st.stop_ms;
-        h->meta.threads = st.threads;
-        h->meta.bytes_copied = st.bytes_copied;
-        r = heap_analyse(h);
-        if (r < 0) {
-                code = fail(NULL, r, "analysis failed");
-                goto out;
-        }
-        if (!o.quiet)
-                fprintf(stderr, "pyleak-attach: paused the target %.1f ms; %" PRIu32
-                        " objects, %" PRIu32 " cycles, %" PRIu32 " garbage; %.0f ms in all\n",
-                        st.pause_ms, h->ntracked, h->cycles.n, h->ngarbage, now_ms() - t0);
 
         ro = (struct report_opts){.objects = o.objects, .top = o.top ? o.top : 20};
         code = h->meta.inconsistencies ? EXIT_PARTIAL : EXIT_COMPLETE;
-        if (!o.json_path && !o.text_path)
+        any_output = o.json_path || o.text_path || o.dump_path || o.dot_path;
+        browse = !any_output && !o.no_browser && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+        if (!any_output && !browse)
                 o.text_path = "-";
+        if (o.dump_path && write_dump_file(h, &o) < 0)
+                code = EXIT_NOTHING;
         if (o.json_path && write_report(h, o.json_path, true, &ro) < 0)
                 code = EXIT_NOTHING;
         if (o.text_path && write_report(h, o.text_path, false, &ro) < 0)
                 code = EXIT_NOTHING;
+        if (o.dot_path && write_dot(h, &o) < 0)
+                code = EXIT_NOTHING;
+        if (browse) {
+                s.heap = h;
+                s.live = !o.dump_in;
+                s.resnapshot = o.dump_in ? NULL : session_resnapshot;
+                s.write_dump = session_write_dump;
+                s.ctx = &a;
+                r = tui_run(&s);
+                h = s.heap;
+                heap_diff_free(s.diff);
+                if (r < 0) {
+                        fprintf(stderr, "pyleak-attach: cannot open the browser: %s\n"
+                                "hint: use --text - or --json - for a report\n", strerror(-r));
+                        code = EXIT_NOTHING;
+                } else {
+                        code = h->meta.inconsistencies ? EXIT_PARTIAL : EXIT_COMPLETE;
+                }
+        }
 out:
         heap_free(h);
-        memsrc_free(snap);
-        pyinterp_free(pi);
-        memsrc_free(live);
+        pyinterp_free(a.pi);
+        memsrc_free(a.live);
         return code;
 }

@@ -1,4 +1,5 @@
-/* report: the non-interactive writers (JSON for programs, text for people).
+/* report: the non-interactive writers (JSON for programs, text for people,
+ * Graphviz for pictures of cycles).
  *
  * Both read only the analysed heap model.  They return 0, or -EIO when the
  * stream failed (disk full, closed pipe); they never print diagnostics.
@@ -19,6 +20,20 @@ struct report_opts {
         unsigned top;        /* text: how many cycles/types/objects to list */
 };
 
+/* Graphviz: chosen cycles, one cluster each, edges labelled.  Cycles are
+ * 1-based ranks in h->cycles (or h->cycles_local when local); none chosen
+ * means the first `top` (default 10).  A cycle of more than max_members
+ * (default 50) objects is drawn as its shortest cycle through its first
+ * member. */
+struct dot_opts {
+        const uint32_t *cycles;
+        uint32_t ncycles;
+        unsigned top;
+        bool local;
+        unsigned max_members;
+};
+
+int report_dot(const struct heap *h, FILE *f, const struct dot_opts *o);
 int report_json(const struct heap *h, FILE *f, const struct report_opts *o);
 int report_text(const struct heap *h, FILE *f, const struct report_opts *o);
 

@@ -665,7 +665,7 @@ static void test_bad_files(void)
                         if (r >= 0 || h || !strstr(d.msg, tpath("cut")) ||
                             !(strstr(d.msg, "damaged") || strstr(d.msg, "not a pyleak"))) {
                                 bad++;
-                                printf("# cut at %zu: r=%d %s\n", cuts[i], r, d.msg);
+                                tap_note("cut at %zu: r=%d %s", cuts[i], r, d.msg);
                         }
                         heap_free(h);
                 }
@@ -729,7 +729,7 @@ static void test_bad_files(void)
                                 same++;
                         else {
                                 bad++;
-                                printf("# flip at %zu: r=%d %s\n", off, r, d.msg);
+                                tap_note("flip at %zu: r=%d %s", off, r, d.msg);
                         }
                         heap_free(h);
                 }

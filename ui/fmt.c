@@ -1,0 +1,139 @@
+/* fmt.c: see fmt.h. */
+#include "fmt.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <wchar.h>
+
+const char *fmt_bytes(uint64_t b, char *buf, size_t len)
+{
+        static const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+        double v = (double)b;
+        int u = 0;
+
+        while (v >= 1024 && u < 4) {
+                v /= 1024;
+                u++;
+        }
+        if (u == 0)
+                snprintf(buf, len, "%" PRIu64 " B", b);
+        else
+                snprintf(buf, len, "%.1f %s", v, unit[u]);
+        return buf;
+}
+
+const char *fmt_delta(int64_t d, char *buf, size_t len)
+{
+        if (d == 0)
+                buf[0] = 0;
+        else
+                snprintf(buf, len, "%+" PRId64, d);
+        return buf;
+}
+
+const char *fmt_delta_bytes(int64_t d, char *buf, size_t len)
+{
+        char b[32];
+
+        if (d == 0) {
+                buf[0] = 0;
+                return buf;
+        }
+        fmt_bytes(d < 0 ? (uint64_t)-d : (uint64_t)d, b, sizeof(b));
+        snprintf(buf, len, "%c%s", d < 0 ? '-' : '+', b);
+        return buf;
+}
+
+/* One character of s: its byte length and display width; bad bytes and
+ * control characters become one '?' column. */
+static size_t next_char(const char *s, bool utf8, int *ret_w, bool *ret_bad)
+{
+        const unsigned char c = (unsigned char)*s;
+        mbstate_t st;
+        wchar_t wc;
+        size_t n;
+        int w;
+
+        *ret_bad = false;
+        if (c < 0x80) {
+                *ret_w = 1;
+                *ret_bad = c < 0x20 || c == 0x7f;
+                return 1;
+        }
+        if (!utf8) {
+                *ret_w = 1;
+                *ret_bad = true;
+                return 1;
+        }
+        memset(&st, 0, sizeof(st));
+        n = mbrtowc(&wc, s, strlen(s), &st);
+        if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
+                *ret_w = 1;
+                *ret_bad = true;
+                return 1;
+        }
+        w = wcwidth(wc);
+        if (w < 0) {
+                *ret_w = 1;
+                *ret_bad = true;
+                return n;
+        }
+        *ret_w = w;
+        return n;
+}
+
+int fmt_width(const char *s, bool utf8)
+{
+        int total = 0, w;
+        bool bad;
+
+        while (*s) {
+                s += next_char(s, utf8, &w, &bad);
+                total += w;
+        }
+        return total;
+}
+
+static void put_bytes(char *dst, size_t cap, size_t *pos, const char *s, size_t n)
+{
+        if (*pos + n + 1 > cap)
+                n = *pos + 1 < cap ? cap - *pos - 1 : 0;
+        memcpy(dst + *pos, s, n);
+        *pos += n;
+        dst[*pos] = 0;
+}
+
+int fmt_fit(char *dst, size_t cap, size_t *pos, const char *src, int width,
+            bool right, bool utf8)
+{
+        const char *mark = utf8 ? "\u2026" : "~";
+        int srcw = fmt_width(src, utf8), used = 0, w;
+        bool bad;
+
+        if (width <= 0)
+                return 0;
+        if (srcw < width && right)
+                for (; used < width - srcw; used++)
+                        put_bytes(dst, cap, pos, " ", 1);
+        while (*src) {
+                size_t n = next_char(src, utf8, &w, &bad);
+
+                /* leave room for the marker when the rest does not fit */
+                if (used + w > width || (srcw > width && used + w > width - 1))
+                        break;
+                if (bad)
+                        put_bytes(dst, cap, pos, "?", 1);
+                else
+                        put_bytes(dst, cap, pos, src, n);
+                used += w;
+                src += n;
+        }
+        if (*src && used < width) {
+                put_bytes(dst, cap, pos, mark, strlen(mark));
+                used++;
+        }
+        for (; used < width; used++)
+                put_bytes(dst, cap, pos, " ", 1);
+        return used;
+}

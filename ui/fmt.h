@@ -1,0 +1,33 @@
+/* fmt: text helpers shared by the browser's views and screens.
+ *
+ * Everything the browser shows is composed as plain text lines first (so the
+ * same code serves the terminal, the headless tests and the search), and
+ * these helpers fit text into a number of terminal columns.  In a UTF-8
+ * locale multibyte text is measured with wcwidth(); otherwise every byte
+ * >= 0x80 and every control byte is shown as '?', so a C-locale terminal
+ * never receives bytes it cannot draw.
+ */
+#ifndef PYLEAK_FMT_H
+#define PYLEAK_FMT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* "512 B", "1.2 KiB", "3.0 GiB" into buf; returns buf. */
+const char *fmt_bytes(uint64_t b, char *buf, size_t len);
+/* "+12", "-3", "" for 0; returns buf. */
+const char *fmt_delta(int64_t d, char *buf, size_t len);
+/* Signed size: "+1.2 KiB", "-512 B", "" for 0. */
+const char *fmt_delta_bytes(int64_t d, char *buf, size_t len);
+
+/* Appends src to dst (at byte offset *pos, capacity cap) fitted to exactly
+ * `width` display columns: truncated with a marker, or padded with spaces
+ * (on the left when right is set).  Returns the columns written. */
+int fmt_fit(char *dst, size_t cap, size_t *pos, const char *src, int width,
+            bool right, bool utf8);
+
+/* Display columns of s (as fmt_fit would draw it). */
+int fmt_width(const char *s, bool utf8);
+
+#endif
