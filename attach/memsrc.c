@@ -249,7 +249,7 @@ int memsrc_open_live(pid_t pid, struct memsrc **ret, struct diag *d)
         if (l->mem_fd < 0) {
                 r = errno;
                 if (r == ENOENT || r == ESRCH) {
-                        r = diag_set(d, -ESRCH, "no process with pid %d", (int)pid);
+                        r = diag_set(d, -ESRCH, "no process with pid %d\nhint: check the pid (pgrep -a python); in a container, give the pid as the host sees it", (int)pid);
                         goto fail;
                 }
                 if (r == EACCES || r == EPERM) {
@@ -262,7 +262,7 @@ int memsrc_open_live(pid_t pid, struct memsrc **ret, struct diag *d)
 
         r = procmaps_read_task(pid, l->rtid, &l->base.regions, &l->base.nregions);
         if (r == -ESRCH) {
-                r = diag_set(d, -ESRCH, "no process with pid %d (it exited)", (int)pid);
+                r = diag_set(d, -ESRCH, "no process with pid %d (it exited)\nhint: nothing is left to inspect; for a process that crashes, analyse a core file (--core)", (int)pid);
                 goto fail;
         }
         if (r == -EPERM) {

@@ -540,10 +540,10 @@ int proc_check_alive(pid_t pid, struct diag *d)
         int r;
 
         if (pid <= 0)
-                return diag_set(d, -ESRCH, "no process with pid %d", (int)pid);
+                return diag_set(d, -ESRCH, "no process with pid %d\nhint: check the pid (pgrep -a python); in a container, give the pid as the host sees it", (int)pid);
         r = proc_read_state(pid, pid, &state);
         if (r == -ESRCH)
-                return diag_set(d, -ESRCH, "no process with pid %d", (int)pid);
+                return diag_set(d, -ESRCH, "no process with pid %d\nhint: check the pid (pgrep -a python); in a container, give the pid as the host sees it", (int)pid);
         if (r < 0)
                 return 0;       /* let the later access report the cause */
         if (state == 'Z' || state == 'X') {
@@ -552,7 +552,9 @@ int proc_check_alive(pid_t pid, struct diag *d)
                 r = proc_list_tasks(pid, tids, 2, &n);
                 if ((r < 0 && r != -E2BIG) || (r == 0 && n <= 1))
                         return diag_set(d, -ESRCH,
-                                        "process %d is a zombie (exited, not yet reaped by its parent)",
+                                        "process %d is a zombie (exited, not yet reaped by its parent)\n"
+                                        "hint: it holds no Python objects any more; find the live process "
+                                        "(pgrep -a python), or analyse a core file of it (--core)",
                                         (int)pid);
         }
         return 0;

@@ -24,6 +24,7 @@
 #define MAX_FRAME_SLOTS ((uint64_t)1 << 20)
 #define T_OBJECT_EX    16
 #define FRAME_CLEARED  4          /* gi_frame_state, 3.11-3.14 */
+#define FRAME_CLEARED_315 5       /* 3.15 renumbered the frame states */
 #define FRAME_OWNED_BY_FRAME_OBJECT 2
 
 enum lstyle { LS_ATTR = 1, LS_KEYSTR = 2, LS_LOCAL = 3 };
@@ -105,6 +106,15 @@ static void map_release(struct u64map *m)
 static inline void partial(struct walker *w)
 {
         w->cur_partial = true;
+}
+
+/* The layout lacks what this decoder needs (a private struct no provider
+ * described): the object's edges are unknown, not wrong.  Counted apart
+ * from memory problems (meta.layout_gaps). */
+static inline void gap(struct walker *w)
+{
+        w->cur_opaque = true;
+        w->cur_gap = true;
 }
 
 static inline bool is_sym(const struct walker *w, enum pysym_id id, uint64_t addr)
@@ -249,8 +259,14 @@ static int emit_fields(struct walker *w, uint64_t obj, enum layout_struct_id s,
                        const struct fdesc *fd, size_t n)
 {
         uint8_t buf[512];
-        const void *v = view_struct(w, obj, s, buf, sizeof(buf));
+        const void *v;
         int r;
+
+        if (!lsz(w->l, s)) {
+                gap(w);
+                return 0;
+        }
+        v = view_struct(w, obj, s, buf, sizeof(buf));
 
         for (size_t i = 0; i < n; i++) {
                 /* A field beyond the viewed struct (layout mix-up) is read
@@ -446,6 +462,10 @@ static enum dkind classify_static(struct walker *w, uint64_t addr, uint64_t flag
                 return DK_DEFDICT;
         if (!strcmp(tpname, "collections.OrderedDict"))
                 return DK_ODICT;
+        /* 3.15: a dict with a cached hash after it (PyFrozenDictObject);
+         * traversed and sized as a dict, but without the dict flag bit */
+        if (!strcmp(tpname, "frozendict"))
+                return DK_DICT;
         if (!strcmp(tpname, "types.SimpleNamespace"))
                 return DK_NAMESPACE;
         if (!strcmp(tpname, "method-wrapper"))
@@ -865,6 +885,11 @@ static int obj_sizeof(struct walker *w, uint64_t obj, const void *hv,
         case SK_DEQUE: {
                 uint64_t n, li;
 
+                /* without the block layout the size is unknown, not
+                 * basicsize */
+                if (!lsz(l, LS_DEQUEBLOCK) || !lhas(l, LF_DEQUE_LEFTINDEX))
+                        return -EOPNOTSUPP;
+
                 if (pyo_u64(&w->p, obj + lo(l, LF_VAROBJECT_SIZE), &n) < 0 ||
                     pyo_u64(&w->p, obj + lo(l, LF_DEQUE_LEFTINDEX), &li) < 0 ||
                     n > MAX_ITEMS || li > 4096)
@@ -957,6 +982,13 @@ int obj_header(struct walker *w, uint64_t obj, struct objhdr *oh)
                 oh->refcnt = (int64_t)rc;
                 break;
         }
+        /* A running target frees and reuses memory under us: a live object
+         * holds at least one reference, and no real count comes near 2^48
+         * (3.11's static objects start at 10^9).  A snapshot is kept as is:
+         * the stopped interpreter's word is the truth. */
+        if (w->live && (oh->refcnt <= 0 || oh->refcnt >= ((int64_t)1 << 48)) &&
+            !(oh->flags & HOBJ_IMMORTAL))
+                return -EBADMSG;
         is_type_obj = t->is_metatype;
         if (is_type_obj)
                 oh->flags |= HOBJ_IS_TYPE;
@@ -1515,9 +1547,40 @@ SIMPLE_DECODER(dec_property, LS_PROPERTY,
                { LF_PROPERTY_GET, CL_FGET }, { LF_PROPERTY_SET, CL_FSET },
                { LF_PROPERTY_DEL, CL_FDEL }, { LF_PROPERTY_DOC, CL_DOC },
                { LF_PROPERTY_NAME, CL_NAME })
-/* A C module's m_traverse (module state) is not emulated: its state is
- * opaque; only md_dict is reported. */
-SIMPLE_DECODER(dec_module, LS_MODULE, { LF_MODULE_DICT, CL_DICT })
+/* module_traverse: the C module's own traverse of its state first (when
+ * it has one and, for m_size > 0, the state exists), then md_dict.  The
+ * state is opaque, so such a module's edges are incomplete; a layout that
+ * cannot tell whether there is one makes every module opaque rather than
+ * guess. */
+static int dec_module(struct walker *w, uint64_t obj, const struct tinfo *t)
+{
+        static const struct fdesc fd[] = { { LF_MODULE_DICT, CL_DICT } };
+        const struct layout *l = w->l;
+        uint64_t trav = 0, state = 0, def = 0;
+        int64_t size = 0;
+        bool known = false;
+
+        (void)t;
+        if (lhas(l, LF_MODULE_STATE_TRAVERSE) && lhas(l, LF_MODULE_STATE) &&
+            lhas(l, LF_MODULE_STATE_SIZE)) {
+                /* 3.15: the module holds the traverse function itself */
+                known = pyo_u64(&w->p, obj + lo(l, LF_MODULE_STATE_TRAVERSE), &trav) == 0 &&
+                        pyo_u64(&w->p, obj + lo(l, LF_MODULE_STATE), &state) == 0 &&
+                        pyo_u64(&w->p, obj + lo(l, LF_MODULE_STATE_SIZE), (uint64_t *)&size) == 0;
+        } else if (lhas(l, LF_MODULE_DEF) && lhas(l, LF_MODULE_STATE) &&
+                   lhas(l, LF_MODULEDEF_TRAVERSE) && lhas(l, LF_MODULEDEF_SIZE)) {
+                known = pyo_u64(&w->p, obj + lo(l, LF_MODULE_DEF), &def) == 0 &&
+                        pyo_u64(&w->p, obj + lo(l, LF_MODULE_STATE), &state) == 0 &&
+                        (!def || (pyo_u64(&w->p, def + lo(l, LF_MODULEDEF_TRAVERSE), &trav) == 0 &&
+                                  pyo_u64(&w->p, def + lo(l, LF_MODULEDEF_SIZE),
+                                          (uint64_t *)&size) == 0));
+        }
+        if (!known)
+                gap(w);
+        else if (trav && (size <= 0 || state))
+                w->cur_opaque = true;
+        return emit_fields(w, obj, LS_MODULE, fd, 1);
+}
 SIMPLE_DECODER(dec_traceback, LS_TRACEBACK,
                { LF_TRACEBACK_NEXT, CL_TB_NEXT }, { LF_TRACEBACK_FRAME, CL_TB_FRAME })
 SIMPLE_DECODER(dec_baseexc, LS_BASEEXC,
@@ -1852,12 +1915,31 @@ static int dec_gen(struct walker *w, uint64_t obj, const struct tinfo *t)
                 uint8_t sb;
                 const uint8_t *sv = pyo_view(&w->p, obj + lo(l, LF_GEN_FRAME_STATE), 1, &sb);
 
+                /* 3.15 renumbered the states (CLEARED 4 -> 5, EXECUTING
+                 * 0 -> 4); CLEARED is the last one in every version. */
+                int8_t cleared = py_at_least(l->version_hex, 3, 15) ? FRAME_CLEARED_315 :
+                                                                      FRAME_CLEARED;
+
                 if (!sv) {
                         partial(w);
-                } else if ((int8_t)sv[0] < FRAME_CLEARED) {
+                } else if ((int8_t)sv[0] != cleared) {
                         r = iframe_traverse(w, obj + lo(l, LF_GEN_IFRAME));
                         if (r < 0)
                                 return r;
+                } else if (l->facts.tagged_stackrefs && lhas(l, LF_IFRAME_CODE)) {
+                        /* 3.14+: a cleared frame still holds its code as a
+                         * (possibly deferred) stack ref, and gen_traverse
+                         * visits it to keep it alive. */
+                        uint64_t code;
+
+                        if (pyo_u64(&w->p, obj + lo(l, LF_GEN_IFRAME) + lo(l, LF_IFRAME_CODE),
+                                    &code) < 0) {
+                                partial(w);
+                        } else {
+                                r = emit(w, untag_ref(w, code), w->lab[CL_F_CODE]);
+                                if (r < 0)
+                                        return r;
+                        }
                 }
         }
         if (!lhas(l, LF_GEN_EXC_STATE))
@@ -1898,8 +1980,12 @@ static int dec_deque(struct walker *w, uint64_t obj, const struct tinfo *t)
                                 return r;
                 }
         }
-        if (!bsz || !lhas(l, LF_DEQUEBLOCK_DATA) ||
-            pyo_u64(&w->p, obj + lo(l, LF_VAROBJECT_SIZE), &n) < 0 ||
+        if (!bsz || !lhas(l, LF_DEQUEBLOCK_DATA) || !lhas(l, LF_DEQUEBLOCK_RIGHTLINK) ||
+            !lhas(l, LF_DEQUE_LEFTBLOCK) || !lhas(l, LF_DEQUE_LEFTINDEX)) {
+                gap(w);
+                return 0;
+        }
+        if (pyo_u64(&w->p, obj + lo(l, LF_VAROBJECT_SIZE), &n) < 0 ||
             pyo_u64(&w->p, obj + lo(l, LF_DEQUE_LEFTBLOCK), &blk) < 0 ||
             pyo_u64(&w->p, obj + lo(l, LF_DEQUE_LEFTINDEX), &idx) < 0) {
                 partial(w);
@@ -1943,10 +2029,16 @@ static int dec_odict(struct walker *w, uint64_t obj, const struct tinfo *t)
         uint64_t node, used;
         int r;
 
+        if (!lsz(l, LS_ODICT) || !lhas(l, LF_ODICT_FIRST) || !lhas(l, LF_ODICT_INST_DICT) ||
+            !lhas(l, LF_ODICTNODE_KEY) || !lhas(l, LF_ODICTNODE_NEXT)) {
+                /* the dict part is known, the linked list is not */
+                gap(w);
+                return dec_dict(w, obj, t);
+        }
         r = emit_field(w, NULL, obj, LF_ODICT_INST_DICT, w->lab[CL_DICT]);
         if (r < 0)
                 return r;
-        if (!lhas(l, LF_ODICT_FIRST) || pyo_u64(&w->p, obj + lo(l, LF_ODICT_FIRST), &node) < 0 ||
+        if (pyo_u64(&w->p, obj + lo(l, LF_ODICT_FIRST), &node) < 0 ||
             pyo_u64(&w->p, obj + lo(l, LF_DICT_USED), &used) < 0 || used > MAX_ITEMS) {
                 partial(w);
                 return dec_dict(w, obj, t);
@@ -1985,6 +2077,8 @@ static int dec_defdict(struct walker *w, uint64_t obj, const struct tinfo *t)
                                 return r;
                 }
         }
+        if (!lhas(w->l, LF_DEFDICT_FACTORY))
+                gap(w);
         r = emit_field(w, NULL, obj, LF_DEFDICT_FACTORY, w->lab[CL_DEFAULT_FACTORY]);
         if (r < 0)
                 return r;
@@ -2019,7 +2113,7 @@ static int name(struct walker *w, uint64_t obj, const struct tinfo *t) \
         static const struct fdesc fd[] = { __VA_ARGS__ }; \
         int r; \
         if (!lsz(w->l, st)) \
-                w->cur_opaque = true; \
+                gap(w); \
         r = emit_fields(w, obj, st, fd, sizeof(fd) / sizeof(fd[0])); \
         if (r < 0) \
                 return r; \
@@ -2067,7 +2161,7 @@ static int dec_partial(struct walker *w, uint64_t obj, const struct tinfo *t)
         int r;
 
         if (!lsz(w->l, LS_PARTIAL))
-                w->cur_opaque = true;
+                gap(w);
         r = emit_own_type(w, t, DK_PARTIAL);
         if (r < 0)
                 return r;
@@ -2095,7 +2189,7 @@ static int dec_lrucache(struct walker *w, uint64_t obj, const struct tinfo *t)
         int r;
 
         if (!lsz(l, LS_LRUCACHE) || !lhas(l, LF_LRUCACHE_ROOT) || !lhas(l, LF_LRUELEM_NEXT)) {
-                w->cur_opaque = true;
+                gap(w);
                 return 0;
         }
         if (v310) {
@@ -2145,7 +2239,7 @@ static int dec_genalias(struct walker *w, uint64_t obj, const struct tinfo *t)
 
         (void)t;
         if (!lsz(w->l, LS_GENALIAS))
-                w->cur_opaque = true;
+                gap(w);
         return emit_fields(w, obj, LS_GENALIAS, fd, sizeof(fd) / sizeof(fd[0]));
 }
 
@@ -2157,7 +2251,7 @@ static int dec_union(struct walker *w, uint64_t obj, const struct tinfo *t)
 
         (void)t;
         if (!lsz(w->l, LS_UNION))
-                w->cur_opaque = true;
+                gap(w);
         return emit_fields(w, obj, LS_UNION, fd, sizeof(fd) / sizeof(fd[0]));
 }
 
@@ -2203,6 +2297,7 @@ int decode_object(struct walker *w, uint32_t idx, uint64_t addr)
         w->cur_src = idx;
         w->cur_partial = false;
         w->cur_opaque = false;
+        w->cur_gap = false;
         if (pyo_type_of(&w->p, addr, &typ) < 0 || tinfo_get(w, typ, &t) < 0) {
                 o->flags |= HOBJ_PARTIAL;
                 w->inconsistencies++;
@@ -2217,6 +2312,8 @@ int decode_object(struct walker *w, uint32_t idx, uint64_t addr)
         o = &w->h->objs[idx];
         if (w->cur_opaque)
                 o->flags |= HOBJ_OPAQUE;
+        if (w->cur_gap)
+                w->h->meta.layout_gaps++;
         if (w->cur_partial) {
                 o->flags |= HOBJ_PARTIAL;
                 w->inconsistencies++;

@@ -194,9 +194,12 @@ struct walker {
         uint64_t exc_traverse[DK_UNICODEERR - DK_OSERR + 1];
 
         uint64_t inconsistencies;
+        bool live;               /* reading a running process: validate
+                                    headers harder (obj_header) */
         uint32_t cur_src;
         bool cur_partial;
         bool cur_opaque;         /* edges incomplete: opaque C base type */
+        bool cur_gap;            /* ... because the layout lacks a struct */
 };
 
 int walker_init(struct walker *w, struct heap *h, struct memsrc *m,

@@ -95,6 +95,15 @@ struct heap_meta {
         double analyse_ms;
         int interpreters;          /* interpreters walked */
         uint64_t inconsistencies;  /* bad links/headers seen (0 = clean) */
+        bool approximate;          /* built from a running process (live
+                                      mode): lists and objects changed while
+                                      they were read; `inconsistencies` says
+                                      how much was torn, dropped or skipped */
+        uint32_t live_retries;     /* live mode: torn GC lists walked again */
+        uint64_t layout_gaps;      /* tracked objects left OPAQUE because the
+                                      layout lacks the struct their decoder
+                                      needs (private structs of stripped
+                                      builds): edges unknown, not wrong */
 };
 
 /* Cycles: strongly connected components with more than one object, or a
@@ -220,11 +229,21 @@ const char *heap_label_text(const struct heap *h, uint32_t label,
 struct heap_build_opts {
         uint64_t max_objects;      /* 0 = default cap (100 million) */
         int collecting_retries;    /* unused by heap_build itself */
+        bool live;                 /* the memsrc reads the running process
+                                      (snapshot mode "live"): every list link
+                                      and object header is validated, a torn
+                                      list is walked again (live_retries
+                                      times) and then cut short, duplicates
+                                      and bad referents are skipped; all of
+                                      it is counted in meta.inconsistencies
+                                      and meta.approximate is set */
+        int live_retries;          /* live: re-walks per torn list (0 = 5) */
 };
 
 /* Walks every interpreter's GC lists (all generations + permanent) and
- * decodes references.  -EAGAIN if a collection was running (gc.collecting);
- * -EBADMSG on inconsistent lists (with a diag). */
+ * decodes references.  -EAGAIN if a collection was running (gc.collecting;
+ * in live mode also if one started during the walk); -EBADMSG on
+ * inconsistent lists (with a diag), never in live mode. */
 int heap_build(struct memsrc *m, const struct pyinterp *pi,
                const struct heap_build_opts *opts, struct heap **ret,
                struct diag *d);

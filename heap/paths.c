@@ -75,7 +75,12 @@ static uint32_t pm_slot(struct parent_map *pm, uint32_t i, int insert)
 int heap_shortest_cycle(const struct heap *h, uint32_t cycle, uint32_t start,
                         struct heap_path *ret)
 {
-        const struct heap_cycles *c = &h->cycles;
+        return heap_cycles_shortest(h, &h->cycles, cycle, start, ret);
+}
+
+int heap_cycles_shortest(const struct heap *h, const struct heap_cycles *c,
+                         uint32_t cycle, uint32_t start, struct heap_path *ret)
+{
         struct parent_map pm = {0};
         uint32_t *queue = NULL, qhead = 0, qtail = 0, n, found_parent = 0;
         uint32_t found_label = 0;

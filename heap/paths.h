@@ -26,6 +26,11 @@ struct heap_path {
 int heap_shortest_cycle(const struct heap *h, uint32_t cycle, uint32_t start,
                         struct heap_path *ret);
 
+/* The same inside cycle `cycle` of any cycle set of h (h->cycles or
+ * h->cycles_local). */
+int heap_cycles_shortest(const struct heap *h, const struct heap_cycles *set,
+                         uint32_t cycle, uint32_t start, struct heap_path *ret);
+
 /* Shortest chain of references from any root (an entry of h->roots) to obj,
  * by breadth-first search over referrers from obj: objs[0] is the root's
  * object, objs[n] == obj (n == 0 when obj is itself a root).  Among roots at

@@ -8,8 +8,12 @@
  * and builtins dicts, and every thread's frames with what they hold.
  * Inconsistent lists (cycles that do not return to the head,
  * misaligned or unreadable nodes) are -EBADMSG: the walk cannot be trusted.
+ * Live mode (opts->live: the target runs while it is read) validates every
+ * link instead, walks torn lists again and counts what it had to give up
+ * (meta.inconsistencies, meta.approximate); see walk_list_live().
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,9 +93,14 @@ static int read_gcstate(struct walker *w, uint64_t gc, struct gcstate *gs, struc
                  * (Debian 3.13: gc+20 instead of gc+24). */
                 uint64_t g0;
 
-                if (pyo_u64(p, gc + lo(l, LF_GC_GENERATION0), &g0) < 0 || !g0 || (g0 & 3))
+                if (pyo_u64(p, gc + lo(l, LF_GC_GENERATION0), &g0) < 0)
+                        return diag_set(d, -EFAULT,
+                                        "cannot read the GC state's generation0 pointer at 0x%llx",
+                                        (unsigned long long)(gc + lo(l, LF_GC_GENERATION0)));
+                if (!g0 || (g0 & 3))
                         return diag_set(d, -EBADMSG,
-                                        "the GC state's generation0 pointer is unreadable or invalid");
+                                        "the GC state's generation0 pointer is invalid (0x%llx)",
+                                        (unsigned long long)g0);
                 for (int i = 0; i < 3; i++)
                         gs->gen_hdr[i] = g0 + (uint64_t)i * gensz;
                 gs->ngen_hdr = 3;
@@ -128,7 +137,22 @@ static int read_gcstate(struct walker *w, uint64_t gc, struct gcstate *gs, struc
         return 0;
 }
 
-/* Walks one circular list; every node becomes a tracked object. */
+/* Adds the object of a list node whose header could not be read: the list
+ * says it exists, so it is kept with an unknown type. */
+static int add_unreadable(struct walker *w, uint64_t obj, enum heap_gen gen, uint32_t *ret_idx)
+{
+        uint32_t ut;
+        int r;
+
+        r = heap_intern_type(w->h, 0, "?", "<unreadable type>", true, &ut);
+        if (r < 0)
+                return r;
+        w->inconsistencies++;
+        return heap_add_object(w->h, obj, ut, gen, 0, 0, HOBJ_PARTIAL | HOBJ_OPAQUE, ret_idx);
+}
+
+/* Walks one circular list of a snapshot; every node becomes a tracked
+ * object.  The memory cannot change, so anything odd is -EBADMSG. */
 static int walk_list(struct walker *w, const struct gclist *gl, uint64_t max,
                      uint64_t *ret_count, struct diag *d)
 {
@@ -165,21 +189,11 @@ static int walk_list(struct walker *w, const struct gclist *gl, uint64_t max,
                 r = obj_header(w, obj, &oh);
                 if (r == -ENOMEM)
                         return r;
-                if (r < 0) {
-                        /* A tracked object whose type is unreadable: keep it
-                         * (the list says it exists) with an unknown type. */
-                        uint32_t ut;
-
-                        r = heap_intern_type(w->h, 0, "?", "<unreadable type>", true, &ut);
-                        if (r < 0)
-                                return r;
-                        memset(&oh, 0, sizeof(oh));
-                        oh.type = ut;
-                        oh.flags = HOBJ_PARTIAL | HOBJ_OPAQUE;
-                        w->inconsistencies++;
-                }
-                r = heap_add_object(w->h, obj, oh.type, gl->gen, oh.refcnt, oh.size,
-                                    oh.flags, &idx);
+                if (r < 0)
+                        r = add_unreadable(w, obj, gl->gen, &idx);
+                else
+                        r = heap_add_object(w->h, obj, oh.type, gl->gen, oh.refcnt, oh.size,
+                                            oh.flags, &idx);
                 if (r == -EEXIST)
                         return diag_set(d, -EBADMSG,
                                         "GC lists are inconsistent: object 0x%llx appears twice "
@@ -192,6 +206,165 @@ static int walk_list(struct walker *w, const struct gclist *gl, uint64_t max,
         }
         *ret_count = count;
         return 0;
+}
+
+/* ------------------------------------------------------------- live mode
+ *
+ * A running target links and unlinks GC objects while the list is read
+ * (every allocation of a container, every free).  Each step therefore
+ * checks what a consistent doubly linked list guarantees: the next node is
+ * an aligned, readable address whose _gc_prev (flag bits masked) points back
+ * at the node just left, and its object has a plausible header.  A step
+ * that fails is a torn link: the walk resumes from the last node taken if
+ * that one is still linked (the mutator finished its update meanwhile),
+ * else the list is walked again from its head; objects already taken are
+ * skipped, and after the retries the rest of the list is given up and
+ * counted.  On an idle target no check fails and the result equals
+ * the snapshot walk. */
+
+#define DEFAULT_LIVE_RETRIES 5
+#define LIVE_RETRY_PAUSE_NS  200000L
+/* Revisits per attempt beyond what earlier attempts added: a list that
+ * mutation turned into a loop ends here instead of spinning. */
+#define LIVE_REVISIT_SLACK   4096
+/* Torn steps per attempt that resume from the last good node before the
+ * attempt starts over from the head. */
+#define LIVE_MAX_RESUMES     1024
+
+enum live_step {
+        LIVE_OK = 0,     /* next node taken (or skipped as known) */
+        LIVE_TORN,       /* the list changed under us at this step */
+};
+
+/* One step of the live walk at `node` (reached from `prev`): validates the
+ * links and the header and adds the object.  *ret_next gets the next node;
+ * *ret_known tells the object was already in the heap. */
+static int live_step(struct walker *w, const struct gcstate *gs, const struct gclist *gl,
+                     uint64_t prev, uint64_t node, uint64_t *ret_next, bool *ret_known)
+{
+        const struct layout *l = w->l;
+        uint32_t gch = lsz(l, LS_GCHEAD) ? lsz(l, LS_GCHEAD) : 16;
+        uint32_t nextoff = lhas(l, LF_GCHEAD_NEXT) ? lo(l, LF_GCHEAD_NEXT) : 0;
+        uint32_t prevoff = lhas(l, LF_GCHEAD_PREV) ? lo(l, LF_GCHEAD_PREV) : 8;
+        uint8_t b[16];
+        const uint8_t *v;
+        uint64_t obj = node + gch, back, pnext;
+        struct objhdr oh;
+        uint32_t idx;
+        int64_t known;
+        int r;
+
+        if (!node || (node & 7) || nextoff > 8 || prevoff > 8 ||
+            !(v = pyo_view(&w->p, node, 16, b)))
+                return LIVE_TORN;
+        *ret_next = ld64(v, nextoff) & ~(uint64_t)3;
+        back = ld64(v, prevoff) & ~(uint64_t)3;
+        if (back != prev || !*ret_next)
+                return LIVE_TORN;
+        /* Another list's head: a collection spliced this list onto an
+         * older generation while we walked it. */
+        for (int i = 0; i < gs->nlists; i++)
+                if (node == gs->lists[i].head)
+                        return LIVE_TORN;
+        known = heap_find(w->h, obj);
+        if (known >= 0) {
+                /* Taken by an earlier attempt on this list, or moved here
+                 * from another list (a collection promoted it) while we
+                 * walked: the object is there either way, only its
+                 * generation is the one seen first. */
+                *ret_known = true;
+                return LIVE_OK;
+        }
+        *ret_known = false;
+        r = obj_header(w, obj, &oh);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                /* A node still linked from both sides is in the list for
+                 * good: keep it as a snapshot would.  Otherwise the object
+                 * was being freed or created while we read it. */
+                if (pyo_u64(&w->p, prev + nextoff, &pnext) < 0 ||
+                    (pnext & ~(uint64_t)3) != node)
+                        return LIVE_TORN;
+                return add_unreadable(w, obj, gl->gen, &idx);
+        }
+        return heap_add_object(w->h, obj, oh.type, gl->gen, oh.refcnt, oh.size, oh.flags, &idx);
+}
+
+static int walk_list_live(struct walker *w, const struct gcstate *gs, const struct gclist *gl,
+                          uint64_t max, int retries, uint64_t *ret_count, struct diag *d)
+{
+        const struct layout *l = w->l;
+        uint32_t nextoff = lhas(l, LF_GCHEAD_NEXT) ? lo(l, LF_GCHEAD_NEXT) : 0;
+        uint32_t before = w->h->nobjs;
+
+        for (int attempt = 0;; attempt++) {
+                uint64_t prev = gl->head, node, revisits = 0, pnext;
+                uint64_t slack = (w->h->nobjs - before) + LIVE_REVISIT_SLACK;
+                uint32_t resumes = 0;
+                bool torn = false;
+                int r;
+
+                if (pyo_u64(&w->p, gl->head + nextoff, &node) < 0)
+                        return diag_set(d, -EFAULT, "cannot read the GC list head at 0x%llx",
+                                        (unsigned long long)gl->head);
+                node &= ~(uint64_t)3;
+                while (node != gl->head) {
+                        uint64_t next = 0;
+                        bool known = false;
+
+                        if (w->h->nobjs >= max)
+                                return diag_set(d, -E2BIG,
+                                                "more than %llu GC objects: stopped walking "
+                                                "(raise the object limit)",
+                                                (unsigned long long)max);
+                        r = live_step(w, gs, gl, prev, node, &next, &known);
+                        if (r < 0)
+                                return r;
+                        if (known && ++revisits > slack) {
+                                torn = true;
+                                break;
+                        }
+                        if (r == LIVE_TORN) {
+                                /* Young lists change at both ends all the
+                                 * time: resume from the last node taken
+                                 * while it is still linked (its next link
+                                 * is re-read), else start over. */
+                                if (++resumes > LIVE_MAX_RESUMES ||
+                                    pyo_u64(&w->p, prev + nextoff, &pnext) < 0 ||
+                                    !(pnext & ~(uint64_t)3) ||
+                                    (pnext & ~(uint64_t)3) == node) {
+                                        torn = true;
+                                        break;
+                                }
+                                w->h->meta.live_retries++;
+                                node = pnext & ~(uint64_t)3;
+                                continue;
+                        }
+                        prev = node;
+                        node = next;
+                }
+                if (!torn)
+                        break;
+                if (attempt >= retries) {
+                        /* Give up on the rest of this list: what was taken
+                         * stays, the list is incomplete. */
+                        w->inconsistencies++;
+                        break;
+                }
+                w->h->meta.live_retries++;
+                nanosleep(&(struct timespec){ 0, LIVE_RETRY_PAUSE_NS }, NULL);
+        }
+        *ret_count = w->h->nobjs - before;
+        return 0;
+}
+
+static void read_gen_counts(struct walker *w, const struct gcstate *gs, int cnt[3])
+{
+        if (!lhas(w->l, LF_GCGEN_COUNT))
+                return;
+        for (int i = 0; i < gs->ngen_hdr && i < 3; i++)
+                (void)read_i32(&w->p, gs->gen_hdr[i] + lo(w->l, LF_GCGEN_COUNT), &cnt[i]);
 }
 
 /* Interpreters: 3.9+ each has its own GC state; 3.8 shares one. */
@@ -801,6 +974,8 @@ int heap_build(struct memsrc *m, const struct pyinterp *pi,
         const struct layout *l = &pi->layout;
         uint64_t interps[MAX_INTERPRETERS], gcs[MAX_INTERPRETERS], garbage[MAX_INTERPRETERS];
         uint64_t max = opts && opts->max_objects ? opts->max_objects : DEFAULT_MAX_OBJECTS;
+        bool live = opts && opts->live;
+        int retries = opts && opts->live_retries > 0 ? opts->live_retries : DEFAULT_LIVE_RETRIES;
         struct walker w;
         struct heap *h;
         double t0 = now_ms();
@@ -816,6 +991,8 @@ int heap_build(struct memsrc *m, const struct pyinterp *pi,
         r = walker_init(&w, h, m, pi, d);
         if (r < 0)
                 goto fail;
+        w.live = live;
+        h->meta.approximate = live;
 
         r = list_interpreters(&w, interps, &ninterp, d);
         if (r < 0)
@@ -861,14 +1038,40 @@ int heap_build(struct memsrc *m, const struct pyinterp *pi,
                                         h->gc.counts[i] = v;
                         }
                 }
+                int cnt_before[3] = { 0 }, cnt_after[3] = { 0 };
+
+                if (live)
+                        read_gen_counts(&w, &gs, cnt_before);
                 for (int i = 0; i < gs.nlists; i++) {
                         uint64_t n = 0;
 
-                        r = walk_list(&w, &gs.lists[i], max, &n, d);
+                        if (live)
+                                r = walk_list_live(&w, &gs, &gs.lists[i], max, retries, &n, d);
+                        else
+                                r = walk_list(&w, &gs.lists[i], max, &n, d);
                         if (r < 0)
                                 goto fail;
                         if (gs.lists[i].gen == HEAP_GEN_PERMANENT)
                                 h->gc.frozen += n;
+                }
+                /* Live: a collection that started while we walked moved
+                 * objects onto its private lists; what we have is a mix. */
+                if (live && (read_i32(&w.p, gs.addr + lo(l, LF_GC_COLLECTING), &gs.collecting) < 0 ||
+                             gs.collecting)) {
+                        h->gc.collecting = true;
+                        r = diag_set(d, -EAGAIN,
+                                     "a garbage collection started in the target while its GC "
+                                     "lists were read");
+                        diag_append(d, "hint: take the snapshot again; collections are short");
+                        goto fail;
+                }
+                /* A collection that ran and finished meanwhile shows in the
+                 * older generations' counters (collections of the younger
+                 * one): objects may have been freed or promoted under us. */
+                if (live) {
+                        read_gen_counts(&w, &gs, cnt_after);
+                        if (cnt_after[1] != cnt_before[1] || cnt_after[2] != cnt_before[2])
+                                w.inconsistencies++;
                 }
         }
         heap_mark_tracked_done(h);

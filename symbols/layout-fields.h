@@ -44,6 +44,7 @@
         S(STATICMETHOD, "staticmethod") \
         S(PROPERTY,     "propertyobject") \
         S(MODULE,       "PyModuleObject") \
+        S(MODULEDEF,    "PyModuleDef") \
         S(FRAMEOBJ,     "PyFrameObject|_frame") \
         S(IFRAME,       "_PyInterpreterFrame") \
         S(CODE,         "PyCodeObject") \
@@ -260,6 +261,12 @@
         F(PROPERTY_NAME,         PROPERTY, "prop_name") \
         F(MODULE_DICT,           MODULE,  "md_dict") \
         F(MODULE_NAME,           MODULE,  "md_name") \
+        F(MODULE_DEF,            MODULE,  "md_def") /* <=3.14 */ \
+        F(MODULE_STATE,          MODULE,  "md_state") \
+        F(MODULE_STATE_SIZE,     MODULE,  "md_state_size") /* 3.15+ */ \
+        F(MODULE_STATE_TRAVERSE, MODULE,  "md_state_traverse") /* 3.15+ */ \
+        F(MODULEDEF_SIZE,        MODULEDEF, "m_size") \
+        F(MODULEDEF_TRAVERSE,    MODULEDEF, "m_traverse") \
         F(CFUNC_SELF,            CFUNC,   "m_self") \
         F(CFUNC_MODULE,          CFUNC,   "m_module") \
         F(CFUNC_ML,              CFUNC,   "m_ml") \

@@ -96,13 +96,10 @@ static int dot_cycle(FILE *f, const struct heap *h, const struct heap_cycles *c,
                 }
         } else {
                 struct heap_path p = {0};
-                struct heap tmp = *h;
                 uint32_t first = c->members[c->start[cyc]];
                 int r;
 
-                /* heap_shortest_cycle searches h->cycles: hand it this set */
-                tmp.cycles = *c;
-                r = heap_shortest_cycle(&tmp, cyc, first, &p);
+                r = heap_cycles_shortest(h, c, cyc, first, &p);
                 if (r == -ENOMEM)
                         return r;
                 if (r == 0) {

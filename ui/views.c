@@ -684,20 +684,11 @@ static int build_overview(struct view *v)
         return 0;
 }
 
-/* The shortest cycle through start inside cycle `cycle` of either grouping.
- * heap_shortest_cycle() searches h->cycles; for the local grouping it is
- * handed a shallow copy of the heap whose cycles are the local ones (the
- * search only reads the edges and the cycle set). */
+/* The shortest cycle through start inside cycle `cycle` of either grouping. */
 static int shortest_cycle(const struct heap *h, bool local, uint32_t cycle, uint32_t start,
                           struct heap_path *p)
 {
-        struct heap tmp;
-
-        if (!local)
-                return heap_shortest_cycle(h, cycle, start, p);
-        tmp = *h;
-        tmp.cycles = h->cycles_local;
-        return heap_shortest_cycle(&tmp, cycle, start, p);
+        return heap_cycles_shortest(h, local ? &h->cycles_local : &h->cycles, cycle, start, p);
 }
 
 static int build_cycle(struct view *v)

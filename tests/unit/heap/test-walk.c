@@ -26,6 +26,7 @@
 #define TPF_HAVE_GC    (1UL << 14)
 #define TPF_MANAGED_DICT (1UL << 4)
 #define TPF_MANAGED_WEAKREF (1UL << 3)
+#define TPF_INLINE_VALUES (1UL << 2)
 #define TPF_LIST       (1UL << 25)
 #define TPF_TUPLE      (1UL << 26)
 #define TPF_UNICODE    (1UL << 28)
@@ -45,7 +46,9 @@ struct fx {
         struct layout *l;
         uint8_t *arena;
         uint64_t cur;
-        bool v312;
+        bool v312;                /* 3.12 or 3.14 layout */
+        bool v314;                /* 3.14: tuple items at 32, tagged frame
+                                     slots, 32-bit refcounts */
         uint64_t gc;              /* GC state address */
         uint64_t heads[4];
         uint64_t nodes[4][64];
@@ -66,9 +69,9 @@ static void S(struct layout *l, enum layout_struct_id s, uint32_t size)
         l->s[s].present = true;
 }
 
-static void fill_layout(struct layout *l, bool v312)
+static void fill_layout(struct layout *l, bool v312, bool v314)
 {
-        layout_init(l, v312 ? 0x030c01f0 : 0x030812f0);
+        layout_init(l, v314 ? 0x030e0af0 : v312 ? 0x030c01f0 : 0x030812f0);
         l->source = "test";
         if (v312) {
                 F(l, LF_RUNTIME_INTERP_HEAD, 40);
@@ -124,8 +127,8 @@ static void fill_layout(struct layout *l, bool v312)
         S(l, LS_LIST, 40);
         F(l, LF_LIST_ITEM, 24);
         F(l, LF_LIST_ALLOCATED, 32);
-        S(l, LS_TUPLE, 32);
-        F(l, LF_TUPLE_ITEM, 24);
+        S(l, LS_TUPLE, v314 ? 40 : 32);
+        F(l, LF_TUPLE_ITEM, v314 ? 32 : 24);
         S(l, LS_DICT, 48);
         F(l, LF_DICT_USED, 16);
         F(l, LF_DICT_KEYS, 32);
@@ -146,8 +149,18 @@ static void fill_layout(struct layout *l, bool v312)
                 S(l, LS_DICTUNIENTRY, 16);
                 F(l, LF_DICTUNIENTRY_KEY, 0);
                 F(l, LF_DICTUNIENTRY_VALUE, 8);
-                S(l, LS_DICTVALUES, 8);
-                F(l, LF_DICTVALUES_VALUES, 0);
+                if (v314) {
+                        /* inline values (3.13+): a header, then the slots */
+                        S(l, LS_DICTVALUES, 16);
+                        F(l, LF_DICTVALUES_CAPACITY, 0);
+                        F(l, LF_DICTVALUES_SIZE, 1);
+                        F(l, LF_DICTVALUES_EMBEDDED, 2);
+                        F(l, LF_DICTVALUES_VALID, 3);
+                        F(l, LF_DICTVALUES_VALUES, 8);
+                } else {
+                        S(l, LS_DICTVALUES, 8);
+                        F(l, LF_DICTVALUES_VALUES, 0);
+                }
                 S(l, LS_ASCII, 40);
                 S(l, LS_COMPACTUNI, 56);
                 S(l, LS_UNICODE, 64);
@@ -161,12 +174,15 @@ static void fill_layout(struct layout *l, bool v312)
                 S(l, LS_TSTATE, 304);
                 F(l, LF_TSTATE_NEXT, 8);
                 F(l, LF_TSTATE_INTERP, 16);
-                F(l, LF_TSTATE_CFRAME, 56);
+                if (v314)
+                        F(l, LF_TSTATE_CURRENT_FRAME, 72);
+                else
+                        F(l, LF_TSTATE_CFRAME, 56);
                 F(l, LF_TSTATE_THREAD_ID, 136);
                 F(l, LF_TSTATE_NATIVE_ID, 144);
                 S(l, LS_CFRAME, 16);
                 F(l, LF_CFRAME_CURRENT_FRAME, 0);
-                S(l, LS_IFRAME, 80);
+                S(l, LS_IFRAME, v314 ? 88 : 80);
                 F(l, LF_IFRAME_CODE, 0);
                 F(l, LF_IFRAME_PREVIOUS, 8);
                 F(l, LF_IFRAME_FUNC, 16);
@@ -175,9 +191,25 @@ static void fill_layout(struct layout *l, bool v312)
                 F(l, LF_IFRAME_LOCALS, 40);
                 F(l, LF_IFRAME_FRAME_OBJ, 48);
                 F(l, LF_IFRAME_INSTR, 56);
-                F(l, LF_IFRAME_STACKTOP, 64);
-                F(l, LF_IFRAME_OWNER, 70);
-                F(l, LF_IFRAME_LOCALSPLUS, 72);
+                if (v314) {
+                        F(l, LF_IFRAME_STACKPOINTER, 64);
+                        F(l, LF_IFRAME_OWNER, 74);
+                        F(l, LF_IFRAME_LOCALSPLUS, 80);
+                        l->f[LF_OBJECT_REFCNT].size = 4;
+                        /* generators (3.14 offsets) */
+                        S(l, LS_GEN, 160);
+                        F(l, LF_GEN_NAME, 24);
+                        F(l, LF_GEN_QUALNAME, 32);
+                        F(l, LF_GEN_EXC_STATE, 40);
+                        F(l, LF_GEN_FRAME_STATE, 67);
+                        F(l, LF_GEN_IFRAME, 72);
+                        S(l, LS_ERRITEM, 16);
+                        F(l, LF_ERRITEM_VALUE, 0);
+                } else {
+                        F(l, LF_IFRAME_STACKTOP, 64);
+                        F(l, LF_IFRAME_OWNER, 70);
+                        F(l, LF_IFRAME_LOCALSPLUS, 72);
+                }
                 S(l, LS_CODE, 200);
                 F(l, LF_CODE_STACKSIZE, 64);
                 F(l, LF_CODE_FIRSTLINENO, 68);
@@ -325,12 +357,16 @@ static uint64_t mk_list(struct fx *f, const uint64_t *items, int n, int gen)
 
 static uint64_t mk_tuple(struct fx *f, const uint64_t *items, int n, int gen)
 {
-        uint64_t o = gc_obj(f, 24 + 8 * (size_t)n, 0, gen);
+        /* 3.14 caches the hash at 24 and moves the items to 32 */
+        uint64_t io = f->v314 ? 32 : 24;
+        uint64_t o = gc_obj(f, io + 8 * (size_t)n, 0, gen);
 
         hdr(f, o, f->tuple_type, 3);
         w64(f, o + 16, (uint64_t)n);
+        if (f->v314)
+                w64(f, o + 24, (uint64_t)-1);
         for (int i = 0; i < n; i++)
-                w64(f, o + 24 + 8 * (uint64_t)i, items[i]);
+                w64(f, o + io + 8 * (uint64_t)i, items[i]);
         return o;
 }
 
@@ -404,6 +440,8 @@ struct objs {
         /* 3.12 only: threads, frames, roots, exceptions */
         uint64_t code_a, code_b, fobj_b, func_b, modules, oserr, perm_err, errno_int,
                  strerror_str, args_tup, oserr_type, perm_type, baseexc_type;
+        /* 3.14 only: a suspended and a cleared generator */
+        uint64_t gen, genx, gen_name;
 };
 
 static uint64_t mk_bytes(struct fx *f, const uint8_t *b, size_t n)
@@ -451,8 +489,11 @@ static void build_312_extra(struct fx *f, struct objs *o, uint64_t interp)
         static const char *const an[] = { "x", "y", "unset" }, *const bn[] = { "z" };
         uint64_t code_type = mk_static_type(f, "code", 0, 200, 1, 0);
         uint64_t ts1 = alloc(f, 304), ts2 = alloc(f, 304), cf1 = alloc(f, 16), cf2 = alloc(f, 16);
-        uint64_t fa = alloc(f, 72 + 8 * 5), shim = alloc(f, 80), fb = alloc(f, 72 + 8 * 3);
+        uint64_t fa = alloc(f, 80 + 8 * 5), shim = alloc(f, 88), fb = alloc(f, 80 + 8 * 3);
         uint8_t *rt = (uint8_t *)memsrc_ptr(f->m, interp, 512);
+        /* 3.14: slots at 80, owner at 74, and stack refs carry tag bits
+         * (1 = borrowed/deferred; the value 1 alone is NULL) */
+        uint64_t lp = f->v314 ? 80 : 72, own = f->v314 ? 74 : 70, tag = f->v314 ? 1 : 0;
         uint64_t modk = mk_str(f, "__main__", 5);
 
         f->pi.sym[PYSYM_CODE_TYPE] = code_type;
@@ -466,35 +507,40 @@ static void build_312_extra(struct fx *f, struct objs *o, uint64_t interp)
 
         w64(f, ts1 + 8, ts2);
         w64(f, ts1 + 16, interp);
-        w64(f, ts1 + 56, cf1);
+        if (f->v314) {
+                w64(f, ts1 + 72, fa);
+        } else {
+                w64(f, ts1 + 56, cf1);
+                w64(f, cf1, fa);
+                w64(f, ts2 + 56, cf2);
+        }
         w64(f, ts1 + 136, 0x1234);
         w64(f, ts1 + 144, 77);
-        w64(f, cf1, fa);
         w64(f, ts2 + 16, interp);
-        w64(f, ts2 + 56, cf2);
         w64(f, ts2 + 136, 0x5678);
 
         /* A: x = L, y = 'x', unset NULL; running the instruction at byte
          * offset 6 (line 12) */
-        w64(f, fa + 0, o->code_a);
+        w64(f, fa + 0, o->code_a | tag);
         w64(f, fa + 8, shim);
         w64(f, fa + 56, o->code_a + 192 + 6);
-        w64(f, fa + 72, o->L);
-        w64(f, fa + 80, o->x);
-        /* the shim: owner CSTACK (3) */
-        w64(f, shim + 0, o->code_a);
+        w64(f, fa + lp, o->L);
+        w64(f, fa + lp + 8, o->x | tag);
+        w64(f, fa + lp + 16, tag);
+        /* the shim: owner CSTACK (3; INTERPRETER in 3.14) */
+        w64(f, shim + 0, o->code_a | tag);
         w64(f, shim + 8, fb);
-        w8(f, shim + 70, 3);
+        w8(f, shim + own, 3);
         /* B: z = T, f_locals = G, a function and a frame object; offset 12
          * (line 15) */
         o->func_b = mk_list(f, NULL, 0, -1);
         o->fobj_b = mk_list(f, NULL, 0, -1);
-        w64(f, fb + 0, o->code_b);
-        w64(f, fb + 16, o->func_b);
+        w64(f, fb + 0, o->code_b | tag);
+        w64(f, fb + 16, o->func_b | tag);
         w64(f, fb + 40, o->G);
         w64(f, fb + 48, o->fobj_b);
         w64(f, fb + 56, o->code_b + 192 + 12);
-        w64(f, fb + 72, o->T);
+        w64(f, fb + lp, o->T);
 
         /* exceptions: BaseException, OSError and a static subclass sharing
          * OSError's traverse */
@@ -524,22 +570,55 @@ static void build_312_extra(struct fx *f, struct objs *o, uint64_t interp)
         hdr(f, o->perm_err, o->perm_type, 1);
         w64(f, o->perm_err + 88, o->L);
         w64(f, o->perm_err + 56, o->oserr);    /* __cause__ */
+
+        if (!f->v314)
+                return;
+        /* generators with an embedded 3.14 frame (gi_iframe at 72): slots
+         * x = L, y = NULL (tag 1), unset = a tagged int, then one stack
+         * entry, a borrowed 'x'; stackpointer after it.  The cleared one
+         * still visits its code. */
+        uint64_t gen_type = mk_static_type(f, "generator", TPF_HAVE_GC, 160, 8,
+                                           OTHER_TRAVERSE + 9);
+        uint64_t fr;
+
+        f->pi.sym[PYSYM_GEN_TYPE] = gen_type;
+        o->gen_name = mk_str(f, "gen", 5);
+        o->gen = gc_obj(f, 72 + 80 + 8 * 5, 0, 2);
+        hdr(f, o->gen, gen_type, 1);
+        w64(f, o->gen + 24, o->gen_name);
+        w8(f, o->gen + 67, (uint8_t)-2);      /* FRAME_SUSPENDED */
+        fr = o->gen + 72;
+        w64(f, fr + 0, o->code_a | 1);
+        w64(f, fr + 16, o->func_b);
+        w64(f, fr + 64, fr + 80 + 8 * 4);
+        w64(f, fr + 80, o->L);
+        w64(f, fr + 88, 1);
+        w64(f, fr + 96, (42 << 2) | 3);
+        w64(f, fr + 104, o->x | 1);
+        o->genx = gc_obj(f, 72 + 80 + 8 * 5, 0, 2);
+        hdr(f, o->genx, gen_type, 1);
+        w8(f, o->genx + 67, 4);               /* FRAME_CLEARED */
+        w64(f, o->genx + 72, o->code_b | 1);
 }
 
-static void build(struct fx *f, bool v312, struct objs *o)
+static void build(struct fx *f, int ver, struct objs *o)
 {
+        bool v312 = ver >= 312;
+
         memset(f, 0, sizeof(*f));
         memset(o, 0, sizeof(*o));
         f->v312 = v312;
+        f->v314 = ver >= 314;
         f->m = fakemem_new();
         f->l = &f->pi.layout;
-        fill_layout(f->l, v312);
+        fill_layout(f->l, v312, f->v314);
         f->arena = fakemem_add(f->m, ARENA, ARENA_SZ);
         f->cur = ARENA + 64;
         uint8_t *rt = fakemem_add(f->m, RUNTIME, 8192);
         f->pi.runtime_addr = RUNTIME;
         f->pi.version_hex = f->l->version_hex;
-        snprintf(f->pi.version, sizeof(f->pi.version), v312 ? "3.12.1" : "3.8.18");
+        snprintf(f->pi.version, sizeof(f->pi.version), "%s",
+                 f->v314 ? "3.14.10" : v312 ? "3.12.1" : "3.8.18");
         f->pi.sym[PYSYM_SUBTYPE_TRAVERSE] = SUBTYPE_TRAVERSE;
 
         /* runtime -> interpreter -> GC state, all inside the runtime blob */
@@ -590,7 +669,8 @@ static void build(struct fx *f, bool v312, struct objs *o)
         w64(f, o->node + 24, cstr(f, "Node"));
         w64(f, o->node + 32, v312 ? 16 : 32);
         w64(f, o->node + 168, TPF_HEAPTYPE | TPF_HAVE_GC | (1UL << 12) |
-            (v312 ? TPF_MANAGED_DICT | TPF_MANAGED_WEAKREF : 0));
+            (v312 ? TPF_MANAGED_DICT | TPF_MANAGED_WEAKREF : 0) |
+            (f->v314 ? TPF_INLINE_VALUES : 0));
         w64(f, o->node + 184, SUBTYPE_TRAVERSE);
         w64(f, o->node + 256, f->object_type);
         w64(f, o->node + 264, tdict);
@@ -620,7 +700,9 @@ static void build(struct fx *f, bool v312, struct objs *o)
         w64(f, v312 ? o->b - 24 : o->b + 16, o->db);
 
         /* T = (L, 'x') */
-        o->x = mk_str(f, "x", v312 ? 0xffffffffULL : 4);
+        /* immortal: 3.12 0xffffffff; 3.14 0xc0000000 with ob_flags and
+         * ob_overflow in the upper half (None reads 0x0005_0000_c000_0000) */
+        o->x = mk_str(f, "x", f->v314 ? 0x00050000c0000000ULL : v312 ? 0xffffffffULL : 4);
         uint64_t titems[2] = { o->L, o->x };
         o->T = mk_tuple(f, titems, 2, 2);
         /* G = {(1, 2): L}: a general dict with a tuple key */
@@ -629,7 +711,16 @@ static void build(struct fx *f, bool v312, struct objs *o)
         o->G = mk_dict(f, &o->key, &o->L, 1, 0, 2);
         /* a list in the permanent generation */
         o->permlist = mk_list(f, &o->T, 1, 3);
-        if (v312) {
+        if (f->v314) {
+                /* c.peer = 'v' in inline values at c + tp_basicsize:
+                 * capacity 1, size 1, embedded, valid; no dict */
+                o->c = gc_obj(f, 16 + 16, 16, 2);
+                hdr(f, o->c, o->node, 1);
+                o->cval = mk_str(f, "v", 2);
+                w64(f, o->c + 16, 0x01010101);
+                w64(f, o->c + 24, o->cval);
+                build_312_extra(f, o, interp);
+        } else if (v312) {
                 /* c.peer = 'v' held in a values array (tagged word) */
                 uint64_t vals = alloc(f, 16);
 
@@ -724,16 +815,17 @@ static void check_roots(const struct heap *h, const struct objs *o)
            "3.12: a C subclass of OSError decodes as OSError");
 }
 
-static void check(bool v312)
+static void check(int ver)
 {
-        const char *v = v312 ? "3.12" : "3.8";
+        bool v312 = ver >= 312;
+        const char *v = ver >= 314 ? "3.14" : v312 ? "3.12" : "3.8";
         struct fx f;
         struct objs o;
         struct heap *h = NULL;
         struct diag d = { 0 };
         int r;
 
-        build(&f, v312, &o);
+        build(&f, ver, &o);
         r = heap_build(f.m, &f.pi, NULL, &h, &d);
         ok(r == 0, "%s: heap_build succeeds (%d %s)", v, r, d.msg);
         if (r < 0) {
@@ -742,7 +834,8 @@ static void check(bool v312)
         }
         uint32_t ntracked = (uint32_t)(f.nnodes[0] + f.nnodes[1] + f.nnodes[2] + f.nnodes[3]);
         ok(h->ntracked == ntracked, "%s: %u tracked objects (want %u)", v, h->ntracked, ntracked);
-        ok(h->ngen_counts[0] == 1 && h->ngen_counts[1] == 4 && h->ngen_counts[3] == 1,
+        ok(h->ngen_counts[0] == 1 && h->ngen_counts[1] == 4 && h->ngen_counts[3] == 1 &&
+           h->ngen_counts[2] == (uint32_t)f.nnodes[2],
            "%s: generation counts %u/%u/%u/%u", v, h->ngen_counts[0], h->ngen_counts[1],
            h->ngen_counts[2], h->ngen_counts[3]);
         ok(h->objs[idx_of(h, o.L)].gen == HEAP_GEN_0 && h->objs[idx_of(h, o.T)].gen == HEAP_GEN_2 &&
@@ -777,13 +870,33 @@ static void check(bool v312)
         ok(h->objs[idx_of(h, o.x)].size == (v312 ? 42u : 50u), "%s: str size %llu", v,
            (unsigned long long)h->objs[idx_of(h, o.x)].size);
         if (v312) {
-                ok(edge_pos(h, o.c, o.cval, ".peer") == 0, "3.12: values array -> .peer");
-                ok(h->objs[idx_of(h, o.x)].flags & HOBJ_IMMORTAL, "3.12: immortal str");
+                int64_t xi = idx_of(h, o.x);
+
+                ok(edge_pos(h, o.c, o.cval, ".peer") == 0, "%s: values array -> .peer", v);
+                ok(h->objs[xi].flags & HOBJ_IMMORTAL, "%s: immortal str", v);
+                /* 3.14: the count is the low 32 bits, not the whole word */
+                ok(h->objs[xi].refcnt == (ver >= 314 ? 0xc0000000LL : 0xffffffffLL),
+                   "%s: immortal refcount %llx", v, (unsigned long long)h->objs[xi].refcnt);
         } else {
                 ok(!(h->objs[idx_of(h, o.x)].flags & HOBJ_IMMORTAL), "3.8: nothing immortal");
         }
         if (v312)
                 check_roots(h, &o);
+        if (ver >= 314) {
+                int64_t gi = idx_of(h, o.gen);
+
+                ok(edge_pos(h, o.gen, o.gen_name, "__name__") == 0 &&
+                   edge_pos(h, o.gen, o.func_b, "f_funcobj") == 1 &&
+                   edge_pos(h, o.gen, o.code_a, "f_code") == 2 &&
+                   edge_pos(h, o.gen, o.L, "f_locals.x") == 3 &&
+                   edge_pos(h, o.gen, o.x, "<stack[0]>") == 4 && nref(h, o.gen) == 5,
+                   "3.14: generator frame: tags stripped, NULL and tagged ints skipped (%llu edges)",
+                   (unsigned long long)nref(h, o.gen));
+                ok(gi >= 0 && h->objs[gi].size == 72 + 80 + 8 * 5 + 16,
+                   "3.14: generator size %llu", gi >= 0 ? (unsigned long long)h->objs[gi].size : 0ULL);
+                ok(edge_pos(h, o.genx, o.code_b, "f_code") == 0 && nref(h, o.genx) == 1,
+                   "3.14: a cleared generator visits only its code");
+        }
         ok(h->meta.inconsistencies == 0, "%s: no inconsistencies (%llu)", v,
            (unsigned long long)h->meta.inconsistencies);
         heap_free(h);
@@ -867,9 +980,141 @@ static void check(bool v312)
         memsrc_free(f.m);
 }
 
+static uint64_t r64(struct fx *f, uint64_t a)
+{
+        uint64_t v;
+
+        memcpy(&v, memsrc_ptr(f->m, a, 8), 8);
+        return v;
+}
+
+/* Same objects (address, type, refcount, size, flags) and edges. */
+static bool same_graph(const struct heap *a, const struct heap *b)
+{
+        if (a->nobjs != b->nobjs || a->ntracked != b->ntracked || a->nedges != b->nedges)
+                return false;
+        for (uint32_t i = 0; i < a->nobjs; i++)
+                if (a->objs[i].addr != b->objs[i].addr || a->objs[i].refcnt != b->objs[i].refcnt ||
+                    a->objs[i].size != b->objs[i].size || a->objs[i].flags != b->objs[i].flags ||
+                    a->objs[i].gen != b->objs[i].gen)
+                        return false;
+        for (uint64_t e = 0; e < a->nedges; e++)
+                if (a->edge_dst[e] != b->edge_dst[e] || a->edge_label[e] != b->edge_label[e])
+                        return false;
+        return true;
+}
+
+/* Live mode (opts.live): the same fixture read as a running process.
+ * Idle it must equal the snapshot walk; torn links, a looping list, a bad
+ * node header and a freed referent are counted, never fatal. */
+static void check_live(int ver)
+{
+        const char *v = ver >= 314 ? "3.14" : "3.12";
+        struct heap_build_opts lv = { .live = true };
+        struct fx f;
+        struct objs o;
+        struct heap *h0 = NULL, *h = NULL;
+        struct diag d = { 0 };
+        uint64_t n0, n1, save;
+        uint32_t ntracked;
+        int r;
+
+        build(&f, ver, &o);
+        ntracked = (uint32_t)(f.nnodes[0] + f.nnodes[1] + f.nnodes[2] + f.nnodes[3]);
+        n0 = f.nodes[1][0];
+        n1 = f.nodes[1][1];
+        r = heap_build(f.m, &f.pi, NULL, &h0, &d);
+        ok(r == 0 && !h0->meta.approximate, "%s live: snapshot walk (%d)", v, r);
+        if (r < 0) {
+                memsrc_free(f.m);
+                return;
+        }
+        r = heap_build(f.m, &f.pi, &lv, &h, &d);
+        ok(r == 0 && h->meta.approximate && h->meta.inconsistencies == 0 &&
+           h->meta.live_retries == 0 && same_graph(h0, h),
+           "%s live: an idle target gives the snapshot's graph (%d, %llu inconsistencies)", v, r,
+           r == 0 ? (unsigned long long)h->meta.inconsistencies : 0ULL);
+        if (r == 0)
+                heap_free(h);
+
+        /* torn link: the second node of generation 1 does not point back */
+        save = r64(&f, n1 + 8);
+        w64(&f, n1 + 8, f.nodes[1][3]);
+        h = NULL;
+        r = heap_build(f.m, &f.pi, &lv, &h, &d);
+        ok(r == 0 && h->meta.inconsistencies >= 1 && h->meta.live_retries >= 5 &&
+           h->ngen_counts[1] == 1 && h->ntracked == ntracked - 3,
+           "%s live: torn link retried, then the rest of the list skipped and counted "
+           "(%d, %llu inconsistencies, %u retries, %u in gen 1)", v, r,
+           h ? (unsigned long long)h->meta.inconsistencies : 0ULL, h ? h->meta.live_retries : 0,
+           h ? h->ngen_counts[1] : 0);
+        heap_free(h);
+        w64(&f, n1 + 8, save);
+
+        /* a list looping back to a node already taken */
+        save = r64(&f, n1);
+        w64(&f, n1, n0);
+        h = NULL;
+        r = heap_build(f.m, &f.pi, &lv, &h, &d);
+        ok(r == 0 && h->meta.inconsistencies >= 1 && h->ngen_counts[1] == 2,
+           "%s live: a looping list is cut and counted, not -EBADMSG (%d)", v, r);
+        heap_free(h);
+        w64(&f, n1, save);
+
+        /* a node still linked on both sides whose object header is garbage */
+        save = r64(&f, n0 + 16 + 8);
+        w64(&f, n0 + 16 + 8, 0x5000);
+        h = NULL;
+        r = heap_build(f.m, &f.pi, &lv, &h, &d);
+        ok(r == 0 && h->ntracked == ntracked && h->meta.inconsistencies >= 1 &&
+           (h->objs[idx_of(h, n0 + 16)].flags & HOBJ_PARTIAL),
+           "%s live: a bad header in a consistent list is kept as unreadable and counted", v);
+        heap_free(h);
+        w64(&f, n0 + 16 + 8, save);
+
+        /* a referent freed under us (refcount 0): dropped and counted live,
+         * kept from a snapshot, where the stopped target's word is true */
+        save = r64(&f, o.key);
+        w64(&f, o.key, 0);
+        h = NULL;
+        r = heap_build(f.m, &f.pi, &lv, &h, &d);
+        ok(r == 0 && edge_pos(h, o.G, o.key, "<key>") < 0 && edge_pos(h, o.G, o.L, "[key]") == 0 &&
+           (h->objs[idx_of(h, o.G)].flags & HOBJ_PARTIAL) && h->meta.inconsistencies >= 1,
+           "%s live: a referent with a dead header is dropped and counted", v);
+        heap_free(h);
+        h = NULL;
+        r = heap_build(f.m, &f.pi, NULL, &h, &d);
+        ok(r == 0 && edge_pos(h, o.G, o.key, "<key>") == 1, "%s: the snapshot walk keeps it", v);
+        heap_free(h);
+        w64(&f, o.key, save);
+
+        /* faulty reader in live mode: never fatal except unreadable GC state */
+        int built = 0, failed = 0;
+        for (uint64_t n = 1; n <= 200; n++) {
+                fakemem_fail_every(f.m, n);
+                h = NULL;
+                diag_clear(&d);
+                r = heap_build(f.m, &f.pi, &lv, &h, &d);
+                if (r == 0) {
+                        built++;
+                        heap_free(h);
+                } else if (r != -EBADMSG) {
+                        failed++;
+                }
+        }
+        fakemem_fail_every(f.m, 0);
+        ok(built + failed == 200, "%s live: faulty reader: %d built, %d failed cleanly, none -EBADMSG",
+           v, built, failed);
+        heap_free(h0);
+        memsrc_free(f.m);
+}
+
 int main(void)
 {
-        check(false);
-        check(true);
+        check(38);
+        check(312);
+        check(314);
+        check_live(312);
+        check_live(314);
         return tap_done();
 }
