@@ -91,6 +91,40 @@ pid_t memsrc_pid(struct memsrc *m)
         return m ? m->pid : 0;
 }
 
+pid_t memsrc_pid_in_namespace(struct memsrc *m)
+{
+        char path[64], line[256];
+        long v = 0;
+        FILE *f;
+
+        /* Only a running target has a /proc entry to ask; a core file's pid
+         * may belong to another process by now. */
+        if (!m || m->pid <= 0 || !strcmp(m->ops->name, "core"))
+                return 0;
+        snprintf(path, sizeof(path), "/proc/%d/status", (int)m->pid);
+        f = fopen(path, "re");
+        if (!f)
+                return 0;
+        while (fgets(line, sizeof(line), f)) {
+                char *p, *end;
+
+                if (strncmp(line, "NSpid:", 6))
+                        continue;
+                /* NSpid lists the pid in every namespace from ours inwards:
+                 * the last one is what the target sees as its own pid. */
+                for (p = line + 6;; p = end) {
+                        long x = strtol(p, &end, 10);
+
+                        if (end == p)
+                                break;
+                        v = x;
+                }
+                break;
+        }
+        fclose(f);
+        return v > 0 && v <= INT32_MAX ? (pid_t)v : 0;
+}
+
 int memsrc_open_mapped_file(struct memsrc *m, const struct mem_region *r,
                             char **host_path)
 {

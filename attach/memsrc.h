@@ -58,6 +58,11 @@ const struct mem_region *memsrc_region_of(struct memsrc *m, uint64_t addr);
  * file, the pid recorded in it.  For a target in another PID namespace this is the host's pid. */
 pid_t memsrc_pid(struct memsrc *m);
 
+/* The target's pid as it sees itself (the last NSpid entry of
+ * /proc/PID/status): differs from memsrc_pid() for a target in its own PID
+ * namespace (containers).  0 when unknown (core files, no /proc entry). */
+pid_t memsrc_pid_in_namespace(struct memsrc *m);
+
 /* Opens a file the target has mapped, as the target sees it (through
  * /proc/PID/map_files or /proc/PID/root for live targets, so other mount
  * namespaces work).  Returns an fd (caller closes) or a negative errno.

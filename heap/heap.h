@@ -104,6 +104,10 @@ struct heap_meta {
                                       layout lacks the struct their decoder
                                       needs (private structs of stripped
                                       builds): edges unknown, not wrong */
+        int pid_in_namespace;      /* the target's pid inside its own PID
+                                      namespace (== pid when not namespaced;
+                                      0 when unknown, e.g. core files) */
+        char snapshot_mode[16];    /* "copy", "fork", "live", "core" */
 };
 
 /* Cycles: strongly connected components with more than one object, or a

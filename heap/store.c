@@ -38,6 +38,11 @@
  *   analyse_ms       time to run the analyses
  *   interpreters     interpreters walked
  *   inconsistencies  bad links, headers or refcounts seen (0 = clean)
+  approximate      1 if read from a running process (--snapshot live)
+  live_retries     live mode: torn GC lists walked again
+  layout_gaps      objects left opaque because the layout lacks a struct
+  pid_in_namespace the target's pid inside its own PID namespace
+  snapshot_mode    'copy', 'fork', 'live' or 'core'
  *   analysed         1 if the analysis columns and tables are filled
  *   n_objects, n_tracked, n_edges, n_types, n_labels, n_gc_garbage,
  *   n_roots, n_threads, n_frames
@@ -209,6 +214,8 @@ struct dump_meta {
         double walk_ms, analyse_ms;
         int64_t interpreters;
         int64_t inconsistencies;
+        int64_t approximate, live_retries, layout_gaps, pid_in_namespace;
+        char snapshot_mode[sizeof(((struct heap_meta *)0)->snapshot_mode)];
         int64_t analysed;
         int64_t nobjs, ntracked, nedges, ntypes, nlabels, ngc_garbage;
         int64_t nroots, nthreads, nframes;
@@ -248,6 +255,11 @@ static const struct mkey meta_keys[] = {
         MK("analyse_ms", MK_REAL, analyse_ms),
         MK("interpreters", MK_INT, interpreters),
         MK("inconsistencies", MK_INT, inconsistencies),
+        MK("approximate", MK_INT, approximate),
+        MK("live_retries", MK_INT, live_retries),
+        MK("layout_gaps", MK_INT, layout_gaps),
+        MK("pid_in_namespace", MK_INT, pid_in_namespace),
+        MK("snapshot_mode", MK_TEXT, snapshot_mode),
         MK("analysed", MK_INT, analysed),
         MK("n_objects", MK_INT, nobjs),
         MK("n_tracked", MK_INT, ntracked),
@@ -385,6 +397,11 @@ static uint64_t model_checksum(const struct heap *h)
         cs_word(&s, dbl_bits(m->analyse_ms));
         cs_word(&s, (uint64_t)(int64_t)m->interpreters);
         cs_word(&s, m->inconsistencies);
+        cs_word(&s, m->approximate);
+        cs_word(&s, m->live_retries);
+        cs_word(&s, m->layout_gaps);
+        cs_word(&s, (uint64_t)(int64_t)m->pid_in_namespace);
+        cs_str(&s, m->snapshot_mode);
         return s;
 }
 
@@ -699,6 +716,12 @@ static void fill_dump_meta(const struct heap *h, const struct store_write_opts *
         dm->analyse_ms = m->analyse_ms;
         dm->interpreters = m->interpreters;
         dm->inconsistencies = (int64_t)m->inconsistencies;
+        dm->approximate = m->approximate;
+        dm->live_retries = m->live_retries;
+        dm->layout_gaps = (int64_t)m->layout_gaps;
+        dm->pid_in_namespace = m->pid_in_namespace;
+        memcpy(dm->snapshot_mode, m->snapshot_mode, sizeof(dm->snapshot_mode));
+        dm->snapshot_mode[sizeof(dm->snapshot_mode) - 1] = '\0';
         dm->analysed = h->analysed;
         dm->nobjs = h->nobjs;
         dm->ntracked = h->ntracked;
@@ -2019,6 +2042,11 @@ static void restore_meta(const struct dump_meta *dm, struct heap_meta *m)
         m->analyse_ms = dm->analyse_ms;
         m->interpreters = (int)dm->interpreters;
         m->inconsistencies = (uint64_t)dm->inconsistencies;
+        m->approximate = dm->approximate != 0;
+        m->live_retries = (uint32_t)dm->live_retries;
+        m->layout_gaps = (uint64_t)dm->layout_gaps;
+        m->pid_in_namespace = (int)dm->pid_in_namespace;
+        snprintf(m->snapshot_mode, sizeof(m->snapshot_mode), "%s", dm->snapshot_mode);
 }
 
 static int load(struct reader *rd, struct heap *h)

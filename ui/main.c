@@ -18,6 +18,7 @@
 #include "analysis.h"
 #include "browser.h"
 #include "config.h"
+#include "core.h"
 #include "diag.h"
 #include "diff.h"
 #include "heap.h"
@@ -44,6 +45,9 @@ enum exit_code {
 struct options {
         pid_t pid;
         const char *dump_in;       /* FILE argument: a dump to reopen */
+        const char *core_path;     /* --core FILE */
+        const char *exe_path;      /* --exe PATH (with --core) */
+        const char *sysroot;       /* --sysroot DIR (with --core) */
         const char *json_path;
         const char *text_path;
         const char *dump_path;
@@ -71,6 +75,7 @@ struct app {
 static const char usage_text[] =
 "usage: pyleak-attach [OPTIONS] PID\n"
 "       pyleak-attach [OPTIONS] DUMPFILE\n"
+"       pyleak-attach [OPTIONS] --core COREFILE [--exe PATH] [--sysroot DIR]\n"
 "\n"
 "Snapshot a running CPython process from outside (it is paused only while its\n"
 "memory is captured), then show its reference cycles, what the next\n"
@@ -99,6 +104,11 @@ static const char usage_text[] =
 "  --max-memory SIZE    refuse to copy more than SIZE bytes (K/M/G suffixes;\n"
 "                       default: half of the memory available)\n"
 "  --no-browser         never open the browser (text report instead)\n"
+"  --core FILE          analyse a core file (gcore or kernel core) instead of\n"
+"                       a live process\n"
+"  --exe PATH           --core: the executable, if not where the core says\n"
+"  --sysroot DIR        --core: find the mapped files under DIR (a container's\n"
+"                       root file system)\n"
 "  -q, --quiet          no progress messages on stderr\n"
 "  -h, --help           show this help\n"
 "  -V, --version        show the version\n"
@@ -189,7 +199,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 {
         enum { OPT_JSON = 256, OPT_TEXT, OPT_OBJECTS, OPT_TOP, OPT_MAXMEM, OPT_DUMP,
                OPT_FORCE, OPT_DOT, OPT_DOT_TOP, OPT_DOT_CYCLES, OPT_DOT_LOCAL,
-               OPT_SNAPSHOT, OPT_NO_BROWSER };
+               OPT_SNAPSHOT, OPT_NO_BROWSER, OPT_CORE, OPT_EXE, OPT_SYSROOT };
         static const struct option longopts[] = {
                 {"json", required_argument, NULL, OPT_JSON},
                 {"text", required_argument, NULL, OPT_TEXT},
@@ -204,6 +214,9 @@ static void parse_args(int argc, char **argv, struct options *o)
                 {"dot-local", no_argument, NULL, OPT_DOT_LOCAL},
                 {"snapshot", required_argument, NULL, OPT_SNAPSHOT},
                 {"no-browser", no_argument, NULL, OPT_NO_BROWSER},
+                {"core", required_argument, NULL, OPT_CORE},
+                {"exe", required_argument, NULL, OPT_EXE},
+                {"sysroot", required_argument, NULL, OPT_SYSROOT},
                 {"quiet", no_argument, NULL, 'q'},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'V'},
@@ -240,6 +253,9 @@ static void parse_args(int argc, char **argv, struct options *o)
                                           optarg);
                         break;
                 case OPT_NO_BROWSER: o->no_browser = true; break;
+                case OPT_CORE: o->core_path = optarg; break;
+                case OPT_EXE: o->exe_path = optarg; break;
+                case OPT_SYSROOT: o->sysroot = optarg; break;
                 case 'q': o->quiet = true; break;
                 case 'h':
                         fputs(usage_text, stdout);
@@ -250,6 +266,13 @@ static void parse_args(int argc, char **argv, struct options *o)
                 default:
                         die_usage("unknown or incomplete option '%s'", argv[optind - 1]);
                 }
+        }
+        if ((o->exe_path || o->sysroot) && !o->core_path)
+                die_usage("%s", "--exe and --sysroot only apply to --core");
+        if (o->core_path) {
+                if (optind < argc)
+                        die_usage("unexpected argument '%s' (--core takes no PID)", argv[optind]);
+                return;
         }
         if (optind >= argc)
                 die_usage("%s", "missing PID (the process to inspect) or dump file");
@@ -304,6 +327,7 @@ static int take_heap(struct app *a, bool quiet, struct heap **ret, struct diag *
 {
         struct snapshot_opts so = {0};
         struct snapshot_stats st = {0};
+        struct heap_build_opts bo;
         struct memsrc *snap = NULL;
         struct heap *h = NULL;
         int r;
@@ -318,7 +342,10 @@ static int take_heap(struct app *a, bool quiet, struct heap **ret, struct diag *
                         fprintf(stderr, "pyleak-attach: %s\n", st.fallback);
                 if (!quiet && st.warning[0])
                         fprintf(stderr, "pyleak-attach: %s\n", st.warning);
-                r = heap_build(snap, a->pi, NULL, &h, d);
+                /* A live read sees lists change under it: the walker then
+                 * validates every link and marks the result approximate. */
+                bo = (struct heap_build_opts){.live = st.mode_used == SNAPSHOT_LIVE};
+                r = heap_build(snap, a->pi, &bo, &h, d);
                 memsrc_free(snap);
                 snap = NULL;
                 if (r != -EAGAIN || attempt >= COLLECTING_RETRIES)
@@ -340,6 +367,9 @@ static int take_heap(struct app *a, bool quiet, struct heap **ret, struct diag *
         h->meta.stop_ms = st.stop_ms;
         h->meta.threads = st.threads;
         h->meta.bytes_copied = st.bytes_copied;
+        h->meta.pid_in_namespace = memsrc_pid_in_namespace(a->live);
+        snprintf(h->meta.snapshot_mode, sizeof(h->meta.snapshot_mode), "%s",
+                 snapshot_mode_name(st.mode_used));
         r = heap_analyse(h);
         if (r < 0) {
                 diag_set(d, r, "analysis failed: %s", strerror(-r));
@@ -445,6 +475,42 @@ static int write_dump_file(const struct heap *h, const struct options *o)
         return r;
 }
 
+/* A core file: the same pipeline on a memsrc over the core; nothing to
+ * stop, and a collection running when the core was taken cannot be retried. */
+static int open_core(const struct options *o, struct app *a, struct heap **ret,
+                     struct diag *d)
+{
+        struct core_opts co = {o->core_path, o->exe_path, o->sysroot};
+        struct core_info ci = {0};
+        struct heap *h = NULL;
+        int r;
+
+        r = memsrc_open_core_opts(&co, &a->live, d);
+        if (r < 0)
+                return r;
+        r = pyinterp_find(a->live, &a->pi, d);
+        if (r < 0)
+                return r;
+        r = heap_build(a->live, a->pi, NULL, &h, d);
+        if (r == -EAGAIN)
+                return diag_set(d, r, "a garbage collection was running when the core "
+                                "was taken\nhint: take another core (gcore PID) a moment later");
+        if (r < 0)
+                return r;
+        memsrc_core_info(a->live, &ci);
+        h->meta.pid = ci.pid;
+        h->meta.threads = ci.threads;
+        h->meta.bytes_copied = ci.bytes_in_core;
+        snprintf(h->meta.snapshot_mode, sizeof(h->meta.snapshot_mode), "core");
+        r = heap_analyse(h);
+        if (r < 0) {
+                heap_free(h);
+                return diag_set(d, r, "analysis failed: %s", strerror(-r));
+        }
+        *ret = h;
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         struct options o = {0};
@@ -461,7 +527,13 @@ int main(int argc, char **argv)
         snapshot_install_signal_guard();
         t0 = now_ms();
 
-        if (o.dump_in) {
+        if (o.core_path) {
+                r = open_core(&o, &a, &h, &d);
+                if (r < 0) {
+                        code = fail(&d, r, "cannot analyse the core file");
+                        goto out;
+                }
+        } else if (o.dump_in) {
                 r = heap_store_read(o.dump_in, &h, &d);
                 if (r < 0) {
                         code = fail(&d, r, "cannot read the dump");
@@ -523,8 +595,8 @@ int main(int argc, char **argv)
                 code = EXIT_NOTHING;
         if (browse) {
                 s.heap = h;
-                s.live = !o.dump_in;
-                s.resnapshot = o.dump_in ? NULL : session_resnapshot;
+                s.live = !o.dump_in && !o.core_path;
+                s.resnapshot = s.live ? session_resnapshot : NULL;
                 s.write_dump = session_write_dump;
                 s.ctx = &a;
                 r = tui_run(&s);

@@ -151,18 +151,23 @@ int report_json(const struct heap *h, FILE *f, const struct report_opts *o)
 
         fprintf(f, "{\n  \"tool\": {\"name\": \"pyleak-attach\", \"version\": \"%s\"},\n",
                 PYLEAK_VERSION);
-        fprintf(f, "  \"pid\": %d,\n  \"python\": {\"version\": ", m->pid);
+        fprintf(f, "  \"pid\": %d,\n  \"pid_in_namespace\": %d,\n  \"python\": {\"version\": ",
+                m->pid, m->pid_in_namespace);
         json_str(f, m->python_version);
         fputs(", \"layout_source\": ", f);
         json_str(f, m->layout_source);
         fputs(", \"path\": ", f);
         json_str(f, m->interp_path);
         fprintf(f, ", \"interpreters\": %d},\n", m->interpreters);
-        fprintf(f, "  \"snapshot\": {\"pause_ms\": %.3f, \"stop_ms\": %.3f, \"threads\": %d"
+        fputs("  \"snapshot\": {\"mode\": ", f);
+        json_str(f, m->snapshot_mode);
+        fprintf(f, ", \"pause_ms\": %.3f, \"stop_ms\": %.3f, \"threads\": %d"
                 ", \"bytes_copied\": %" PRIu64 ", \"walk_ms\": %.3f, \"analyse_ms\": %.3f"
-                ", \"inconsistencies\": %" PRIu64 "},\n",
+                ", \"inconsistencies\": %" PRIu64 ", \"approximate\": %s"
+                ", \"live_retries\": %" PRIu32 ", \"layout_gaps\": %" PRIu64 "},\n",
                 m->pause_ms, m->stop_ms, m->threads, m->bytes_copied, m->walk_ms,
-                m->analyse_ms, m->inconsistencies);
+                m->analyse_ms, m->inconsistencies, m->approximate ? "true" : "false",
+                m->live_retries, m->layout_gaps);
         fprintf(f, "  \"gc\": {\"enabled\": %s, \"thresholds\": [%d, %d, %d], "
                 "\"counts\": [%d, %d, %d], \"collecting\": %s, \"frozen\": %" PRIu64
                 ", \"debug\": %d},\n",
