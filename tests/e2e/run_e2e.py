@@ -1,0 +1,870 @@
+#!/usr/bin/env python3
+"""End-to-end tests: real CPython processes against pyleak-attach (TAP).
+
+    run_e2e.py --tool PATH versions --python 3.12     graph scenarios on one CPython
+    run_e2e.py --tool PATH cli                         error paths and usage
+    run_e2e.py --tool PATH robust                      200 runs + SIGKILLed runs
+    run_e2e.py --tool PATH oracle --python 3.12 --scenario types   print the oracle only
+
+Each graph scenario starts tests/e2e/target.py under a pyenv CPython, waits
+for it to say it is ready (pipe), runs `pyleak-attach PID --json F --objects`,
+then asks the target for its own view (gc.get_objects, gc.get_referents,
+gc.garbage, a forked DEBUG_SAVEALL collection, Tarjan SCCs) and compares,
+one TAP line per property.  Runs under the system python3, stdlib only.
+"""
+import argparse
+import collections
+import json
+import os
+import random
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TARGET = os.path.join(HERE, 'target.py')
+SUPPORTED = ['3.8', '3.9', '3.10', '3.11', '3.12', '3.13']
+SCENARIOS = ['types', 'types_extra', 'garbage', 'freeze', 'gc_garbage',
+             'gcstate', 'chain']
+MAX_DIAG = 12
+TOOL_TIMEOUT = float(os.environ.get('PYLEAK_E2E_TOOL_TIMEOUT', '300'))
+
+
+# ---------------------------------------------------------------------------
+# TAP
+
+class Tap:
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    @staticmethod
+    def _clean(desc):
+        return desc.replace('#', '').replace('\n', ' ')
+
+    def ok(self, cond, desc, diag=(), always=False):
+        """One result; the '#' diagnostics are printed for failures (and
+        for passes when `always`)."""
+        self.n += 1
+        if not cond:
+            self.failed += 1
+        print('%sok %d - %s' % ('' if cond else 'not ', self.n, self._clean(desc)))
+        for line in (diag if (always or not cond) else ()):
+            for part in str(line).splitlines() or ['']:
+                print('#   ' + part)
+        sys.stdout.flush()
+        return cond
+
+    def skip(self, desc, why):
+        self.n += 1
+        print('ok %d - %s # SKIP %s' % (self.n, self._clean(desc), self._clean(why)))
+        sys.stdout.flush()
+
+    def note(self, line):
+        for part in str(line).splitlines():
+            print('# ' + part)
+        sys.stdout.flush()
+
+    def done(self):
+        print('1..%d' % self.n)
+        sys.stdout.flush()
+        return 1 if self.failed else 0
+
+
+# ---------------------------------------------------------------------------
+# Finding the CPythons
+
+def pyenv_root():
+    if os.environ.get('PYENV_ROOT'):
+        return os.environ['PYENV_ROOT']
+    exe = shutil.which('pyenv')
+    if exe:
+        try:
+            out = subprocess.run([exe, 'root'], stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                                 timeout=30, universal_newlines=True).stdout.strip()
+            if out:
+                return out
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return os.path.expanduser('~/.pyenv')
+
+
+def pyenv_pythons():
+    """{'3.12': '/root/.pyenv/versions/3.12.1/bin/python3.12', ...}: highest
+    patch release of each supported minor version (default builds only)."""
+    vdir = os.path.join(pyenv_root(), 'versions')
+    best = {}
+    try:
+        names = os.listdir(vdir)
+    except OSError:
+        names = []
+    for name in names:
+        m = re.match(r'^(3\.\d+)\.(\d+)$', name)
+        if not m or m.group(1) not in SUPPORTED:
+            continue
+        exe = os.path.join(vdir, name, 'bin', 'python' + m.group(1))
+        if not os.access(exe, os.X_OK):
+            continue
+        patch = int(m.group(2))
+        if m.group(1) not in best or patch > best[m.group(1)][0]:
+            best[m.group(1)] = (patch, exe)
+    return {k: v[1] for k, v in best.items()}
+
+
+def preferred_python():
+    found = pyenv_pythons()
+    for v in ['3.12', '3.11', '3.13', '3.10', '3.9', '3.8']:
+        if v in found:
+            return v, found[v]
+    return None, None
+
+
+# ---------------------------------------------------------------------------
+# Processes
+
+def proc_status(pid):
+    st = {}
+    try:
+        with open('/proc/%d/status' % pid) as f:
+            for line in f:
+                k, _, v = line.partition(':')
+                st[k] = v.strip()
+    except OSError:
+        pass
+    return st
+
+
+def proc_state(pid):
+    return proc_status(pid).get('State', '?')[:1]
+
+
+def tracer_pid(pid):
+    return int(proc_status(pid).get('TracerPid', '0') or 0)
+
+
+def wait_until(pred, timeout, step=0.01):
+    """Poll a condition about another process (not a readiness handshake)."""
+    end = time.monotonic() + timeout
+    while True:
+        if pred():
+            return True
+        if time.monotonic() > end:
+            return False
+        time.sleep(step)
+
+
+class Target:
+    """tests/e2e/target.py in a child process, with the two pipes."""
+
+    def __init__(self, python, scenario, tmpdir, env=None):
+        self.scenario = scenario
+        self.out = os.path.join(tmpdir, 'oracle-%s.json' % scenario)
+        self.log = os.path.join(tmpdir, 'target-%s.log' % scenario)
+        ready_r, ready_w = os.pipe()
+        cmd_r, cmd_w = os.pipe()
+        e = dict(os.environ)
+        for k in ('PYTHONPATH', 'PYTHONHOME', 'PYTHONSTARTUP', 'PYTHONOPTIMIZE'):
+            e.pop(k, None)
+        e['PYTHONDONTWRITEBYTECODE'] = '1'
+        e.update(env or {})
+        with open(self.log, 'w') as logf:
+            self.proc = subprocess.Popen(
+                [python, TARGET, scenario, '--ready-fd', str(ready_w),
+                 '--cmd-fd', str(cmd_r), '--out', self.out],
+                pass_fds=(ready_w, cmd_r), stdin=subprocess.DEVNULL,
+                stdout=logf, stderr=subprocess.STDOUT, env=e)
+        os.close(ready_w)
+        os.close(cmd_r)
+        self.ready_r = ready_r
+        self.cmd_w = cmd_w
+        self.pid = self.proc.pid
+
+    def log_text(self, limit=3000):
+        try:
+            with open(self.log, errors='replace') as f:
+                return f.read()[-limit:]
+        except OSError:
+            return ''
+
+    def wait_byte(self, expect, timeout):
+        """Wait for one byte on the ready pipe.  While waiting, notice a
+        target left stopped by the tool (and resume it so we can go on)."""
+        end = time.monotonic() + timeout
+        left_stopped = False
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                return False, 'timed out after %.0fs (state %s, TracerPid %d)%s' % (
+                    timeout, proc_state(self.pid), tracer_pid(self.pid),
+                    '; it was left stopped' if left_stopped else '')
+            r, _, _ = select.select([self.ready_r], [], [], min(left, 2.0))
+            if r:
+                b = os.read(self.ready_r, 1)
+                if b == expect:
+                    return True, 'left stopped, resumed by the harness' if left_stopped else ''
+                return False, 'target exited (%r) rc=%s; log:\n%s' % (
+                    b, self.proc.poll(), self.log_text())
+            if proc_state(self.pid) in ('T', 't') and tracer_pid(self.pid) == 0:
+                left_stopped = True
+                os.kill(self.pid, signal.SIGCONT)
+
+    def send(self, cmd):
+        try:
+            os.write(self.cmd_w, cmd)
+        except OSError:
+            pass
+
+    def stop(self):
+        for fd in (self.cmd_w, self.ready_r):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.cmd_w = self.ready_r = -1
+        if self.proc.poll() is None:
+            try:
+                os.kill(self.pid, signal.SIGCONT)
+            except OSError:
+                pass
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def run_tool(tool, args, timeout=TOOL_TIMEOUT, user=None):
+    cmd = [tool] + [str(a) for a in args]
+    if user:
+        cmd = user + cmd
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=timeout)
+        rc, out, err = p.returncode, p.stdout, p.stderr
+    except subprocess.TimeoutExpired as e:
+        rc, out, err = 'timeout', e.stdout or b'', e.stderr or b''
+    except OSError as e:
+        rc, out, err = 'exec failed: %s' % e, b'', b''
+    return rc, out.decode('utf-8', 'replace'), err.decode('utf-8', 'replace'), \
+        time.monotonic() - t0
+
+
+def tail(text, n=15):
+    lines = text.rstrip('\n').splitlines()
+    return lines[-n:]
+
+
+# ---------------------------------------------------------------------------
+# Comparing one scenario
+
+def nid(x):
+    if isinstance(x, int):
+        return x
+    return int(str(x), 0)
+
+
+class Ctx:
+    """Oracle + tool report, with the helpers that make diagnostics readable."""
+
+    def __init__(self, oracle, report):
+        self.o = oracle
+        self.r = report
+        self.gens = {g: [nid(i) for i in ids] for g, ids in oracle['gens'].items()}
+        self.nodes = set()
+        for ids in self.gens.values():
+            self.nodes.update(ids)
+        self.gen_of = {i: g for g, ids in self.gens.items() for i in ids}
+        self.changed = set(oracle.get('changed', []))
+        self.otypes = {int(k): v for k, v in oracle['types'].items()}
+        self.oref = {int(k): v for k, v in oracle['referents'].items()}
+        self.tobj = {}
+        for ob in report.get('objects') or []:
+            try:
+                self.tobj[nid(ob['id'])] = ob
+            except (KeyError, ValueError, TypeError):
+                pass
+        self.label_of = {}
+        for ob in self.tobj.values():
+            for ref in ob.get('referents') or []:
+                try:
+                    self.label_of.setdefault((nid(ob['id']), nid(ref['id'])), ref.get('label'))
+                except (KeyError, ValueError, TypeError):
+                    pass
+        self.name_of = {}
+        names = oracle.get('names', {})
+        by_id = {v: k for k, v in names.items()}
+        for comp in oracle.get('sccs', []):
+            if len(comp) > 64:      # the big start-up SCC: a name would mislead
+                continue
+            hit = [by_id[m] for m in comp if m in by_id]
+            if hit:
+                for m in comp:
+                    self.name_of.setdefault(m, hit[0])
+        for i, k in by_id.items():
+            self.name_of.setdefault(i, k)
+
+    def typ(self, i):
+        if i in self.otypes:
+            return self.otypes[i]
+        ob = self.tobj.get(i)
+        return ob.get('type', '?') if ob else '?'
+
+    def desc(self, i):
+        s = '0x%x %s' % (i, self.typ(i))
+        if i in self.tobj and self.tobj[i].get('opaque'):
+            s += ' [opaque]'
+        if i in self.name_of:
+            s += " (cycle '%s')" % self.name_of[i]
+        return s
+
+    def ref_desc(self, owner, i):
+        s = '0x%x %s' % (i, self.typ(i))
+        lab = self.label_of.get((owner, i))
+        if lab:
+            s += ' label=%r' % lab
+        return s
+
+
+def type_summary(ctx, ids, n=8):
+    c = collections.Counter(ctx.typ(i) for i in ids)
+    return ', '.join('%s x%d' % kv for kv in c.most_common(n))
+
+
+def set_diff_diag(ctx, want, got, what):
+    missing = sorted(want - got)
+    extra = sorted(got - want)
+    d = ['oracle %d, tool %d, missing from tool %d, extra in tool %d' % (
+        len(want), len(got), len(missing), len(extra))]
+    if missing:
+        d.append('missing by type: ' + type_summary(ctx, missing))
+        d += ['  missing %s' % ctx.desc(i) for i in missing[:MAX_DIAG]]
+    if extra:
+        d.append('extra by type: ' + type_summary(ctx, extra))
+        d += ['  extra %s' % ctx.desc(i) for i in extra[:MAX_DIAG]]
+    return d
+
+
+def compare(tap, tag, ctx, target_pid):
+    o, r = ctx.o, ctx.r
+    t = lambda s: '%s: %s' % (tag, s)
+
+    tap.ok(r.get('pid') == target_pid, t('report pid'), ['tool %r, target %d' % (r.get('pid'), target_pid)])
+    py = r.get('python') or {}
+    tap.ok(py.get('version') == o['version'], t('python.version'),
+           ['tool %r (layout_source %r), target %r' % (py.get('version'), py.get('layout_source'), o['version'])])
+
+    snap = r.get('snapshot') or {}
+    sd = ['pause_ms %r, threads %r (target has %d), bytes_copied %r' % (
+        snap.get('pause_ms'), snap.get('threads'), o['threads'], snap.get('bytes_copied'))]
+    good = (isinstance(snap.get('pause_ms'), (int, float)) and snap.get('pause_ms') >= 0
+            and snap.get('threads') == o['threads']
+            and isinstance(snap.get('bytes_copied'), int) and snap.get('bytes_copied') > 0)
+    tap.ok(good, t('snapshot: pause_ms, threads, bytes_copied'), sd, always=True)
+
+    gc_ = r.get('gc') or {}
+    tap.ok(gc_.get('enabled') == o['enabled'], t('gc.enabled'),
+           ['tool %r, gc.isenabled() %r' % (gc_.get('enabled'), o['enabled'])])
+    tap.ok(list(gc_.get('thresholds') or []) == o['threshold'], t('gc.thresholds'),
+           ['tool %r, gc.get_threshold() %r' % (gc_.get('thresholds'), o['threshold'])])
+    tap.ok(list(gc_.get('counts') or []) == o['count'], t('gc.counts'),
+           ['tool %r, gc.get_count() at snapshot %r (readiness call saw %r, +1 for its own tuple)' % (
+               gc_.get('counts'), o['count'], o['count_ready'])])
+    frozen = gc_.get('frozen')
+    fz_ok = gc_.get('collecting') in (False, 0) and (
+        frozen == o['freeze_count'] if isinstance(frozen, int) and not isinstance(frozen, bool) else True)
+    tap.ok(fz_ok, t('gc.collecting false, gc.frozen'),
+           ['collecting %r, frozen %r, gc.get_freeze_count() %r' % (
+               gc_.get('collecting'), frozen, o['freeze_count'])])
+
+    # Generations: counts and exact id sets.
+    tgen = {}
+    for g in r.get('generations') or []:
+        tgen[str(g.get('name'))] = g.get('objects')
+    want = {g: len(ids) for g, ids in ctx.gens.items()}
+    tap.ok(all(tgen.get(g) == n for g, n in want.items()), t('generation sizes (0, 1, 2, permanent)'),
+           ['tool %r' % tgen, 'oracle %r (permanent = gc.get_freeze_count() %d)' % (want, o['freeze_count'])])
+    tap.ok(tgen.get('permanent') == o['freeze_count'], t('permanent generation size = gc.get_freeze_count()'),
+           ['tool %r, get_freeze_count %r' % (tgen.get('permanent'), o['freeze_count'])])
+    have_objects = bool(ctx.tobj)
+    for g in ('0', '1', '2', 'permanent'):
+        got = {i for i, ob in ctx.tobj.items() if str(ob.get('gen')) == g}
+        w = set(ctx.gens.get(g, []))
+        tap.ok(have_objects and got == w, t('tracked ids of generation %s = gc.get_objects(%s)' % (
+            g, g if g != 'permanent' else 'after gc.unfreeze()')),
+            set_diff_diag(ctx, w, got, g) if have_objects else ['no "objects" in the JSON report'])
+
+    # Types of objects.
+    bad = []
+    for i in ctx.nodes:
+        ob = ctx.tobj.get(i)
+        if ob is not None and ob.get('type') != ctx.otypes.get(i):
+            bad.append(i)
+    tap.ok(have_objects and not bad, t('object types = type(o).__module__ + __qualname__'),
+           ['%d mismatches' % len(bad)] + ['  0x%x tool %r, python %r' % (
+               i, ctx.tobj[i].get('type'), ctx.otypes.get(i)) for i in sorted(bad)[:MAX_DIAG]])
+
+    # Edges: decoded objects must be exact; opaque ones are listed apart
+    # (the tool says it could not decode them) but still have to match.
+    mism = []
+    checked = 0
+    for i in ctx.nodes:
+        ob = ctx.tobj.get(i)
+        if ob is None or i in ctx.changed:
+            continue
+        checked += 1
+        want_c = collections.Counter(ctx.oref.get(i, []))
+        try:
+            got_c = collections.Counter(nid(x['id']) for x in ob.get('referents') or [])
+        except (KeyError, ValueError, TypeError):
+            got_c = collections.Counter()
+        if want_c != got_c:
+            mism.append((i, want_c - got_c, got_c - want_c))
+    for opaque in (False, True):
+        part = [m for m in mism if bool(ctx.tobj[m[0]].get('opaque')) == opaque]
+        d = ['%d objects compared, %d mismatching; %d excluded: %s' % (
+            checked, len(part), len(ctx.changed),
+            'the oracle\'s own running frame' if ctx.changed else 'none')]
+        if part:
+            d.append('mismatching by type: ' + type_summary(ctx, [m[0] for m in part], 16))
+            part.sort(key=lambda m: (ctx.typ(m[0]), m[0]))
+            seen_types = collections.Counter()
+            shown = 0
+            for i, missing, extra in part:
+                if seen_types[ctx.typ(i)] >= 2 or shown >= MAX_DIAG:
+                    continue
+                seen_types[ctx.typ(i)] += 1
+                shown += 1
+                d.append('  %s: get_referents %d, tool %d' % (
+                    ctx.desc(i), len(ctx.oref.get(i, [])), len(ctx.tobj[i].get('referents') or [])))
+                for ref in list(missing.elements())[:4]:
+                    d.append('      missing %s' % ctx.ref_desc(i, ref))
+                for ref in list(extra.elements())[:4]:
+                    d.append('      extra   %s' % ctx.ref_desc(i, ref))
+        tap.ok(have_objects and not part and checked > 0,
+               t('edges of %s objects: referent multiset = gc.get_referents()' % (
+                   'opaque' if opaque else 'decoded')), d)
+
+    # Cycles.
+    want_c = {frozenset(c) for c in o['sccs']}
+    got_c = set()
+    garbage_flag = {}
+    for c in r.get('cycles') or []:
+        try:
+            fs = frozenset(nid(m) for m in c.get('members') or [])
+        except (ValueError, TypeError):
+            continue
+        got_c.add(fs)
+        garbage_flag[fs] = c.get('garbage')
+    missing = sorted(want_c - got_c, key=len, reverse=True)
+    extra = sorted(got_c - want_c, key=len, reverse=True)
+    d = ['oracle %d SCCs, tool %d cycles, missing %d, extra %d' % (
+        len(want_c), len(got_c), len(missing), len(extra))]
+    for comp in missing[:MAX_DIAG // 2]:
+        overlap = [len(x & comp) for x in got_c if x & comp]
+        d.append('  missing SCC of %d: %s; tool cycles overlapping it: %s' % (
+            len(comp), type_summary(ctx, comp, 4), overlap[:5] or 'none'))
+        d.append('      e.g. %s' % ctx.desc(min(comp)))
+    for comp in extra[:MAX_DIAG // 2]:
+        d.append('  extra cycle of %d: %s; e.g. %s' % (
+            len(comp), type_summary(ctx, comp, 4), ctx.desc(min(comp))))
+    tap.ok(not missing and not extra, t('cycles = nontrivial SCCs of the get_referents graph'), d)
+
+    # Garbage.
+    og = {nid(i) for i in o['garbage']}
+    artefacts = og - ctx.nodes
+    og &= ctx.nodes
+    try:
+        tg = {nid(i) for i in r.get('garbage') or []}
+    except (ValueError, TypeError):
+        tg = set()
+    d = set_diff_diag(ctx, og, tg, 'garbage')
+    casc = set(o.get('garbage_cascade', [])) & ctx.nodes
+    d.append('(oracle: %d saved by DEBUG_SAVEALL + %d freed by finalizers breaking their cycle%s; '
+             '%d tuples/dicts merely untracked; %d freed by at-fork handlers in the child; '
+             '%d freed objects created after the snapshot, ignored)' % (
+                 len(og) - len(casc), len(casc), (' e.g. ' + type_summary(ctx, casc, 4)) if casc else '',
+                 len(o.get('untracked_by_collect', [])), o.get('gone_at_fork', 0), len(artefacts)))
+    tap.ok(og == tg and 'garbage' in r, t('garbage = what gc.collect() frees (forked, DEBUG_SAVEALL)'), d)
+
+    bad = [fs for fs, flag in garbage_flag.items() if bool(flag) != (fs <= og)]
+    tap.ok(not bad, t('cycles[].garbage true exactly for cycles inside the garbage set'),
+           ['%d wrong' % len(bad)] + ['  cycle of %d %s: tool says %r' % (
+               len(fs), type_summary(ctx, fs, 3), garbage_flag[fs]) for fs in bad[:MAX_DIAG]])
+
+    ogg = [nid(i) for i in o['gc_garbage']]
+    try:
+        tgg = [nid(i) for i in r.get('gc_garbage') or []]
+    except (ValueError, TypeError):
+        tgg = []
+    tap.ok(sorted(ogg) == sorted(tgg) and 'gc_garbage' in r, t('gc_garbage = ids in gc.garbage'),
+           set_diff_diag(ctx, set(ogg), set(tgg), 'gc.garbage'))
+
+    cov = r.get('coverage') or {}
+    tracked, decoded = cov.get('tracked'), cov.get('decoded')
+    ratio = (decoded / tracked) if isinstance(tracked, int) and tracked and isinstance(decoded, int) else 0
+    tap.ok(tracked == len(ctx.nodes) and ratio >= 0.99,
+           t('coverage: %s of %s tracked objects decoded (%.2f%%)' % (decoded, tracked, 100 * ratio)),
+           ['oracle tracks %d objects; opaque types: %s' % (len(ctx.nodes), json.dumps(cov.get('opaque_types')))],
+           always=True)
+
+    hist = collections.Counter(ctx.otypes[i] for i in ctx.nodes)
+    thist = {}
+    for ty in r.get('types') or []:
+        thist['%s.%s' % (ty.get('module'), ty.get('qualname'))] = ty.get('count')
+    diff = [(k, hist[k], thist.get(k)) for k in hist if thist.get(k) != hist[k]]
+    tap.note('%s: type histogram: %d of %d types differ from the tracked-object counts%s' % (
+        tag, len(diff), len(hist), (': ' + ', '.join('%s %s vs %s' % x for x in diff[:6])) if diff else ''))
+
+
+def run_scenario(tap, tool, ver, python, scenario, tmpdir, n_checks):
+    tag = 'py%s %s' % (ver, scenario)
+    tgt = Target(python, scenario, tmpdir)
+    try:
+        ok, why = tgt.wait_byte(b'R', 120)
+        if not ok:
+            for _ in range(n_checks):
+                tap.ok(False, '%s: target did not get ready' % tag, [why])
+            return
+        jpath = os.path.join(tmpdir, 'report-%s.json' % scenario)
+        rc, out, err, secs = run_tool(tool, ['--json', jpath, '--objects', tgt.pid])
+        st, tr = proc_state(tgt.pid), tracer_pid(tgt.pid)
+        tap.ok(rc == 0, '%s: pyleak-attach exits 0 (%.2fs)' % (tag, secs),
+               ['exit %r; stderr:' % (rc,)] + tail(err) if rc != 0 else [])
+        tap.ok(st not in ('T', 't') and tr == 0, '%s: target resumed and detached afterwards' % tag,
+               ['state %s TracerPid %d' % (st, tr)])
+        report = None
+        try:
+            with open(jpath) as f:
+                report = json.load(f)
+        except (OSError, ValueError) as e:
+            why = 'no JSON report (%s); exit %r; stderr: %s' % (e, rc, ' | '.join(tail(err, 5)))
+        tgt.send(b'report')
+        ok, why2 = tgt.wait_byte(b'D', 300)
+        if not ok:
+            for _ in range(n_checks - 2):
+                tap.ok(False, '%s: oracle' % tag, ['the target did not report: ' + why2])
+            return
+        if why2:
+            tap.note('%s: %s' % (tag, why2))
+        with open(tgt.out) as f:
+            oracle = json.load(f)
+        tap.note('%s: %d tracked objects (gens %s), %d SCCs, %d garbage, oracle %.1fs' % (
+            tag, sum(len(v) for v in oracle['gens'].values()),
+            {k: len(v) for k, v in oracle['gens'].items()}, len(oracle['sccs']),
+            len(oracle['garbage']), oracle['oracle_seconds']))
+        if report is None:
+            for _ in range(n_checks - 2):
+                tap.ok(False, '%s: report' % tag, [why])
+            return
+        compare(tap, tag, Ctx(oracle, report), tgt.pid)
+    finally:
+        tgt.stop()
+
+
+N_COMPARE = 21      # TAP lines compare() prints (kept equal on every path)
+
+
+def cmd_versions(args, tap):
+    found = pyenv_pythons()
+    if not found:
+        tap.ok(False, 'a pyenv CPython 3.8-3.13 is installed',
+               ['none under %s/versions; install one with pyenv' % pyenv_root()])
+        return
+    want = args.python or []
+    for ver in want or sorted(found, key=lambda v: tuple(map(int, v.split('.')))):
+        if ver not in found:
+            tap.skip('python %s' % ver, 'not installed under %s/versions' % pyenv_root())
+            continue
+        tap.note('python %s: %s' % (ver, found[ver]))
+        scen = args.scenario or SCENARIOS
+        with tempfile.TemporaryDirectory(prefix='pyleak-e2e-') as tmp:
+            for s in scen:
+                run_scenario(tap, args.tool, ver, found[ver], s, tmp, N_COMPARE + 2)
+
+
+def cmd_oracle(args, tap):
+    found = pyenv_pythons()
+    ver = (args.python or ['3.12'])[0]
+    with tempfile.TemporaryDirectory(prefix='pyleak-e2e-') as tmp:
+        for s in args.scenario or SCENARIOS:
+            tgt = Target(found[ver], s, tmp)
+            ok, why = tgt.wait_byte(b'R', 120)
+            tgt.send(b'report')
+            ok2, why2 = tgt.wait_byte(b'D', 300)
+            tap.ok(ok and ok2, 'py%s %s: oracle' % (ver, s), [why, why2])
+            if ok and ok2:
+                with open(tgt.out) as f:
+                    o = json.load(f)
+                tap.note('gens %s, %d SCCs, %d garbage, %d gc.garbage, counts %s' % (
+                    {k: len(v) for k, v in o['gens'].items()}, len(o['sccs']),
+                    len(o['garbage']), len(o['gc_garbage']), o['count']))
+            tgt.stop()
+
+
+# ---------------------------------------------------------------------------
+# CLI errors
+
+def error_check(tap, desc, res, keywords, max_secs=None):
+    rc, out, err, secs = res
+    low = err.lower()
+    lines = [l for l in err.splitlines() if l.strip()]
+    kw_ok = any(k in low for k in keywords)
+    good = rc == 2 and 'hint:' in low and kw_ok and out.strip() == '' and len(lines) <= 6
+    if max_secs is not None:
+        good = good and secs <= max_secs
+    d = ['exit %r in %.2fs (want 2%s); stdout %d bytes; stderr:' % (
+        rc, secs, ', within %gs' % max_secs if max_secs else '', len(out))] + ['  ' + l for l in lines[:10]]
+    if not kw_ok:
+        d.append('the message should name the cause (one of %s)' % ', '.join(repr(k) for k in keywords))
+    if 'hint:' not in low:
+        d.append('the message should say how to fix it ("hint: ...")')
+    return tap.ok(good, desc, d)
+
+
+def cmd_cli(args, tap):
+    tool = args.tool
+    ver, python = preferred_python()
+    if python is None:
+        python = sys.executable
+    tap.note('target python: %s' % python)
+
+    # --- usage
+    for argv, desc in ([[], 'no PID'], [['--bogus', '1'], 'unknown option'],
+                       [['notapid'], 'PID not a number'], [['1', '2'], 'two PIDs'],
+                       [['--json'], 'option missing its argument'],
+                       [['--max-memory', 'lots', '1'], 'bad --max-memory']):
+        rc, out, err, secs = run_tool(tool, argv, 60)
+        tap.ok(rc == 64 and err.strip() != '', 'usage error exits 64: %s' % desc,
+               ['argv %r: exit %r, stderr: %s' % (argv, rc, ' | '.join(tail(err, 3)))])
+    rc, out, err, _ = run_tool(tool, ['--help'], 60)
+    tap.ok(rc == 0 and 'usage' in out.lower(), '--help prints usage on stdout, exits 0',
+           ['exit %r, stdout %r' % (rc, out[:200])])
+    rc, out, err, _ = run_tool(tool, ['-V'], 60)
+    tap.ok(rc == 0 and (not args.version or args.version in out), '-V prints the version %s' % (args.version or ''),
+           ['exit %r, stdout %r' % (rc, out[:200])])
+
+    # --- no such process: a reaped child's pid
+    p = subprocess.Popen(['true'])
+    p.wait()
+    error_check(tap, 'no such process -> exit 2 with cause and hint',
+                run_tool(tool, [p.pid], 60), ['no such process', 'not exist', 'no process', 'exited', 'esrch', 'not found'])
+
+    # --- not a CPython process
+    sl = subprocess.Popen(['sleep', '600'], stdin=subprocess.DEVNULL)
+    try:
+        error_check(tap, 'not a CPython process (sleep) -> exit 2', run_tool(tool, [sl.pid], 60),
+                    ['python', 'interpreter'])
+    finally:
+        sl.kill()
+        sl.wait()
+
+    # --- zombie: exited, not reaped (waitid WNOWAIT blocks until it has exited)
+    z = subprocess.Popen(['true'])
+    os.waitid(os.P_PID, z.pid, os.WEXITED | os.WNOWAIT)
+    error_check(tap, 'zombie -> exit 2', run_tool(tool, [z.pid], 60),
+                ['zombie', 'exited', 'defunct', 'no such process', 'not running'])
+    z.wait()
+
+    with tempfile.TemporaryDirectory(prefix='pyleak-e2e-') as tmp:
+        os.chmod(tmp, 0o755)
+        # --- a good run, and the output options
+        tgt = Target(python, 'gcstate', tmp)
+        try:
+            ok, why = tgt.wait_byte(b'R', 120)
+            if not ok:
+                tap.ok(False, 'cli target ready', [why])
+                return
+            rc, out, err, secs = run_tool(tool, [tgt.pid])
+            tap.ok(rc == 0 and out.strip() != '', 'non-TTY run without options prints a text report (%.2fs)' % secs,
+                   ['exit %r, %d bytes on stdout; stderr: %s' % (rc, len(out), ' | '.join(tail(err, 5)))] + tail(out, 5))
+            rc, out, err, secs = run_tool(tool, ['--json', '-', '-q', tgt.pid])
+            try:
+                j = json.loads(out)
+                jok = j.get('pid') == tgt.pid
+            except ValueError as e:
+                jok, j = False, str(e)
+            tap.ok(rc == 0 and jok, '--json - writes a JSON report to stdout',
+                   ['exit %r; %s' % (rc, str(j)[:200] if not jok else 'ok'), 'stderr: ' + ' | '.join(tail(err, 3))])
+            tap.ok(rc != 0 or err.strip() == '', '-q: nothing on stderr',
+                   ['stderr: ' + ' | '.join(tail(err, 5))])
+            tp = os.path.join(tmp, 'r.txt')
+            jp = os.path.join(tmp, 'r.json')
+            rc, out, err, secs = run_tool(tool, ['--text', tp, '--json', jp, tgt.pid])
+            sizes = [os.path.getsize(x) if os.path.exists(x) else -1 for x in (tp, jp)]
+            tap.ok(rc == 0 and min(sizes) > 0, '--text FILE and --json FILE together',
+                   ['exit %r, sizes %r, stderr: %s' % (rc, sizes, ' | '.join(tail(err, 3)))])
+            rc, out, err, secs = run_tool(tool, ['--max-memory', '4096', '--json', jp, tgt.pid])
+            st = proc_state(tgt.pid)
+            tap.ok(rc in (1, 2) and 'hint:' in err.lower() and st not in ('T', 't'),
+                   '--max-memory 4096 refuses to copy more, says why, target resumed',
+                   ['exit %r, state %s, stderr: %s' % (rc, st, ' | '.join(tail(err, 4)))])
+
+            # --- target already stopped: quick error, left stopped
+            os.kill(tgt.pid, signal.SIGSTOP)
+            wait_until(lambda: proc_state(tgt.pid) == 'T', 5)
+            res = run_tool(tool, [tgt.pid], 60)
+            st = proc_state(tgt.pid)
+            error_check(tap, 'SIGSTOPped target -> exit 2 quickly', res, ['stopped', 'sigstop', 'sigcont'], 5.0)
+            tap.ok(st == 'T' and tracer_pid(tgt.pid) == 0, 'SIGSTOPped target is still stopped and untraced afterwards',
+                   ['state %s, TracerPid %d' % (st, tracer_pid(tgt.pid))])
+            os.kill(tgt.pid, signal.SIGCONT)
+            wait_until(lambda: proc_state(tgt.pid) != 'T', 5)
+
+            # --- traced by another tracer
+            tracer = None
+            if shutil.which('strace'):
+                tracer = subprocess.Popen(['strace', '-qq', '-o', os.devnull, '-p', str(tgt.pid)],
+                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL)
+            else:
+                tracer = subprocess.Popen([sys.executable, '-c', PTRACE_HELPER, str(tgt.pid)],
+                                          stdin=subprocess.PIPE)
+            if wait_until(lambda: tracer_pid(tgt.pid) == tracer.pid, 10):
+                error_check(tap, 'target traced by another tracer -> exit 2', run_tool(tool, [tgt.pid], 60),
+                            ['trace', 'debugger', 'ptrace'], 10.0)
+                tap.ok(tracer_pid(tgt.pid) == tracer.pid, 'the other tracer still owns the target',
+                       ['TracerPid %d, tracer %d' % (tracer_pid(tgt.pid), tracer.pid)])
+            else:
+                tap.ok(False, 'target traced by another tracer -> exit 2', ['could not attach a tracer'])
+                tap.ok(False, 'the other tracer still owns the target', ['could not attach a tracer'])
+            tracer.terminate()
+            tracer.wait()
+            wait_until(lambda: tracer_pid(tgt.pid) == 0, 5)
+
+            # --- EPERM: unprivileged user against a root-owned target
+            if os.geteuid() != 0:
+                tap.skip('EPERM as an unprivileged user', 'needs root to switch users')
+            elif not shutil.which('setpriv'):
+                tap.skip('EPERM as an unprivileged user', 'setpriv not installed (util-linux)')
+            else:
+                res = run_tool(tool, [tgt.pid], 60,
+                               user=['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'])
+                error_check(tap, 'EPERM (uid 65534 against a root process) -> exit 2', res,
+                            ['permi', 'not allowed', 'cap_sys_ptrace', 'ptrace_scope', 'eperm', 'denied'])
+
+            # --- still a healthy target after all that
+            tgt.send(b'report')
+            ok, why = tgt.wait_byte(b'D', 120)
+            tap.ok(ok, 'target still works after the error cases', [why])
+        finally:
+            tgt.stop()
+
+
+PTRACE_HELPER = r'''
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+if libc.ptrace(0x4206, int(sys.argv[1]), None, None) != 0:   # PTRACE_SEIZE
+    sys.exit(1)
+sys.stdin.read()
+'''
+
+
+# ---------------------------------------------------------------------------
+# Robustness
+
+def cmd_robust(args, tap):
+    ver, python = preferred_python()
+    if python is None:
+        tap.ok(False, 'a pyenv CPython 3.8-3.13 is installed', ['none under %s/versions' % pyenv_root()])
+        return
+    runs, kills = args.runs, args.kills
+    tap.note('target python %s: %s' % (ver, python))
+    with tempfile.TemporaryDirectory(prefix='pyleak-e2e-') as tmp:
+        tgt = Target(python, 'robust', tmp)
+        try:
+            ok, why = tgt.wait_byte(b'R', 120)
+            if not ok:
+                tap.ok(False, 'robust target ready', [why])
+                return
+            bad = []
+            durations = []
+            for i in range(runs):
+                rc, out, err, secs = run_tool(tool_path(args), ['--json', os.devnull, '-q', tgt.pid], 120)
+                durations.append(secs)
+                st, tr = proc_state(tgt.pid), tracer_pid(tgt.pid)
+                if rc != 0 or st in ('T', 't', 'Z', 'X', '?') or tr != 0:
+                    bad.append('run %d: exit %r, state %s, TracerPid %d, stderr: %s' % (
+                        i, rc, st, tr, ' | '.join(tail(err, 3))))
+                    if st in ('T', 't') and tr == 0:
+                        os.kill(tgt.pid, signal.SIGCONT)
+                    if st in ('Z', 'X', '?'):
+                        break
+            durations.sort()
+            med = durations[len(durations) // 2] if durations else 0
+            tap.ok(not bad, '%d consecutive runs all exit 0 and leave the target running, untraced' % runs,
+                   ['%d bad; run time median %.3fs, max %.3fs' % (len(bad), med, durations[-1] if durations else 0)] + bad[:MAX_DIAG],
+                   always=True)
+
+            bad = []
+            rng = random.Random(1234)
+            for i in range(kills):
+                delay = rng.uniform(0, max(med, 0.05))
+                p = subprocess.Popen([tool_path(args), '--json', os.devnull, '-q', str(tgt.pid)],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+                time.sleep(delay)       # a random point inside the run, not a readiness wait
+                p.kill()
+                p.wait()
+                settled = wait_until(lambda: tracer_pid(tgt.pid) == 0 and proc_state(tgt.pid) not in ('T', 't'), 3)
+                if not settled:
+                    bad.append('kill %d after %.1f ms: state %s, TracerPid %d' % (
+                        i, delay * 1000, proc_state(tgt.pid), tracer_pid(tgt.pid)))
+                    if tracer_pid(tgt.pid) == 0:
+                        os.kill(tgt.pid, signal.SIGCONT)
+            tap.ok(not bad, 'after %d SIGKILLs of pyleak-attach mid-run the target is running, not stopped, TracerPid 0' % kills,
+                   ['kill delays drawn from 0-%.0f ms (the median run)' % (max(med, 0.05) * 1000)] + bad[:MAX_DIAG],
+                   always=True)
+
+            tgt.send(b'report')
+            ok, why = tgt.wait_byte(b'D', 60)
+            if not ok:
+                tap.ok(False, 'robust target reports', [why])
+                return
+            with open(tgt.out) as f:
+                s = json.load(f)
+            tap.ok(not s['errors'], 'no exception or EINTR surfaced in any target thread', s['errors'][:MAX_DIAG])
+            tap.ok(s['pipe_ok'] and s['main_cmd'] == 'report', 'blocked pipe reads got exactly the bytes written',
+                   ['pipe thread got %r bytes ok=%r; main thread read %r' % (s['pipe_data'], s['pipe_ok'], s['main_cmd'])])
+            tap.ok(s['cond_woke'], 'Condition.wait() woke up after notify (no lost wakeup)',
+                   ['woke %r after %r s' % (s['cond_woke'], s['cond_wait_s'])])
+            tap.ok(s['heartbeat_alive'] and s['beats'] > 0 and not any(s['threads_alive'][1:]),
+                   'heartbeat thread still ticking; helper threads finished',
+                   ['beats %d, alive %r, threads alive %r' % (s['beats'], s['heartbeat_alive'], s['threads_alive'])])
+            tap.ok(s['max_gap'] < 10.0, 'longest heartbeat gap %.1f ms' % (s['max_gap'] * 1000),
+                   ['gap between 2 ms ticks, across %d runs + %d kills' % (runs, kills)])
+        finally:
+            tgt.stop()
+
+
+def tool_path(args):
+    return args.tool
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--tool', required=True, help='path to pyleak-attach')
+    ap.add_argument('--version', help='expected -V output (project version)')
+    ap.add_argument('mode', choices=['versions', 'cli', 'robust', 'oracle'])
+    ap.add_argument('--python', action='append', help='3.X (repeatable); default: every installed one')
+    ap.add_argument('--scenario', action='append', choices=SCENARIOS)
+    ap.add_argument('--runs', type=int, default=200)
+    ap.add_argument('--kills', type=int, default=20)
+    args = ap.parse_args()
+    tap = Tap()
+    if args.mode != 'oracle' and not os.access(args.tool, os.X_OK):
+        tap.ok(False, 'pyleak-attach is built', ['not executable: %s' % args.tool])
+        return tap.done()
+    {'versions': cmd_versions, 'cli': cmd_cli, 'robust': cmd_robust, 'oracle': cmd_oracle}[args.mode](args, tap)
+    return tap.done()
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,1043 @@
+"""e2e target: a CPython process that builds a known object graph, says it is
+ready, blocks until the harness has snapshotted it, then reports the
+interpreter's own view of itself (the oracle) as JSON.
+
+    python target.py SCENARIO --ready-fd R --cmd-fd C --out PATH
+
+Protocol (both fds are pipes owned by the harness):
+  target -> R   b"R"        graph built, gc state recorded, now blocked on C
+  harness -> C  b"report"   compute the oracle, write PATH, then b"D" on R
+  harness -> C  b"quit" / EOF   exit without reporting
+
+Runs under every CPython 3.8-3.13: no syntax or library newer than 3.8.
+
+Why the oracle can be compared exactly with a snapshot taken before it ran:
+gc is disabled before readiness, so nothing is collected or moved between
+the snapshot and the oracle.  New objects are appended to the tail of
+generation 0, so the first thing done on wake is to allocate a marker: every
+gen-0 object before it existed at snapshot time, except the one tuple that
+gc.get_count() returned just before it (excluded by id).  Nothing that
+existed at snapshot time is mutated or freed before its referents are read,
+except the frame of serve() itself on <= 3.10 (its value stack and locals
+change when it resumes), which is reported as "changed" and excluded from
+the edge comparison.  The collection oracle runs in a forked child after
+every reference the oracle held to snapshot objects has been dropped.
+"""
+import collections
+import functools
+import gc
+import itertools
+import json
+import os
+import sys
+import threading
+import time
+import types
+import weakref
+
+KEEP = []                       # live graph: reachable from a module global
+NAMES = {}                      # scenario label -> object in that cycle (ids only reported)
+
+
+def tname(t):
+    """'module.qualname' of a type, bypassing any metaclass __getattribute__."""
+    mod = type.__dict__['__module__'].__get__(t, type)
+    qual = type.__dict__['__qualname__'].__get__(t, type)
+    return '%s.%s' % (mod, qual)
+
+
+class Marker:
+    __slots__ = ('__weakref__',)
+
+
+# ---------------------------------------------------------------------------
+# Cycle builders.  Each returns one object that lies on the cycle.
+
+class Node:
+    def __init__(self, ref=None):
+        self.ref = ref
+
+    def method(self):
+        return self
+
+
+class Slotted:
+    __slots__ = ('a', 'b', '__weakref__')
+
+
+class WithDel:
+    def __del__(self):
+        pass
+
+
+class ListSub(list):
+    pass
+
+
+class DictSub(dict):
+    pass
+
+
+class SetSub(set):
+    pass
+
+
+class FrozenSetSub(frozenset):
+    pass
+
+
+class TupleSub(tuple):
+    pass
+
+
+class ExcSub(Exception):
+    pass
+
+
+class BaseExcSub(BaseException):
+    pass
+
+
+class Awaitable:
+    def __await__(self):
+        yield self
+
+
+def c_list_self():
+    x = []
+    x.append(x)
+    return x
+
+
+def c_list_pair():
+    a = []
+    b = [a]
+    a.append(b)
+    return a
+
+
+def c_tuple():
+    x = []
+    t = (x, 1, 'two')
+    x.append(t)
+    return t
+
+
+def c_dict_value():
+    d = {}
+    d['self'] = d
+    return d
+
+
+def c_dict_key():
+    n = Node()
+    d = {n: 'value'}
+    n.ref = d
+    return d
+
+
+def c_set():
+    n = Node()
+    s = {n}
+    n.ref = s
+    return s
+
+
+def c_frozenset():
+    n = Node()
+    fs = frozenset([n, 1])
+    n.ref = fs
+    return fs
+
+
+def c_instance_pair():
+    a = Node()
+    b = Node(a)
+    a.ref = b
+    return a
+
+
+def c_instance_self():
+    n = Node()
+    n.ref = n
+    return n
+
+
+def c_instance_many_attrs():
+    n = Node()
+    for i in range(40):
+        setattr(n, 'attr%d' % i, n if i % 3 == 0 else i)
+    return n
+
+
+def c_instance_dict_materialized():
+    n = Node()
+    n.ref = n
+    n.__dict__['other'] = [n]       # touching __dict__ materializes it (3.11+)
+    return n
+
+
+def c_instance_dict_replaced():
+    n = Node()
+    n.__dict__ = {'me': n, 'x': 1}
+    return n
+
+
+def c_slots():
+    a = Slotted()
+    b = Slotted()
+    a.a = b
+    b.a = a
+    a.b = a
+    return a
+
+
+def c_class_instance():
+    class Local:
+        pass
+    Local.inst = Local()
+    return Local
+
+
+def c_class_slots_descriptor():
+    class LocalSlots:           # member descriptors <-> their type
+        __slots__ = ('p', 'q')
+    return LocalSlots
+
+
+def c_closure():
+    def outer():
+        x = None
+
+        def f():
+            return x
+        x = f
+        return f
+    return outer()
+
+
+def c_cell():
+    c = types.CellType() if hasattr(types, 'CellType') else None
+    if c is None:
+        return c_closure()
+    c.cell_contents = [c]
+    return c
+
+
+def c_bound_method():
+    n = Node()
+    n.ref = n.method
+    return n
+
+
+def c_classmethod():
+    x = []
+    x.append(classmethod(x))
+    return x
+
+
+def c_staticmethod():
+    x = []
+    x.append(staticmethod(x))
+    return x
+
+
+def c_property():
+    x = []
+    x.append(property(x, x, x, None))
+    return x
+
+
+def c_module():
+    m = types.ModuleType('e2e_module')
+    m.me = m
+    m.data = [m]
+    return m
+
+
+def c_frame():
+    def f():
+        fr = sys._getframe()
+        return fr
+    return f()
+
+
+def c_generator():
+    def gen(box):
+        local = box
+        yield 1
+        yield local
+    box = []
+    g = gen(box)
+    next(g)
+    box.append(g)
+    return g
+
+
+def c_generator_unstarted():
+    def gen(box):
+        yield box
+    box = []
+    g = gen(box)
+    box.append(g)
+    return g
+
+
+def c_coroutine():
+    async def co(box):
+        await Awaitable()
+        return box
+    box = []
+    c = co(box)
+    c.send(None)                # suspended inside Awaitable.__await__
+    box.append(c)
+    return c
+
+
+def c_async_generator():
+    async def agen(box):
+        mine = box
+        yield mine
+        yield 2
+    box = []
+    a = agen(box)
+    try:
+        a.asend(None).send(None)
+    except StopIteration:
+        pass
+    box.append(a)
+    return a
+
+
+def c_exception_traceback():
+    def f():
+        try:
+            raise ValueError('e2e')
+        except ValueError as e:
+            err = e
+        return err
+    return f()
+
+
+def c_exception_subclass():
+    e = ExcSub('x')
+    e.args = (e,)
+    e.attr = e
+    e.__cause__ = e
+    return e
+
+
+def c_baseexception_subclass():
+    e = BaseExcSub()
+    e.__context__ = e
+    return e
+
+
+def c_deque():
+    d = collections.deque()
+    d.append(d)
+    return d
+
+
+def c_ordereddict():
+    od = collections.OrderedDict()
+    od['x'] = od
+    return od
+
+
+def c_defaultdict():
+    dd = collections.defaultdict()
+    dd['x'] = dd
+    dd.default_factory = lambda: dd
+    return dd
+
+
+def c_weakref_callback():
+    n = Node()
+    n.wr = weakref.ref(n, lambda r, n=n: None)
+    return n
+
+
+def c_weakproxy_callback():
+    n = Node()
+    n.p = weakref.proxy(n, lambda r, n=n: None)
+    return n
+
+
+def c_slice():
+    x = []
+    x.append(slice(x, x, None))
+    return x
+
+
+class Exporter:
+    """A buffer exporter written in Python (3.12+, PEP 688)."""
+    def __init__(self):
+        self.data = bytearray(b'exported')
+
+    def __buffer__(self, flags):
+        return memoryview(self.data)
+
+
+def c_memoryview():
+    """exporter -> memoryview -> managed buffer -> exporter (3.12+); older
+    versions cannot export from Python, so the memoryview only hangs off a
+    cycle there."""
+    if sys.version_info >= (3, 12):
+        e = Exporter()
+        e.view = memoryview(e)
+        return e
+    holder = [memoryview(bytearray(b'abc'))]
+    holder.append(holder)
+    return holder
+
+
+def c_builtin_method():
+    x = []
+    x.append(x.append)
+    return x
+
+
+def c_method_wrapper():
+    x = []
+    x.append(x.__len__)
+    return x
+
+
+def c_list_sub():
+    x = ListSub()
+    x.append(x)
+    return x
+
+
+def c_dict_sub():
+    d = DictSub()
+    d['x'] = d
+    d.attr = d
+    return d
+
+
+def c_set_sub():
+    s = SetSub()
+    s.add(Node(s))
+    return s
+
+
+def c_frozenset_sub():
+    n = Node()
+    fs = FrozenSetSub([n])
+    n.ref = fs
+    return fs
+
+
+def c_tuple_sub():
+    x = []
+    t = TupleSub((x, 2))
+    x.append(t)
+    return t
+
+
+BASIC = [
+    c_list_self, c_list_pair, c_tuple, c_dict_value, c_dict_key, c_set,
+    c_frozenset, c_instance_pair, c_instance_self, c_instance_many_attrs,
+    c_instance_dict_materialized, c_instance_dict_replaced, c_slots,
+    c_class_instance, c_class_slots_descriptor, c_closure, c_cell,
+    c_bound_method, c_classmethod, c_staticmethod, c_property, c_module,
+    c_frame, c_generator, c_generator_unstarted, c_coroutine,
+    c_async_generator, c_exception_traceback, c_exception_subclass,
+    c_baseexception_subclass, c_deque, c_ordereddict, c_defaultdict,
+    c_weakref_callback, c_weakproxy_callback, c_slice, c_memoryview,
+    c_builtin_method, c_method_wrapper, c_list_sub, c_dict_sub, c_set_sub,
+    c_frozenset_sub, c_tuple_sub,
+]
+
+
+# Types beyond the issue's list: failures here are "not decoded yet".
+def x_partial():
+    x = []
+    x.append(functools.partial(print, x, key=x))
+    return x
+
+
+def x_mappingproxy():
+    d = {}
+    d['proxy'] = types.MappingProxyType(d)
+    return d
+
+
+def x_namespace():
+    ns = types.SimpleNamespace()
+    ns.me = ns
+    return ns
+
+
+def x_list_iterator():
+    x = []
+    x.append(iter(x))
+    return x
+
+
+def x_zip_map_enumerate():
+    x = []
+    x.append(zip(x, x))
+    x.append(map(len, x))
+    x.append(enumerate(x))
+    x.append(reversed(x))
+    return x
+
+
+def x_dict_views():
+    d = {}
+    d['k'] = d.keys()
+    d['v'] = d.values()
+    d['i'] = d.items()
+    d['it'] = iter(d)
+    return d
+
+
+def x_itertools():
+    x = []
+    x.append(itertools.chain(x))
+    x.append(itertools.cycle(x))
+    x.append(itertools.islice(x, 2))
+    return x
+
+
+def x_lru_cache():
+    f = functools.lru_cache(maxsize=None)(lambda v: v)
+    f(f)                        # cache: (f,) -> f
+    return f
+
+
+def x_super():
+    n = Node()
+    n.s = super(Node, n)
+    return n
+
+
+def x_classmethod_in_class():
+    class K:
+        @classmethod
+        def cm(cls):
+            return K
+
+        @staticmethod
+        def sm():
+            return K
+
+        @property
+        def p(self):
+            return K
+    K.inst = K()
+    return K
+
+
+def x_method_of_class():
+    class K:
+        def m(self):
+            return self
+    k = K()
+    k.bound = k.m
+    return k
+
+
+def x_ctypes_memoryview():
+    """ctypes keeps what you store in arr._objects:
+    arr -> dict -> memoryview -> managed buffer -> arr."""
+    import ctypes
+    arr = (ctypes.py_object * 2)()
+    mv = memoryview(arr)
+    arr[0] = mv
+    return mv
+
+
+EXTRA = [
+    x_partial, x_mappingproxy, x_namespace, x_list_iterator,
+    x_zip_map_enumerate, x_dict_views, x_itertools, x_lru_cache, x_super,
+    x_classmethod_in_class, x_method_of_class, x_ctypes_memoryview,
+]
+
+
+def build(builders, prefix):
+    out = []
+    for b in builders:
+        obj = b()
+        NAMES['%s%s' % (prefix, b.__name__)] = id(obj)
+        out.append(obj)
+    return out
+
+
+def del_pair():
+    a = WithDel()
+    b = WithDel()
+    a.other = b
+    b.other = a
+    return a
+
+
+# ---------------------------------------------------------------------------
+# Scenarios.  gc is already disabled; startup objects are in generation 2.
+
+def s_types():
+    third = len(BASIC) // 3
+    KEEP.append(build(BASIC[:third], 'live:'))
+    gc.collect(1)               # first third moves to generation 2
+    KEEP.append(build(BASIC[third:2 * third], 'live:'))
+    gc.collect(0)               # second third moves to generation 1
+    KEEP.append(build(BASIC[2 * third:], 'live:'))
+
+
+def s_types_extra():
+    KEEP.append(build(EXTRA, 'live:'))
+
+
+def s_garbage():
+    """gc disabled with unreachable cycles waiting in every generation,
+    __del__ pairs included.  A collection only moves what is reachable, so
+    each batch is held until it has been promoted, then dropped."""
+    KEEP.append(build(BASIC[:5], 'live:'))
+    hold = [build(BASIC, 'garbage2:'), del_pair()]
+    NAMES['garbage2:del_pair'] = id(hold[-1])
+    gc.collect(1)               # -> generation 2
+    hold.append(build(EXTRA, 'garbage1:'))
+    hold.append(del_pair())
+    NAMES['garbage1:del_pair'] = id(hold[-1])
+    gc.collect(0)               # -> generation 1
+    del hold[:]
+    NAMES['garbage0:del_pair'] = id(del_pair())
+    build(BASIC, 'garbage0:')   # waits in generation 0
+
+
+def s_freeze():
+    KEEP.append(build(BASIC[:10], 'frozen_live:'))
+    build(BASIC[10:20], 'frozen_garbage:')      # frozen: never collectable
+    gc.freeze()
+    KEEP.append(build(BASIC[20:30], 'live:'))
+    build(BASIC[30:], 'garbage:')
+
+
+def s_gc_garbage():
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    build(BASIC[:15], 'saved:')
+    NAMES['saved:del_pair'] = id(del_pair())
+    gc.collect()
+    gc.set_debug(0)
+    KEEP.append(build(BASIC[15:20], 'live:'))
+
+
+def s_chain():
+    """A ring of 100,000 objects (one SCC) and an unreachable 100,000-deep
+    linear chain hanging off a garbage self-cycle."""
+    n = 100000
+    first = Slotted()
+    cur = first
+    for _ in range(n - 1):
+        nxt = Slotted()
+        cur.a = nxt
+        cur = nxt
+    cur.a = first
+    KEEP.append(first)
+    NAMES['live:ring100k'] = id(first)
+    head = []
+    head.append(head)
+    cur = head
+    for _ in range(n):
+        nxt = []
+        cur.append(nxt)
+        cur = nxt
+    NAMES['garbage:chain100k'] = id(head)
+
+
+def s_gcstate():
+    """gc enabled with unusual thresholds; the huge threshold 0 keeps
+    automatic collections from running while we wait."""
+    KEEP.append(build(BASIC[:5], 'live:'))
+    gc.set_threshold(100000000, 7, 9)
+    gc.enable()
+
+
+SCENARIOS = {
+    'types': s_types,
+    'types_extra': s_types_extra,
+    'garbage': s_garbage,
+    'freeze': s_freeze,
+    'gc_garbage': s_gc_garbage,
+    'chain': s_chain,
+    'gcstate': s_gcstate,
+}
+
+
+# ---------------------------------------------------------------------------
+# The oracle.
+
+def read_gen(gen, marker, artefacts, objs_out):
+    """Ids of the snapshot objects in one generation, in list order."""
+    objs = gc.get_objects(generation=gen)
+    if marker is not None:
+        for i, o in enumerate(objs):
+            if o is marker:
+                del objs[i:]
+                break
+        else:
+            raise RuntimeError('marker not found in generation 0')
+    ids = []
+    for o in objs:
+        if id(o) not in artefacts:
+            ids.append(id(o))
+            objs_out.append(o)
+    return ids
+
+
+def describe(objs, referents, types_of):
+    for o in objs:
+        i = id(o)
+        types_of[i] = tname(type(o))
+        rs = gc.get_referents(o)
+        referents[i] = [id(r) for r in rs]
+        for r in rs:
+            ri = id(r)
+            if ri not in types_of:
+                types_of[ri] = tname(type(r))
+
+
+def tracked_view(marker, artefacts, referents, types_of):
+    gens = {}
+    objs = []
+    for g in (0, 1, 2):
+        gens[str(g)] = read_gen(g, marker if g == 0 else None, artefacts, objs)
+    describe(objs, referents, types_of)
+    del objs[:]
+    return gens
+
+
+def permanent_view(gens, referents, types_of):
+    """gc.unfreeze() appends the permanent generation to generation 2."""
+    before = set(gens['2'])
+    gc.unfreeze()
+    objs = [o for o in gc.get_objects(generation=2) if id(o) not in before]
+    ids = [id(o) for o in objs]
+    describe(objs, referents, types_of)
+    del objs[:]
+    return ids
+
+
+def forked_collect(snapshot_ids, marker):
+    """What a full collection would free now: collect in a forked child
+    with DEBUG_SAVEALL.  Freed = what it saves in gc.garbage, plus snapshot
+    objects that finalizers freed by refcount during the collection (a
+    suspended generator's close() breaks its own cycle, so the cycle never
+    reaches gc.garbage).  A vanished exact tuple/dict may instead have been
+    untracked by the collection; it counts as alive if a live object still
+    refers to it (searched through untracked tuples/dicts).  gc must stay
+    disabled (or with a huge threshold) in the child."""
+    old = len(gc.garbage)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            # At-fork handlers (threading) free a few objects in the child
+            # only; whatever is gone before we collect is not the
+            # collection's doing.  Survivors keep their place in generation
+            # 0 before the marker; anything allocated since comes after it.
+            before = set()
+            objs = gc.get_objects(generation=0)
+            for o in objs:
+                if o is marker:
+                    break
+                before.add(id(o))
+            del objs[:]
+            for g in (1, 2):
+                before.update(id(o) for o in gc.get_objects(generation=g))
+            gc.set_debug(gc.DEBUG_SAVEALL)
+            gc.collect()
+            gc.set_debug(0)
+            saved = [id(o) for o in gc.garbage[old:]]
+            # A full collection leaves every survivor in generation 2, so
+            # whatever sits in 0/1 now was allocated since (possibly at the
+            # address of a freed snapshot object): only generation 2 counts.
+            gc.unfreeze()
+            alive = set()
+            referenced = set()
+            todo = []
+            for o in gc.get_objects(generation=2):
+                alive.add(id(o))
+                for x in gc.get_referents(o):
+                    if id(x) not in referenced:
+                        referenced.add(id(x))
+                        if type(x) in (tuple, dict) and not gc.is_tracked(x):
+                            todo.append(x)
+            while todo:
+                for x in gc.get_referents(todo.pop()):
+                    if id(x) not in referenced:
+                        referenced.add(id(x))
+                        if type(x) in (tuple, dict) and not gc.is_tracked(x):
+                            todo.append(x)
+            vanished = [i for i in snapshot_ids if i in before and i not in alive]
+            data = json.dumps({'saved': saved, 'vanished': vanished,
+                               'referenced': [i for i in vanished if i in referenced],
+                               'gone_at_fork': len(set(snapshot_ids) - before)}).encode()
+            while data:
+                data = data[os.write(w, data):]
+        finally:
+            os._exit(0)
+    os.close(w)
+    chunks = []
+    while True:
+        b = os.read(r, 1 << 16)
+        if not b:
+            break
+        chunks.append(b)
+    os.close(r)
+    os.waitpid(pid, 0)
+    return json.loads(b''.join(chunks).decode())
+
+
+def classify_vanished(collected, referents, types_of):
+    """Snapshot objects that left the tracked set during the collection
+    were freed, except exact tuples/dicts, which a collection may merely
+    untrack.  Such a container is alive if a live object still refers to
+    it; otherwise it was freed if it had referrers and all of them were
+    freed (a frame's tuple inside a garbage generator), and alive if only
+    C code or a running frame referred to it."""
+    garbage = set(collected['saved'])
+    cascade = []
+    maybe = []
+    referenced = set(collected['referenced'])
+    for i in collected['vanished']:
+        if types_of.get(i) in ('builtins.tuple', 'builtins.dict'):
+            if i not in referenced:
+                maybe.append(i)
+        else:
+            cascade.append(i)
+    garbage.update(cascade)
+    if maybe:
+        referrers = {i: [] for i in maybe}
+        for src, refs in referents.items():
+            for r in refs:
+                if r in referrers:
+                    referrers[r].append(src)
+        changed = True
+        while changed:
+            changed = False
+            for i in maybe:
+                if i not in garbage and referrers[i] and all(s in garbage for s in referrers[i]):
+                    garbage.add(i)
+                    cascade.append(i)
+                    changed = True
+    untracked = [i for i in collected['vanished'] if i not in garbage]
+    return cascade, untracked
+
+
+def tarjan(nodes, referents):
+    """Nontrivial strongly connected components (size > 1 or a self-loop)
+    of the referent graph restricted to `nodes`.  Iterative."""
+    index = {}
+    low = {}
+    onstack = set()
+    stack = []
+    out = []
+    counter = 0
+    for root in nodes:
+        if root in index:
+            continue
+        work = [(root, 0)]
+        while work:
+            v, pi = work.pop()
+            if pi == 0:
+                index[v] = low[v] = counter
+                counter += 1
+                stack.append(v)
+                onstack.add(v)
+            succ = referents.get(v, ())
+            recurse = False
+            while pi < len(succ):
+                w = succ[pi]
+                pi += 1
+                if w not in nodes:
+                    continue
+                if w not in index:
+                    work.append((v, pi))
+                    work.append((w, 0))
+                    recurse = True
+                    break
+                if w in onstack and index[w] < low[v]:
+                    low[v] = index[w]
+            if recurse:
+                continue
+            if low[v] == index[v]:
+                comp = []
+                while True:
+                    w = stack.pop()
+                    onstack.discard(w)
+                    comp.append(w)
+                    if w == v:
+                        break
+                if len(comp) > 1 or v in referents.get(v, ()):
+                    out.append(comp)
+            if work:
+                u = work[-1][0]
+                if low[v] < low[u]:
+                    low[u] = low[v]
+    return out
+
+
+def serve(ready_fd, cmd_fd, out_path):
+    # Everything from here to os.read() is part of the snapshot; keep it to
+    # objects that do not change once we resume.
+    changed = id(sys._getframe()) if sys.version_info < (3, 11) else 0
+    enabled = gc.isenabled()
+    threshold = gc.get_threshold()
+    freeze_count = gc.get_freeze_count()
+    ready_count = gc.get_count()
+    os.write(ready_fd, b'R')
+    cmd = os.read(cmd_fd, 64)
+    wake_count = gc.get_count()         # read before its own tuple exists
+    marker = Marker()
+    if not cmd.startswith(b'report'):
+        return
+    t0 = time.monotonic()
+    artefacts = {id(wake_count), id(marker)}
+    referents = {}
+    types_of = {}
+    gens = tracked_view(marker, artefacts, referents, types_of)
+    gc_garbage = [id(o) for o in gc.garbage]
+    collected = forked_collect([i for ids in gens.values() for i in ids], marker)
+    cascade, untracked = classify_vanished(collected, referents, types_of)
+    gens['permanent'] = permanent_view(gens, referents, types_of)
+    nodes = set()
+    for ids in gens.values():
+        nodes.update(ids)
+    sccs = tarjan(nodes, referents)
+    report = {
+        'pid': os.getpid(),
+        'version': '%d.%d.%d' % sys.version_info[:3],
+        'version_full': sys.version,
+        'executable': sys.executable,
+        'enabled': enabled,
+        'threshold': list(threshold),
+        'count_ready': list(ready_count),
+        'count': list(wake_count),
+        'freeze_count': freeze_count,
+        'threads': len(os.listdir('/proc/self/task')),
+        'gens': gens,
+        'changed': [changed] if changed else [],
+        'referents': {str(k): v for k, v in referents.items()},
+        'types': {str(k): v for k, v in types_of.items()},
+        'garbage': collected['saved'] + cascade,
+        'garbage_saved': collected['saved'],
+        'garbage_cascade': cascade,
+        'untracked_by_collect': untracked,
+        'gone_at_fork': collected['gone_at_fork'],
+        'gc_garbage': gc_garbage,
+        'sccs': sccs,
+        'names': NAMES,
+        'oracle_seconds': time.monotonic() - t0,
+    }
+    tmp = out_path + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(report, f)
+    os.rename(tmp, out_path)
+    os.write(ready_fd, b'D')
+
+
+# ---------------------------------------------------------------------------
+# Robustness target: threads that notice a misbehaving tracer.
+
+def robust(ready_fd, cmd_fd, out_path):
+    state = {'beats': 0, 'max_gap': 0.0, 'errors': [], 'pipe_data': None,
+             'cond_woke': False, 'cond_wait_s': None}
+    stop = threading.Event()
+    pr, pw = os.pipe()
+    cond = threading.Condition()
+    flag = []
+
+    def heartbeat():
+        last = time.monotonic()
+        while not stop.is_set():
+            try:
+                time.sleep(0.002)
+            except Exception as e:          # EINTR must never surface
+                state['errors'].append('heartbeat: %r' % (e,))
+            now = time.monotonic()
+            state['max_gap'] = max(state['max_gap'], now - last)
+            state['beats'] += 1
+            last = now
+
+    def pipe_reader():
+        try:
+            buf = b''
+            while len(buf) < 4096:
+                b = os.read(pr, 4096 - len(buf))
+                if not b:
+                    break
+                buf += b
+            state['pipe_data'] = buf
+        except Exception as e:
+            state['errors'].append('pipe reader: %r' % (e,))
+
+    def cond_waiter():
+        try:
+            with cond:
+                t = time.monotonic()
+                while not flag:
+                    cond.wait()
+                state['cond_wait_s'] = time.monotonic() - t
+                state['cond_woke'] = True
+        except Exception as e:
+            state['errors'].append('condition: %r' % (e,))
+
+    threads = [threading.Thread(target=f, daemon=True)
+               for f in (heartbeat, pipe_reader, cond_waiter)]
+    for t in threads:
+        t.start()
+    os.write(ready_fd, b'R')
+    try:
+        cmd = os.read(cmd_fd, 64)
+    except Exception as e:
+        state['errors'].append('main read: %r' % (e,))
+        cmd = b''
+    payload = bytes(range(256)) * 16
+    os.write(pw, payload)
+    with cond:
+        flag.append(1)
+        cond.notify_all()
+    for t in threads[1:]:
+        t.join(10)
+    beats = state['beats']
+    time.sleep(0.05)
+    state['heartbeat_alive'] = state['beats'] > beats
+    stop.set()
+    threads[0].join(10)
+    state['main_cmd'] = cmd.decode('latin-1')
+    state['pipe_ok'] = state['pipe_data'] == payload
+    state['pipe_data'] = len(state['pipe_data'] or b'')
+    state['threads_alive'] = [t.is_alive() for t in threads]
+    with open(out_path, 'w') as f:
+        json.dump(state, f)
+    os.write(ready_fd, b'D')
+
+
+def main(argv):
+    name = argv[1]
+    opts = dict(zip(argv[2::2], argv[3::2]))
+    ready_fd = int(opts['--ready-fd'])
+    cmd_fd = int(opts['--cmd-fd'])
+    out = opts.get('--out', os.devnull)
+    if name == 'robust':
+        robust(ready_fd, cmd_fd, out)
+        return 0
+    if name not in SCENARIOS:
+        sys.stderr.write('target.py: unknown scenario %r\n' % name)
+        return 2
+    gc.disable()
+    gc.collect()                # start-up objects -> generation 2
+    SCENARIOS[name]()
+    if name != 'gcstate':
+        gc.disable()
+    serve(ready_fd, cmd_fd, out)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))

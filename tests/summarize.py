@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Count individual test results in a meson testlog.json.
+
+    summarize.py [BUILDDIR/meson-logs/testlog.json]
+
+Every TAP "ok"/"not ok" line is one result ("# SKIP" = skipped, "# TODO" on a
+"not ok" = skipped, not failed).  A test without TAP lines counts once: exit
+77 / SKIP = skipped, OK = passed, anything else (crash, timeout) = failed.
+A TAP test that meson marked failed although all its lines passed (it died
+after its last line, or the plan did not match) adds one failure.
+The last line printed is exactly "N passed, N failed, N skipped"; the exit
+status is non-zero if anything failed or nothing ran.
+"""
+import json
+import re
+import sys
+
+TAP_LINE = re.compile(r'^(not ok|ok)\b(.*)$')
+SKIP = re.compile(r'#\s*skip', re.I)
+TODO = re.compile(r'#\s*todo', re.I)
+GOOD = {'OK', 'EXPECTEDFAIL'}
+
+
+def count(path):
+    passed = failed = skipped = 0
+    failures = []
+    with open(path, encoding='utf-8', errors='replace') as f:
+        entries = [json.loads(line) for line in f if line.strip()]
+    for e in entries:
+        name = e.get('name', '?')
+        res = e.get('result', '?')
+        p = fl = s = 0
+        for line in (e.get('stdout') or '').splitlines():
+            m = TAP_LINE.match(line.strip())
+            if not m:
+                continue
+            rest = m.group(2)
+            if SKIP.search(rest):
+                s += 1
+            elif m.group(1) == 'ok':
+                p += 1
+            elif TODO.search(rest):
+                s += 1
+            else:
+                fl += 1
+                failures.append('%s: %s' % (name, line.strip()))
+        if p + fl + s == 0:
+            if res == 'SKIP' or e.get('returncode') == 77:
+                s = 1
+            elif res in GOOD:
+                p = 1
+            else:
+                fl = 1
+                failures.append('%s: %s (exit %s) without test results' % (
+                    name, res, e.get('returncode')))
+        elif res not in GOOD and res != 'SKIP' and fl == 0:
+            fl = 1
+            failures.append('%s: %s (exit %s) after its last result' % (
+                name, res, e.get('returncode')))
+        passed += p
+        failed += fl
+        skipped += s
+    return passed, failed, skipped, failures, len(entries)
+
+
+def main(argv):
+    path = argv[1] if len(argv) > 1 else 'build-ci/meson-logs/testlog.json'
+    try:
+        passed, failed, skipped, failures, ntests = count(path)
+    except (OSError, ValueError) as e:
+        print('summarize: cannot read %s: %s' % (path, e))
+        print('0 passed, 1 failed, 0 skipped')
+        return 1
+    if failures:
+        print('failures:')
+        for line in failures[:200]:
+            print('  ' + line)
+        if len(failures) > 200:
+            print('  ... and %d more' % (len(failures) - 200))
+    print('%d tests' % ntests)
+    print('%d passed, %d failed, %d skipped' % (passed, failed, skipped))
+    return 1 if failed or passed + failed == 0 else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))
