@@ -66,6 +66,7 @@ void layout_init(struct layout *l, uint32_t version_hex)
         memset(l, 0, sizeof(*l));
         l->version_hex = version_hex;
         l->source = "none";
+        l->variant = "";
 }
 
 /* Size of PyGC_Head: from the layout when a provider measured it, else the
@@ -112,6 +113,13 @@ void layout_derive_facts(struct layout *l)
         f->gc_design = GC_DESIGN_GENERATIONAL;
         if (layout_has(l, LF_GC_YOUNG) && !layout_has(l, LF_GC_GENERATIONS))
                 f->gc_design = GC_DESIGN_INCREMENTAL;
+        else if (minor == 14 && !layout_has(l, LF_GC_GENERATIONS) && l->s[LS_GCSTATE].present &&
+                 l->s[LS_GCSTATE].size)
+                /* Only the size is known (e.g. from _Py_DebugOffsets): the
+                 * incremental state is 240 bytes, the generational one that
+                 * 3.14.5 restored 264 (§2 notes, §4.1). */
+                f->gc_design = l->s[LS_GCSTATE].size == 240 ? GC_DESIGN_INCREMENTAL
+                                                            : GC_DESIGN_GENERATIONAL;
         else if (minor == 14 && py_micro(v) < 5 && !layout_has(l, LF_GC_GENERATIONS))
                 f->gc_design = GC_DESIGN_INCREMENTAL;
 
@@ -130,8 +138,13 @@ void layout_derive_facts(struct layout *l)
          * builds; a provider that knows better may override this fact. */
         if (minor >= 14)
                 f->dict_visits_embedded_values = true;
+        else if (minor == 13 && l->variant && !strcmp(l->variant, "debian"))
+                /* Debian's 3.13 packages carry the backport
+                 * (traverse-managed-dicts.patch), verified in 3.13.5-2+deb13u5
+                 * and 3.13.18-1 (internals notes §9.3). */
+                f->dict_visits_embedded_values = true;
         else if (minor == 13)
-                f->dict_visits_embedded_values = py_micro(v) >= 13;
+                f->dict_visits_embedded_values = py_micro(v) >= 13;   /* UNVERIFIED */
 
         /* 3.11 has owners 0..2 only, so 3 is already past the end; 3.12 and
          * 3.13 add CSTACK = 3, 3.14 INTERPRETER = 3 (CSTACK = 4), 3.15

@@ -2,8 +2,8 @@
  *
  * One `struct layout` holds, for every struct in layout-fields.h, its size and
  * whether it was found, and for every field its offset, width and whether it
- * exists in this build.  Providers (DWARF today; _Py_DebugOffsets and
- * generated tables later) fill it; heap/ reads offsets only from here.
+ * exists in this build.  Providers (DWARF, _Py_DebugOffsets, generated
+ * tables: see pyinterp.h) fill it; heap/ reads offsets only from here.
  * Absent is never encoded as offset 0: always test `present`.
  *
  * Besides offsets, a layout carries `facts`: behaviours that depend on the
@@ -87,7 +87,11 @@ struct layout_facts {
 
 struct layout {
         uint32_t version_hex;     /* PY_VERSION_HEX of the target */
-        const char *source;       /* "dwarf", "debug_offsets", "table:..." */
+        const char *source;       /* "dwarf", "debug_offsets", "table:...",
+                                     "debug_offsets+table:..." (static) */
+        const char *variant;      /* distribution build: "" upstream,
+                                     "debian" (patched layouts and
+                                     behaviour, see layout_derive_facts) */
         struct layout_struct_info s[LS__COUNT];
         struct layout_field_info f[LF__COUNT];
         struct layout_facts facts;

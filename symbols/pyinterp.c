@@ -7,12 +7,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "debugoffsets.h"
 #include "diag.h"
 #include "pydwarf.h"
 #include "pyelf.h"
 #include "memsrc.h"
+#include "tables.h"
 
 static const char *const sym_names[PYSYM__COUNT] = {
 #define PYSYM_NAME(id, name) [PYSYM_##id] = name,
@@ -106,8 +109,12 @@ static int detect_version(struct memsrc *m, const struct pyelf *e, uint64_t runt
         if (pyelf_name_version(e->path, &nmaj, &nmin, &nt) == 0 && nt) {
                 snprintf(what, sizeof(what), "the free-threaded CPython %u.%ut (%s)",
                          nmaj, nmin, e->path);
-                return unsupported(d, what, "free-threaded builds keep no GC lists "
-                                   "(objects live in mimalloc heaps)");
+                unsupported(d, what, "free-threaded builds keep no GC lists "
+                            "(objects live in mimalloc heaps)");
+                diag_append(d, "hint: run the program under the default (GIL) build of "
+                            "the same version, python%u.%u instead of python%u.%ut",
+                            nmaj, nmin, nmaj, nmin);
+                return -EOPNOTSUPP;
         }
 
         if (!e->has_runtime) {
@@ -136,8 +143,13 @@ static int detect_version(struct memsrc *m, const struct pyelf *e, uint64_t runt
                         version_string(hex, ver, verlen);
                         if (ft == 1) {
                                 snprintf(what, sizeof(what), "the free-threaded CPython %st", ver);
-                                return unsupported(d, what, "free-threaded builds keep no GC "
-                                                   "lists (objects live in mimalloc heaps)");
+                                unsupported(d, what, "free-threaded builds keep no GC "
+                                            "lists (objects live in mimalloc heaps)");
+                                diag_append(d, "hint: run the program under the default (GIL) "
+                                            "build of the same version, python%u.%u instead "
+                                            "of python%u.%ut", py_major(hex), py_minor(hex),
+                                            py_major(hex), py_minor(hex));
+                                return -EOPNOTSUPP;
                         }
                 } else if (py_version_addr) {
                         /* 3.11-3.12: Py_Version holds PY_VERSION_HEX. */
@@ -159,49 +171,364 @@ static int detect_version(struct memsrc *m, const struct pyelf *e, uint64_t runt
         }
 
         snprintf(what, sizeof(what), "CPython %s (%s)", ver, e->path);
-        if (py_major(hex) == 2)
-                return unsupported(d, what, "Python 2 predates _PyRuntime and the GC layout "
-                                   "this tool reads");
+        if (py_major(hex) == 2) {
+                unsupported(d, what, "Python 2 predates _PyRuntime and the GC layout "
+                            "this tool reads");
+                diag_append(d, "hint: the closest supported version is CPython 3.8");
+                return -EOPNOTSUPP;
+        }
         if (py_major(hex) != 3)
                 return unsupported(d, what, "not a CPython 3 version");
-        if (py_minor(hex) < 8)
-                return unsupported(d, what, "versions before 3.8 have a different runtime "
-                                   "and GC layout");
-        if (py_minor(hex) > 15)
-                return unsupported(d, what, "unknown future version; no layout provider "
-                                   "can describe it");
+        if (py_minor(hex) < 8) {
+                unsupported(d, what, "versions before 3.8 have a different runtime "
+                            "and GC layout");
+                diag_append(d, "hint: the closest supported version is CPython 3.8");
+                return -EOPNOTSUPP;
+        }
+        /* Versions after 3.15 go on to the providers: only DWARF can
+         * describe them, and pyinterp_find refuses them if it cannot. */
         *ret_hex = hex;
         return 0;
 }
 
 /* --- layout providers ---------------------------------------------------- */
 
-struct provider_input {
-        struct memsrc *m;
-        const struct pyelf *elf;
-        const char *lookup_path;
-        uint64_t runtime_addr;
-};
+/* The providers, tried in this order (enum layout_provider_id):
+ *   1. DWARF of the interpreter's ELF (or its separate debug file): exact
+ *      for that build, covers every struct.
+ *   2. _Py_DebugOffsets (3.13+): read from the target itself, so exact, but
+ *      partial (no GC list heads, dict keys, functions, ...).
+ *   3. A generated table for this exact version and build variant.
+ * The first of: DWARF; debug offsets over a table; a table alone, wins.
+ * Every provider that ran is compared with the winner field by field (and
+ * debug offsets with the table they are combined with); differences are
+ * kept in pi->disagreements.  The winner is then validated against memory. */
 
-/* A provider fills l (offsets, sizes, presence, l->source) or fails with a
- * diag.  They are tried in order; the first that succeeds wins.  Later:
- * "debug_offsets" (3.13+, from _Py_DebugOffsets) and "table" (generated
- * per-release tables), each usable to cross-check the others. */
-struct layout_provider {
-        const char *name;
-        int (*fill)(const struct provider_input *in, struct layout *l,
-                    char *detail, size_t detail_len, struct diag *d);
-};
-
-static int dwarf_provider(const struct provider_input *in, struct layout *l,
-                          char *detail, size_t detail_len, struct diag *d)
+const char *layout_provider_name(enum layout_provider_id p)
 {
-        return pydwarf_layout_fill(in->elf, in->lookup_path, l, detail, detail_len, d);
+        switch (p) {
+        case LP_DWARF: return "dwarf";
+        case LP_DEBUG_OFFSETS: return "debug_offsets";
+        case LP_TABLE: return "table";
+        default: return "none";
+        }
 }
 
-static const struct layout_provider providers[] = {
-        { "dwarf", dwarf_provider },
+struct provider_run {
+        int rc;                      /* 0, or the provider's error */
+        struct layout l;
+        char detail[256];
+        struct diag d;
 };
+
+struct provider_runs {
+        struct provider_run dwarf, dbg, table;
+        const struct layout_table *t;
+};
+
+static void note(char *buf, size_t len, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static void note(char *buf, size_t len, const char *fmt, ...)
+{
+        size_t used = strlen(buf);
+        va_list ap;
+
+        if (used + 3 >= len)
+                return;
+        if (used) {
+                memcpy(buf + used, "; ", 3);
+                used += 2;
+        }
+        va_start(ap, fmt);
+        vsnprintf(buf + used, len - used, fmt, ap);
+        va_end(ap);
+}
+
+/* First line of a diag, for the one-line provider summary. */
+static const char *first_line(const struct diag *d, char *buf, size_t len)
+{
+        snprintf(buf, len, "%.*s", (int)strcspn(d->msg, "\n"), d->msg);
+        return buf;
+}
+
+/* ID= of the target's /etc/os-release (through /proc/PID/root for a live
+ * target, so a container or chroot reports its own distribution). */
+static void os_release_id(pid_t pid, char *buf, size_t len)
+{
+        char path[64], line[256];
+        FILE *f;
+
+        buf[0] = '\0';
+        if (pid > 0)
+                snprintf(path, sizeof(path), "/proc/%d/root/etc/os-release", (int)pid);
+        else
+                snprintf(path, sizeof(path), "/etc/os-release");
+        f = fopen(path, "re");
+        if (!f)
+                return;
+        while (fgets(line, sizeof(line), f)) {
+                char *v;
+
+                if (strncmp(line, "ID=", 3))
+                        continue;
+                v = line + 3;
+                v += *v == '"';
+                v[strcspn(v, "\"\n")] = '\0';
+                snprintf(buf, len, "%s", v);
+                break;
+        }
+        fclose(f);
+}
+
+/* The distribution build variant.  Tables are keyed by it because
+ * distribution patches change layouts (Debian's 3.13 moves the GC
+ * generation heads, §4.1/§16.10).  Decided, in order, by:
+ *   1. the ELF's build-id appearing in a table's list (the generator records
+ *      the build-ids of the binaries it was run for): that table's variant;
+ *   2. Debian: the interpreter sits where the package manager installs it
+ *      (/usr/bin or /usr/lib, not /usr/local) and the target's own
+ *      /etc/os-release says ID=debian.  (Debian strips .comment from its
+ *      binaries, so the compiler banner cannot tell.)
+ *   3. else upstream (""): pyenv, source builds, /usr/local, other distros. */
+static const char *detect_variant(struct memsrc *m, const struct pyelf *e, uint32_t hex)
+{
+        const struct layout_table *t;
+        char id[64];
+
+        if (e->build_id[0] && layout_table_lookup(hex, NULL, e->build_id, &t) == 0 &&
+            strstr(t->build_ids, e->build_id))
+                return t->variant;
+        if (strncmp(e->path, "/usr/bin/", 9) && strncmp(e->path, "/usr/lib/", 9))
+                return "";
+        os_release_id(memsrc_pid(m), id, sizeof(id));
+        if (!strcmp(id, "debian"))
+                return "debian";
+        return "";
+}
+
+static void run_providers(struct memsrc *m, const struct pyelf *e, const char *lookup_path,
+                          const struct pyinterp *pi, const char *variant,
+                          struct provider_runs *r)
+{
+        uint32_t hex = pi->version_hex;
+
+        layout_init(&r->dwarf.l, hex);
+        r->dwarf.rc = pydwarf_layout_fill(e, lookup_path, &r->dwarf.l, r->dwarf.detail,
+                                          sizeof(r->dwarf.detail), &r->dwarf.d);
+
+        layout_init(&r->dbg.l, hex);
+        if (py_at_least(hex, 3, 13))
+                r->dbg.rc = debugoffsets_fill(m, pi->runtime_addr, hex, &r->dbg.l,
+                                              r->dbg.detail, sizeof(r->dbg.detail), &r->dbg.d);
+        else
+                r->dbg.rc = diag_set(&r->dbg.d, -ENOENT, "none before 3.13");
+
+        layout_init(&r->table.l, hex);
+        r->t = NULL;
+        r->table.rc = layout_table_lookup(hex, variant, e->build_id, &r->t);
+        if (r->table.rc < 0) {
+                diag_set(&r->table.d, -ENOENT, "no table for %s%s%s", pi->version,
+                         *variant ? "-" : "", variant);
+        } else {
+                unsigned unknown = 0;
+
+                r->table.rc = layout_table_fill(r->t, &r->table.l, &unknown);
+                if (r->table.rc < 0)
+                        diag_set(&r->table.d, r->table.rc, "%s is malformed", r->t->source);
+                else
+                        snprintf(r->table.detail, sizeof(r->table.detail), "%s%s", r->t->source,
+                                 unknown ? " (has names this build does not know)" : "");
+        }
+}
+
+static void disagree(struct pyinterp *pi, int field, int sid, const char *what,
+                     const char *an, uint32_t a, const char *bn, uint32_t b)
+{
+        char item[160];
+
+        if (pi->ndisagreements < PYINTERP_MAX_DISAGREEMENTS)
+                pi->disagreements[pi->ndisagreements] = (struct layout_disagreement){
+                        .field = field, .sid = sid, .what = what,
+                        .a_source = an, .b_source = bn, .a = a, .b = b };
+        pi->ndisagreements++;
+        if (field >= 0)
+                snprintf(item, sizeof(item), "%s vs %s: %s %s %u != %u", an, bn,
+                         layout_field_name(field), what, a, b);
+        else
+                snprintf(item, sizeof(item), "%s vs %s: struct %s size %u != %u", an, bn,
+                         layout_struct_name(sid), a, b);
+        note(pi->layout_disagreements, sizeof(pi->layout_disagreements), "%s", item);
+}
+
+/* Every item both layouts describe must be equal.  Widths are compared only
+ * when both providers know them (debug offsets carry none). */
+static void compare_layouts(struct pyinterp *pi, const struct layout *a, const char *an,
+                            const struct layout *b, const char *bn)
+{
+        for (int s = 0; s < LS__COUNT; s++)
+                if (a->s[s].present && b->s[s].present && a->s[s].size && b->s[s].size &&
+                    a->s[s].size != b->s[s].size)
+                        disagree(pi, -1, s, "struct size", an, a->s[s].size, bn, b->s[s].size);
+        for (int f = 0; f < LF__COUNT; f++) {
+                const struct layout_field_info *x = &a->f[f], *y = &b->f[f];
+
+                if (!x->present || !y->present)
+                        continue;
+                if (x->offset != y->offset)
+                        disagree(pi, f, (int)layout_field_struct(f), "offset", an, x->offset,
+                                 bn, y->offset);
+                else if (x->size && y->size && x->size != y->size)
+                        disagree(pi, f, (int)layout_field_struct(f), "size", an, x->size,
+                                 bn, y->size);
+                else if (x->elem_size && y->elem_size && x->elem_size != y->elem_size)
+                        disagree(pi, f, (int)layout_field_struct(f), "elem_size", an,
+                                 x->elem_size, bn, y->elem_size);
+        }
+}
+
+static void mark_providers(struct pyinterp *pi, const struct layout *l, uint8_t p)
+{
+        for (int s = 0; s < LS__COUNT; s++)
+                if (l->s[s].present)
+                        pi->struct_provider[s] = p;
+        for (int f = 0; f < LF__COUNT; f++)
+                if (l->f[f].present)
+                        pi->field_provider[f] = p;
+}
+
+/* Debug offsets over a table: the block is read from the target itself, so
+ * where both describe an item, its value wins; the table's member widths
+ * are kept (the block has none). */
+static void overlay_debug_offsets(struct pyinterp *pi, const struct layout *dbg)
+{
+        struct layout *l = &pi->layout;
+
+        for (int s = 0; s < LS__COUNT; s++)
+                if (dbg->s[s].present) {
+                        l->s[s] = dbg->s[s];
+                        pi->struct_provider[s] = LP_DEBUG_OFFSETS;
+                }
+        for (int f = 0; f < LF__COUNT; f++) {
+                if (!dbg->f[f].present)
+                        continue;
+                if (!l->f[f].present)
+                        l->f[f] = dbg->f[f];
+                l->f[f].offset = dbg->f[f].offset;
+                l->f[f].present = true;
+                pi->field_provider[f] = LP_DEBUG_OFFSETS;
+        }
+}
+
+static int no_provider(const struct pyinterp *pi, const struct pyelf *e, const char *variant,
+                       const struct provider_runs *r, struct diag *d)
+{
+        char tables[256], what[128], closest[64];
+        int n = layout_tables_of_minor(py_major(pi->version_hex), py_minor(pi->version_hex),
+                                       tables, sizeof(tables));
+
+        snprintf(what, sizeof(what), "CPython %s%s%s (%s)", pi->version,
+                 *variant ? ", " : "", *variant ? variant : "", e->path);
+        if (py_minor(pi->version_hex) > 15 || py_major(pi->version_hex) > 3) {
+                unsupported(d, what, "unknown future version: no provider can describe it "
+                            "(no DWARF, no known _Py_DebugOffsets layout, no table)");
+                n = layout_tables_of_minor(3, 15, closest, sizeof(closest));
+                diag_append(d, "hint: the closest supported version is 3.15%s%s%s",
+                            n ? " (tables: " : "", n ? closest : "", n ? ")" : "");
+                return -EOPNOTSUPP;
+        }
+        if (r->dbg.rc == 0)
+                diag_set(d, -ENOENT, "no layout for %s: its _Py_DebugOffsets cover only part "
+                         "of the layout (not the GC list heads) and no generated table "
+                         "matches %s%s%s", what, pi->version, *variant ? "-" : "", variant);
+        else
+                diag_set(d, -ENOENT, "no layout for %s: no DWARF and no generated table for "
+                         "%s%s%s", what, pi->version, *variant ? "-" : "", variant);
+        if (n)
+                diag_append(d, "hint: tables exist for %s; generate one for this build with "
+                            "symbols/gen/gen-layout-table", tables);
+        else
+                diag_append(d, "hint: generate a table for this build with "
+                            "symbols/gen/gen-layout-table");
+        /* The DWARF provider's own hints say how to get debug symbols. */
+        {
+                const char *hint = strstr(r->dwarf.d.msg, "\nhint:");
+
+                diag_append(d, "dwarf: %.*s", (int)strcspn(r->dwarf.d.msg, "\n"),
+                            r->dwarf.d.msg);
+                if (hint)
+                        diag_append(d, "%s", hint + 1);
+        }
+        return -ENOENT;
+}
+
+/* Fills pi->layout from the providers (see above). */
+static int choose_layout(struct memsrc *m, const struct pyelf *e, const char *lookup_path,
+                         struct pyinterp *pi, struct diag *d)
+{
+        struct provider_runs *r;
+        const char *variant = detect_variant(m, e, pi->version_hex);
+        char line[160];
+        int rc = 0;
+
+        r = calloc(1, sizeof(*r));
+        if (!r)
+                return diag_set(d, -ENOMEM, "out of memory");
+        run_providers(m, e, lookup_path, pi, variant, r);
+
+        if (r->dwarf.rc == 0)
+                note(pi->layout_providers, sizeof(pi->layout_providers), "dwarf: ok");
+        else
+                note(pi->layout_providers, sizeof(pi->layout_providers), "dwarf: %s",
+                     first_line(&r->dwarf.d, line, sizeof(line)));
+        if (r->dbg.rc == 0)
+                note(pi->layout_providers, sizeof(pi->layout_providers), "debug_offsets: ok");
+        else
+                note(pi->layout_providers, sizeof(pi->layout_providers), "debug_offsets: %s",
+                     first_line(&r->dbg.d, line, sizeof(line)));
+        if (r->table.rc == 0)
+                note(pi->layout_providers, sizeof(pi->layout_providers), "%s: ok",
+                     r->t->source);
+        else
+                note(pi->layout_providers, sizeof(pi->layout_providers), "table: %s",
+                     first_line(&r->table.d, line, sizeof(line)));
+
+        if (r->dwarf.rc == 0) {
+                pi->layout = r->dwarf.l;
+                mark_providers(pi, &pi->layout, LP_DWARF);
+                snprintf(pi->layout_detail, sizeof(pi->layout_detail), "%s", r->dwarf.detail);
+                if (r->dbg.rc == 0)
+                        compare_layouts(pi, &r->dwarf.l, "dwarf", &r->dbg.l, "debug_offsets");
+                if (r->table.rc == 0)
+                        compare_layouts(pi, &r->dwarf.l, "dwarf", &r->table.l, r->t->source);
+        } else if (r->dbg.rc == 0 && r->table.rc == 0) {
+                pi->layout = r->table.l;
+                mark_providers(pi, &pi->layout, LP_TABLE);
+                overlay_debug_offsets(pi, &r->dbg.l);
+                pi->layout.source = r->t->combined_source;
+                snprintf(pi->layout_detail, sizeof(pi->layout_detail), "%.110s, the rest from %.110s",
+                         r->dbg.detail, r->table.detail);
+                compare_layouts(pi, &r->dbg.l, "debug_offsets", &r->table.l, r->t->source);
+        } else if (r->table.rc == 0) {
+                pi->layout = r->table.l;
+                mark_providers(pi, &pi->layout, LP_TABLE);
+                snprintf(pi->layout_detail, sizeof(pi->layout_detail), "%s", r->table.detail);
+        } else if (r->dbg.rc == -EOPNOTSUPP && py_minor(pi->version_hex) <= 15) {
+                /* A block we cannot trust (pre-release, free-threaded): its
+                 * message is the most specific one. */
+                rc = diag_set(d, -EOPNOTSUPP, "CPython %s (%s) is not supported: %s\nhint: "
+                              "pyleak-attach supports " SUPPORTED, pi->version, e->path,
+                              first_line(&r->dbg.d, line, sizeof(line)));
+        } else {
+                rc = no_provider(pi, e, variant, r, d);
+        }
+        if (rc == 0) {
+                pi->layout.version_hex = pi->version_hex;
+                pi->layout.variant = variant;
+        }
+        free(r);
+        return rc;
+}
 
 /* --- validation ---------------------------------------------------------- */
 
@@ -236,12 +563,38 @@ static int rd64(struct memsrc *m, uint64_t addr, uint64_t *ret)
         return memsrc_read_u64(m, addr, ret);
 }
 
-static int check_gc_list(struct memsrc *m, const struct pyinterp *pi, uint64_t interp,
-                         struct diag *d)
+/* A list head (or any node) is consistent when its neighbours point back
+ * at it: head->next->prev == head and head->prev->next == head.  An empty
+ * list's head links to itself both ways.  Tag bits (§5.2) are masked. */
+static int check_links(struct memsrc *m, const struct layout *l, const char *check,
+                       const char *what, uint64_t head, struct diag *d)
+{
+        uint64_t next, prev, back;
+        uint32_t on = layout_off(l, LF_GCHEAD_NEXT), op = layout_off(l, LF_GCHEAD_PREV);
+
+        if (rd64(m, head + on, &next) < 0 || rd64(m, head + op, &prev) < 0 || !next || !prev)
+                return bad(d, l, check, "%s at 0x%llx is unreadable or has a NULL link", what,
+                           (unsigned long long)head);
+        next &= ~(uint64_t)3;
+        prev &= ~(uint64_t)3;
+        if (rd64(m, next + op, &back) < 0 || (back & ~(uint64_t)3) != head)
+                return bad(d, l, check, "%s at 0x%llx: its first node 0x%llx does not point "
+                           "back to it", what, (unsigned long long)head,
+                           (unsigned long long)next);
+        if (rd64(m, prev + on, &back) < 0 || (back & ~(uint64_t)3) != head)
+                return bad(d, l, check, "%s at 0x%llx: its last node 0x%llx does not point "
+                           "back to it", what, (unsigned long long)head,
+                           (unsigned long long)prev);
+        return 0;
+}
+
+static int check_gc_lists(struct memsrc *m, const struct pyinterp *pi, uint64_t interp,
+                          struct diag *d)
 {
         const struct layout *l = &pi->layout;
-        const char *check = "gc generation 0 list";
-        uint64_t gc, head, next, prev;
+        const char *check = "gc list heads link back to themselves";
+        uint64_t gc, head = 0, g0;
+        uint32_t step = 24;
         int32_t collecting = 0;
         int rc;
 
@@ -263,34 +616,46 @@ static int check_gc_list(struct memsrc *m, const struct pyinterp *pi, uint64_t i
                 if (collecting)
                         return 0;   /* lists are being rewritten: nothing to check */
         }
-        if (layout_has(l, LF_GC_GENERATION0)) {
-                if (rd64(m, gc + layout_off(l, LF_GC_GENERATION0), &head) < 0 || !head)
-                        return bad(d, l, check, "generation0 pointer at 0x%llx is unreadable or NULL",
-                                   (unsigned long long)(gc + layout_off(l, LF_GC_GENERATION0)));
-        } else if (layout_has(l, LF_GC_GENERATIONS)) {
+        if (layout_has(l, LF_GC_GENERATIONS)) {
                 head = gc + layout_off(l, LF_GC_GENERATIONS);
+                if (l->f[LF_GC_GENERATIONS].elem_size)
+                        step = l->f[LF_GC_GENERATIONS].elem_size;
         } else if (layout_has(l, LF_GC_YOUNG)) {
                 head = gc + layout_off(l, LF_GC_YOUNG);
-        } else {
-                return bad(d, l, check, "the layout has no GC list heads");
         }
-        if (rd64(m, head + layout_off(l, LF_GCHEAD_NEXT), &next) < 0 || !next)
-                return bad(d, l, check, "list head 0x%llx has an unreadable or NULL _gc_next",
-                           (unsigned long long)head);
-        next &= ~(uint64_t)3;
-        if (next == head)
-                return 0;
-        if (rd64(m, next + layout_off(l, LF_GCHEAD_PREV), &prev) < 0)
-                return bad(d, l, check, "first node 0x%llx of list 0x%llx is unreadable",
-                           (unsigned long long)next, (unsigned long long)head);
-        if ((prev & ~(uint64_t)3) != head)
-                return bad(d, l, check, "first node 0x%llx of list 0x%llx points back to 0x%llx",
-                           (unsigned long long)next, (unsigned long long)head,
-                           (unsigned long long)(prev & ~(uint64_t)3));
+        /* generation0 points at the first head; a table that places the
+         * heads where this build does not (Debian's 3.13 moved them from
+         * gc+24 to gc+20) is caught here with a precise message. */
+        if (layout_has(l, LF_GC_GENERATION0)) {
+                const char *c0 = "generation0 points at the first generation head";
+
+                if (rd64(m, gc + layout_off(l, LF_GC_GENERATION0), &g0) < 0 || !g0)
+                        return bad(d, l, c0, "generation0 pointer at 0x%llx is unreadable or NULL",
+                                   (unsigned long long)(gc + layout_off(l, LF_GC_GENERATION0)));
+                if (head && g0 != head)
+                        return bad(d, l, c0, "generation0 is 0x%llx but the layout puts the "
+                                   "first head at gc+%u = 0x%llx (gc state at 0x%llx)",
+                                   (unsigned long long)g0, layout_off(l, LF_GC_GENERATIONS),
+                                   (unsigned long long)head, (unsigned long long)gc);
+                head = g0;
+        }
+        if (!head)
+                return bad(d, l, check, "the layout has no GC list heads");
+        for (int i = 0; i < 3; i++) {
+                char what[48];
+
+                snprintf(what, sizeof(what), "GC list head %d", i);
+                if ((rc = check_links(m, l, check, what, head + (uint64_t)i * step, d)) < 0)
+                        return rc;
+        }
+        if (layout_has(l, LF_GC_PERMANENT) &&
+            (rc = check_links(m, l, check, "the permanent generation head",
+                              gc + layout_off(l, LF_GC_PERMANENT), d)) < 0)
+                return rc;
         return 0;
 }
 
-static int validate(struct memsrc *m, const struct pyinterp *pi, struct diag *d)
+int pyinterp_validate(struct memsrc *m, const struct pyinterp *pi, struct diag *d)
 {
         const struct layout *l = &pi->layout;
         uint64_t type_type = pi->sym[PYSYM_TYPE_TYPE], list_type = pi->sym[PYSYM_LIST_TYPE];
@@ -338,13 +703,21 @@ static int validate(struct memsrc *m, const struct pyinterp *pi, struct diag *d)
         /* A running target mutates the young list all the time: a torn read
          * is retried before it counts as a layout error. */
         for (int attempt = 0;; attempt++) {
-                rc = check_gc_list(m, pi, interp, d);
+                rc = check_gc_lists(m, pi, interp, d);
                 if (rc == 0 || attempt == 2)
                         return rc;
         }
 }
 
 /* --- orchestration ------------------------------------------------------- */
+
+static double now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
 
 int pyinterp_find(struct memsrc *m, struct pyinterp **ret, struct diag *d)
 {
@@ -353,6 +726,7 @@ int pyinterp_find(struct memsrc *m, struct pyinterp **ret, struct diag *d)
         uint64_t raw[PYSYM__COUNT];
         uint32_t hex = 0;
         char lookup_path[4096];
+        double t0 = now_ms();
         pid_t pid;
         int rc;
 
@@ -389,21 +763,12 @@ int pyinterp_find(struct memsrc *m, struct pyinterp **ret, struct diag *d)
                 snprintf(lookup_path, sizeof(lookup_path), "%s", e->path);
         }
 
-        rc = -ENOENT;
-        for (size_t i = 0; i < sizeof(providers) / sizeof(providers[0]); i++) {
-                struct provider_input in = { m, e, lookup_path, pi->runtime_addr };
-
-                layout_init(&pi->layout, hex);
-                rc = providers[i].fill(&in, &pi->layout, pi->layout_detail,
-                                       sizeof(pi->layout_detail), d);
-                if (rc == 0)
-                        break;
-        }
+        rc = choose_layout(m, e, lookup_path, pi, d);
         if (rc < 0)
                 goto fail;
         layout_derive_facts(&pi->layout);
 
-        rc = validate(m, pi, d);
+        rc = pyinterp_validate(m, pi, d);
         if (rc < 0)
                 goto fail;
 
@@ -418,6 +783,7 @@ int pyinterp_find(struct memsrc *m, struct pyinterp **ret, struct diag *d)
         pi->elf_host_path = e->host_path;
         e->path = e->host_path = NULL;
         pyelf_free(e);
+        pi->find_ms = now_ms() - t0;
         *ret = pi;
         return 0;
 fail:

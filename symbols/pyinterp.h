@@ -14,8 +14,9 @@
  * Errors, each with a diag saying cause and fix:
  *   -EOPNOTSUPP  not a CPython process (the diag says what it runs), or an
  *                unsupported build (2.x, <3.8, free-threaded, unknown future)
- *   -ENOENT      no debug info / no provider could describe this build (diag
- *                names the file, its build-id and how to get symbols)
+ *   -ENOENT      no provider could describe this build: no DWARF, no table
+ *                for this exact version + variant (diag names the file, its
+ *                build-id, the tables of that minor and how to get symbols)
  *   -EBADMSG     a layout failed validation against the target's memory
  */
 #ifndef PYLEAK_PYINTERP_H

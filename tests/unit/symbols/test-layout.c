@@ -95,10 +95,42 @@ static void test_facts(void)
            f.immortal == IMMORTAL_314, "3.15 facts");
 }
 
+/* Facts that depend on what a provider measured or on the build variant. */
+static void test_facts_providers(void)
+{
+        struct layout l;
+
+        /* Debug offsets alone give the GC state's size, not its members. */
+        layout_init(&l, hexv(14, 2));
+        l.s[LS_GCSTATE] = (struct layout_struct_info){ .size = 240, .present = true };
+        layout_derive_facts(&l);
+        ok(l.facts.gc_design == GC_DESIGN_INCREMENTAL, "3.14 GC state of 240 bytes: incremental");
+        layout_init(&l, hexv(14, 10));
+        l.s[LS_GCSTATE] = (struct layout_struct_info){ .size = 264, .present = true };
+        layout_derive_facts(&l);
+        ok(l.facts.gc_design == GC_DESIGN_GENERATIONAL,
+           "3.14 GC state of 264 bytes: generational");
+        layout_init(&l, hexv(14, 3));
+        l.s[LS_GCSTATE] = (struct layout_struct_info){ .size = 264, .present = true };
+        layout_derive_facts(&l);
+        ok(l.facts.gc_design == GC_DESIGN_GENERATIONAL,
+           "the size beats the version rule (a 3.14.3 with 264 bytes is generational)");
+
+        /* gh-130327 backport in Debian's 3.13 */
+        layout_init(&l, hexv(13, 5));
+        ok(!strcmp(l.variant, ""), "layout_init: upstream variant");
+        layout_derive_facts(&l);
+        ok(!l.facts.dict_visits_embedded_values, "upstream 3.13.5: dict skips embedded values");
+        l.variant = "debian";
+        layout_derive_facts(&l);
+        ok(l.facts.dict_visits_embedded_values, "debian 3.13.5: dict visits embedded values");
+}
+
 int main(void)
 {
         test_names();
         test_init();
         test_facts();
+        test_facts_providers();
         return tap_done();
 }

@@ -369,7 +369,8 @@ static void test_old(const char *dir, const char *exe, const char *want)
                 return;
         }
         rc = find(c.pid, &pi, &d);
-        ok(rc == -EOPNOTSUPP && strstr(d.msg, want) && strstr(d.msg, "3.8 to 3.15"),
+        ok(rc == -EOPNOTSUPP && strstr(d.msg, want) && strstr(d.msg, "3.8 to 3.15") &&
+           strstr(d.msg, "closest supported version is CPython 3.8"),
            "%s: -EOPNOTSUPP naming %s (rc %d: %s)", dir, want, rc, d.msg);
         pyinterp_free(pi);
         reap(&c);
@@ -423,22 +424,16 @@ static void test_stripped(const char *src_lib, const char *minor_dir)
                 goto out;
         ok(maps_contain(c.pid, lib), "the stripped copy %s is the one mapped", lib);
         rc = find(c.pid, &pi, &d);
-        ok(rc == -ENOENT && strstr(d.msg, lib) && strstr(d.msg, "build-id") &&
-           strlen(d.msg) > 100, "stripped libpython: -ENOENT (rc %d)", rc);
-        {
-                /* The build-id must be the real one, read from the file. */
-                struct memsrc *m = NULL;
-                struct pyelf *e = NULL;
-
-                if (memsrc_open_live(c.pid, &m, NULL) == 0 && pyelf_find(m, &e, NULL) == 0)
-                        ok(e->build_id[0] && strstr(d.msg, e->build_id),
-                           "stripped: message names build-id %s", e->build_id);
-                else
-                        ok(0, "stripped: pyelf_find");
-                pyelf_free(e);
-                memsrc_free(m);
-        }
-        printf("# %s\n", d.msg);
+        /* Without DWARF the generated table for this exact version takes
+         * over (test-providers covers every version and the comparisons). */
+        ok(rc == 0 && (!strncmp(pi->layout.source, "table:", 6) ||
+                       !strncmp(pi->layout.source, "debug_offsets+table:", 20)) &&
+           strstr(pi->layout_providers, "dwarf: no debug info"),
+           "stripped libpython: layout from %s (rc %d %s)", rc ? "?" : pi->layout.source, rc,
+           rc ? d.msg : "");
+        if (rc == 0)
+                snprintf(d.msg, sizeof(d.msg), "%s", pi->layout_providers);
+        tap_note("%s", d.msg);
         pyinterp_free(pi);
         reap(&c);
 out:
@@ -472,7 +467,7 @@ static void test_debian(void)
                 ok(rc == -ENOENT && strstr(d.msg, "python3.11") && strstr(d.msg, "hint:") &&
                    strstr(d.msg, "DEBUGINFOD_URLS"),
                    "debian python3.11 (stripped): -ENOENT with hints (rc %d)", rc);
-                printf("# %s\n", d.msg);
+                tap_note("%s", d.msg);
         }
         pyinterp_free(pi);
         reap(&c);

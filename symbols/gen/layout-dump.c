@@ -1,0 +1,63 @@
+/* layout-dump: print the layout the DWARF provider finds in one ELF file, in
+ * the table format of symbols/tables/ (see tables.h).
+ *
+ * Used by gen-layout-table on two kinds of input: a probe shared object
+ * compiled against a CPython version's own headers (so every struct those
+ * headers define is in its DWARF), and a libpython with DWARF of the same
+ * minor version (for structs private to CPython's .c files).  Reusing
+ * pydwarf means the tables and the DWARF provider can only disagree when
+ * the inputs do, never because two readers interpret DWARF differently.
+ *
+ *   layout-dump FILE          all structs and fields found
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libelf.h>
+
+#include "diag.h"
+#include "layout.h"
+#include "pydwarf.h"
+#include "pyelf.h"
+
+int main(int argc, char **argv)
+{
+        struct pyelf e = { .fd = -1 };
+        struct layout l;
+        struct diag d = { 0 };
+        char detail[512];
+        int rc;
+
+        if (argc != 2) {
+                fprintf(stderr, "usage: layout-dump FILE\n");
+                return 2;
+        }
+        elf_version(EV_CURRENT);
+        e.fd = open(argv[1], O_RDONLY | O_CLOEXEC);
+        if (e.fd < 0) {
+                fprintf(stderr, "layout-dump: cannot open %s: %m\n", argv[1]);
+                return 1;
+        }
+        e.path = argv[1];
+        e.host_path = argv[1];
+        layout_init(&l, 0);
+        rc = pydwarf_layout_fill(&e, argv[1], &l, detail, sizeof(detail), &d);
+        close(e.fd);
+        if (rc < 0) {
+                fprintf(stderr, "layout-dump: %s\n", d.msg);
+                return 1;
+        }
+        for (int s = 0; s < LS__COUNT; s++) {
+                if (!l.s[s].present)
+                        continue;
+                printf("struct %s %u\n", layout_struct_name(s), l.s[s].size);
+                for (int f = 0; f < LF__COUNT; f++)
+                        if ((int)layout_field_struct(f) == s && l.f[f].present)
+                                printf("%s %u %u %u\n", layout_field_name(f), l.f[f].offset,
+                                       l.f[f].size, l.f[f].elem_size);
+        }
+        return 0;
+}
