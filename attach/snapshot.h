@@ -14,6 +14,10 @@
  * from the live process on demand (they cannot change), or from the mapped
  * file if the process has gone.
  *
+ * Copy mode allocates the copy and faults its pages in before stopping (for
+ * the pages that exist at that moment), and copies on up to one thread per
+ * core (at most 4); only the calling thread ever uses ptrace.
+ *
  * Errors (with a diag that says cause and fix):
  *   -ESRCH   no such process, zombie, or the target exited mid-snapshot
  *   -EPERM   ptrace denied (CAP_SYS_PTRACE, kernel.yama.ptrace_scope,
@@ -39,7 +43,9 @@ struct diag;
 
 /* How the target's memory is captured (--snapshot=MODE).
  *   COPY  stop every thread, copy the private writable memory, resume.
- *         Pause ~0.2 s per GB copied.
+ *         Pause ~0.2 s per GB copied on two idle cores (two copying
+ *         threads; ~0.3 s/GB on one): the copy's buffers are allocated and
+ *         faulted in before the stop, so the pause is the copy alone.
  *   FORK  stop every thread, make the target fork itself (one clone system
  *         call run through ptrace on one stopped thread, at a `syscall`
  *         instruction already in its text; nothing is written to its
@@ -68,6 +74,10 @@ enum snapshot_mode {
 /* Testing only (snapshot_opts.debug): make the injected clone fail in the
  * kernel (flags it refuses with EINVAL), to exercise the fallback. */
 #define SNAPSHOT_DEBUG_FORK_EINVAL 0x1u
+/* Testing and measuring only: copy on the calling thread alone, and copy
+ * through /proc/PID/mem instead of process_vm_readv (the fallback path). */
+#define SNAPSHOT_DEBUG_ONE_COPIER  0x2u
+#define SNAPSHOT_DEBUG_COPY_PREAD  0x4u
 
 struct snapshot_opts {
         uint64_t max_bytes;        /* memory budget for the copy: 0 = half of
@@ -92,6 +102,11 @@ struct snapshot_stats {
         uint64_t regions_copied;
         uint64_t pages_unreadable; /* pages of copied mappings that could not
                                       be read and were zero-filled */
+        double copy_gbps;          /* bytes_copied / copy_ms, in 1e9 bytes/s
+                                      (0 when nothing was copied) */
+        int copy_threads;          /* threads that copied in parallel */
+        double prep_ms;            /* copy buffers allocated and pre-faulted
+                                      before the stop (not in the pause) */
         /* mode */
         enum snapshot_mode mode_requested;
         enum snapshot_mode mode_used;   /* COPY, FORK or LIVE */

@@ -656,9 +656,23 @@ static void test_py_safety(struct pyt *t)
         pthread_t th;
         pid_t kids[8];
         char rep[8192];
-        double worst = 0, sum = 0, stop_sum = 0, gap;
+        double worst = 0, sum = 0, stop_sum = 0, gap, idle_gap;
         int i, fails = 0, strays = 0, threads = 0, ok_report, rt_ok;
 
+        /* The noise floor: the heartbeat's longest gap over a second of the
+         * same feeding with no snapshot.  On a loaded machine scheduling
+         * alone can exceed any fixed margin; what must hold is that the
+         * snapshots add no more than their own pause to it. */
+        if (write(t->cmd_w, "z", 1) != 1)
+                return;
+        pthread_create(&th, NULL, feed, &f);
+        sleep_ms(1000);
+        atomic_store(&f.stop, 1);
+        pthread_join(th, NULL);
+        idle_gap = pyt_report(t, rep, sizeof(rep)) == 0 ? jnum(rep, "gap_ms") : 0;
+        if (idle_gap < 0)
+                idle_gap = 0;
+        atomic_store(&f.stop, 0);
         if (write(t->cmd_w, "z", 1) != 1)
                 return;
         pthread_create(&th, NULL, feed, &f);
@@ -702,9 +716,11 @@ static void test_py_safety(struct pyt *t)
         ok(strays == 0 && children_of(t->pid, kids, 8) == 0, "no child or zombie left after any run (%d)", strays);
         ok(jnum(rep, "sleeps") > 0 && jnum(rep, "beats") > 0, "sleepers and heartbeat ran");
         gap = jnum(rep, "gap_ms");
-        printf("# heartbeat longest gap %.2f ms; longest measured pause %.2f ms\n", gap, worst);
-        ok(gap >= 0 && gap <= worst + 50, "heartbeat's longest gap %.2f ms <= longest pause %.2f ms + 50 ms",
-           gap, worst);
+        printf("# heartbeat longest gap %.2f ms; longest measured pause %.2f ms; idle gap %.2f ms\n",
+               gap, worst, idle_gap);
+        ok(gap >= 0 && gap <= worst + idle_gap + 50,
+           "heartbeat's longest gap %.2f ms <= longest pause %.2f ms + idle gap %.2f ms + 50 ms",
+           gap, worst, idle_gap);
 }
 
 /* A tool process looping over fork snapshots, SIGKILLed at random. */

@@ -32,16 +32,23 @@ static int read_counter(pid_t pid, uint64_t addr, uint64_t *ret)
         return r;
 }
 
+/* Liveness, not speed: the target's busy thread must run again, so poll
+ * for up to two seconds (a loaded machine may not schedule it within a
+ * fixed few milliseconds; a target left stopped never advances). */
 static int counter_advances(struct child *c)
 {
         uint64_t a = 0, b = 0;
 
         if (read_counter(c->pid, c->rep.counter, &a) < 0)
                 return 0;
-        sleep_ms(10);
-        if (read_counter(c->pid, c->rep.counter, &b) < 0)
-                return 0;
-        return b > a;
+        for (int i = 0; i < 200; i++) {
+                sleep_ms(10);
+                if (read_counter(c->pid, c->rep.counter, &b) < 0)
+                        return 0;
+                if (b > a)
+                        return 1;
+        }
+        return 0;
 }
 
 /* Waits (bounded) until the target is neither stopped nor traced. */
@@ -418,6 +425,149 @@ static void test_killed(struct child *c, int sig, int runs)
         ok(bad_counter == 0, "counter advanced after every kill (%d bad)", bad_counter);
 }
 
+/* The copy paths: helpers or the calling thread alone, process_vm_readv or
+ * /proc/PID/mem.  All must give the same bytes and sane figures. */
+static void test_copy_paths(struct child *c)
+{
+        static const unsigned dbg[] = {
+                0, SNAPSHOT_DEBUG_ONE_COPIER, SNAPSHOT_DEBUG_COPY_PREAD,
+                SNAPSHOT_DEBUG_ONE_COPIER | SNAPSHOT_DEBUG_COPY_PREAD,
+        };
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        size_t k, i, bad;
+
+        for (k = 0; k < sizeof(dbg) / sizeof(dbg[0]); k++) {
+                struct snapshot_opts o = { .mode = SNAPSHOT_COPY, .debug = dbg[k] };
+                struct snapshot_stats st = {0};
+                struct memsrc *m = NULL;
+                struct diag d = {0};
+                const unsigned char *p;
+                uint64_t v = 0;
+                int ret;
+
+                ret = snapshot_take(c->pid, &o, &m, &st, &d);
+                p = m ? memsrc_ptr(m, c->rep.buf, CHILD_BUF_LEN) : NULL;
+                for (i = 0, bad = 0; p && i < CHILD_BUF_LEN; i++)
+                        bad += p[i] != child_pattern(i);
+                ok(ret == 0 && p && bad == 0 &&
+                   memsrc_read_u64(m, c->rep.counter, &v) == 0 && v > 0,
+                   "debug 0x%x: pattern and counter copied (%s)", dbg[k], d.msg);
+                ok(st.copy_threads >= 1 && st.copy_threads <= 4 &&
+                   (!(dbg[k] & SNAPSHOT_DEBUG_ONE_COPIER) || st.copy_threads == 1) &&
+                   (ncpu < 1 || st.copy_threads <= ncpu),
+                   "debug 0x%x: %d copying threads", dbg[k], st.copy_threads);
+                ok(st.copy_ms > 0 && st.copy_gbps > 0 && st.prep_ms > 0 &&
+                   st.copy_gbps * st.copy_ms * 1e6 > 0.99 * (double)st.bytes_copied &&
+                   st.copy_gbps * st.copy_ms * 1e6 < 1.01 * (double)st.bytes_copied,
+                   "debug 0x%x: %.2f GB/s over %.2f ms, prep %.2f ms", dbg[k],
+                   st.copy_gbps, st.copy_ms, st.prep_ms);
+                memsrc_free(m);
+        }
+        ok(wait_free(c->pid, 1000) && counter_advances(c), "child runs after the copy paths");
+}
+
+/* A sparse mapping (256 MiB reserved, one page in 64 touched) and a thread
+ * that keeps mapping and unmapping memory, so that some mappings change
+ * between the buffers prepared before the stop and the map read during
+ * it.  The copy must hold the touched pages and zeros elsewhere, and the
+ * tool must not pre-fault the untouched pages. */
+#define SPARSE_LEN  (256u << 20)
+#define SPARSE_STEP (64u * 4096u)
+
+static void *churn(void *arg)
+{
+        char *p;
+
+        (void)arg;
+        for (;;) {
+                p = mmap(NULL, 1u << 20, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                if (p == MAP_FAILED)
+                        continue;
+                p[0] = 1;
+                p[(1u << 20) - 1] = 2;
+                munmap(p, 1u << 20);
+        }
+        return NULL;
+}
+
+static void test_sparse_churn(void)
+{
+        static unsigned char vec[SPARSE_LEN / 4096];
+        uint64_t addr = 0;
+        int p[2], ret, i, fails = 0, content_bad = 0;
+        size_t resident, most = 0, j;
+        char why[256] = "";
+        pid_t k;
+
+        if (pipe(p) < 0)
+                return;
+        k = fork();
+        if (k == 0) {
+                pthread_t th;
+                char *map;
+                size_t off;
+
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                map = mmap(NULL, SPARSE_LEN, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+                if (map == MAP_FAILED)
+                        _exit(1);
+                for (off = 0; off < SPARSE_LEN; off += SPARSE_STEP)
+                        memset(map + off, (int)(0x11 + off / SPARSE_STEP % 200), 4096);
+                if (pthread_create(&th, NULL, churn, NULL))
+                        _exit(1);
+                addr = (uint64_t)(uintptr_t)map;
+                if (write(p[1], &addr, sizeof(addr)) != sizeof(addr))
+                        _exit(1);
+                for (;;)
+                        pause();
+        }
+        ret = read_timeout(p[0], &addr, sizeof(addr), 5000);
+        for (i = 0; ret >= 0 && i < 8; i++) {
+                struct snapshot_stats st = {0};
+                struct memsrc *m = NULL;
+                struct diag d = {0};
+                const unsigned char *b;
+                size_t off;
+
+                if (snapshot_take(k, NULL, &m, &st, &d) < 0) {
+                        snprintf(why, sizeof(why), "%.200s", d.msg);
+                        fails++;
+                        continue;
+                }
+                b = memsrc_ptr(m, addr, SPARSE_LEN);
+                /* before reading it (a read maps the zero page): which
+                 * pages of the copy exist */
+                resident = 0;
+                if (b && mincore((void *)b, SPARSE_LEN, vec) == 0)
+                        for (j = 0; j < sizeof(vec); j++)
+                                resident += vec[j] & 1;
+                if (resident > most)
+                        most = resident;
+                for (off = 0; b && off < SPARSE_LEN; off += SPARSE_STEP)
+                        if (b[off] != (unsigned char)(0x11 + off / SPARSE_STEP % 200) ||
+                            b[off + 4095] != b[off] || b[off + 4096] != 0)
+                                break;
+                if (!b || off < SPARSE_LEN)
+                        content_bad++;
+                memsrc_free(m);
+        }
+        ok(ret >= 0 && fails == 0 && content_bad == 0,
+           "sparse mapping under map churn: 8 snapshots (%d failed, %d wrong) %s",
+           fails, content_bad, why);
+        /* 1024 pages touched in the sparse mapping: its copy holds those,
+         * not the 65536 reserved */
+        ok(most > 0 && most <= SPARSE_LEN / SPARSE_STEP,
+           "untouched pages not pre-faulted (%zu of %u pages in the copy)",
+           most, SPARSE_LEN / 4096);
+        ok(wait_free(k, 1000), "churning child free after the snapshots");
+        kill(k, SIGKILL);
+        waitpid(k, NULL, 0);
+        close(p[0]);
+        close(p[1]);
+}
+
 int main(void)
 {
         struct child c;
@@ -444,6 +594,8 @@ int main(void)
         test_budget(&c);
         test_unprivileged(&c);
         test_odd_targets();
+        test_copy_paths(&c);
+        test_sparse_churn();
         test_killed(&c, SIGKILL, 30);
         test_killed(&c, SIGTERM, 30);
         ok(child_verify(&c, &v) == 0 && v.pattern_ok && v.eintr == 0,
