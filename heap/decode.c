@@ -198,8 +198,13 @@ int resolve_object(struct walker *w, uint64_t addr, uint32_t *ret)
         r = obj_header(w, addr, &oh);
         if (r < 0)
                 return r;
-        return heap_add_object(w->h, addr, oh.type, HEAP_GEN_UNTRACKED, oh.refcnt,
-                               oh.size, oh.flags, ret);
+        r = heap_add_object(w->h, addr, oh.type, HEAP_GEN_UNTRACKED, oh.refcnt,
+                            oh.size, oh.flags, ret);
+        if (r < 0)
+                return r;
+        /* str and int keys and values are mostly untracked: this is where
+         * most previews come from */
+        return preview_record(w, *ret, addr, &oh);
 }
 
 /* Emits one reference of the current source.  NULL is no reference; a
@@ -560,6 +565,32 @@ static void type_names(struct walker *w, uint64_t addr, const struct rawtype *rt
                 snprintf(mod, modlen, "builtins");
                 snprintf(qual, quallen, "%s", tpname);
         }
+}
+
+int type_display_name(struct walker *w, uint64_t addr, char *buf, size_t len)
+{
+        struct rawtype rt;
+        char mod[128], qual[160], tpname[160];
+        int64_t k = heap_type_find(w->h, addr);
+        int r;
+
+        if (k >= 0) {
+                const struct heap_type *ht = &w->h->types[k];
+
+                snprintf(buf, len, "%s", strcmp(ht->module, "builtins") ? ht->fullname :
+                         ht->qualname);
+                return 0;
+        }
+        r = read_type(w, addr, &rt);
+        if (r < 0)
+                return r;
+        type_names(w, addr, &rt, mod, sizeof(mod), qual, sizeof(qual), tpname, sizeof(tpname));
+        /* repr() leaves the module out for builtins */
+        if (strcmp(mod, "builtins"))
+                snprintf(buf, len, "%s.%s", mod, qual);
+        else
+                snprintf(buf, len, "%s", qual);
+        return 0;
 }
 
 static void tinfo_free(struct tinfo *t)
@@ -948,7 +979,17 @@ int obj_header(struct walker *w, uint64_t obj, struct objhdr *oh)
 
         if (!obj || (obj & 7))
                 return -EBADMSG;
-        v = pyo_view(&w->p, obj, hsz, b);
+        /* 32 bytes when readable: the preview wants the first int digit
+         * and set sizes, which follow the var header */
+        v = pyo_view(&w->p, obj, sizeof(oh->head), oh->head);
+        if (v && hsz <= sizeof(oh->head)) {
+                if (v != oh->head)
+                        memcpy(oh->head, v, sizeof(oh->head));
+                oh->nhead = sizeof(oh->head);
+        } else {
+                v = pyo_view(&w->p, obj, hsz, b);
+                oh->nhead = 0;
+        }
         if (!v) {
                 /* A non-var object at the very end of a mapping. */
                 hsz = lsz(l, LS_OBJECT) ? lsz(l, LS_OBJECT) : 16;
@@ -960,6 +1001,10 @@ int obj_header(struct walker *w, uint64_t obj, struct objhdr *oh)
                         memcpy(b, v, hsz);
                         v = b;
                 }
+        }
+        if (!oh->nhead) {
+                memcpy(oh->head, v, hsz);
+                oh->nhead = (uint8_t)hsz;
         }
         typ = ld64(v, lo(l, LF_OBJECT_TYPE));
         r = tinfo_get(w, typ, &t);

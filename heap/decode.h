@@ -106,6 +106,8 @@ struct tinfo {
         bool dict_differs;       /* DK_INSTANCE: tp_dictoffset != base's */
         bool base_heap;          /* the base decoder's type is a heap type */
         bool is_metatype;        /* instances are type objects */
+        uint8_t pv_kind;         /* preview.c: what to preview, 0 = not
+                                    worked out yet */
         uint32_t nslots;
         struct slotdef *slots;   /* __slots__ members over the subtype chain */
         int ck_state;            /* cached-keys labels: 0 not built, 1 ok, -1 failed */
@@ -216,7 +218,11 @@ struct objhdr {
         int64_t refcnt;
         uint64_t size;
         uint8_t flags;
+        uint8_t nhead;           /* bytes valid in head (16, 24 or 32) */
         struct tinfo *t;
+        uint8_t head[32];        /* the object's first bytes: the preview
+                                    reads sizes and small ints from here
+                                    instead of looking the address up again */
 };
 int obj_header(struct walker *w, uint64_t obj, struct objhdr *ret);
 
@@ -236,5 +242,14 @@ int local_label(struct walker *w, uint64_t name, uint32_t *ret);
 int dict_foreach(struct walker *w, uint64_t dict,
                  int (*fn)(struct walker *w, uint64_t key, uint64_t value, void *arg),
                  void *arg);
+
+/* Display name of a type object ("dict", "__main__.Node") without adding
+ * it to the heap's types. */
+int type_display_name(struct walker *w, uint64_t type_addr, char *buf, size_t len);
+
+/* Records object idx's value preview (heap/preview.c) from its bytes in
+ * the target; oh is its header (obj_header).  Unreadable or odd memory just records
+ * nothing; only -ENOMEM is returned. */
+int preview_record(struct walker *w, uint32_t idx, uint64_t obj, const struct objhdr *oh);
 
 #endif

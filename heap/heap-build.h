@@ -56,4 +56,13 @@ int heap_add_frame(struct heap *h, uint32_t thread, const char *function,
 
 int heap_finish(struct heap *h);
 
+/* Records the value preview of object obj (heap_preview()): text is copied,
+ * cut at HEAP_PREVIEW_MAX bytes; a second call for the same object replaces
+ * it.  Any order and before or after heap_finish(); ascending object order
+ * is the cheap one (appends).  -ENOSPC when the preview pool is full
+ * (counted in meta.previews_dropped), -EINVAL for an unknown object. */
+int heap_set_preview(struct heap *h, uint32_t obj, const char *text);
+/* The same with the text's length known (the walker's fast path). */
+int heap_set_preview_n(struct heap *h, uint32_t obj, const char *text, size_t len);
+
 #endif

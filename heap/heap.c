@@ -625,6 +625,14 @@ int heap_finish(struct heap *h)
         trim((void **)&h->objs, h->nobjs, sizeof(*h->objs));
         if (h->objs)
                 h->cap_objs = h->nobjs;
+        /* previews added later (the dump loader) grow these again */
+        trim((void **)&h->preview_pool, h->preview_pool_len, 1);
+        if (h->preview_pool && h->preview_pool_len)
+                h->preview_pool_cap = h->preview_pool_len;
+        trim((void **)&h->preview_obj, h->npreviews, sizeof(uint32_t));
+        trim((void **)&h->preview_off, h->npreviews, sizeof(uint32_t));
+        if (h->npreviews)
+                h->cap_previews = h->npreviews;
         trim((void **)&h->edge_dst, h->nedges, sizeof(*h->edge_dst));
         trim((void **)&h->edge_label, h->nedges, sizeof(*h->edge_label));
         if (h->nedges)
@@ -748,6 +756,123 @@ const char *heap_label_text(const struct heap *h, uint32_t label, char *buf, siz
         return buf;
 }
 
+/* ---- value previews
+ *
+ * Storage: two parallel arrays (object index, offset into one text pool)
+ * sorted by object, plus the pool.  8 bytes per previewed object and
+ * nothing for the others, instead of a 4-byte slot for every object: no
+ * coupling with objs[] growth, the walker and the dump loader both produce
+ * previews in ascending object order (appends), and lookups are a binary
+ * search (~24 steps at 10M objects), which is fast enough for a screen;
+ * a search reads the arrays in order.  Offsets are 32-bit: the pool is
+ * capped far below 4 GiB (HEAP_PREVIEW_POOL_MAX). */
+
+static int64_t preview_find(const struct heap *h, uint32_t obj)
+{
+        uint32_t lo = 0, hi = h->npreviews;
+
+        while (lo < hi) {
+                uint32_t mid = lo + (hi - lo) / 2;
+
+                if (h->preview_obj[mid] < obj)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo;
+}
+
+int heap_set_preview(struct heap *h, uint32_t obj, const char *text)
+{
+        if (!text)
+                return -EINVAL;
+        return heap_set_preview_n(h, obj, text, strnlen(text, HEAP_PREVIEW_MAX));
+}
+
+int heap_set_preview_n(struct heap *h, uint32_t obj, const char *text, size_t len)
+{
+        uint64_t k;
+        int r;
+
+        if (!h || !text || obj >= h->nobjs)
+                return -EINVAL;
+        if (len > HEAP_PREVIEW_MAX)
+                len = HEAP_PREVIEW_MAX;
+        if (h->preview_pool_len + len + 1 > HEAP_PREVIEW_POOL_MAX) {
+                h->meta.previews_dropped++;
+                return -ENOSPC;
+        }
+        if (h->preview_pool_len + len + 1 > h->preview_pool_cap) {
+                r = grow((void **)&h->preview_pool, &h->preview_pool_cap,
+                         h->preview_pool_len + len + 1, 1, 1 << 16);
+                if (r < 0)
+                        return r;
+        }
+        /* The common case appends: previews come in object order. */
+        if (h->npreviews && h->preview_obj[h->npreviews - 1] >= obj) {
+                k = (uint64_t)preview_find(h, obj);
+                if (h->preview_obj[k] == obj)
+                        goto store;     /* replace: the old text stays unused */
+        } else {
+                k = h->npreviews;
+        }
+        if (h->npreviews == h->cap_previews) {
+                uint32_t cap = h->cap_previews;
+                uint32_t *no;
+
+                r = grow32((void **)&h->preview_obj, &cap, (uint64_t)h->npreviews + 1,
+                           sizeof(uint32_t), UINT32_MAX);
+                if (r < 0)
+                        return r;
+                /* preview_off keeps preview_obj's capacity */
+                no = realloc(h->preview_off, (size_t)cap * sizeof(uint32_t));
+                if (!no)
+                        return -ENOMEM;
+                h->preview_off = no;
+                h->cap_previews = cap;
+        }
+        if (k < h->npreviews) {
+                memmove(h->preview_obj + k + 1, h->preview_obj + k,
+                        (h->npreviews - k) * sizeof(uint32_t));
+                memmove(h->preview_off + k + 1, h->preview_off + k,
+                        (h->npreviews - k) * sizeof(uint32_t));
+        }
+        h->preview_obj[k] = obj;
+        h->npreviews++;
+store:
+        h->preview_off[k] = (uint32_t)h->preview_pool_len;
+        memcpy(h->preview_pool + h->preview_pool_len, text, len);
+        h->preview_pool[h->preview_pool_len + len] = '\0';
+        h->preview_pool_len += len + 1;
+        return 0;
+}
+
+int heap_preview(const struct heap *h, uint32_t obj, char *buf, size_t len)
+{
+        int64_t k;
+
+        if (!h || !buf || !len)
+                return -EINVAL;
+        buf[0] = '\0';
+        if (!h->npreviews)
+                return -ENOENT;
+        k = preview_find(h, obj);
+        if ((uint64_t)k >= h->npreviews || h->preview_obj[k] != obj)
+                return -ENOENT;
+        const char *t = h->preview_pool + h->preview_off[k];
+        size_t n = strlen(t);
+
+        if (n >= len) {
+                /* never end in the middle of a UTF-8 character */
+                n = len - 1;
+                while (n && ((unsigned char)t[n] & 0xc0) == 0x80)
+                        n--;
+        }
+        memcpy(buf, t, n);
+        buf[n] = '\0';
+        return 0;
+}
+
 const char *heap_gen_name(enum heap_gen g)
 {
         static const char *const names[HEAP_GEN__COUNT] = {
@@ -799,6 +924,9 @@ void heap_free(struct heap *h)
                 free(h->frames[f].filename);
         }
         free(h->frames);
+        free(h->preview_obj);
+        free(h->preview_off);
+        free(h->preview_pool);
         free(h->cycles.start);
         free(h->cycles.members);
         free(h->cycles.bytes);

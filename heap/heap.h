@@ -108,6 +108,13 @@ struct heap_meta {
                                       namespace (== pid when not namespaced;
                                       0 when unknown, e.g. core files) */
         char snapshot_mode[16];    /* "copy", "fork", "live", "core" */
+        double symbols_ms;         /* finding the interpreter and validating
+                                      its layout (before any stop) */
+        char layout_disagreements[512]; /* providers that disagreed on a
+                                      field ("" when all agree) */
+        uint64_t previews_dropped; /* value previews not recorded because
+                                      their pool reached its cap
+                                      (HEAP_PREVIEW_POOL_MAX) */
 };
 
 /* Cycles: strongly connected components with more than one object, or a
@@ -216,8 +223,24 @@ struct heap {
         uint64_t *pred_start;
         uint32_t *pred_src;
 
+        /* value previews (heap_preview): preview_obj[k] is an object
+         * index, ascending, and preview_pool + preview_off[k] its
+         * NUL-terminated text; objects without a preview cost nothing.
+         * Read-only for ui/ (a search scans these arrays in order). */
+        uint32_t npreviews, cap_previews;
+        uint32_t *preview_obj;
+        uint32_t *preview_off;
+        char *preview_pool;
+        uint64_t preview_pool_len, preview_pool_cap;
+
         void *priv;                /* builder/analysis internals */
 };
+
+/* Longest preview text stored (bytes, NUL excluded), and the cap of all
+ * preview texts together: past it the walker stops recording and counts
+ * meta.previews_dropped. */
+#define HEAP_PREVIEW_MAX 255
+#define HEAP_PREVIEW_POOL_MAX ((uint64_t)64 << 20)
 
 /* Labels: an edge label is either an index ("[n]", high bit set) or an id of
  * an interned text (".name", "['key']", "<key>", "__class__", ...). */
@@ -255,6 +278,14 @@ int heap_build(struct memsrc *m, const struct pyinterp *pi,
 /* Runs every analysis (cycles, local cycles, garbage, referrer index,
  * computed roots, dominators and retained sizes: analysis.h). Idempotent. */
 int heap_analyse(struct heap *h);
+
+/* A short, printable preview of an object's value, recorded by the walker
+ * while the target's bytes are at hand: str text (truncated, quoted like
+ * repr), bytes, int and float values, bool/None, container lengths
+ * ("len 3"), function and code names with file:line.  Writes at most len
+ * bytes (NUL-terminated) and returns 0, or -ENOENT when nothing was recorded
+ * for the object. */
+int heap_preview(const struct heap *h, uint32_t obj, char *buf, size_t len);
 
 /* Object index for an address, or -1. */
 int64_t heap_find(const struct heap *h, uint64_t addr);

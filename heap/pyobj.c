@@ -475,3 +475,96 @@ int pyo_dict_get_str(struct pyo *p, uint64_t dict, const char *key, uint64_t *re
         }
         return 0;
 }
+
+int pyo_str_chars(struct pyo *p, uint64_t obj, uint32_t *out, size_t max, uint64_t *ret_len)
+{
+        uint8_t hb[128];
+        struct strinfo si;
+        uint64_t take;
+        const uint8_t *d;
+        int r;
+
+        r = str_info(p, obj, hb, sizeof(hb), &si);
+        if (r < 0)
+                return r;
+        take = si.length < max ? si.length : max;
+        d = pyo_array(p, PYO_NSLOTS - 1, si.data, take * si.kind);
+        if (!d && take)
+                return -EFAULT;
+        for (uint64_t i = 0; i < take; i++) {
+                if (si.kind == 1)
+                        out[i] = d[i];
+                else if (si.kind == 2)
+                        out[i] = (uint32_t)d[2 * i] | (uint32_t)d[2 * i + 1] << 8;
+                else
+                        out[i] = ld32(d, (uint32_t)(4 * i));
+                /* an "ASCII" string holding a high byte is garbage */
+                if (si.ascii && out[i] > 0x7f)
+                        return -EBADMSG;
+        }
+        *ret_len = si.length;
+        return (int)take;
+}
+
+int pyo_bytes(struct pyo *p, uint64_t obj, uint8_t *buf, size_t max, uint64_t *ret_len)
+{
+        const struct layout *l = p->l;
+        uint64_t n;
+        const void *d;
+        size_t take;
+
+        if (!lhas(l, LF_BYTES_SVAL) || !lhas(l, LF_VAROBJECT_SIZE))
+                return -EOPNOTSUPP;
+        if (pyo_u64(p, obj + lo(l, LF_VAROBJECT_SIZE), &n) < 0)
+                return -EFAULT;
+        if (n > MAX_STR_LEN)
+                return -EBADMSG;
+        take = n < max ? (size_t)n : max;
+        d = pyo_view(p, obj + lo(l, LF_BYTES_SVAL), take, buf);
+        if (!d && take)
+                return -EFAULT;
+        if (d != buf && take)
+                memcpy(buf, d, take);
+        *ret_len = n;
+        return (int)take;
+}
+
+int pyo_float(struct pyo *p, uint64_t obj, double *ret)
+{
+        uint64_t u;
+
+        if (!lhas(p->l, LF_FLOAT_FVAL))
+                return -EOPNOTSUPP;
+        if (pyo_u64(p, obj + lo(p->l, LF_FLOAT_FVAL), &u) < 0)
+                return -EFAULT;
+        memcpy(ret, &u, sizeof(*ret));
+        return 0;
+}
+
+int pyo_long_digits(struct pyo *p, uint64_t obj, uint32_t *digits, size_t max,
+                    uint64_t *ret_nd, int *ret_sign)
+{
+        uint64_t nd;
+        size_t take;
+        const void *d;
+        int sign, r;
+
+        r = long_shape(p, obj, &nd, &sign);
+        if (r < 0)
+                return r;
+        if (sign == 0)
+                nd = 0;
+        *ret_nd = nd;
+        *ret_sign = sign;
+        take = nd < max ? (size_t)nd : max;
+        if (!take)
+                return 0;
+        if (!lhas(p->l, LF_LONG_DIGIT))
+                return -EOPNOTSUPP;
+        d = pyo_view(p, obj + lo(p->l, LF_LONG_DIGIT), take * 4, digits);
+        if (!d)
+                return -EFAULT;
+        for (size_t i = 0; i < take; i++)
+                digits[i] = ld32(d, (uint32_t)(4 * i)) & 0x3fffffff;
+        return (int)take;
+}

@@ -104,6 +104,26 @@ int pyo_str(struct pyo *p, uint64_t obj, char *buf, size_t len, bool *ret_full);
 /* The value of an int object that fits in int64 (-ERANGE otherwise). */
 int pyo_long(struct pyo *p, uint64_t obj, int64_t *ret);
 
+/* Value previews (heap/preview.c).  Each reads at most max items and
+ * returns how many it read (>= 0) with the object's full length in
+ * *ret_len; -EBADMSG when the object does not look like its kind. */
+
+/* The first code points of a str, whatever its kind (1, 2, 4 bytes). */
+int pyo_str_chars(struct pyo *p, uint64_t obj, uint32_t *out, size_t max,
+                  uint64_t *ret_len);
+
+/* The first bytes of a bytes object. */
+int pyo_bytes(struct pyo *p, uint64_t obj, uint8_t *buf, size_t max,
+              uint64_t *ret_len);
+
+/* A float's value. */
+int pyo_float(struct pyo *p, uint64_t obj, double *ret);
+
+/* The least significant 30-bit digits of an int (at most max), its digit
+ * count and sign (-1, 0, 1). */
+int pyo_long_digits(struct pyo *p, uint64_t obj, uint32_t *digits, size_t max,
+                    uint64_t *ret_nd, int *ret_sign);
+
 /* sys.getsizeof()'s __sizeof__ part of a str object (-EBADMSG if odd). */
 int pyo_str_sizeof(struct pyo *p, uint64_t obj, uint64_t *ret);
 

@@ -1,6 +1,6 @@
 /* store.c: the dump file (store.h).
  *
- * ---- Dump file schema, format 1 (README.md "Dump file" copies this) -----
+ * ---- Dump file schema, format 2 (README.md "Dump file" copies this) -----
  *
  * A dump is an SQLite 3 database, application_id 0x50594c4b ("PYLK"),
  * user_version = format_version.  It holds one snapshot: the object graph
@@ -17,7 +17,7 @@
  *
  * meta(key TEXT PRIMARY KEY, value)            one row per fact, typed
  *   format           'pyleak-attach-dump' (what makes the file a dump)
- *   format_version   1: the schema version the file was written with
+ *   format_version   2: the schema version the file was written with
  *   min_reader       1: the oldest format_version a reader may support and
  *                    still read this file.  Additive changes (new tables,
  *                    columns, meta keys) raise format_version only; a
@@ -43,11 +43,19 @@
   layout_gaps      objects left opaque because the layout lacks a struct
   pid_in_namespace the target's pid inside its own PID namespace
   snapshot_mode    'copy', 'fork', 'live' or 'core'
+  symbols_ms       time to find the interpreter and validate its layout
+  layout_disagreements  fields on which two layout providers disagreed
  *   analysed         1 if the analysis columns and tables are filled
  *   n_objects, n_tracked, n_edges, n_types, n_labels, n_gc_garbage,
  *   n_roots, n_threads, n_frames
  *                    row counts, for validation (n_tracked: objects with a
  *                    GC generation; n_roots: recorded roots, not computed)
+ *   n_previews       objects with a preview (format 2+)
+ *   previews_dropped value previews the walker did not record because
+ *                    their memory cap was reached (format 2+)
+ *   previews_checksum hex 64-bit hash of objects.preview (format 2+);
+ *                    kept apart from checksum so that a format-1 reader,
+ *                    which does not know the table, still accepts the file
  *   checksum         hex 64-bit hash of everything the snapshot recorded
  *                    (types, labels, objects, edges, gc_garbage, recorded
  *                    roots, threads, frames, gc_state, the facts above); a
@@ -68,7 +76,7 @@
  *   retained: bytes freed if every instance went away
  *
  * objects(obj_id INTEGER PRIMARY KEY, addr, type_id, gen, refcnt, size,
- *         flags, retained, idom, root)
+ *         flags, retained, idom, root, preview)
  *   gen       '0', '1', '2', 'permanent' (gc.freeze()), or 'untracked'
  *   refcnt    ob_refcnt (sys.getrefcount(x) - 1); immortal objects
  *             (3.12+) show a huge value
@@ -84,6 +92,15 @@
  *             recorded root (table roots) names it: 'external' (refcount
  *             exceeds the known referrers: C code, the C stack),
  *             'immortal', 'permanent' (gc.freeze()); else NULL
+ *   preview   (format 2+) a short value preview, where the walker recorded
+ *             one, else NULL: str text as repr() shows it ("'abc'", cut
+ *             after 80 characters with "... (len N)"), bytes (b'...', 40
+ *             bytes), int value (or "int (N digits)" beyond 64 bits), float
+ *             as repr(), True/False/None, "len N" for list, tuple, dict,
+ *             set, frozenset, deque, "name (file:line)" for functions and
+ *             code objects, "module 'name'", "class 'mod.Name'".  A column
+ *             rather than a table: a million previews cost a fraction of
+ *             what a million more rows would
  *
  * labels(label_id INTEGER PRIMARY KEY, text)
  *   edge labels other than item indices: '.attr', "['key']", '<key>',
@@ -136,7 +153,7 @@
  *
  * Views (conveniences for ad-hoc queries, not read by pyleak-attach):
  *   v_objects(obj_id, addr, hex, type, gen, refcnt, size, retained, idom,
- *             root, opaque, garbage, in_cycle, gc_garbage_pos)
+ *             root, opaque, garbage, in_cycle, gc_garbage_pos, preview)
  *             hex = '0x7f...'; type = fullname; opaque, garbage, in_cycle:
  *             flags 1, 16, 64 as 0/1; gc_garbage_pos: first position in
  *             gc.garbage or NULL
@@ -150,9 +167,12 @@
  *           line)    recorded roots (frame columns for 'thread'), then the
  *                    computed ones (root_id NULL)
  *
+ * Format history: 1 first release; 2 adds objects.preview and the meta
+ * keys n_previews, previews_dropped, previews_checksum (additive:
+ * min_reader stays 1).
  * Planned (later formats, additive: min_reader stays 1, so this reader
- * keeps reading them): values of str/bytes/int objects, per-object
- * referrer paths cached for the browser, several snapshots in one file.
+ * keeps reading them): per-object referrer paths cached for the browser,
+ * several snapshots in one file.
  *
  * Examples:
  *   select type, count(*), sum(size) from v_objects group by type
@@ -216,10 +236,14 @@ struct dump_meta {
         int64_t inconsistencies;
         int64_t approximate, live_retries, layout_gaps, pid_in_namespace;
         char snapshot_mode[sizeof(((struct heap_meta *)0)->snapshot_mode)];
+        double symbols_ms;
+        char layout_disagreements[sizeof(((struct heap_meta *)0)->layout_disagreements)];
         int64_t analysed;
         int64_t nobjs, ntracked, nedges, ntypes, nlabels, ngc_garbage;
         int64_t nroots, nthreads, nframes;
         char checksum[24];
+        int64_t npreviews, previews_dropped;
+        char previews_checksum[24];
 };
 
 enum mkind { MK_TEXT, MK_INT, MK_REAL };
@@ -231,9 +255,10 @@ struct mkey {
         int since;           /* first format_version with this key */
 };
 
-#define MK(k, kind, field) \
+#define MKV(k, kind, field, v) \
         {k, kind, offsetof(struct dump_meta, field), \
-         sizeof(((struct dump_meta *)0)->field), 1}
+         sizeof(((struct dump_meta *)0)->field), v}
+#define MK(k, kind, field) MKV(k, kind, field, 1)
 
 static const struct mkey meta_keys[] = {
         MK("format", MK_TEXT, format),
@@ -260,6 +285,8 @@ static const struct mkey meta_keys[] = {
         MK("layout_gaps", MK_INT, layout_gaps),
         MK("pid_in_namespace", MK_INT, pid_in_namespace),
         MK("snapshot_mode", MK_TEXT, snapshot_mode),
+        MK("symbols_ms", MK_REAL, symbols_ms),
+        MK("layout_disagreements", MK_TEXT, layout_disagreements),
         MK("analysed", MK_INT, analysed),
         MK("n_objects", MK_INT, nobjs),
         MK("n_tracked", MK_INT, ntracked),
@@ -271,6 +298,9 @@ static const struct mkey meta_keys[] = {
         MK("n_threads", MK_INT, nthreads),
         MK("n_frames", MK_INT, nframes),
         MK("checksum", MK_TEXT, checksum),
+        MKV("n_previews", MK_INT, npreviews, 2),
+        MKV("previews_dropped", MK_INT, previews_dropped, 2),
+        MKV("previews_checksum", MK_TEXT, previews_checksum, 2),
 };
 #define N_META_KEYS (sizeof(meta_keys) / sizeof(meta_keys[0]))
 
@@ -402,6 +432,23 @@ static uint64_t model_checksum(const struct heap *h)
         cs_word(&s, m->layout_gaps);
         cs_word(&s, (uint64_t)(int64_t)m->pid_in_namespace);
         cs_str(&s, m->snapshot_mode);
+        cs_word(&s, dbl_bits(m->symbols_ms));
+        cs_str(&s, m->layout_disagreements);
+        return s;
+}
+
+/* The previews: a checksum of their own (meta.previews_checksum), so that
+ * the main one stays what a format-1 reader computes. */
+static uint64_t previews_checksum(const struct heap *h)
+{
+        uint64_t s = 0x13198a2e03707344ULL;
+
+        cs_word(&s, h->npreviews);
+        for (uint32_t k = 0; k < h->npreviews; k++) {
+                cs_word(&s, h->preview_obj[k]);
+                cs_str(&s, h->preview_pool + h->preview_off[k]);
+        }
+        cs_word(&s, h->meta.previews_dropped);
         return s;
 }
 
@@ -497,7 +544,7 @@ static const char schema_sql[] =
         " opaque INTEGER, retained INTEGER);\n"
         "CREATE TABLE objects(obj_id INTEGER PRIMARY KEY, addr INTEGER, type_id INTEGER,"
         " gen TEXT, refcnt INTEGER, size INTEGER, flags INTEGER, retained INTEGER,"
-        " idom INTEGER, root TEXT);\n"
+        " idom INTEGER, root TEXT, preview TEXT);\n"
         "CREATE TABLE labels(label_id INTEGER PRIMARY KEY, text TEXT);\n"
         "CREATE TABLE edges(src INTEGER, ord INTEGER, dst INTEGER, label_id INTEGER,"
         " idx INTEGER, PRIMARY KEY (src, ord)) WITHOUT ROWID;\n"
@@ -523,7 +570,7 @@ static const char schema_sql[] =
         " o.flags & 1 AS opaque, (o.flags >> 4) & 1 AS garbage,"
         " (o.flags >> 6) & 1 AS in_cycle,"
         " (SELECT min(g.pos) FROM gc_garbage g WHERE g.obj_id = o.obj_id)"
-        " AS gc_garbage_pos FROM objects o LEFT JOIN types t USING (type_id);\n"
+        " AS gc_garbage_pos, o.preview FROM objects o LEFT JOIN types t USING (type_id);\n"
         "CREATE VIEW v_edges AS SELECT e.src, printf('0x%x', s.addr) AS src_hex,"
         " st.fullname AS src_type, e.ord,"
         " coalesce(l.text, '[' || e.idx || ']') AS label,"
@@ -722,6 +769,10 @@ static void fill_dump_meta(const struct heap *h, const struct store_write_opts *
         dm->pid_in_namespace = m->pid_in_namespace;
         memcpy(dm->snapshot_mode, m->snapshot_mode, sizeof(dm->snapshot_mode));
         dm->snapshot_mode[sizeof(dm->snapshot_mode) - 1] = '\0';
+        dm->symbols_ms = m->symbols_ms;
+        memcpy(dm->layout_disagreements, m->layout_disagreements,
+               sizeof(dm->layout_disagreements));
+        dm->layout_disagreements[sizeof(dm->layout_disagreements) - 1] = '\0';
         dm->analysed = h->analysed;
         dm->nobjs = h->nobjs;
         dm->ntracked = h->ntracked;
@@ -734,6 +785,10 @@ static void fill_dump_meta(const struct heap *h, const struct store_write_opts *
         dm->nthreads = h->nthreads;
         dm->nframes = h->nframes;
         snprintf(dm->checksum, sizeof(dm->checksum), "%016" PRIx64, model_checksum(h));
+        dm->npreviews = h->npreviews;
+        dm->previews_dropped = (int64_t)h->meta.previews_dropped;
+        snprintf(dm->previews_checksum, sizeof(dm->previews_checksum), "%016" PRIx64,
+                 previews_checksum(h));
 }
 
 static int write_meta(struct writer *w, const struct dump_meta *dm)
@@ -858,8 +913,8 @@ static int write_objects(struct writer *w, const struct heap *h)
                             h->roots[i].kind < HEAP_ROOT__COUNT)
                                 rootk[h->roots[i].obj] = h->roots[i].kind;
         }
-        r = batch_init(b, w, "objects", 10);
-        for (uint32_t i = 0; i < h->nobjs && r >= 0; i++) {
+        r = batch_init(b, w, "objects", 11);
+        for (uint32_t i = 0, k = 0; i < h->nobjs && r >= 0; i++) {
                 const struct heap_obj *o = &h->objs[i];
 
                 cell_int(b, 0, i);
@@ -878,6 +933,11 @@ static int write_objects(struct writer *w, const struct heap *h)
                 else
                         cell_null(b, 8);
                 cell_text(b, 9, rootk && rootk[i] != 0xff ? root_kind_names[rootk[i]] : NULL);
+                /* previews are sorted by object: one cursor */
+                while (k < h->npreviews && h->preview_obj[k] < i)
+                        k++;
+                cell_text(b, 10, k < h->npreviews && h->preview_obj[k] == i ?
+                          h->preview_pool + h->preview_off[k] : NULL);
                 r = batch_row(b);
         }
         r = batch_finish(b, r);
@@ -1547,7 +1607,8 @@ static int check_meta_counts(struct reader *rd)
             dm->ntypes > UINT32_MAX / 2 || dm->nlabels < 0 || dm->nlabels > cap ||
             dm->nlabels > UINT32_MAX / 2 || dm->ngc_garbage < 0 || dm->ngc_garbage > cap ||
             dm->nroots < 0 || dm->nroots > cap || dm->nthreads < 0 || dm->nthreads > cap ||
-            dm->nframes < 0 || dm->nframes > cap)
+            dm->nframes < 0 || dm->nframes > cap || dm->npreviews < 0 ||
+            dm->npreviews > cap || dm->npreviews > dm->nobjs || dm->previews_dropped < 0)
                 return damaged(rd, "implausible row counts in meta");
         if (dm->pid < INT_MIN || dm->pid > INT_MAX || dm->threads < INT_MIN ||
             dm->threads > INT_MAX || dm->interpreters < INT_MIN || dm->interpreters > INT_MAX ||
@@ -1678,7 +1739,11 @@ static int read_objects(struct reader *rd, struct heap *h)
         int64_t n = 0;
         int r, rc;
 
-        r = rprep(rd, "SELECT obj_id, addr, type_id, gen, refcnt, size, flags"
+        /* format 1 has no preview column */
+        r = rprep(rd, rd->dm.format_version >= 2 ?
+                      "SELECT obj_id, addr, type_id, gen, refcnt, size, flags, preview"
+                      " FROM objects ORDER BY obj_id" :
+                      "SELECT obj_id, addr, type_id, gen, refcnt, size, flags"
                       " FROM objects ORDER BY obj_id", &st);
         if (r < 0)
                 return r;
@@ -1704,6 +1769,25 @@ static int read_objects(struct reader *rd, struct heap *h)
                         r = build_fail(rd, r, "objects", (uint64_t)n);
                         goto out;
                 }
+                /* the type before the text: reading converts it */
+                int pvtype = rd->dm.format_version >= 2 ? sqlite3_column_type(st, 7) : SQLITE_NULL;
+
+                if (pvtype != SQLITE_NULL) {
+                        const char *pv = pvtype == SQLITE_TEXT ?
+                                (const char *)sqlite3_column_text(st, 7) : NULL;
+
+                        if (!pv) {
+                                r = damaged(rd, "objects row %" PRId64 " has a malformed preview",
+                                            n);
+                                goto out;
+                        }
+                        r = heap_set_preview(h, (uint32_t)n, pv);
+                        if (r < 0) {
+                                r = r == -ENOSPC ? damaged(rd, "previews exceed their size cap")
+                                                 : build_fail(rd, r, "objects", (uint64_t)n);
+                                goto out;
+                        }
+                }
                 n++;
         }
         r = rc == SQLITE_DONE ? 0 : rfail(rd, rc);
@@ -1711,6 +1795,24 @@ out:
         sqlite3_finalize(st);
         heap_mark_tracked_done(h);
         return r;
+}
+
+/* After read_objects: the previews it restored against the meta. */
+static int check_previews(struct reader *rd, struct heap *h)
+{
+        char sum[24];
+
+        if (rd->dm.format_version < 2)
+                return 0;
+        if (h->npreviews != rd->dm.npreviews)
+                return damaged(rd, "objects hold %u previews, meta says %" PRId64, h->npreviews,
+                               rd->dm.npreviews);
+        h->meta.previews_dropped = (uint64_t)rd->dm.previews_dropped;
+        snprintf(sum, sizeof(sum), "%016" PRIx64, previews_checksum(h));
+        if (strcmp(sum, rd->dm.previews_checksum) != 0)
+                return damaged(rd, "previews checksum mismatch: rows say %s, meta says %s", sum,
+                               rd->dm.previews_checksum);
+        return 0;
 }
 
 static int read_edges(struct reader *rd, struct heap *h)
@@ -2047,6 +2149,11 @@ static void restore_meta(const struct dump_meta *dm, struct heap_meta *m)
         m->layout_gaps = (uint64_t)dm->layout_gaps;
         m->pid_in_namespace = (int)dm->pid_in_namespace;
         snprintf(m->snapshot_mode, sizeof(m->snapshot_mode), "%s", dm->snapshot_mode);
+        m->symbols_ms = dm->symbols_ms;
+        memcpy(m->layout_disagreements, dm->layout_disagreements,
+               sizeof(m->layout_disagreements));
+        m->layout_disagreements[sizeof(m->layout_disagreements) - 1] = '\0';
+        m->previews_dropped = (uint64_t)dm->previews_dropped;
 }
 
 static int load(struct reader *rd, struct heap *h)
@@ -2085,6 +2192,8 @@ static int load(struct reader *rd, struct heap *h)
                 r = read_frames(rd, h);
         if (r >= 0)
                 r = read_roots(rd, h);
+        if (r >= 0)
+                r = check_previews(rd, h);
         if (r < 0)
                 return r;
         restore_meta(dm, &h->meta);

@@ -191,9 +191,9 @@ static int walk_list(struct walker *w, const struct gclist *gl, uint64_t max,
                         return r;
                 if (r < 0)
                         r = add_unreadable(w, obj, gl->gen, &idx);
-                else
-                        r = heap_add_object(w->h, obj, oh.type, gl->gen, oh.refcnt, oh.size,
-                                            oh.flags, &idx);
+                else if ((r = heap_add_object(w->h, obj, oh.type, gl->gen, oh.refcnt, oh.size,
+                                              oh.flags, &idx)) == 0)
+                        r = preview_record(w, idx, obj, &oh);
                 if (r == -EEXIST)
                         return diag_set(d, -EBADMSG,
                                         "GC lists are inconsistent: object 0x%llx appears twice "
@@ -288,7 +288,10 @@ static int live_step(struct walker *w, const struct gcstate *gs, const struct gc
                         return LIVE_TORN;
                 return add_unreadable(w, obj, gl->gen, &idx);
         }
-        return heap_add_object(w->h, obj, oh.type, gl->gen, oh.refcnt, oh.size, oh.flags, &idx);
+        r = heap_add_object(w->h, obj, oh.type, gl->gen, oh.refcnt, oh.size, oh.flags, &idx);
+        if (r < 0)
+                return r;
+        return preview_record(w, idx, obj, &oh);
 }
 
 static int walk_list_live(struct walker *w, const struct gcstate *gs, const struct gclist *gl,

@@ -320,6 +320,18 @@ static void first_line(const struct diag *d, int err, char *msg, size_t len)
         msg[strcspn(msg, "\n")] = 0;
 }
 
+/* What finding the interpreter cost and whether its layout providers
+ * agreed: the report carries both so a dump keeps them too. */
+static void set_symbol_facts(struct heap *h, const struct pyinterp *pi)
+{
+        h->meta.symbols_ms = pi->find_ms;
+        size_t n = strnlen(pi->layout_disagreements, sizeof(h->meta.layout_disagreements) - 1);
+
+        /* Truncated on purpose: the full list is in the layout diagnostics. */
+        memcpy(h->meta.layout_disagreements, pi->layout_disagreements, n);
+        h->meta.layout_disagreements[n] = '\0';
+}
+
 /* Snapshot, graph, analysis: one heap, or -errno with d filled.  The
  * captured memory is released as soon as the graph is built (it can be
  * gigabytes; a fork child is ended by it). */
@@ -368,6 +380,7 @@ static int take_heap(struct app *a, bool quiet, struct heap **ret, struct diag *
         h->meta.threads = st.threads;
         h->meta.bytes_copied = st.bytes_copied;
         h->meta.pid_in_namespace = memsrc_pid_in_namespace(a->live);
+        set_symbol_facts(h, a->pi);
         snprintf(h->meta.snapshot_mode, sizeof(h->meta.snapshot_mode), "%s",
                  snapshot_mode_name(st.mode_used));
         r = heap_analyse(h);
@@ -502,6 +515,7 @@ static int open_core(const struct options *o, struct app *a, struct heap **ret,
         h->meta.threads = ci.threads;
         h->meta.bytes_copied = ci.bytes_in_core;
         snprintf(h->meta.snapshot_mode, sizeof(h->meta.snapshot_mode), "core");
+        set_symbol_facts(h, a->pi);
         r = heap_analyse(h);
         if (r < 0) {
                 heap_free(h);

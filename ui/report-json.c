@@ -158,7 +158,10 @@ int report_json(const struct heap *h, FILE *f, const struct report_opts *o)
         json_str(f, m->layout_source);
         fputs(", \"path\": ", f);
         json_str(f, m->interp_path);
-        fprintf(f, ", \"interpreters\": %d},\n", m->interpreters);
+        fprintf(f, ", \"interpreters\": %d, \"symbols_ms\": %.3f, \"layout_disagreements\": ",
+                m->interpreters, m->symbols_ms);
+        json_str(f, m->layout_disagreements);
+        fputs("},\n", f);
         fputs("  \"snapshot\": {\"mode\": ", f);
         json_str(f, m->snapshot_mode);
         fprintf(f, ", \"pause_ms\": %.3f, \"stop_ms\": %.3f, \"threads\": %d"

@@ -77,7 +77,14 @@ enum col_flags {
         COL_SEARCH = 1 << 4,  /* '/' looks here */
         COL_TYPE   = 1 << 5,  /* the type filter looks here */
         COL_NOSORT = 1 << 6,
+        COL_RANK   = 1 << 7,  /* a text column whose cell.num is a rank in
+                                 the text's case-insensitive order: sorts
+                                 as an integer */
+        COL_HEX    = 1 << 8,  /* "0x..." only: '/' skips it unless the
+                                 pattern could be part of a hex number */
 };
+
+#define VIEW_MAX_COLS 10
 
 struct column {
         const char *title;       /* ASCII title; "D" is drawn as a delta sign */
@@ -85,7 +92,8 @@ struct column {
         unsigned flags;
 };
 
-/* What the column-data function returns for one cell. */
+/* What the column-data function returns for one cell.  Called with buf ==
+ * NULL (len 0) it only needs to fill num (sorting): no text is composed. */
 struct cell {
         const char *text;        /* buf, or a string that outlives the view */
         int64_t num;             /* sort key of COL_NUM columns */
@@ -118,6 +126,9 @@ struct view {
         uint32_t nrows, caprows;
         uint32_t *vis;                   /* filtered + sorted row numbers */
         uint32_t nvis;
+        /* unfiltered sort orders already computed, per column and
+         * direction: sorting back and forth costs a copy */
+        uint32_t *order[VIEW_MAX_COLS][2];
 
         int sort_col;                    /* -1: build order */
         bool sort_desc;
@@ -144,22 +155,44 @@ struct ui_index {
         const struct heap *h;
         const struct heap_diff *diff;
         bool utf8;
-        /* objects by type (CSR over type index), built on first use */
+        /* objects by type (CSR over type index) */
         uint32_t *type_start, *type_objs;
         uint64_t *type_garbage;          /* garbage instances per type */
+        uint32_t *type_rank;             /* rank of each type's name in
+                                            case-insensitive order: sorting
+                                            by type is an integer sort */
         /* growth per type (by name) when diff != NULL */
         int64_t *type_dcount, *type_dbytes;
-        /* per cycle of each grouping: signature, shape growth */
-        char **sig[2];
+        /* cycles of each grouping: signature id per cycle, the distinct
+         * signatures (interned: cycles with the same set of member types
+         * share one), their rank in case-insensitive order, the growth of
+         * each shape, and the default order (retained, biggest first) */
+        uint32_t *sig_id[2];
+        char **sig_text[2];
         uint32_t nsig[2];                /* kept here: freeing must not read
                                             the heap (it may be gone) */
-        int64_t *sig_dcycles[2];
+        uint32_t *sig_rank[2];
+        int64_t *sig_dcycles[2];         /* per signature id */
+        uint32_t *cycle_order[2];
+        uint8_t flags_rank[16];          /* the flags column's texts */
+        /* value previews: 1 + the index into h->preview_obj of each
+         * object's preview, 0 for none (heap_preview's binary search per
+         * row made '/' over 250k rows cost 150 ms) */
+        uint32_t *preview_at;
+        /* sorting scratch, kept: fresh megabytes per sort cost more in page
+         * faults than the sort itself */
+        void *sort_buf;                  /* 2 x sort_cap keys */
+        uint32_t *sort_cnt;
+        uint32_t sort_cap;
         uint64_t *newbits;               /* objects new since the previous
                                             snapshot */
         /* locals of frames: roots of kind THREAD bucketed by frame */
         uint32_t *frame_start, *frame_roots;
 };
 
+/* Builds every per-snapshot index up front (objects by type, interned cycle
+ * signatures and the default cycle orders of both groupings), so that no
+ * key pays for them: the cost is part of opening the snapshot. */
 int ui_index_new(const struct session *s, bool utf8, struct ui_index **ret);
 void ui_index_free(struct ui_index *ix);
 

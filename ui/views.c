@@ -58,6 +58,83 @@ static const char *arrow(const struct view *v)
         return v->ix->utf8 ? "\u2192" : "->";
 }
 
+/* ---- sorting on integer keys -------------------------------------------- */
+
+struct keyrow {
+        uint64_t key;
+        uint32_t row;
+};
+
+/* Stable LSD radix sort by key, 16 bits a pass; passes whose digit is the
+ * same in every key are skipped (small numbers cost one or two passes).
+ * Linear, where qsort over 250k rows took most of the 50 ms a key may
+ * take.  tmp holds n entries, cnt 65536 counters. */
+static void radix_sort(struct keyrow *a, struct keyrow *tmp, uint32_t *cnt, uint32_t n)
+{
+        struct keyrow *src = a, *dst = tmp;
+
+        if (n < 2)
+                return;
+        for (int shift = 0; shift < 64; shift += 16) {
+                uint32_t sum = 0;
+                uint16_t d0 = (uint16_t)(src[0].key >> shift);
+                bool same = true;
+
+                for (uint32_t i = 1; i < n && same; i++)
+                        same = (uint16_t)(src[i].key >> shift) == d0;
+                if (same)
+                        continue;
+                memset(cnt, 0, sizeof(*cnt) * 65536);
+                for (uint32_t i = 0; i < n; i++)
+                        cnt[(uint16_t)(src[i].key >> shift)]++;
+                for (uint32_t d = 0; d < 65536; d++) {
+                        uint32_t c = cnt[d];
+
+                        cnt[d] = sum;
+                        sum += c;
+                }
+                for (uint32_t i = 0; i < n; i++)
+                        dst[cnt[(uint16_t)(src[i].key >> shift)]++] = src[i];
+                src = dst;
+                dst = src == a ? tmp : a;
+        }
+        if (src != a)
+                memcpy(a, src, sizeof(*a) * n);
+}
+
+/* The index's sorting scratch for n keys: a (n keys), tmp (n), cnt. */
+static int ix_scratch(struct ui_index *ix, uint32_t n, struct keyrow **a, struct keyrow **tmp,
+                      uint32_t **cnt)
+{
+        if (!ix->sort_cnt) {
+                ix->sort_cnt = malloc(sizeof(uint32_t) * 65536);
+                if (!ix->sort_cnt)
+                        return -ENOMEM;
+        }
+        if (n > ix->sort_cap) {
+                void *p = malloc(sizeof(struct keyrow) * 2 * (size_t)n);
+
+                if (!p)
+                        return -ENOMEM;
+                free(ix->sort_buf);
+                ix->sort_buf = p;
+                ix->sort_cap = n;
+        }
+        *a = ix->sort_buf;
+        *tmp = *a + ix->sort_cap;
+        *cnt = ix->sort_cnt;
+        return 0;
+}
+
+/* A signed key in unsigned order; descending flips it, so one ascending
+ * stable sort keeps equal keys in row order either way (as cmp_key does). */
+static uint64_t radix_key(int64_t num, bool desc)
+{
+        uint64_t u = (uint64_t)num ^ (1ULL << 63);
+
+        return desc ? ~u : u;
+}
+
 /* ---- per-snapshot index ------------------------------------------------- */
 
 static int cmp_str_ptr(const void *a, const void *b)
@@ -98,11 +175,387 @@ static void *find_by_name(char ***sorted, size_t n, const char *name)
         return NULL;
 }
 
+/* Ranks of n texts in case-insensitive order, equal texts sharing a rank
+ * (so an integer sort by rank breaks ties by row, as the text sort did). */
+static int cmp_text_idx(const void *a, const void *b, void *arg)
+{
+        char *const *t = arg;
+        uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+        int c = strcasecmp(t[x] ? t[x] : "", t[y] ? t[y] : "");
+
+        return c ? c : (x < y ? -1 : x > y);
+}
+
+static uint32_t *text_ranks(char *const *texts, uint32_t n)
+{
+        uint32_t *idx = malloc(sizeof(*idx) * ((size_t)n + 1));
+        uint32_t *rank = malloc(sizeof(*rank) * ((size_t)n + 1));
+
+        if (!idx || !rank) {
+                free(idx);
+                free(rank);
+                return NULL;
+        }
+        for (uint32_t i = 0; i < n; i++)
+                idx[i] = i;
+        qsort_r(idx, n, sizeof(*idx), cmp_text_idx, (void *)texts);
+        for (uint32_t k = 0, r = 0; k < n; k++) {
+                if (k && strcasecmp(texts[idx[k]] ? texts[idx[k]] : "",
+                                    texts[idx[k - 1]] ? texts[idx[k - 1]] : ""))
+                        r = k;
+                rank[idx[k]] = r;
+        }
+        free(idx);
+        return rank;
+}
+
+/* Objects by type: a counting sort, once per snapshot. */
+static int ix_by_type(struct ui_index *ix)
+{
+        const struct heap *h = ix->h;
+        struct keyrow *k, *tmp;
+        uint32_t *cnt;
+        char **names;
+        int r;
+
+        if (ix->type_start)
+                return 0;
+        ix->type_start = calloc((size_t)h->ntypes + 2, sizeof(uint32_t));
+        ix->type_objs = malloc(sizeof(uint32_t) * ((size_t)h->nobjs + 1));
+        ix->type_garbage = calloc((size_t)h->ntypes + 1, sizeof(uint64_t));
+        names = malloc(sizeof(char *) * ((size_t)h->ntypes + 1));
+        if (!ix->type_start || !ix->type_objs || !ix->type_garbage || !names) {
+                free(names);
+                return -ENOMEM;
+        }
+        for (uint32_t t = 0; t < h->ntypes; t++)
+                names[t] = h->types[t].fullname;
+        ix->type_rank = text_ranks(names, h->ntypes);
+        free(names);
+        if (!ix->type_rank)
+                return -ENOMEM;
+        for (uint32_t i = 0; i < h->nobjs; i++)
+                if (h->objs[i].type < h->ntypes)
+                        ix->type_start[h->objs[i].type + 2]++;
+        for (uint32_t t = 0; t < h->ntypes; t++)
+                ix->type_start[t + 2] += ix->type_start[t + 1];
+        /* each type's objects biggest retained first (then by index): the
+         * order an instance list opens in, so opening one sorts nothing */
+        r = ix_scratch(ix, h->nobjs, &k, &tmp, &cnt);
+        if (r < 0)
+                return r;
+        for (uint32_t i = 0; i < h->nobjs; i++)
+                k[i] = (struct keyrow){radix_key((int64_t)obj_retained(h, i), true), i};
+        radix_sort(k, tmp, cnt, h->nobjs);
+        for (uint32_t j = 0; j < h->nobjs; j++) {
+                uint32_t i = k[j].row, t = h->objs[i].type;
+
+                if (t >= h->ntypes)
+                        continue;
+                ix->type_objs[ix->type_start[t + 1]++] = i;
+                if (h->objs[i].flags & HOBJ_GARBAGE)
+                        ix->type_garbage[t]++;
+        }
+        return 0;
+}
+
+/* Interning table of the sets of member types: a cycle's signature depends
+ * only on that set, so heap_cycles_signature() (which names and sorts the
+ * types) runs once per distinct set, not once per cycle: a snapshot of
+ * 260k two-node cycles has a handful of sets. */
+struct sigset {
+        uint64_t hash;
+        uint32_t off, len;       /* into the pool of type ids */
+        uint32_t id;
+};
+
+struct sigtab {
+        struct sigset *slots;
+        uint32_t cap, n;
+        uint32_t *pool;
+        size_t npool, cappool;
+};
+
+static uint64_t types_hash(const uint32_t *t, uint32_t n)
+{
+        uint64_t x = 1469598103934665603ULL;
+
+        for (uint32_t i = 0; i < n; i++) {
+                x ^= t[i];
+                x *= 1099511628211ULL;
+        }
+        return x ^ n;
+}
+
+static int sigtab_grow(struct sigtab *st)
+{
+        uint32_t cap = st->cap ? st->cap * 2 : 256;
+        struct sigset *s = calloc(cap, sizeof(*s));
+
+        if (!s)
+                return -ENOMEM;
+        for (uint32_t i = 0; i < st->cap; i++) {
+                uint32_t k;
+
+                if (!st->slots[i].id)
+                        continue;
+                for (k = (uint32_t)st->slots[i].hash & (cap - 1); s[k].id; k = (k + 1) & (cap - 1))
+                        ;
+                s[k] = st->slots[i];
+        }
+        free(st->slots);
+        st->slots = s;
+        st->cap = cap;
+        return 0;
+}
+
+/* The id (1-based inside the table) of a set of types; *fresh when new. */
+static int sigtab_intern(struct sigtab *st, const uint32_t *t, uint32_t n, uint32_t *id,
+                         bool *fresh)
+{
+        uint64_t hash = types_hash(t, n);
+        uint32_t k;
+
+        if ((st->n + 1) * 2 > st->cap && sigtab_grow(st) < 0)
+                return -ENOMEM;
+        for (k = (uint32_t)hash & (st->cap - 1); st->slots[k].id; k = (k + 1) & (st->cap - 1)) {
+                struct sigset *e = &st->slots[k];
+
+                if (e->hash == hash && e->len == n &&
+                    !memcmp(st->pool + e->off, t, sizeof(*t) * n)) {
+                        *id = e->id;
+                        *fresh = false;
+                        return 0;
+                }
+        }
+        if (st->npool + n > st->cappool) {
+                size_t cap = (st->cappool + n) * 2;
+                uint32_t *p = realloc(st->pool, sizeof(*p) * cap);
+
+                if (!p)
+                        return -ENOMEM;
+                st->pool = p;
+                st->cappool = cap;
+        }
+        memcpy(st->pool + st->npool, t, sizeof(*t) * n);
+        st->slots[k] = (struct sigset){.hash = hash, .off = (uint32_t)st->npool, .len = n,
+                                       .id = ++st->n};
+        st->npool += n;
+        *id = st->n;
+        *fresh = true;
+        return 0;
+}
+
+static char *cycle_sig_text(const struct heap *h, const struct heap_cycles *c, uint32_t i)
+{
+        char small[256], *s;
+        int n = heap_cycles_signature(h, c, i, small, sizeof(small));
+
+        if (n < 0)
+                return strdup("?");
+        if ((size_t)n < sizeof(small))
+                return strdup(small);
+        s = malloc((size_t)n + 1);
+        if (s)
+                heap_cycles_signature(h, c, i, s, (size_t)n + 1);
+        return s;
+}
+
+/* Signatures of every cycle of one grouping (interned), their ranks, the
+ * growth of each shape, and the default order (retained desc). */
+static int ix_sigs(struct ui_index *ix, bool local)
+{
+        const struct heap *h = ix->h;
+        const struct heap_cycles *c = cycle_set(h, local);
+        const struct heap_diff *d = ix->diff;
+        struct sigtab st = {0};
+        uint32_t *stamp = NULL, *types = NULL, captypes = 64, ntexts = 0, captexts = 16;
+        struct keyrow *kr, *ktmp;
+        uint32_t *kcnt;
+        char ***by = NULL;
+        int r = -ENOMEM;
+
+        if (ix->sig_id[local])
+                return 0;
+        ix->sig_id[local] = malloc(sizeof(uint32_t) * ((size_t)c->n + 1));
+        ix->sig_text[local] = malloc(sizeof(char *) * captexts);
+        stamp = calloc((size_t)h->ntypes + 1, sizeof(*stamp));
+        types = malloc(sizeof(*types) * captypes);
+        if (!ix->sig_id[local] || !ix->sig_text[local] || !stamp || !types)
+                goto out;
+        for (uint32_t i = 0; i < c->n; i++) {
+                uint32_t nt = 0, id;
+                bool fresh, odd = false;
+
+                /* distinct member types: a stamp per type, no sort of the
+                 * members (a giant component has most of the heap) */
+                for (uint32_t k = c->start[i]; k < c->start[i + 1]; k++) {
+                        uint32_t t = h->objs[c->members[k]].type, p;
+
+                        if (t >= h->ntypes) {
+                                odd = true;
+                                continue;
+                        }
+                        if (stamp[t] == i + 1)
+                                continue;
+                        stamp[t] = i + 1;
+                        if (nt + 1 >= captypes) {
+                                uint32_t *bigger = realloc(types, sizeof(*bigger) * captypes * 2);
+
+                                if (!bigger)
+                                        goto out;
+                                types = bigger;
+                                captypes *= 2;
+                        }
+                        /* insertion keeps them ascending: sets are small */
+                        p = nt++;
+                        while (p > 0 && types[p - 1] > t) {
+                                types[p] = types[p - 1];
+                                p--;
+                        }
+                        types[p] = t;
+                }
+                if (odd)
+                        types[nt++] = UINT32_MAX;
+                if (sigtab_intern(&st, types, nt, &id, &fresh) < 0)
+                        goto out;
+                id--;
+                if (fresh) {
+                        if (ntexts == captexts) {
+                                char **p = realloc(ix->sig_text[local],
+                                                   sizeof(*p) * captexts * 2);
+
+                                if (!p)
+                                        goto out;
+                                ix->sig_text[local] = p;
+                                captexts *= 2;
+                        }
+                        ix->sig_text[local][ntexts] = cycle_sig_text(h, c, i);
+                        if (!ix->sig_text[local][ntexts])
+                                goto out;
+                        ix->nsig[local] = ++ntexts;
+                }
+                ix->sig_id[local][i] = id;
+        }
+        ix->sig_rank[local] = text_ranks(ix->sig_text[local], ntexts);
+        ix->sig_dcycles[local] = calloc((size_t)ntexts + 1, sizeof(int64_t));
+        if (!ix->sig_rank[local] || !ix->sig_dcycles[local])
+                goto out;
+        if (d) {
+                by = local ? names_by_name(d->shapes_local, d->nshapes_local,
+                                           sizeof(*d->shapes_local))
+                           : names_by_name(d->shapes, d->nshapes, sizeof(*d->shapes));
+                if (!by)
+                        goto out;
+                for (uint32_t s = 0; s < ntexts; s++) {
+                        const struct heap_diff_shape *e =
+                                find_by_name(by, local ? d->nshapes_local : d->nshapes,
+                                             ix->sig_text[local][s]);
+
+                        ix->sig_dcycles[local][s] = e ? e->dcycles : 0;
+                }
+        }
+        /* the order the Cycles screen opens in */
+        ix->cycle_order[local] = malloc(sizeof(uint32_t) * ((size_t)c->n + 1));
+        if (!ix->cycle_order[local] || ix_scratch(ix, c->n + 1, &kr, &ktmp, &kcnt) < 0)
+                goto out;
+        for (uint32_t i = 0; i < c->n; i++)
+                kr[i] = (struct keyrow){radix_key((int64_t)cycle_retained(c, i), true), i};
+        radix_sort(kr, ktmp, kcnt, c->n);
+        for (uint32_t i = 0; i < c->n; i++)
+                ix->cycle_order[local][i] = kr[i].row;
+        r = 0;
+out:
+        free(by);
+        free(stamp);
+        free(types);
+        free(st.slots);
+        free(st.pool);
+        return r;
+}
+
+static const char *ix_sig(const struct ui_index *ix, bool local, uint32_t cycle)
+{
+        return ix->sig_id[local] ? ix->sig_text[local][ix->sig_id[local][cycle]] : "";
+}
+
+static int64_t ix_sig_growth(const struct ui_index *ix, bool local, uint32_t cycle)
+{
+        return ix->sig_id[local] ? ix->sig_dcycles[local][ix->sig_id[local][cycle]] : 0;
+}
+
+static int ix_previews(struct ui_index *ix)
+{
+        const struct heap *h = ix->h;
+
+        if (!h->npreviews || !h->preview_obj || !h->preview_off || !h->preview_pool)
+                return 0;
+        ix->preview_at = calloc((size_t)h->nobjs + 1, sizeof(uint32_t));
+        if (!ix->preview_at)
+                return -ENOMEM;
+        for (uint32_t k = 0; k < h->npreviews; k++)
+                if (h->preview_obj[k] < h->nobjs)
+                        ix->preview_at[h->preview_obj[k]] = k + 1;
+        return 0;
+}
+
+/* The recorded preview of obj (a string owned by the heap), or NULL. */
+static const char *ix_preview(const struct ui_index *ix, uint32_t obj)
+{
+        uint32_t k = ix->preview_at ? ix->preview_at[obj] : 0;
+
+        return k ? ix->h->preview_pool + ix->h->preview_off[k - 1] : NULL;
+}
+
+/* The flags column shows four bits as letters; its 16 texts ranked once. */
+static const char *flags_text(uint8_t f, char *buf)
+{
+        int n = 0;
+
+        if (f & HOBJ_GARBAGE)
+                buf[n++] = 'G';
+        if (f & HOBJ_GC_GARBAGE)
+                buf[n++] = 'L';
+        if (f & HOBJ_IN_CYCLE)
+                buf[n++] = 'C';
+        if (f & HOBJ_OPAQUE)
+                buf[n++] = 'O';
+        buf[n] = 0;
+        return buf;
+}
+
+static uint8_t flags_bits(unsigned k)
+{
+        return (uint8_t)((k & 1 ? HOBJ_GARBAGE : 0) | (k & 2 ? HOBJ_GC_GARBAGE : 0) |
+                         (k & 4 ? HOBJ_IN_CYCLE : 0) | (k & 8 ? HOBJ_OPAQUE : 0));
+}
+
+static unsigned flags_key(uint8_t f)
+{
+        return (unsigned)!!(f & HOBJ_GARBAGE) | (unsigned)!!(f & HOBJ_GC_GARBAGE) << 1 |
+               (unsigned)!!(f & HOBJ_IN_CYCLE) << 2 | (unsigned)!!(f & HOBJ_OPAQUE) << 3;
+}
+
+static void ix_flags_rank(struct ui_index *ix)
+{
+        char a[8], b[8];
+
+        for (unsigned k = 0; k < 16; k++) {
+                uint8_t r = 0;
+
+                flags_text(flags_bits(k), a);
+                for (unsigned j = 0; j < 16; j++)
+                        r += strcasecmp(flags_text(flags_bits(j), b), a) < 0;
+                ix->flags_rank[k] = r;
+        }
+}
+
 int ui_index_new(const struct session *s, bool utf8, struct ui_index **ret)
 {
         struct ui_index *ix = calloc(1, sizeof(*ix));
         const struct heap *h = s->heap;
         const struct heap_diff *d = s->diff;
+        int r;
 
         if (!ix)
                 return -ENOMEM;
@@ -137,6 +590,23 @@ int ui_index_new(const struct session *s, bool utf8, struct ui_index **ret)
                         if (d->new_objs[k] < h->nobjs)
                                 ix->newbits[d->new_objs[k] / 64] |= 1ULL << (d->new_objs[k] % 64);
         }
+        /* everything a key would otherwise compute on first use */
+        ix_flags_rank(ix);
+        r = ix_previews(ix);
+        if (r >= 0)
+                r = ix_by_type(ix);
+        if (r >= 0 && h->cycles.start)
+                r = ix_sigs(ix, false);
+        if (r >= 0 && h->cycles_local.start)
+                r = ix_sigs(ix, true);
+        if (r < 0) {
+                ui_index_free(ix);
+                return r;
+        }
+        /* the scratch grew to every object for ix_by_type: lists need less */
+        free(ix->sort_buf);
+        ix->sort_buf = NULL;
+        ix->sort_cap = 0;
         *ret = ix;
         return 0;
 }
@@ -148,16 +618,23 @@ void ui_index_free(struct ui_index *ix)
         free(ix->type_start);
         free(ix->type_objs);
         free(ix->type_garbage);
+        free(ix->type_rank);
         free(ix->type_dcount);
         free(ix->type_dbytes);
         for (int g = 0; g < 2; g++) {
-                if (ix->sig[g])
+                if (ix->sig_text[g])
                         for (uint32_t i = 0; i < ix->nsig[g]; i++)
-                                free(ix->sig[g][i]);
-                free(ix->sig[g]);
+                                free(ix->sig_text[g][i]);
+                free(ix->sig_text[g]);
+                free(ix->sig_id[g]);
+                free(ix->sig_rank[g]);
                 free(ix->sig_dcycles[g]);
+                free(ix->cycle_order[g]);
         }
         free(ix->newbits);
+        free(ix->preview_at);
+        free(ix->sort_buf);
+        free(ix->sort_cnt);
         free(ix->frame_start);
         free(ix->frame_roots);
         free(ix);
@@ -166,93 +643,6 @@ void ui_index_free(struct ui_index *ix)
 static bool ix_is_new(const struct ui_index *ix, uint32_t obj)
 {
         return ix->newbits && (ix->newbits[obj / 64] >> (obj % 64)) & 1;
-}
-
-/* Objects by type: a counting sort, once per snapshot. */
-static int ix_by_type(struct ui_index *ix)
-{
-        const struct heap *h = ix->h;
-
-        if (ix->type_start)
-                return 0;
-        ix->type_start = calloc((size_t)h->ntypes + 2, sizeof(uint32_t));
-        ix->type_objs = malloc(sizeof(uint32_t) * ((size_t)h->nobjs + 1));
-        ix->type_garbage = calloc((size_t)h->ntypes + 1, sizeof(uint64_t));
-        if (!ix->type_start || !ix->type_objs || !ix->type_garbage) {
-                free(ix->type_start);
-                free(ix->type_objs);
-                free(ix->type_garbage);
-                ix->type_start = ix->type_objs = NULL;
-                ix->type_garbage = NULL;
-                return -ENOMEM;
-        }
-        for (uint32_t i = 0; i < h->nobjs; i++)
-                if (h->objs[i].type < h->ntypes)
-                        ix->type_start[h->objs[i].type + 2]++;
-        for (uint32_t t = 0; t < h->ntypes; t++)
-                ix->type_start[t + 2] += ix->type_start[t + 1];
-        for (uint32_t i = 0; i < h->nobjs; i++) {
-                uint32_t t = h->objs[i].type;
-
-                if (t >= h->ntypes)
-                        continue;
-                ix->type_objs[ix->type_start[t + 1]++] = i;
-                if (h->objs[i].flags & HOBJ_GARBAGE)
-                        ix->type_garbage[t]++;
-        }
-        return 0;
-}
-
-/* Signatures of every cycle of one grouping and the growth of its shape. */
-static int ix_sigs(struct ui_index *ix, bool local)
-{
-        const struct heap_cycles *c = cycle_set(ix->h, local);
-        const struct heap_diff *d = ix->diff;
-        char ***by = NULL;
-
-        if (ix->sig[local])
-                return 0;
-        ix->sig[local] = calloc((size_t)c->n + 1, sizeof(char *));
-        ix->sig_dcycles[local] = calloc((size_t)c->n + 1, sizeof(int64_t));
-        if (!ix->sig[local] || !ix->sig_dcycles[local])
-                goto oom;
-        ix->nsig[local] = c->n;
-        if (d) {
-                by = local ? names_by_name(d->shapes_local, d->nshapes_local,
-                                           sizeof(*d->shapes_local))
-                           : names_by_name(d->shapes, d->nshapes, sizeof(*d->shapes));
-                if (!by)
-                        goto oom;
-        }
-        for (uint32_t i = 0; i < c->n; i++) {
-                char small[256];
-                int n = heap_cycles_signature(ix->h, c, i, small, sizeof(small));
-
-                if (n < 0)
-                        n = snprintf(small, sizeof(small), "?");
-                if ((size_t)n >= sizeof(small)) {
-                        ix->sig[local][i] = malloc((size_t)n + 1);
-                        if (ix->sig[local][i])
-                                heap_cycles_signature(ix->h, c, i, ix->sig[local][i],
-                                                      (size_t)n + 1);
-                } else {
-                        ix->sig[local][i] = strdup(small);
-                }
-                if (!ix->sig[local][i])
-                        goto oom;
-                if (by) {
-                        const struct heap_diff_shape *e =
-                                find_by_name(by, local ? d->nshapes_local : d->nshapes,
-                                             ix->sig[local][i]);
-
-                        ix->sig_dcycles[local][i] = e ? e->dcycles : 0;
-                }
-        }
-        free(by);
-        return 0;
-oom:
-        free(by);
-        return -ENOMEM;
 }
 
 /* Locals of each frame: the THREAD roots, bucketed by frame. */
@@ -386,19 +776,18 @@ static const char *gen_short(uint8_t gen)
 
 static const char *obj_flags(const struct heap *h, uint32_t i, char *buf)
 {
-        uint8_t f = h->objs[i].flags;
-        int n = 0;
+        return flags_text(h->objs[i].flags, buf);
+}
 
-        if (f & HOBJ_GARBAGE)
-                buf[n++] = 'G';
-        if (f & HOBJ_GC_GARBAGE)
-                buf[n++] = 'L';
-        if (f & HOBJ_IN_CYCLE)
-                buf[n++] = 'C';
-        if (f & HOBJ_OPAQUE)
-                buf[n++] = 'O';
-        buf[n] = 0;
-        return buf;
+/* "  <preview>" to end a row with, or "" (the walker recorded nothing). */
+static const char *value_of(const struct ui_index *ix, uint32_t obj, char *out, size_t len)
+{
+        const char *pv = ix_preview(ix, obj);
+
+        if (!pv || !pv[0])
+                return "";
+        snprintf(out, len, "  %s", pv);
+        return out;
 }
 
 /* ---- the single-column views: overview, cycle, object, path, threads ---- */
@@ -411,7 +800,7 @@ static void cell_line(const struct view *v, const struct row *r, int col, char *
                       size_t len, struct cell *out)
 {
         const struct heap *h = v->h;
-        char t[160], b1[32], b2[32], lbl[256];
+        char t[160], b1[32], b2[32], lbl[256], val[HEAP_PREVIEW_MAX + 3];
 
         out->stable = false;
         out->num = 0;
@@ -423,11 +812,12 @@ static void cell_line(const struct view *v, const struct row *r, int col, char *
                 out->stable = true;
                 return;
         case ROW_OBJ:
-                snprintf(buf, len, "  %-10s %s%s%s",
+                snprintf(buf, len, "  %-10s %s%s%s%s",
                          fmt_bytes(obj_retained(h, r->a), b1, sizeof(b1)),
                          obj_ref(v, r->a, t, sizeof(t)),
                          h->objs[r->a].flags & HOBJ_GARBAGE ? "  garbage" : "",
-                         h->objs[r->a].flags & HOBJ_GC_GARBAGE ? "  in gc.garbage" : "");
+                         h->objs[r->a].flags & HOBJ_GC_GARBAGE ? "  in gc.garbage" : "",
+                         value_of(v->ix, r->a, val, sizeof(val)));
                 return;
         case ROW_CYCLE: {
                 const struct heap_cycles *c = cycle_set(h, r->b);
@@ -437,7 +827,7 @@ static void cell_line(const struct view *v, const struct row *r, int col, char *
                          r->b ? "local" : "scc", r->a + 1,
                          cycle_size(c, r->a), fmt_bytes(c->bytes[r->a], b2, sizeof(b2)),
                          c->garbage[r->a] ? ", GARBAGE" : "",
-                         v->ix->sig[r->b] ? v->ix->sig[r->b][r->a] : "");
+                         ix_sig(v->ix, r->b, r->a));
                 return;
         }
         case ROW_TYPE:
@@ -445,25 +835,29 @@ static void cell_line(const struct view *v, const struct row *r, int col, char *
                 return;
         case ROW_REF:
                 heap_label_text(h, r->b, lbl, sizeof(lbl));
-                snprintf(buf, len, "  %-24s %s %s  %s%s", lbl, arrow(v),
+                snprintf(buf, len, "  %-24s %s %s  %s%s%s", lbl, arrow(v),
                          obj_ref(v, r->a, t, sizeof(t)),
                          fmt_bytes(h->objs[r->a].size, b1, sizeof(b1)),
-                         h->objs[r->a].flags & HOBJ_GARBAGE ? "  garbage" : "");
+                         h->objs[r->a].flags & HOBJ_GARBAGE ? "  garbage" : "",
+                         value_of(v->ix, r->a, val, sizeof(val)));
                 return;
         case ROW_REFBY:
                 heap_label_text(h, r->b, lbl, sizeof(lbl));
-                snprintf(buf, len, "  %s  %s %s%s", obj_ref(v, r->a, t, sizeof(t)), lbl,
-                         arrow(v), h->objs[r->a].flags & HOBJ_GARBAGE ? "  garbage" : "");
+                snprintf(buf, len, "  %s  %s %s%s%s", obj_ref(v, r->a, t, sizeof(t)), lbl,
+                         arrow(v), h->objs[r->a].flags & HOBJ_GARBAGE ? "  garbage" : "",
+                         value_of(v->ix, r->a, val, sizeof(val)));
                 return;
         case ROW_STEP:
                 if (r->b == UI_NONE) {
-                        snprintf(buf, len, "  %s  %s", obj_ref(v, r->a, t, sizeof(t)),
-                                 fmt_bytes(h->objs[r->a].size, b1, sizeof(b1)));
+                        snprintf(buf, len, "  %s  %s%s", obj_ref(v, r->a, t, sizeof(t)),
+                                 fmt_bytes(h->objs[r->a].size, b1, sizeof(b1)),
+                                 value_of(v->ix, r->a, val, sizeof(val)));
                 } else {
                         heap_label_text(h, r->b, lbl, sizeof(lbl));
-                        snprintf(buf, len, "      %s %s %s  %s", lbl, arrow(v),
+                        snprintf(buf, len, "      %s %s %s  %s%s", lbl, arrow(v),
                                  obj_ref(v, r->a, t, sizeof(t)),
-                                 fmt_bytes(h->objs[r->a].size, b1, sizeof(b1)));
+                                 fmt_bytes(h->objs[r->a].size, b1, sizeof(b1)),
+                                 value_of(v->ix, r->a, val, sizeof(val)));
                 }
                 return;
         case ROW_THREAD: {
@@ -492,8 +886,10 @@ static void cell_line(const struct view *v, const struct row *r, int col, char *
                         snprintf(lbl, sizeof(lbl), "?");
                 else
                         heap_label_text(h, rt->label, lbl, sizeof(lbl));
-                snprintf(buf, len, "        %-20s = %s  %s", lbl, obj_ref(v, r->a, t, sizeof(t)),
-                         fmt_bytes(obj_retained(h, r->a), b1, sizeof(b1)));
+                snprintf(buf, len, "        %-20s = %s  %s%s", lbl,
+                         obj_ref(v, r->a, t, sizeof(t)),
+                         fmt_bytes(obj_retained(h, r->a), b1, sizeof(b1)),
+                         value_of(v->ix, r->a, val, sizeof(val)));
                 return;
         }
         }
@@ -543,16 +939,6 @@ static void root_text(const struct view *v, uint32_t k, char *buf, size_t len)
         }
 }
 
-static int cmp_u64_desc_idx(const void *a, const void *b, void *arg)
-{
-        const uint64_t *key = arg;
-        uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-        if (key[x] != key[y])
-                return key[x] < key[y] ? 1 : -1;
-        return x < y ? -1 : x > y;
-}
-
 /* Keeps the k objects with the largest retained size among those `want`
  * accepts, biggest first: one pass, insertion into a tiny array. */
 static uint32_t top_objects(const struct heap *h, const uint32_t *from, uint32_t n,
@@ -597,7 +983,8 @@ static int build_overview(struct view *v)
         const struct heap_meta *m = &h->meta;
         const struct heap_gcstate *g = &h->gc;
         const struct heap_cycles *lc = &h->cycles_local;
-        uint32_t top[OVERVIEW_TOP_OBJECTS], n, *order;
+        uint32_t top[OVERVIEW_TOP_OBJECTS], n;
+        const uint32_t *order;
         uint64_t ngc = 0, opaque = 0;
         char b1[32], b2[32], b3[32];
         int r;
@@ -649,19 +1036,12 @@ static int build_overview(struct view *v)
                 return r;
         add_text(v, STYLE_HEADING, " Largest cycles by retained size (%" PRIu32 ", local "
                  "grouping; c lists them all)", lc->n);
-        order = malloc(sizeof(*order) * (lc->n + 1));
-        if (!order)
-                return -ENOMEM;
-        for (uint32_t c = 0; c < lc->n; c++)
-                order[c] = c;
-        if (lc->retained)
-                qsort_r(order, lc->n, sizeof(*order), cmp_u64_desc_idx, lc->retained);
+        order = v->ix->cycle_order[1];
         for (uint32_t k = 0; k < lc->n && k < OVERVIEW_TOP_CYCLES; k++)
                 add_row(v, ROW_CYCLE, lc->garbage[order[k]] ? STYLE_GARBAGE : STYLE_NORMAL,
                         order[k], 1);
         if (!lc->n)
                 add_text(v, STYLE_DIM, "  (none)");
-        free(order);
 
         add_text(v, STYLE_HEADING, " Largest objects by retained size");
         n = top_objects(h, NULL, h->nobjs, suspect, top, OVERVIEW_TOP_OBJECTS);
@@ -718,9 +1098,9 @@ static int build_cycle(struct view *v)
                  c->retained ? fmt_bytes(c->retained[v->cycle], b2, sizeof(b2)) : "-",
                  c->garbage[v->cycle] ? "GARBAGE: nothing outside keeps it alive" : "alive",
                  v->ix->diff ? ", shape growth " : "",
-                 v->ix->diff ? fmt_delta(v->ix->sig_dcycles[v->local][v->cycle], d, sizeof(d))
+                 v->ix->diff ? fmt_delta(ix_sig_growth(v->ix, v->local, v->cycle), d, sizeof(d))
                              : "");
-        add_head(v, "[%s]", v->ix->sig[v->local][v->cycle]);
+        add_head(v, "[%s]", ix_sig(v->ix, v->local, v->cycle));
 
         r = shortest_cycle(h, v->local, v->cycle, v->member, &p);
         if (r == 0) {
@@ -772,6 +1152,8 @@ static int build_object(struct view *v)
                  ix_is_new(v->ix, v->obj) ? ", new since the previous snapshot" : "");
         add_head(v, "%" PRIu64 " referent%s, %" PRIu64 " referrer%s%s", heap_nref(h, v->obj),
                  heap_nref(h, v->obj) == 1 ? "" : "s", nby, nby == 1 ? "" : "s", fl);
+        if (ix_preview(v->ix, v->obj) && ix_preview(v->ix, v->obj)[0])
+                add_head(v, "value %s", ix_preview(v->ix, v->obj));
 
         r = ix_sigs(v->ix, false);
         if (r == 0 && heap_cycles_find(h, &h->cycles, v->obj, &cyc) == 0)
@@ -900,9 +1282,9 @@ static int build_help(struct view *v)
         add_text(v, STYLE_NORMAL, "  G garbage (the next collection frees it), L in gc.garbage, "
                  "C in a cycle, O opaque (references unknown)");
         add_text(v, STYLE_HEADING, "Search");
-        add_text(v, STYLE_NORMAL, "  / then text: rows whose type, signature or text contain "
-                 "it (any case); 0x7f... or a decimal id: that object, opened even when the "
-                 "list does not show it");
+        add_text(v, STYLE_NORMAL, "  / then text: rows whose type, signature, text or value "
+                 "(the text in a str) contain it (any case); 0x7f... or a decimal id: that "
+                 "object, opened even when the list does not show it");
         return 0;
 }
 
@@ -923,7 +1305,7 @@ static const struct column cycles_cols[] = {
         [CC_RETAINED] = {"retained", 10, COL_RIGHT | COL_NUM | COL_DESC},
         [CC_STATE] = {"state", 7, COL_NUM | COL_DESC},
         [CC_DELTA] = {"D", 6, COL_RIGHT | COL_NUM | COL_DESC | COL_DELTA},
-        [CC_SIG] = {"type signature", 0, COL_SEARCH | COL_TYPE},
+        [CC_SIG] = {"type signature", 0, COL_SEARCH | COL_TYPE | COL_RANK},
 };
 
 static void cell_cycles(const struct view *v, const struct row *r, int col, char *buf,
@@ -938,18 +1320,23 @@ static void cell_cycles(const struct view *v, const struct row *r, int col, char
         switch (col) {
         case CC_RANK:
                 out->num = i + 1;
-                snprintf(buf, len, "#%" PRIu32, i + 1);
+                if (buf)
+                        snprintf(buf, len, "#%" PRIu32, i + 1);
                 break;
         case CC_MEMBERS:
                 out->num = cycle_size(c, i);
-                snprintf(buf, len, "%" PRId64, out->num);
+                if (buf)
+                        snprintf(buf, len, "%" PRId64, out->num);
                 break;
         case CC_BYTES:
                 out->num = (int64_t)c->bytes[i];
-                fmt_bytes(c->bytes[i], buf, len);
+                if (buf)
+                        fmt_bytes(c->bytes[i], buf, len);
                 break;
         case CC_RETAINED:
                 out->num = (int64_t)cycle_retained(c, i);
+                if (!buf)
+                        break;
                 if (c->retained)
                         fmt_bytes(c->retained[i], buf, len);
                 else
@@ -961,11 +1348,13 @@ static void cell_cycles(const struct view *v, const struct row *r, int col, char
                 out->stable = true;
                 break;
         case CC_DELTA:
-                out->num = v->ix->sig_dcycles[v->local][i];
-                fmt_delta(out->num, buf, len);
+                out->num = ix_sig_growth(v->ix, v->local, i);
+                if (buf)
+                        fmt_delta(out->num, buf, len);
                 break;
         case CC_SIG:
-                out->text = v->ix->sig[v->local][i];
+                out->num = v->ix->sig_rank[v->local][v->ix->sig_id[v->local][i]];
+                out->text = ix_sig(v->ix, v->local, i);
                 out->stable = true;
                 break;
         }
@@ -993,11 +1382,18 @@ static int build_cycles(struct view *v)
         add_head(v, "Enter opens a cycle, l toggles the grouping");
         for (uint32_t i = 0; i < c->n; i++)
                 if ((r = add_row(v, ROW_CYCLE, c->garbage[i] ? STYLE_GARBAGE :
-                                 (v->ix->sig_dcycles[v->local][i] > 0 ? STYLE_NEW :
+                                 (ix_sig_growth(v->ix, v->local, i) > 0 ? STYLE_NEW :
                                   STYLE_NORMAL), i, v->local)) < 0)
                         return r;
         v->sort_col = CC_RETAINED;
         v->sort_desc = true;
+        /* row i is cycle i: the index's default order is this sort's */
+        if (c->n && v->ix->cycle_order[v->local]) {
+                v->order[CC_RETAINED][1] = malloc(sizeof(uint32_t) * c->n);
+                if (v->order[CC_RETAINED][1])
+                        memcpy(v->order[CC_RETAINED][1], v->ix->cycle_order[v->local],
+                               sizeof(uint32_t) * c->n);
+        }
         return 0;
 }
 
@@ -1026,14 +1422,18 @@ static void cell_types(const struct view *v, const struct row *r, int col, char 
         switch (col) {
         case TC_COUNT:
                 out->num = (int64_t)t->count;
-                snprintf(buf, len, "%" PRIu64, t->count);
+                if (buf)
+                        snprintf(buf, len, "%" PRIu64, t->count);
                 break;
         case TC_BYTES:
                 out->num = (int64_t)t->bytes;
-                fmt_bytes(t->bytes, buf, len);
+                if (buf)
+                        fmt_bytes(t->bytes, buf, len);
                 break;
         case TC_RETAINED:
                 out->num = (int64_t)t->retained;
+                if (!buf)
+                        break;
                 if (v->h->retained)
                         fmt_bytes(t->retained, buf, len);
                 else
@@ -1041,16 +1441,18 @@ static void cell_types(const struct view *v, const struct row *r, int col, char 
                 break;
         case TC_DCOUNT:
                 out->num = v->ix->type_dcount ? v->ix->type_dcount[r->a] : 0;
-                fmt_delta(out->num, buf, len);
+                if (buf)
+                        fmt_delta(out->num, buf, len);
                 break;
         case TC_DBYTES:
                 out->num = v->ix->type_dbytes ? v->ix->type_dbytes[r->a] : 0;
-                fmt_delta_bytes(out->num, buf, len);
+                if (buf)
+                        fmt_delta_bytes(out->num, buf, len);
                 break;
         case TC_NAME:
                 out->text = t->fullname ? t->fullname : "?";
                 out->stable = true;
-                if (t->opaque && t->tracked) {
+                if (t->opaque && t->tracked && buf) {
                         snprintf(buf, len, "%s (opaque)", out->text);
                         out->text = buf;
                         out->stable = false;
@@ -1085,16 +1487,20 @@ static const struct view_ops types_ops = {"Types", types_cols, 6, build_types, c
 
 /* ---- object lists: instances of a type, garbage ------------------------- */
 
-enum { OC_ID, OC_SIZE, OC_RETAINED, OC_REFCNT, OC_GEN, OC_FLAGS, OC_NEW, OC_TYPE };
+enum { OC_ID, OC_SIZE, OC_RETAINED, OC_REFCNT, OC_GEN, OC_FLAGS, OC_NEW, OC_TYPE, OC_VALUE,
+       OC__COUNT };
 static const struct column objs_cols[] = {
-        [OC_ID] = {"id", 14, COL_NUM | COL_SEARCH},
+        [OC_ID] = {"id", 14, COL_NUM | COL_SEARCH | COL_HEX},
         [OC_SIZE] = {"size", 9, COL_RIGHT | COL_NUM | COL_DESC},
         [OC_RETAINED] = {"retained", 10, COL_RIGHT | COL_NUM | COL_DESC},
         [OC_REFCNT] = {"refcnt", 7, COL_RIGHT | COL_NUM | COL_DESC},
         [OC_GEN] = {"gen", 4, COL_NUM},
-        [OC_FLAGS] = {"flags", 5, 0},
+        [OC_FLAGS] = {"flags", 5, COL_RANK},
         [OC_NEW] = {"new", 3, COL_NUM | COL_DESC | COL_DELTA},
-        [OC_TYPE] = {"type", 0, COL_SEARCH | COL_TYPE},
+        [OC_TYPE] = {"type", 20, COL_SEARCH | COL_TYPE | COL_RANK},
+        /* what the walker recorded of the value: searching "text in a str"
+         * finds the str; not sortable (there is no order worth the cost) */
+        [OC_VALUE] = {"value", 0, COL_SEARCH | COL_NOSORT},
 };
 
 static void cell_objs(const struct view *v, const struct row *r, int col, char *buf,
@@ -1110,14 +1516,18 @@ static void cell_objs(const struct view *v, const struct row *r, int col, char *
         switch (col) {
         case OC_ID:
                 out->num = (int64_t)o->addr;
-                snprintf(buf, len, "0x%" PRIx64, o->addr);
+                if (buf)
+                        snprintf(buf, len, "0x%" PRIx64, o->addr);
                 break;
         case OC_SIZE:
                 out->num = (int64_t)o->size;
-                fmt_bytes(o->size, buf, len);
+                if (buf)
+                        fmt_bytes(o->size, buf, len);
                 break;
         case OC_RETAINED:
                 out->num = (int64_t)obj_retained(h, r->a);
+                if (!buf)
+                        break;
                 if (h->retained)
                         fmt_bytes(h->retained[r->a], buf, len);
                 else
@@ -1125,6 +1535,8 @@ static void cell_objs(const struct view *v, const struct row *r, int col, char *
                 break;
         case OC_REFCNT:
                 out->num = o->refcnt;
+                if (!buf)
+                        break;
                 if (o->flags & HOBJ_IMMORTAL)
                         snprintf(buf, len, "immort");
                 else
@@ -1136,7 +1548,9 @@ static void cell_objs(const struct view *v, const struct row *r, int col, char *
                 out->stable = true;
                 break;
         case OC_FLAGS:
-                snprintf(buf, len, "%s", obj_flags(h, r->a, fl));
+                out->num = v->ix->flags_rank[flags_key(o->flags)];
+                if (buf)
+                        snprintf(buf, len, "%s", obj_flags(h, r->a, fl));
                 break;
         case OC_NEW:
                 out->num = ix_is_new(v->ix, r->a);
@@ -1144,7 +1558,15 @@ static void cell_objs(const struct view *v, const struct row *r, int col, char *
                 out->stable = true;
                 break;
         case OC_TYPE:
+                out->num = o->type < h->ntypes && v->ix->type_rank ? v->ix->type_rank[o->type] :
+                           0;
                 out->text = ui_type_name(h, r->a);
+                out->stable = true;
+                break;
+        case OC_VALUE:
+                out->text = ix_preview(v->ix, r->a);
+                if (!out->text)
+                        out->text = "";
                 out->stable = true;
                 break;
         }
@@ -1198,9 +1620,10 @@ static int build_garbage(struct view *v)
         return 0;
 }
 
-static const struct view_ops instances_ops = {"Instances", objs_cols, 8, build_instances,
+static const struct view_ops instances_ops = {"Instances", objs_cols, OC__COUNT, build_instances,
                                               cell_objs};
-static const struct view_ops garbage_ops = {"Garbage", objs_cols, 8, build_garbage, cell_objs};
+static const struct view_ops garbage_ops = {"Garbage", objs_cols, OC__COUNT, build_garbage,
+                                            cell_objs};
 
 static const struct view_ops *const all_ops[VIEW__COUNT] = {
         [VIEW_OVERVIEW] = &overview_ops,
@@ -1279,6 +1702,34 @@ static int cmp_key(const void *a, const void *b, void *arg)
         return x->row < y->row ? -1 : x->row > y->row;
 }
 
+/* Integer keys (COL_NUM, COL_RANK): the column-data function in key-only
+ * mode (no text composed) and a radix sort: linear in the rows. */
+static int sort_vis_num(struct view *v)
+{
+        struct keyrow *k, *tmp;
+        uint32_t *cnt;
+        bool sorted = true;
+        int r = ix_scratch(v->ix, v->nvis, &k, &tmp, &cnt);
+
+        if (r < 0)
+                return r;
+        for (uint32_t i = 0; i < v->nvis; i++) {
+                struct cell c;
+
+                v->ops->cell(v, &v->rows[v->vis[i]], v->sort_col, NULL, 0, &c);
+                k[i].key = radix_key(c.num, v->sort_desc);
+                k[i].row = v->vis[i];
+                sorted = sorted && (!i || k[i].key >= k[i - 1].key);
+        }
+        /* already in order (rank, build order): a stable sort changes nothing */
+        if (sorted)
+                return 0;
+        radix_sort(k, tmp, cnt, v->nvis);
+        for (uint32_t i = 0; i < v->nvis; i++)
+                v->vis[i] = k[i].row;
+        return 0;
+}
+
 static int sort_vis(struct view *v)
 {
         const struct column *col;
@@ -1290,15 +1741,15 @@ static int sort_vis(struct view *v)
         if (v->sort_col < 0 || v->sort_col >= v->ops->ncols || v->nvis < 2)
                 return 0;
         col = &v->ops->cols[v->sort_col];
+        if (col->flags & (COL_NUM | COL_RANK))
+                return sort_vis_num(v);
+        /* text columns without a rank are short lists (type names) */
         k = malloc(sizeof(*k) * v->nvis);
-        if (!k)
+        copies = calloc(v->nvis, sizeof(char *));
+        if (!k || !copies) {
+                free(k);
+                free(copies);
                 return -ENOMEM;
-        if (!(col->flags & COL_NUM)) {
-                copies = calloc(v->nvis, sizeof(char *));
-                if (!copies) {
-                        free(k);
-                        return -ENOMEM;
-                }
         }
         for (uint32_t i = 0; i < v->nvis; i++) {
                 struct cell c;
@@ -1306,23 +1757,43 @@ static int sort_vis(struct view *v)
                 v->ops->cell(v, &v->rows[v->vis[i]], v->sort_col, buf, sizeof(buf), &c);
                 k[i].num = c.num;
                 k[i].row = v->vis[i];
-                k[i].str = "";
-                if (copies) {
-                        if (!c.stable)
-                                c.text = copies[i] = strdup(c.text);
-                        k[i].str = c.text ? c.text : "";
-                }
+                if (!c.stable && c.text)
+                        c.text = copies[i] = strdup(c.text);
+                k[i].str = c.text ? c.text : "";
         }
         arg[0] = v->sort_desc;
-        arg[1] = col->flags & COL_NUM;
+        arg[1] = false;
         qsort_r(k, v->nvis, sizeof(*k), cmp_key, arg);
         for (uint32_t i = 0; i < v->nvis; i++)
                 v->vis[i] = k[i].row;
-        if (copies)
-                for (uint32_t i = 0; i < v->nvis; i++)
-                        free(copies[i]);
+        for (uint32_t i = 0; i < v->nvis; i++)
+                free(copies[i]);
         free(copies);
         free(k);
+        return 0;
+}
+
+/* Sorts vis; without a filter vis is every row, so the order is kept per
+ * (column, direction) and sorting that way again is a copy. */
+static int sort_vis_cached(struct view *v)
+{
+        bool all = !v->filter_garbage && !v->filter_type[0] && v->nvis == v->nrows;
+        int col = v->sort_col, r;
+        uint32_t **slot;
+
+        if (col < 0 || col >= v->ops->ncols || col >= VIEW_MAX_COLS || v->nvis < 2)
+                return sort_vis(v);
+        slot = &v->order[col][v->sort_desc];
+        if (all && *slot) {
+                memcpy(v->vis, *slot, sizeof(uint32_t) * v->nvis);
+                return 0;
+        }
+        r = sort_vis(v);
+        if (r < 0 || !all)
+                return r;
+        *slot = malloc(sizeof(uint32_t) * v->nvis);
+        if (*slot)                       /* only a cache: no memory, no copy */
+                memcpy(*slot, v->vis, sizeof(uint32_t) * v->nvis);
         return 0;
 }
 
@@ -1342,7 +1813,7 @@ int view_refresh(struct view *v)
         for (uint32_t i = 0; i < v->nrows; i++)
                 if (row_passes(v, &v->rows[i]))
                         v->vis[v->nvis++] = i;
-        r = sort_vis(v);
+        r = sort_vis_cached(v);
         if (r < 0)
                 return r;
         v->sel = 0;
@@ -1448,10 +1919,23 @@ static bool parse_id(const char *s, uint64_t *ret)
         return !errno && !*end && end != s;
 }
 
+/* Could pattern be a piece of "0x1f..."? */
+static bool hexish(const char *p)
+{
+        for (; *p; p++)
+                if (!strchr("0123456789abcdefABCDEFxX", *p))
+                        return false;
+        return true;
+}
+
 int64_t view_search(const struct view *v, const char *pattern, int dir)
 {
         uint64_t id = 0;
-        bool is_id = parse_id(pattern, &id);
+        bool is_id = parse_id(pattern, &id), hex = hexish(pattern);
+        /* per column: the last stable text looked at and whether it
+         * matched; lists repeat them row after row (a type name, a gen) */
+        const char *memo[VIEW_MAX_COLS] = {0};
+        bool memo_hit[VIEW_MAX_COLS] = {0};
         char buf[512];
 
         if (!v->nvis || !pattern[0])
@@ -1465,12 +1949,23 @@ int64_t view_search(const struct view *v, const char *pattern, int dir)
                 if (is_id && o != UI_NONE && v->h->objs[o].addr == id)
                         return vi;
                 for (int col = 0; col < v->ops->ncols; col++) {
+                        unsigned fl = v->ops->cols[col].flags;
                         struct cell c;
+                        bool hit;
 
-                        if (!(v->ops->cols[col].flags & COL_SEARCH))
+                        if (!(fl & COL_SEARCH) || ((fl & COL_HEX) && !hex))
                                 continue;
                         v->ops->cell(v, r, col, buf, sizeof(buf), &c);
-                        if (strcasestr(c.text, pattern))
+                        if (col < VIEW_MAX_COLS && c.stable && c.text == memo[col]) {
+                                hit = memo_hit[col];
+                        } else {
+                                hit = strcasestr(c.text, pattern) != NULL;
+                                if (col < VIEW_MAX_COLS && c.stable) {
+                                        memo[col] = c.text;
+                                        memo_hit[col] = hit;
+                                }
+                        }
+                        if (hit)
                                 return vi;
                 }
         }
@@ -1602,5 +2097,8 @@ void view_free(struct view *v)
         free(v->texts);
         free(v->rows);
         free(v->vis);
+        for (int c = 0; c < VIEW_MAX_COLS; c++)
+                for (int d = 0; d < 2; d++)
+                        free(v->order[c][d]);
         free(v);
 }

@@ -125,7 +125,9 @@ def main():
                         'j', '\r']),
             ('cycle', ['j', 'j', 'm', '\x7f']),
             ('types', ['t', 'j', 'k', 's', '\r']),
-            ('instances', ['j', '\x1b[6~', '\x1bOF', '\x1bOH', 's', '\r']),
+            # a search that matches nothing scans every row (ids, previews)
+            ('instances', ['j', '\x1b[6~', '\x1bOF', '\x1bOH', 's', '/', 'z', 'q', '\r', 'n',
+                           '\r']),
             ('object', ['j', 'j', '\r', '\x7f', 'p']),
             ('path', ['j', '\x7f']),
             ('garbage', ['g', 'j', '\x1b[6~', '\x1bOF', 's']),

@@ -70,6 +70,7 @@ class Target:
         line = self._line()
         assert line.startswith(b'ready'), line
         self.pid = self.proc.pid
+        self.globals_id = int(line.split()[2])
 
     def _line(self):
         buf = b''
@@ -286,6 +287,28 @@ def body(t, tool, target, tmp, panes):
     p.keys('p')
     s = p.wait_for('Why is') or ''
     t.ok('root:' in s, 'p: path from a root', s)
+
+    # previews: a str's value in the referent rows of its dict, found by /
+    # with its text, and on its own Object screen
+    # from the help screen: its rows name no object, so / with an id opens
+    # the object (on a path screen the search would select its row)
+    p.keys('?')
+    p.wait_for('search: type name')
+    p.keys('/', '0x%x' % target.globals_id, 'Enter')
+    s = p.wait_for('Referents (') or ''
+    t.ok("['marker_text']" in s, 'the globals dict opened by its id', s)
+    p.keys('/', 'browser-marker', 'Enter')
+    s = p.wait_for("'pyleak-browser-marker'") or ''
+    line = [ln for ln in s.splitlines() if "'pyleak-browser-marker'" in ln]
+    t.ok(line and "['marker_text']" in line[0] and 'builtins.str' in line[0],
+         'object: the referent row shows the str value; / finds it by its text', s)
+    p.keys('Enter')
+    s = p.wait_for("value 'pyleak-browser-marker'") or ''
+    t.ok('builtins.str @ 0x' in s, 'object: the value line of a str', p.text())
+    p.keys('BSpace', 'BSpace')
+    p.keys('t', '/', '__main__.Node', 'Enter', 'Enter')
+    s = p.wait_for('instances of __main__.Node') or ''
+    t.ok(' value' in s, 'instances: a value column', s)
 
     p.keys('g')
     s = p.wait_for('A full collection would free') or ''

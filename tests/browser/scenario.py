@@ -1,7 +1,9 @@
 """Scenario target for the headless browser tests.
 
 Run under a pyenv CPython as:  scenario.py READY_FD
-It builds a known graph, writes "ready <pid>" to READY_FD and then obeys
+It builds a known graph, writes "ready <pid> <id of the module's globals>"
+to READY_FD (the globals hold marker_text, a str whose value the browser
+shows) and then obeys
 lines on stdin:
     grow N     make N more Node pairs (alive, in cycles); answers "grown"
     quit       exit
@@ -59,7 +61,7 @@ t = threading.Thread(target=worker, args=(ev,), name='worker', daemon=True)
 t.start()
 
 ready = int(sys.argv[1])
-os.write(ready, b'ready %d\n' % os.getpid())
+os.write(ready, b'ready %d %d\n' % (os.getpid(), id(globals())))
 for line in sys.stdin:
     cmd = line.split()
     if not cmd:

@@ -1,6 +1,7 @@
 /* test-heap-model: the builder protocol, lookups, labels, CSR and counts. */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -216,10 +217,60 @@ static void test_million(void)
         heap_free(h);
 }
 
+static void test_previews(void)
+{
+        struct heap *h = heap_new();
+        char buf[HEAP_PREVIEW_MAX + 8], big[600];
+        uint32_t t, ok_order = 1;
+        int r = 0;
+
+        r |= heap_intern_type(h, 0x100, "builtins", "str", false, &t);
+        heap_mark_tracked_done(h);
+        for (uint32_t i = 0; i < 1000; i++)
+                r |= heap_add_object(h, 0x10000 + 16ULL * i, t, HEAP_GEN_UNTRACKED, 1, 50, 0, NULL);
+        r |= heap_finish(h);
+        ok(r == 0, "previews: heap of 1000 objects");
+        ok(heap_preview(h, 5, buf, sizeof(buf)) == -ENOENT && buf[0] == '\0',
+           "no previews yet: -ENOENT, empty text");
+        /* even objects ascending, then odd ones descending (inserts) */
+        for (uint32_t i = 0; i < 1000; i += 2) {
+                snprintf(buf, sizeof(buf), "'s%u'", i);
+                r |= heap_set_preview(h, i, buf);
+        }
+        for (uint32_t i = 999; i < 1000; i -= 2) {
+                snprintf(buf, sizeof(buf), "%u", i);
+                r |= heap_set_preview(h, i, buf);
+        }
+        r |= heap_set_preview(h, 500, "replaced");
+        ok(r == 0 && h->npreviews == 1000, "1000 previews in any order (%u)", h->npreviews);
+        for (uint32_t k = 1; k < h->npreviews; k++)
+                ok_order &= h->preview_obj[k - 1] < h->preview_obj[k];
+        ok(ok_order, "kept sorted by object");
+        ok(heap_preview(h, 998, buf, sizeof(buf)) == 0 && strcmp(buf, "'s998'") == 0 &&
+           heap_preview(h, 1, buf, sizeof(buf)) == 0 && strcmp(buf, "1") == 0 &&
+           heap_preview(h, 500, buf, sizeof(buf)) == 0 && strcmp(buf, "replaced") == 0,
+           "lookups find each text, the replaced one new");
+        ok(heap_set_preview(h, 1000, "x") == -EINVAL && heap_set_preview(h, 0, NULL) == -EINVAL,
+           "unknown object or no text: -EINVAL");
+        memset(big, 'x', sizeof(big) - 1);
+        big[sizeof(big) - 1] = '\0';
+        ok(heap_set_preview(h, 3, big) == 0 && heap_preview(h, 3, buf, sizeof(buf)) == 0 &&
+           strlen(buf) == HEAP_PREVIEW_MAX, "a long text is cut at HEAP_PREVIEW_MAX");
+        /* fill the pool to its cap: then -ENOSPC, counted */
+        while ((r = heap_set_preview(h, 7, big)) == 0)
+                ;
+        ok(r == -ENOSPC && h->meta.previews_dropped == 1 &&
+           h->preview_pool_len <= HEAP_PREVIEW_POOL_MAX,
+           "a full pool refuses with -ENOSPC and counts it (%llu bytes)",
+           (unsigned long long)h->preview_pool_len);
+        heap_free(h);
+}
+
 int main(void)
 {
         test_protocol();
         test_empty();
         test_million();
+        test_previews();
         return tap_done();
 }

@@ -110,6 +110,13 @@ static struct heap *sample(void)
         r |= heap_add_edge(h, perm, c, l_key);
         r |= heap_add_edge(h, big, perm, heap_label_index(1));
         r |= heap_finish(h);
+        /* previews, one set out of order and one replaced */
+        r |= heap_set_preview(h, s1, "'k\\'ey\"'");
+        r |= heap_set_preview(h, s2, "'caf\xc3\xa9 \xe2\x98\x83'... (len 200)");
+        r |= heap_set_preview(h, lst, "len 3");
+        r |= heap_set_preview(h, c, "len 2");
+        r |= heap_set_preview(h, ty, "class 'type'");
+        r |= heap_set_preview(h, lst, "len 7");
 
         h->gc_garbage = malloc(3 * sizeof(*h->gc_garbage));
         if (!h->gc_garbage)
@@ -164,6 +171,7 @@ static struct heap *sample(void)
                 h->roots[3] = (struct heap_root){.obj = lst, .kind = HEAP_ROOT_THREAD,
                                                  .label = heap_label_index(3), .frame = 2};
         }
+        h->meta.previews_dropped = 5;
         snprintf(h->meta.python_version, sizeof(h->meta.python_version), "3.12.1+");
         snprintf(h->meta.layout_source, sizeof(h->meta.layout_source), "dwarf");
         snprintf(h->meta.interp_path, sizeof(h->meta.interp_path), "/usr/bin/python3.12 'x\"");
@@ -281,6 +289,14 @@ static bool same_heap(const struct heap *a, const struct heap *b, char *why, siz
              memcmp(a->pred_src, b->pred_src, a->nedges * 4) == 0);
         SAME(a->ngarbage == b->ngarbage);
         SAME(!a->ngarbage || memcmp(a->garbage, b->garbage, a->ngarbage * 4) == 0);
+        SAME(a->npreviews == b->npreviews);
+        SAME(ma->previews_dropped == mb->previews_dropped);
+        for (uint32_t i = 0; i < a->nobjs; i++) {
+                char pa[HEAP_PREVIEW_MAX + 1], pb[HEAP_PREVIEW_MAX + 1];
+
+                SAME(heap_preview(a, i, pa, sizeof(pa)) == heap_preview(b, i, pb, sizeof(pb)));
+                SAME(strcmp(pa, pb) == 0);
+        }
         return true;
 }
 
@@ -430,11 +446,28 @@ static void test_roundtrip(const struct heap *h)
         ok(j1 && j2 && strcmp(j1, j2) == 0, "JSON report (summary) is byte-identical");
         free(j1);
         free(j2);
+        {
+                char pv[HEAP_PREVIEW_MAX + 1], small[6];
+                int64_t ilst = heap_find(h2, 0x30000), is1 = heap_find(h2, 0x70000);
+
+                ok(h2->npreviews == 5 && heap_preview(h2, (uint32_t)ilst, pv, sizeof(pv)) == 0 &&
+                   strcmp(pv, "len 7") == 0 && heap_preview(h2, (uint32_t)is1, pv, sizeof(pv)) == 0 &&
+                   strcmp(pv, "'k\\'ey\"'") == 0 && h2->meta.previews_dropped == 5,
+                   "previews survive, a replaced one with its last text (%u)", h2->npreviews);
+                ok(heap_preview(h2, 0, pv, sizeof(pv)) == -ENOENT && pv[0] == '\0' &&
+                   heap_preview(h2, h2->nobjs + 5, pv, sizeof(pv)) == -ENOENT &&
+                   heap_preview(h2, (uint32_t)heap_find(h2, 0x70040), small, sizeof(small)) == 0 &&
+                   strcmp(small, "'caf") == 0,
+                   "no preview is -ENOENT; a short buffer truncates");
+                for (uint32_t k = 1; k < h2->npreviews; k++)
+                        if (h2->preview_obj[k - 1] >= h2->preview_obj[k])
+                                ok(0, "previews sorted by object");
+        }
         ok(h->cycles.n == 3 && h->ngarbage == 2, "sample has 3 cycles and 2 garbage objects"
            " (%u, %u)", h->cycles.n, h->ngarbage);
 
         r = heap_store_info(p, &info, &d);
-        ok(r == 0 && info.format_version == 1 && strcmp(info.host, "testhost") == 0 &&
+        ok(r == 0 && info.format_version == 2 && strcmp(info.host, "testhost") == 0 &&
            strcmp(info.time_iso, "2024-05-01T12:00:00Z") == 0 &&
            strcmp(info.tool_version, "9.9.9") == 0, "heap_store_info: %d %s %s %s", r,
            info.host, info.time_iso, info.tool_version);
@@ -611,11 +644,11 @@ static void test_bad_files(void)
                 struct heap *h = NULL;
 
                 heap_store_read(tpath("v99"), &h, &d);
-                ok(strstr(d.msg, "reads up to format 1") && strstr(d.msg, "hint: upgrade"),
+                ok(strstr(d.msg, "reads up to format 2") && strstr(d.msg, "hint: upgrade"),
                    "the newer-format message says what to do");
         }
         spew(tpath("v2"), img, len);
-        sql(tpath("v2"), "update meta set value = 2 where key = 'format_version';"
+        sql(tpath("v2"), "update meta set value = 3 where key = 'format_version';"
                          " alter table objects add column retained integer;"
                          " create table roots(obj_id, kind);");
         {
@@ -627,6 +660,35 @@ static void test_bad_files(void)
                    d.msg);
                 heap_free(h);
         }
+        /* previews: their own checksum; a format-1 file has none; the
+         * main checksum does not cover them (format-1 readers) */
+        spew(tpath("pvedit"), img, len);
+        sql(tpath("pvedit"), "update objects set preview = 'len 8' where preview = 'len 7'");
+        expect_bad(tpath("pvedit"), -EBADMSG, "previews checksum", "a preview edited by hand");
+        spew(tpath("pvdel"), img, len);
+        sql(tpath("pvdel"), "update objects set preview = NULL where preview = 'len 2'");
+        expect_bad(tpath("pvdel"), -EBADMSG, "objects hold 4 previews", "a preview deleted");
+        spew(tpath("pvbad"), img, len);
+        sql(tpath("pvbad"), "update objects set preview = x'6c656e2032' where preview = 'len 2'");
+        expect_bad(tpath("pvbad"), -EBADMSG, "malformed preview", "a preview that is no text");
+        spew(tpath("v1"), img, len);
+        sql(tpath("v1"), "update meta set value = 1 where key = 'format_version';"
+                         " delete from meta where key like '%previews%';"
+                         " drop view v_objects; alter table objects drop column preview");
+        {
+                struct diag d = {0};
+                struct heap *h = NULL;
+                char pv[64];
+                int r = heap_store_read(tpath("v1"), &h, &d);
+
+                ok(r == 0 && h && h->npreviews == 0 && heap_preview(h, 0, pv, sizeof(pv)) == -ENOENT,
+                   "a format-1 dump (no previews) reads, main checksum intact: %d %s", r, d.msg);
+                heap_free(h);
+        }
+        spew(tpath("v2nopv"), img, len);
+        sql(tpath("v2nopv"), "drop view v_objects; alter table objects drop column preview");
+        expect_bad(tpath("v2nopv"), -EBADMSG, "preview",
+                   "a format-2 dump without its preview column");
         spew(tpath("edited"), img, len);
         sql(tpath("edited"), "update objects set refcnt = refcnt + 1 where obj_id = 2");
         expect_bad(tpath("edited"), -EBADMSG, "checksum", "a row edited by hand");
@@ -799,6 +861,17 @@ static void test_big(void)
                 r |= heap_add_edge(h, i, rand_r(&seed) % (ntr + nun), lab[rand_r(&seed) % nlab]);
         }
         r |= heap_finish(h);
+        for (uint32_t i = 0; i < ntr + nun; i++) {
+                char pv[48];
+
+                if (i % 3 == 0)
+                        snprintf(pv, sizeof(pv), "len %u", i % 17);
+                else if (i % 3 == 1)
+                        snprintf(pv, sizeof(pv), "%u", i * 2654435761u);
+                else
+                        snprintf(pv, sizeof(pv), "'attribute_name_%u'", i % 5000);
+                r |= heap_set_preview(h, i, pv);
+        }
         free(lab);
         if (r || heap_analyse(h) < 0) {
                 ok(0, "building the 1M-object heap");
@@ -818,8 +891,8 @@ static void test_big(void)
         tr = now_ms() - t0;
         cr = cpu_ms() - c0;
         ok(r == 0 && h2, "read it back: %d %s", r, d.msg);
-        printf("# 1M objects, %" PRIu64 " edges, %u cycles, %u roots, file %.1f MB\n",
-               h->nedges, h->cycles.n, h->nroots, st.st_size / 1e6);
+        printf("# 1M objects, %" PRIu64 " edges, %u cycles, %u roots, %u previews, file %.1f MB\n",
+               h->nedges, h->cycles.n, h->nroots, h->npreviews, st.st_size / 1e6);
         printf("# write %.0f ms (cpu %.0f ms); read %.0f ms (cpu %.0f ms), of which"
                " heap_analyse ~%.0f ms\n", tw, cw, tr, cr, h->meta.analyse_ms);
         ok(h2 && same_heap(h, h2, why, sizeof(why)), "1M-object heap identical (%s)", why);

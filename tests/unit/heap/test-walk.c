@@ -1109,6 +1109,219 @@ static void check_live(int ver)
         memsrc_free(f.m);
 }
 
+
+/* ---- value previews ------------------------------------------------- */
+
+/* A compact str of any kind from code points (3.8: ready bit set). */
+static uint64_t mk_ustr(struct fx *f, const uint32_t *cp, size_t n, unsigned kind)
+{
+        bool ascii = kind == 1;
+        uint32_t hs;
+        uint64_t a;
+
+        for (size_t i = 0; i < n; i++)
+                ascii = ascii && cp[i] < 0x80;
+        hs = ascii ? f->l->s[LS_ASCII].size : f->l->s[LS_COMPACTUNI].size;
+        a = alloc(f, hs + (n + 1) * kind);
+        hdr(f, a, f->str_type, 1);
+        w64(f, a + 16, n);
+        w8(f, a + 32, (uint8_t)(kind << 2 | 0x20 | (ascii ? 0x40 : 0) | (f->v312 ? 0 : 0x80)));
+        for (size_t i = 0; i < n; i++)
+                memcpy(f->arena + (a - ARENA) + hs + i * kind, &cp[i], kind);
+        return a;
+}
+
+static uint64_t mk_cstr_obj(struct fx *f, const char *s)
+{
+        uint32_t cp[256];
+        size_t n = strlen(s);
+
+        for (size_t i = 0; i < n; i++)
+                cp[i] = (unsigned char)s[i];
+        return mk_ustr(f, cp, n, 1);
+}
+
+/* An int from 30-bit digits, least significant first; sign -1, 0, 1. */
+static uint64_t mk_long(struct fx *f, uint64_t type, int sign, const uint32_t *dg, int nd)
+{
+        uint64_t a = alloc(f, 24 + 4 * (size_t)(nd ? nd : 1));
+
+        hdr(f, a, type, 3);
+        if (f->v312)
+                w64(f, a + 16, (uint64_t)nd << 3 | (sign < 0 ? 2 : sign == 0 ? 1 : 0));
+        else
+                w64(f, a + 16, (uint64_t)(sign < 0 ? -(int64_t)nd : (int64_t)nd));
+        for (int i = 0; i < nd; i++)
+                memcpy(f->arena + (a - ARENA) + 24 + 4 * (size_t)i, &dg[i], 4);
+        return a;
+}
+
+static uint64_t mk_float(struct fx *f, uint64_t type, double v)
+{
+        uint64_t a = alloc(f, 24);
+
+        hdr(f, a, type, 2);
+        memcpy(f->arena + (a - ARENA) + 16, &v, 8);
+        return a;
+}
+
+static void check_previews(int ver)
+{
+        const char *v = ver >= 314 ? "3.14" : ver >= 312 ? "3.12" : "3.8";
+        struct fx f;
+        struct objs o;
+        struct heap *h = NULL;
+        struct diag d = { 0 };
+        char pv[HEAP_PREVIEW_MAX + 1];
+        uint32_t cp[128];
+        int r, n = 0;
+
+        build(&f, ver, &o);
+        struct layout *l = f.l;
+        F(l, LF_FLOAT_FVAL, 16);
+        F(l, LF_BYTES_SVAL, 32);
+        F(l, LF_SET_USED, 24);
+        F(l, LF_FUNC_CODE, 16);
+        F(l, LF_FUNC_QUALNAME, 104);
+        F(l, LF_CODE_FIRSTLINENO, 68);
+        F(l, LF_CODE_FILENAME, 112);
+        F(l, LF_CODE_NAME, 120);
+        if (ver >= 312)
+                F(l, LF_CODE_QUALNAME, 128);
+        uint64_t float_type = mk_static_type(&f, "float", 0, 24, 0, 0);
+        uint64_t bytes_type = mk_static_type(&f, "bytes", 1UL << 27, 33, 1, 0);
+        uint64_t bool_type = mk_static_type(&f, "bool", 1UL << 24, 24, 4, 0);
+        uint64_t func_type = mk_static_type(&f, "function", TPF_HAVE_GC, 160, 0, OTHER_TRAVERSE + 9);
+        uint64_t none_type = mk_static_type(&f, "NoneType", 0, 16, 0, 0);
+        uint64_t code_type = f.pi.sym[PYSYM_CODE_TYPE];
+        if (!code_type)
+                code_type = mk_static_type(&f, "code", 0, 200, 1, 0);
+        f.pi.sym[PYSYM_FLOAT_TYPE] = float_type;
+        f.pi.sym[PYSYM_BYTES_TYPE] = bytes_type;
+        f.pi.sym[PYSYM_BOOL_TYPE] = bool_type;
+        f.pi.sym[PYSYM_FUNCTION_TYPE] = func_type;
+        f.pi.sym[PYSYM_CODE_TYPE] = code_type;
+
+        struct { uint64_t obj; const char *want; } t[40];
+#define T(o_, w_) do { t[n].obj = (o_); t[n].want = (w_); n++; } while (0)
+        T(mk_cstr_obj(&f, "hello"), "'hello'");
+        T(mk_cstr_obj(&f, ""), "''");
+        T(mk_cstr_obj(&f, "it's"), "\"it's\"");
+        T(mk_cstr_obj(&f, "a'b\"c"), "'a\\'b\"c'");
+        T(mk_cstr_obj(&f, "a\nb\x01\\\t\x7f"), "'a\\nb\\x01\\\\\\t\\x7f'");
+        cp[0] = 'c'; cp[1] = 'a'; cp[2] = 'f'; cp[3] = 0xe9; cp[4] = 0xa0;
+        T(mk_ustr(&f, cp, 5, 1), "'caf\xc3\xa9\\xa0'");
+        cp[0] = 0x2603; cp[1] = 'x'; cp[2] = 0x200b; cp[3] = 0xd800;
+        T(mk_ustr(&f, cp, 4, 2), "'\xe2\x98\x83x\\u200b\\ud800'");
+        cp[0] = 0x1f600; cp[1] = 0x10ffff; cp[2] = 0x41;
+        T(mk_ustr(&f, cp, 3, 4), "'\xf0\x9f\x98\x80\\U0010ffffA'");
+        for (int i = 0; i < 100; i++)
+                cp[i] = 'a' + (uint32_t)(i % 26);
+        T(mk_ustr(&f, cp, 100, 1),
+          "'abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzab'"
+          "... (len 100)");
+        /* 80 characters that escape to 4 bytes each: cut short by bytes */
+        for (int i = 0; i < 100; i++)
+                cp[i] = 1;
+        uint64_t esc = mk_ustr(&f, cp, 100, 1);
+        uint32_t dg[4] = { 42 };
+        T(mk_long(&f, f.int_type, 1, dg, 1), "42");
+        dg[0] = 7;
+        T(mk_long(&f, f.int_type, -1, dg, 1), "-7");
+        T(mk_long(&f, f.int_type, 0, dg, 0), "0");
+        dg[0] = 0x3fffffff; dg[1] = 0x3fffffff; dg[2] = 15;   /* 2^64 - 1 */
+        T(mk_long(&f, f.int_type, 1, dg, 3), "18446744073709551615");
+        T(mk_long(&f, f.int_type, -1, dg, 3), "-18446744073709551615");
+        dg[0] = 0; dg[1] = 0; dg[2] = 16;                       /* 2^64 */
+        T(mk_long(&f, f.int_type, 1, dg, 3), "int (20 digits)");
+        dg[3] = 1;                                              /* 2^90 + 2^64 */
+        T(mk_long(&f, f.int_type, -1, dg, 4), "int (28 digits)");
+        dg[0] = 1;
+        T(mk_long(&f, bool_type, 1, dg, 1), "True");
+        T(mk_long(&f, bool_type, 0, dg, 0), "False");
+        T(mk_float(&f, float_type, 0.1), "0.1");
+        T(mk_float(&f, float_type, 100.0), "100.0");
+        T(mk_float(&f, float_type, -1.5), "-1.5");
+        T(mk_float(&f, float_type, 1e16), "1e+16");
+        T(mk_float(&f, float_type, 1e15), "1000000000000000.0");
+        T(mk_float(&f, float_type, 1e-5), "1e-05");
+        T(mk_float(&f, float_type, 0.0001), "0.0001");
+        T(mk_float(&f, float_type, 1.0 / 3), "0.3333333333333333");
+        T(mk_float(&f, float_type, 1e300 * 1e300), "inf");
+        T(mk_float(&f, float_type, 2.5e-300), "2.5e-300");
+        uint64_t by = alloc(&f, 33 + 6);
+        hdr(&f, by, bytes_type, 1);
+        w64(&f, by + 16, 6);
+        memcpy(f.arena + (by - ARENA) + 32, "ab'\0\xff\n", 6);
+        T(by, "b\"ab'\\x00\\xff\\n\"");
+        uint64_t none = alloc(&f, 16);
+        hdr(&f, none, none_type, 100);
+        f.pi.sym[PYSYM_NONE] = none;
+        T(none, "None");
+        /* a function and its code */
+        uint64_t code = alloc(&f, 200);
+        int32_t first = 17;
+        hdr(&f, code, code_type, 2);
+        memcpy(f.arena + (code - ARENA) + 68, &first, 4);
+        w64(&f, code + 112, mk_cstr_obj(&f, "/app/mod.py"));
+        w64(&f, code + 120, mk_cstr_obj(&f, "meth"));
+        if (ver >= 312)
+                w64(&f, code + 128, mk_cstr_obj(&f, "Outer.meth"));
+        uint64_t fn = gc_obj(&f, 160, 0, -1);
+        hdr(&f, fn, func_type, 1);
+        w64(&f, fn + 16, code);
+        w64(&f, fn + 104, mk_cstr_obj(&f, "Outer.meth"));
+        T(fn, "Outer.meth (/app/mod.py:17)");
+        T(code, ver >= 312 ? "Outer.meth (/app/mod.py:17)" : "meth (/app/mod.py:17)");
+        /* a str whose kind is garbage gets no preview */
+        uint64_t bad = mk_cstr_obj(&f, "zzz");
+        w8(&f, bad + 32, 3 << 2 | 0x20 | 0x80);
+
+        /* the permanent list now refers to all of them (untracked) */
+        uint64_t arr = alloc(&f, 8 * (size_t)(n + 2));
+        for (int i = 0; i < n; i++)
+                w64(&f, arr + 8 * (uint64_t)i, t[i].obj);
+        w64(&f, arr + 8 * (uint64_t)n, esc);
+        w64(&f, arr + 8 * (uint64_t)(n + 1), bad);
+        w64(&f, o.permlist + 16, (uint64_t)n + 2);
+        w64(&f, o.permlist + 24, arr);
+        w64(&f, o.permlist + 32, (uint64_t)n + 2);
+
+        r = heap_build(f.m, &f.pi, NULL, &h, &d);
+        ok(r == 0, "%s previews: heap_build succeeds (%d %s)", v, r, d.msg);
+        if (r < 0) {
+                memsrc_free(f.m);
+                return;
+        }
+        for (int i = 0; i < n; i++) {
+                int64_t k = heap_find(h, t[i].obj);
+
+                r = k < 0 ? -ESRCH : heap_preview(h, (uint32_t)k, pv, sizeof(pv));
+                ok(r == 0 && strcmp(pv, t[i].want) == 0, "%s preview %s (got %d %s)", v,
+                   t[i].want, r, pv);
+        }
+        r = heap_preview(h, (uint32_t)heap_find(h, esc), pv, sizeof(pv));
+        ok(r == 0 && strncmp(pv, "'\\x01\\x01", 9) == 0 && strstr(pv, "'... (len 100)") &&
+           strlen(pv) <= HEAP_PREVIEW_MAX, "%s preview of escapes is cut to the cap (%zu bytes)",
+           v, strlen(pv));
+        ok(heap_preview(h, (uint32_t)heap_find(h, bad), pv, sizeof(pv)) == -ENOENT,
+           "%s no preview for a str of a bad kind", v);
+        ok(heap_preview(h, (uint32_t)heap_find(h, o.permlist), pv, sizeof(pv)) == 0 &&
+           strcmp(pv, "len 42") != 0 && atoi(pv + 4) == n + 2, "%s tracked list: %s", v, pv);
+        ok(heap_preview(h, (uint32_t)heap_find(h, o.G), pv, sizeof(pv)) == 0 &&
+           strcmp(pv, "len 1") == 0, "%s tracked dict: %s", v, pv);
+        ok(heap_preview(h, (uint32_t)heap_find(h, o.key), pv, sizeof(pv)) == 0 &&
+           strcmp(pv, "len 2") == 0, "%s untracked tuple: %s", v, pv);
+        ok(heap_preview(h, (uint32_t)heap_find(h, o.node), pv, sizeof(pv)) == 0 &&
+           strcmp(pv, "class '__main__.Node'") == 0, "%s heap type: %s", v, pv);
+        ok(heap_preview(h, (uint32_t)heap_find(h, o.a), pv, sizeof(pv)) == -ENOENT,
+           "%s plain instance: no preview", v);
+        ok(h->meta.previews_dropped == 0, "%s nothing dropped", v);
+        heap_free(h);
+        memsrc_free(f.m);
+#undef T
+}
+
 int main(void)
 {
         check(38);
@@ -1116,5 +1329,8 @@ int main(void)
         check(314);
         check_live(312);
         check_live(314);
+        check_previews(38);
+        check_previews(312);
+        check_previews(314);
         return tap_done();
 }

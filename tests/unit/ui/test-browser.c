@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "analysis.h"
@@ -18,6 +19,7 @@
 #include "session.h"
 #include "store.h"
 #include "tap.h"
+#include "view.h"
 
 #define ROWS 40
 #define COLS 120
@@ -29,6 +31,7 @@
  *   g1 .other -> g2 .other -> g1: nobody else refers to them (garbage)
  *   u: an object in gc.garbage, held by nothing but that list
  *   thread 7 (native 4242), frame main (app.py:10) with local x = a
+ *   previews (what the walker records): s = 'hello leak', l = len 1
  * `extra` more Nodes, each referring to itself, hang off the list for the
  * re-snapshot test. */
 static struct heap *scenario(unsigned extra)
@@ -90,6 +93,8 @@ static struct heap *scenario(unsigned extra)
         r |= heap_add_frame(h, th, "main", "app.py", 10, UINT32_MAX, &fr);
         r |= heap_add_root(h, a, HEAP_ROOT_THREAD, lx, fr);
         r |= heap_finish(h);
+        r |= heap_set_preview(h, s, "'hello leak'");
+        r |= heap_set_preview(h, l, "len 1");
         h->gc_garbage = malloc(sizeof(uint32_t));
         h->gc_garbage[0] = u;
         h->ngc_garbage = 1;
@@ -190,6 +195,59 @@ static int fake_resnapshot(struct session *s, char *msg, size_t len)
         s->diff = d;
         s->generation++;
         return 0;
+}
+
+/* The rows of the top view are in its sort order: every key is the
+ * column's number (COL_NUM, or the rank of COL_RANK texts, which must agree
+ * with the texts' case-insensitive order), equal keys in row order. */
+static int sorted_ok(const struct view *v)
+{
+        const struct column *col;
+        char b1[512], b2[512];
+
+        if (v->sort_col < 0)
+                return 1;
+        col = &v->ops->cols[v->sort_col];
+        for (uint32_t i = 1; i < v->nvis; i++) {
+                const struct row *x = view_row(v, i - 1), *y = view_row(v, i);
+                struct cell cx, cy;
+                int c;
+
+                v->ops->cell(v, x, v->sort_col, b1, sizeof(b1), &cx);
+                v->ops->cell(v, y, v->sort_col, b2, sizeof(b2), &cy);
+                if (col->flags & (COL_NUM | COL_RANK)) {
+                        c = cx.num < cy.num ? -1 : cx.num > cy.num;
+                        if ((col->flags & COL_RANK) &&
+                            (strcasecmp(cx.text, cy.text) < 0) != (c < 0)) {
+                                printf("# rank disagrees with text: %s / %s\n", cx.text,
+                                       cy.text);
+                                return 0;
+                        }
+                } else {
+                        c = strcasecmp(cx.text, cy.text);
+                }
+                if (v->sort_desc)
+                        c = -c;
+                if (c > 0 || (c == 0 && view_row(v, i - 1) - v->rows > view_row(v, i) - v->rows)) {
+                        printf("# %s: rows %u, %u out of order by column %d%s\n", v->title,
+                               i - 1, i, v->sort_col, v->sort_desc ? " (desc)" : "");
+                        return 0;
+                }
+        }
+        return 1;
+}
+
+/* s through every column and back, S on each: all orders right. */
+static int all_sorts_ok(struct browser *b)
+{
+        struct view *v = browser_top(b);
+        int good = sorted_ok(v);
+
+        for (int k = 0; k < v->ops->ncols * 2 + 2; k++) {
+                browser_key(b, k % 2 ? 'S' : 's');
+                good = good && sorted_ok(v);
+        }
+        return good;
 }
 
 /* Every screen the key script visits, joined: what the dump test compares. */
@@ -301,6 +359,38 @@ int main(void)
         keys(b, "\n");
         ok(has(b, "filter cleared") && has(b, "builtins.list"), "filter cleared");
 
+        /* previews: the Object screen's value line, referent rows, instance
+         * lists, and / finds text in a str */
+        keys(b, "g/0x4000\n");
+        ok(sel_has(b, "builtins.dict"), "garbage: the gc.garbage dict");
+        ok(has(b, "value"), "garbage: value column");
+        keys(b, "\n");
+        ok(has(b, "[0]") && has(b, "builtins.str @ 0x7000") && has(b, "'hello leak'"),
+           "object view: referent row shows the str's value");
+        keys(b, "k/hello\n");
+        ok(sel_has(b, "'hello leak'"), "object view: / finds text in a str");
+        keys(b, "\n");
+        ok(has(b, " value 'hello leak'"), "object view: value line of a str");
+        keys(b, "\b\bt/builtins.str\n\n");
+        ok(has(b, "value") && sel_has(b, "'hello leak'"), "instances: value column");
+        keys(b, "t/builtins.list\n\n");
+        ok(sel_has(b, "len 1"), "instances: a container's length");
+        keys(b, "t/builtins.str\n\nk/HELLO\n");
+        ok(sel_has(b, "0x7000"), "instances: / by str text (any case)");
+
+        /* every sort order of the lists, both directions */
+        keys(b, "g");
+        ok(all_sorts_ok(b), "garbage: every column sorts right");
+        keys(b, "t");
+        ok(all_sorts_ok(b), "types: every column sorts right");
+        keys(b, "\n");
+        ok(all_sorts_ok(b), "instances: every column sorts right");
+        keys(b, "c");
+        ok(all_sorts_ok(b), "cycles: every column sorts right");
+        keys(b, "l");
+        ok(all_sorts_ok(b), "local cycles: every column sorts right");
+        keys(b, "l");
+
         /* threads and help */
         keys(b, "T");
         ok(has(b, "Thread 7 (native id 4242), 1 frame"), "threads: thread");
@@ -330,6 +420,9 @@ int main(void)
         keys(b, "c");
         ok(has(b, "state        + type signature"), "cycles: growth column");
         ok(has(b, "+3 __main__.Node"), "cycles: 3 more cycles of the shape");
+        ok(all_sorts_ok(b), "cycles with growth: every column sorts right");
+        keys(b, "g");
+        ok(all_sorts_ok(b), "garbage with growth: every column sorts right");
         keys(b, "q");
         browser_free(b);
         heap_diff_free(s.diff);
