@@ -403,6 +403,19 @@ static void learn_subtype_traverse(struct walker *w, const struct rawtype *rt)
         }
 }
 
+/* Learns subtype_traverse from obj if obj is a class with cached keys.
+ * Returns true once it is known. */
+bool decode_learn_subtype_traverse(struct walker *w, uint64_t obj)
+{
+        struct rawtype rt;
+
+        if (w->subtype_traverse)
+                return true;
+        if (read_type(w, obj, &rt) == 0)
+                learn_subtype_traverse(w, &rt);
+        return w->subtype_traverse != 0;
+}
+
 /* The C exception types whose instances carry fields of their own, in
  * DK_OSERR.. order.  Their subclasses in C (PermissionError,
  * ModuleNotFoundError, UnicodeDecodeError, ...) share the traverse function,

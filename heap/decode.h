@@ -229,6 +229,10 @@ int obj_header(struct walker *w, uint64_t obj, struct objhdr *ret);
 /* Emits the references of tracked object `idx` (at addr). */
 int decode_object(struct walker *w, uint32_t idx, uint64_t addr);
 
+/* Without .symtab, subtype_traverse is learned from a class object; true
+ * once it is known.  Reads obj as a type: call it only for type objects. */
+bool decode_learn_subtype_traverse(struct walker *w, uint64_t obj);
+
 /* Object index for addr, adding it as an untracked object if needed.
  * -EFAULT / -EBADMSG if it is not a readable object. */
 int resolve_object(struct walker *w, uint64_t addr, uint32_t *ret);

@@ -153,6 +153,44 @@ static int add_unreadable(struct walker *w, uint64_t obj, enum heap_gen gen, uin
 
 /* Walks one circular list of a snapshot; every node becomes a tracked
  * object.  The memory cannot change, so anything odd is -EBADMSG. */
+/* Stripped builds have no subtype_traverse symbol: it is learned from the
+ * first class object met.  Types are classified (and cached) as the walk
+ * first meets their instances, and an instance often comes before any
+ * class, so find a class first: scan the lists (oldest first, where
+ * classes live) only until one is found.  Bounded; reads nothing twice. */
+#define LEARN_SCAN_MAX 2000000
+static void learn_before_walk(struct walker *w, const struct gcstate *gs)
+{
+        const struct layout *l = w->l;
+        struct pyo *p = &w->p;
+        uint32_t gch = lsz(l, LS_GCHEAD) ? lsz(l, LS_GCHEAD) : 16;
+        uint32_t nextoff = lhas(l, LF_GCHEAD_NEXT) ? lo(l, LF_GCHEAD_NEXT) : 0;
+        uint64_t scanned = 0;
+
+        if (!lhas(l, LF_TYPE_FLAGS))
+                return;
+        for (int i = gs->nlists - 1; i >= 0; i--) {
+                uint64_t node, typ, flags;
+
+                if (pyo_u64(p, gs->lists[i].head + nextoff, &node) < 0)
+                        continue;
+                node &= ~(uint64_t)3;
+                while (node && !(node & 7) && node != gs->lists[i].head &&
+                       scanned++ < LEARN_SCAN_MAX) {
+                        uint64_t obj = node + gch;
+
+                        if (pyo_type_of(p, obj, &typ) == 0 &&
+                            pyo_u64(p, typ + lo(l, LF_TYPE_FLAGS), &flags) == 0 &&
+                            (flags & (1UL << 31)) &&
+                            decode_learn_subtype_traverse(w, obj))
+                                return;
+                        if (pyo_u64(p, node + nextoff, &node) < 0)
+                                break;
+                        node &= ~(uint64_t)3;
+                }
+        }
+}
+
 static int walk_list(struct walker *w, const struct gclist *gl, uint64_t max,
                      uint64_t *ret_count, struct diag *d)
 {
@@ -1043,6 +1081,7 @@ int heap_build(struct memsrc *m, const struct pyinterp *pi,
                 }
                 int cnt_before[3] = { 0 }, cnt_after[3] = { 0 };
 
+                learn_before_walk(&w, &gs);
                 if (live)
                         read_gen_counts(&w, &gs, cnt_before);
                 for (int i = 0; i < gs.nlists; i++) {
