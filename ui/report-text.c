@@ -36,6 +36,27 @@ static void obj_ref(FILE *f, const struct heap *h, uint32_t i)
         fprintf(f, "%s@0x%" PRIx64, report_type_name(h, i), h->objs[i].addr);
 }
 
+/* A giant component's signature lists dozens of types; a line a person can
+ * read keeps the first ones and says how many more there are. */
+#define SIGNATURE_WIDTH 100
+static void shorten_signature(char *sig, size_t width)
+{
+        size_t len = strlen(sig), cut, more = 0;
+        char tail[48];
+
+        if (len <= width)
+                return;
+        cut = width;
+        while (cut > 0 && sig[cut] != '+')
+                cut--;
+        if (cut == 0)
+                cut = width;
+        for (size_t i = cut; i < len; i++)
+                more += sig[i] == '+';
+        snprintf(tail, sizeof(tail), "+... (%zu more types)", more ? more : 1);
+        memcpy(sig + cut, tail, strlen(tail) + 1);
+}
+
 static void write_cycle(FILE *f, const struct heap *h, uint32_t c)
 {
         uint32_t n = h->cycles.start[c + 1] - h->cycles.start[c];
@@ -45,6 +66,7 @@ static void write_cycle(FILE *f, const struct heap *h, uint32_t c)
 
         if (heap_cycle_signature(h, c, sig, sizeof(sig)) < 0)
                 snprintf(sig, sizeof(sig), "?");
+        shorten_signature(sig, SIGNATURE_WIDTH);
         fprintf(f, "  #%-4" PRIu32 " %" PRIu32 " object%s, %s, %s  [%s]\n", c + 1, n,
                 n == 1 ? "" : "s", human_bytes(h->cycles.bytes[c], b, sizeof(b)),
                 h->cycles.garbage[c] ? "GARBAGE" : "alive", sig);
