@@ -11,25 +11,10 @@
 
 #include "analysis.h"
 #include "config.h"
+#include "fmt.h"
 #include "heap.h"
 #include "paths.h"
 
-static const char *human_bytes(uint64_t b, char *buf, size_t len)
-{
-        static const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-        double v = (double)b;
-        int u = 0;
-
-        while (v >= 1024 && u < 4) {
-                v /= 1024;
-                u++;
-        }
-        if (u == 0)
-                snprintf(buf, len, "%" PRIu64 " B", b);
-        else
-                snprintf(buf, len, "%.1f %s", v, unit[u]);
-        return buf;
-}
 
 static void obj_ref(FILE *f, const struct heap *h, uint32_t i)
 {
@@ -68,7 +53,7 @@ static void write_cycle(FILE *f, const struct heap *h, uint32_t c)
                 snprintf(sig, sizeof(sig), "?");
         shorten_signature(sig, SIGNATURE_WIDTH);
         fprintf(f, "  #%-4" PRIu32 " %" PRIu32 " object%s, %s, %s  [%s]\n", c + 1, n,
-                n == 1 ? "" : "s", human_bytes(h->cycles.bytes[c], b, sizeof(b)),
+                n == 1 ? "" : "s", fmt_bytes(h->cycles.bytes[c], b, sizeof(b)),
                 h->cycles.garbage[c] ? "GARBAGE" : "alive", sig);
         if (heap_shortest_cycle(h, c, first, &p) < 0) {
                 fputs("        (no cycle path found)\n", f);
@@ -118,7 +103,7 @@ static void write_types(FILE *f, const struct heap *h, unsigned top)
                 if (!t->count)
                         break;
                 fprintf(f, "  %10" PRIu64 " %12s  %s%s\n", t->count,
-                        human_bytes(t->bytes, b, sizeof(b)), t->fullname ? t->fullname : "?",
+                        fmt_bytes(t->bytes, b, sizeof(b)), t->fullname ? t->fullname : "?",
                         t->opaque && t->tracked ? "  (opaque)" : "");
         }
         free(order);
@@ -133,7 +118,7 @@ static void write_obj_list(FILE *f, const struct heap *h, const uint32_t *idx, u
                 fputs("  ", f);
                 obj_ref(f, h, idx[k]);
                 fprintf(f, "  refcnt %" PRId64 ", %s\n", h->objs[idx[k]].refcnt,
-                        human_bytes(h->objs[idx[k]].size, b, sizeof(b)));
+                        fmt_bytes(h->objs[idx[k]].size, b, sizeof(b)));
         }
         if (n > top)
                 fprintf(f, "  ... and %" PRIu32 " more (use --json for all)\n", n - top);
@@ -152,7 +137,7 @@ int report_text(const struct heap *h, FILE *f, const struct report_opts *o)
         fprintf(f, "interpreter: %s (layout from %s)\n", m->interp_path, m->layout_source);
         fprintf(f, "snapshot: target paused %.1f ms (%d thread%s stopped in %.1f ms), "
                 "%s copied\n", m->pause_ms, m->threads, m->threads == 1 ? "" : "s",
-                m->stop_ms, human_bytes(m->bytes_copied, b, sizeof(b)));
+                m->stop_ms, fmt_bytes(m->bytes_copied, b, sizeof(b)));
         fprintf(f, "gc: %s, thresholds %d/%d/%d, counts %d/%d/%d, frozen %" PRIu64 "%s\n",
                 g->enabled ? "enabled" : "DISABLED", g->thresholds[0], g->thresholds[1],
                 g->thresholds[2], g->counts[0], g->counts[1], g->counts[2], g->frozen,
@@ -179,7 +164,7 @@ int report_text(const struct heap *h, FILE *f, const struct report_opts *o)
         for (uint32_t k = 0; k < h->ngarbage; k++)
                 gbytes += h->objs[h->garbage[k]].size;
         fprintf(f, "\nGarbage: the next full collection would free %" PRIu32 " object%s, %s\n",
-                h->ngarbage, h->ngarbage == 1 ? "" : "s", human_bytes(gbytes, b, sizeof(b)));
+                h->ngarbage, h->ngarbage == 1 ? "" : "s", fmt_bytes(gbytes, b, sizeof(b)));
         write_obj_list(f, h, h->garbage, h->ngarbage, top);
 
         fprintf(f, "\ngc.garbage: %" PRIu32 " object%s\n", h->ngc_garbage,

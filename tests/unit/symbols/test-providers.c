@@ -36,89 +36,15 @@
 #include "pyinterp.h"
 #include "tables.h"
 #include "tap.h"
+#include "pychild.h"
 
-#define SCRIPT "import sys; v = sys.version_info; " \
-        "sys.stdout.write('%d.%d.%d\\n' % (v[0], v[1], v[2])); sys.stdout.flush(); " \
-        "sys.stdin.read()"
 #define CHROOTS "/var/cache/pyleak-attach/chroots"
 #define MAX_FIND_MS 100.0
 
-struct child {
-        pid_t pid;
-        int in_fd;
-};
-
 static char pyenv_root[1024];
 
-static int spawn(char *const argv[], const char *ld_path, char *line, size_t len,
-                 struct child *c)
-{
-        int in[2], out[2], ex[2];
-        pid_t pid;
-        ssize_t n;
-        int err;
 
-        if (pipe(in) < 0 || pipe(out) < 0 || pipe2(ex, O_CLOEXEC) < 0)
-                return -errno;
-        pid = fork();
-        if (pid < 0)
-                return -errno;
-        if (pid == 0) {
-                dup2(in[0], 0);
-                dup2(out[1], 1);
-                close(in[0]), close(in[1]), close(out[0]), close(out[1]), close(ex[0]);
-                if (ld_path)
-                        setenv("LD_LIBRARY_PATH", ld_path, 1);
-                execv(argv[0], argv);
-                err = errno;
-                if (write(ex[1], &err, sizeof(err)) < 0)
-                        _exit(126);
-                _exit(127);
-        }
-        close(in[0]), close(out[1]), close(ex[1]);
-        n = read(ex[0], &err, sizeof(err));
-        close(ex[0]);
-        c->pid = pid;
-        c->in_fd = in[1];
-        if (n > 0) {
-                close(out[0]);
-                return -err;
-        }
-        if (line) {
-                size_t got = 0;
 
-                while (got + 1 < len) {
-                        n = read(out[0], line + got, 1);
-                        if (n <= 0 || line[got] == '\n')
-                                break;
-                        got++;
-                }
-                line[got] = '\0';
-        }
-        close(out[0]);
-        return 0;
-}
-
-static void reap(struct child *c)
-{
-        if (c->in_fd >= 0)
-                close(c->in_fd);
-        kill(c->pid, SIGTERM);
-        waitpid(c->pid, NULL, 0);
-}
-
-static int find(pid_t pid, struct pyinterp **ret, struct diag *d)
-{
-        struct memsrc *m = NULL;
-        int rc;
-
-        rc = memsrc_open_live(pid, &m, d);
-        if (rc < 0)
-                return rc;
-        rc = pyinterp_find(m, ret, d);
-        memsrc_free(m);
-        return rc;
-}
 
 static int count_present(const struct layout *l)
 {
