@@ -37,6 +37,7 @@ import weakref
 
 KEEP = []                       # live graph: reachable from a module global
 NAMES = {}                      # scenario label -> object in that cycle (ids only reported)
+DESIGNATED = {}                 # label -> id: garbage the scenario built on purpose
 
 
 def tname(t):
@@ -559,19 +560,29 @@ EXTRA = [
 
 
 def build(builders, prefix):
+    """prefix 'garbage...:' marks what is built as garbage by design: its
+    anchors are handed over as designated garbage (the harness keeps those
+    whose unreachable part consists only of types the tool must decode)."""
     out = []
     for b in builders:
         obj = b()
         NAMES['%s%s' % (prefix, b.__name__)] = id(obj)
+        if prefix.startswith('garbage'):
+            DESIGNATED['%s%s' % (prefix, b.__name__)] = id(obj)
         out.append(obj)
     return out
 
 
-def del_pair():
+def del_pair(label=None):
+    """The classic pair of instances with __del__ (decoded types only)."""
     a = WithDel()
     b = WithDel()
     a.other = b
     b.other = a
+    if label:
+        NAMES[label] = id(a)
+        DESIGNATED[label + '.a'] = id(a)
+        DESIGNATED[label + '.b'] = id(b)
     return a
 
 
@@ -596,15 +607,13 @@ def s_garbage():
     __del__ pairs included.  A collection only moves what is reachable, so
     each batch is held until it has been promoted, then dropped."""
     KEEP.append(build(BASIC[:5], 'live:'))
-    hold = [build(BASIC, 'garbage2:'), del_pair()]
-    NAMES['garbage2:del_pair'] = id(hold[-1])
+    hold = [build(BASIC, 'garbage2:'), del_pair('garbage2:del_pair')]
     gc.collect(1)               # -> generation 2
     hold.append(build(EXTRA, 'garbage1:'))
-    hold.append(del_pair())
-    NAMES['garbage1:del_pair'] = id(hold[-1])
+    hold.append(del_pair('garbage1:del_pair'))
     gc.collect(0)               # -> generation 1
     del hold[:]
-    NAMES['garbage0:del_pair'] = id(del_pair())
+    del_pair('garbage0:del_pair')
     build(BASIC, 'garbage0:')   # waits in generation 0
 
 
@@ -614,12 +623,13 @@ def s_freeze():
     gc.freeze()
     KEEP.append(build(BASIC[20:30], 'live:'))
     build(BASIC[30:], 'garbage:')
+    del_pair('garbage:del_pair')
 
 
 def s_gc_garbage():
     gc.set_debug(gc.DEBUG_SAVEALL)
     build(BASIC[:15], 'saved:')
-    NAMES['saved:del_pair'] = id(del_pair())
+    NAMES['saved:del_pair'] = id(del_pair())      # in gc.garbage: alive
     gc.collect()
     gc.set_debug(0)
     KEEP.append(build(BASIC[15:20], 'live:'))
@@ -646,6 +656,8 @@ def s_chain():
         cur.append(nxt)
         cur = nxt
     NAMES['garbage:chain100k'] = id(head)
+    DESIGNATED['garbage:chain100k.head'] = id(head)
+    DESIGNATED['garbage:chain100k.tail'] = id(cur)
 
 
 def s_gcstate():
@@ -688,40 +700,139 @@ def read_gen(gen, marker, artefacts, objs_out):
     return ids
 
 
-def describe(objs, referents, types_of):
+def describe(objs, referents, types_of, kinds):
+    """Referents and type names; `kinds` collects the distinct types
+    (id -> type) and the module objects (id -> module) for classify()."""
+    names = kinds.setdefault('names', {})
+    typeobjs = kinds.setdefault('types', {})
+    modules = kinds.setdefault('modules', {})
+    modtype = types.ModuleType
     for o in objs:
         i = id(o)
-        types_of[i] = tname(type(o))
+        t = type(o)
+        ti = id(t)
+        n = names.get(ti)
+        if n is None:
+            n = names[ti] = tname(t)
+            typeobjs[ti] = t
+        types_of[i] = n
+        if isinstance(o, modtype):
+            modules[i] = o
         rs = gc.get_referents(o)
         referents[i] = [id(r) for r in rs]
         for r in rs:
             ri = id(r)
             if ri not in types_of:
-                types_of[ri] = tname(type(r))
+                rt = type(r)
+                rn = names.get(id(rt))
+                if rn is None:
+                    rn = tname(rt)
+                types_of[ri] = rn
 
 
-def tracked_view(marker, artefacts, referents, types_of):
+# The issue's list of types whose references are decoded (never opaque):
+# list, tuple, dict, set, frozenset, instances of Python classes, type,
+# function, cell, method, classmethod, staticmethod, property, module
+# without C state, frame, generator, coroutine, async_generator, traceback,
+# BaseException and subclasses, deque, OrderedDict, defaultdict, weakref,
+# slice, memoryview, builtin_function_or_method, method/member/getset/wrapper
+# descriptors.
+def must_decode_types():
+    def f():
+        pass
+    cell = (lambda: f).__closure__[0]
+    return [list, tuple, dict, set, frozenset, type, types.FunctionType,
+            type(cell), types.MethodType, classmethod, staticmethod, property,
+            types.FrameType, types.GeneratorType, types.CoroutineType,
+            types.AsyncGeneratorType, types.TracebackType, collections.deque,
+            collections.OrderedDict, collections.defaultdict, weakref.ref,
+            weakref.ProxyType, weakref.CallableProxyType, slice, memoryview,
+            types.BuiltinFunctionType, type(str.join), type(dict.__dict__['fromkeys']),
+            types.MemberDescriptorType, types.GetSetDescriptorType,
+            type(object.__init__)]
+
+
+def classify(kinds):
+    """Runs after every snapshot object has been read (it imports ctypes).
+    Returns ({type name: why it must be decoded, or ''}, {module id: 'py' or
+    'c'}).  A Python class is a heap type whose tp_dealloc is
+    subtype_dealloc; it must be decoded when its nearest C base is.  A module
+    is Python-level when md_def is NULL (no C state)."""
+    try:
+        import ctypes
+        vp = ctypes.c_void_p
+        sz = ctypes.c_ssize_t
+        if not (sz.from_address(id(int) + 32).value == int.__basicsize__ and
+                sz.from_address(id(int) + 40).value == int.__itemsize__):
+            raise ImportError('unexpected PyTypeObject layout')
+
+        class P(object):
+            pass
+        sub = vp.from_address(id(P) + 48).value
+
+        def is_py(t):
+            return bool(t.__flags__ & (1 << 9)) and vp.from_address(id(t) + 48).value == sub
+
+        def md_def(m):
+            return vp.from_address(id(m) + 24).value
+    except Exception:           # no ctypes: heuristics
+        def is_py(t):
+            return bool(t.__flags__ & (1 << 9)) and '__module__' in t.__dict__ and \
+                not any(k in t.__dict__ for k in ('__new__',)) or '__slots__' in t.__dict__
+
+        def md_def(m):
+            spec = m.__dict__.get('__spec__')
+            loader = getattr(spec, 'loader', None) or m.__dict__.get('__loader__')
+            ln = loader.__name__ if isinstance(loader, type) else type(loader).__name__
+            return 1 if ln in ('BuiltinImporter', 'ExtensionFileLoader') else 0
+    must = must_decode_types()
+    must_ids = set(id(t) for t in must)
+
+    def reason(t):
+        if id(t) in must_ids:
+            return 'builtin'
+        if issubclass(t, BaseException):
+            return 'exception'
+        if is_py(t):
+            for b in t.__mro__:
+                if not is_py(b):
+                    if b is object or id(b) in must_ids or issubclass(b, BaseException):
+                        return 'python class'
+                    return ''
+        return ''
+    why = {}
+    for ti, t in kinds['types'].items():
+        n = kinds['names'][ti]
+        r = reason(t)
+        why[n] = r if why.get(n, r) == r else ''
+    mods = {}
+    for i, m in kinds['modules'].items():
+        mods[str(i)] = 'c' if md_def(m) else 'py'
+    return why, mods
+
+
+def tracked_view(marker, artefacts, referents, types_of, kinds):
     gens = {}
     objs = []
     for g in (0, 1, 2):
         gens[str(g)] = read_gen(g, marker if g == 0 else None, artefacts, objs)
-    describe(objs, referents, types_of)
+    describe(objs, referents, types_of, kinds)
     del objs[:]
     return gens
 
 
-def permanent_view(gens, referents, types_of):
+def permanent_view(gens, referents, types_of, kinds):
     """gc.unfreeze() appends the permanent generation to generation 2."""
     before = set(gens['2'])
     gc.unfreeze()
     objs = [o for o in gc.get_objects(generation=2) if id(o) not in before]
     ids = [id(o) for o in objs]
-    describe(objs, referents, types_of)
+    describe(objs, referents, types_of, kinds)
     del objs[:]
     return ids
 
 
-def forked_collect(snapshot_ids, marker):
+def forked_collect(snapshot_ids, marker, kinds):
     """What a full collection would free now: collect in a forked child
     with DEBUG_SAVEALL.  Freed = what it saves in gc.garbage, plus snapshot
     objects that finalizers freed by refcount during the collection (a
@@ -729,13 +840,15 @@ def forked_collect(snapshot_ids, marker):
     reaches gc.garbage).  A vanished exact tuple/dict may instead have been
     untracked by the collection; it counts as alive if a live object still
     refers to it (searched through untracked tuples/dicts).  gc must stay
-    disabled (or with a huge threshold) in the child."""
+    disabled (or with a huge threshold) in the child.  `kinds` holds
+    references to types and modules; the child drops them first."""
     old = len(gc.garbage)
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
         try:
             os.close(r)
+            kinds.clear()
             # At-fork handlers (threading) free a few objects in the child
             # only; whatever is gone before we collect is not the
             # collection's doing.  Survivors keep their place in generation
@@ -900,11 +1013,14 @@ def serve(ready_fd, cmd_fd, out_path):
     artefacts = {id(wake_count), id(marker)}
     referents = {}
     types_of = {}
-    gens = tracked_view(marker, artefacts, referents, types_of)
+    kinds = {}
+    gens = tracked_view(marker, artefacts, referents, types_of, kinds)
     gc_garbage = [id(o) for o in gc.garbage]
-    collected = forked_collect([i for ids in gens.values() for i in ids], marker)
+    collected = forked_collect([i for ids in gens.values() for i in ids], marker, kinds)
     cascade, untracked = classify_vanished(collected, referents, types_of)
-    gens['permanent'] = permanent_view(gens, referents, types_of)
+    gens['permanent'] = permanent_view(gens, referents, types_of, kinds)
+    must, modules = classify(kinds)     # nothing of the snapshot is read after this
+    kinds.clear()
     nodes = set()
     for ids in gens.values():
         nodes.update(ids)
@@ -932,11 +1048,14 @@ def serve(ready_fd, cmd_fd, out_path):
         'gc_garbage': gc_garbage,
         'sccs': sccs,
         'names': NAMES,
+        'designated_garbage': DESIGNATED,
+        'must_decode': must,
+        'modules': modules,
         'oracle_seconds': time.monotonic() - t0,
     }
     tmp = out_path + '.tmp'
     with open(tmp, 'w') as f:
-        json.dump(report, f)
+        f.write(json.dumps(report))     # one shot: the C encoder
     os.rename(tmp, out_path)
     os.write(ready_fd, b'D')
 
