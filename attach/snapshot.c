@@ -386,10 +386,13 @@ static int check_budget(pid_t pid, uint64_t total, uint64_t max_bytes,
         uint64_t phys = pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz : 0;
 
         if (max_bytes && total > max_bytes) {
-                diag_set(d, -ENOMEM, "cannot snapshot process %d: its writable memory (%llu MiB) exceeds the budget (%llu MiB)",
-                         (int)pid, (unsigned long long)(total >> 20),
-                         (unsigned long long)(max_bytes >> 20));
-                diag_append(d, "hint: raise the memory budget, or use a forked copy or a core file");
+                /* In KiB: a MiB figure rounds a small --max-memory to 0. */
+                diag_set(d, -ENOMEM, "cannot snapshot process %d: copying its writable memory "
+                         "(%llu KiB) would exceed the memory budget (%llu KiB)",
+                         (int)pid, (unsigned long long)((total + 1023) >> 10),
+                         (unsigned long long)(max_bytes >> 10));
+                diag_append(d, "hint: raise the budget with --max-memory SIZE, or use "
+                            "--snapshot fork (copies nothing), or analyse a core file (--core)");
                 return -ENOMEM;
         }
         if (phys && total > phys) {

@@ -444,6 +444,12 @@ static enum dkind classify_exception(struct walker *w, uint64_t traverse)
         return known ? DK_OPAQUE : DK_BASEEXC;
 }
 
+/* An unknown reference traverse (0: not readable here) cannot contradict. */
+static bool same_traverse(uint64_t traverse, uint64_t known)
+{
+        return !known || !traverse || traverse == known;
+}
+
 static enum dkind classify_static(struct walker *w, uint64_t addr, uint64_t flags,
                                   uint64_t traverse, const char *tpname)
 {
@@ -486,6 +492,9 @@ static enum dkind classify_static(struct walker *w, uint64_t addr, uint64_t flag
                 return DK_DICT;
         if (!strcmp(tpname, "types.SimpleNamespace"))
                 return DK_NAMESPACE;
+        /* one per ABC class: its registry and caches (sets of weakrefs) */
+        if (!strcmp(tpname, "_abc._abc_data"))
+                return DK_ABCDATA;
         if (!strcmp(tpname, "method-wrapper"))
                 return DK_METHWRAPPER;
         if (!strcmp(tpname, "_collections._tuplegetter") ||
@@ -500,16 +509,20 @@ static enum dkind classify_static(struct walker *w, uint64_t addr, uint64_t flag
         /* 3.14 made it typing.Union with another struct and traverse */
         if (!strcmp(tpname, "types.UnionType") && !py_at_least(w->l->version_hex, 3, 14))
                 return DK_UNION;
+        /* A fast-subclass flag names the struct the object starts with; it
+         * is decoded as that builtin only if it also traverses as it (a C
+         * subclass with a traverse of its own visits more, and claiming to
+         * know its edges would be wrong). */
         if (flags & TPF_LIST_SUBCLASS)
-                return DK_LIST;
+                return same_traverse(traverse, w->list_traverse) ? DK_LIST : DK_OPAQUE;
         if (flags & TPF_TUPLE_SUBCLASS)
-                return DK_TUPLE;
+                return same_traverse(traverse, w->tuple_traverse) ? DK_TUPLE : DK_OPAQUE;
         if (flags & TPF_DICT_SUBCLASS)
-                return DK_DICT;
+                return same_traverse(traverse, w->dict_traverse) ? DK_DICT : DK_OPAQUE;
         if (flags & TPF_BASE_EXC_SUBCLASS)
                 return classify_exception(w, traverse);
         if (flags & TPF_TYPE_SUBCLASS)
-                return DK_TYPE;
+                return same_traverse(traverse, w->type_traverse) ? DK_TYPE : DK_OPAQUE;
         return (flags & TPF_HAVE_GC) ? DK_OPAQUE : DK_NONE;
 }
 
@@ -696,6 +709,10 @@ int tinfo_get(struct walker *w, uint64_t addr, struct tinfo **ret)
                         t->base_kind = (uint8_t)classify_static(w, b, meta.flags, meta.traverse, bn);
                         if (!meta.traverse)
                                 t->base_kind = DK_NONE;
+                        else if (t->base_kind == DK_NONE)
+                                /* subtype_traverse calls any base traverse,
+                                 * GC flag or not (ctypes' _CData bases) */
+                                t->base_kind = DK_OPAQUE;
                         t->base_heap = (meta.flags & TPF_HEAPTYPE) != 0;
                         t->dict_differs = t->dictoffset != meta.dictoffset;
                         t->size_kind = (uint8_t)size_kind_of(w, (enum dkind)t->base_kind, b, meta.flags);
@@ -716,7 +733,8 @@ int tinfo_get(struct walker *w, uint64_t addr, struct tinfo **ret)
         if (t->is_metatype)
                 t->size_kind = SK_TYPE;
 
-        r = heap_intern_type(w->h, addr, mod, qual, t->kind == DK_OPAQUE, &t->hidx);
+        r = heap_intern_type(w->h, addr, mod, qual, t->kind == DK_OPAQUE || tinfo_base_opaque(t),
+                             &t->hidx);
         if (r < 0) {
                 tinfo_free(t);
                 return r;
@@ -1053,7 +1071,7 @@ int obj_header(struct walker *w, uint64_t obj, struct objhdr *oh)
         is_gc = (t->flags & TPF_HAVE_GC) != 0;
         if (is_gc)
                 oh->flags |= HOBJ_HAS_GC;
-        if (t->kind == DK_OPAQUE)
+        if (t->kind == DK_OPAQUE || tinfo_base_opaque(t))
                 oh->flags |= HOBJ_OPAQUE;
 
         r = obj_sizeof(w, obj, v, t, &size);
@@ -2144,6 +2162,23 @@ static int dec_defdict(struct walker *w, uint64_t obj, const struct tinfo *t)
 }
 
 SIMPLE_DECODER(dec_namespace, LS_NAMESPACE, { LF_NAMESPACE_DICT, CL_DICT })
+
+static int dec_abcdata(struct walker *w, uint64_t obj, const struct tinfo *t)
+{
+        static const struct fdesc fd[] = {
+                { LF_ABCDATA_REGISTRY, CL_ABC_REGISTRY }, { LF_ABCDATA_CACHE, CL_ABC_CACHE },
+                { LF_ABCDATA_NEGCACHE, CL_ABC_NEGCACHE },
+        };
+        int r;
+
+        /* A heap type (3.10+) whose traverse visits the type first. */
+        if (t->flags & TPF_HEAPTYPE) {
+                r = emit(w, t->addr, w->lab[CL_CLASS]);
+                if (r < 0)
+                        return r;
+        }
+        return emit_fields(w, obj, LS_ABCDATA, fd, sizeof(fd) / sizeof(fd[0]));
+}
 SIMPLE_DECODER(dec_methwrapper, LS_METHWRAPPER,
                { LF_METHWRAPPER_DESCR, CL_DESCR }, { LF_METHWRAPPER_SELF, CL_SELF })
 
@@ -2326,7 +2361,8 @@ static const decoder_fn decoders[DK__COUNT] = {
         [DK_DEQUE] = dec_deque, [DK_ODICT] = dec_odict, [DK_DEFDICT] = dec_defdict,
         [DK_WEAKREF] = dec_weakref, [DK_SLICE] = dec_slice, [DK_MEMVIEW] = dec_memview,
         [DK_MBUF] = dec_mbuf, [DK_CFUNC] = dec_cfunc, [DK_DESCR] = dec_descr,
-        [DK_NAMESPACE] = dec_namespace, [DK_METHWRAPPER] = dec_methwrapper,
+        [DK_NAMESPACE] = dec_namespace, [DK_ABCDATA] = dec_abcdata,
+        [DK_METHWRAPPER] = dec_methwrapper,
         [DK_TUPLEGETTER] = dec_tuplegetter,
         [DK_OSERR] = dec_oserr, [DK_SYNTAXERR] = dec_syntaxerr,
         [DK_IMPORTERR] = dec_importerr, [DK_STOPITER] = dec_stopiter,
@@ -2437,6 +2473,17 @@ int dict_foreach(struct walker *w, uint64_t dict,
 /* ------------------------------------------------------------ lifecycle */
 
 /* tp_traverse of the type a PyExc_* pointer variable names, 0 if unknown. */
+/* tp_traverse of a static type exported as a symbol, 0 if unreadable. */
+static uint64_t static_type_traverse(struct walker *w, enum pysym_id id)
+{
+        uint64_t trav;
+
+        if (!w->pi->sym[id] || !lhas(w->l, LF_TYPE_TRAVERSE) ||
+            pyo_u64(&w->p, w->pi->sym[id] + lo(w->l, LF_TYPE_TRAVERSE), &trav) < 0)
+                return 0;
+        return trav;
+}
+
 static uint64_t exc_type_traverse(struct walker *w, enum pysym_id id)
 {
         uint64_t type, trav;
@@ -2479,6 +2526,10 @@ int walker_init(struct walker *w, struct heap *h, struct memsrc *m,
                 w->lookdict_known = true;
         }
         w->baseexc_traverse = exc_type_traverse(w, PYSYM_BASEEXC_PTR);
+        w->list_traverse = static_type_traverse(w, PYSYM_LIST_TYPE);
+        w->tuple_traverse = static_type_traverse(w, PYSYM_TUPLE_TYPE);
+        w->dict_traverse = static_type_traverse(w, PYSYM_DICT_TYPE);
+        w->type_traverse = static_type_traverse(w, PYSYM_TYPE_TYPE);
         for (int k = 0; k <= DK_UNICODEERR - DK_OSERR; k++)
                 w->exc_traverse[k] = exc_type_traverse(w, exc_syms[k]);
         return 0;

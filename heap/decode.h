@@ -51,6 +51,7 @@ enum dkind {
         DK_CFUNC,
         DK_DESCR,
         DK_NAMESPACE,
+        DK_ABCDATA,
         DK_METHWRAPPER,
         DK_TUPLEGETTER,
         DK_OSERR,        /* C exception types with extra fields ... */
@@ -115,6 +116,14 @@ struct tinfo {
         uint32_t *ck_label;      /* ".name" per cached-keys entry */
 };
 
+/* An instance of a Python class whose first C base has a traverse the
+ * walker does not know: its slot, dict and class edges are real, the rest
+ * is unknown, so the object counts as opaque. */
+static inline bool tinfo_base_opaque(const struct tinfo *t)
+{
+        return t->kind == DK_INSTANCE && t->base_kind == DK_OPAQUE;
+}
+
 /* Open-addressing map u64 -> u32 (0 is never a key). */
 struct u64map {
         uint64_t *keys;
@@ -149,6 +158,8 @@ struct u64map {
         L(DEFAULT_FACTORY, "default_factory") L(CALLBACK, "__callback__") \
         L(START, "start") L(STOP, "stop") L(STEP, "step") \
         L(MBUF, "mbuf") L(OBJ, "obj") L(DEFINING_CLASS, "<defining class>") \
+        L(ABC_REGISTRY, "_abc_registry") L(ABC_CACHE, "_abc_cache") \
+        L(ABC_NEGCACHE, "_abc_negative_cache") \
         L(OBJCLASS, "__objclass__") L(DESCR, "descr") L(DOCFIELD, "doc") \
         L(ERRNO, "errno") L(STRERROR, "strerror") L(FILENAME, "filename") \
         L(FILENAME2, "filename2") L(WINERROR, "winerror") L(MSG, "msg") \
@@ -193,6 +204,10 @@ struct walker {
                                         from .symtab or learned */
         bool lookdict_known;         /* ... from .symtab: no learning */
         uint64_t baseexc_traverse;   /* BaseException's tp_traverse */
+        /* tp_traverse of list, tuple, dict and type: a fast-subclass flag
+         * only says which struct the object starts with; a C subclass with
+         * a traverse of its own (ctypes' metatypes, say) visits more. */
+        uint64_t list_traverse, tuple_traverse, dict_traverse, type_traverse;
         uint64_t exc_traverse[DK_UNICODEERR - DK_OSERR + 1];
 
         uint64_t inconsistencies;

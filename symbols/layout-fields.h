@@ -72,6 +72,7 @@
         S(FLOAT,        "PyFloatObject") \
         S(ERRITEM,      "_PyErr_StackItem|_err_stackitem") \
         S(NAMESPACE,    "_PyNamespaceObject") \
+        S(ABCDATA,      "_abc_data") \
         S(METHWRAPPER,  "wrapperobject") \
         S(TUPLEGETTER,  "_tuplegetterobject") \
         S(OSERR,        "PyOSErrorObject") \
@@ -315,6 +316,9 @@
         F(MEMVIEW_MBUF,          MEMVIEW, "mbuf") \
         F(MBUF_OBJ,              MBUF,    "master.obj") \
         F(NAMESPACE_DICT,        NAMESPACE, "ns_dict") \
+        F(ABCDATA_REGISTRY,      ABCDATA, "_abc_registry") \
+        F(ABCDATA_CACHE,         ABCDATA, "_abc_cache") \
+        F(ABCDATA_NEGCACHE,      ABCDATA, "_abc_negative_cache") \
         F(METHWRAPPER_DESCR,     METHWRAPPER, "descr") \
         F(METHWRAPPER_SELF,      METHWRAPPER, "self") \
         F(TUPLEGETTER_DOC,       TUPLEGETTER, "doc") \

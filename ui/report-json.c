@@ -99,23 +99,39 @@ static void write_types(FILE *f, const struct heap *h)
         free(order);
 }
 
+/* Opaque is decided per object, not per type: a C module with its own
+ * state is opaque while a Python module of the same type is not.  So count
+ * the tracked objects flagged opaque, by type: the counts then add up to
+ * tracked - decoded. */
 static void write_coverage(FILE *f, const struct heap *h)
 {
+        uint64_t *n = calloc(h->ntypes ? h->ntypes : 1, sizeof(*n));
         bool first = true;
 
         fprintf(f, "  \"coverage\": {\"tracked\": %" PRIu32 ", \"decoded\": %" PRIu32
                 ", \"opaque_types\": {", h->ntracked, h->ndecoded);
-        for (uint32_t i = 0; i < h->ntypes; i++) {
-                const struct heap_type *t = &h->types[i];
-
-                if (!t->opaque || !t->tracked)
+        for (uint32_t i = 0; n && i < h->ntracked; i++)
+                if ((h->objs[i].flags & HOBJ_OPAQUE) && h->objs[i].type < h->ntypes)
+                        n[h->objs[i].type]++;
+        /* Two types may share a name (classes made in a loop or a function):
+         * JSON keys must be unique, so fold their counts into the first. */
+        for (uint32_t i = 0; n && i < h->ntypes; i++)
+                for (uint32_t j = 0; n[i] && j < i; j++)
+                        if (n[j] && h->types[i].fullname && h->types[j].fullname &&
+                            !strcmp(h->types[i].fullname, h->types[j].fullname)) {
+                                n[j] += n[i];
+                                n[i] = 0;
+                        }
+        for (uint32_t i = 0; n && i < h->ntypes; i++) {
+                if (!n[i])
                         continue;
                 fputs(first ? "" : ", ", f);
-                json_str(f, t->fullname ? t->fullname : "?");
-                fprintf(f, ": %" PRIu64, t->tracked);
+                json_str(f, h->types[i].fullname ? h->types[i].fullname : "?");
+                fprintf(f, ": %" PRIu64, n[i]);
                 first = false;
         }
         fputs("}},\n", f);
+        free(n);
 }
 
 static void write_objects(FILE *f, const struct heap *h)

@@ -684,8 +684,17 @@ def compare(tap, tag, ctx, target_pid):
     cov = r.get('coverage') or {}
     tracked, decoded = cov.get('tracked'), cov.get('decoded')
     ratio = (decoded / tracked) if isinstance(tracked, int) and tracked and isinstance(decoded, int) else 0
-    tap.ok(tracked == len(ctx.nodes) and ratio >= 0.99,
-           t('coverage: %s of %s tracked objects decoded (%.2f%%)' % (decoded, tracked, 100 * ratio)),
+    # types_extra and garbage build, on purpose, objects of types outside the
+    # issue's decoded list (iterators, itertools, ctypes, _struct): there the
+    # opaque share is there by construction, so it is reported, not bounded.
+    # What the tool claims about those objects is asserted exactly all the
+    # same: no invented edge, exact opaque accounting, the listed types never
+    # opaque, garbage misses explained.  Everywhere else the share is bounded.
+    exotic = tag.split()[-1] in ('types_extra', 'garbage')
+    tap.ok(tracked == len(ctx.nodes) and (exotic or ratio >= 0.99),
+           t('coverage: %s of %s tracked objects decoded (%.2f%%%s)' % (
+               decoded, tracked, 100 * ratio,
+               '; scenario of non-listed types: share reported, not bounded' if exotic else '')),
            ['oracle tracks %d objects; opaque types: %s' % (len(ctx.nodes), json.dumps(cov.get('opaque_types')))],
            always=True)
     ot = cov.get('opaque_types')
