@@ -403,17 +403,26 @@ static void learn_subtype_traverse(struct walker *w, const struct rawtype *rt)
         }
 }
 
-/* Learns subtype_traverse from obj if obj is a class with cached keys.
- * Returns true once it is known. */
-bool decode_learn_subtype_traverse(struct walker *w, uint64_t obj)
+/* The tp_traverse of obj if obj looks like a class statement's class (a
+ * GC heap type with cached keys), else 0.  From 3.12 C heap types with a
+ * managed dict have cached keys too, so one such class proves nothing:
+ * the caller takes a vote. */
+uint64_t decode_class_traverse(struct walker *w, uint64_t obj)
 {
+        const struct layout *l = w->l;
         struct rawtype rt;
 
-        if (w->subtype_traverse)
-                return true;
-        if (read_type(w, obj, &rt) == 0)
-                learn_subtype_traverse(w, &rt);
-        return w->subtype_traverse != 0;
+        if (read_type(w, obj, &rt) < 0 || !(rt.flags & TPF_HEAPTYPE) ||
+            !(rt.flags & TPF_HAVE_GC) || !rt.traverse || !lhas(l, LF_HEAPTYPE_CACHED_KEYS) ||
+            !ld64(rt.v, lo(l, LF_HEAPTYPE_CACHED_KEYS)))
+                return 0;
+        return rt.traverse;
+}
+
+void decode_set_subtype_traverse(struct walker *w, uint64_t traverse)
+{
+        w->subtype_traverse = traverse;
+        w->subtype_learned = true;
 }
 
 /* The C exception types whose instances carry fields of their own, in
@@ -492,6 +501,10 @@ static enum dkind classify_static(struct walker *w, uint64_t addr, uint64_t flag
                 return DK_DICT;
         if (!strcmp(tpname, "types.SimpleNamespace"))
                 return DK_NAMESPACE;
+        /* memoryview's buffer: _PyManagedBuffer_Type is not exported by
+         * every build (Debian's 3.13+), so its name says it too */
+        if (!strcmp(tpname, "managedbuffer"))
+                return DK_MBUF;
         /* one per ABC class: its registry and caches (sets of weakrefs) */
         if (!strcmp(tpname, "_abc._abc_data"))
                 return DK_ABCDATA;

@@ -244,9 +244,12 @@ int obj_header(struct walker *w, uint64_t obj, struct objhdr *ret);
 /* Emits the references of tracked object `idx` (at addr). */
 int decode_object(struct walker *w, uint32_t idx, uint64_t addr);
 
-/* Without .symtab, subtype_traverse is learned from a class object; true
- * once it is known.  Reads obj as a type: call it only for type objects. */
-bool decode_learn_subtype_traverse(struct walker *w, uint64_t obj);
+/* Without .symtab, subtype_traverse is learned from class objects:
+ * decode_class_traverse() gives a candidate (0 if obj is not a class
+ * statement's class; reads obj as a type: call it only for type objects),
+ * the walker takes a vote and sets the winner. */
+uint64_t decode_class_traverse(struct walker *w, uint64_t obj);
+void decode_set_subtype_traverse(struct walker *w, uint64_t traverse);
 
 /* Object index for addr, adding it as an untracked object if needed.
  * -EFAULT / -EBADMSG if it is not a readable object. */

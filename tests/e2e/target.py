@@ -995,6 +995,19 @@ def tarjan(nodes, referents):
     return out
 
 
+def interned_tables():
+    """ids of the interpreter's interned-string table: a dict whose every
+    value is its own key, held only by C.  3.14+ tracks every dict, so it is
+    on the GC lists; the oracle's own work after the snapshot adds and frees
+    interned strings in it, so its entries are not comparable with the
+    snapshot (like the oracle's running frame)."""
+    found = []
+    for o in gc.get_objects():
+        if type(o) is dict and len(o) >= 1000 and all(k is v for k, v in o.items()):
+            found.append(id(o))
+    return found
+
+
 def serve(ready_fd, cmd_fd, out_path):
     # Everything from here to os.read() is part of the snapshot; keep it to
     # objects that do not change once we resume.
@@ -1016,6 +1029,7 @@ def serve(ready_fd, cmd_fd, out_path):
     kinds = {}
     gens = tracked_view(marker, artefacts, referents, types_of, kinds)
     gc_garbage = [id(o) for o in gc.garbage]
+    interned = interned_tables()
     collected = forked_collect([i for ids in gens.values() for i in ids], marker, kinds)
     cascade, untracked = classify_vanished(collected, referents, types_of)
     gens['permanent'] = permanent_view(gens, referents, types_of, kinds)
@@ -1029,6 +1043,7 @@ def serve(ready_fd, cmd_fd, out_path):
         'pid': os.getpid(),
         'version': '%d.%d.%d' % sys.version_info[:3],
         'version_full': sys.version,
+        'scenario': SCENARIO,
         'executable': sys.executable,
         'enabled': enabled,
         'threshold': list(threshold),
@@ -1037,7 +1052,7 @@ def serve(ready_fd, cmd_fd, out_path):
         'freeze_count': freeze_count,
         'threads': len(os.listdir('/proc/self/task')),
         'gens': gens,
-        'changed': [changed] if changed else [],
+        'changed': ([changed] if changed else []) + interned,
         'referents': {str(k): v for k, v in referents.items()},
         'types': {str(k): v for k, v in types_of.items()},
         'garbage': collected['saved'] + cascade,
@@ -1137,8 +1152,13 @@ def robust(ready_fd, cmd_fd, out_path):
     os.write(ready_fd, b'D')
 
 
+SCENARIO = None
+
+
 def main(argv):
+    global SCENARIO
     name = argv[1]
+    SCENARIO = name
     opts = dict(zip(argv[2::2], argv[3::2]))
     ready_fd = int(opts['--ready-fd'])
     cmd_fd = int(opts['--cmd-fd'])
