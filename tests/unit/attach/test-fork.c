@@ -414,7 +414,8 @@ static void test_modes(struct child *c)
 
         o.mode = SNAPSHOT_COPY;
         r = snapshot_take(c->pid, &o, &m, &st, &d);
-        ok(r == -ENOMEM && strstr(d.msg, "exceeds the budget"), "copy over the budget: -ENOMEM \"%.*s\"",
+        ok(r == -ENOMEM && strstr(d.msg, "exceed the memory budget") && strstr(d.msg, "--max-memory"),
+           "copy over the budget: -ENOMEM \"%.*s\"",
            (int)strcspn(d.msg, "\n"), d.msg);
         ok(wait_free(c->pid, 1000) && child_ping_reader(c, 0x33) == 0, "target intact");
 }

@@ -272,7 +272,8 @@ static void test_budget(struct child *c)
         int ret;
 
         ret = snapshot_take(c->pid, &o, &m, NULL, &d);
-        ok(ret == -ENOMEM && strstr(d.msg, "exceeds the budget") && now_ms() - t0 < 1000,
+        ok(ret == -ENOMEM && strstr(d.msg, "exceed the memory budget") &&
+           strstr(d.msg, "--max-memory") && now_ms() - t0 < 1000,
            "over budget: -ENOMEM before stopping \"%s\"", d.msg);
         ok(wait_free(c->pid, 100), "child untouched");
 }
