@@ -357,23 +357,37 @@ uint64_t snap_copy_size(const struct mem_region *v, const uint64_t *resident,
 }
 
 /* Like snap_copy_size() for the map read during the stop, reusing the resident
- * sizes measured before it for mappings that did not change. */
+ * sizes measured before it.  An anonymous mapping that changed in between
+ * (merged, grown, split) counts the resident pages of the mappings it
+ * overlaps: only present pages are copied, and what became present in
+ * those milliseconds is small, while its virtual size (an allocator's or
+ * ASan's reservation) can be tens of gigabytes that will never be copied.
+ * A mapping with nothing before it counts in full. */
 static uint64_t copy_size_again(const struct mem_region *v, size_t n,
                                 const struct mem_region *pre,
                                 const uint64_t *resident, size_t npre)
 {
         uint64_t total = 0, sz;
-        size_t i, j = 0;
+        size_t i, j = 0, k;
+        bool overlapped;
 
         for (i = 0; i < n; i++) {
                 if (!snap_region_copyable(&v[i]))
                         continue;
                 sz = v[i].end - v[i].start;
-                while (j < npre && pre[j].start < v[i].start)
+                while (j < npre && pre[j].end <= v[i].start)
                         j++;
-                if (snap_region_anon(&v[i]) && j < npre && pre[j].start == v[i].start &&
-                    pre[j].end == v[i].end)
-                        sz = resident[j];
+                if (snap_region_anon(&v[i])) {
+                        uint64_t res = 0;
+
+                        overlapped = false;
+                        for (k = j; k < npre && pre[k].start < v[i].end; k++) {
+                                res += resident[k];
+                                overlapped = true;
+                        }
+                        if (overlapped)
+                                sz = res < sz ? res : sz;
+                }
                 total += sz;
         }
         return total;
