@@ -257,7 +257,7 @@ static int wait_stop(pid_t tid, int *st, uint64_t deadline)
         pid_t w;
 
         for (;;) {
-                now = snap_now_ns();
+                now = mono_ns();
                 if (now >= deadline)
                         return -ETIMEDOUT;
                 it.it_value.tv_sec = (time_t)((deadline - now) / 1000000000u);
@@ -335,14 +335,14 @@ static int inject_call(struct ctx *c, size_t ti, struct inject *in, struct diag 
                 r = diag_set(d, -errno, "cannot step thread %d: %s", (int)t->tid, strerror(errno));
                 goto restore;
         }
-        deadline = snap_now_ns() + FORK_INJECT_MS * 1000000ull;
+        deadline = mono_ns() + FORK_INJECT_MS * 1000000ull;
         for (;;) {
                 r = wait_stop(t->tid, &st, deadline);
                 if (r == -ETIMEDOUT && !interrupted) {
                         /* stuck somewhere (it should not be): make it stop */
                         ptrace(PTRACE_INTERRUPT, t->tid, NULL, NULL);
                         interrupted = true;
-                        deadline = snap_now_ns() + FORK_INJECT_MS * 1000000ull;
+                        deadline = mono_ns() + FORK_INJECT_MS * 1000000ull;
                         continue;
                 }
                 if (r < 0) {
@@ -378,7 +378,7 @@ static int inject_call(struct ctx *c, size_t ti, struct inject *in, struct diag 
                                 continue;
                         }
                         in->rax = (long)now.rax;
-                        in->t_done = snap_now_ns();
+                        in->t_done = mono_ns();
                         r = 0;
                         break;
                 } else if (ev == 0) {
@@ -498,13 +498,13 @@ static int write_all(int fd, const void *buf, size_t len)
 static int read_all_timeout(int fd, void *buf, size_t len, int ms)
 {
         struct pollfd p = { .fd = fd, .events = POLLIN };
-        uint64_t deadline = snap_now_ns() + (uint64_t)ms * 1000000u;
+        uint64_t deadline = mono_ns() + (uint64_t)ms * 1000000u;
         size_t done = 0;
         ssize_t n;
         int left;
 
         while (done < len) {
-                uint64_t now = snap_now_ns();
+                uint64_t now = mono_ns();
 
                 if (now >= deadline)
                         return -ETIMEDOUT;
@@ -532,7 +532,7 @@ static int hold_child(pid_t child, uint64_t gadget, bool *ret_pristine, struct d
         struct user_regs_struct regs;
         int st, r;
 
-        r = wait_stop(child, &st, snap_now_ns() + FORK_CHILD_STOP_MS * 1000000ull);
+        r = wait_stop(child, &st, mono_ns() + FORK_CHILD_STOP_MS * 1000000ull);
         if (r < 0)
                 return diag_set(d, r, "the forked child %d did not reach its first stop: %s",
                                 (int)child, strerror(-r));
@@ -587,18 +587,18 @@ static int reap_in_target(pid_t pid, uint64_t gadget, pid_t child,
          * pthread_exit), the next thread.  Another tracer (a debugger, a
          * second pyleak-attach) may hold the target for a while: keep
          * trying, a zombie left behind is forever. */
-        deadline = snap_now_ns() + FORK_REAP_WAIT_MS * 1000000ull;
+        deadline = mono_ns() + FORK_REAP_WAIT_MS * 1000000ull;
         do {
                 for (i = 0; i < ntids && ti < 0; i++) {
                         r = snap_seize_one(&c, tids[i], NULL);
                         if (r <= 0)
                                 continue;
-                        snap_poll_stops(&c, snap_now_ns() + FORK_INJECT_MS * 1000000ull);
+                        snap_poll_stops(&c, mono_ns() + FORK_INJECT_MS * 1000000ull);
                         ti = pick_thread(&c);
                 }
                 if (ti < 0 && r == -EBUSY)
                         snap_nap_us(1000);
-        } while (ti < 0 && r == -EBUSY && snap_now_ns() < deadline);
+        } while (ti < 0 && r == -EBUSY && mono_ns() < deadline);
         if (ti < 0) {
                 snap_detach_all(&c);
                 free(c.t);
@@ -630,7 +630,7 @@ static void helper_end(const struct helper_args *a, pid_t child, int rep_w)
 
         kill_child(child);
         em.r = reap_in_target(a->pid, a->gadget, child, &em);
-        em.t_reaped = snap_now_ns();
+        em.t_reaped = mono_ns();
         write_all(rep_w, &em, sizeof(em));
 }
 
@@ -676,7 +676,7 @@ static void helper_main(const struct helper_args *a, int req_r, int rep_w)
                 fm.r = r;
                 goto reply;
         }
-        t_stopped = snap_now_ns();
+        t_stopped = mono_ns();
         ti = pick_thread(&c);
         if (ti < 0) {
                 snap_detach_all(&c);
@@ -687,7 +687,7 @@ static void helper_main(const struct helper_args *a, int req_r, int rep_w)
         in.args[0] = CLONE_FILES;
         if (a->debug & SNAPSHOT_DEBUG_FORK_EINVAL)
                 in.args[0] = CLONE_SIGHAND;    /* without CLONE_VM: EINVAL */
-        t_fork0 = snap_now_ns();
+        t_fork0 = mono_ns();
         r = inject_call(&c, (size_t)ti, &in, &d);
         snap_detach_all(&c);
         resend_extra(a->pid, c.t[ti].tid, &in);
@@ -948,7 +948,7 @@ int snapshot_end(struct memsrc *m, struct snapshot_end_stats *ret)
                 f->end.reaped = r == 0 && em.reaped;
                 f->end.reap_pause_ms = em.reap_pause_ms;
                 f->end.child_lifetime_ms = snap_ms_between(f->t_clone,
-                                                           r == 0 ? em.t_reaped : snap_now_ns());
+                                                           r == 0 ? em.t_reaped : mono_ns());
         }
         if (ret)
                 *ret = f->end;

@@ -10,6 +10,7 @@
 #ifndef PYLEAK_SNAPSHOT_INTERNAL_H
 #define PYLEAK_SNAPSHOT_INTERNAL_H
 
+#include "clock.h"
 #include "snapshot.h"
 
 #include <stdbool.h>
@@ -41,7 +42,6 @@ struct ctx {
         uint64_t t_last_detach;
 };
 
-uint64_t snap_now_ns(void);
 double snap_ms_between(uint64_t a, uint64_t b);
 void snap_nap_us(long us);
 

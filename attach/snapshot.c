@@ -113,14 +113,6 @@ static void guard_clear(size_t i)
 
 /* ---- time -------------------------------------------------------------- */
 
-uint64_t snap_now_ns(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 double snap_ms_between(uint64_t a, uint64_t b)
 {
         return b > a ? (double)(b - a) / 1e6 : 0.0;
@@ -480,7 +472,7 @@ int snap_seize_one(struct ctx *c, pid_t tid, struct diag *d)
         c->t[i].sig = 0;
         c->n++;
         if (!c->t_first)
-                c->t_first = snap_now_ns();
+                c->t_first = mono_ns();
         /* ESRCH here means the thread died after SEIZE: waitpid reports it */
         ptrace(PTRACE_INTERRUPT, tid, NULL, NULL);
         return 1;
@@ -530,7 +522,7 @@ size_t snap_poll_stops(struct ctx *c, uint64_t deadline)
                         if (c->t[i].state == T_SEIZED)
                                 pending++;
                 }
-                if (!pending || snap_now_ns() >= deadline)
+                if (!pending || mono_ns() >= deadline)
                         return pending;
                 if (spins++ < 20)
                         sched_yield();
@@ -626,7 +618,7 @@ void snap_detach_all(struct ctx *c)
         for (i = 0; i < c->n; i++)
                 pending += c->t[i].state == T_SEIZED;
         if (pending)
-                snap_poll_stops(c, snap_now_ns() + SNAP_CLEANUP_WAIT_MS * 1000000ull);
+                snap_poll_stops(c, mono_ns() + SNAP_CLEANUP_WAIT_MS * 1000000ull);
         for (i = 0; i < c->n; i++) {
                 if (c->t[i].state == T_STOPPED) {
                         ptrace(PTRACE_DETACH, c->t[i].tid, NULL,
@@ -640,7 +632,7 @@ void snap_detach_all(struct ctx *c)
                         guard_clear(i);
                 }
         }
-        c->t_last_detach = snap_now_ns();
+        c->t_last_detach = mono_ns();
         guard_n = 0;
 }
 
@@ -1443,17 +1435,17 @@ static int copy_take(pid_t pid, const struct snapshot_opts *opts, uint64_t max_b
 
         /* everything that allocates or faults happens here, while the
          * target runs */
-        t_prep0 = snap_now_ns();
+        t_prep0 = mono_ns();
         r = prepare_buffers(pid, pre, npre, pagemap_fd, page, &pp, d);
         if (r < 0)
                 goto out;
         pool_start(&pool, copiers_wanted(debug));
-        t_prep1 = snap_now_ns();
+        t_prep1 = mono_ns();
 
         r = snap_stop_all(&c, timeout_ms, d);
         if (r < 0)
                 goto out;
-        t_stopped = snap_now_ns();
+        t_stopped = mono_ns();
 
         /* process_vm_readv and maps need a thread that still has the mm:
          * one we hold stopped, the leader if it is among them */
@@ -1480,9 +1472,9 @@ static int copy_take(pid_t pid, const struct snapshot_opts *opts, uint64_t max_b
                          max_bytes, d);
         if (r < 0)
                 goto out;
-        t_copy0 = snap_now_ns();
+        t_copy0 = mono_ns();
         r = copy_regions(s, &cp, &pool, pagemap_fd, &pp, &res, d);
-        t_copy1 = snap_now_ns();
+        t_copy1 = mono_ns();
         if (r < 0)
                 goto out;
         r = 0;

@@ -12,16 +12,9 @@
 #include <time.h>
 
 #include "analysis.h"
+#include "clock.h"
 
 #define NONE UINT32_MAX
-
-static double now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 /* ---- strongly connected components ------------------------------------ */
 
@@ -504,7 +497,7 @@ int heap_analyse(struct heap *h)
                 return -EINVAL;
         if (h->analysed)
                 return 0;
-        t0 = now_ms();
+        t0 = mono_ms();
         /* a heap that failed half-way, or came back from a dump with
          * computed roots in it, starts clean */
         heap_analysis_release(h);
@@ -537,7 +530,7 @@ int heap_analyse(struct heap *h)
 
         h->meta.inconsistencies += bad;
         h->analysed = true;
-        h->meta.analyse_ms = now_ms() - t0;
+        h->meta.analyse_ms = mono_ms() - t0;
         return 0;
 fail:
         /* leave the heap as it was: no half-set flags or results */

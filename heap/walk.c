@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "decode.h"
+#include "clock.h"
 #include "diag.h"
 #include "heap-build.h"
 #include "memsrc.h"
@@ -44,14 +45,6 @@ struct gcstate {
         int enabled, debug, collecting;
         uint64_t garbage;
 };
-
-static double now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static int read_i32(struct pyo *p, uint64_t addr, int *ret)
 {
@@ -1046,7 +1039,7 @@ int heap_build(struct memsrc *m, const struct pyinterp *pi,
         int retries = opts && opts->live_retries > 0 ? opts->live_retries : DEFAULT_LIVE_RETRIES;
         struct walker w;
         struct heap *h;
-        double t0 = now_ms();
+        double t0 = mono_ms();
         int ninterp = 0, ngc = 0, r;
 
         if (!m || !pi || !ret)
@@ -1178,7 +1171,7 @@ int heap_build(struct memsrc *m, const struct pyinterp *pi,
         r = heap_finish(h);
         if (r < 0)
                 goto fail;
-        h->meta.walk_ms = now_ms() - t0;
+        h->meta.walk_ms = mono_ms() - t0;
         walker_release(&w);
         *ret = h;
         return 0;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "debugoffsets.h"
+#include "clock.h"
 #include "diag.h"
 #include "pydwarf.h"
 #include "pyelf.h"
@@ -711,14 +712,6 @@ int pyinterp_validate(struct memsrc *m, const struct pyinterp *pi, struct diag *
 
 /* --- orchestration ------------------------------------------------------- */
 
-static double now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 int pyinterp_find(struct memsrc *m, struct pyinterp **ret, struct diag *d)
 {
         struct pyelf *e = NULL;
@@ -726,7 +719,7 @@ int pyinterp_find(struct memsrc *m, struct pyinterp **ret, struct diag *d)
         uint64_t raw[PYSYM__COUNT];
         uint32_t hex = 0;
         char lookup_path[4096];
-        double t0 = now_ms();
+        double t0 = mono_ms();
         pid_t pid;
         int rc;
 
@@ -783,7 +776,7 @@ int pyinterp_find(struct memsrc *m, struct pyinterp **ret, struct diag *d)
         pi->elf_host_path = e->host_path;
         e->path = e->host_path = NULL;
         pyelf_free(e);
-        pi->find_ms = now_ms() - t0;
+        pi->find_ms = mono_ms() - t0;
         *ret = pi;
         return 0;
 fail:

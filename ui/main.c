@@ -19,6 +19,7 @@
 #include "browser.h"
 #include "config.h"
 #include "core.h"
+#include "clock.h"
 #include "diag.h"
 #include "diff.h"
 #include "heap.h"
@@ -296,14 +297,6 @@ static void parse_args(int argc, char **argv, struct options *o)
         o->pid = (pid_t)v;
 }
 
-static double now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 static int fail(const struct diag *d, int err, const char *what)
 {
         if (d && d->msg[0])
@@ -539,7 +532,7 @@ int main(int argc, char **argv)
 
         parse_args(argc, argv, &o);
         snapshot_install_signal_guard();
-        t0 = now_ms();
+        t0 = mono_ms();
 
         if (o.core_path) {
                 r = open_core(&o, &a, &h, &d);
@@ -590,7 +583,7 @@ int main(int argc, char **argv)
                         fprintf(stderr, "pyleak-attach: paused the target %.1f ms; %" PRIu32
                                 " objects, %" PRIu32 " cycles, %" PRIu32 " garbage; %.0f ms "
                                 "in all\n", h->meta.pause_ms, h->ntracked, h->cycles.n,
-                                h->ngarbage, now_ms() - t0);
+                                h->ngarbage, mono_ms() - t0);
         }
 
         ro = (struct report_opts){.objects = o.objects, .top = o.top ? o.top : 20};
