@@ -63,8 +63,7 @@ static int cmp_type_bytes(const void *a, const void *b, void *arg)
         return strcmp(x->fullname ? x->fullname : "", y->fullname ? y->fullname : "");
 }
 
-/* Types ordered by bytes, biggest first; caller frees. */
-static uint32_t *sorted_types(const struct heap *h)
+uint32_t *report_types_by_bytes(const struct heap *h)
 {
         uint32_t *order = malloc(sizeof(*order) * (h->ntypes ? h->ntypes : 1));
 
@@ -78,7 +77,7 @@ static uint32_t *sorted_types(const struct heap *h)
 
 static void write_types(FILE *f, const struct heap *h)
 {
-        uint32_t *order = sorted_types(h);
+        uint32_t *order = report_types_by_bytes(h);
         bool first = true;
 
         fputs("  \"types\": [", f);

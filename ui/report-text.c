@@ -74,27 +74,13 @@ static void write_cycle(FILE *f, const struct heap *h, uint32_t c)
         heap_path_release(&p);
 }
 
-static int cmp_type_bytes(const void *a, const void *b, void *arg)
-{
-        const struct heap *h = arg;
-        const struct heap_type *x = &h->types[*(const uint32_t *)a];
-        const struct heap_type *y = &h->types[*(const uint32_t *)b];
-
-        if (x->bytes != y->bytes)
-                return x->bytes < y->bytes ? 1 : -1;
-        return x->count < y->count ? 1 : (x->count > y->count ? -1 : 0);
-}
-
 static void write_types(FILE *f, const struct heap *h, unsigned top)
 {
-        uint32_t *order = malloc(sizeof(*order) * (h->ntypes ? h->ntypes : 1));
+        uint32_t *order = report_types_by_bytes(h);
         char b[32];
 
         if (!order)
                 return;
-        for (uint32_t i = 0; i < h->ntypes; i++)
-                order[i] = i;
-        qsort_r(order, h->ntypes, sizeof(*order), cmp_type_bytes, (void *)h);
         fprintf(f, "\nTypes by size (top %u of %" PRIu32 "):\n", top, h->ntypes);
         fprintf(f, "  %10s %12s  %s\n", "count", "bytes", "type");
         for (uint32_t k = 0; k < h->ntypes && k < top; k++) {

@@ -37,6 +37,11 @@ int report_dot(const struct heap *h, FILE *f, const struct dot_opts *o);
 int report_json(const struct heap *h, FILE *f, const struct report_opts *o);
 int report_text(const struct heap *h, FILE *f, const struct report_opts *o);
 
+/* Type indices ordered by bytes, biggest first (then by count, then by
+ * name, so every writer lists them the same way); caller frees; NULL when
+ * out of memory. */
+uint32_t *report_types_by_bytes(const struct heap *h);
+
 /* "module.qualname" of object i's type, for writers. */
 const char *report_type_name(const struct heap *h, uint32_t obj);
 
