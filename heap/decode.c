@@ -519,8 +519,10 @@ static enum dkind classify_static(struct walker *w, uint64_t addr, uint64_t flag
                 return DK_LRUCACHE;
         if (!strcmp(tpname, "types.GenericAlias"))
                 return DK_GENALIAS;
-        /* 3.14 made it typing.Union with another struct and traverse */
-        if (!strcmp(tpname, "types.UnionType") && !py_at_least(w->l->version_hex, 3, 14))
+        /* 3.14 made it typing.Union, adding hashable_args and
+         * unhashable_args (both traversed; the layout says which exist) */
+        if (!strcmp(tpname, py_at_least(w->l->version_hex, 3, 14) ? "typing.Union"
+                                                                 : "types.UnionType"))
                 return DK_UNION;
         /* A fast-subclass flag names the struct the object starts with; it
          * is decoded as that builtin only if it also traverses as it (a C
@@ -2352,7 +2354,10 @@ static int dec_genalias(struct walker *w, uint64_t obj, const struct tinfo *t)
 static int dec_union(struct walker *w, uint64_t obj, const struct tinfo *t)
 {
         static const struct fdesc fd[] = {
-                { LF_UNION_ARGS, CL_GA_ARGS }, { LF_UNION_PARAMETERS, CL_PARAMETERS },
+                /* the 3.14+ fields are absent from older layouts */
+                { LF_UNION_ARGS, CL_GA_ARGS }, { LF_UNION_HASHABLE_ARGS, CL_HASHABLE_ARGS },
+                { LF_UNION_UNHASHABLE_ARGS, CL_UNHASHABLE_ARGS },
+                { LF_UNION_PARAMETERS, CL_PARAMETERS },
         };
 
         (void)t;

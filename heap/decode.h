@@ -174,6 +174,7 @@ struct u64map {
         L(ELEM_TYPE, "<lru_list_elem type>") L(CACHE_INFO_TYPE, "<cache_info_type>") \
         L(LRU_KEY, "<lru key>") L(LRU_RESULT, "<lru result>") \
         L(ORIGIN, "__origin__") L(GA_ARGS, "__args__") L(PARAMETERS, "__parameters__") \
+        L(HASHABLE_ARGS, "<hashable args>") L(UNHASHABLE_ARGS, "<unhashable args>") \
         L(SYS_DICT, "sys.__dict__") L(BUILTINS_DICT, "builtins.__dict__") \
         L(NONSTR_MODULE, "<non-str module name>")
 

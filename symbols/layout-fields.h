@@ -341,6 +341,8 @@
         F(GENALIAS_PARAMETERS,   GENALIAS, "parameters") \
         F(UNION_ARGS,            UNION,   "args") \
         F(UNION_PARAMETERS,      UNION,   "parameters") \
+        F(UNION_HASHABLE_ARGS,   UNION,   "hashable_args")   /* 3.14+ */ \
+        F(UNION_UNHASHABLE_ARGS, UNION,   "unhashable_args") /* 3.14+ */ \
         /* C exception subclasses: own fields, in tp_traverse order */ \
         F(OSERR_MYERRNO,         OSERR,   "myerrno") \
         F(OSERR_STRERROR,        OSERR,   "strerror") \

@@ -347,14 +347,17 @@ static void fill_layout(struct scan *sc, struct layout *l)
         }
 }
 
-static char *debuginfo_path;   /* NULL: libdwfl's default search path */
+/* libdwfl's default path (":.debug:/usr/lib/debug") searches the host's
+ * /usr/lib/debug only; a target in a container or chroot keeps its debug
+ * packages (python3.X-dbg puts .build-id/NN/REST.debug there) under its own
+ * root.  Absolute entries are searched by build-id too. */
+static void debug_search_path(const char *root, char *buf, size_t len)
+{
+        int n = snprintf(buf, len, ":.debug:/usr/lib/debug:%s/usr/lib/debug", root ? root : "");
 
-static const Dwfl_Callbacks offline_callbacks = {
-        .find_elf = dwfl_build_id_find_elf,
-        .find_debuginfo = dwfl_standard_find_debuginfo,
-        .section_address = dwfl_offline_section_address,
-        .debuginfo_path = &debuginfo_path,
-};
+        if (!root || n < 0 || (size_t)n >= len)
+                snprintf(buf, len, ":.debug:/usr/lib/debug");
+}
 
 static int no_debug_info(const struct pyelf *e, struct diag *d, const char *why)
 {
@@ -381,7 +384,7 @@ static int no_debug_info(const struct pyelf *e, struct diag *d, const char *why)
         return -ENOENT;
 }
 
-int pydwarf_layout_fill(const struct pyelf *e, const char *lookup_path,
+int pydwarf_layout_fill(const struct pyelf *e, const char *lookup_path, const char *root,
                         struct layout *l, char *detail, size_t detail_len,
                         struct diag *d)
 {
@@ -391,6 +394,13 @@ int pydwarf_layout_fill(const struct pyelf *e, const char *lookup_path,
         Dwarf *dw, *alt;
         Dwarf_Addr bias;
         const char *mainfile = NULL, *debugfile = NULL;
+        char search[128], *searchp = search;
+        const Dwfl_Callbacks callbacks = {
+                .find_elf = dwfl_build_id_find_elf,
+                .find_debuginfo = dwfl_standard_find_debuginfo,
+                .section_address = dwfl_offline_section_address,
+                .debuginfo_path = &searchp,
+        };
         int fd = -1, rc;
 
         sc = malloc(sizeof(*sc));
@@ -401,7 +411,8 @@ int pydwarf_layout_fill(const struct pyelf *e, const char *lookup_path,
                 diag_set(d, rc, "cannot index the layout names: %s", strerror(-rc));
                 goto out;
         }
-        dwfl = dwfl_begin(&offline_callbacks);
+        debug_search_path(root, search, sizeof(search));
+        dwfl = dwfl_begin(&callbacks);
         if (!dwfl) {
                 rc = diag_set(d, -ENOMEM, "cannot start libdwfl: %s", dwfl_errmsg(-1));
                 goto out;

@@ -24,9 +24,11 @@ struct diag;
 
 /* lookup_path: a path to the same file whose directory is searched for
  * .gnu_debuglink targets (for a live target: /proc/PID/root + its path).
+ * root: the target's root directory (/proc/PID/root) or NULL; its
+ * /usr/lib/debug is searched by build-id after the host's.
  * On success sets l->source = "dwarf", fills l->s[] and l->f[], and writes
  * a one-line description (which file the DWARF came from) into detail. */
-int pydwarf_layout_fill(const struct pyelf *e, const char *lookup_path,
+int pydwarf_layout_fill(const struct pyelf *e, const char *lookup_path, const char *root,
                         struct layout *l, char *detail, size_t detail_len,
                         struct diag *d);
 

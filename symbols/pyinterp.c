@@ -313,17 +313,7 @@ static void run_providers(struct memsrc *m, const struct pyelf *e, const char *l
                           struct provider_runs *r)
 {
         uint32_t hex = pi->version_hex;
-
-        layout_init(&r->dwarf.l, hex);
-        r->dwarf.rc = pydwarf_layout_fill(e, lookup_path, &r->dwarf.l, r->dwarf.detail,
-                                          sizeof(r->dwarf.detail), &r->dwarf.d);
-
-        layout_init(&r->dbg.l, hex);
-        if (py_at_least(hex, 3, 13))
-                r->dbg.rc = debugoffsets_fill(m, pi->runtime_addr, hex, &r->dbg.l,
-                                              r->dbg.detail, sizeof(r->dbg.detail), &r->dbg.d);
-        else
-                r->dbg.rc = diag_set(&r->dbg.d, -ENOENT, "none before 3.13");
+        char root[64];
 
         layout_init(&r->table.l, hex);
         r->t = NULL;
@@ -341,6 +331,29 @@ static void run_providers(struct memsrc *m, const struct pyelf *e, const char *l
                         snprintf(r->table.detail, sizeof(r->table.detail), "%s%s", r->t->source,
                                  unknown ? " (has names this build does not know)" : "");
         }
+
+        /* Debian's python3.X-dbg DWARF is zlib-compressed: parsing it costs
+         * a second, for nothing when the table was made from it. */
+        layout_init(&r->dwarf.l, hex);
+        if (r->table.rc == 0 && layout_table_verified_for(r->t, e->build_id)) {
+                r->dwarf.rc = diag_set(&r->dwarf.d, -ENOENT, "not read: %s was generated from "
+                                       "this very build's DWARF (build-id %s)", r->t->source,
+                                       e->build_id);
+        } else {
+                /* a core file's pid may name another process by now */
+                snprintf(root, sizeof(root), "/proc/%d/root", (int)memsrc_pid(m));
+                r->dwarf.rc = pydwarf_layout_fill(e, lookup_path,
+                                                  memsrc_pid_in_namespace(m) > 0 ? root : NULL,
+                                                  &r->dwarf.l, r->dwarf.detail,
+                                                  sizeof(r->dwarf.detail), &r->dwarf.d);
+        }
+
+        layout_init(&r->dbg.l, hex);
+        if (py_at_least(hex, 3, 13))
+                r->dbg.rc = debugoffsets_fill(m, pi->runtime_addr, hex, &r->dbg.l,
+                                              r->dbg.detail, sizeof(r->dbg.detail), &r->dbg.d);
+        else
+                r->dbg.rc = diag_set(&r->dbg.d, -ENOENT, "none before 3.13");
 }
 
 static void disagree(struct pyinterp *pi, int field, int sid, const char *what,
@@ -747,7 +760,7 @@ int pyinterp_find(struct memsrc *m, struct pyinterp **ret, struct diag *d)
 
         /* .gnu_debuglink targets are searched next to the file; for a live
          * target that directory is in its mount namespace. */
-        pid = memsrc_pid(m);
+        pid = memsrc_pid_in_namespace(m) > 0 ? memsrc_pid(m) : 0;
         if (pid > 0 && e->path[0] == '/') {
                 snprintf(lookup_path, sizeof(lookup_path), "/proc/%d/root%s", (int)pid, e->path);
                 if (access(lookup_path, R_OK) < 0)

@@ -41,6 +41,27 @@ int layout_table_lookup(uint32_t version_hex, const char *variant, const char *b
         return -ENOENT;
 }
 
+static bool word_in(const char *list, const char *word)
+{
+        size_t n = word ? strlen(word) : 0;
+        const char *p = list;
+
+        if (n == 0)
+                return false;
+        while ((p = strstr(p, word)) != NULL) {
+                if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+                        return true;
+                p += n;
+        }
+        return false;
+}
+
+bool layout_table_verified_for(const struct layout_table *t, const char *build_id)
+{
+        return t && t->verified_build_ids && build_id && strlen(build_id) >= 16 &&
+               word_in(t->verified_build_ids, build_id);
+}
+
 static int struct_id(const char *name)
 {
         for (int i = 0; i < LS__COUNT; i++)
@@ -87,6 +108,7 @@ int layout_table_fill(const struct layout_table *t, struct layout *l, unsigned *
                         l->s[sid].present = true;
                 } else if (!strncmp(line, "version ", 8) || !strncmp(line, "variant ", 8) ||
                            !strncmp(line, "build-id ", 9) || !strncmp(line, "headers ", 8) ||
+                           !strncmp(line, "verified-dwarf ", 15) ||
                            !line[0]) {
                         continue;
                 } else if (sscanf(line, "%95s %u %u %u", name, &a, &b, &c) == 4) {

@@ -6,7 +6,8 @@
  * script): lines "struct NAME SIZE [from ...]" followed by that struct's
  * "FIELD OFFSET SIZE ELEM_SIZE" lines, with NAME/FIELD the ids of
  * layout-fields.h; plus "version X.Y.Z 0xHEX", optional "variant NAME" and
- * "build-id HEX FILE" header lines.  A field a release lacks is not listed.
+ * "build-id HEX FILE" header lines, and "verified-dwarf HEX" when every
+ * struct was checked against the DWARF of the build with that build-id.  A field a release lacks is not listed.
  *
  * Tables are keyed by the full PY_VERSION_HEX plus the variant ("" for
  * upstream builds, "debian" for Debian's packages, whose patches change
@@ -17,6 +18,7 @@
 #ifndef PYLEAK_TABLES_H
 #define PYLEAK_TABLES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +33,9 @@ struct layout_table {
         const char *variant;      /* "" upstream, "debian" */
         const char *build_ids;    /* space-separated hex of the binaries the
                                      table was generated for, may be "" */
+        const char *verified_build_ids; /* builds whose own DWARF every
+                                     struct of the table was checked against
+                                     ("verified-dwarf HEX" lines), may be "" */
         const char *text;
 };
 
@@ -42,6 +47,10 @@ extern const size_t layout_tables_count;
  * the one keyed by version_hex + variant.  -ENOENT if none. */
 int layout_table_lookup(uint32_t version_hex, const char *variant, const char *build_id,
                         const struct layout_table **ret);
+
+/* True when t was generated from, and checked against, the DWARF of the
+ * build with this build-id: that DWARF would tell nothing more. */
+bool layout_table_verified_for(const struct layout_table *t, const char *build_id);
 
 /* Fills l from table t (every struct and field the table lists; others are
  * left as they were) and sets l->source = t->source.  Names the running

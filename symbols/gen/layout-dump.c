@@ -44,7 +44,7 @@ int main(int argc, char **argv)
         e.path = argv[1];
         e.host_path = argv[1];
         layout_init(&l, 0);
-        rc = pydwarf_layout_fill(&e, argv[1], &l, detail, sizeof(detail), &d);
+        rc = pydwarf_layout_fill(&e, argv[1], NULL, &l, detail, sizeof(detail), &d);
         close(e.fd);
         if (rc < 0) {
                 fprintf(stderr, "layout-dump: %s\n", d.msg);

@@ -542,6 +542,18 @@ def x_method_of_class():
     return k
 
 
+def x_generic_alias_union():
+    """3.14 gave Union hashable_args and unhashable_args (a GenericAlias of
+    a list is unhashable): both hold the cycle."""
+    x = []
+    if sys.version_info >= (3, 9):
+        ga = list[x]
+        x.append(ga)
+        if sys.version_info >= (3, 10):
+            x.append(int | ga)
+    return x
+
+
 def x_ctypes_memoryview():
     """ctypes keeps what you store in arr._objects:
     arr -> dict -> memoryview -> managed buffer -> arr."""
@@ -556,6 +568,7 @@ EXTRA = [
     x_partial, x_mappingproxy, x_namespace, x_list_iterator,
     x_zip_map_enumerate, x_dict_views, x_itertools, x_lru_cache, x_super,
     x_classmethod_in_class, x_method_of_class, x_ctypes_memoryview,
+    x_generic_alias_union,
 ]
 
 

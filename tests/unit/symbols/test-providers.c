@@ -128,6 +128,34 @@ static void test_tables(void)
            !strcmp(t->key, "3.14.10-debian"), "lookup by build-id finds the debian 3.14.10 table");
         ok(layout_table_lookup(0x030e05f0, "", "cccda113240f3ba4c016991793a62dc0cfe01613", &t) ==
            -ENOENT, "a build-id match with another version is not used");
+
+        /* tables made from the same build's DWARF (python3.X-dbg) say so,
+         * for that build only, and carry the private structs */
+        ok(layout_table_lookup(0x030e0af0, "debian", NULL, &t) == 0 &&
+           layout_table_verified_for(t, "cccda113240f3ba4c016991793a62dc0cfe01613") &&
+           !layout_table_verified_for(t, "cccda113240f3ba4c016991793a62dc0cfe016") &&
+           !layout_table_verified_for(t, "da113240f3ba4c016991793a62dc0cfe01613") &&
+           !layout_table_verified_for(t, ""), "3.14.10-debian verified for its build-id only");
+        for (size_t i = 0; i < layout_tables_count; i++) {
+                struct layout l;
+
+                t = &layout_tables[i];
+                if (!strstr(t->key, "-debian") || !py_at_least(t->version_hex, 3, 13))
+                        continue;
+                layout_init(&l, t->version_hex);
+                layout_table_fill(t, &l, NULL);
+                ok(*t->verified_build_ids && l.s[LS_DEQUE].present && l.s[LS_ODICT].present &&
+                   l.s[LS_PARTIAL].present && l.s[LS_LRUCACHE].present &&
+                   l.s[LS_UNION].present && l.s[LS_METHWRAPPER].present &&
+                   l.s[LS_TUPLEGETTER].present && l.s[LS_ABCDATA].present &&
+                   l.s[LS_NAMESPACE].present && l.s[LS_GENALIAS].present,
+                   "%s: verified against its build's DWARF (%s), private structs present",
+                   t->key, t->verified_build_ids);
+                if (py_at_least(t->version_hex, 3, 14))
+                        ok(layout_has(&l, LF_UNION_HASHABLE_ARGS) &&
+                           layout_has(&l, LF_UNION_UNHASHABLE_ARGS),
+                           "%s: Union's 3.14+ hashable/unhashable args", t->key);
+        }
         ok(layout_tables_of_minor(3, 13, buf, sizeof(buf)) == 3 && strstr(buf, "3.13.18-debian"),
            "tables of 3.13: %s", buf);
 }

@@ -166,7 +166,7 @@ static double time_dwarf(pid_t pid)
         if (pyelf_find(m, &e, NULL) == 0) {
                 layout_init(&l, 0);
                 t0 = now_ms();
-                if (pydwarf_layout_fill(e, NULL, &l, detail, sizeof(detail), NULL) == 0)
+                if (pydwarf_layout_fill(e, NULL, NULL, &l, detail, sizeof(detail), NULL) == 0)
                         t = now_ms() - t0;
         }
         pyelf_free(e);
