@@ -13,6 +13,13 @@ at the server and DEBUGINFOD_CACHE_PATH in the temporary directory: the
 layout must come from "dwarf", the file must have been fetched into that
 cache, and the report must match the oracle.  A control run without
 DEBUGINFOD_URLS must not claim "dwarf".
+
+Then the container case of debug packages: the same .debug file under
+DIR/.build-id/NN/REST.debug, bind-mounted over /usr/lib/debug in a mount
+namespace only the target has (as `apt install python3.X-dbg` inside a
+container would put it): without DEBUGINFOD_URLS the layout must come from
+"dwarf" through /proc/PID/root/usr/lib/debug, while the control above shows
+the host's own /usr/lib/debug does not have it.
 """
 import os
 import shutil
@@ -72,6 +79,12 @@ def main():
                    os.path.basename(s.lib), os.path.basename(s.debug_file), s.build_id))
         served = os.path.join(tmp, 'served')
         os.makedirs(served)
+        # the container's debug directory, by build-id (filled before the
+        # file moves to the server)
+        ctr_debug = os.path.join(tmp, 'ctr-usr-lib-debug')
+        by_id = os.path.join(ctr_debug, '.build-id', s.build_id[:2])
+        os.makedirs(by_id)
+        shutil.copy(s.debug_file, os.path.join(by_id, s.build_id[2:] + '.debug'))
         shutil.move(s.debug_file, served)
         port = free_port()
         log = open(os.path.join(tmp, 'debuginfod.log'), 'w')
@@ -118,6 +131,18 @@ def main():
                        run_e2e.tail(err, 4))
             finally:
                 t.stop()
+
+            def root_check(tap_, report, t):
+                py = report.get('python') or {}
+                tap_.ok(py.get('layout_source') == 'dwarf',
+                        'debug file only in the target\'s mount namespace: layout_source is dwarf',
+                        ['layout_source %r' % py.get('layout_source')])
+                tap_.ok(s.check_maps(t.pid), 'the target runs the stripped copy', [s.lib])
+
+            envtest.run_scenario(tap, args.tool, 'container debug dir %s' % args.python, tmp,
+                                 'gcstate', dict(python=s.python, env=s.env,
+                                                 binds=[(ctr_debug, '/usr/lib/debug')]),
+                                 tool_env={'DEBUGINFOD_URLS': ''}, check=root_check)
         finally:
             srv.terminate()
             try:

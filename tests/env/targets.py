@@ -216,7 +216,7 @@ class EnvTarget(run_e2e.Target):
     """run_e2e.Target under a chroot and/or its own PID namespace."""
 
     def __init__(self, python, scenario, tmpdir, env=None, chroot=None, pidns=False,
-                 as_init=False):
+                 as_init=False, binds=()):
         self.scenario = scenario
         self.chroot = chroot
         self.pidns = pidns
@@ -246,8 +246,8 @@ class EnvTarget(run_e2e.Target):
                  'LC_ALL': 'C.UTF-8'}
         e['PYTHONDONTWRITEBYTECODE'] = '1'
         e.update(env or {})
-        if chroot or pidns:
-            argv = self._wrap(argv, chroot, pidns, as_init)
+        if chroot or pidns or binds:
+            argv = self._wrap(argv, chroot, pidns, as_init, binds)
         with open(self.log, 'w') as logf:
             self.proc = subprocess.Popen(argv, pass_fds=(ready_w, cmd_r), stdin=subprocess.DEVNULL,
                                          stdout=logf, stderr=subprocess.STDOUT, env=e)
@@ -256,9 +256,9 @@ class EnvTarget(run_e2e.Target):
         self.ready_r = ready_r
         self.cmd_w = cmd_w
         self.pid = self.proc.pid
-        self._resolved = not (chroot or pidns)
+        self._resolved = not (chroot or pidns or binds)
 
-    def _wrap(self, argv, chroot, pidns, as_init):
+    def _wrap(self, argv, chroot, pidns, as_init, binds=()):
         """unshare + a small sh that mounts /proc where the target will see
         it (private mount namespace: gone with the target) and runs it.
 
@@ -266,7 +266,9 @@ class EnvTarget(run_e2e.Target):
         exists only as an empty directory outside the namespace: the paths
         in the target's /proc/PID/maps then name nothing on the host, as for
         a Docker container, so a tool must open /proc/PID/root/... or
-        /proc/PID/map_files."""
+        /proc/PID/map_files.  binds: (host dir, dir) pairs mounted over
+        existing directories that only the target sees (without a chroot),
+        e.g. a debug directory installed "in the container"."""
         pre = ['unshare', '--mount', '--propagation', 'private']
         if pidns:
             pre += ['--pid', '--fork', '--kill-child']
@@ -279,7 +281,10 @@ class EnvTarget(run_e2e.Target):
             steps.append('mount -t proc proc "%s/proc" || exit 125' % root)
             run = [shutil.which('chroot') or '/usr/sbin/chroot', root] + argv
         else:
-            steps.append('mount -t proc proc /proc || exit 125')
+            if pidns:
+                steps.append('mount -t proc proc /proc || exit 125')
+            for src, dst in binds:
+                steps.append('mount --bind "%s" "%s" || exit 125' % (src, dst))
             run = argv
         if pidns and not as_init:
             # sh stays pid 1 and reaps; the target is a child, as under
