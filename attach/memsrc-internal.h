@@ -23,6 +23,8 @@ struct memsrc_ops {
                                 char **host_path);
         /* Optional (NULL: no-op): re-read the region list. */
         int (*refresh_regions)(struct memsrc *m);
+        /* Optional (NULL: no-op): drop cached bytes of [addr, addr+len). */
+        void (*forget)(struct memsrc *m, uint64_t addr, uint64_t len);
         /* Required: free the backend's own state (not the regions, not m's
          * base fields); must free the containing allocation. */
         void (*destroy)(struct memsrc *m);

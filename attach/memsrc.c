@@ -2,6 +2,7 @@
 
 #include "diag.h"
 #include "procmaps.h"
+#include "snapshot-internal.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 /* ---- generic dispatch -------------------------------------------------- */
@@ -135,6 +137,12 @@ int memsrc_open_mapped_file(struct memsrc *m, const struct mem_region *r,
         return m->ops->open_mapped_file(m, r, host_path);
 }
 
+void memsrc_forget(struct memsrc *m, uint64_t addr, uint64_t len)
+{
+        if (m && m->ops && m->ops->forget && len)
+                m->ops->forget(m, addr, len);
+}
+
 int memsrc_refresh_regions(struct memsrc *m)
 {
         if (!m)
@@ -172,16 +180,49 @@ void memsrc_free(struct memsrc *m)
 
 /* ---- live backend ------------------------------------------------------ */
 
+/* The read-through cache (memsrc_live_cache).  One process_vm_readv costs
+ * about a microsecond whatever its size up to tens of KiB, and a walk reads
+ * a few words of each of millions of objects that sit next to each other
+ * in pymalloc's pools: one read per 64 KiB block instead of one per field
+ * is what makes a live walk about as fast as a copied one. */
+#define LIVE_BLOCK_SHIFT 16
+#define LIVE_BLOCK       ((uint64_t)1 << LIVE_BLOCK_SHIFT)
+#define LIVE_WAYS        4
+/* Reads this long or longer go straight to the target: they are arrays
+ * (list items, dict entries) read once, and would evict what the walk is
+ * still using. */
+#define LIVE_DIRECT_MIN  (LIVE_BLOCK / 4)
+/* A forget spanning more blocks than this drops the whole cache instead of
+ * looking each one up. */
+#define LIVE_FORGET_MAX  64
+
+struct live_block {
+        uint64_t key;        /* block number + 1; 0: empty */
+        uint64_t lo, hi;     /* bytes held, [lo, hi) clipped to the
+                                mapping; lo == hi: unreadable, read direct */
+        uint64_t used;       /* clock of the last hit, for eviction */
+        uint32_t epoch;      /* valid while equal to live.epoch */
+        uint8_t *data;       /* LIVE_BLOCK bytes from the block's start,
+                                NULL until first used */
+};
+
 struct live {
         struct memsrc base;
         pid_t rtid;          /* thread whose /proc files show the mm */
         int mem_fd;          /* /proc/PID/mem, kept open for the fallback */
         bool use_vm_readv;   /* false once process_vm_readv proved blocked */
+        struct live_block *blk;  /* nsets * LIVE_WAYS, NULL: no cache */
+        uint8_t *pool;           /* their buffers, one mapping: given back
+                                    whole when the source is freed, and
+                                    only the blocks used cost memory */
+        struct live_block *last; /* the block of the last cached read */
+        uint32_t nsets_log2;
+        uint32_t epoch;
+        uint64_t clock;
 };
 
-static int live_read(struct memsrc *m, uint64_t addr, void *buf, size_t len)
+static int live_raw_read(struct live *l, uint64_t addr, void *buf, size_t len)
 {
-        struct live *l = (struct live *)m;
         int r;
 
         if (l->use_vm_readv) {
@@ -192,7 +233,137 @@ static int live_read(struct memsrc *m, uint64_t addr, void *buf, size_t len)
                         return r;
                 l->use_vm_readv = false;
         }
-        return proc_mem_read(l->mem_fd, m->pid, addr, buf, len);
+        return proc_mem_read(l->mem_fd, l->base.pid, addr, buf, len);
+}
+
+static struct live_block *live_set(struct live *l, uint64_t key)
+{
+        uint64_t h = key * 0x9e3779b97f4a7c15ull;
+
+        return l->nsets_log2 ? &l->blk[(h >> (64 - l->nsets_log2)) * LIVE_WAYS] : l->blk;
+}
+
+/* The cached block holding addr, read now if needed; NULL (and 0) when
+ * addr is not cacheable or its block unreadable: the caller reads direct.
+ * < 0 only for errors a direct read would give too (-ESRCH, -EPERM). */
+static int live_block_get(struct live *l, uint64_t addr, struct live_block **ret)
+{
+        uint64_t key = (addr >> LIVE_BLOCK_SHIFT) + 1, base = addr & ~(LIVE_BLOCK - 1);
+        struct live_block *set = live_set(l, key), *v = NULL, *b;
+        const struct mem_region *reg;
+        uint64_t vrank = UINT64_MAX, rank;
+        int r;
+
+        *ret = NULL;
+        for (int i = 0; i < LIVE_WAYS; i++) {
+                b = &set[i];
+                if (b->key == key && b->epoch == l->epoch) {
+                        b->used = ++l->clock;
+                        if (b->lo < b->hi)
+                                *ret = b;
+                        return 0;
+                }
+                /* reuse a stale way first (its buffer too), then an empty
+                 * one, else the least recently used */
+                rank = b->data && (!b->key || b->epoch != l->epoch) ? 0 :
+                       !b->data ? 1 : b->used + 1;
+                if (rank < vrank) {
+                        vrank = rank;
+                        v = b;
+                }
+        }
+        reg = memsrc_region_of(&l->base, addr);
+        /* only what copy mode would copy: no devices, no [vvar] */
+        if (!reg || !snap_region_copyable(reg))
+                return 0;
+        if (!v->data)
+                v->data = l->pool + (size_t)(v - l->blk) * LIVE_BLOCK;
+        v->key = key;
+        v->epoch = l->epoch;
+        v->used = ++l->clock;
+        v->lo = reg->start > base ? reg->start : base;
+        v->hi = reg->end - base < LIVE_BLOCK ? reg->end : base + LIVE_BLOCK;
+        r = live_raw_read(l, v->lo, v->data + (v->lo - base), (size_t)(v->hi - v->lo));
+        if (r < 0) {
+                /* a page of the block is gone (the map changed since it
+                 * was read): remember, and read this block's words one by
+                 * one until the next forget */
+                v->hi = v->lo;
+                return r == -EFAULT ? 0 : r;
+        }
+        *ret = v;
+        return 0;
+}
+
+static int live_read(struct memsrc *m, uint64_t addr, void *buf, size_t len)
+{
+        struct live *l = (struct live *)m;
+        struct live_block *b;
+        size_t n;
+        int r;
+
+        if (!l->blk || len >= LIVE_DIRECT_MIN)
+                return live_raw_read(l, addr, buf, len);
+        /* most reads are a few words of the object the last one read */
+        b = l->last;
+        if (b && b->epoch == l->epoch && b->key == (addr >> LIVE_BLOCK_SHIFT) + 1 &&
+            addr >= b->lo && addr < b->hi && b->hi - addr >= len) {
+                memcpy(buf, b->data + (addr & (LIVE_BLOCK - 1)), len);
+                return 0;
+        }
+        while (len > 0) {
+                r = live_block_get(l, addr, &b);
+                if (r < 0)
+                        return r;
+                if (!b || addr < b->lo || addr >= b->hi)
+                        return live_raw_read(l, addr, buf, len);
+                n = b->hi - addr < len ? (size_t)(b->hi - addr) : len;
+                memcpy(buf, b->data + (addr & (LIVE_BLOCK - 1)), n);
+                l->last = b;
+                addr += n;
+                buf = (char *)buf + n;
+                len -= n;
+        }
+        return 0;
+}
+
+static void live_forget(struct memsrc *m, uint64_t addr, uint64_t len)
+{
+        struct live *l = (struct live *)m;
+        uint64_t k0, k1;
+
+        if (!l->blk)
+                return;
+        k0 = addr >> LIVE_BLOCK_SHIFT;
+        k1 = (addr + len - 1 < addr ? UINT64_MAX : addr + len - 1) >> LIVE_BLOCK_SHIFT;
+        if (k1 - k0 >= LIVE_FORGET_MAX) {
+                /* epoch 0 is never current: a wrap empties the table so
+                 * that no block of 2^32 forgets ago comes back */
+                if (++l->epoch == 0) {
+                        for (size_t i = 0; i < ((size_t)LIVE_WAYS << l->nsets_log2); i++)
+                                l->blk[i].key = 0;
+                        l->epoch = 1;
+                }
+                return;
+        }
+        for (uint64_t k = k0; k <= k1; k++) {
+                struct live_block *set = live_set(l, k + 1);
+
+                for (int i = 0; i < LIVE_WAYS; i++)
+                        if (set[i].key == k + 1)
+                                set[i].key = 0;
+        }
+}
+
+static void live_cache_free(struct live *l)
+{
+        if (!l->blk)
+                return;
+        munmap(l->pool, ((size_t)LIVE_WAYS << l->nsets_log2) * LIVE_BLOCK);
+        l->pool = NULL;
+        free(l->blk);
+        l->blk = NULL;
+        l->last = NULL;
 }
 
 static int live_open_mapped_file(struct memsrc *m, const struct mem_region *r,
@@ -215,6 +386,8 @@ static int live_refresh_regions(struct memsrc *m)
         m->regions = v;
         m->nregions = n;
         m->last_region = 0;
+        /* blocks were clipped to the old mappings */
+        live_forget(m, 0, UINT64_MAX);
         return 0;
 }
 
@@ -224,6 +397,7 @@ static void live_destroy(struct memsrc *m)
 
         if (l->mem_fd >= 0)
                 close(l->mem_fd);
+        live_cache_free(l);
         free(l);
 }
 
@@ -233,8 +407,37 @@ static const struct memsrc_ops live_ops = {
         .ptr = NULL,
         .open_mapped_file = live_open_mapped_file,
         .refresh_regions = live_refresh_regions,
+        .forget = live_forget,
         .destroy = live_destroy,
 };
+
+int memsrc_live_cache(struct memsrc *m, uint64_t max_bytes)
+{
+        struct live *l = (struct live *)m;
+        uint32_t lg = 0;
+
+        if (!m || m->ops != &live_ops)
+                return 0;
+        live_cache_free(l);
+        while (lg < 24 && ((uint64_t)LIVE_WAYS << (lg + 1)) * LIVE_BLOCK <= max_bytes)
+                lg++;
+        if (((uint64_t)LIVE_WAYS << lg) * LIVE_BLOCK > max_bytes)
+                return 0;
+        l->blk = calloc((size_t)LIVE_WAYS << lg, sizeof(*l->blk));
+        l->pool = mmap(NULL, ((size_t)LIVE_WAYS << lg) * LIVE_BLOCK, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (!l->blk || l->pool == MAP_FAILED) {
+                if (l->pool != MAP_FAILED)
+                        munmap(l->pool, ((size_t)LIVE_WAYS << lg) * LIVE_BLOCK);
+                free(l->blk);
+                l->blk = NULL;
+                l->pool = NULL;
+                return -ENOMEM;
+        }
+        l->nsets_log2 = lg;
+        l->epoch = 1;
+        return 0;
+}
 
 /* Reads a few bytes of the first readable region to learn, now rather than
  * at the first real read, whether access works and through which path. */
@@ -251,7 +454,7 @@ static int live_probe(struct live *l)
                     (reg->path && strncmp(reg->path, "[vvar", 5) == 0) ||
                     (reg->path && strcmp(reg->path, "[vsyscall]") == 0))
                         continue;
-                r = live_read(&l->base, reg->start, &b, 1);
+                r = live_raw_read(l, reg->start, &b, 1);
                 if (r != -EFAULT)
                         return r;
         }

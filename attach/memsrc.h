@@ -82,4 +82,18 @@ int memsrc_open_live(pid_t pid, struct memsrc **ret, struct diag *d);
 /* Re-reads /proc/PID/maps (live backends only; others return 0). */
 int memsrc_refresh_regions(struct memsrc *m);
 
+/* Live sources: read through a cache of 64 KiB blocks of up to max_bytes
+ * (0 turns it off, the default).  A block holds the target as it was when
+ * the block was read, so the caller decides how fresh it needs the bytes:
+ * memsrc_forget() drops blocks, and a reader that finds something
+ * inconsistent forgets the range and reads again before it believes it.
+ * Only private writable mappings are cached (what copy mode would copy);
+ * other sources ignore the call.  -ENOMEM if the table cannot be had. */
+int memsrc_live_cache(struct memsrc *m, uint64_t max_bytes);
+
+/* Drops what a caching source holds of [addr, addr+len) (len UINT64_MAX
+ * from 0: everything), so that the next read sees the target as it is
+ * now.  A no-op for sources that hold a fixed copy. */
+void memsrc_forget(struct memsrc *m, uint64_t addr, uint64_t len);
+
 #endif

@@ -1703,6 +1703,12 @@ int snapshot_take(pid_t pid, const struct snapshot_opts *opts,
         if (mode == SNAPSHOT_LIVE) {
                 r = memsrc_open_live(pid, ret, d);
                 st.mode_used = SNAPSHOT_LIVE;
+                if (r < 0)
+                        goto out;
+                budget = opts && opts->max_bytes ? opts->max_bytes : snapshot_default_budget(NULL, NULL);
+                st.budget_bytes = budget < SNAPSHOT_LIVE_CACHE_MAX ? budget : SNAPSHOT_LIVE_CACHE_MAX;
+                /* without the cache a live read is just slower */
+                (void)memsrc_live_cache(*ret, st.budget_bytes);
                 goto out;
         }
         r = procmaps_read_smaps(pid, proc_reader_tid(pid), &pre, &resident, &npre);

@@ -71,6 +71,10 @@ enum snapshot_mode {
  * and a copy leaves nothing behind in the target. */
 #define SNAPSHOT_AUTO_THRESHOLD (64ull << 20)
 
+/* LIVE reads through a cache of the target's blocks (memsrc_live_cache) of
+ * at most this much, and at most the memory budget. */
+#define SNAPSHOT_LIVE_CACHE_MAX (256ull << 20)
+
 /* Testing only (snapshot_opts.debug): make the injected clone fail in the
  * kernel (flags it refuses with EINVAL), to exercise the fallback. */
 #define SNAPSHOT_DEBUG_FORK_EINVAL 0x1u

@@ -196,6 +196,12 @@ int resolve_object(struct walker *w, uint64_t addr, uint32_t *ret)
         if (addr & 7)
                 return -EBADMSG;
         r = obj_header(w, addr, &oh);
+        if (r < 0 && r != -ENOMEM && w->live) {
+                /* the header may come from a block read a while ago:
+                 * believe it only once read afresh */
+                memsrc_forget(w->p.m, addr, 64);
+                r = obj_header(w, addr, &oh);
+        }
         if (r < 0)
                 return r;
         r = heap_add_object(w->h, addr, oh.type, HEAP_GEN_UNTRACKED, oh.refcnt,

@@ -292,18 +292,28 @@ static int walk_list(struct walker *w, const struct gclist *gl, uint64_t max,
 enum live_step {
         LIVE_OK = 0,     /* next node taken (or skipped as known) */
         LIVE_TORN,       /* the list changed under us at this step */
+        LIVE_STALE,      /* a check failed on bytes that may be old */
 };
+
+/* Bytes at and after a node that one step reads: its links and the
+ * object's header (type included). */
+#define LIVE_STEP_SPAN 96
 
 /* One step of the live walk at `node` (reached from `prev`): validates the
  * links and the header and adds the object.  *ret_next gets the next node;
- * *ret_known tells the object was already in the heap. */
-static int live_step(struct walker *w, const struct gcstate *gs, const struct gclist *gl,
-                     uint64_t prev, uint64_t node, uint64_t *ret_next, bool *ret_known)
+ * *ret_known tells the object was already in the heap.  A failed check on
+ * a first try is LIVE_STALE: the source may serve cached blocks read a
+ * while ago, so the caller forgets them and tries once more (`fresh`)
+ * before it believes the list changed. */
+static int live_step_once(struct walker *w, const struct gcstate *gs, const struct gclist *gl,
+                          uint64_t prev, uint64_t node, bool fresh, uint64_t *ret_next,
+                          bool *ret_known)
 {
         const struct layout *l = w->l;
         uint32_t gch = lsz(l, LS_GCHEAD) ? lsz(l, LS_GCHEAD) : 16;
         uint32_t nextoff = lhas(l, LF_GCHEAD_NEXT) ? lo(l, LF_GCHEAD_NEXT) : 0;
         uint32_t prevoff = lhas(l, LF_GCHEAD_PREV) ? lo(l, LF_GCHEAD_PREV) : 8;
+        int torn = fresh ? LIVE_TORN : LIVE_STALE;
         uint8_t b[16];
         const uint8_t *v;
         uint64_t obj = node + gch, back, pnext;
@@ -312,18 +322,19 @@ static int live_step(struct walker *w, const struct gcstate *gs, const struct gc
         int64_t known;
         int r;
 
-        if (!node || (node & 7) || nextoff > 8 || prevoff > 8 ||
-            !(v = pyo_view(&w->p, node, 16, b)))
+        if (!node || (node & 7) || nextoff > 8 || prevoff > 8)
                 return LIVE_TORN;
+        if (!(v = pyo_view(&w->p, node, 16, b)))
+                return torn;
         *ret_next = ld64(v, nextoff) & ~(uint64_t)3;
         back = ld64(v, prevoff) & ~(uint64_t)3;
         if (back != prev || !*ret_next)
-                return LIVE_TORN;
+                return torn;
         /* Another list's head: a collection spliced this list onto an
          * older generation while we walked it. */
         for (int i = 0; i < gs->nlists; i++)
                 if (node == gs->lists[i].head)
-                        return LIVE_TORN;
+                        return torn;
         known = heap_find(w->h, obj);
         if (known >= 0) {
                 /* Taken by an earlier attempt on this list, or moved here
@@ -338,6 +349,8 @@ static int live_step(struct walker *w, const struct gcstate *gs, const struct gc
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {
+                if (!fresh)
+                        return LIVE_STALE;
                 /* A node still linked from both sides is in the list for
                  * good: keep it as a snapshot would.  Otherwise the object
                  * was being freed or created while we read it. */
@@ -350,6 +363,18 @@ static int live_step(struct walker *w, const struct gcstate *gs, const struct gc
         if (r < 0)
                 return r;
         return preview_record(w, idx, obj, &oh);
+}
+
+static int live_step(struct walker *w, const struct gcstate *gs, const struct gclist *gl,
+                     uint64_t prev, uint64_t node, uint64_t *ret_next, bool *ret_known)
+{
+        int r = live_step_once(w, gs, gl, prev, node, false, ret_next, ret_known);
+
+        if (r != LIVE_STALE)
+                return r;
+        memsrc_forget(w->p.m, prev, 16);
+        memsrc_forget(w->p.m, node, LIVE_STEP_SPAN);
+        return live_step_once(w, gs, gl, prev, node, true, ret_next, ret_known);
 }
 
 static int walk_list_live(struct walker *w, const struct gcstate *gs, const struct gclist *gl,
@@ -366,6 +391,10 @@ static int walk_list_live(struct walker *w, const struct gcstate *gs, const stru
                 bool torn = false;
                 int r;
 
+                /* a retry starts from the target as it is now (the walk
+                 * of all lists started from a fresh cache) */
+                if (attempt > 0)
+                        memsrc_forget(w->p.m, 0, UINT64_MAX);
                 if (pyo_u64(&w->p, gl->head + nextoff, &node) < 0)
                         return diag_set(d, -EFAULT, "cannot read the GC list head at 0x%llx",
                                         (unsigned long long)gl->head);
@@ -391,6 +420,7 @@ static int walk_list_live(struct walker *w, const struct gcstate *gs, const stru
                                  * time: resume from the last node taken
                                  * while it is still linked (its next link
                                  * is re-read), else start over. */
+                                memsrc_forget(w->p.m, prev, 16);
                                 if (++resumes > LIVE_MAX_RESUMES ||
                                     pyo_u64(&w->p, prev + nextoff, &pnext) < 0 ||
                                     !(pnext & ~(uint64_t)3) ||
@@ -1102,8 +1132,10 @@ int heap_build(struct memsrc *m, const struct pyinterp *pi,
                 int cnt_before[3] = { 0 }, cnt_after[3] = { 0 };
 
                 learn_before_walk(&w, &gs);
-                if (live)
+                if (live) {
                         read_gen_counts(&w, &gs, cnt_before);
+                        memsrc_forget(m, 0, UINT64_MAX);
+                }
                 for (int i = 0; i < gs.nlists; i++) {
                         uint64_t n = 0;
 
@@ -1138,6 +1170,11 @@ int heap_build(struct memsrc *m, const struct pyinterp *pi,
         }
         heap_mark_tracked_done(h);
 
+        /* Live: no refresh here.  The decoders read the objects whose
+         * headers the list walk just validated, and a header and the fields
+         * next to it read in one block are one moment of the target, closer
+         * to a snapshot than fields read again later; a referent that does
+         * not check out is read afresh (resolve_object). */
         for (uint32_t i = 0; i < h->ntracked; i++) {
                 r = decode_object(&w, i, h->objs[i].addr);
                 if (r < 0) {
@@ -1146,6 +1183,9 @@ int heap_build(struct memsrc *m, const struct pyinterp *pi,
                         goto fail;
                 }
         }
+        /* the roots as they are now: threads have run on meanwhile */
+        if (live)
+                memsrc_forget(m, 0, UINT64_MAX);
         for (int g = 0; g < ngc; g++) {
                 r = record_garbage(&w, garbage[g]);
                 if (r < 0)

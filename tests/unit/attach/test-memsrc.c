@@ -153,6 +153,74 @@ static void test_live(void)
         memsrc_free(m);
 }
 
+/* The live read-through cache: bytes as they were when their block was
+ * read, until forgotten; reads all or nothing as without it. */
+static void test_live_cache(void)
+{
+        struct child c;
+        struct memsrc *m = NULL;
+        struct diag d = {0};
+        const struct mem_region *regs;
+        unsigned char small[100];
+        uint64_t c0 = 0, c1 = 0, c2 = 0;
+        size_t n = 0, i, k, bad = 0;
+        int ret;
+
+        if (child_start(&c) < 0) {
+                ok(0, "child started");
+                return;
+        }
+        ret = memsrc_open_live(c.pid, &m, &d);
+        ok(ret == 0 && memsrc_live_cache(m, 1 << 20) == 0, "cache of 1 MiB on a live source");
+        if (ret < 0) {
+                child_stop(&c);
+                return;
+        }
+        /* 3 MiB through a 1 MiB cache, in reads that straddle blocks */
+        for (i = 0; i + sizeof(small) <= c.rep.len && !bad; i += sizeof(small) * 7) {
+                if (memsrc_read(m, c.rep.buf + i, small, sizeof(small)) < 0) {
+                        bad++;
+                        break;
+                }
+                for (k = 0; k < sizeof(small); k++)
+                        bad += small[k] != child_pattern(i + k);
+        }
+        ok(bad == 0, "small reads of the pattern through the cache");
+        ok(memsrc_read_u64(m, c.rep.counter, &c0) == 0, "counter read");
+        sleep_ms(20);
+        ok(memsrc_read_u64(m, c.rep.counter, &c1) == 0 && c1 == c0,
+           "cached: the counter as its block was read (%llu, %llu)",
+           (unsigned long long)c0, (unsigned long long)c1);
+        memsrc_forget(m, c.rep.counter, 8);
+        ok(memsrc_read_u64(m, c.rep.counter, &c2) == 0 && c2 > c1,
+           "forgotten: read afresh (%llu -> %llu)", (unsigned long long)c1,
+           (unsigned long long)c2);
+        sleep_ms(20);
+        memsrc_forget(m, 0, UINT64_MAX);
+        ok(memsrc_read_u64(m, c.rep.counter, &c0) == 0 && c0 > c2,
+           "forget all: read afresh (%llu -> %llu)", (unsigned long long)c2,
+           (unsigned long long)c0);
+        ok(memsrc_read(m, 0, &c0, 8) == -EFAULT, "read at 0: -EFAULT");
+        ok(memsrc_regions(m, &regs, &n) == 0, "regions");
+        for (i = 0; i + 1 < n; i++)
+                if (regs[i].r && regs[i].w && regs[i + 1].start > regs[i].end)
+                        break;
+        if (i + 1 < n) {
+                unsigned char two[16];
+
+                ok(memsrc_read(m, regs[i].end - 8, two, 16) == -EFAULT &&
+                   memsrc_read(m, regs[i].end - 8, two, 8) == 0,
+                   "read across a hole: all-or-nothing -EFAULT, its first half reads");
+        }
+        ok(memsrc_live_cache(m, 0) == 0 && memsrc_read_u64(m, c.rep.counter, &c1) == 0 &&
+           c1 >= c0, "cache off again");
+        child_stop(&c);
+        memsrc_forget(m, 0, UINT64_MAX);
+        ret = memsrc_read(m, c.rep.buf, &c0, 8);
+        ok(ret == -ESRCH, "read after the child died: -ESRCH (%d)", ret);
+        memsrc_free(m);
+}
+
 static void test_errors(void)
 {
         struct memsrc *m = NULL;
@@ -293,6 +361,7 @@ int main(void)
 {
         test_generic();
         test_live();
+        test_live_cache();
         test_errors();
         test_zombie_leader();
         test_eperm_real();
