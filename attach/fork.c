@@ -59,8 +59,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -761,11 +763,25 @@ reply:
         helper_end(a, fm.child, rep_w);
 }
 
-/* ---- the memsrc over the child ------------------------------------------ */
+/* ---- the memsrc over the child ------------------------------------------
+ *
+ * Reads of the copyable mappings (those copy mode would copy) are served
+ * from a local copy filled FORK_CHUNK at a time.  The walker loads what it
+ * needs when it needs it, and a prefetch thread, started once the target
+ * runs again, loads the rest ahead of it in address order on the other
+ * core, so that the walk mostly finds its chunks already there: reading
+ * the child and walking overlap instead of adding up.  The prefetcher
+ * skips chunks of anonymous memory with no page present (nothing to find
+ * there, and reading them would fault in zero pages) and stops at the
+ * memory budget.  Chunk states: 0 not loaded, 1 being loaded (by either
+ * thread; the other waits), 2 loaded, for good. */
+
+enum { CHUNK_NONE, CHUNK_LOADING, CHUNK_LOADED };
 
 struct fork_region {
-        char *buf;                 /* lazily mmapped, region size */
-        unsigned char *loaded;     /* per FORK_CHUNK: 0 no, 1 yes */
+        char *buf;                 /* region size, mapped up front for
+                                      copyable regions, else NULL */
+        _Atomic unsigned char *st; /* per FORK_CHUNK: CHUNK_* */
 };
 
 struct fsrc {
@@ -777,8 +793,13 @@ struct fsrc {
         int end_r;
         struct snapshot_end_stats end;
         uint64_t t_clone;
-        struct fork_region *fr;    /* per region, NULL entries if not cached */
-        uint64_t cached, cache_max;
+        struct fork_region *fr;    /* per region */
+        _Atomic uint64_t cached;
+        uint64_t cache_max;
+        pthread_t pf;              /* the prefetcher, while pf_running */
+        bool pf_running;
+        atomic_bool pf_stop;
+        int pagemap_fd;            /* /proc/CHILD/pagemap, prefetcher's */
 };
 
 static int fsrc_load(struct fsrc *f, size_t ri, uint64_t chunk)
@@ -786,24 +807,9 @@ static int fsrc_load(struct fsrc *f, size_t ri, uint64_t chunk)
         const struct mem_region *r = &f->base.regions[ri];
         struct fork_region *fr = &f->fr[ri];
         uint64_t off = chunk * FORK_CHUNK, len, pg;
-        size_t nchunks;
         int e;
 
         len = r->end - r->start - off < FORK_CHUNK ? r->end - r->start - off : FORK_CHUNK;
-        if (!fr->buf) {
-                nchunks = (size_t)((r->end - r->start + FORK_CHUNK - 1) / FORK_CHUNK);
-                fr->loaded = calloc(nchunks, 1);
-                fr->buf = mmap(NULL, (size_t)(r->end - r->start), PROT_READ | PROT_WRITE,
-                               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-                if (fr->buf == MAP_FAILED || !fr->loaded) {
-                        if (fr->buf != MAP_FAILED && fr->buf)
-                                munmap(fr->buf, (size_t)(r->end - r->start));
-                        free(fr->loaded);
-                        fr->buf = NULL;
-                        fr->loaded = NULL;
-                        return -ENOMEM;
-                }
-        }
         e = proc_mem_read(f->mem_fd, f->child, r->start + off, fr->buf + off, (size_t)len);
         if (e == -EFAULT) {
                 /* as in copy mode: unreadable pages (past a file's end)
@@ -813,11 +819,38 @@ static int fsrc_load(struct fsrc *f, size_t ri, uint64_t chunk)
                                       fr->buf + off + pg, len - pg < 4096 ? (size_t)(len - pg) : 4096);
                 e = 0;
         }
-        if (e < 0)
+        return e;
+}
+
+/* Claims chunk c of region ri and loads it: 1 loaded, 0 not (over the
+ * budget, or the other thread has it: see *ret_busy), < 0 read error. */
+static int fsrc_claim(struct fsrc *f, size_t ri, uint64_t c, bool *ret_busy)
+{
+        const struct mem_region *r = &f->base.regions[ri];
+        unsigned char none = CHUNK_NONE;
+        uint64_t len = r->end - r->start - c * FORK_CHUNK;
+        int e;
+
+        if (len > FORK_CHUNK)
+                len = FORK_CHUNK;
+        *ret_busy = false;
+        if (atomic_fetch_add(&f->cached, len) + len > f->cache_max) {
+                atomic_fetch_sub(&f->cached, len);
+                return 0;
+        }
+        if (!atomic_compare_exchange_strong(&f->fr[ri].st[c], &none, CHUNK_LOADING)) {
+                atomic_fetch_sub(&f->cached, len);
+                *ret_busy = none == CHUNK_LOADING;
+                return none == CHUNK_LOADED;
+        }
+        e = fsrc_load(f, ri, c);
+        if (e < 0) {
+                atomic_fetch_sub(&f->cached, len);
+                atomic_store(&f->fr[ri].st[c], CHUNK_NONE);
                 return e;
-        fr->loaded[chunk] = 1;
-        f->cached += len;
-        return 0;
+        }
+        atomic_store(&f->fr[ri].st[c], CHUNK_LOADED);
+        return 1;
 }
 
 /* Pointer to [addr, addr+len) inside cached region ri, loading chunks;
@@ -826,19 +859,86 @@ static const void *fsrc_cached(struct fsrc *f, size_t ri, uint64_t addr, size_t 
 {
         const struct mem_region *r = &f->base.regions[ri];
         uint64_t c0, c1, c;
+        unsigned char st;
+        bool busy;
 
-        if (!f->fr || !snap_region_copyable(r))
+        if (!f->fr || !f->fr[ri].buf)
                 return NULL;
         c0 = (addr - r->start) / FORK_CHUNK;
         c1 = (addr + len - 1 - r->start) / FORK_CHUNK;
         for (c = c0; c <= c1; c++) {
-                if (f->fr[ri].loaded && f->fr[ri].loaded[c])
-                        continue;
-                if (f->ended || f->cached + FORK_CHUNK > f->cache_max ||
-                    fsrc_load(f, ri, c) < 0)
-                        return NULL;
+                while ((st = atomic_load(&f->fr[ri].st[c])) != CHUNK_LOADED) {
+                        if (st == CHUNK_LOADING) {
+                                /* the prefetcher is on it: one pread */
+                                sched_yield();
+                                continue;
+                        }
+                        busy = false;   /* not set when ended */
+                        if (f->ended || fsrc_claim(f, ri, c, &busy) <= 0) {
+                                if (busy)
+                                        continue;
+                                return NULL;
+                        }
+                }
         }
         return f->fr[ri].buf + (addr - r->start);
+}
+
+/* Whether any page of [addr, addr+len) is present or swapped in the child
+ * (true when the page map cannot tell). */
+static bool fsrc_chunk_used(struct fsrc *f, uint64_t addr, uint64_t len)
+{
+        uint64_t ent[FORK_CHUNK / 4096];
+        size_t n = (size_t)((len + 4095) / 4096);
+        ssize_t got;
+
+        if (f->pagemap_fd < 0 || n > sizeof(ent) / sizeof(ent[0]))
+                return true;
+        got = pread(f->pagemap_fd, ent, n * sizeof(ent[0]), (off_t)(addr / 4096 * sizeof(ent[0])));
+        if (got != (ssize_t)(n * sizeof(ent[0])))
+                return true;
+        for (size_t i = 0; i < n; i++)
+                if (ent[i] & (3ull << 62))
+                        return true;
+        return false;
+}
+
+static void *fsrc_prefetch(void *arg)
+{
+        struct fsrc *f = arg;
+        bool busy;
+
+        for (size_t ri = 0; ri < f->base.nregions; ri++) {
+                const struct mem_region *r = &f->base.regions[ri];
+                uint64_t nchunks = (r->end - r->start + FORK_CHUNK - 1) / FORK_CHUNK;
+
+                if (!f->fr[ri].buf)
+                        continue;
+                for (uint64_t c = 0; c < nchunks; c++) {
+                        uint64_t off = c * FORK_CHUNK;
+                        uint64_t len = r->end - r->start - off < FORK_CHUNK ?
+                                r->end - r->start - off : FORK_CHUNK;
+
+                        if (atomic_load(&f->pf_stop))
+                                return NULL;
+                        if (atomic_load(&f->fr[ri].st[c]) != CHUNK_NONE ||
+                            (snap_region_anon(r) && !fsrc_chunk_used(f, r->start + off, len)))
+                                continue;
+                        /* over the budget: what is left loads on demand */
+                        if (fsrc_claim(f, ri, c, &busy) == 0 && !busy)
+                                return NULL;
+                }
+        }
+        return NULL;
+}
+
+static void fsrc_prefetch_stop(struct fsrc *f)
+{
+        if (!f->pf_running)
+                return;
+        atomic_store(&f->pf_stop, true);
+        pthread_join(f->pf, NULL);
+        f->pf_running = false;
 }
 
 static int fsrc_read(struct memsrc *m, uint64_t addr, void *buf, size_t len)
@@ -867,6 +967,33 @@ static int fsrc_read(struct memsrc *m, uint64_t addr, void *buf, size_t len)
                 addr += chunk;
                 buf = (char *)buf + chunk;
                 len -= chunk;
+        }
+        return 0;
+}
+
+/* The buffers and chunk states of the copyable regions, before any thread
+ * may read them: mapping a region costs no memory until it is loaded. */
+static int fsrc_prepare(struct fsrc *f)
+{
+        f->fr = calloc(f->base.nregions ? f->base.nregions : 1, sizeof(*f->fr));
+        if (!f->fr)
+                return -ENOMEM;
+        for (size_t i = 0; i < f->base.nregions; i++) {
+                const struct mem_region *r = &f->base.regions[i];
+                size_t size = (size_t)(r->end - r->start);
+                void *b;
+
+                if (!snap_region_copyable(r))
+                        continue;
+                f->fr[i].st = calloc((size + FORK_CHUNK - 1) / FORK_CHUNK, 1);
+                b = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+                if (b == MAP_FAILED || !f->fr[i].st) {
+                        if (b != MAP_FAILED)
+                                munmap(b, size);
+                        return -ENOMEM;
+                }
+                f->fr[i].buf = b;
         }
         return 0;
 }
@@ -902,10 +1029,12 @@ static void fsrc_destroy(struct memsrc *m)
                         if (f->fr[i].buf)
                                 munmap(f->fr[i].buf, (size_t)(m->regions[i].end -
                                                               m->regions[i].start));
-                        free(f->fr[i].loaded);
+                        free((void *)f->fr[i].st);
                 }
                 free(f->fr);
         }
+        if (f->pagemap_fd >= 0)
+                close(f->pagemap_fd);
         free(f);
 }
 
@@ -930,6 +1059,8 @@ int snapshot_end(struct memsrc *m, struct snapshot_end_stats *ret)
                 return 0;
         }
         f = (struct fsrc *)m;
+        /* before the child goes: the prefetcher reads it */
+        fsrc_prefetch_stop(f);
         if (!f->ended) {
                 f->ended = true;
                 if (f->mem_fd >= 0)
@@ -1049,6 +1180,7 @@ int snap_fork_take(pid_t pid, const struct snapshot_opts *opts,
         f->helper = h;
         f->sock = sock;
         f->t_clone = fm.t_clone;
+        f->pagemap_fd = -1;
         sock = -1;
         snprintf(path, sizeof(path), "/proc/%d/mem", (int)f->child);
         f->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -1063,8 +1195,16 @@ int snap_fork_take(pid_t pid, const struct snapshot_opts *opts,
                          (int)f->child, strerror(-r));
                 goto fail;
         }
-        f->fr = calloc(f->base.nregions ? f->base.nregions : 1, sizeof(*f->fr));
         f->cache_max = stats && stats->budget_bytes ? stats->budget_bytes : UINT64_MAX;
+        r = fsrc_prepare(f);
+        if (r < 0) {
+                diag_set(d, r, "cannot prepare the copy of the forked child: %s", strerror(-r));
+                goto fail;
+        }
+        /* the target runs again: reading ahead costs it nothing */
+        snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)f->child);
+        f->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
+        f->pf_running = pthread_create(&f->pf, NULL, fsrc_prefetch, f) == 0;
         if (stats) {
                 stats->mode_used = SNAPSHOT_FORK;
                 stats->pause_ms = fm.pause_ms;
