@@ -7,6 +7,7 @@
  * possible.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -212,8 +213,8 @@ static void cycles_release(struct heap_cycles *c)
         *c = (struct heap_cycles){0};
 }
 
-/* Fills *out; sets HOBJ_IN_CYCLE on the members when mark is set. */
-static int find_cycles(struct heap *h, const struct edge_filter *filt, bool mark,
+/* Fills *out; only reads h (heap_analyse sets HOBJ_IN_CYCLE). */
+static int find_cycles(const struct heap *h, const struct edge_filter *filt,
                        struct heap_cycles *out)
 {
         const uint32_t n = h->nobjs;
@@ -311,9 +312,6 @@ static int find_cycles(struct heap *h, const struct edge_filter *filt, bool mark
                 c.start[i + 1] = c.start[i] + sz;
                 c.bytes[i] = keys[i].bytes;
         }
-        if (mark)
-                for (uint32_t m = 0; m < c.start[ncyc]; m++)
-                        h->objs[c.members[m]].flags |= HOBJ_IN_CYCLE;
         *out = c;
         c = (struct heap_cycles){0};
         r = 0;
@@ -486,9 +484,34 @@ void heap_analysis_release(struct heap *h)
         h->analysed = false;
 }
 
+/* The referrer index, the computed roots and the dominator tree need
+ * neither the cycles nor the garbage, and the cycle searches only read the
+ * graph: on two cores the two halves run side by side.  Neither half writes
+ * what the other reads (the cycle flags and the garbage flags are set after
+ * the join; the tree half writes only its own fields of h). */
+struct tree_job {
+        struct heap *h;
+        int r;
+};
+
+static void *tree_job_run(void *arg)
+{
+        struct tree_job *j = arg;
+
+        j->r = heap_preds_build(j->h);
+        if (j->r >= 0)
+                j->r = heap_roots_compute(j->h);
+        if (j->r >= 0)
+                j->r = heap_dominators_tree(j->h);
+        return NULL;
+}
+
 int heap_analyse(struct heap *h)
 {
         struct edge_filter local = {0};
+        struct tree_job job;
+        pthread_t th;
+        bool threaded;
         uint64_t bad = 0;
         double t0;
         int r;
@@ -502,29 +525,32 @@ int heap_analyse(struct heap *h)
          * computed roots in it, starts clean */
         heap_analysis_release(h);
 
-        r = find_cycles(h, NULL, true, &h->cycles);
+        job = (struct tree_job){ .h = h };
+        /* small graphs are not worth a thread */
+        threaded = h->nobjs >= 65536 && pthread_create(&th, NULL, tree_job_run, &job) == 0;
+        r = find_cycles(h, NULL, &h->cycles);
+        if (r >= 0)
+                r = local_filter_init(h, &local);
+        if (r >= 0) {
+                r = find_cycles(h, &local, &h->cycles_local);
+                free(local.skip_dst);
+        }
+        if (threaded)
+                pthread_join(th, NULL);
+        else if (r >= 0)
+                tree_job_run(&job);
+        if (r >= 0 && job.r < 0)
+                r = job.r;
         if (r < 0)
                 goto fail;
-        r = local_filter_init(h, &local);
-        if (r < 0)
-                goto fail;
-        r = find_cycles(h, &local, false, &h->cycles_local);
-        free(local.skip_dst);
-        if (r < 0)
-                goto fail;
+        for (uint32_t m = 0; m < h->cycles.start[h->cycles.n]; m++)
+                h->objs[h->cycles.members[m]].flags |= HOBJ_IN_CYCLE;
         r = find_garbage(h, &h->garbage, &h->ngarbage, &bad);
         if (r < 0)
                 goto fail;
         set_cycle_garbage(h, &h->cycles);
         set_cycle_garbage(h, &h->cycles_local);
-
-        r = heap_preds_build(h);
-        if (r < 0)
-                goto fail;
-        r = heap_roots_compute(h);
-        if (r < 0)
-                goto fail;
-        r = heap_dominators(h);
+        r = heap_dominators_cycles(h);
         if (r < 0)
                 goto fail;
 

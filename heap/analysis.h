@@ -87,6 +87,13 @@ int heap_roots_compute(struct heap *h);
  * -ENOMEM, -EINVAL. */
 int heap_dominators(struct heap *h);
 
+/* heap_dominators() in its two parts, for heap_analyse(), which runs the
+ * first beside the cycle search: the tree (h->idom, h->retained, the
+ * types' retained), then the cycles' retained once the cycles exist
+ * (-EINVAL before the tree). */
+int heap_dominators_tree(struct heap *h);
+int heap_dominators_cycles(struct heap *h);
+
 static inline uint64_t heap_cycle_retained(const struct heap *h, uint32_t cycle)
 {
         return h->cycles.retained ? h->cycles.retained[cycle] : 0;

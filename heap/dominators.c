@@ -547,7 +547,7 @@ static int cycles_retained(const struct heap *h, struct heap_cycles *c)
         return 0;
 }
 
-int heap_dominators(struct heap *h)
+int heap_dominators_tree(struct heap *h)
 {
         struct dom d = {0};
         uint64_t *rootchild = NULL;
@@ -643,14 +643,6 @@ int heap_dominators(struct heap *h)
         h->retained = retained;
         idom = NULL;
         retained = NULL;
-
-        if (h->cycles.start) {
-                r = cycles_retained(h, &h->cycles);
-                if (r < 0)
-                        goto out;
-        }
-        if (h->cycles_local.start)
-                r = cycles_retained(h, &h->cycles_local);
 out:
         free(d.dfn);
         free(d.vertex);
@@ -664,4 +656,24 @@ out:
         free(tp);
         free(retp);
         return r;
+}
+
+int heap_dominators_cycles(struct heap *h)
+{
+        int r = 0;
+
+        if (!h || !h->retained)
+                return -EINVAL;
+        if (h->cycles.start)
+                r = cycles_retained(h, &h->cycles);
+        if (r >= 0 && h->cycles_local.start)
+                r = cycles_retained(h, &h->cycles_local);
+        return r;
+}
+
+int heap_dominators(struct heap *h)
+{
+        int r = heap_dominators_tree(h);
+
+        return r < 0 ? r : heap_dominators_cycles(h);
 }
