@@ -41,6 +41,10 @@ struct gcstate {
         int nlists;
         uint64_t gen_hdr[3];     /* gc_generation structs for thresholds/counts */
         int ngen_hdr;
+        bool spaces;             /* gen_hdr is young, old[0], old[1] */
+        int visited_space;       /* which old space is the visited one */
+        uint64_t stats;          /* generation_stats[0]; 0: absent or not inline */
+        uint32_t stats_step;
         uint64_t permanent;
         int enabled, debug, collecting;
         uint64_t garbage;
@@ -110,6 +114,16 @@ static int read_gcstate(struct walker *w, uint64_t gc, struct gcstate *gs, struc
                 gs->gen_hdr[1] = gc + lo(l, LF_GC_OLD);
                 gs->gen_hdr[2] = gc + lo(l, LF_GC_OLD) + es;
                 gs->ngen_hdr = 3;
+                gs->spaces = true;
+                /* Only 0 and 1 name a space; anything else keeps the heads'
+                 * own order rather than index old[] with target garbage. */
+                if (lhas(l, LF_GC_VISITED_SPACE)) {
+                        int vs;
+
+                        if (read_i32(p, gc + lo(l, LF_GC_VISITED_SPACE), &vs) == 0 &&
+                            (vs == 0 || vs == 1))
+                                gs->visited_space = vs;
+                }
         } else {
                 return diag_set(d, -EOPNOTSUPP,
                                 "cannot walk the GC lists: the layout (%s) has no generation heads",
@@ -124,6 +138,18 @@ static int read_gcstate(struct walker *w, uint64_t gc, struct gcstate *gs, struc
                 gs->lists[i].gen = incr ? (i == 0 ? HEAP_GEN_0 : HEAP_GEN_2) : (enum heap_gen)i;
         }
         gs->permanent = gc + lo(l, LF_GC_PERMANENT) + headoff;
+        /* Only the inline array of one struct per generation (3.8-3.14),
+         * each opening with its Py_ssize_t `collections`: 3.15 turned the
+         * member into a pointer to ring buffers, which shows here as one
+         * pointer-wide member and is left alone. */
+        if (lhas(l, LF_GC_GENERATION_STATS)) {
+                const struct layout_field_info *fs = &l->f[LF_GC_GENERATION_STATS];
+
+                if (fs->elem_size >= 8 && fs->size == 3 * fs->elem_size) {
+                        gs->stats = gc + fs->offset;
+                        gs->stats_step = fs->elem_size;
+                }
+        }
         gs->lists[3].head = gs->permanent;
         gs->lists[3].gen = HEAP_GEN_PERMANENT;
         gs->nlists = 4;
@@ -456,6 +482,50 @@ static void read_gen_counts(struct walker *w, const struct gcstate *gs, int cnt[
                 return;
         for (int i = 0; i < gs->ngen_hdr && i < 3; i++)
                 (void)read_i32(&w->p, gs->gen_hdr[i] + lo(w->l, LF_GCGEN_COUNT), &cnt[i]);
+}
+
+/* generation_stats[i].collections; returns a bit per value read, so that a
+ * read that failed on one side is not taken for a collection. */
+static unsigned read_gen_collections(struct walker *w, const struct gcstate *gs,
+                                     uint64_t coll[3])
+{
+        unsigned got = 0;
+
+        if (!gs->stats)
+                return 0;
+        for (int i = 0; i < 3; i++)
+                if (pyo_u64(&w->p, gs->stats + (uint64_t)i * gs->stats_step, &coll[i]) == 0)
+                        got |= 1u << i;
+        return got;
+}
+
+/* What gc.get_threshold() and gc.get_count() say.  The incremental
+ * collector's gcmodule.c (3.14.0-3.14.4) counts young, then the visited
+ * old space, then the other one, and gives the thresholds of young and
+ * old[0] and a constant 0, whatever gc.set_threshold() stored in old[1]. */
+static void read_gc_settings(struct walker *w, const struct gcstate *gs, struct heap *h)
+{
+        const struct layout *l = w->l;
+        int n = gs->ngen_hdr < 3 ? gs->ngen_hdr : 3;
+        uint64_t cnt_hdr[3] = { 0 };
+        int v;
+
+        for (int i = 0; i < n; i++)
+                cnt_hdr[i] = gs->gen_hdr[i];
+        if (gs->spaces) {
+                cnt_hdr[1] = gs->gen_hdr[1 + gs->visited_space];
+                cnt_hdr[2] = gs->gen_hdr[2 - gs->visited_space];
+        }
+        for (int i = 0; i < n; i++) {
+                if (gs->spaces && i == 2)
+                        h->gc.thresholds[i] = 0;
+                else if (lhas(l, LF_GCGEN_THRESHOLD) &&
+                         read_i32(&w->p, gs->gen_hdr[i] + lo(l, LF_GCGEN_THRESHOLD), &v) == 0)
+                        h->gc.thresholds[i] = v;
+                if (lhas(l, LF_GCGEN_COUNT) &&
+                    read_i32(&w->p, cnt_hdr[i] + lo(l, LF_GCGEN_COUNT), &v) == 0)
+                        h->gc.counts[i] = v;
+        }
 }
 
 /* Interpreters: 3.9+ each has its own GC state; 3.8 shares one. */
@@ -1118,22 +1188,16 @@ int heap_build(struct memsrc *m, const struct pyinterp *pi,
                 if (g == 0) {
                         h->gc.enabled = gs.enabled != 0;
                         h->gc.debug = gs.debug;
-                        for (int i = 0; i < gs.ngen_hdr && i < 3; i++) {
-                                int v;
-
-                                if (lhas(l, LF_GCGEN_THRESHOLD) &&
-                                    read_i32(&w.p, gs.gen_hdr[i] + lo(l, LF_GCGEN_THRESHOLD), &v) == 0)
-                                        h->gc.thresholds[i] = v;
-                                if (lhas(l, LF_GCGEN_COUNT) &&
-                                    read_i32(&w.p, gs.gen_hdr[i] + lo(l, LF_GCGEN_COUNT), &v) == 0)
-                                        h->gc.counts[i] = v;
-                        }
+                        read_gc_settings(&w, &gs, h);
                 }
                 int cnt_before[3] = { 0 }, cnt_after[3] = { 0 };
+                uint64_t coll_before[3] = { 0 }, coll_after[3] = { 0 };
+                unsigned got_before = 0;
 
                 learn_before_walk(&w, &gs);
                 if (live) {
                         read_gen_counts(&w, &gs, cnt_before);
+                        got_before = read_gen_collections(&w, &gs, coll_before);
                         memsrc_forget(m, 0, UINT64_MAX);
                 }
                 for (int i = 0; i < gs.nlists; i++) {
@@ -1159,12 +1223,24 @@ int heap_build(struct memsrc *m, const struct pyinterp *pi,
                         diag_append(d, "hint: take the snapshot again; collections are short");
                         goto fail;
                 }
-                /* A collection that ran and finished meanwhile shows in the
-                 * older generations' counters (collections of the younger
-                 * one): objects may have been freed or promoted under us. */
+                /* A collection that ran and finished meanwhile may have freed
+                 * or moved objects under us.  The older generations' counters
+                 * (collections of the younger one) show most, but not a full
+                 * collection that finds them at 0 already, nor any step of
+                 * the incremental collector (gc_collect_increment leaves
+                 * them alone): every collection but its marking step bumps
+                 * its generation's generation_stats[].collections. */
                 if (live) {
+                        unsigned got;
+                        bool ran;
+
                         read_gen_counts(&w, &gs, cnt_after);
-                        if (cnt_after[1] != cnt_before[1] || cnt_after[2] != cnt_before[2])
+                        got = got_before & read_gen_collections(&w, &gs, coll_after);
+                        ran = cnt_after[1] != cnt_before[1] || cnt_after[2] != cnt_before[2];
+                        for (int i = 0; i < 3; i++)
+                                if ((got & (1u << i)) && coll_after[i] != coll_before[i])
+                                        ran = true;
+                        if (ran)
                                 w.inconsistencies++;
                 }
         }

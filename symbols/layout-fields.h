@@ -114,6 +114,8 @@
         F(GC_GARBAGE,            GCSTATE, "garbage") \
         F(GC_CALLBACKS,          GCSTATE, "callbacks") \
         F(GC_HEAP_SIZE,          GCSTATE, "heap_size") \
+        F(GC_VISITED_SPACE,      GCSTATE, "visited_space") /* incremental designs */ \
+        F(GC_GENERATION_STATS,   GCSTATE, "generation_stats") /* 3.15+: a pointer */ \
         F(GCGEN_HEAD,            GCGEN,   "head") \
         F(GCGEN_THRESHOLD,       GCGEN,   "threshold") \
         F(GCGEN_COUNT,           GCGEN,   "count") \

@@ -20,6 +20,8 @@ struct fake {
         size_t nblobs;
         uint64_t fail_every, reads;
         bool no_ptr;
+        void (*on_forget)(void *arg);
+        void *on_forget_arg;
 };
 
 static struct blob *find(struct fake *f, uint64_t addr, size_t len)
@@ -59,6 +61,16 @@ static const void *fake_ptr(struct memsrc *m, uint64_t addr, size_t len)
         return b ? b->bytes + (addr - b->addr) : NULL;
 }
 
+static void fake_forget(struct memsrc *m, uint64_t addr, uint64_t len)
+{
+        struct fake *f = (struct fake *)m;
+
+        (void)addr;
+        (void)len;
+        if (f->on_forget)
+                f->on_forget(f->on_forget_arg);
+}
+
 static void fake_destroy(struct memsrc *m)
 {
         struct fake *f = (struct fake *)m;
@@ -73,6 +85,7 @@ static const struct memsrc_ops fake_ops = {
         .name = "fake",
         .read = fake_read,
         .ptr = fake_ptr,
+        .forget = fake_forget,
         .destroy = fake_destroy,
 };
 
@@ -133,6 +146,14 @@ void fakemem_fail_every(struct memsrc *m, uint64_t n)
 void fakemem_no_ptr(struct memsrc *m, int on)
 {
         ((struct fake *)m)->no_ptr = on != 0;
+}
+
+void fakemem_on_forget(struct memsrc *m, void (*fn)(void *arg), void *arg)
+{
+        struct fake *f = (struct fake *)m;
+
+        f->on_forget = fn;
+        f->on_forget_arg = arg;
 }
 
 uint64_t fakemem_reads(const struct memsrc *m)

@@ -100,14 +100,22 @@ static void fill_layout(struct layout *l, bool v312, bool v314, bool incr)
                 l->f[LF_GC_OLD].size = 48;
                 l->f[LF_GC_OLD].elem_size = 24;
                 F(l, LF_GC_PERMANENT, 96);
+                F(l, LF_GC_GENERATION_STATS, 120);
+                l->f[LF_GC_GENERATION_STATS].size = 72;
+                l->f[LF_GC_GENERATION_STATS].elem_size = 24;
                 F(l, LF_GC_COLLECTING, 192);
                 F(l, LF_GC_GARBAGE, 200);
                 F(l, LF_GC_HEAP_SIZE, 216);
+                F(l, LF_GC_VISITED_SPACE, 232);
+                l->f[LF_GC_VISITED_SPACE].size = l->f[LF_GC_VISITED_SPACE].elem_size = 4;
         } else {
                 F(l, LF_GC_GENERATIONS, 24);
                 l->f[LF_GC_GENERATIONS].elem_size = 24;
                 F(l, LF_GC_GENERATION0, 96);
                 F(l, LF_GC_PERMANENT, 104);
+                F(l, LF_GC_GENERATION_STATS, 128);
+                l->f[LF_GC_GENERATION_STATS].size = 72;
+                l->f[LF_GC_GENERATION_STATS].elem_size = 24;
                 F(l, LF_GC_COLLECTING, 200);
                 F(l, LF_GC_GARBAGE, 208);
         }
@@ -1037,6 +1045,55 @@ static void check_incr_corrupt(struct fx *f, const char *v)
         heap_free(h);
 }
 
+static void w32(struct fx *f, uint64_t a, int32_t v)
+{
+        void *p = (void *)memsrc_ptr(f->m, a, 4);
+
+        if (!p)
+                abort();
+        memcpy(p, &v, 4);
+}
+
+/* gc.get_count() and gc.get_threshold() of the incremental collector
+ * (gcmodule.c, 3.14.0-3.14.4): counts (young, old[visited_space],
+ * old[visited_space ^ 1]), thresholds (young, old[0], 0).  Every value
+ * differs, so any other order or source shows. */
+static void check_incr_settings(struct fx *f, const char *v)
+{
+        static const struct {
+                int vs, c1, c2;
+        } cases[] = { { 1, 9, 8 }, { 0, 8, 9 }, { 5, 8, 9 } };
+        uint64_t vsa = f->gc + f->l->f[LF_GC_VISITED_SPACE].offset;
+        struct diag d = { 0 };
+
+        for (int i = 0; i < 3; i++) {
+                w32(f, f->heads[i] + 16, i ? 10 + i : 2000);
+                w32(f, f->heads[i] + 20, 7 + i);
+        }
+        for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+                struct heap *h = NULL;
+                int r;
+
+                w32(f, vsa, cases[c].vs);
+                r = heap_build(f->m, &f->pi, NULL, &h, &d);
+                ok(r == 0 && h->gc.counts[0] == 7 && h->gc.counts[1] == cases[c].c1 &&
+                   h->gc.counts[2] == cases[c].c2 && h->gc.thresholds[0] == 2000 &&
+                   h->gc.thresholds[1] == 11 && h->gc.thresholds[2] == 0,
+                   "%s: visited_space %d: counts %d/%d/%d (want 7/%d/%d), thresholds %d/%d/%d "
+                   "(want 2000/11/0)%s", v, cases[c].vs, r == 0 ? h->gc.counts[0] : -1,
+                   r == 0 ? h->gc.counts[1] : -1, r == 0 ? h->gc.counts[2] : -1, cases[c].c1,
+                   cases[c].c2, r == 0 ? h->gc.thresholds[0] : -1,
+                   r == 0 ? h->gc.thresholds[1] : -1, r == 0 ? h->gc.thresholds[2] : -1,
+                   cases[c].vs > 1 ? " (not a space: the heads' order)" : "");
+                heap_free(h);
+        }
+        w32(f, vsa, 0);
+        for (int i = 0; i < 3; i++) {
+                w32(f, f->heads[i] + 16, i ? 10 : 2000);
+                w32(f, f->heads[i] + 20, i + 3);
+        }
+}
+
 static void check(int ver)
 {
         bool v312 = ver >= 312;
@@ -1205,8 +1262,10 @@ static void check(int ver)
                 ok(r == -EBADMSG && !h, "%s: looping list is -EBADMSG (%d: %s)", v, r, d.msg);
                 w64(&f, n1, save);
         }
-        if (f.incr)
+        if (f.incr) {
                 check_incr_corrupt(&f, v);
+                check_incr_settings(&f, v);
+        }
         /* collecting */
         {
                 int c = 1;
@@ -1236,6 +1295,66 @@ static bool same_graph(const struct heap *a, const struct heap *b)
                 if (a->edge_dst[e] != b->edge_dst[e] || a->edge_label[e] != b->edge_label[e])
                         return false;
         return true;
+}
+
+/* A collection that runs while the lists are read: the hook bumps one
+ * word of the GC state the first time heap_build lets the target run on. */
+struct bump {
+        struct fx *f;
+        uint64_t addr;
+        int fired;
+};
+
+static void bump_once(void *arg)
+{
+        struct bump *b = arg;
+
+        if (b->fired++ == 0)
+                w64(b->f, b->addr, r64(b->f, b->addr) + 1);
+}
+
+/* gc_collect_increment (every automatic collection of 3.14.0-3.14.4) and a
+ * full collection that finds the old counts at 0 change no generation
+ * count, only generation_stats[gen].collections. */
+static void check_live_collections(struct fx *f, const char *v)
+{
+        struct heap_build_opts lv = { .live = true };
+        struct layout_field_info *fs = &f->l->f[LF_GC_GENERATION_STATS], save = *fs;
+        uint64_t stats = f->gc + fs->offset;
+        struct diag d = { 0 };
+
+        for (int g = 0; g < 3; g++) {
+                struct bump b = { f, stats + (uint64_t)g * 24, 0 };
+                struct heap *h = NULL;
+                int r;
+
+                fakemem_on_forget(f->m, bump_once, &b);
+                r = heap_build(f->m, &f->pi, &lv, &h, &d);
+                fakemem_on_forget(f->m, NULL, NULL);
+                ok(r == 0 && b.fired >= 1 && h->meta.inconsistencies == 1,
+                   "%s live: a generation %d collection during the walk, counts unchanged, "
+                   "is counted (%d, %llu inconsistencies)", v, g, r,
+                   r == 0 ? (unsigned long long)h->meta.inconsistencies : 0ULL);
+                heap_free(h);
+        }
+
+        /* 3.15: generation_stats is a pointer to ring buffers; the word it
+         * names is not a counter and must not be compared as one */
+        fs->size = fs->elem_size = 8;
+        {
+                struct bump b = { f, stats, 0 };
+                struct heap *h = NULL;
+                int r;
+
+                fakemem_on_forget(f->m, bump_once, &b);
+                r = heap_build(f->m, &f->pi, &lv, &h, &d);
+                fakemem_on_forget(f->m, NULL, NULL);
+                ok(r == 0 && b.fired >= 1 && h->meta.inconsistencies == 0,
+                   "%s live: a pointer-wide generation_stats is not compared (%d, %llu)", v, r,
+                   r == 0 ? (unsigned long long)h->meta.inconsistencies : 0ULL);
+                heap_free(h);
+        }
+        *fs = save;
 }
 
 /* Live mode (opts.live): the same fixture read as a running process.
@@ -1270,6 +1389,7 @@ static void check_live(int ver)
            r == 0 ? (unsigned long long)h->meta.inconsistencies : 0ULL);
         if (r == 0)
                 heap_free(h);
+        check_live_collections(&f, v);
 
         /* torn link: the second node of generation 1 does not point back */
         save = r64(&f, n1 + 8);
