@@ -520,6 +520,11 @@ static int wfail(struct writer *w, int rc, const char *what)
         return err;
 }
 
+static int w_oom(struct writer *w)
+{
+        return diag_set(w->d, -ENOMEM, "cannot write dump %s: out of memory", w->path);
+}
+
 static int wexec(struct writer *w, const char *sql)
 {
         int rc = sqlite3_exec(w->db, sql, NULL, NULL, NULL);
@@ -637,8 +642,7 @@ static int batch_prepare(struct batch *b, int nrows, sqlite3_stmt **st)
 
         sql = malloc(len);
         if (!sql)
-                return diag_set(b->w->d, -ENOMEM, "cannot write dump %s: out of memory",
-                                b->w->path);
+                return w_oom(b->w);
         p = sql + sprintf(sql, "INSERT INTO %s VALUES ", b->table);
         for (int i = 0; i < nrows; i++) {
                 *p++ = i ? ',' : ' ';
@@ -656,11 +660,23 @@ static int batch_prepare(struct batch *b, int nrows, sqlite3_stmt **st)
         return r;
 }
 
-static int batch_init(struct batch *b, struct writer *w, const char *table, int ncols)
+/* On the heap: the cells are too big for the stack. */
+static int batch_new(struct writer *w, const char *table, int ncols, struct batch **ret)
 {
+        struct batch *b = malloc(sizeof(*b));
+        int r;
+
+        if (!b)
+                return w_oom(w);
         *b = (struct batch){.w = w, .table = table, .ncols = ncols};
         b->row = b->cells;
-        return batch_prepare(b, BATCH_ROWS, &b->full);
+        r = batch_prepare(b, BATCH_ROWS, &b->full);
+        if (r < 0) {
+                free(b);
+                return r;
+        }
+        *ret = b;
+        return 0;
 }
 
 static int batch_step(struct batch *b, sqlite3_stmt *st)
@@ -697,6 +713,16 @@ static inline void cell_null(struct batch *b, int col)
         b->row[col].kind = CELL_NULL;
 }
 
+/* NULL stands for a value the heap does not have (not analysed, no
+ * dominator, no frame...). */
+static inline void cell_maybe(struct batch *b, int col, bool have, int64_t v)
+{
+        if (have)
+                cell_int(b, col, v);
+        else
+                cell_null(b, col);
+}
+
 /* The current row is complete. */
 static int batch_row(struct batch *b)
 {
@@ -705,11 +731,14 @@ static int batch_row(struct batch *b)
         return b->nrows == BATCH_ROWS ? batch_step(b, b->full) : 0;
 }
 
-/* Writes the partial batch and releases the statement. */
-static int batch_finish(struct batch *b, int r)
+/* Writes the partial batch unless r is already an error, and frees b
+ * (NULL: batch_new() failed, r says why). */
+static int batch_end(struct batch *b, int r)
 {
         sqlite3_stmt *st = NULL;
 
+        if (!b)
+                return r;
         if (r >= 0 && b->nrows) {
                 r = batch_prepare(b, b->nrows, &st);
                 if (r >= 0)
@@ -717,7 +746,7 @@ static int batch_finish(struct batch *b, int r)
                 sqlite3_finalize(st);
         }
         sqlite3_finalize(b->full);
-        b->full = NULL;
+        free(b);
         return r;
 }
 
@@ -823,63 +852,108 @@ static int write_meta(struct writer *w, const struct dump_meta *dm)
         return rc == SQLITE_OK ? 0 : wfail(w, rc, "meta");
 }
 
-static int write_gc_types_labels(struct writer *w, const struct heap *h)
+/* Tables whose row i is element i of a heap array: only the cells differ. */
+struct out_table {
+        const char *name;
+        int ncols;
+        void (*cells)(struct batch *b, const struct heap *h, uint32_t i);
+};
+
+static int write_rows(struct writer *w, const struct out_table *t, uint32_t n,
+                      const struct heap *h)
+{
+        struct batch *b = NULL;
+        int r = batch_new(w, t->name, t->ncols, &b);
+
+        for (uint32_t i = 0; i < n && r >= 0; i++) {
+                t->cells(b, h, i);
+                r = batch_row(b);
+        }
+        return batch_end(b, r);
+}
+
+static void gc_state_cells(struct batch *b, const struct heap *h, uint32_t i)
 {
         const struct heap_gcstate *g = &h->gc;
-        sqlite3_stmt *st = NULL;
-        int r, rc;
 
-        r = wprep(w, "INSERT INTO gc_state VALUES (?,?,?,?,?,?,?,?,?,?)", &st);
-        if (r < 0)
-                return r;
-        sqlite3_bind_int(st, 1, g->enabled);
-        sqlite3_bind_int(st, 2, g->collecting);
-        sqlite3_bind_int(st, 3, g->debug);
-        for (int i = 0; i < 3; i++) {
-                sqlite3_bind_int(st, 4 + i, g->thresholds[i]);
-                sqlite3_bind_int(st, 7 + i, g->counts[i]);
+        (void)i;
+        cell_int(b, 0, g->enabled);
+        cell_int(b, 1, g->collecting);
+        cell_int(b, 2, g->debug);
+        for (int k = 0; k < 3; k++) {
+                cell_int(b, 3 + k, g->thresholds[k]);
+                cell_int(b, 6 + k, g->counts[k]);
         }
-        sqlite3_bind_int64(st, 10, (int64_t)g->frozen);
-        rc = exec_done(st);
-        sqlite3_finalize(st);
-        if (rc != SQLITE_OK)
-                return wfail(w, rc, "gc_state");
+        cell_int(b, 9, (int64_t)g->frozen);
+}
 
-        r = wprep(w, "INSERT INTO types VALUES (?,?,?,?,?,?,?,?,?,?)", &st);
-        if (r < 0)
-                return r;
-        for (uint32_t i = 0; i < h->ntypes && rc == SQLITE_OK; i++) {
-                const struct heap_type *t = &h->types[i];
+static void type_cells(struct batch *b, const struct heap *h, uint32_t i)
+{
+        const struct heap_type *t = &h->types[i];
 
-                sqlite3_bind_int64(st, 1, i);
-                sqlite3_bind_int64(st, 2, (int64_t)t->addr);
-                sqlite3_bind_text(st, 3, t->module, -1, SQLITE_STATIC);
-                sqlite3_bind_text(st, 4, t->qualname, -1, SQLITE_STATIC);
-                sqlite3_bind_text(st, 5, t->fullname, -1, SQLITE_STATIC);
-                sqlite3_bind_int64(st, 6, (int64_t)t->count);
-                sqlite3_bind_int64(st, 7, (int64_t)t->bytes);
-                sqlite3_bind_int64(st, 8, (int64_t)t->tracked);
-                sqlite3_bind_int(st, 9, t->opaque);
-                if (h->analysed && h->retained)
-                        sqlite3_bind_int64(st, 10, (int64_t)t->retained);
-                else
-                        sqlite3_bind_null(st, 10);
-                rc = exec_done(st);
-        }
-        sqlite3_finalize(st);
-        if (rc != SQLITE_OK)
-                return wfail(w, rc, "types");
+        cell_int(b, 0, i);
+        cell_int(b, 1, (int64_t)t->addr);
+        cell_text(b, 2, t->module);
+        cell_text(b, 3, t->qualname);
+        cell_text(b, 4, t->fullname);
+        cell_int(b, 5, (int64_t)t->count);
+        cell_int(b, 6, (int64_t)t->bytes);
+        cell_int(b, 7, (int64_t)t->tracked);
+        cell_int(b, 8, t->opaque);
+        cell_maybe(b, 9, h->analysed && h->retained, (int64_t)t->retained);
+}
 
-        r = wprep(w, "INSERT INTO labels VALUES (?,?)", &st);
-        if (r < 0)
-                return r;
-        for (uint32_t i = 0; i < h->nlabels && rc == SQLITE_OK; i++) {
-                sqlite3_bind_int64(st, 1, i);
-                sqlite3_bind_text(st, 2, h->labels[i], -1, SQLITE_STATIC);
-                rc = exec_done(st);
-        }
-        sqlite3_finalize(st);
-        return rc == SQLITE_OK ? 0 : wfail(w, rc, "labels");
+static void label_cells(struct batch *b, const struct heap *h, uint32_t i)
+{
+        cell_int(b, 0, i);
+        cell_text(b, 1, h->labels[i]);
+}
+
+static void thread_cells(struct batch *b, const struct heap *h, uint32_t i)
+{
+        const struct heap_thread *t = &h->threads[i];
+
+        cell_int(b, 0, i);
+        cell_int(b, 1, (int64_t)t->thread_id);
+        cell_int(b, 2, t->native_id);
+        cell_int(b, 3, t->first_frame);
+        cell_int(b, 4, t->nframes);
+}
+
+static void frame_cells(struct batch *b, const struct heap *h, uint32_t i)
+{
+        const struct heap_frame *f = &h->frames[i];
+
+        cell_int(b, 0, i);
+        cell_int(b, 1, f->thread);
+        cell_int(b, 2, f->thread < h->nthreads ? i - h->threads[f->thread].first_frame : 0);
+        cell_text(b, 3, f->function);
+        cell_text(b, 4, f->filename);
+        cell_int(b, 5, f->line);
+        cell_maybe(b, 6, f->code != UINT32_MAX, f->code);
+}
+
+/* Everything but the objects, edges, analysis and roots, whose rows are
+ * not simply the heap's arrays. */
+static int write_small_tables(struct writer *w, const struct heap *h)
+{
+        static const struct out_table gc_state = {"gc_state", 10, gc_state_cells};
+        static const struct out_table types = {"types", 10, type_cells};
+        static const struct out_table labels = {"labels", 2, label_cells};
+        static const struct out_table threads = {"threads", 5, thread_cells};
+        static const struct out_table frames = {"frames", 7, frame_cells};
+        int r;
+
+        r = write_rows(w, &gc_state, 1, h);
+        if (r >= 0)
+                r = write_rows(w, &types, h->ntypes, h);
+        if (r >= 0)
+                r = write_rows(w, &labels, h->nlabels, h);
+        if (r >= 0)
+                r = write_rows(w, &threads, h->nthreads, h);
+        if (r >= 0)
+                r = write_rows(w, &frames, h->nframes, h);
+        return r;
 }
 
 static const char *const root_kind_names[HEAP_ROOT__COUNT] = {
@@ -893,27 +967,22 @@ static const char *const root_kind_names[HEAP_ROOT__COUNT] = {
 
 static int write_objects(struct writer *w, const struct heap *h)
 {
-        struct batch *b = malloc(sizeof(*b));
+        struct batch *b = NULL;
         uint8_t *rootk = NULL;
         int r;
 
-        if (!b)
-                return diag_set(w->d, -ENOMEM, "cannot write dump %s: out of memory", w->path);
         /* the computed roots: at most one per object (analysis.h) */
         if (h->nroots) {
                 rootk = malloc(h->nobjs ? h->nobjs : 1);
-                if (!rootk) {
-                        free(b);
-                        return diag_set(w->d, -ENOMEM, "cannot write dump %s: out of memory",
-                                        w->path);
-                }
+                if (!rootk)
+                        return w_oom(w);
                 memset(rootk, 0xff, h->nobjs);
                 for (uint32_t i = 0; i < h->nroots; i++)
                         if (heap_root_is_computed(&h->roots[i]) && h->roots[i].obj < h->nobjs &&
                             h->roots[i].kind < HEAP_ROOT__COUNT)
                                 rootk[h->roots[i].obj] = h->roots[i].kind;
         }
-        r = batch_init(b, w, "objects", 11);
+        r = batch_new(w, "objects", 11, &b);
         for (uint32_t i = 0, k = 0; i < h->nobjs && r >= 0; i++) {
                 const struct heap_obj *o = &h->objs[i];
 
@@ -940,20 +1009,15 @@ static int write_objects(struct writer *w, const struct heap *h)
                           h->preview_pool + h->preview_off[k] : NULL);
                 r = batch_row(b);
         }
-        r = batch_finish(b, r);
-        free(b);
         free(rootk);
-        return r;
+        return batch_end(b, r);
 }
 
 static int write_edges(struct writer *w, const struct heap *h)
 {
-        struct batch *b = malloc(sizeof(*b));
-        int r;
+        struct batch *b = NULL;
+        int r = batch_new(w, "edges", 5, &b);
 
-        if (!b)
-                return diag_set(w->d, -ENOMEM, "cannot write dump %s: out of memory", w->path);
-        r = batch_init(b, w, "edges", 5);
         for (uint32_t i = 0; i < h->ntracked && r >= 0; i++) {
                 for (uint64_t e = h->edge_start[i]; e < h->edge_start[i + 1] && r >= 0; e++) {
                         uint32_t l = h->edge_label[e];
@@ -971,38 +1035,33 @@ static int write_edges(struct writer *w, const struct heap *h)
                         r = batch_row(b);
                 }
         }
-        r = batch_finish(b, r);
-        free(b);
-        return r;
+        return batch_end(b, r);
 }
 
 /* A list of object indices into (obj_id) or, with pos, (pos, obj_id). */
 static int write_obj_list(struct writer *w, const char *table, const uint32_t *objs,
                           uint32_t n, bool pos)
 {
-        struct batch *b = malloc(sizeof(*b));
-        int r;
+        struct batch *b = NULL;
+        int r = batch_new(w, table, pos ? 2 : 1, &b);
 
-        if (!b)
-                return diag_set(w->d, -ENOMEM, "cannot write dump %s: out of memory", w->path);
-        r = batch_init(b, w, table, pos ? 2 : 1);
         for (uint32_t i = 0; i < n && r >= 0; i++) {
                 if (pos)
                         cell_int(b, 0, i);
                 cell_int(b, pos, objs[i]);
                 r = batch_row(b);
         }
-        r = batch_finish(b, r);
-        free(b);
-        return r;
+        return batch_end(b, r);
 }
 
-/* One cycle set into its two tables. */
+/* One cycle set into its two tables.  The cycles go row by row: their
+ * signatures are built in one buffer, which a batch's cells cannot point
+ * into. */
 static int write_cycles(struct writer *w, const struct heap *h, const struct heap_cycles *c,
                         const char *table, const char *members_table)
 {
         sqlite3_stmt *cy = NULL;
-        struct batch *cm;
+        struct batch *cm = NULL;
         char sql[128], sbuf[512], *sig = NULL;
         int r, rc = SQLITE_OK;
 
@@ -1010,13 +1069,8 @@ static int write_cycles(struct writer *w, const struct heap *h, const struct hea
         r = wprep(w, sql, &cy);
         if (r < 0)
                 return r;
-        cm = malloc(sizeof(*cm));
-        if (!cm) {
-                sqlite3_finalize(cy);
-                return diag_set(w->d, -ENOMEM, "cannot write dump %s: out of memory", w->path);
-        }
-        r = batch_init(cm, w, members_table, 2);
-        for (uint32_t i = 0; i < c->n && rc == SQLITE_OK && r >= 0; i++) {
+        r = batch_new(w, members_table, 2, &cm);
+        for (uint32_t i = 0; i < c->n && r >= 0; i++) {
                 int n = heap_cycles_signature(h, c, i, sbuf, sizeof(sbuf));
                 const char *sg = sbuf;
 
@@ -1038,6 +1092,10 @@ static int write_cycles(struct writer *w, const struct heap *h, const struct hea
                         sqlite3_bind_null(cy, 5);
                 sqlite3_bind_text(cy, 6, sg, -1, SQLITE_STATIC);
                 rc = exec_done(cy);
+                if (rc != SQLITE_OK) {
+                        r = wfail(w, rc, table);
+                        break;
+                }
                 for (uint32_t m = c->start[i]; m < c->start[i + 1] && r >= 0; m++) {
                         cell_int(cm, 0, i);
                         cell_int(cm, 1, c->members[m]);
@@ -1046,94 +1104,42 @@ static int write_cycles(struct writer *w, const struct heap *h, const struct hea
         }
         free(sig);
         sqlite3_finalize(cy);
-        r = batch_finish(cm, r);
-        free(cm);
-        if (r < 0)
-                return r;
-        return rc == SQLITE_OK ? 0 : wfail(w, rc, table);
+        return batch_end(cm, r);
 }
 
-static void bind_label(sqlite3_stmt *st, int col, uint32_t label)
+/* (label_id, idx): a label, an item index, or neither. */
+static void cell_label(struct batch *b, int col, uint32_t label)
 {
         if (label == HEAP_ROOT_NO_LABEL) {
-                sqlite3_bind_null(st, col);
-                sqlite3_bind_null(st, col + 1);
+                cell_null(b, col);
+                cell_null(b, col + 1);
         } else if (label & HEAP_LABEL_INDEX_BIT) {
-                sqlite3_bind_null(st, col);
-                sqlite3_bind_int64(st, col + 1, label & ~HEAP_LABEL_INDEX_BIT);
+                cell_null(b, col);
+                cell_int(b, col + 1, label & ~HEAP_LABEL_INDEX_BIT);
         } else {
-                sqlite3_bind_int64(st, col, label);
-                sqlite3_bind_null(st, col + 1);
+                cell_int(b, col, label);
+                cell_null(b, col + 1);
         }
 }
 
-static int write_roots_threads(struct writer *w, const struct heap *h)
+static int write_roots(struct writer *w, const struct heap *h)
 {
-        sqlite3_stmt *st = NULL;
-        int r, rc = SQLITE_OK;
+        struct batch *b = NULL;
+        int r = batch_new(w, "roots", 6, &b);
 
-        r = wprep(w, "INSERT INTO roots VALUES (?,?,?,?,?,?)", &st);
-        if (r < 0)
-                return r;
-        for (uint32_t i = 0, k = 0; i < h->nroots && rc == SQLITE_OK; i++) {
+        for (uint32_t i = 0, k = 0; i < h->nroots && r >= 0; i++) {
                 const struct heap_root *rt = &h->roots[i];
 
                 if (heap_root_is_computed(rt))
                         continue; /* objects.root */
-                sqlite3_bind_int64(st, 1, k++);
-                sqlite3_bind_int64(st, 2, rt->obj);
-                sqlite3_bind_text(st, 3, rt->kind < HEAP_ROOT__COUNT
-                                          ? root_kind_names[rt->kind] : "?", -1, SQLITE_STATIC);
-                bind_label(st, 4, rt->label);
-                if (rt->frame != UINT32_MAX)
-                        sqlite3_bind_int64(st, 6, rt->frame);
-                else
-                        sqlite3_bind_null(st, 6);
-                rc = exec_done(st);
+                cell_int(b, 0, k++);
+                cell_int(b, 1, rt->obj);
+                cell_text(b, 2, rt->kind < HEAP_ROOT__COUNT ? root_kind_names[rt->kind] : "?");
+                cell_label(b, 3, rt->label);
+                cell_maybe(b, 5, rt->frame != UINT32_MAX, rt->frame);
+                r = batch_row(b);
         }
-        sqlite3_finalize(st);
-        if (rc != SQLITE_OK)
-                return wfail(w, rc, "roots");
-
-        r = wprep(w, "INSERT INTO threads VALUES (?,?,?,?,?)", &st);
-        if (r < 0)
-                return r;
-        for (uint32_t i = 0; i < h->nthreads && rc == SQLITE_OK; i++) {
-                const struct heap_thread *t = &h->threads[i];
-
-                sqlite3_bind_int64(st, 1, i);
-                sqlite3_bind_int64(st, 2, (int64_t)t->thread_id);
-                sqlite3_bind_int64(st, 3, t->native_id);
-                sqlite3_bind_int64(st, 4, t->first_frame);
-                sqlite3_bind_int64(st, 5, t->nframes);
-                rc = exec_done(st);
-        }
-        sqlite3_finalize(st);
-        if (rc != SQLITE_OK)
-                return wfail(w, rc, "threads");
-
-        r = wprep(w, "INSERT INTO frames VALUES (?,?,?,?,?,?,?)", &st);
-        if (r < 0)
-                return r;
-        for (uint32_t i = 0; i < h->nframes && rc == SQLITE_OK; i++) {
-                const struct heap_frame *f = &h->frames[i];
-                uint32_t depth = f->thread < h->nthreads ? i - h->threads[f->thread].first_frame
-                                                         : 0;
-
-                sqlite3_bind_int64(st, 1, i);
-                sqlite3_bind_int64(st, 2, f->thread);
-                sqlite3_bind_int64(st, 3, depth);
-                sqlite3_bind_text(st, 4, f->function, -1, SQLITE_STATIC);
-                sqlite3_bind_text(st, 5, f->filename, -1, SQLITE_STATIC);
-                sqlite3_bind_int(st, 6, f->line);
-                if (f->code != UINT32_MAX)
-                        sqlite3_bind_int64(st, 7, f->code);
-                else
-                        sqlite3_bind_null(st, 7);
-                rc = exec_done(st);
-        }
-        sqlite3_finalize(st);
-        return rc == SQLITE_OK ? 0 : wfail(w, rc, "frames");
+        return batch_end(b, r);
 }
 
 static int write_analysis(struct writer *w, const struct heap *h)
@@ -1156,6 +1162,9 @@ static int write_analysis(struct writer *w, const struct heap *h)
 
 static int write_db(struct writer *w, const struct heap *h, const struct store_write_opts *o)
 {
+        static int (*const tables[])(struct writer *w, const struct heap *h) = {
+                write_small_tables, write_objects, write_edges, write_analysis, write_roots,
+        };
         struct dump_meta dm;
         char pragmas[512];
         int r;
@@ -1179,16 +1188,8 @@ static int write_db(struct writer *w, const struct heap *h, const struct store_w
         r = wexec(w, schema_sql);
         if (r >= 0)
                 r = write_meta(w, &dm);
-        if (r >= 0)
-                r = write_gc_types_labels(w, h);
-        if (r >= 0)
-                r = write_objects(w, h);
-        if (r >= 0)
-                r = write_edges(w, h);
-        if (r >= 0)
-                r = write_analysis(w, h);
-        if (r >= 0)
-                r = write_roots_threads(w, h);
+        for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]) && r >= 0; i++)
+                r = tables[i](w, h);
         if (r >= 0)
                 r = wexec(w, index_sql);
         if (r >= 0 && o && o->indexes)
@@ -1367,6 +1368,11 @@ static int damaged(struct reader *rd, const char *fmt, ...)
         return -EBADMSG;
 }
 
+static int rd_oom(struct reader *rd)
+{
+        return diag_set(rd->d, -ENOMEM, "cannot read dump %s: out of memory", rd->path);
+}
+
 /* An SQLite failure while reading: damage unless it is the system's doing. */
 static int rfail(struct reader *rd, int rc)
 {
@@ -1374,7 +1380,7 @@ static int rfail(struct reader *rd, int rc)
         const char *msg = db_msg(rd->db, rc);
 
         if (err == -ENOMEM)
-                return diag_set(rd->d, err, "cannot read dump %s: out of memory", rd->path);
+                return rd_oom(rd);
         if (err == -EBUSY || err == -EACCES || err == -EROFS ||
             ((rc & 0xff) == SQLITE_IOERR && err != -EIO) || (rc & 0xff) == SQLITE_CANTOPEN)
                 return diag_set(rd->d, err, "cannot read dump %s: %s", rd->path, msg);
@@ -1489,85 +1495,155 @@ static const char *const dump_tables[] = {
 };
 #define N_DUMP_TABLES (sizeof(dump_tables) / sizeof(dump_tables[0]))
 
+/* ---- reading a table ---------------------------------------------------
+ * Every table is read the same way: one statement, every row checked before
+ * anything of it is kept, never more rows than meta counts (the counts size
+ * the arrays, and a hostile file must not run past them), and a failed step
+ * told apart from damage by rfail().  What a table's reader keeps to itself
+ * is its SQL, its column checks and where the values go: a row callback. */
+
+static bool col_is_int(sqlite3_stmt *st, int c)
+{
+        return sqlite3_column_type(st, c) == SQLITE_INTEGER;
+}
+
+/* What a row callback returns; negative: failed, with the diag set. */
+enum {
+        ROW_NEXT,
+        ROW_STOP,       /* counted, and the rows after it are not wanted */
+        ROW_MALFORMED,  /* read_rows() names the table and the row */
+};
+
+/* What is fixed about a table's reading. */
+struct table {
+        const char *name;
+        int (*row)(struct reader *rd, sqlite3_stmt *st, int64_t n, void *ctx);
+        bool numbered;  /* column 0 must be the row's position: a gap is a lost row */
+        const char *sql;
+};
+
+/* Calls t->row for each row, n counting from 0, and refuses any row past
+ * the first max (max < 0: meta does not count this table's rows).  *ret_n
+ * (may be NULL): the rows stepped. */
+static int read_rows(struct reader *rd, const struct table *t, int64_t max, void *ctx,
+                     int64_t *ret_n)
+{
+        sqlite3_stmt *st = NULL;
+        int64_t n = 0;
+        int r, rc;
+
+        r = rprep(rd, t->sql, &st);
+        if (r < 0)
+                return r;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                if ((max >= 0 && n >= max) ||
+                    (t->numbered && (!col_is_int(st, 0) || sqlite3_column_int64(st, 0) != n)))
+                        r = ROW_MALFORMED;
+                else
+                        r = t->row(rd, st, n, ctx);
+                if (r == ROW_MALFORMED)
+                        r = damaged(rd, "%s row %" PRId64 " is malformed", t->name, n);
+                if (r < 0)
+                        break;
+                n++;
+                if (r == ROW_STOP)
+                        break;
+        }
+        /* rfail() reads the message of the connection's last call: no
+         * finalize before it */
+        if (r == ROW_NEXT)
+                r = rc == SQLITE_DONE ? 0 : rfail(rd, rc);
+        else if (r == ROW_STOP)
+                r = 0;
+        sqlite3_finalize(st);
+        if (r >= 0 && ret_n)
+                *ret_n = n;
+        return r;
+}
+
+static int table_row(struct reader *rd, sqlite3_stmt *st, int64_t n, void *ctx)
+{
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        unsigned *mask = ctx;
+
+        (void)rd;
+        (void)n;
+        for (size_t i = 0; name && i < N_DUMP_TABLES; i++)
+                if (strcmp(name, dump_tables[i]) == 0)
+                        *mask |= 1u << i;
+        return ROW_NEXT;
+}
+
 /* Which of our names are real tables.  A view with our name could make a
  * hostile file produce endless rows. */
 static int check_tables(struct reader *rd, unsigned *ret_mask)
 {
-        sqlite3_stmt *st = NULL;
+        static const struct table schema = {
+                "sqlite_schema", table_row, false,
+                "SELECT name FROM sqlite_schema WHERE type = 'table'",
+        };
         unsigned mask = 0;
-        int r, rc;
+        int r = read_rows(rd, &schema, -1, &mask, NULL);
 
-        r = rprep(rd, "SELECT name FROM sqlite_schema WHERE type = 'table'", &st);
         if (r < 0)
                 return r;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                const char *name = (const char *)sqlite3_column_text(st, 0);
-
-                for (size_t i = 0; name && i < N_DUMP_TABLES; i++)
-                        if (strcmp(name, dump_tables[i]) == 0)
-                                mask |= 1u << i;
-        }
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE)
-                return rfail(rd, rc);
         *ret_mask = mask;
         return 0;
 }
 
+static int meta_row(struct reader *rd, sqlite3_stmt *st, int64_t n, void *ctx)
+{
+        const char *key = (const char *)sqlite3_column_text(st, 0);
+        int type = sqlite3_column_type(st, 1);
+        bool *seen = ctx;
+
+        if (n >= META_MAX_ROWS)
+                return damaged(rd, "meta table has more than %d rows", META_MAX_ROWS);
+        for (size_t k = 0; key && k < N_META_KEYS; k++) {
+                const struct mkey *mk = &meta_keys[k];
+                char *p = (char *)&rd->dm + mk->off;
+
+                if (strcmp(key, mk->key) != 0)
+                        continue;
+                if (mk->kind == MK_TEXT && type == SQLITE_TEXT) {
+                        const char *v = (const char *)sqlite3_column_text(st, 1);
+
+                        snprintf(p, mk->len, "%s", v ? v : "");
+                        seen[k] = true;
+                } else if (mk->kind == MK_INT && type == SQLITE_INTEGER) {
+                        int64_t v = sqlite3_column_int64(st, 1);
+
+                        memcpy(p, &v, sizeof(v));
+                        seen[k] = true;
+                } else if (mk->kind == MK_REAL &&
+                           (type == SQLITE_FLOAT || type == SQLITE_INTEGER)) {
+                        double v = sqlite3_column_double(st, 1);
+
+                        memcpy(p, &v, sizeof(v));
+                        seen[k] = true;
+                }
+                break;
+        }
+        return ROW_NEXT;
+}
+
 static int read_meta(struct reader *rd)
 {
+        static const struct table meta = {"meta", meta_row, false, "SELECT key, value FROM meta"};
         struct dump_meta *dm = &rd->dm;
         bool seen[N_META_KEYS] = {false};
-        sqlite3_stmt *st = NULL;
         unsigned mask = 0;
-        int r, rc, nrows = 0;
+        int r;
 
         r = check_tables(rd, &mask);
         if (r < 0)
                 return r;
         if (!(mask & 1))
                 return not_dump(rd, "a foreign SQLite database: no meta table");
-        r = rprep(rd, "SELECT key, value FROM meta", &st);
+        memset(dm, 0, sizeof(*dm));
+        r = read_rows(rd, &meta, -1, seen, NULL);
         if (r < 0)
                 return r;
-        memset(dm, 0, sizeof(*dm));
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                const char *key = (const char *)sqlite3_column_text(st, 0);
-                int type = sqlite3_column_type(st, 1);
-
-                if (++nrows > META_MAX_ROWS) {
-                        sqlite3_finalize(st);
-                        return damaged(rd, "meta table has more than %d rows", META_MAX_ROWS);
-                }
-                for (size_t k = 0; key && k < N_META_KEYS; k++) {
-                        const struct mkey *mk = &meta_keys[k];
-                        char *p = (char *)dm + mk->off;
-
-                        if (strcmp(key, mk->key) != 0)
-                                continue;
-                        if (mk->kind == MK_TEXT && type == SQLITE_TEXT) {
-                                const char *v = (const char *)sqlite3_column_text(st, 1);
-
-                                snprintf(p, mk->len, "%s", v ? v : "");
-                                seen[k] = true;
-                        } else if (mk->kind == MK_INT && type == SQLITE_INTEGER) {
-                                int64_t v = sqlite3_column_int64(st, 1);
-
-                                memcpy(p, &v, sizeof(v));
-                                seen[k] = true;
-                        } else if (mk->kind == MK_REAL &&
-                                   (type == SQLITE_FLOAT || type == SQLITE_INTEGER)) {
-                                double v = sqlite3_column_double(st, 1);
-
-                                memcpy(p, &v, sizeof(v));
-                                seen[k] = true;
-                        }
-                        break;
-                }
-        }
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE)
-                return rfail(rd, rc);
         if (!seen[0] || strcmp(dm->format, STORE_FORMAT) != 0)
                 return not_dump(rd, "a foreign SQLite database");
         if (!seen[1] || dm->format_version < 1)
@@ -1642,85 +1718,56 @@ static int quick_check(struct reader *rd)
         return rc == SQLITE_OK || rc == SQLITE_DONE ? 0 : rfail(rd, rc);
 }
 
-static bool col_is_int(sqlite3_stmt *st, int c)
-{
-        return sqlite3_column_type(st, c) == SQLITE_INTEGER;
-}
-
 /* A builder error while loading: a duplicate address, an out-of-order
  * edge, an unknown type...: the rows contradict each other. */
 static int build_fail(struct reader *rd, int r, const char *what, uint64_t row)
 {
         if (r == -ENOMEM)
-                return diag_set(rd->d, r, "cannot read dump %s: out of memory", rd->path);
+                return rd_oom(rd);
         return damaged(rd, "%s row %" PRIu64 " is inconsistent", what, row);
 }
 
-static int read_types(struct reader *rd, struct heap *h)
+static int type_row(struct reader *rd, sqlite3_stmt *st, int64_t n, void *ctx)
 {
-        sqlite3_stmt *st = NULL;
-        int64_t n = 0;
-        int r, rc;
+        struct heap *h = ctx;
+        const char *mod = (const char *)sqlite3_column_text(st, 2);
+        const char *qn = (const char *)sqlite3_column_text(st, 3);
+        const char *fn = (const char *)sqlite3_column_text(st, 4);
+        uint32_t idx;
+        int r;
 
-        r = rprep(rd, "SELECT type_id, addr, module, qualname, fullname, opaque"
-                      " FROM types ORDER BY type_id", &st);
-        if (r < 0)
-                return r;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                const char *mod = (const char *)sqlite3_column_text(st, 2);
-                const char *qn = (const char *)sqlite3_column_text(st, 3);
-                const char *fn = (const char *)sqlite3_column_text(st, 4);
-                uint32_t idx;
-
-                if (n >= rd->dm.ntypes || !col_is_int(st, 0) || sqlite3_column_int64(st, 0) != n ||
-                    !col_is_int(st, 1) || !mod || !qn || !fn) {
-                        r = damaged(rd, "types row %" PRId64 " is malformed", n);
-                        goto out;
-                }
-                r = heap_intern_type(h, (uint64_t)sqlite3_column_int64(st, 1), mod, qn,
-                                     sqlite3_column_int(st, 5) != 0, &idx);
-                if (r < 0 || idx != n || strcmp(h->types[idx].fullname, fn) != 0) {
-                        r = build_fail(rd, r < 0 ? r : -EINVAL, "types", (uint64_t)n);
-                        goto out;
-                }
-                n++;
-        }
-        r = rc == SQLITE_DONE ? 0 : rfail(rd, rc);
-out:
-        sqlite3_finalize(st);
-        return r;
+        if (!col_is_int(st, 1) || !mod || !qn || !fn)
+                return ROW_MALFORMED;
+        r = heap_intern_type(h, (uint64_t)sqlite3_column_int64(st, 1), mod, qn,
+                             sqlite3_column_int(st, 5) != 0, &idx);
+        if (r < 0 || idx != n || strcmp(h->types[idx].fullname, fn) != 0)
+                return build_fail(rd, r < 0 ? r : -EINVAL, "types", (uint64_t)n);
+        return ROW_NEXT;
 }
 
-static int read_labels(struct reader *rd, struct heap *h)
+static const struct table types_table = {
+        "types", type_row, true,
+        "SELECT type_id, addr, module, qualname, fullname, opaque FROM types ORDER BY type_id",
+};
+
+static int label_row(struct reader *rd, sqlite3_stmt *st, int64_t n, void *ctx)
 {
-        sqlite3_stmt *st = NULL;
-        int64_t n = 0;
-        int r, rc;
+        struct heap *h = ctx;
+        const char *text = (const char *)sqlite3_column_text(st, 1);
+        uint32_t idx;
+        int r;
 
-        r = rprep(rd, "SELECT label_id, text FROM labels ORDER BY label_id", &st);
-        if (r < 0)
-                return r;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                const char *text = (const char *)sqlite3_column_text(st, 1);
-                uint32_t idx;
-
-                if (n >= rd->dm.nlabels || !col_is_int(st, 0) ||
-                    sqlite3_column_int64(st, 0) != n || !text) {
-                        r = damaged(rd, "labels row %" PRId64 " is malformed", n);
-                        goto out;
-                }
-                r = heap_intern_label(h, text, &idx);
-                if (r < 0 || idx != n) {
-                        r = build_fail(rd, r < 0 ? r : -EINVAL, "labels", (uint64_t)n);
-                        goto out;
-                }
-                n++;
-        }
-        r = rc == SQLITE_DONE ? 0 : rfail(rd, rc);
-out:
-        sqlite3_finalize(st);
-        return r;
+        if (!text)
+                return ROW_MALFORMED;
+        r = heap_intern_label(h, text, &idx);
+        if (r < 0 || idx != n)
+                return build_fail(rd, r < 0 ? r : -EINVAL, "labels", (uint64_t)n);
+        return ROW_NEXT;
 }
+
+static const struct table labels_table = {
+        "labels", label_row, true, "SELECT label_id, text FROM labels ORDER BY label_id",
+};
 
 static int parse_gen(const char *s)
 {
@@ -1732,67 +1779,63 @@ static int parse_gen(const char *s)
         return -1;
 }
 
+struct objects_ctx {
+        struct heap *h;
+        bool untracked;      /* past the tracked objects */
+};
+
+static int object_row(struct reader *rd, sqlite3_stmt *st, int64_t n, void *ctx)
+{
+        struct objects_ctx *c = ctx;
+        struct heap *h = c->h;
+        int gen = parse_gen((const char *)sqlite3_column_text(st, 3));
+        int64_t type = sqlite3_column_int64(st, 2), flags = sqlite3_column_int64(st, 6);
+        const char *pv;
+        int r, pvtype;
+
+        if (!col_is_int(st, 1) || !col_is_int(st, 2) || !col_is_int(st, 4) ||
+            !col_is_int(st, 5) || !col_is_int(st, 6) || gen < 0 || type < 0 ||
+            type >= h->ntypes || flags < 0 || flags > UINT8_MAX)
+                return ROW_MALFORMED;
+        if (gen == HEAP_GEN_UNTRACKED && !c->untracked) {
+                heap_mark_tracked_done(h);
+                c->untracked = true;
+        }
+        r = heap_add_object(h, (uint64_t)sqlite3_column_int64(st, 1), (uint32_t)type, gen,
+                            sqlite3_column_int64(st, 4), (uint64_t)sqlite3_column_int64(st, 5),
+                            (uint8_t)flags, NULL);
+        if (r < 0)
+                return build_fail(rd, r, "objects", (uint64_t)n);
+        /* the type before the text: reading converts it */
+        pvtype = rd->dm.format_version >= 2 ? sqlite3_column_type(st, 7) : SQLITE_NULL;
+        if (pvtype == SQLITE_NULL)
+                return ROW_NEXT;
+        pv = pvtype == SQLITE_TEXT ? (const char *)sqlite3_column_text(st, 7) : NULL;
+        if (!pv)
+                return damaged(rd, "objects row %" PRId64 " has a malformed preview", n);
+        r = heap_set_preview(h, (uint32_t)n, pv);
+        if (r == -ENOSPC)
+                return damaged(rd, "previews exceed their size cap");
+        return r < 0 ? build_fail(rd, r, "objects", (uint64_t)n) : ROW_NEXT;
+}
+
 static int read_objects(struct reader *rd, struct heap *h)
 {
-        sqlite3_stmt *st = NULL;
-        bool untracked = false;
-        int64_t n = 0;
-        int r, rc;
-
+        static const struct table objects = {
+                "objects", object_row, true,
+                "SELECT obj_id, addr, type_id, gen, refcnt, size, flags, preview"
+                " FROM objects ORDER BY obj_id",
+        };
         /* format 1 has no preview column */
-        r = rprep(rd, rd->dm.format_version >= 2 ?
-                      "SELECT obj_id, addr, type_id, gen, refcnt, size, flags, preview"
-                      " FROM objects ORDER BY obj_id" :
-                      "SELECT obj_id, addr, type_id, gen, refcnt, size, flags"
-                      " FROM objects ORDER BY obj_id", &st);
-        if (r < 0)
-                return r;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                int gen = parse_gen((const char *)sqlite3_column_text(st, 3));
-                int64_t type = sqlite3_column_int64(st, 2), flags = sqlite3_column_int64(st, 6);
+        static const struct table objects_v1 = {
+                "objects", object_row, true,
+                "SELECT obj_id, addr, type_id, gen, refcnt, size, flags"
+                " FROM objects ORDER BY obj_id",
+        };
+        struct objects_ctx c = {.h = h};
+        int r = read_rows(rd, rd->dm.format_version >= 2 ? &objects : &objects_v1, rd->dm.nobjs,
+                          &c, NULL);
 
-                if (n >= rd->dm.nobjs || !col_is_int(st, 0) || sqlite3_column_int64(st, 0) != n ||
-                    !col_is_int(st, 1) || !col_is_int(st, 2) || !col_is_int(st, 4) ||
-                    !col_is_int(st, 5) || !col_is_int(st, 6) || gen < 0 || type < 0 ||
-                    type >= h->ntypes || flags < 0 || flags > UINT8_MAX) {
-                        r = damaged(rd, "objects row %" PRId64 " is malformed", n);
-                        goto out;
-                }
-                if (gen == HEAP_GEN_UNTRACKED && !untracked) {
-                        heap_mark_tracked_done(h);
-                        untracked = true;
-                }
-                r = heap_add_object(h, (uint64_t)sqlite3_column_int64(st, 1), (uint32_t)type, gen,
-                                    sqlite3_column_int64(st, 4),
-                                    (uint64_t)sqlite3_column_int64(st, 5), (uint8_t)flags, NULL);
-                if (r < 0) {
-                        r = build_fail(rd, r, "objects", (uint64_t)n);
-                        goto out;
-                }
-                /* the type before the text: reading converts it */
-                int pvtype = rd->dm.format_version >= 2 ? sqlite3_column_type(st, 7) : SQLITE_NULL;
-
-                if (pvtype != SQLITE_NULL) {
-                        const char *pv = pvtype == SQLITE_TEXT ?
-                                (const char *)sqlite3_column_text(st, 7) : NULL;
-
-                        if (!pv) {
-                                r = damaged(rd, "objects row %" PRId64 " has a malformed preview",
-                                            n);
-                                goto out;
-                        }
-                        r = heap_set_preview(h, (uint32_t)n, pv);
-                        if (r < 0) {
-                                r = r == -ENOSPC ? damaged(rd, "previews exceed their size cap")
-                                                 : build_fail(rd, r, "objects", (uint64_t)n);
-                                goto out;
-                        }
-                }
-                n++;
-        }
-        r = rc == SQLITE_DONE ? 0 : rfail(rd, rc);
-out:
-        sqlite3_finalize(st);
         heap_mark_tracked_done(h);
         return r;
 }
@@ -1815,225 +1858,198 @@ static int check_previews(struct reader *rd, struct heap *h)
         return 0;
 }
 
+struct edges_ctx {
+        struct heap *h;
+        int64_t prev_src, next_ord;
+};
+
+static int edge_row(struct reader *rd, sqlite3_stmt *st, int64_t n, void *ctx)
+{
+        struct edges_ctx *c = ctx;
+        struct heap *h = c->h;
+        int64_t src = sqlite3_column_int64(st, 0), ord = sqlite3_column_int64(st, 1);
+        int64_t dst = sqlite3_column_int64(st, 2);
+        int64_t label;
+        bool index_label = sqlite3_column_type(st, 3) == SQLITE_NULL;
+        int r;
+
+        if (src != c->prev_src)
+                c->next_ord = 0;
+        if (index_label) {
+                label = sqlite3_column_int64(st, 4);
+                if (!col_is_int(st, 4) || label < 0 || label > INT32_MAX)
+                        label = -1;
+                else
+                        label = heap_label_index((uint32_t)label);
+        } else {
+                label = sqlite3_column_int64(st, 3);
+                if (!col_is_int(st, 3) || label < 0 || label >= h->nlabels ||
+                    sqlite3_column_type(st, 4) != SQLITE_NULL)
+                        label = -1;
+        }
+        /* ord must run 0, 1, 2... within each source: a gap is a lost row */
+        if (!col_is_int(st, 0) || !col_is_int(st, 1) || !col_is_int(st, 2) || src < 0 ||
+            src >= h->ntracked || src < c->prev_src || ord != c->next_ord || dst < 0 ||
+            dst >= h->nobjs || label < 0)
+                return ROW_MALFORMED;
+        r = heap_add_edge(h, (uint32_t)src, (uint32_t)dst, (uint32_t)label);
+        if (r < 0)
+                return build_fail(rd, r, "edges", (uint64_t)n);
+        c->prev_src = src;
+        c->next_ord = ord + 1;
+        return ROW_NEXT;
+}
+
 static int read_edges(struct reader *rd, struct heap *h)
 {
-        sqlite3_stmt *st = NULL;
-        int64_t n = 0, prev_src = -1, next_ord = 0;
-        int r, rc;
+        static const struct table edges = {
+                "edges", edge_row, false,
+                "SELECT src, ord, dst, label_id, idx FROM edges ORDER BY src, ord",
+        };
+        struct edges_ctx c = {.h = h, .prev_src = -1};
 
-        r = rprep(rd, "SELECT src, ord, dst, label_id, idx FROM edges ORDER BY src, ord", &st);
-        if (r < 0)
-                return r;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                int64_t src = sqlite3_column_int64(st, 0), ord = sqlite3_column_int64(st, 1);
-                int64_t dst = sqlite3_column_int64(st, 2);
-                int64_t label;
-                bool index_label = sqlite3_column_type(st, 3) == SQLITE_NULL;
+        return read_rows(rd, &edges, rd->dm.nedges, &c, NULL);
+}
 
-                if (src != prev_src)
-                        next_ord = 0;
-                if (index_label) {
-                        label = sqlite3_column_int64(st, 4);
-                        if (!col_is_int(st, 4) || label < 0 || label > INT32_MAX)
-                                label = -1;
-                        else
-                                label = heap_label_index((uint32_t)label);
-                } else {
-                        label = sqlite3_column_int64(st, 3);
-                        if (!col_is_int(st, 3) || label < 0 || label >= h->nlabels ||
-                            sqlite3_column_type(st, 4) != SQLITE_NULL)
-                                label = -1;
-                }
-                /* ord must run 0, 1, 2... within each source: a gap is a
-                 * lost row */
-                if (n >= rd->dm.nedges || !col_is_int(st, 0) || !col_is_int(st, 1) ||
-                    !col_is_int(st, 2) || src < 0 || src >= h->ntracked || src < prev_src ||
-                    ord != next_ord || dst < 0 || dst >= h->nobjs || label < 0) {
-                        r = damaged(rd, "edges row %" PRId64 " is malformed", n);
-                        goto out;
-                }
-                r = heap_add_edge(h, (uint32_t)src, (uint32_t)dst, (uint32_t)label);
-                if (r < 0) {
-                        r = build_fail(rd, r, "edges", (uint64_t)n);
-                        goto out;
-                }
-                prev_src = src;
-                next_ord = ord + 1;
-                n++;
-        }
-        r = rc == SQLITE_DONE ? 0 : rfail(rd, rc);
-out:
-        sqlite3_finalize(st);
-        return r;
+struct gc_garbage_ctx {
+        const struct heap *h;
+        uint32_t *objs;
+};
+
+static int gc_garbage_row(struct reader *rd, sqlite3_stmt *st, int64_t n, void *ctx)
+{
+        struct gc_garbage_ctx *c = ctx;
+        int64_t obj = sqlite3_column_int64(st, 1);
+
+        (void)rd;
+        if (!col_is_int(st, 1) || obj < 0 || obj >= c->h->nobjs)
+                return ROW_MALFORMED;
+        c->objs[n] = (uint32_t)obj;
+        return ROW_NEXT;
 }
 
 static int read_gc_garbage(struct reader *rd, struct heap *h)
 {
-        sqlite3_stmt *st = NULL;
-        uint32_t *a;
+        static const struct table gc_garbage = {
+                "gc_garbage", gc_garbage_row, true,
+                "SELECT pos, obj_id FROM gc_garbage ORDER BY pos",
+        };
+        struct gc_garbage_ctx c = {.h = h};
         int64_t n = 0;
-        int r, rc;
+        int r;
 
-        a = malloc(((size_t)rd->dm.ngc_garbage + 1) * sizeof(*a));
-        if (!a)
-                return diag_set(rd->d, -ENOMEM, "cannot read dump %s: out of memory", rd->path);
-        r = rprep(rd, "SELECT pos, obj_id FROM gc_garbage ORDER BY pos", &st);
-        if (r < 0) {
-                free(a);
-                return r;
-        }
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                int64_t obj = sqlite3_column_int64(st, 1);
-
-                if (n >= rd->dm.ngc_garbage || !col_is_int(st, 0) ||
-                    sqlite3_column_int64(st, 0) != n || !col_is_int(st, 1) || obj < 0 ||
-                    obj >= h->nobjs) {
-                        r = damaged(rd, "gc_garbage row %" PRId64 " is malformed", n);
-                        goto out;
-                }
-                a[n++] = (uint32_t)obj;
-        }
-        if (rc != SQLITE_DONE) {
-                r = rfail(rd, rc);
-                goto out;
-        }
-        if (n != rd->dm.ngc_garbage) {
+        c.objs = malloc(((size_t)rd->dm.ngc_garbage + 1) * sizeof(*c.objs));
+        if (!c.objs)
+                return rd_oom(rd);
+        r = read_rows(rd, &gc_garbage, rd->dm.ngc_garbage, &c, &n);
+        if (r >= 0 && n != rd->dm.ngc_garbage)
                 r = damaged(rd, "gc_garbage has %" PRId64 " rows, meta says %" PRId64, n,
                             rd->dm.ngc_garbage);
-                goto out;
+        if (r < 0) {
+                free(c.objs);
+                return r;
         }
         free(h->gc_garbage);
-        h->gc_garbage = a;
+        h->gc_garbage = c.objs;
         h->ngc_garbage = (uint32_t)n;
-        a = NULL;
-out:
-        free(a);
-        sqlite3_finalize(st);
-        return r;
+        return 0;
+}
+
+static int gc_state_row(struct reader *rd, sqlite3_stmt *st, int64_t n, void *ctx)
+{
+        struct heap_gcstate *g = ctx;
+
+        if (n > 0)
+                return ROW_STOP; /* one too many: read_gc_state() says so */
+        for (int c = 0; c < 10; c++) {
+                int64_t v = sqlite3_column_int64(st, c);
+
+                if (!col_is_int(st, c) || (c < 9 && (v < INT_MIN || v > INT_MAX)))
+                        return damaged(rd, "gc_state is malformed");
+        }
+        g->enabled = sqlite3_column_int(st, 0) != 0;
+        g->collecting = sqlite3_column_int(st, 1) != 0;
+        g->debug = sqlite3_column_int(st, 2);
+        for (int i = 0; i < 3; i++) {
+                g->thresholds[i] = sqlite3_column_int(st, 3 + i);
+                g->counts[i] = sqlite3_column_int(st, 6 + i);
+        }
+        g->frozen = (uint64_t)sqlite3_column_int64(st, 9);
+        return ROW_NEXT;
 }
 
 static int read_gc_state(struct reader *rd, struct heap *h)
 {
-        struct heap_gcstate *g = &h->gc;
-        sqlite3_stmt *st = NULL;
-        int r, rc, rows = 0;
-
-        r = rprep(rd, "SELECT enabled, collecting, debug, threshold0, threshold1, threshold2,"
-                      " count0, count1, count2, frozen FROM gc_state", &st);
-        if (r < 0)
-                return r;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                if (++rows > 1)
-                        break;
-                for (int c = 0; c < 10; c++) {
-                        int64_t v = sqlite3_column_int64(st, c);
-
-                        if (!col_is_int(st, c) || (c < 9 && (v < INT_MIN || v > INT_MAX))) {
-                                sqlite3_finalize(st);
-                                return damaged(rd, "gc_state is malformed");
-                        }
-                }
-                g->enabled = sqlite3_column_int(st, 0) != 0;
-                g->collecting = sqlite3_column_int(st, 1) != 0;
-                g->debug = sqlite3_column_int(st, 2);
-                for (int i = 0; i < 3; i++) {
-                        g->thresholds[i] = sqlite3_column_int(st, 3 + i);
-                        g->counts[i] = sqlite3_column_int(st, 6 + i);
-                }
-                g->frozen = (uint64_t)sqlite3_column_int64(st, 9);
-        }
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-                return rfail(rd, rc);
-        if (rows != 1)
-                return damaged(rd, "gc_state has %d rows, not 1", rows);
-        return 0;
-}
-
-static int read_threads(struct reader *rd, struct heap *h)
-{
-        sqlite3_stmt *st = NULL;
+        static const struct table gc_state = {
+                "gc_state", gc_state_row, false,
+                "SELECT enabled, collecting, debug, threshold0, threshold1, threshold2,"
+                " count0, count1, count2, frozen FROM gc_state",
+        };
         int64_t n = 0;
-        int r, rc;
+        int r = read_rows(rd, &gc_state, -1, &h->gc, &n);
 
-        h->threads = calloc((size_t)rd->dm.nthreads + 1, sizeof(*h->threads));
-        if (!h->threads)
-                return diag_set(rd->d, -ENOMEM, "cannot read dump %s: out of memory", rd->path);
-        r = rprep(rd, "SELECT thread_id, ident, native_id, first_frame, nframes"
-                      " FROM threads ORDER BY thread_id", &st);
-        if (r < 0)
-                return r;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                int64_t first = sqlite3_column_int64(st, 3), nf = sqlite3_column_int64(st, 4);
-                bool ints = true;
-
-                for (int c = 0; c < 5; c++)
-                        ints = ints && col_is_int(st, c);
-                if (n >= rd->dm.nthreads || !ints || sqlite3_column_int64(st, 0) != n ||
-                    first < 0 || nf < 0 || first + nf > rd->dm.nframes) {
-                        r = damaged(rd, "threads row %" PRId64 " is malformed", n);
-                        goto out;
-                }
-                h->threads[n] = (struct heap_thread){
-                        .thread_id = (uint64_t)sqlite3_column_int64(st, 1),
-                        .native_id = sqlite3_column_int64(st, 2),
-                        .first_frame = (uint32_t)first,
-                        .nframes = (uint32_t)nf,
-                };
-                h->nthreads = (uint32_t)++n;
-        }
-        r = rc == SQLITE_DONE ? 0 : rfail(rd, rc);
-out:
-        sqlite3_finalize(st);
+        if (r >= 0 && n != 1)
+                r = damaged(rd, "gc_state has %" PRId64 " rows, not 1", n);
         return r;
 }
 
-static int read_frames(struct reader *rd, struct heap *h)
+static int thread_row(struct reader *rd, sqlite3_stmt *st, int64_t n, void *ctx)
 {
-        sqlite3_stmt *st = NULL;
-        int64_t n = 0;
-        int r, rc;
+        struct heap *h = ctx;
+        int64_t first = sqlite3_column_int64(st, 3), nf = sqlite3_column_int64(st, 4);
 
-        h->frames = calloc((size_t)rd->dm.nframes + 1, sizeof(*h->frames));
-        if (!h->frames)
-                return diag_set(rd->d, -ENOMEM, "cannot read dump %s: out of memory", rd->path);
-        r = rprep(rd, "SELECT frame_id, thread_id, depth, function, filename, line, code_obj_id"
-                      " FROM frames ORDER BY frame_id", &st);
-        if (r < 0)
-                return r;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                int64_t t = sqlite3_column_int64(st, 1), depth = sqlite3_column_int64(st, 2);
-                int64_t line = sqlite3_column_int64(st, 5), code = sqlite3_column_int64(st, 6);
-                bool nocode = sqlite3_column_type(st, 6) == SQLITE_NULL;
-                const char *fn = (const char *)sqlite3_column_text(st, 3);
-                const char *file = (const char *)sqlite3_column_text(st, 4);
-                struct heap_frame *f = &h->frames[n];
-
-                if (n >= rd->dm.nframes || !col_is_int(st, 0) || sqlite3_column_int64(st, 0) != n ||
-                    !col_is_int(st, 1) || t < 0 || t >= h->nthreads || !col_is_int(st, 2) ||
-                    depth != n - (int64_t)h->threads[t].first_frame || !col_is_int(st, 5) ||
-                    line < INT_MIN || line > INT_MAX ||
-                    (!nocode && (!col_is_int(st, 6) || code < 0 || code >= h->nobjs))) {
-                        r = damaged(rd, "frames row %" PRId64 " is malformed", n);
-                        goto out;
-                }
-                f->thread = (uint32_t)t;
-                f->line = (int)line;
-                f->code = nocode ? UINT32_MAX : (uint32_t)code;
-                h->nframes = (uint32_t)++n;
-                f->function = fn ? strdup(fn) : NULL;
-                f->filename = file ? strdup(file) : NULL;
-                if ((fn && !f->function) || (file && !f->filename)) {
-                        r = diag_set(rd->d, -ENOMEM, "cannot read dump %s: out of memory",
-                                     rd->path);
-                        goto out;
-                }
-        }
-        r = rc == SQLITE_DONE ? 0 : rfail(rd, rc);
-out:
-        sqlite3_finalize(st);
-        return r;
+        for (int c = 1; c < 5; c++)
+                if (!col_is_int(st, c))
+                        return ROW_MALFORMED;
+        /* not first + nf > nframes: the sum could overflow */
+        if (first < 0 || nf < 0 || nf > rd->dm.nframes - first)
+                return ROW_MALFORMED;
+        h->threads[n] = (struct heap_thread){
+                .thread_id = (uint64_t)sqlite3_column_int64(st, 1),
+                .native_id = sqlite3_column_int64(st, 2),
+                .first_frame = (uint32_t)first,
+                .nframes = (uint32_t)nf,
+        };
+        h->nthreads = (uint32_t)n + 1;
+        return ROW_NEXT;
 }
+
+static const struct table threads_table = {
+        "threads", thread_row, true,
+        "SELECT thread_id, ident, native_id, first_frame, nframes FROM threads ORDER BY thread_id",
+};
+
+static int frame_row(struct reader *rd, sqlite3_stmt *st, int64_t n, void *ctx)
+{
+        struct heap *h = ctx;
+        int64_t t = sqlite3_column_int64(st, 1), depth = sqlite3_column_int64(st, 2);
+        int64_t line = sqlite3_column_int64(st, 5), code = sqlite3_column_int64(st, 6);
+        bool nocode = sqlite3_column_type(st, 6) == SQLITE_NULL;
+        const char *fn = (const char *)sqlite3_column_text(st, 3);
+        const char *file = (const char *)sqlite3_column_text(st, 4);
+        struct heap_frame *f = &h->frames[n];
+
+        if (!col_is_int(st, 1) || t < 0 || t >= h->nthreads || !col_is_int(st, 2) ||
+            depth != n - (int64_t)h->threads[t].first_frame || !col_is_int(st, 5) ||
+            line < INT_MIN || line > INT_MAX ||
+            (!nocode && (!col_is_int(st, 6) || code < 0 || code >= h->nobjs)))
+                return ROW_MALFORMED;
+        f->thread = (uint32_t)t;
+        f->line = (int)line;
+        f->code = nocode ? UINT32_MAX : (uint32_t)code;
+        h->nframes = (uint32_t)n + 1;
+        f->function = fn ? strdup(fn) : NULL;
+        f->filename = file ? strdup(file) : NULL;
+        if ((fn && !f->function) || (file && !f->filename))
+                return rd_oom(rd);
+        return ROW_NEXT;
+}
+
+static const struct table frames_table = {
+        "frames", frame_row, true,
+        "SELECT frame_id, thread_id, depth, function, filename, line, code_obj_id"
+        " FROM frames ORDER BY frame_id",
+};
 
 static int parse_root_kind(const char *s)
 {
@@ -2044,90 +2060,87 @@ static int parse_root_kind(const char *s)
 }
 
 /* Only the recorded roots: heap_analyse() computes the rest again. */
-static int read_roots(struct reader *rd, struct heap *h)
+static int root_row(struct reader *rd, sqlite3_stmt *st, int64_t n, void *ctx)
 {
-        sqlite3_stmt *st = NULL;
-        int64_t n = 0;
-        int r, rc;
+        struct heap *h = ctx;
+        int kind = parse_root_kind((const char *)sqlite3_column_text(st, 2));
+        int64_t obj = sqlite3_column_int64(st, 1), frame = sqlite3_column_int64(st, 5);
+        int64_t lid = sqlite3_column_int64(st, 3), idx = sqlite3_column_int64(st, 4);
+        bool nolid = sqlite3_column_type(st, 3) == SQLITE_NULL;
+        bool noidx = sqlite3_column_type(st, 4) == SQLITE_NULL;
+        bool noframe = sqlite3_column_type(st, 5) == SQLITE_NULL;
+        struct heap_root rt;
 
+        (void)n;
+        if (!col_is_int(st, 0) || !col_is_int(st, 1) || obj < 0 || obj >= h->nobjs ||
+            kind < 0 || (!nolid && !noidx) ||
+            (!nolid && (!col_is_int(st, 3) || lid < 0 || lid >= h->nlabels)) ||
+            (!noidx && (!col_is_int(st, 4) || idx < 0 || idx > INT32_MAX)) ||
+            (!noframe && (!col_is_int(st, 5) || frame < 0 || frame >= h->nframes)))
+                return ROW_MALFORMED;
+        rt = (struct heap_root){
+                .obj = (uint32_t)obj,
+                .kind = (uint8_t)kind,
+                .label = !nolid ? (uint32_t)lid
+                         : !noidx ? heap_label_index((uint32_t)idx) : HEAP_ROOT_NO_LABEL,
+                .frame = noframe ? UINT32_MAX : (uint32_t)frame,
+        };
+        if (heap_root_is_computed(&rt))
+                return ROW_NEXT;
+        /* the meta count sizes the array; rows of computed roots are not in it */
+        if (h->nroots >= rd->dm.nroots)
+                return damaged(rd, "roots has more recorded roots than meta says");
+        h->roots[h->nroots++] = rt;
+        return ROW_NEXT;
+}
+
+/* Threads, frames and recorded roots: arrays sized by the meta counts,
+ * which read_rows() holds the rows to. */
+static int read_stacks(struct reader *rd, struct heap *h)
+{
+        static const struct table roots = {
+                "roots", root_row, false,
+                "SELECT root_id, obj_id, kind, label_id, idx, frame_id FROM roots ORDER BY root_id",
+        };
+        int r;
+
+        h->threads = calloc((size_t)rd->dm.nthreads + 1, sizeof(*h->threads));
+        h->frames = calloc((size_t)rd->dm.nframes + 1, sizeof(*h->frames));
         h->roots = calloc((size_t)rd->dm.nroots + 1, sizeof(*h->roots));
-        if (!h->roots)
-                return diag_set(rd->d, -ENOMEM, "cannot read dump %s: out of memory", rd->path);
+        if (!h->threads || !h->frames || !h->roots)
+                return rd_oom(rd);
         h->cap_roots = (uint32_t)rd->dm.nroots + 1;
-        r = rprep(rd, "SELECT root_id, obj_id, kind, label_id, idx, frame_id"
-                      " FROM roots ORDER BY root_id", &st);
-        if (r < 0)
-                return r;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                int kind = parse_root_kind((const char *)sqlite3_column_text(st, 2));
-                int64_t obj = sqlite3_column_int64(st, 1), frame = sqlite3_column_int64(st, 5);
-                int64_t lid = sqlite3_column_int64(st, 3), idx = sqlite3_column_int64(st, 4);
-                bool nolid = sqlite3_column_type(st, 3) == SQLITE_NULL;
-                bool noidx = sqlite3_column_type(st, 4) == SQLITE_NULL;
-                bool noframe = sqlite3_column_type(st, 5) == SQLITE_NULL;
-                struct heap_root rt;
-
-                if (!col_is_int(st, 0) || !col_is_int(st, 1) || obj < 0 || obj >= h->nobjs ||
-                    kind < 0 || (!nolid && !noidx) ||
-                    (!nolid && (!col_is_int(st, 3) || lid < 0 || lid >= h->nlabels)) ||
-                    (!noidx && (!col_is_int(st, 4) || idx < 0 || idx > INT32_MAX)) ||
-                    (!noframe && (!col_is_int(st, 5) || frame < 0 || frame >= h->nframes))) {
-                        r = damaged(rd, "roots row %" PRId64 " is malformed",
-                                    (int64_t)sqlite3_column_int64(st, 0));
-                        goto out;
-                }
-                rt = (struct heap_root){
-                        .obj = (uint32_t)obj,
-                        .kind = (uint8_t)kind,
-                        .label = !nolid ? (uint32_t)lid
-                                 : !noidx ? heap_label_index((uint32_t)idx) : HEAP_ROOT_NO_LABEL,
-                        .frame = noframe ? UINT32_MAX : (uint32_t)frame,
-                };
-                if (heap_root_is_computed(&rt))
-                        continue;
-                if (n >= rd->dm.nroots) {
-                        r = damaged(rd, "roots has more recorded roots than meta says");
-                        goto out;
-                }
-                h->roots[n] = rt;
-                h->nroots = (uint32_t)++n;
-        }
-        r = rc == SQLITE_DONE ? 0 : rfail(rd, rc);
-        if (r >= 0 && (n != rd->dm.nroots || h->nthreads != rd->dm.nthreads ||
+        r = read_rows(rd, &threads_table, rd->dm.nthreads, h, NULL);
+        if (r >= 0)
+                r = read_rows(rd, &frames_table, rd->dm.nframes, h, NULL);
+        /* the roots' count is of recorded roots, not rows: root_row() holds to it */
+        if (r >= 0)
+                r = read_rows(rd, &roots, -1, h, NULL);
+        if (r >= 0 && (h->nroots != rd->dm.nroots || h->nthreads != rd->dm.nthreads ||
                        h->nframes != rd->dm.nframes))
                 r = damaged(rd, "roots, threads or frames row counts disagree with meta");
-out:
-        sqlite3_finalize(st);
         return r;
 }
 
-/* heap_finish() recounts the per-type totals; the stored ones must agree. */
-static int check_type_counts(struct reader *rd, const struct heap *h)
+static int type_count_row(struct reader *rd, sqlite3_stmt *st, int64_t n, void *ctx)
 {
-        sqlite3_stmt *st = NULL;
-        int r, rc;
-        int64_t n = 0;
+        const struct heap *h = ctx;
+        const struct heap_type *t;
 
-        r = rprep(rd, "SELECT count, bytes, tracked FROM types ORDER BY type_id", &st);
-        if (r < 0)
-                return r;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < h->ntypes) {
-                const struct heap_type *t = &h->types[n];
-
-                if ((uint64_t)sqlite3_column_int64(st, 0) != t->count ||
-                    (uint64_t)sqlite3_column_int64(st, 1) != t->bytes ||
-                    (uint64_t)sqlite3_column_int64(st, 2) != t->tracked) {
-                        sqlite3_finalize(st);
-                        return damaged(rd, "types row %" PRId64 " counts disagree with objects",
-                                       n);
-                }
-                n++;
-        }
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-                return rfail(rd, rc);
-        return 0;
+        if (n >= h->ntypes)
+                return ROW_STOP;
+        t = &h->types[n];
+        if ((uint64_t)sqlite3_column_int64(st, 0) != t->count ||
+            (uint64_t)sqlite3_column_int64(st, 1) != t->bytes ||
+            (uint64_t)sqlite3_column_int64(st, 2) != t->tracked)
+                return damaged(rd, "types row %" PRId64 " counts disagree with objects", n);
+        return ROW_NEXT;
 }
+
+/* heap_finish() recounts the per-type totals; the stored ones must agree. */
+static const struct table type_counts_table = {
+        "types", type_count_row, false, "SELECT count, bytes, tracked FROM types ORDER BY type_id",
+};
 
 static void restore_meta(const struct dump_meta *dm, struct heap_meta *m)
 {
@@ -2162,9 +2175,9 @@ static int load(struct reader *rd, struct heap *h)
         char sum[24];
         int r;
 
-        r = read_types(rd, h);
+        r = read_rows(rd, &types_table, dm->ntypes, h, NULL);
         if (r >= 0)
-                r = read_labels(rd, h);
+                r = read_rows(rd, &labels_table, dm->nlabels, h, NULL);
         if (r >= 0)
                 r = read_objects(rd, h);
         if (r >= 0)
@@ -2185,13 +2198,9 @@ static int load(struct reader *rd, struct heap *h)
         if (r >= 0)
                 r = read_gc_state(rd, h);
         if (r >= 0)
-                r = check_type_counts(rd, h);
+                r = read_rows(rd, &type_counts_table, -1, h, NULL);
         if (r >= 0)
-                r = read_threads(rd, h);
-        if (r >= 0)
-                r = read_frames(rd, h);
-        if (r >= 0)
-                r = read_roots(rd, h);
+                r = read_stacks(rd, h);
         if (r >= 0)
                 r = check_previews(rd, h);
         if (r < 0)
@@ -2239,7 +2248,7 @@ int heap_store_read(const char *path, struct heap **ret, struct diag *d)
                 goto out;
         h = heap_new();
         if (!h) {
-                r = diag_set(d, -ENOMEM, "cannot read dump %s: out of memory", path);
+                r = rd_oom(&rd);
                 goto out;
         }
         r = load(&rd, h);
