@@ -212,6 +212,7 @@ struct walker {
         uint64_t exc_traverse[DK_UNICODEERR - DK_OSERR + 1];
 
         uint64_t inconsistencies;
+        bool no_previews;        /* heap_build_opts.no_previews */
         bool live;               /* reading a running process: validate
                                     headers harder (obj_header) */
         uint32_t cur_src;

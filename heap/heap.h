@@ -265,6 +265,9 @@ struct heap_build_opts {
                                       it is counted in meta.inconsistencies
                                       and meta.approximate is set */
         int live_retries;          /* live: re-walks per torn list (0 = 5) */
+        bool no_previews;          /* record no value previews (heap_preview):
+                                      only the browser and dumps show them,
+                                      and they cost ~5% of a walk */
 };
 
 /* Walks every interpreter's GC lists (all generations + permanent) and

@@ -528,7 +528,7 @@ int preview_record(struct walker *w, uint32_t idx, uint64_t obj, const struct ob
         struct out o = { .buf = buf, .cap = sizeof(buf) };
         int r = -EBADMSG;
 
-        if (!t)
+        if (!t || w->no_previews)
                 return 0;
         if (!t->pv_kind)
                 t->pv_kind = (uint8_t)kind_of(w, t);

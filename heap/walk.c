@@ -1153,6 +1153,7 @@ int heap_build(struct memsrc *m, const struct pyinterp *pi,
         if (r < 0)
                 goto fail;
         w.live = live;
+        w.no_previews = opts && opts->no_previews;
         h->meta.approximate = live;
 
         r = list_interpreters(&w, interps, &ninterp, d);

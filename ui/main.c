@@ -71,6 +71,7 @@ struct app {
         struct options *o;
         struct memsrc *live;
         struct pyinterp *pi;
+        bool previews;          /* the browser or a dump will show them */
 };
 
 static const char usage_text[] =
@@ -349,7 +350,8 @@ static int take_heap(struct app *a, bool quiet, struct heap **ret, struct diag *
                         fprintf(stderr, "pyleak-attach: %s\n", st.warning);
                 /* A live read sees lists change under it: the walker then
                  * validates every link and marks the result approximate. */
-                bo = (struct heap_build_opts){.live = st.mode_used == SNAPSHOT_LIVE};
+                bo = (struct heap_build_opts){.live = st.mode_used == SNAPSHOT_LIVE,
+                                              .no_previews = !a->previews};
                 r = heap_build(snap, a->pi, &bo, &h, d);
                 memsrc_free(snap);
                 snap = NULL;
@@ -573,6 +575,11 @@ int main(int argc, char **argv)
                                 "from %s\n", o.pid, a.pi->version,
                                 a.pi->elf_path ? a.pi->elf_path : "?",
                                 a.pi->layout.source ? a.pi->layout.source : "?");
+                /* the same rule as `browse` below; a re-snapshot from the
+                 * browser keeps it */
+                a.previews = o.dump_path ||
+                             (!o.json_path && !o.text_path && !o.dot_path && !o.no_browser &&
+                              isatty(STDIN_FILENO) && isatty(STDOUT_FILENO));
                 r = take_heap(&a, o.quiet, &h, &d);
                 if (r < 0) {
                         code = fail(&d, r, r == -EAGAIN || d.msg[0] ?
