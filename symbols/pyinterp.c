@@ -577,28 +577,42 @@ static int rd64(struct memsrc *m, uint64_t addr, uint64_t *ret)
         return memsrc_read_u64(m, addr, ret);
 }
 
+/* Reads of a running target that may race with its allocations: each
+ * side of a head is tried this many times. */
+#define LINK_TRIES 64
+
 /* A list head (or any node) is consistent when its neighbours point back
  * at it: head->next->prev == head and head->prev->next == head.  An empty
- * list's head links to itself both ways.  Tag bits (§5.2) are masked. */
+ * list's head links to itself both ways.  Tag bits (§5.2) are masked.
+ *
+ * The target runs while this is read, and a busy thread appends to the
+ * young list every microsecond or so: the tail read a moment ago may
+ * already have a successor.  So each side passes when it holds in any of
+ * LINK_TRIES reads; with a wrong layout neither side ever holds (random
+ * memory does not point back at the head). */
 static int check_links(struct memsrc *m, const struct layout *l, const char *check,
                        const char *what, uint64_t head, struct diag *d)
 {
-        uint64_t next, prev, back;
         uint32_t on = layout_off(l, LF_GCHEAD_NEXT), op = layout_off(l, LF_GCHEAD_PREV);
+        static const char *const side[2] = { "first", "last" };
+        uint64_t node = 0, back;
 
-        if (rd64(m, head + on, &next) < 0 || rd64(m, head + op, &prev) < 0 || !next || !prev)
-                return bad(d, l, check, "%s at 0x%llx is unreadable or has a NULL link", what,
-                           (unsigned long long)head);
-        next &= ~(uint64_t)3;
-        prev &= ~(uint64_t)3;
-        if (rd64(m, next + op, &back) < 0 || (back & ~(uint64_t)3) != head)
-                return bad(d, l, check, "%s at 0x%llx: its first node 0x%llx does not point "
-                           "back to it", what, (unsigned long long)head,
-                           (unsigned long long)next);
-        if (rd64(m, prev + on, &back) < 0 || (back & ~(uint64_t)3) != head)
-                return bad(d, l, check, "%s at 0x%llx: its last node 0x%llx does not point "
-                           "back to it", what, (unsigned long long)head,
-                           (unsigned long long)prev);
+        for (int s = 0; s < 2; s++) {
+                bool held = false;
+
+                for (int t = 0; t < LINK_TRIES && !held; t++) {
+                        if (rd64(m, head + (s ? op : on), &node) < 0 || !node)
+                                return bad(d, l, check, "%s at 0x%llx is unreadable or has a "
+                                           "NULL link", what, (unsigned long long)head);
+                        node &= ~(uint64_t)3;
+                        held = rd64(m, node + (s ? on : op), &back) == 0 &&
+                               (back & ~(uint64_t)3) == head;
+                }
+                if (!held)
+                        return bad(d, l, check, "%s at 0x%llx: its %s node 0x%llx does not "
+                                   "point back to it", what, (unsigned long long)head,
+                                   side[s], (unsigned long long)node);
+        }
         return 0;
 }
 

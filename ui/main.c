@@ -40,6 +40,7 @@ enum exit_code {
 /* A collection in progress leaves objects on private lists; it lasts
  * milliseconds, so a few short retries almost always find a quiet moment. */
 #define COLLECTING_RETRIES 8
+#define TORN_RETRIES 3          /* stopped mid-update: see take_heap */
 #define COLLECTING_DELAY_MS 25
 #define DOT_CYCLES_MAX 1024
 
@@ -336,7 +337,7 @@ static int take_heap(struct app *a, bool quiet, struct heap **ret, struct diag *
         struct heap_build_opts bo;
         struct memsrc *snap = NULL;
         struct heap *h = NULL;
-        int r;
+        int r, torn_retries = 0;
 
         so.max_bytes = a->o->max_memory;
         so.mode = a->o->mode;
@@ -355,6 +356,19 @@ static int take_heap(struct app *a, bool quiet, struct heap **ret, struct diag *
                 r = heap_build(snap, a->pi, &bo, &h, d);
                 memsrc_free(snap);
                 snap = NULL;
+                /* A thread stopped in the middle of linking an object into
+                 * its GC list (any instruction can be the one) leaves that
+                 * list broken in a stopped snapshot: the next snapshot
+                 * almost surely catches it elsewhere.  A layout that does
+                 * not fit breaks every time and ends with its message. */
+                if (r == -EBADMSG && !bo.live && torn_retries++ < TORN_RETRIES) {
+                        if (!quiet)
+                                fprintf(stderr, "pyleak-attach: %.*s; the target was caught "
+                                        "changing it: retrying the snapshot\n",
+                                        (int)strcspn(d->msg, "\n"), d->msg);
+                        diag_clear(d);
+                        continue;
+                }
                 if (r != -EAGAIN || attempt >= COLLECTING_RETRIES)
                         break;
                 if (!quiet)

@@ -1102,6 +1102,46 @@ def cmd_robust(args, tap):
                    ['gap between 2 ms ticks, across %d runs + %d kills' % (runs, kills)])
         finally:
             tgt.stop()
+        robust_busy(args, tap, python, tmp)
+
+
+BUSY_RUNS = 20
+
+
+def robust_busy(args, tap, python, tmp):
+    """The layout checks and the walk read a target whose young GC list
+    changes every few microseconds: a torn read must never pass for a
+    wrong layout (it did, in about half the runs, before the checks retried
+    each link), nor a thread stopped mid-update for a broken list (a new
+    snapshot is taken)."""
+    tgt = Target(python, 'busy', tmp)
+    try:
+        ok, why = tgt.wait_byte(b'R', 120)
+        if not tap.ok(ok, 'busy target ready', [why]):
+            return
+        bad = []
+        for i in range(BUSY_RUNS):
+            mode = ('copy', 'fork', 'live')[i % 3]
+            rc, out, err, secs = run_tool(tool_path(args), ['--snapshot', mode, '--json', os.devnull,
+                                                            '-q', tgt.pid], 120)
+            # exit 1 is a counted inconsistency (live mode reads what
+            # moves; a stopped thread may be mid-update); a refusal or a
+            # failure (exit 2) is the bug
+            if rc not in (0, 1):
+                bad.append('run %d (%s): exit %r: %s' % (i, mode, rc, ' | '.join(tail(err, 3))))
+        tap.ok(not bad, '%d runs (copy, fork, live) on a target allocating all the time: none '
+               'refused or failed' % BUSY_RUNS, bad[:MAX_DIAG], always=True)
+        tgt.send(b'report')
+        ok, why = tgt.wait_byte(b'D', 60)
+        s = None
+        if ok:
+            with open(tgt.out) as f:
+                s = json.load(f)
+        tap.ok(ok and s and s['made'] > 0 and not s['churn_alive'] and s['cmd'] == 'report',
+               'the busy target kept allocating throughout and ended cleanly',
+               [why, repr(s)])
+    finally:
+        tgt.stop()
 
 
 def tool_path(args):

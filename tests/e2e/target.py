@@ -1165,6 +1165,32 @@ def robust(ready_fd, cmd_fd, out_path):
     os.write(ready_fd, b'D')
 
 
+def busy(ready_fd, cmd_fd, out_path):
+    """A service that allocates all the time: a thread links objects into
+    and out of the young GC list every few microseconds while pyleak-attach
+    reads (freed by reference counting: the collector itself runs rarely,
+    as in most services).  Reports how many objects it made."""
+    stop = threading.Event()
+    made = [0]
+    keep = [Node() for _ in range(20000)]
+
+    def churn():
+        while not stop.is_set():
+            batch = [Node() for _ in range(500)]
+            made[0] += len(batch)
+
+    t = threading.Thread(target=churn, daemon=True)
+    t.start()
+    os.write(ready_fd, b'R')
+    cmd = os.read(cmd_fd, 64)
+    stop.set()
+    t.join(10)
+    with open(out_path, 'w') as f:
+        json.dump({'made': made[0], 'kept': len(keep), 'cmd': cmd.decode('latin-1'),
+                   'churn_alive': t.is_alive()}, f)
+    os.write(ready_fd, b'D')
+
+
 SCENARIO = None
 
 
@@ -1178,6 +1204,9 @@ def main(argv):
     out = opts.get('--out', os.devnull)
     if name == 'robust':
         robust(ready_fd, cmd_fd, out)
+        return 0
+    if name == 'busy':
+        busy(ready_fd, cmd_fd, out)
         return 0
     if name not in SCENARIOS:
         sys.stderr.write('target.py: unknown scenario %r\n' % name)
