@@ -1213,6 +1213,10 @@ int heap_build(struct memsrc *m, const struct pyinterp *pi,
                         if (gs.lists[i].gen == HEAP_GEN_PERMANENT)
                                 h->gc.frozen += n;
                 }
+                /* Live: the GC state's block may have been cached when the
+                 * walk read the list heads; what follows must be now's. */
+                if (live)
+                        memsrc_forget(m, gs.addr, lsz(l, LS_GCSTATE) ? lsz(l, LS_GCSTATE) : 512);
                 /* Live: a collection that started while we walked moved
                  * objects onto its private lists; what we have is a mix. */
                 if (live && (read_i32(&w.p, gs.addr + lo(l, LF_GC_COLLECTING), &gs.collecting) < 0 ||
