@@ -549,6 +549,8 @@ int main(int argc, char **argv)
         parse_args(argc, argv, &o);
         snapshot_install_signal_guard();
         t0 = mono_ms();
+        any_output = o.json_path || o.text_path || o.dump_path || o.dot_path;
+        browse = !any_output && !o.no_browser && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
 
         if (o.core_path) {
                 r = open_core(&o, &a, &h, &d);
@@ -589,11 +591,9 @@ int main(int argc, char **argv)
                                 "from %s\n", o.pid, a.pi->version,
                                 a.pi->elf_path ? a.pi->elf_path : "?",
                                 a.pi->layout.source ? a.pi->layout.source : "?");
-                /* the same rule as `browse` below; a re-snapshot from the
-                 * browser keeps it */
-                a.previews = o.dump_path ||
-                             (!o.json_path && !o.text_path && !o.dot_path && !o.no_browser &&
-                              isatty(STDIN_FILENO) && isatty(STDOUT_FILENO));
+                /* only the browser (its re-snapshots too) and dumps show
+                 * value previews */
+                a.previews = browse || o.dump_path;
                 r = take_heap(&a, o.quiet, &h, &d);
                 if (r < 0) {
                         code = fail(&d, r, r == -EAGAIN || d.msg[0] ?
@@ -609,8 +609,6 @@ int main(int argc, char **argv)
 
         ro = (struct report_opts){.objects = o.objects, .top = o.top ? o.top : 20};
         code = h->meta.inconsistencies ? EXIT_PARTIAL : EXIT_COMPLETE;
-        any_output = o.json_path || o.text_path || o.dump_path || o.dot_path;
-        browse = !any_output && !o.no_browser && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
         if (!any_output && !browse)
                 o.text_path = "-";
         if (o.dump_path && write_dump_file(h, &o) < 0)
