@@ -3,6 +3,7 @@
 #include "pyinterp.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,6 +228,19 @@ struct provider_runs {
         const struct layout_table *t;
 };
 
+/* A DWARF read on its own thread (pyinterp_find_early).  It owns the ELF
+ * and the provider results until pyinterp_settle or pyinterp_free joins
+ * it; nothing else touches them meanwhile. */
+struct pyinterp_pending {
+        pthread_t thread;
+        struct pyelf *e;
+        struct provider_runs *r;
+        const char *variant;
+        char lookup_path[4096];
+        char root[64];               /* "" when the target's root is not
+                                        searched */
+};
+
 static void note(char *buf, size_t len, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 
@@ -308,12 +322,39 @@ static const char *detect_variant(struct memsrc *m, const struct pyelf *e, uint3
         return "";
 }
 
-static void run_providers(struct memsrc *m, const struct pyelf *e, const char *lookup_path,
+static void read_dwarf(const struct pyelf *e, const char *lookup_path, const char *root,
+                       struct provider_run *out)
+{
+        out->rc = pydwarf_layout_fill(e, lookup_path, root, &out->l, out->detail,
+                                      sizeof(out->detail), &out->d);
+}
+
+static void *pending_main(void *arg)
+{
+        struct pyinterp_pending *p = arg;
+
+        read_dwarf(p->e, p->lookup_path, p->root[0] ? p->root : NULL, &p->r->dwarf);
+        return NULL;
+}
+
+static void pending_end(struct pyinterp_pending *p)
+{
+        pthread_join(p->thread, NULL);
+        pyelf_free(p->e);
+        free(p->r);
+        free(p);
+}
+
+/* Runs the providers into *r.  With defer, a DWARF read that a table could
+ * stand in for is started on a thread instead; then *pending owns r and e,
+ * and r->dwarf is the thread's until it is joined. */
+static void run_providers(struct memsrc *m, struct pyelf *e, const char *lookup_path,
                           const struct pyinterp *pi, const char *variant,
-                          struct provider_runs *r)
+                          struct provider_runs *r, bool defer,
+                          struct pyinterp_pending **pending)
 {
         uint32_t hex = pi->version_hex;
-        char root[64];
+        char root[64] = "";
 
         layout_init(&r->table.l, hex);
         r->t = NULL;
@@ -335,17 +376,28 @@ static void run_providers(struct memsrc *m, const struct pyelf *e, const char *l
         /* Debian's python3.X-dbg DWARF is zlib-compressed: parsing it costs
          * a second, for nothing when the table was made from it. */
         layout_init(&r->dwarf.l, hex);
+        /* a core file's pid may name another process by now */
+        if (memsrc_pid_in_namespace(m) > 0)
+                snprintf(root, sizeof(root), "/proc/%d/root", (int)memsrc_pid(m));
         if (r->table.rc == 0 && layout_table_verified_for(r->t, e->build_id)) {
                 r->dwarf.rc = diag_set(&r->dwarf.d, -ENOENT, "not read: %s was generated from "
                                        "this very build's DWARF (build-id %s)", r->t->source,
                                        e->build_id);
+        } else if (defer && r->table.rc == 0 && (*pending = calloc(1, sizeof(**pending)))) {
+                struct pyinterp_pending *p = *pending;
+
+                p->e = e;
+                p->r = r;
+                p->variant = variant;
+                snprintf(p->lookup_path, sizeof(p->lookup_path), "%s", lookup_path);
+                snprintf(p->root, sizeof(p->root), "%s", root);
+                if (pthread_create(&p->thread, NULL, pending_main, p) != 0) {
+                        free(p);
+                        *pending = NULL;
+                        read_dwarf(e, lookup_path, root[0] ? root : NULL, &r->dwarf);
+                }
         } else {
-                /* a core file's pid may name another process by now */
-                snprintf(root, sizeof(root), "/proc/%d/root", (int)memsrc_pid(m));
-                r->dwarf.rc = pydwarf_layout_fill(e, lookup_path,
-                                                  memsrc_pid_in_namespace(m) > 0 ? root : NULL,
-                                                  &r->dwarf.l, r->dwarf.detail,
-                                                  sizeof(r->dwarf.detail), &r->dwarf.d);
+                read_dwarf(e, lookup_path, root[0] ? root : NULL, &r->dwarf);
         }
 
         layout_init(&r->dbg.l, hex);
@@ -476,22 +528,25 @@ static int no_provider(const struct pyinterp *pi, const struct pyelf *e, const c
         return -ENOENT;
 }
 
-/* Fills pi->layout from the providers (see above). */
-static int choose_layout(struct memsrc *m, const struct pyelf *e, const char *lookup_path,
-                         struct pyinterp *pi, struct diag *d)
+/* Chooses pi->layout from the providers' results (see above).  A DWARF
+ * read still in progress (r->dwarf not to be touched) counts as absent;
+ * pyinterp_settle decides again once it is done, from a clean slate. */
+static int decide(struct pyinterp *pi, const struct pyelf *e, const char *variant,
+                  const struct provider_runs *r, bool dwarf_pending, struct diag *d)
 {
-        struct provider_runs *r;
-        const char *variant = detect_variant(m, e, pi->version_hex);
+        int dwarf_rc = dwarf_pending ? -EINPROGRESS : r->dwarf.rc;
         char line[160];
         int rc = 0;
 
-        r = calloc(1, sizeof(*r));
-        if (!r)
-                return diag_set(d, -ENOMEM, "out of memory");
-        run_providers(m, e, lookup_path, pi, variant, r);
-
-        if (r->dwarf.rc == 0)
+        pi->layout_providers[0] = '\0';
+        pi->layout_disagreements[0] = '\0';
+        pi->ndisagreements = 0;
+        memset(pi->field_provider, 0, sizeof(pi->field_provider));
+        memset(pi->struct_provider, 0, sizeof(pi->struct_provider));
+        if (dwarf_rc == 0)
                 note(pi->layout_providers, sizeof(pi->layout_providers), "dwarf: ok");
+        else if (dwarf_pending)
+                note(pi->layout_providers, sizeof(pi->layout_providers), "dwarf: being read");
         else
                 note(pi->layout_providers, sizeof(pi->layout_providers), "dwarf: %s",
                      first_line(&r->dwarf.d, line, sizeof(line)));
@@ -507,7 +562,7 @@ static int choose_layout(struct memsrc *m, const struct pyelf *e, const char *lo
                 note(pi->layout_providers, sizeof(pi->layout_providers), "table: %s",
                      first_line(&r->table.d, line, sizeof(line)));
 
-        if (r->dwarf.rc == 0) {
+        if (dwarf_rc == 0) {
                 pi->layout = r->dwarf.l;
                 mark_providers(pi, &pi->layout, LP_DWARF);
                 snprintf(pi->layout_detail, sizeof(pi->layout_detail), "%s", r->dwarf.detail);
@@ -539,8 +594,74 @@ static int choose_layout(struct memsrc *m, const struct pyelf *e, const char *lo
         if (rc == 0) {
                 pi->layout.version_hex = pi->version_hex;
                 pi->layout.variant = variant;
+                layout_derive_facts(&pi->layout);
         }
-        free(r);
+        return rc;
+}
+
+/* Fills pi->layout from the providers.  With defer, may leave a DWARF read
+ * running (pi->pending, which then owns e). */
+static int choose_layout(struct memsrc *m, struct pyelf *e, const char *lookup_path,
+                         struct pyinterp *pi, bool defer, struct diag *d)
+{
+        struct provider_runs *r;
+        const char *variant = detect_variant(m, e, pi->version_hex);
+        int rc;
+
+        r = calloc(1, sizeof(*r));
+        if (!r)
+                return diag_set(d, -ENOMEM, "out of memory");
+        run_providers(m, e, lookup_path, pi, variant, r, defer, &pi->pending);
+        rc = decide(pi, e, variant, r, pi->pending != NULL, d);
+        if (!pi->pending)
+                free(r);
+        return rc;
+}
+
+/* Everything walk and decoders read: two layouts that agree on these
+ * describe the same memory the same way (the facts derive from them). */
+static bool layout_same(const struct layout *a, const struct layout *b)
+{
+        if (a->version_hex != b->version_hex)
+                return false;
+        for (int s = 0; s < LS__COUNT; s++)
+                if (a->s[s].present != b->s[s].present ||
+                    (a->s[s].present && a->s[s].size != b->s[s].size))
+                        return false;
+        for (int f = 0; f < LF__COUNT; f++) {
+                const struct layout_field_info *x = &a->f[f], *y = &b->f[f];
+
+                if (x->present != y->present)
+                        return false;
+                if (x->present && (x->offset != y->offset || x->size != y->size ||
+                                   x->elem_size != y->elem_size))
+                        return false;
+        }
+        return true;
+}
+
+int pyinterp_settle(struct memsrc *m, struct pyinterp *pi, bool *changed, struct diag *d)
+{
+        struct pyinterp_pending *p = pi->pending;
+        struct layout before;
+        double t0 = mono_ms();
+        int rc;
+
+        *changed = false;
+        if (!p)
+                return 0;
+        pthread_join(p->thread, NULL);
+        pi->pending = NULL;
+        before = pi->layout;
+        rc = decide(pi, p->e, p->variant, p->r, false, d);
+        if (rc == 0 && !layout_same(&before, &pi->layout)) {
+                *changed = true;
+                rc = pyinterp_validate(m, pi, d);
+        }
+        pyelf_free(p->e);
+        free(p->r);
+        free(p);
+        pi->find_ms += mono_ms() - t0;
         return rc;
 }
 
@@ -739,9 +860,9 @@ int pyinterp_validate(struct memsrc *m, const struct pyinterp *pi, struct diag *
 
 /* --- orchestration ------------------------------------------------------- */
 
-int pyinterp_find(struct memsrc *m, struct pyinterp **ret, struct diag *d)
+static int find(struct memsrc *m, bool early, struct pyinterp **ret, struct diag *d)
 {
-        struct pyelf *e = NULL;
+        struct pyelf *e = NULL, *own;
         struct pyinterp *pi = NULL;
         uint64_t raw[PYSYM__COUNT];
         uint32_t hex = 0;
@@ -753,6 +874,7 @@ int pyinterp_find(struct memsrc *m, struct pyinterp **ret, struct diag *d)
         rc = pyelf_find(m, &e, d);
         if (rc < 0)
                 return rc;
+        own = e;
         pi = calloc(1, sizeof(*pi));
         if (!pi) {
                 rc = diag_set(d, -ENOMEM, "out of memory");
@@ -783,39 +905,62 @@ int pyinterp_find(struct memsrc *m, struct pyinterp **ret, struct diag *d)
                 snprintf(lookup_path, sizeof(lookup_path), "%s", e->path);
         }
 
-        rc = choose_layout(m, e, lookup_path, pi, d);
+        /* From here a pending DWARF read may own e: it is only read. */
+        rc = choose_layout(m, e, lookup_path, pi, early, d);
+        if (pi->pending)
+                own = NULL;
         if (rc < 0)
                 goto fail;
-        layout_derive_facts(&pi->layout);
 
         rc = pyinterp_validate(m, pi, d);
+        if (rc < 0 && pi->pending) {
+                /* The table does not fit: the DWARF read decides, as it
+                 * would have without the wait. */
+                bool changed;
+
+                diag_clear(d);
+                rc = pyinterp_settle(m, pi, &changed, d);
+                if (rc == 0 && !changed)
+                        rc = pyinterp_validate(m, pi, d);
+        }
         if (rc < 0)
                 goto fail;
 
-        if (!e->host_path && !(e->host_path = strdup(e->path))) {
+        pi->elf_path = strdup(e->path);
+        pi->elf_host_path = strdup(e->host_path ? e->host_path : e->path);
+        if (!pi->elf_path || !pi->elf_host_path) {
                 rc = diag_set(d, -ENOMEM, "out of memory");
                 goto fail;
         }
         snprintf(pi->build_id, sizeof(pi->build_id), "%s", e->build_id);
         pi->is_executable = e->is_executable;
         pi->bias = e->bias;
-        pi->elf_path = e->path;
-        pi->elf_host_path = e->host_path;
-        e->path = e->host_path = NULL;
-        pyelf_free(e);
+        pyelf_free(own);
         pi->find_ms = mono_ms() - t0;
         *ret = pi;
         return 0;
 fail:
         pyinterp_free(pi);
-        pyelf_free(e);
+        pyelf_free(own);
         return rc;
+}
+
+int pyinterp_find(struct memsrc *m, struct pyinterp **ret, struct diag *d)
+{
+        return find(m, false, ret, d);
+}
+
+int pyinterp_find_early(struct memsrc *m, struct pyinterp **ret, struct diag *d)
+{
+        return find(m, true, ret, d);
 }
 
 void pyinterp_free(struct pyinterp *pi)
 {
         if (!pi)
                 return;
+        if (pi->pending)
+                pending_end(pi->pending);
         free(pi->elf_path);
         free(pi->elf_host_path);
         free(pi);

@@ -159,11 +159,33 @@ struct pyinterp {
         char layout_disagreements[1024]; /* "dwarf vs table:3.12.1: LIST_ITEM
                                         offset 24 != 32; ...", "" if none */
         char layout_providers[256];
-        double find_ms;              /* wall time of pyinterp_find */
+        double find_ms;              /* wall time the caller waited for the
+                                        layout: pyinterp_find, plus
+                                        pyinterp_settle's wait */
+        /* Set by pyinterp_find_early while the DWARF provider still runs
+         * on its own thread; pyinterp_settle ends it. */
+        struct pyinterp_pending *pending;
 };
 
 /* See the file comment.  *ret is owned by the caller (pyinterp_free). */
 int pyinterp_find(struct memsrc *m, struct pyinterp **ret, struct diag *d);
+
+/* pyinterp_find, except that when a generated table describes this build
+ * and its DWARF must still be parsed (tens of milliseconds, seconds when
+ * compressed or fetched through debuginfod), the DWARF is parsed on a
+ * thread of its own and pi->layout is the table's (validated) meanwhile:
+ * the caller walks with it on the other core.  pyinterp_settle() must then
+ * be called before anything is reported: the layout it ends with is the
+ * one pyinterp_find would have chosen, with the same checks and
+ * disagreements.  m must outlive the pending read. */
+int pyinterp_find_early(struct memsrc *m, struct pyinterp **ret, struct diag *d);
+
+/* Waits for a pending DWARF read and chooses the layout as pyinterp_find
+ * does.  *changed tells whether pi->layout differs from the one used so
+ * far (then everything built with it must be built again; the new layout
+ * is validated against m first).  Returns 0 at once, *changed false, when
+ * nothing is pending. */
+int pyinterp_settle(struct memsrc *m, struct pyinterp *pi, bool *changed, struct diag *d);
 
 /* The checks pyinterp_find runs on pi->layout against memory before
  * anything walks with it: PyType_Type's type is itself, PyList_Type's

@@ -320,11 +320,40 @@ static void first_line(const struct diag *d, int err, char *msg, size_t len)
 static void set_symbol_facts(struct heap *h, const struct pyinterp *pi)
 {
         h->meta.symbols_ms = pi->find_ms;
+        snprintf(h->meta.layout_source, sizeof(h->meta.layout_source), "%s",
+                 pi->layout.source ? pi->layout.source : "?");
         size_t n = strnlen(pi->layout_disagreements, sizeof(h->meta.layout_disagreements) - 1);
 
         /* Truncated on purpose: the full list is in the layout diagnostics. */
         memcpy(h->meta.layout_disagreements, pi->layout_disagreements, n);
         h->meta.layout_disagreements[n] = '\0';
+}
+
+/* The first walk may have used a generated table while the interpreter's
+ * DWARF was read beside it (pyinterp_find_early).  Where the DWARF says
+ * otherwise, the graph is built again from the same snapshot with what
+ * pyinterp_find would have chosen (*r: heap_build's result, updated).
+ * Fails as pyinterp_find would have: the layout is then unusable. */
+static int settle_layout(struct app *a, struct memsrc *snap, const struct heap_build_opts *bo,
+                         int *r, struct heap **h, struct diag *d)
+{
+        struct diag sd = {0};
+        bool changed;
+        int s = pyinterp_settle(a->live, a->pi, &changed, &sd);
+
+        if (s < 0 || changed) {
+                heap_free(*h);
+                *h = NULL;
+        }
+        if (s < 0) {
+                *d = sd;
+                return s;
+        }
+        if (changed) {
+                diag_clear(d);
+                *r = heap_build(snap, a->pi, bo, h, d);
+        }
+        return 0;
 }
 
 /* Snapshot, graph, analysis: one heap, or -errno with d filled.  The
@@ -337,7 +366,7 @@ static int take_heap(struct app *a, bool quiet, struct heap **ret, struct diag *
         struct heap_build_opts bo;
         struct memsrc *snap = NULL;
         struct heap *h = NULL;
-        int r, torn_retries = 0;
+        int r, settled, torn_retries = 0;
 
         so.max_bytes = a->o->max_memory;
         so.mode = a->o->mode;
@@ -354,8 +383,11 @@ static int take_heap(struct app *a, bool quiet, struct heap **ret, struct diag *
                 bo = (struct heap_build_opts){.live = st.mode_used == SNAPSHOT_LIVE,
                                               .no_previews = !a->previews};
                 r = heap_build(snap, a->pi, &bo, &h, d);
+                settled = settle_layout(a, snap, &bo, &r, &h, d);
                 memsrc_free(snap);
                 snap = NULL;
+                if (settled < 0)
+                        return settled;
                 /* A thread stopped in the middle of linking an object into
                  * its GC list (any instruction can be the one) leaves that
                  * list broken in a stopped snapshot: the next snapshot
@@ -581,16 +613,18 @@ int main(int argc, char **argv)
                 }
                 /* Symbols first, while the target runs: only constant data is
                  * read. */
-                r = pyinterp_find(a.live, &a.pi, &d);
+                r = pyinterp_find_early(a.live, &a.pi, &d);
                 if (r < 0) {
                         code = fail(&d, r, "cannot find the Python interpreter");
                         goto out;
                 }
                 if (!o.quiet)
                         fprintf(stderr, "pyleak-attach: pid %d runs CPython %s (%s); layout "
-                                "from %s\n", o.pid, a.pi->version,
+                                "from %s%s\n", o.pid, a.pi->version,
                                 a.pi->elf_path ? a.pi->elf_path : "?",
-                                a.pi->layout.source ? a.pi->layout.source : "?");
+                                a.pi->layout.source ? a.pi->layout.source : "?",
+                                a.pi->pending ? ", checked against its DWARF during the walk"
+                                : "");
                 /* only the browser (its re-snapshots too) and dumps show
                  * value previews */
                 a.previews = browse || o.dump_path;

@@ -257,6 +257,70 @@ static void test_bad_layouts(pid_t pid, struct pyinterp *pi)
         memsrc_free(m);
 }
 
+static bool same_layout(const struct layout *a, const struct layout *b, char *why, size_t len)
+{
+        for (int s = 0; s < LS__COUNT; s++)
+                if (a->s[s].present != b->s[s].present || a->s[s].size != b->s[s].size) {
+                        snprintf(why, len, "struct %s", layout_struct_name(s));
+                        return false;
+                }
+        for (int f = 0; f < LF__COUNT; f++)
+                if (a->f[f].present != b->f[f].present || a->f[f].offset != b->f[f].offset ||
+                    a->f[f].size != b->f[f].size || a->f[f].elem_size != b->f[f].elem_size) {
+                        snprintf(why, len, "field %s", layout_field_name(f));
+                        return false;
+                }
+        return true;
+}
+
+/* pyinterp_find_early + pyinterp_settle must end where pyinterp_find
+ * does (want), whether the table it walked with meanwhile was right
+ * (pyenv tables are) or not (tampered here: settle must say so). */
+static void check_early(const char *what, pid_t pid, const struct pyinterp *want,
+                        bool expect_pending)
+{
+        struct memsrc *m = NULL;
+        struct pyinterp *pi = NULL;
+        struct diag d = { 0 };
+        char why[96] = "";
+        bool changed = true;
+        int rc;
+
+        for (int tamper = 0; tamper < 2; tamper++) {
+                if (!ok(memsrc_open_live(pid, &m, &d) == 0, "%s: open (%s)", what, d.msg))
+                        return;
+                rc = pyinterp_find_early(m, &pi, &d);
+                if (ok(rc == 0, "%s: find_early (rc %d) %s", what, rc, rc ? d.msg : "")) {
+                        ok((pi->pending != NULL) == expect_pending &&
+                           (!expect_pending || (strncmp(pi->layout.source, "dwarf", 5) &&
+                            strstr(pi->layout_providers, "dwarf: being read"))),
+                           "%s: %s while DWARF is %s (%s; %s)", what, pi->layout.source,
+                           expect_pending ? "read" : "not needed", pi->layout_providers,
+                           pi->pending ? "pending" : "settled");
+                        if (tamper)
+                                pi->layout.f[LF_LIST_ITEM].offset += 8;
+                        rc = pyinterp_settle(m, pi, &changed, &d);
+                        ok(rc == 0 && changed == (tamper && expect_pending) && !pi->pending,
+                           "%s%s: settle rc %d, layout %s %s", what,
+                           tamper ? " (tampered table)" : "", rc,
+                           changed ? "changed" : "kept", rc ? d.msg : "");
+                        if (!tamper || expect_pending)
+                                ok(same_layout(&pi->layout, &want->layout, why, sizeof(why)) &&
+                                   !strcmp(pi->layout.source, want->layout.source) &&
+                                   !strcmp(pi->layout_providers, want->layout_providers) &&
+                                   !strcmp(pi->layout_disagreements,
+                                           want->layout_disagreements),
+                                   "%s%s: settled as pyinterp_find: %s (%s)", what,
+                                   tamper ? " (tampered table)" : "", pi->layout.source,
+                                   why[0] ? why : pi->layout_providers);
+                }
+                pyinterp_free(pi);
+                pi = NULL;
+                memsrc_free(m);
+                m = NULL;
+        }
+}
+
 static void test_pyenv(unsigned minor)
 {
         char dir[1100], py[1200], lib[1200], sdir[64], slib[1300], what[64], line[64] = "",
@@ -293,6 +357,7 @@ static void test_pyenv(unsigned minor)
                 ok(pi->field_provider[LF_LIST_ITEM] == LP_DWARF, "%s: fields from dwarf", what);
                 check_timing(what, c.pid, pi);
                 check_facts(what, pi);
+                check_early(what, c.pid, pi, true);
         }
         pyinterp_free(pi);
         pi = NULL;
@@ -322,6 +387,7 @@ static void test_pyenv(unsigned minor)
                            "%s: per-field providers recorded", what);
                         check_timing(what, c.pid, pi);
                         check_facts(what, pi);
+                        check_early(what, c.pid, pi, true);
                         if (minor == 12)
                                 test_bad_layouts(c.pid, pi);
                 }
