@@ -14,6 +14,7 @@
 
 #include "analysis.h"
 #include "clock.h"
+#include "heap-build.h"
 
 #define NONE UINT32_MAX
 
@@ -52,7 +53,8 @@ static inline bool edge_skipped(const struct edge_filter *f, const struct heap *
 struct frame {
         uint64_t pos;
         uint32_t v;
-        uint32_t root;
+        uint8_t root;
+        uint8_t self;   /* an edge of v to itself was seen */
 };
 
 struct u32stack {
@@ -77,25 +79,47 @@ static int u32_push(struct u32stack *s, uint32_t v)
 
 /* Pearce's space-efficient variant of Tarjan ("A space-efficient algorithm
  * for finding strongly connected components", 2016, PEA_FIND_SCC2): one
- * uint32 per node serves as DFS index, low-link and, once done, component
- * id.  Component ids count down from n, so finished nodes always compare
- * greater than nodes still on the stack, which is what lets one array do
- * all three jobs.  On return comp[v] = n - rindex, i.e. 0..ncomp-1 in order
- * of completion. */
-static int scc(const struct heap *h, const struct edge_filter *filt, uint32_t *rindex,
-               uint32_t *ret_ncomp)
+ * uint32 per node serves as DFS index, low-link and, once done, the answer.
+ * Pearce marks a finished node with a component number counting down from
+ * n; all the search needs is that finished nodes compare greater than the
+ * indices of nodes still open (at most n), so a finished node holds its
+ * label straight away: CYC_BASE - k for the k-th cycle completed, NONE for
+ * a component that is no cycle.  That spares the passes which would
+ * otherwise count component sizes and look for self-loops afterwards.
+ *
+ * On return rindex[v] is v's cycle number (0..*ret_ncyc-1, in order of
+ * completion) or NONE, and sizes->a[k] the size of cycle k.
+ *
+ * within, when not NULL, is a partition known to be coarser than the
+ * answer (the cycles of the whole graph, for a search over fewer edges): a
+ * path between two members of a component never leaves their part, so only
+ * edges inside a part are followed and objects in no part (NONE) are no
+ * cycle without a search. */
+#define CYC_BASE (NONE - 1)
+
+static int scc(const struct heap *h, const struct edge_filter *filt, const uint32_t *within,
+               uint32_t *rindex, struct u32stack *sizes, uint32_t *ret_ncyc)
 {
         const uint32_t n = h->nobjs;
+        const uint64_t *estart = h->edge_start;
+        const uint32_t *edst = h->edge_dst;
         struct frame *fs = NULL;
         size_t nf = 0, capf = 0;
         struct u32stack S = {0};
-        uint32_t index = 1, c = n;
+        uint32_t index = 1, ncyc = 0;
         int r = 0;
 
+        /* labels stay above every index: CYC_BASE - (n - 1) > n */
+        if (n >= CYC_BASE / 2)
+                return -ENOMEM;
         memset(rindex, 0, (size_t)n * sizeof(*rindex));
         for (uint32_t s = 0; s < n; s++) {
                 if (rindex[s])
                         continue;
+                if (within && within[s] == NONE) {
+                        rindex[s] = NONE;
+                        continue;
+                }
                 /* push s */
                 if (nf == capf) {
                         size_t ncap = capf ? capf + capf / 2 : 1024;
@@ -108,79 +132,92 @@ static int scc(const struct heap *h, const struct edge_filter *filt, uint32_t *r
                         fs = nfs;
                         capf = ncap;
                 }
-                fs[nf++] = (struct frame){.pos = h->edge_start[s], .v = s, .root = 1};
+                fs[nf++] = (struct frame){.pos = estart[s], .v = s, .root = 1};
                 rindex[s] = index++;
 
                 while (nf) {
                         struct frame *f = &fs[nf - 1];
-                        uint32_t v = f->v;
+                        const uint32_t v = f->v, part = within ? within[v] : 0;
+                        const uint64_t end = estart[v + 1];
+                        uint32_t low = rindex[v], w = 0;
+                        uint64_t pos;
 
-                        if (f->pos < h->edge_start[v + 1]) {
-                                uint32_t w = h->edge_dst[f->pos];
-
-                                if (edge_skipped(filt, h, f->pos)) {
-                                        f->pos++;
+                        /* the edges of v up to its next unvisited child in
+                         * one run, keeping the low-link in a register */
+                        for (pos = f->pos; pos < end; pos++) {
+                                w = edst[pos];
+                                if (within && within[w] != part)
                                         continue;
-                                }
-                                if (rindex[w] == 0) {
-                                        if (nf == capf) {
-                                                size_t ncap = capf + capf / 2;
-                                                struct frame *nfs =
-                                                        realloc(fs, ncap * sizeof(*nfs));
-
-                                                if (!nfs) {
-                                                        r = -ENOMEM;
-                                                        goto out;
-                                                }
-                                                fs = nfs;
-                                                capf = ncap;
-                                        }
-                                        fs[nf++] = (struct frame){
-                                                .pos = h->edge_start[w], .v = w, .root = 1};
-                                        rindex[w] = index++;
+                                if (edge_skipped(filt, h, pos))
                                         continue;
-                                }
-                                if (rindex[w] < rindex[v]) {
-                                        rindex[v] = rindex[w];
+                                if (rindex[w] == 0)
+                                        break;
+                                if (rindex[w] < low) {
+                                        low = rindex[w];
                                         f->root = 0;
                                 }
-                                f->pos++;
+                                if (w == v)
+                                        f->self = 1;
+                        }
+                        rindex[v] = low;
+                        if (pos < end) {
+                                /* the scan position stays on the child
+                                 * until it returns, so the parent then
+                                 * takes the child's final rindex */
+                                f->pos = pos;
+                                if (nf == capf) {
+                                        size_t ncap = capf + capf / 2;
+                                        struct frame *nfs =
+                                                realloc(fs, ncap * sizeof(*nfs));
+
+                                        if (!nfs) {
+                                                r = -ENOMEM;
+                                                goto out;
+                                        }
+                                        fs = nfs;
+                                        capf = ncap;
+                                }
+                                fs[nf++] = (struct frame){
+                                        .pos = estart[w], .v = w, .root = 1};
+                                rindex[w] = index++;
                                 continue;
                         }
 
                         /* v is finished */
                         if (f->root) {
-                                index--;
-                                while (S.n && rindex[v] <= rindex[S.a[S.n - 1]]) {
-                                        rindex[S.a[--S.n]] = c;
-                                        index--;
+                                size_t top = S.n;
+                                uint32_t label;
+
+                                while (S.n && rindex[v] <= rindex[S.a[S.n - 1]])
+                                        S.n--;
+                                if (S.n == top && !f->self) {
+                                        label = NONE;
+                                } else {
+                                        label = CYC_BASE - ncyc++;
+                                        r = u32_push(sizes, (uint32_t)(top - S.n + 1));
+                                        if (r < 0)
+                                                goto out;
                                 }
-                                rindex[v] = c--;
+                                index -= (uint32_t)(top - S.n + 1);
+                                for (size_t i = S.n; i < top; i++)
+                                        rindex[S.a[i]] = label;
+                                rindex[v] = label;
                         } else {
                                 r = u32_push(&S, v);
                                 if (r < 0)
                                         goto out;
                         }
                         nf--;
-                        /* the parent re-reads edge pos (now visited) and
-                         * takes the low-link from it */
                 }
         }
         for (uint32_t v = 0; v < n; v++)
-                rindex[v] = n - rindex[v];
-        *ret_ncomp = n - c;
+                if (rindex[v] != NONE)
+                        rindex[v] = CYC_BASE - rindex[v];
+        *ret_ncyc = ncyc;
 out:
         free(fs);
         free(S.a);
         return r;
-}
-
-static int has_self_loop(const struct heap *h, const struct edge_filter *filt, uint32_t v)
-{
-        for (uint64_t e = h->edge_start[v]; e < h->edge_start[v + 1]; e++)
-                if (h->edge_dst[e] == v && !edge_skipped(filt, h, e))
-                        return 1;
-        return 0;
 }
 
 struct cyc_key {
@@ -213,41 +250,30 @@ static void cycles_release(struct heap_cycles *c)
         *c = (struct heap_cycles){0};
 }
 
-/* Fills *out; only reads h (heap_analyse sets HOBJ_IN_CYCLE). */
+/* Fills *out; only reads h (heap_analyse sets HOBJ_IN_CYCLE).  within: see
+ * scc().  ret_part, when not NULL, gets an array of nobjs entries owned by
+ * the caller that tells the cycles apart: equal for members of one cycle,
+ * NONE for objects in none (not the cycle's rank in *out). */
 static int find_cycles(const struct heap *h, const struct edge_filter *filt,
-                       struct heap_cycles *out)
+                       const uint32_t *within, struct heap_cycles *out, uint32_t **ret_part)
 {
         const uint32_t n = h->nobjs;
         struct heap_cycles c = {0};
-        uint32_t *comp = NULL, *cyc = NULL, *start = NULL, *members = NULL, *fill = NULL;
+        struct u32stack sizes = {0};
+        uint32_t *comp = NULL, *start = NULL, *members = NULL, *fill = NULL;
         uint64_t *bytes = NULL;
         struct cyc_key *keys = NULL;
-        uint32_t ncomp = 0, ncyc = 0;
+        uint32_t ncyc = 0;
         int r;
 
-        comp = malloc(((size_t)n + 1) * sizeof(*comp));
+        comp = heap_big_malloc(((size_t)n + 1) * sizeof(*comp));
         if (!comp)
                 return -ENOMEM;
-        r = scc(h, filt, comp, &ncomp);
+        r = scc(h, filt, within, comp, &sizes, &ncyc);
         if (r < 0)
                 goto out;
 
-        /* cyc[k]: first the size of component k, then its cycle id or NONE */
-        cyc = calloc((size_t)ncomp + 1, sizeof(*cyc));
-        if (!cyc) {
-                r = -ENOMEM;
-                goto out;
-        }
-        for (uint32_t v = 0; v < n; v++)
-                cyc[comp[v]]++;
-        for (uint32_t v = 0; v < n; v++)
-                if (cyc[comp[v]] == 1 && has_self_loop(h, filt, v))
-                        cyc[comp[v]] = NONE; /* a cycle of one */
-        for (uint32_t k = 0; k < ncomp; k++)
-                if (cyc[k] > 1)
-                        ncyc++;
-
-        start = calloc((size_t)ncyc + 1, sizeof(*start));
+        start = malloc(((size_t)ncyc + 1) * sizeof(*start));
         bytes = calloc((size_t)ncyc + 1, sizeof(*bytes));
         fill = malloc(((size_t)ncyc + 1) * sizeof(*fill));
         keys = malloc(((size_t)ncyc + 1) * sizeof(*keys));
@@ -255,17 +281,10 @@ static int find_cycles(const struct heap *h, const struct edge_filter *filt,
                 r = -ENOMEM;
                 goto out;
         }
-        for (uint32_t k = 0, id = 0; k < ncomp; k++) {
-                if (cyc[k] > 1) {
-                        start[id + 1] = cyc[k] == NONE ? 1 : cyc[k];
-                        cyc[k] = id++;
-                } else {
-                        cyc[k] = NONE;
-                }
-        }
+        start[0] = 0;
         for (uint32_t i = 0; i < ncyc; i++)
-                start[i + 1] += start[i];
-        members = malloc(((size_t)start[ncyc] + 1) * sizeof(*members));
+                start[i + 1] = start[i] + sizes.a[i];
+        members = heap_big_malloc(((size_t)start[ncyc] + 1) * sizeof(*members));
         if (!members) {
                 r = -ENOMEM;
                 goto out;
@@ -273,7 +292,7 @@ static int find_cycles(const struct heap *h, const struct edge_filter *filt,
         memcpy(fill, start, (size_t)ncyc * sizeof(*fill));
         /* scanning v upwards leaves each cycle's members ascending */
         for (uint32_t v = 0; v < n; v++) {
-                uint32_t id = cyc[comp[v]];
+                uint32_t id = comp[v];
 
                 if (id == NONE)
                         continue;
@@ -282,9 +301,10 @@ static int find_cycles(const struct heap *h, const struct edge_filter *filt,
         }
         /* per-object scratch is no longer needed: give it back before the
          * sorted copy doubles the member list */
-        free(comp);
-        free(cyc);
-        comp = cyc = NULL;
+        if (!ret_part) {
+                free(comp);
+                comp = NULL;
+        }
 
         for (uint32_t i = 0; i < ncyc; i++)
                 keys[i] = (struct cyc_key){
@@ -297,7 +317,7 @@ static int find_cycles(const struct heap *h, const struct edge_filter *filt,
 
         c.n = ncyc;
         c.start = malloc(((size_t)ncyc + 1) * sizeof(*c.start));
-        c.members = malloc(((size_t)start[ncyc] + 1) * sizeof(*c.members));
+        c.members = heap_big_malloc(((size_t)start[ncyc] + 1) * sizeof(*c.members));
         c.bytes = malloc(((size_t)ncyc + 1) * sizeof(*c.bytes));
         c.garbage = calloc((size_t)ncyc + 1, sizeof(*c.garbage));
         if (!c.start || !c.members || !c.bytes || !c.garbage) {
@@ -314,11 +334,15 @@ static int find_cycles(const struct heap *h, const struct edge_filter *filt,
         }
         *out = c;
         c = (struct heap_cycles){0};
+        if (ret_part) {
+                *ret_part = comp;
+                comp = NULL;
+        }
         r = 0;
 out:
         cycles_release(&c);
+        free(sizes.a);
         free(comp);
-        free(cyc);
         free(start);
         free(members);
         free(fill);
@@ -334,28 +358,41 @@ static inline int collectable(const struct heap_obj *o)
         return o->gen <= HEAP_GEN_2;
 }
 
-/* Sets HOBJ_GARBAGE, fills *ret_garbage / *ret_n, counts inconsistencies. */
-static int find_garbage(struct heap *h, uint32_t **ret_garbage, uint32_t *ret_n,
+/* Fills *ret_garbage / *ret_n and counts inconsistencies; only reads h, so
+ * that it can run beside the dominator tree (heap_analyse sets
+ * HOBJ_GARBAGE from the list).  The per-edge tests read bitmaps rather than
+ * the 32-byte objects: a few KiB per 100,000 objects stay in cache where the
+ * objects do not. */
+static int find_garbage(const struct heap *h, uint32_t **ret_garbage, uint32_t *ret_n,
                         uint64_t *ret_bad)
 {
         const uint32_t nt = h->ntracked;
-        struct heap_obj *objs = h->objs;
-        uint32_t *internal, *stack, *garbage;
+        const struct heap_obj *objs = h->objs;
+        const size_t nw = ((size_t)nt + 63) / 64 + 1;
+        uint32_t *internal = NULL, *stack, *garbage = NULL;
+        uint64_t *coll = NULL, *cand = NULL; /* collectable; not yet reached */
         uint32_t sp = 0, ng = 0;
         uint64_t bad = 0;
+        int r = -ENOMEM;
 
         /* Only tracked objects have outgoing edges and only they can be in
          * the collected set, so scratch covers [0, ntracked). */
-        internal = calloc((size_t)nt + 1, sizeof(*internal));
-        if (!internal)
-                return -ENOMEM;
+        internal = heap_big_calloc((size_t)nt + 1, sizeof(*internal));
+        coll = calloc(nw, sizeof(*coll));
+        cand = calloc(nw, sizeof(*cand));
+        if (!internal || !coll || !cand)
+                goto out;
+        for (uint32_t v = 0; v < nt; v++)
+                if (collectable(&objs[v]))
+                        coll[v >> 6] |= 1ULL << (v & 63);
         for (uint32_t s = 0; s < nt; s++) {
-                if (!collectable(&objs[s]))
+                if (!(coll[s >> 6] & (1ULL << (s & 63))))
                         continue;
                 for (uint64_t e = h->edge_start[s]; e < h->edge_start[s + 1]; e++) {
                         uint32_t d = h->edge_dst[e];
 
-                        if (d < nt && collectable(&objs[d]) && internal[d] != UINT32_MAX)
+                        if (d < nt && (coll[d >> 6] & (1ULL << (d & 63))) &&
+                            internal[d] != UINT32_MAX)
                                 internal[d]++;
                 }
         }
@@ -363,23 +400,21 @@ static int find_garbage(struct heap *h, uint32_t **ret_garbage, uint32_t *ret_n,
         /* The work stack reuses internal[]: when v is pushed, at most v
          * entries were pushed before it, so slot sp <= v, and internal[j]
          * for j <= v is never read again.  Every object is pushed at most
-         * once (its GARBAGE flag is cleared first), so sp stays < nt. */
+         * once (it leaves cand first), so sp stays < nt. */
         stack = internal;
         for (uint32_t v = 0; v < nt; v++) {
-                struct heap_obj *o = &objs[v];
+                const struct heap_obj *o = &objs[v];
                 int64_t gc_refs;
 
-                if (!collectable(o))
+                if (!(coll[v >> 6] & (1ULL << (v & 63))))
                         continue;
                 gc_refs = o->refcnt - (int64_t)internal[v];
                 if (gc_refs < 0)
                         bad++; /* over-decoded references or a torn snapshot */
-                if (gc_refs > 0 || (o->flags & HOBJ_IMMORTAL)) {
-                        o->flags &= ~HOBJ_GARBAGE;
+                if (gc_refs > 0 || (o->flags & HOBJ_IMMORTAL))
                         stack[sp++] = v;
-                } else {
-                        o->flags |= HOBJ_GARBAGE;
-                }
+                else
+                        cand[v >> 6] |= 1ULL << (v & 63);
         }
         while (sp) {
                 uint32_t v = stack[--sp];
@@ -387,28 +422,31 @@ static int find_garbage(struct heap *h, uint32_t **ret_garbage, uint32_t *ret_n,
                 for (uint64_t e = h->edge_start[v]; e < h->edge_start[v + 1]; e++) {
                         uint32_t d = h->edge_dst[e];
 
-                        if (d < nt && (objs[d].flags & HOBJ_GARBAGE)) {
-                                objs[d].flags &= ~HOBJ_GARBAGE;
+                        if (d < nt && (cand[d >> 6] & (1ULL << (d & 63)))) {
+                                cand[d >> 6] &= ~(1ULL << (d & 63));
                                 stack[sp++] = d;
                         }
                 }
         }
-        free(internal);
 
-        for (uint32_t v = 0; v < nt; v++)
-                if (objs[v].flags & HOBJ_GARBAGE)
-                        ng++;
+        for (size_t w = 0; w < nw; w++)
+                ng += (uint32_t)__builtin_popcountll(cand[w]);
         garbage = malloc(((size_t)ng + 1) * sizeof(*garbage));
         if (!garbage)
-                return -ENOMEM;
+                goto out;
         ng = 0;
-        for (uint32_t v = 0; v < nt; v++)
-                if (objs[v].flags & HOBJ_GARBAGE)
-                        garbage[ng++] = v;
+        for (size_t w = 0; w < nw; w++)
+                for (uint64_t m = cand[w]; m; m &= m - 1)
+                        garbage[ng++] = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(m));
         *ret_garbage = garbage;
         *ret_n = ng;
         *ret_bad = bad;
-        return 0;
+        r = 0;
+out:
+        free(internal);
+        free(coll);
+        free(cand);
+        return r;
 }
 
 /* Label texts whose edges the local grouping ignores: a function's (or a
@@ -417,7 +455,8 @@ static const char *const local_skip_labels[] = {
         "__globals__", "__builtins__", "f_globals", "f_builtins",
 };
 
-static int local_filter_init(const struct heap *h, struct edge_filter *f)
+/* within: see scc(); edges into objects outside it are never asked about. */
+static int local_filter_init(const struct heap *h, const uint32_t *within, struct edge_filter *f)
 {
         bool *is_module;
 
@@ -433,7 +472,8 @@ static int local_filter_init(const struct heap *h, struct edge_filter *f)
         for (uint32_t t = 0; t < h->ntypes; t++)
                 is_module[t] = strcmp(h->types[t].fullname, "builtins.module") == 0;
         for (uint32_t v = 0; v < h->nobjs; v++)
-                if ((h->objs[v].flags & HOBJ_IS_TYPE) || is_module[h->objs[v].type])
+                if (within[v] != NONE &&
+                    ((h->objs[v].flags & HOBJ_IS_TYPE) || is_module[h->objs[v].type]))
                         f->skip_dst[v >> 6] |= 1ULL << (v & 63);
         free(is_module);
         for (uint32_t l = 0; l < h->nlabels && f->nskip_label < 4; l++)
@@ -454,12 +494,8 @@ static void set_cycle_garbage(const struct heap *h, struct heap_cycles *c)
         }
 }
 
-void heap_analysis_release(struct heap *h)
+void heap_analysis_free(struct heap *h)
 {
-        uint32_t k = 0;
-
-        if (!h)
-                return;
         cycles_release(&h->cycles);
         cycles_release(&h->cycles_local);
         free(h->garbage);
@@ -473,6 +509,15 @@ void heap_analysis_release(struct heap *h)
         h->retained = NULL;
         h->pred_start = NULL;
         h->pred_src = NULL;
+}
+
+void heap_analysis_release(struct heap *h)
+{
+        uint32_t k = 0;
+
+        if (!h)
+                return;
+        heap_analysis_free(h);
         for (uint32_t i = 0; i < h->nroots; i++)
                 if (!heap_root_is_computed(&h->roots[i]))
                         h->roots[k++] = h->roots[i];
@@ -485,10 +530,11 @@ void heap_analysis_release(struct heap *h)
 }
 
 /* The referrer index, the computed roots and the dominator tree need
- * neither the cycles nor the garbage, and the cycle searches only read the
- * graph: on two cores the two halves run side by side.  Neither half writes
- * what the other reads (the cycle flags and the garbage flags are set after
- * the join; the tree half writes only its own fields of h). */
+ * neither the cycles nor the garbage, and the cycle and garbage searches
+ * only read the graph: on two cores the two halves run side by side.
+ * Neither half writes what the other reads (the cycle flags and the garbage
+ * flags are set after the join; the tree half writes only its own fields of
+ * h). */
 struct tree_job {
         struct heap *h;
         int r;
@@ -512,6 +558,7 @@ int heap_analyse(struct heap *h)
         struct tree_job job;
         pthread_t th;
         bool threaded;
+        uint32_t *part = NULL, *garbage = NULL, ngarbage = 0;
         uint64_t bad = 0;
         double t0;
         int r;
@@ -528,13 +575,18 @@ int heap_analyse(struct heap *h)
         job = (struct tree_job){ .h = h };
         /* small graphs are not worth a thread */
         threaded = h->nobjs >= 65536 && pthread_create(&th, NULL, tree_job_run, &job) == 0;
-        r = find_cycles(h, NULL, &h->cycles);
+        r = find_cycles(h, NULL, NULL, &h->cycles, &part);
+        /* Dropping edges only splits cycles: the local search looks only
+         * inside the cycles just found, usually a fraction of the heap. */
         if (r >= 0)
-                r = local_filter_init(h, &local);
+                r = local_filter_init(h, part, &local);
         if (r >= 0) {
-                r = find_cycles(h, &local, &h->cycles_local);
+                r = find_cycles(h, &local, part, &h->cycles_local, NULL);
                 free(local.skip_dst);
         }
+        free(part);
+        if (r >= 0)
+                r = find_garbage(h, &garbage, &ngarbage, &bad);
         if (threaded)
                 pthread_join(th, NULL);
         else if (r >= 0)
@@ -545,9 +597,11 @@ int heap_analyse(struct heap *h)
                 goto fail;
         for (uint32_t m = 0; m < h->cycles.start[h->cycles.n]; m++)
                 h->objs[h->cycles.members[m]].flags |= HOBJ_IN_CYCLE;
-        r = find_garbage(h, &h->garbage, &h->ngarbage, &bad);
-        if (r < 0)
-                goto fail;
+        for (uint32_t i = 0; i < ngarbage; i++)
+                h->objs[garbage[i]].flags |= HOBJ_GARBAGE;
+        h->garbage = garbage;
+        h->ngarbage = ngarbage;
+        garbage = NULL;
         set_cycle_garbage(h, &h->cycles);
         set_cycle_garbage(h, &h->cycles_local);
         r = heap_dominators_cycles(h);
@@ -559,6 +613,7 @@ int heap_analyse(struct heap *h)
         h->meta.analyse_ms = mono_ms() - t0;
         return 0;
 fail:
+        free(garbage);
         /* leave the heap as it was: no half-set flags or results */
         heap_analysis_release(h);
         return r;

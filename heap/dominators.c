@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "analysis.h"
+#include "heap-build.h"
 
 #define NONE UINT32_MAX
 
@@ -54,8 +55,8 @@ int heap_preds_build(struct heap *h)
          * is where d's referrers begin and can serve as the fill cursor; once
          * filled it is where d+1's begin, which is the final layout, with no
          * second n-sized array */
-        start = calloc((size_t)n + 2, sizeof(*start));
-        src = malloc(((size_t)h->nedges + 1) * sizeof(*src));
+        start = heap_big_calloc((size_t)n + 2, sizeof(*start));
+        src = heap_big_malloc(((size_t)h->nedges + 1) * sizeof(*src));
         if (!start || !src) {
                 free(start);
                 free(src);
@@ -97,7 +98,7 @@ static int computed_kind(const struct heap *h, const uint32_t *count, uint32_t v
 
 int heap_roots_compute(struct heap *h)
 {
-        uint64_t *explicit_bits = NULL;
+        uint64_t *explicit_bits = NULL, *computed_bits = NULL;
         uint32_t *count = NULL, k = 0, ncomp = 0;
         int r = 0;
 
@@ -109,12 +110,15 @@ int heap_roots_compute(struct heap *h)
         h->nroots = k;
 
         explicit_bits = bitmap_new(h->nobjs);
-        if (!explicit_bits)
-                return -ENOMEM;
+        computed_bits = bitmap_new(h->nobjs);
+        if (!explicit_bits || !computed_bits) {
+                r = -ENOMEM;
+                goto out;
+        }
         for (uint32_t i = 0; i < h->nroots; i++)
                 bit_set(explicit_bits, h->roots[i].obj);
         if (!h->pred_start) {
-                count = calloc((size_t)h->nobjs + 1, sizeof(*count));
+                count = heap_big_calloc((size_t)h->nobjs + 1, sizeof(*count));
                 if (!count) {
                         r = -ENOMEM;
                         goto out;
@@ -123,9 +127,14 @@ int heap_roots_compute(struct heap *h)
                         if (count[h->edge_dst[e]] != UINT32_MAX)
                                 count[h->edge_dst[e]]++;
         }
-        for (uint32_t v = 0; v < h->nobjs; v++)
-                if (!bit_get(explicit_bits, v) && computed_kind(h, count, v) >= 0)
+        /* one sweep over the objects; the second pass visits only the
+         * roots found, through the bitmap */
+        for (uint32_t v = 0; v < h->nobjs; v++) {
+                if (!bit_get(explicit_bits, v) && computed_kind(h, count, v) >= 0) {
+                        bit_set(computed_bits, v);
                         ncomp++;
+                }
+        }
         if ((uint64_t)h->nroots + ncomp > UINT32_MAX - 1) {
                 r = -ENOMEM;
                 goto out;
@@ -141,20 +150,21 @@ int heap_roots_compute(struct heap *h)
                 h->roots = nr;
                 h->cap_roots = h->nroots + ncomp;
         }
-        for (uint32_t v = 0; v < h->nobjs; v++) {
-                int kind;
+        for (size_t w = 0; w < ((size_t)h->nobjs + 63) / 64; w++) {
+                for (uint64_t m = computed_bits[w]; m; m &= m - 1) {
+                        uint32_t v = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(m));
 
-                if (bit_get(explicit_bits, v) || (kind = computed_kind(h, count, v)) < 0)
-                        continue;
-                h->roots[h->nroots++] = (struct heap_root){
-                        .obj = v,
-                        .kind = (uint8_t)kind,
-                        .label = HEAP_ROOT_NO_LABEL,
-                        .frame = NONE,
-                };
+                        h->roots[h->nroots++] = (struct heap_root){
+                                .obj = v,
+                                .kind = (uint8_t)computed_kind(h, count, v),
+                                .label = HEAP_ROOT_NO_LABEL,
+                                .frame = NONE,
+                        };
+                }
         }
 out:
         free(explicit_bits);
+        free(computed_bits);
         free(count);
         return r;
 }
@@ -197,12 +207,14 @@ struct dom {
  * the virtual root as the parent of s. */
 static int dfs(struct dom *d, uint32_t s)
 {
-        const struct heap *h = d->h;
+        const uint64_t *estart = d->h->edge_start;
+        const uint32_t *edst = d->h->edge_dst;
+        uint32_t *dfn = d->dfn;
         size_t nf = 0;
 
-        if (d->dfn[s])
+        if (dfn[s])
                 return 0;
-        d->dfn[s] = ++d->next;
+        dfn[s] = ++d->next;
         d->vertex[d->next] = s;
         d->vi[d->next].parent = 0;
         if (d->capf == 0) {
@@ -211,21 +223,25 @@ static int dfs(struct dom *d, uint32_t s)
                 if (!d->fs)
                         return -ENOMEM;
         }
-        d->fs[nf++] = (struct dfs_frame){.pos = h->edge_start[s], .v = s};
+        d->fs[nf++] = (struct dfs_frame){.pos = estart[s], .v = s};
         while (nf) {
                 struct dfs_frame *f = &d->fs[nf - 1];
-                uint32_t w;
+                const uint64_t end = estart[f->v + 1];
+                uint64_t pos = f->pos;
+                uint32_t w = 0;
 
-                if (f->pos == h->edge_start[f->v + 1]) {
+                /* most referents are numbered already: skip them in one
+                 * run rather than one trip round the outer loop each */
+                while (pos < end && dfn[w = edst[pos]])
+                        pos++;
+                if (pos == end) {
                         nf--;
                         continue;
                 }
-                w = h->edge_dst[f->pos++];
-                if (d->dfn[w])
-                        continue;
-                d->dfn[w] = ++d->next;
+                f->pos = pos + 1;
+                dfn[w] = ++d->next;
                 d->vertex[d->next] = w;
-                d->vi[d->next].parent = d->dfn[f->v];
+                d->vi[d->next].parent = dfn[f->v];
                 if (nf == d->capf) {
                         size_t ncap = d->capf + d->capf / 2;
                         struct dfs_frame *nfs = realloc(d->fs, ncap * sizeof(*nfs));
@@ -235,7 +251,7 @@ static int dfs(struct dom *d, uint32_t s)
                         d->fs = nfs;
                         d->capf = ncap;
                 }
-                d->fs[nf++] = (struct dfs_frame){.pos = h->edge_start[w], .v = w};
+                d->fs[nf++] = (struct dfs_frame){.pos = estart[w], .v = w};
         }
         return 0;
 }
@@ -352,7 +368,7 @@ static int preorder_preds(const struct dom *d, const uint64_t *rootchild, uint64
 {
         const struct heap *h = d->h;
         const uint32_t n = d->n;
-        uint64_t *start = calloc((size_t)n + 3, sizeof(*start)), m = 0;
+        uint64_t *start = heap_big_calloc((size_t)n + 3, sizeof(*start)), m = 0;
         uint32_t *src;
 
         if (!start)
@@ -363,7 +379,7 @@ static int preorder_preds(const struct dom *d, const uint64_t *rootchild, uint64
         for (size_t i = 2; i < (size_t)n + 3; i++)
                 start[i] += start[i - 1];
         m = start[n + 2];
-        src = malloc((m + 1) * sizeof(*src));
+        src = heap_big_malloc((m + 1) * sizeof(*src));
         if (!src) {
                 free(start);
                 return -ENOMEM;
@@ -382,17 +398,14 @@ static int preorder_preds(const struct dom *d, const uint64_t *rootchild, uint64
         return 0;
 }
 
-static int semi_nca(struct dom *d, const uint64_t *rootchild)
+/* pstart, psrc: preorder_preds() */
+static int semi_nca(struct dom *d, const uint64_t *rootchild, const uint64_t *pstart,
+                    const uint32_t *psrc)
 {
         const uint32_t n = d->n;
         struct vinfo *vi = d->vi;
-        uint64_t *pstart;
-        uint32_t *psrc;
         int r;
 
-        r = preorder_preds(d, rootchild, &pstart, &psrc);
-        if (r < 0)
-                return r;
         for (uint32_t p = 0; p <= n; p++) {
                 vi[p].semi = p;
                 vi[p].label = p;
@@ -429,8 +442,6 @@ static int semi_nca(struct dom *d, const uint64_t *rootchild)
         }
         r = 0;
 out:
-        free(pstart);
-        free(psrc);
         return r;
 }
 
@@ -451,8 +462,8 @@ static int type_retained(struct heap *h, const struct dom *d, const uint32_t *tp
         size_t nf = 0, capf = 1024;
         int r = 0;
 
-        cstart = calloc((size_t)n + 3, sizeof(*cstart));
-        clist = malloc(((size_t)n + 1) * sizeof(*clist));
+        cstart = heap_big_calloc((size_t)n + 3, sizeof(*cstart));
+        clist = heap_big_malloc(((size_t)n + 1) * sizeof(*clist));
         onpath = calloc((size_t)h->ntypes + 1, sizeof(*onpath));
         fs = malloc(capf * sizeof(*fs));
         if (!cstart || !clist || !onpath || !fs) {
@@ -504,45 +515,42 @@ out:
         return r;
 }
 
-static bool sorted_has(const uint32_t *a, uint32_t n, uint32_t x)
-{
-        uint32_t lo = 0, hi = n;
-
-        while (lo < hi) {
-                uint32_t mid = lo + (hi - lo) / 2;
-
-                if (a[mid] < x)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        return lo < n && a[lo] == x;
-}
-
 /* Per cycle: the members whose immediate dominator lies outside the cycle
  * head disjoint dominator subtrees (a path between two members stays in the
  * cycle, so no such member dominates another), and every member not among
- * them is inside one of those subtrees. */
+ * them is inside one of those subtrees.  "Outside" is a bit test: a bitmap
+ * over the objects holds the members of the cycle at hand (set before and
+ * cleared after it), which costs one bit per object instead of a search of
+ * the member list per member. */
 static int cycles_retained(const struct heap *h, struct heap_cycles *c)
 {
-        uint64_t *ret;
+        uint64_t *ret, *in;
 
         free(c->retained);
         c->retained = NULL;
         ret = calloc((size_t)c->n + 1, sizeof(*ret));
-        if (!ret)
+        in = bitmap_new(h->nobjs);
+        if (!ret || !in) {
+                free(ret);
+                free(in);
                 return -ENOMEM;
+        }
         for (uint32_t i = 0; i < c->n; i++) {
                 const uint32_t *m = c->members + c->start[i];
                 uint32_t nm = c->start[i + 1] - c->start[i];
 
+                for (uint32_t k = 0; k < nm; k++)
+                        bit_set(in, m[k]);
                 for (uint32_t k = 0; k < nm; k++) {
                         uint32_t id = h->idom[m[k]];
 
-                        if (id == NONE || !sorted_has(m, nm, id))
+                        if (id == NONE || !bit_get(in, id))
                                 ret[i] += h->retained[m[k]];
                 }
+                for (uint32_t k = 0; k < nm; k++)
+                        in[m[k] >> 6] = 0;
         }
+        free(in);
         c->retained = ret;
         return 0;
 }
@@ -550,8 +558,8 @@ static int cycles_retained(const struct heap *h, struct heap_cycles *c)
 int heap_dominators_tree(struct heap *h)
 {
         struct dom d = {0};
-        uint64_t *rootchild = NULL;
-        uint32_t *idom = NULL, *tp = NULL;
+        uint64_t *rootchild = NULL, *pstart = NULL;
+        uint32_t *idom = NULL, *tp = NULL, *psrc = NULL;
         uint64_t *retained = NULL, *retp = NULL;
         uint32_t n;
         int r;
@@ -564,9 +572,9 @@ int heap_dominators_tree(struct heap *h)
         n = h->nobjs;
         d.h = h;
         d.n = n;
-        d.dfn = calloc((size_t)n + 1, sizeof(*d.dfn));
-        d.vertex = malloc(((size_t)n + 1) * sizeof(*d.vertex));
-        d.vi = malloc(((size_t)n + 1) * sizeof(*d.vi));
+        d.dfn = heap_big_calloc((size_t)n + 1, sizeof(*d.dfn));
+        d.vertex = heap_big_malloc(((size_t)n + 1) * sizeof(*d.vertex));
+        d.vi = heap_big_malloc(((size_t)n + 1) * sizeof(*d.vi));
         rootchild = bitmap_new(n);
         if (!d.dfn || !d.vertex || !d.vi || !rootchild) {
                 r = -ENOMEM;
@@ -577,7 +585,10 @@ int heap_dominators_tree(struct heap *h)
         r = number_all(&d, rootchild);
         if (r < 0)
                 goto out;
-        r = semi_nca(&d, rootchild);
+        r = preorder_preds(&d, rootchild, &pstart, &psrc);
+        if (r < 0)
+                goto out;
+        r = semi_nca(&d, rootchild, pstart, psrc);
         if (r < 0)
                 goto out;
         /* the scratch of the semidominator pass goes before the outputs
@@ -588,24 +599,29 @@ int heap_dominators_tree(struct heap *h)
         d.es = NULL;
         free(rootchild);
         rootchild = NULL;
-        d.idom = malloc(((size_t)n + 1) * sizeof(*d.idom));
-        if (!d.idom) {
-                r = -ENOMEM;
-                goto out;
+        /* The arrays below are written in full before they are read, so
+         * blocks of the same type that are done with take their place:
+         * those are faulted in already, where a fresh block costs a page
+         * fault per 4 KiB.  The referrer lists hold one entry per edge into
+         * a vertex, usually more than n + 1. */
+        if (pstart[n + 2] >= n) {
+                d.idom = psrc;
+                psrc = NULL;
+        } else {
+                d.idom = heap_big_malloc(((size_t)n + 1) * sizeof(*d.idom));
+                if (!d.idom) {
+                        r = -ENOMEM;
+                        goto out;
+                }
         }
         for (uint32_t p = 0; p <= n; p++)
                 d.idom[p] = d.vi[p].idom;
         free(d.vi);
-        free(d.dfn);
         d.vi = NULL;
+        tp = d.dfn;            /* n + 1 entries */
         d.dfn = NULL;
-
-        tp = malloc(((size_t)n + 1) * sizeof(*tp));
-        retp = malloc(((size_t)n + 1) * sizeof(*retp));
-        if (!tp || !retp) {
-                r = -ENOMEM;
-                goto out;
-        }
+        retp = pstart;         /* n + 3 entries */
+        pstart = NULL;
         tp[0] = 0;
         retp[0] = 0;
         for (uint32_t p = 1; p <= n; p++) {
@@ -624,8 +640,8 @@ int heap_dominators_tree(struct heap *h)
         free(tp);
         tp = NULL;
 
-        idom = malloc(((size_t)n + 1) * sizeof(*idom));
-        retained = malloc(((size_t)n + 1) * sizeof(*retained));
+        idom = heap_big_malloc(((size_t)n + 1) * sizeof(*idom));
+        retained = heap_big_malloc(((size_t)n + 1) * sizeof(*retained));
         if (!idom || !retained) {
                 r = -ENOMEM;
                 goto out;
@@ -644,6 +660,8 @@ int heap_dominators_tree(struct heap *h)
         idom = NULL;
         retained = NULL;
 out:
+        free(pstart);
+        free(psrc);
         free(d.dfn);
         free(d.vertex);
         free(d.vi);

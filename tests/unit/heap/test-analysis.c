@@ -610,6 +610,84 @@ static void test_local_grouping(void)
         hfree(h);
 }
 
+/* The local grouping on a random graph: it must equal the full grouping of
+ * the same graph rebuilt without the edges the local grouping ignores. */
+static struct heap *build_local(uint32_t n, const uint32_t *e, uint64_t ne, bool thin)
+{
+        static const char *const lbl[] = {"__globals__", "f_builtins", "['x']", ".y"};
+        struct heap *h = heap_new();
+        uint32_t tdict, tmod, ttype, l[4];
+        int r = 0;
+
+        r |= heap_intern_type(h, 0x10, "builtins", "dict", false, &tdict);
+        r |= heap_intern_type(h, 0x20, "builtins", "module", false, &tmod);
+        r |= heap_intern_type(h, 0x30, "builtins", "type", false, &ttype);
+        for (uint32_t i = 0; i < 4; i++)
+                r |= heap_intern_label(h, lbl[i], &l[i]);
+        /* every 37th object a module, every 41st a type object */
+        for (uint32_t i = 0; i < n; i++)
+                r |= heap_add_object(h, 0x1000 + 16ULL * i,
+                                     i % 37 == 0 ? tmod : i % 41 == 0 ? ttype : tdict,
+                                     HEAP_GEN_2, 1, 1 + i % 7,
+                                     i % 41 == 0 && i % 37 ? HOBJ_IS_TYPE : 0, NULL);
+        heap_mark_tracked_done(h);
+        for (uint64_t k = 0; k < ne; k++) {
+                uint32_t src = e[3 * k], dst = e[3 * k + 1], lab = e[3 * k + 2];
+
+                if (thin && (lab < 2 || dst % 37 == 0 || (dst % 41 == 0 && dst % 37)))
+                        continue;
+                r |= heap_add_edge(h, src, dst, lab < 4 ? l[lab] : heap_label_index(lab));
+        }
+        r |= heap_finish(h);
+        if (r) {
+                heap_free(h);
+                return NULL;
+        }
+        return h;
+}
+
+static void test_local_random(void)
+{
+        const uint32_t N = 100000;
+        uint32_t *e = malloc(3ULL * 4 * N * sizeof(*e));
+        uint64_t ne = 0;
+        struct heap *a, *b;
+        int bad = 0;
+
+        for (uint32_t v = 0; v < N; v++) {
+                uint32_t deg = rnd() % 5;
+
+                for (uint32_t k = 0; k < deg; k++) {
+                        uint32_t w = rnd() % 10 < 8 ? (uint32_t)((v + N - 6 + rnd() % 13) % N)
+                                                    : (uint32_t)(rnd() % N);
+
+                        e[3 * ne] = v;
+                        e[3 * ne + 1] = w;
+                        e[3 * ne + 2] = (uint32_t)(rnd() % 12);
+                        ne++;
+                }
+        }
+        a = build_local(N, e, ne, false);
+        b = build_local(N, e, ne, true);
+        ok(a && b && heap_analyse(a) == 0 && heap_analyse(b) == 0,
+           "local random: %u nodes, %llu edges analysed", N, (unsigned long long)ne);
+        if (a && b && a->analysed && b->analysed) {
+                bad += a->cycles_local.n != b->cycles.n;
+                for (uint32_t c = 0; !bad && c < b->cycles.n; c++) {
+                        bad += a->cycles_local.start[c + 1] != b->cycles.start[c + 1];
+                        bad += a->cycles_local.bytes[c] != b->cycles.bytes[c];
+                }
+                for (uint32_t m = 0; !bad && m < b->cycles.start[b->cycles.n]; m++)
+                        bad += a->cycles_local.members[m] != b->cycles.members[m];
+        }
+        ok(bad == 0 && a && b && a->cycles_local.n > 100 && a->cycles_local.n < a->nobjs,
+           "local random: %u local cycles = the cycles without the ignored edges (%u over "
+           "all edges)", a ? a->cycles_local.n : 0, a ? a->cycles.n : 0);
+        hfree(a);
+        hfree(b);
+        free(e);
+}
+
 static void test_misuse(void)
 {
         struct heap *h = heap_new();
@@ -633,6 +711,7 @@ int main(void)
         test_deep();
         test_random();
         test_local_grouping();
+        test_local_random();
         test_misuse();
         return tap_done();
 }
