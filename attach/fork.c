@@ -28,11 +28,16 @@
  *    it.  CLONE_FILES shares the fd table instead of duplicating it, so a
  *    socket the target closes while the child lives really closes (a copy
  *    would hold it open and delay the peer's EOF).
- *  - The child is traced from birth (PTRACE_O_TRACECLONE set on the
- *    injecting thread only, for the duration of the call) and starts in a
- *    PTRACE_EVENT_STOP before its first user instruction; it is never
- *    resumed.  PTRACE_O_EXITKILL is set on the child only: never on the
- *    target, where a crash of the tool would kill the service.
+ *  - The child is traced from birth (CLONE_PTRACE: it inherits the
+ *    injecting thread's tracer, us) and starts in a PTRACE_EVENT_STOP
+ *    before its first user instruction; it is never resumed.  CLONE_PTRACE
+ *    rather than PTRACE_O_TRACECLONE because the option also stops the
+ *    thread at PTRACE_EVENT_CLONE, inside the pause: one more sleep and
+ *    wake-up of a thread that has just run the whole page-table copy, which
+ *    a busy scheduler makes wait its turn for milliseconds.  The child's pid
+ *    is then clone's return value.  PTRACE_O_EXITKILL is set on the child
+ *    only: never on the target, where a crash of the tool would kill the
+ *    service.
  *  - The child's zombie is reaped in the target by a second injection,
  *    wait4(child, NULL, __WALL|WNOHANG, NULL), on one briefly stopped thread.
  *
@@ -56,6 +61,7 @@
 #include "procmaps.h"
 #include "snapshot-internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -211,9 +217,8 @@ struct pending_sig {
 struct inject {
         uint64_t gadget;
         long nr, args[6];
-        unsigned long opts;        /* ptrace options during the call */
         long rax;                  /* result */
-        pid_t child;               /* PTRACE_EVENT_CLONE's pid, or 0 */
+        bool ran;                  /* the call may have run, result or not */
         uint64_t t_done;           /* CLOCK_MONOTONIC ns, syscall returned */
         struct pending_sig sigs[FORK_MAX_SIGS];
         int nsigs;
@@ -287,12 +292,11 @@ static int inject_call(struct ctx *c, size_t ti, struct inject *in, struct diag 
         struct tracee *t = &c->t[ti];
         struct user_regs_struct saved, regs, now;
         uint64_t deadline, saved_mask = 0, block_mask;
-        unsigned long msg;
         int st, r, restarts = 0, ev, sig;
         bool interrupted = false, mask_set = false;
 
         in->rax = 0;
-        in->child = 0;
+        in->ran = false;
         in->nsigs = 0;
         /* a thread caught in a signal-delivery-stop: take its signal off
          * now, deliver it (same siginfo) at detach */
@@ -309,9 +313,6 @@ static int inject_call(struct ctx *c, size_t ti, struct inject *in, struct diag 
         if (saved.cs != 0x33)
                 return diag_set(d, -EOPNOTSUPP, "thread %d of process %d is not running 64-bit code",
                                 (int)t->tid, (int)c->pid);
-        if (in->opts && ptrace(PTRACE_SETOPTIONS, t->tid, NULL, (void *)in->opts) < 0)
-                return diag_set(d, -errno, "cannot set ptrace options on thread %d: %s",
-                                (int)t->tid, strerror(errno));
         /* Block every signal but SIGTRAP on this thread while it steps
          * over the injected call: a signal that arrived meanwhile would be
          * dequeued into a signal-delivery-stop, and only one signal (with
@@ -337,6 +338,7 @@ static int inject_call(struct ctx *c, size_t ti, struct inject *in, struct diag 
                 r = diag_set(d, -errno, "cannot step thread %d: %s", (int)t->tid, strerror(errno));
                 goto restore;
         }
+        in->ran = true;
         deadline = mono_ns() + FORK_INJECT_MS * 1000000ull;
         for (;;) {
                 r = wait_stop(t->tid, &st, deadline);
@@ -359,18 +361,15 @@ static int inject_call(struct ctx *c, size_t ti, struct inject *in, struct diag 
                 }
                 ev = st >> 16;
                 sig = WSTOPSIG(st);
-                if (ev == PTRACE_EVENT_CLONE) {
-                        if (ptrace(PTRACE_GETEVENTMSG, t->tid, NULL, &msg) == 0)
-                                in->child = (pid_t)msg;
-                } else if (ev == 0 && sig == SIGTRAP &&
+                if (ev == 0 && sig == SIGTRAP &&
                            ptrace(PTRACE_GETREGS, t->tid, NULL, &now) == 0 &&
                            now.rip == in->gadget + 2) {
                         /* the step over `syscall`: reported at syscall
                          * exit, a stop inside get_signal() */
-                        if (is_restart((long)now.rax) && !in->child &&
-                            restarts++ < FORK_MAX_RESTARTS) {
+                        if (is_restart((long)now.rax) && restarts++ < FORK_MAX_RESTARTS) {
                                 /* the call saw a signal before doing
-                                 * anything (fork: ERESTARTNOINTR): again */
+                                 * anything (fork: ERESTARTNOINTR, never
+                                 * after making a child): again */
                                 if (ptrace(PTRACE_SETREGS, t->tid, NULL, &regs) < 0 ||
                                     ptrace(PTRACE_SINGLESTEP, t->tid, NULL, NULL) < 0) {
                                         r = diag_set(d, -errno, "cannot restart the injected call on thread %d",
@@ -394,7 +393,7 @@ static int inject_call(struct ctx *c, size_t ti, struct inject *in, struct diag 
                                 in->nsigs++;
                         }
                 }
-                /* event stops (clone, group stop, our interrupt) and held
+                /* event stops (group stop, our interrupt) and held
                  * signals: step on */
                 if (ptrace(PTRACE_SINGLESTEP, t->tid, NULL, NULL) < 0) {
                         r = diag_set(d, -errno, "cannot step thread %d: %s",
@@ -404,12 +403,10 @@ static int inject_call(struct ctx *c, size_t ti, struct inject *in, struct diag 
         }
 restore:
         /* the thread is in a ptrace stop here (every path above that ends
-         * running jumps out earlier): its own registers back, our options
-         * off, and the first held signal armed for the detach */
+         * running jumps out earlier): its own registers back, and the
+         * first held signal armed for the detach */
         if (ptrace(PTRACE_SETREGS, t->tid, NULL, &saved) < 0 && r == 0)
                 r = diag_set(d, -errno, "cannot restore the registers of thread %d", (int)t->tid);
-        if (in->opts)
-                ptrace(PTRACE_SETOPTIONS, t->tid, NULL, NULL);
         if (mask_set && ptrace(PTRACE_SETSIGMASK, t->tid, (void *)sizeof(saved_mask),
                                &saved_mask) < 0 && r == 0)
                 r = diag_set(d, -errno, "cannot restore the signal mask of thread %d",
@@ -566,7 +563,7 @@ static void kill_child(pid_t child)
 static int reap_in_target(pid_t pid, uint64_t gadget, pid_t child,
                           struct end_msg *em)
 {
-        struct ctx c = { .pid = pid };
+        struct ctx c = { .pid = pid, .wait_stop = wait_stop };
         struct inject in = { .gadget = gadget, .nr = SYS_wait4 };
         pid_t tids[64];
         size_t ntids = 0, i;
@@ -626,6 +623,45 @@ static int reap_in_target(pid_t pid, uint64_t gadget, pid_t child,
         return r < 0 ? r : em->reaped ? 0 : in.rax < 0 ? (int)in.rax : -ECHILD;
 }
 
+/* The child of an injected clone whose return was not seen (the thread
+ * died or never came back): traced from birth, it is the one process
+ * outside the target that this helper traces.  0 if there is none. */
+static pid_t find_traced_child(pid_t target)
+{
+        struct proc_status ps;
+        struct dirent *e;
+        pid_t p, found = 0, self = getpid();
+        char *end;
+        DIR *dir;
+        long v;
+
+        dir = opendir("/proc");
+        if (!dir)
+                return 0;
+        while (!found && (e = readdir(dir))) {
+                v = strtol(e->d_name, &end, 10);
+                if (end == e->d_name || *end || v <= 0)
+                        continue;
+                p = (pid_t)v;
+                if (proc_read_status(p, p, &ps) == 0 && ps.tracer_pid == self &&
+                    ps.tgid != target)
+                        found = p;
+        }
+        closedir(dir);
+        return found;
+}
+
+/* Kills a child the snapshot will not use and reaps it in the target. */
+static void end_stray(const struct helper_args *a, pid_t child)
+{
+        struct end_msg em;
+
+        if (child <= 0)
+                return;
+        kill_child(child);
+        reap_in_target(a->pid, a->gadget, child, &em);
+}
+
 static void helper_end(const struct helper_args *a, pid_t child, int rep_w)
 {
         struct end_msg em = {0};
@@ -639,9 +675,8 @@ static void helper_end(const struct helper_args *a, pid_t child, int rep_w)
 static void helper_main(const struct helper_args *a, int req_r, int rep_w)
 {
         static const int quiet[] = { SIGINT, SIGQUIT, SIGHUP, SIGTERM, SIGPIPE };
-        struct ctx c = { .pid = a->pid };
-        struct inject in = { .gadget = a->gadget, .nr = SYS_clone,
-                             .opts = PTRACE_O_TRACECLONE };
+        struct ctx c = { .pid = a->pid, .wait_stop = wait_stop };
+        struct inject in = { .gadget = a->gadget, .nr = SYS_clone };
         struct fork_msg fm;
         struct diag d = {0};
         struct pollfd p = { .fd = req_r, .events = POLLIN };
@@ -686,7 +721,7 @@ static void helper_main(const struct helper_args *a, int req_r, int rep_w)
                 goto reply;
         }
         /* exit signal 0 (low byte): no SIGCHLD, not seen by wait() */
-        in.args[0] = CLONE_FILES;
+        in.args[0] = CLONE_FILES | CLONE_PTRACE;
         if (a->debug & SNAPSHOT_DEBUG_FORK_EINVAL)
                 in.args[0] = CLONE_SIGHAND;    /* without CLONE_VM: EINVAL */
         t_fork0 = mono_ns();
@@ -703,26 +738,16 @@ static void helper_main(const struct helper_args *a, int req_r, int rep_w)
                 fm.fallback = r != -ETIMEDOUT && r != -ESRCH;
                 fm.r = r;
                 /* the call may still have forked before failing */
-                if (in.child > 0) {
-                        struct end_msg em;
-
-                        kill_child(in.child);
-                        reap_in_target(a->pid, a->gadget, in.child, &em);
-                }
+                if (in.ran)
+                        end_stray(a, find_traced_child(a->pid));
                 goto reply;
         }
-        if (in.rax < 0 || (in.child > 0 && in.rax != in.child)) {
-                if (in.child > 0) {
-                        struct end_msg em;
-
-                        kill_child(in.child);
-                        reap_in_target(a->pid, a->gadget, in.child, &em);
-                }
+        if (in.rax <= 0) {
                 fm.fallback = true;
                 fm.r = diag_set(&d, in.rax < 0 ? (int)in.rax : -EPROTO,
                                 "the clone system call in process %d failed: %s",
                                 (int)a->pid, in.rax < 0 ? strerror((int)-in.rax)
-                                                        : "unexpected child");
+                                                        : "no child");
                 if (in.rax == -EAGAIN)
                         diag_append(&d, "hint: the target's pids limit (cgroup pids.max, RLIMIT_NPROC) may be reached");
                 goto reply;
@@ -730,10 +755,7 @@ static void helper_main(const struct helper_args *a, int req_r, int rep_w)
         fm.child = (pid_t)in.rax;
         r = hold_child(fm.child, a->gadget, &fm.child_pristine, &d);
         if (r < 0) {
-                struct end_msg em;
-
-                kill_child(fm.child);
-                reap_in_target(a->pid, a->gadget, fm.child, &em);
+                end_stray(a, fm.child);
                 fm.child = 0;
                 fm.fallback = true;
                 fm.r = r;
