@@ -40,6 +40,11 @@ struct ctx {
         size_t nstopped;     /* threads held stopped */
         uint64_t t_first;    /* first PTRACE_INTERRUPT */
         uint64_t t_last_detach;
+        /* Blocks until tid's next wait status or deadline: 0 (*st set),
+         * -ETIMEDOUT, or -errno.  NULL: the stops are polled instead.  Only
+         * a tracer whose blocking waitpid can be cut short (fork.c's
+         * helper: SIGALRM without SA_RESTART) sets it. */
+        int (*wait_stop)(pid_t tid, int *st, uint64_t deadline);
 };
 
 double snap_ms_between(uint64_t a, uint64_t b);
@@ -61,8 +66,8 @@ int snap_precheck(pid_t pid, struct diag *d);
 
 /* Seizes and interrupts tid (1), or 0 if it vanished, or < 0. */
 int snap_seize_one(struct ctx *c, pid_t tid, struct diag *d);
-/* Waits for seized threads to stop until deadline (CLOCK_MONOTONIC ns);
- * returns how many are still running. */
+/* Waits for seized threads to stop until deadline (CLOCK_MONOTONIC ns),
+ * through c->wait_stop when set; returns how many are still running. */
 size_t snap_poll_stops(struct ctx *c, uint64_t deadline);
 /* Stops every thread (re-listing until no new one appears). */
 int snap_stop_all(struct ctx *c, int timeout_ms, struct diag *d);
