@@ -233,6 +233,7 @@ struct provider_runs {
  * it; nothing else touches them meanwhile. */
 struct pyinterp_pending {
         pthread_t thread;
+        bool started;                /* thread runs; else settle reads */
         struct pyelf *e;
         struct provider_runs *r;
         const char *variant;
@@ -339,15 +340,17 @@ static void *pending_main(void *arg)
 
 static void pending_end(struct pyinterp_pending *p)
 {
-        pthread_join(p->thread, NULL);
+        if (p->started)
+                pthread_join(p->thread, NULL);
         pyelf_free(p->e);
         free(p->r);
         free(p);
 }
 
 /* Runs the providers into *r.  With defer, a DWARF read that a table could
- * stand in for is started on a thread instead; then *pending owns r and e,
- * and r->dwarf is the thread's until it is joined. */
+ * stand in for is left for later (pyinterp_start_pending, else
+ * pyinterp_settle); then *pending owns r and e, and r->dwarf is the
+ * pending read's until it is done. */
 static void run_providers(struct memsrc *m, struct pyelf *e, const char *lookup_path,
                           const struct pyinterp *pi, const char *variant,
                           struct provider_runs *r, bool defer,
@@ -391,11 +394,6 @@ static void run_providers(struct memsrc *m, struct pyelf *e, const char *lookup_
                 p->variant = variant;
                 snprintf(p->lookup_path, sizeof(p->lookup_path), "%s", lookup_path);
                 snprintf(p->root, sizeof(p->root), "%s", root);
-                if (pthread_create(&p->thread, NULL, pending_main, p) != 0) {
-                        free(p);
-                        *pending = NULL;
-                        read_dwarf(e, lookup_path, root[0] ? root : NULL, &r->dwarf);
-                }
         } else {
                 read_dwarf(e, lookup_path, root[0] ? root : NULL, &r->dwarf);
         }
@@ -640,6 +638,15 @@ static bool layout_same(const struct layout *a, const struct layout *b)
         return true;
 }
 
+void pyinterp_start_pending(struct pyinterp *pi)
+{
+        struct pyinterp_pending *p = pi ? pi->pending : NULL;
+
+        /* without a thread, pyinterp_settle reads it */
+        if (p && !p->started)
+                p->started = pthread_create(&p->thread, NULL, pending_main, p) == 0;
+}
+
 int pyinterp_settle(struct memsrc *m, struct pyinterp *pi, bool *changed, struct diag *d)
 {
         struct pyinterp_pending *p = pi->pending;
@@ -650,7 +657,10 @@ int pyinterp_settle(struct memsrc *m, struct pyinterp *pi, bool *changed, struct
         *changed = false;
         if (!p)
                 return 0;
-        pthread_join(p->thread, NULL);
+        if (p->started)
+                pthread_join(p->thread, NULL);
+        else
+                pending_main(p);
         pi->pending = NULL;
         before = pi->layout;
         rc = decide(pi, p->e, p->variant, p->r, false, d);

@@ -172,15 +172,21 @@ int pyinterp_find(struct memsrc *m, struct pyinterp **ret, struct diag *d);
 
 /* pyinterp_find, except that when a generated table describes this build
  * and its DWARF must still be parsed (tens of milliseconds, seconds when
- * compressed or fetched through debuginfod), the DWARF is parsed on a
- * thread of its own and pi->layout is the table's (validated) meanwhile:
- * the caller walks with it on the other core.  pyinterp_settle() must then
- * be called before anything is reported: the layout it ends with is the
- * one pyinterp_find would have chosen, with the same checks and
- * disagreements.  m must outlive the pending read. */
+ * compressed or fetched through debuginfod), the parse is left pending and
+ * pi->layout is the table's (validated) meanwhile: the caller can take its
+ * snapshot and walk with it while pyinterp_start_pending parses the DWARF
+ * on a thread of its own.  pyinterp_settle() must then be called before
+ * anything is reported: the layout it ends with is the one pyinterp_find
+ * would have chosen, with the same checks and disagreements.  m must
+ * outlive the pending read. */
 int pyinterp_find_early(struct memsrc *m, struct pyinterp **ret, struct diag *d);
 
-/* Waits for a pending DWARF read and chooses the layout as pyinterp_find
+/* Starts the pending DWARF parse on its own thread, if any.  Not while
+ * the target is stopped: on a small machine the thread would take a CPU
+ * from the target's own threads inside the pause. */
+void pyinterp_start_pending(struct pyinterp *pi);
+
+/* Waits for a pending DWARF read (or does it, if never started) and chooses the layout as pyinterp_find
  * does.  *changed tells whether pi->layout differs from the one used so
  * far (then everything built with it must be built again; the new layout
  * is validated against m first).  Returns 0 at once, *changed false, when

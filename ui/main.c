@@ -374,6 +374,9 @@ static int take_heap(struct app *a, bool quiet, struct heap **ret, struct diag *
                 r = snapshot_take(a->o->pid, &so, &snap, &st, d);
                 if (r < 0)
                         return r;
+                /* beside the walk; not earlier, when the parse would take a
+                 * CPU from the stopped target's threads */
+                pyinterp_start_pending(a->pi);
                 if (!quiet && st.fallback[0])
                         fprintf(stderr, "pyleak-attach: %s\n", st.fallback);
                 if (!quiet && st.warning[0])

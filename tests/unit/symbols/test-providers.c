@@ -275,7 +275,8 @@ static bool same_layout(const struct layout *a, const struct layout *b, char *wh
 
 /* pyinterp_find_early + pyinterp_settle must end where pyinterp_find
  * does (want), whether the table it walked with meanwhile was right
- * (pyenv tables are) or not (tampered here: settle must say so). */
+ * (pyenv tables are) or not (tampered here: settle must say so), and
+ * whether the DWARF was parsed on its thread or by settle. */
 static void check_early(const char *what, pid_t pid, const struct pyinterp *want,
                         bool expect_pending)
 {
@@ -297,6 +298,9 @@ static void check_early(const char *what, pid_t pid, const struct pyinterp *want
                            "%s: %s while DWARF is %s (%s; %s)", what, pi->layout.source,
                            expect_pending ? "read" : "not needed", pi->layout_providers,
                            pi->pending ? "pending" : "settled");
+                        /* once on its thread, once read by settle itself */
+                        if (!tamper)
+                                pyinterp_start_pending(pi);
                         if (tamper)
                                 pi->layout.f[LF_LIST_ITEM].offset += 8;
                         rc = pyinterp_settle(m, pi, &changed, &d);
