@@ -1031,6 +1031,24 @@ static const void *fsrc_ptr(struct memsrc *m, uint64_t addr, size_t len)
         return fsrc_cached(f, (size_t)(r - m->regions), addr, len);
 }
 
+/* One chunk, loaded: the neighbours may not be yet. */
+static const void *fsrc_span(struct memsrc *m, uint64_t addr, uint64_t *lo, uint64_t *hi)
+{
+        struct fsrc *f = (struct fsrc *)m;
+        const struct mem_region *r = memsrc_region_of(m, addr);
+        uint64_t c0, c1;
+
+        if (!r)
+                return NULL;
+        c0 = r->start + (addr - r->start) / FORK_CHUNK * FORK_CHUNK;
+        c1 = r->end - c0 < FORK_CHUNK ? r->end : c0 + FORK_CHUNK;
+        if (!fsrc_cached(f, (size_t)(r - m->regions), c0, (size_t)(c1 - c0)))
+                return NULL;
+        *lo = c0;
+        *hi = c1;
+        return f->fr[r - m->regions].buf + (c0 - r->start);
+}
+
 static int fsrc_open_mapped_file(struct memsrc *m, const struct mem_region *r,
                                  char **host_path)
 {
@@ -1064,6 +1082,7 @@ static const struct memsrc_ops fsrc_ops = {
         .name = "fork",
         .read = fsrc_read,
         .ptr = fsrc_ptr,
+        .span = fsrc_span,
         .open_mapped_file = fsrc_open_mapped_file,
         .refresh_regions = NULL,
         .destroy = fsrc_destroy,

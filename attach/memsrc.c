@@ -35,6 +35,22 @@ const void *memsrc_ptr(struct memsrc *m, uint64_t addr, size_t len)
         return m->ops->ptr(m, addr, len);
 }
 
+bool memsrc_has_spans(const struct memsrc *m)
+{
+        return m && m->ops && m->ops->span;
+}
+
+const void *memsrc_span(struct memsrc *m, uint64_t addr, uint64_t *lo, uint64_t *hi)
+{
+        const void *p;
+
+        if (!m || !m->ops || !m->ops->span)
+                return NULL;
+        p = m->ops->span(m, addr, lo, hi);
+        /* a span that does not hold addr would be read past */
+        return p && *lo <= addr && addr < *hi ? p : NULL;
+}
+
 int memsrc_read_u64(struct memsrc *m, uint64_t addr, uint64_t *ret)
 {
         uint64_t v;

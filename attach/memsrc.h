@@ -45,6 +45,15 @@ int memsrc_read(struct memsrc *m, uint64_t addr, void *buf, size_t len);
  * else NULL (then use memsrc_read).  Valid until memsrc_free(). */
 const void *memsrc_ptr(struct memsrc *m, uint64_t addr, size_t len);
 
+/* The piece of held bytes around addr that memsrc_ptr serves from one
+ * block: returns the pointer to *lo's byte and sets [*lo, *hi), or NULL.
+ * Only backends whose bytes never change offer it (snapshots, fork
+ * copies); a walker keeps the last span and reads inside it with no call.
+ * Valid until memsrc_free(). */
+const void *memsrc_span(struct memsrc *m, uint64_t addr, uint64_t *lo, uint64_t *hi);
+/* Whether memsrc_span can ever answer (spares live readers the call). */
+bool memsrc_has_spans(const struct memsrc *m);
+
 /* Convenience: reads a little-endian 64-bit word. */
 int memsrc_read_u64(struct memsrc *m, uint64_t addr, uint64_t *ret);
 

@@ -244,6 +244,22 @@ static const void *snap_ptr(struct memsrc *m, uint64_t addr, size_t len)
         return (const char *)s->bufs[i] + (addr - r->start);
 }
 
+static const void *snap_span(struct memsrc *m, uint64_t addr, uint64_t *lo, uint64_t *hi)
+{
+        struct snap *s = (struct snap *)m;
+        const struct mem_region *r = memsrc_region_of(m, addr);
+        size_t i;
+
+        if (!r || !r->copied)
+                return NULL;
+        i = (size_t)(r - m->regions);
+        if (!s->bufs[i])
+                return NULL;
+        *lo = r->start;
+        *hi = r->end;
+        return s->bufs[i];
+}
+
 static int snap_open_mapped_file(struct memsrc *m, const struct mem_region *r,
                                  char **host_path)
 {
@@ -304,6 +320,7 @@ static const struct memsrc_ops snap_ops = {
         .name = "snapshot",
         .read = snap_read,
         .ptr = snap_ptr,
+        .span = snap_span,
         .open_mapped_file = snap_open_mapped_file,
         .refresh_regions = NULL,
         .destroy = snap_destroy,

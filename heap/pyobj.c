@@ -17,6 +17,7 @@ void pyo_init(struct pyo *p, struct memsrc *m, const struct pyinterp *pi)
 {
         memset(p, 0, sizeof(*p));
         p->m = m;
+        p->spans = memsrc_has_spans(m);
         p->pi = pi;
         p->l = &pi->layout;
 }
@@ -30,12 +31,31 @@ void pyo_release(struct pyo *p)
         }
 }
 
+/* [addr, addr+len) inside the last span, or a new span's, else NULL. */
+static inline const void *in_span(struct pyo *p, uint64_t addr, size_t len)
+{
+        const uint8_t *s;
+        uint64_t lo, hi;
+
+        if (addr - p->span_lo < p->span_hi - p->span_lo && len <= p->span_hi - addr)
+                return p->span + (addr - p->span_lo);
+        if (!p->spans || !(s = memsrc_span(p->m, addr, &lo, &hi)))
+                return NULL;        /* the last span stays: reads come back */
+        p->span = s;
+        p->span_lo = lo;
+        p->span_hi = hi;
+        return len <= hi - addr ? s + (addr - lo) : NULL;
+}
+
 const void *pyo_view(struct pyo *p, uint64_t addr, size_t len, void *buf)
 {
         const void *v;
 
         if (!addr || addr + len < addr)
                 return NULL;
+        v = in_span(p, addr, len);
+        if (v)
+                return v;
         v = memsrc_ptr(p->m, addr, len);
         if (v)
                 return v;
@@ -53,6 +73,9 @@ const void *pyo_array(struct pyo *p, int slot, uint64_t addr, size_t len)
                 return NULL;
         if (len == 0)
                 return "";
+        v = in_span(p, addr, len);
+        if (v)
+                return v;
         v = memsrc_ptr(p->m, addr, len);
         if (v)
                 return v;

@@ -47,6 +47,11 @@ struct pyo {
         const struct pyinterp *pi;
         uint8_t *slot[PYO_NSLOTS];
         size_t slotcap[PYO_NSLOTS];
+        /* the last memsrc_span: most reads fall in the block of the one
+         * before (an object's fields, then its neighbour's) */
+        const uint8_t *span;
+        uint64_t span_lo, span_hi;
+        bool spans;                  /* memsrc_has_spans */
 };
 
 void pyo_init(struct pyo *p, struct memsrc *m, const struct pyinterp *pi);

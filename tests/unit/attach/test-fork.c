@@ -183,6 +183,17 @@ static void test_basic(struct child *c)
         ok(memsrc_ptr(m, c->rep.buf, c->rep.len) != NULL &&
            memcmp(memsrc_ptr(m, c->rep.buf, c->rep.len), a, c->rep.len) == 0,
            "zero-copy pointer into the fork snapshot");
+        {
+                uint64_t lo = 0, hi = 0, at = c->rep.buf + c->rep.len - 1;
+                const uint8_t *s = memsrc_span(m, at, &lo, &hi);
+
+                /* one loaded chunk around the address, no further */
+                ok(s && lo <= at && at < hi && hi - lo <= (64u << 10) &&
+                   s + (at - lo) == (const uint8_t *)memsrc_ptr(m, at, 1) &&
+                   s[at - lo] == a[c->rep.len - 1],
+                   "span: a loaded chunk of the fork snapshot (%llu bytes)",
+                   (unsigned long long)(hi - lo));
+        }
         ok(memsrc_read(m, 0, two, 2) == -EFAULT, "unmapped address: -EFAULT");
         free(a);
         free(b);

@@ -116,6 +116,12 @@ static void test_live(void)
            "counter advances (%llu -> %llu)", (unsigned long long)c0,
            (unsigned long long)c1);
         ok(memsrc_ptr(m, c.rep.buf, 8) == NULL, "live: no zero-copy pointer");
+        {
+                uint64_t lo, hi;
+
+                ok(!memsrc_has_spans(m) && memsrc_span(m, c.rep.buf, &lo, &hi) == NULL,
+                   "live: no spans (its bytes change)");
+        }
         ok(memsrc_read(m, 0, &c0, 8) == -EFAULT, "read at 0: -EFAULT");
 
         ok(memsrc_regions(m, &regs, &n) == 0 && n > 5, "regions listed (%zu)", n);
