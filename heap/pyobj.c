@@ -36,9 +36,10 @@ static inline const void *in_span(struct pyo *p, uint64_t addr, size_t len)
 {
         const uint8_t *s;
         uint64_t lo, hi;
+        const void *v = pyo_in_span(p, addr, len);
 
-        if (addr - p->span_lo < p->span_hi - p->span_lo && len <= p->span_hi - addr)
-                return p->span + (addr - p->span_lo);
+        if (v)
+                return v;
         if (!p->spans || !(s = memsrc_span(p->m, addr, &lo, &hi)))
                 return NULL;        /* the last span stays: reads come back */
         p->span = s;
@@ -47,7 +48,7 @@ static inline const void *in_span(struct pyo *p, uint64_t addr, size_t len)
         return len <= hi - addr ? s + (addr - lo) : NULL;
 }
 
-const void *pyo_view(struct pyo *p, uint64_t addr, size_t len, void *buf)
+const void *pyo_view_slow(struct pyo *p, uint64_t addr, size_t len, void *buf)
 {
         const void *v;
 
@@ -96,10 +97,10 @@ const void *pyo_array(struct pyo *p, int slot, uint64_t addr, size_t len)
         return p->slot[slot];
 }
 
-int pyo_u64(struct pyo *p, uint64_t addr, uint64_t *ret)
+int pyo_u64_slow(struct pyo *p, uint64_t addr, uint64_t *ret)
 {
         uint64_t b;
-        const void *v = pyo_view(p, addr, 8, &b);
+        const void *v = pyo_view_slow(p, addr, 8, &b);
 
         if (!v)
                 return -EFAULT;

@@ -57,15 +57,43 @@ struct pyo {
 void pyo_init(struct pyo *p, struct memsrc *m, const struct pyinterp *pi);
 void pyo_release(struct pyo *p);
 
+/* [addr, addr+len) inside the last span, else NULL.  Inline: the walk
+ * reads a few fields of every object and most fall there. */
+static inline const void *pyo_in_span(const struct pyo *p, uint64_t addr, size_t len)
+{
+        if (addr - p->span_lo < p->span_hi - p->span_lo && len <= p->span_hi - addr)
+                return p->span + (addr - p->span_lo);
+        return NULL;
+}
+
+/* The out-of-line rest of pyo_view and pyo_u64. */
+const void *pyo_view_slow(struct pyo *p, uint64_t addr, size_t len, void *buf);
+int pyo_u64_slow(struct pyo *p, uint64_t addr, uint64_t *ret);
+
 /* len bytes at addr: a pointer into the snapshot, or buf (>= len bytes)
  * filled by a read.  NULL if unreadable. */
-const void *pyo_view(struct pyo *p, uint64_t addr, size_t len, void *buf);
+static inline const void *pyo_view(struct pyo *p, uint64_t addr, size_t len, void *buf)
+{
+        const void *v = pyo_in_span(p, addr, len);
+
+        return v ? v : pyo_view_slow(p, addr, len, buf);
+}
 
 /* Like pyo_view for arrays of any (caller-bounded) size, using scratch slot
  * `slot` when a copy is needed. */
 const void *pyo_array(struct pyo *p, int slot, uint64_t addr, size_t len);
 
-int pyo_u64(struct pyo *p, uint64_t addr, uint64_t *ret);
+static inline int pyo_u64(struct pyo *p, uint64_t addr, uint64_t *ret)
+{
+        const void *v = pyo_in_span(p, addr, 8);
+        uint64_t w;
+
+        if (!v)
+                return pyo_u64_slow(p, addr, ret);
+        memcpy(&w, v, 8);
+        *ret = w;
+        return 0;
+}
 
 /* Unaligned little-endian loads from a view. */
 static inline uint64_t ld64(const void *b, uint32_t off)
