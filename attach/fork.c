@@ -1016,6 +1016,7 @@ static int fsrc_prepare(struct fsrc *f)
                         return -ENOMEM;
                 }
                 f->fr[i].buf = b;
+                snap_advise_huge(f->pagemap_fd, r, b);
         }
         return 0;
 }
@@ -1237,14 +1238,14 @@ int snap_fork_take(pid_t pid, const struct snapshot_opts *opts,
                 goto fail;
         }
         f->cache_max = stats && stats->budget_bytes ? stats->budget_bytes : UINT64_MAX;
+        snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)f->child);
+        f->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
         r = fsrc_prepare(f);
         if (r < 0) {
                 diag_set(d, r, "cannot prepare the copy of the forked child: %s", strerror(-r));
                 goto fail;
         }
         /* the target runs again: reading ahead costs it nothing */
-        snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)f->child);
-        f->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
         f->pf_running = pthread_create(&f->pf, NULL, fsrc_prefetch, f) == 0;
         if (stats) {
                 stats->mode_used = SNAPSHOT_FORK;

@@ -349,6 +349,31 @@ bool snap_region_anon(const struct mem_region *r)
         return !r->path || r->path[0] == '[';
 }
 
+#define SNAP_HUGE ((uint64_t)2 << 20)
+
+void snap_advise_huge(int pagemap_fd, const struct mem_region *r, void *buf)
+{
+        uint64_t ent[512], npages = (r->end - r->start) / 4096, base, present = 0;
+        ssize_t n;
+
+        /* 4 KiB pages assumed: a pagemap entry per page */
+        if (pagemap_fd < 0 || r->end - r->start < SNAP_HUGE || !snap_region_anon(r) ||
+            sysconf(_SC_PAGESIZE) != 4096)
+                return;
+        for (base = 0; base < npages; base += (uint64_t)n / sizeof(ent[0])) {
+                size_t want = npages - base < 512 ? (size_t)(npages - base) : 512;
+
+                n = pread(pagemap_fd, ent, want * sizeof(ent[0]),
+                          (off_t)((r->start / 4096 + base) * sizeof(ent[0])));
+                if (n < (ssize_t)sizeof(ent[0]))
+                        return;
+                for (size_t j = 0; j < (size_t)n / sizeof(ent[0]); j++)
+                        present += (ent[j] >> 62) != 0;
+        }
+        if (present * 10 >= npages * 9)
+                (void)madvise(buf, (size_t)(r->end - r->start), MADV_HUGEPAGE);
+}
+
 /* What the copy will hold: anonymous memory only where pages exist (see
  * copy_seg), file-backed mappings in full.  resident may be NULL
  * (then the virtual size counts). */
@@ -1205,6 +1230,7 @@ static int prepare_buffers(pid_t pid, const struct mem_region *pre, size_t npre,
                         r = -ENOMEM;
                 } else {
                         pp->n++;
+                        snap_advise_huge(pagemap_fd, &pre[i], p->buf);
                         r = prefault_region(pagemap_fd, page, &pre[i], p->buf);
                 }
                 if (r < 0) {
