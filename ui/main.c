@@ -335,12 +335,15 @@ static void set_symbol_facts(struct heap *h, const struct pyinterp *pi)
  * pyinterp_find would have chosen (*r: heap_build's result, updated).
  * Fails as pyinterp_find would have: the layout is then unusable. */
 static int settle_layout(struct app *a, struct memsrc *snap, const struct heap_build_opts *bo,
-                         int *r, struct heap **h, struct diag *d)
+                         bool quiet, int *r, struct heap **h, struct diag *d)
 {
         struct diag sd = {0};
         bool changed;
         int s = pyinterp_settle(a->live, a->pi, &changed, &sd);
 
+        if (!quiet && changed)
+                fprintf(stderr, "pyleak-attach: the DWARF layout differs from the table's; "
+                        "building the graph again with it\n");
         if (s < 0 || changed) {
                 heap_free(*h);
                 *h = NULL;
@@ -386,7 +389,7 @@ static int take_heap(struct app *a, bool quiet, struct heap **ret, struct diag *
                 bo = (struct heap_build_opts){.live = st.mode_used == SNAPSHOT_LIVE,
                                               .no_previews = !a->previews};
                 r = heap_build(snap, a->pi, &bo, &h, d);
-                settled = settle_layout(a, snap, &bo, &r, &h, d);
+                settled = settle_layout(a, snap, &bo, quiet, &r, &h, d);
                 memsrc_free(snap);
                 snap = NULL;
                 if (settled < 0)
