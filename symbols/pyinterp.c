@@ -661,6 +661,7 @@ int pyinterp_settle(struct memsrc *m, struct pyinterp *pi, bool *changed, struct
                 pthread_join(p->thread, NULL);
         else
                 pending_main(p);
+        p->started = false;     /* joined: pending_end only frees */
         pi->pending = NULL;
         before = pi->layout;
         rc = decide(pi, p->e, p->variant, p->r, false, d);
@@ -668,9 +669,7 @@ int pyinterp_settle(struct memsrc *m, struct pyinterp *pi, bool *changed, struct
                 *changed = true;
                 rc = pyinterp_validate(m, pi, d);
         }
-        pyelf_free(p->e);
-        free(p->r);
-        free(p);
+        pending_end(p);
         pi->find_ms += mono_ms() - t0;
         return rc;
 }
