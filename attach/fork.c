@@ -1033,7 +1033,8 @@ static const void *fsrc_ptr(struct memsrc *m, uint64_t addr, size_t len)
 }
 
 /* One chunk, loaded: the neighbours may not be yet. */
-static const void *fsrc_span(struct memsrc *m, uint64_t addr, uint64_t *lo, uint64_t *hi)
+static const void *fsrc_span(struct memsrc *m, uint64_t addr, uint64_t *lo, uint64_t *hi,
+                             const uint64_t **gen)
 {
         struct fsrc *f = (struct fsrc *)m;
         const struct mem_region *r = memsrc_region_of(m, addr);
@@ -1047,6 +1048,7 @@ static const void *fsrc_span(struct memsrc *m, uint64_t addr, uint64_t *lo, uint
                 return NULL;
         *lo = c0;
         *hi = c1;
+        *gen = NULL;
         return f->fr[r - m->regions].buf + (c0 - r->start);
 }
 

@@ -19,7 +19,8 @@ struct memsrc_ops {
         /* Optional (NULL: memsrc_ptr returns NULL): zero-copy pointer. */
         const void *(*ptr)(struct memsrc *m, uint64_t addr, size_t len);
         /* Optional (NULL: memsrc_span returns NULL): see memsrc_span. */
-        const void *(*span)(struct memsrc *m, uint64_t addr, uint64_t *lo, uint64_t *hi);
+        const void *(*span)(struct memsrc *m, uint64_t addr, uint64_t *lo, uint64_t *hi,
+                            const uint64_t **gen);
         /* Optional (NULL: -ENOENT): open a mapped file as the target sees it. */
         int (*open_mapped_file)(struct memsrc *m, const struct mem_region *r,
                                 char **host_path);

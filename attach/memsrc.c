@@ -40,13 +40,15 @@ bool memsrc_has_spans(const struct memsrc *m)
         return m && m->ops && m->ops->span;
 }
 
-const void *memsrc_span(struct memsrc *m, uint64_t addr, uint64_t *lo, uint64_t *hi)
+const void *memsrc_span(struct memsrc *m, uint64_t addr, uint64_t *lo, uint64_t *hi,
+                        const uint64_t **gen)
 {
         const void *p;
 
+        *gen = NULL;
         if (!m || !m->ops || !m->ops->span)
                 return NULL;
-        p = m->ops->span(m, addr, lo, hi);
+        p = m->ops->span(m, addr, lo, hi, gen);
         /* a span that does not hold addr would be read past */
         return p && *lo <= addr && addr < *hi ? p : NULL;
 }
@@ -236,6 +238,8 @@ struct live {
         uint32_t nsets_log2;
         uint32_t epoch;
         uint64_t clock;
+        uint64_t gen;            /* moves whenever a block's bytes may
+                                    change (fill, forget): memsrc_span */
 };
 
 static int live_raw_read(struct live *l, uint64_t addr, void *buf, size_t len)
@@ -298,6 +302,7 @@ static int live_block_get(struct live *l, uint64_t addr, struct live_block **ret
          * (measured ~5% faster on a 1M-object live run) */
         if (!v->data)
                 v->data = l->pool + (l->pool_used++) * LIVE_BLOCK;
+        l->gen++;
         v->key = key;
         v->epoch = l->epoch;
         v->used = ++l->clock;
@@ -354,6 +359,7 @@ static void live_forget(struct memsrc *m, uint64_t addr, uint64_t len)
 
         if (!l->blk)
                 return;
+        l->gen++;
         k0 = addr >> LIVE_BLOCK_SHIFT;
         k1 = (addr + len - 1 < addr ? UINT64_MAX : addr + len - 1) >> LIVE_BLOCK_SHIFT;
         if (k1 - k0 >= LIVE_FORGET_MAX) {
@@ -380,6 +386,7 @@ static void live_cache_free(struct live *l)
         if (!l->blk)
                 return;
         munmap(l->pool, ((size_t)LIVE_WAYS << l->nsets_log2) * LIVE_BLOCK);
+        l->gen++;
         l->pool = NULL;
         free(l->blk);
         l->blk = NULL;
@@ -421,10 +428,28 @@ static void live_destroy(struct memsrc *m)
         free(l);
 }
 
+/* The cached block around addr, for reading words out at once (see
+ * memsrc_span): a pointer kept would see the block refilled. */
+static const void *live_span(struct memsrc *m, uint64_t addr, uint64_t *lo, uint64_t *hi,
+                             const uint64_t **gen)
+{
+        struct live *l = (struct live *)m;
+        struct live_block *b;
+
+        if (!l->blk || live_block_get(l, addr, &b) < 0 || !b || addr < b->lo || addr >= b->hi)
+                return NULL;
+        l->last = b;
+        *lo = b->lo;
+        *hi = b->hi;
+        *gen = &l->gen;
+        return b->data + (b->lo & (LIVE_BLOCK - 1));
+}
+
 static const struct memsrc_ops live_ops = {
         .name = "live",
         .read = live_read,
         .ptr = NULL,
+        .span = live_span,
         .open_mapped_file = live_open_mapped_file,
         .refresh_regions = live_refresh_regions,
         .forget = live_forget,

@@ -45,12 +45,16 @@ int memsrc_read(struct memsrc *m, uint64_t addr, void *buf, size_t len);
  * else NULL (then use memsrc_read).  Valid until memsrc_free(). */
 const void *memsrc_ptr(struct memsrc *m, uint64_t addr, size_t len);
 
-/* The piece of held bytes around addr that memsrc_ptr serves from one
- * block: returns the pointer to *lo's byte and sets [*lo, *hi), or NULL.
- * Only backends whose bytes never change offer it (snapshots, fork
- * copies); a walker keeps the last span and reads inside it with no call.
- * Valid until memsrc_free(). */
-const void *memsrc_span(struct memsrc *m, uint64_t addr, uint64_t *lo, uint64_t *hi);
+/* The piece of held bytes around addr that one block holds: returns the
+ * pointer to *lo's byte and sets [*lo, *hi), or NULL; a walker keeps the
+ * last span and reads inside it with no call.  Snapshots and fork copies
+ * never change their bytes: *gen is set NULL and the span is valid until
+ * memsrc_free().  A live source's read cache does: *gen then points at a
+ * counter that moves whenever any cached byte may have changed; the span
+ * may be read only while the counter keeps the value it had, and what is
+ * read must be copied out at once (no pointer into it may be kept). */
+const void *memsrc_span(struct memsrc *m, uint64_t addr, uint64_t *lo, uint64_t *hi,
+                        const uint64_t **gen);
 /* Whether memsrc_span can ever answer (spares live readers the call). */
 bool memsrc_has_spans(const struct memsrc *m);
 

@@ -244,7 +244,8 @@ static const void *snap_ptr(struct memsrc *m, uint64_t addr, size_t len)
         return (const char *)s->bufs[i] + (addr - r->start);
 }
 
-static const void *snap_span(struct memsrc *m, uint64_t addr, uint64_t *lo, uint64_t *hi)
+static const void *snap_span(struct memsrc *m, uint64_t addr, uint64_t *lo, uint64_t *hi,
+                             const uint64_t **gen)
 {
         struct snap *s = (struct snap *)m;
         const struct mem_region *r = memsrc_region_of(m, addr);
@@ -257,6 +258,7 @@ static const void *snap_span(struct memsrc *m, uint64_t addr, uint64_t *lo, uint
                 return NULL;
         *lo = r->start;
         *hi = r->end;
+        *gen = NULL;
         return s->bufs[i];
 }
 

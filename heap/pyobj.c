@@ -32,19 +32,27 @@ void pyo_release(struct pyo *p)
 }
 
 /* [addr, addr+len) inside the last span, or a new span's, else NULL. */
+/* [addr, addr+len) inside the last span or a new one, else NULL.  For a
+ * live source the bytes must be copied out before the next read. */
 static inline const void *in_span(struct pyo *p, uint64_t addr, size_t len)
 {
         const uint8_t *s;
+        const uint64_t *genp;
         uint64_t lo, hi;
         const void *v = pyo_in_span(p, addr, len);
 
         if (v)
                 return v;
-        if (!p->spans || !(s = memsrc_span(p->m, addr, &lo, &hi)))
+        /* long arrays are read once: a live cache keeps them out (they
+         * would evict what the walk still uses), the others serve them
+         * through memsrc_ptr as well */
+        if (!p->spans || len > 4096 || !(s = memsrc_span(p->m, addr, &lo, &hi, &genp)))
                 return NULL;        /* the last span stays: reads come back */
         p->span = s;
         p->span_lo = lo;
         p->span_hi = hi;
+        p->span_genp = genp;
+        p->span_gen = genp ? *genp : 0;
         return len <= hi - addr ? s + (addr - lo) : NULL;
 }
 
@@ -55,6 +63,10 @@ const void *pyo_view_slow(struct pyo *p, uint64_t addr, size_t len, void *buf)
         if (!addr || addr + len < addr)
                 return NULL;
         v = in_span(p, addr, len);
+        if (v && p->span_genp) {
+                memcpy(buf, v, len);    /* live: see memsrc_span */
+                return buf;
+        }
         if (v)
                 return v;
         v = memsrc_ptr(p->m, addr, len);
@@ -75,10 +87,9 @@ const void *pyo_array(struct pyo *p, int slot, uint64_t addr, size_t len)
         if (len == 0)
                 return "";
         v = in_span(p, addr, len);
-        if (v)
+        if (v && !p->span_genp)
                 return v;
-        v = memsrc_ptr(p->m, addr, len);
-        if (v)
+        if (!v && (v = memsrc_ptr(p->m, addr, len)))
                 return v;
         if (p->slotcap[slot] < len) {
                 size_t cap = p->slotcap[slot] ? p->slotcap[slot] : 4096;
@@ -91,6 +102,10 @@ const void *pyo_array(struct pyo *p, int slot, uint64_t addr, size_t len)
                         return NULL;
                 p->slot[slot] = n;
                 p->slotcap[slot] = cap;
+        }
+        if (v) {
+                memcpy(p->slot[slot], v, len);  /* live: see memsrc_span */
+                return p->slot[slot];
         }
         if (memsrc_read(p->m, addr, p->slot[slot], len) < 0)
                 return NULL;

@@ -51,6 +51,10 @@ struct pyo {
          * before (an object's fields, then its neighbour's) */
         const uint8_t *span;
         uint64_t span_lo, span_hi;
+        const uint64_t *span_genp;   /* live: the span holds while
+                                        *span_genp == span_gen, and only
+                                        copies may leave it */
+        uint64_t span_gen;
         bool spans;                  /* memsrc_has_spans */
 };
 
@@ -61,7 +65,8 @@ void pyo_release(struct pyo *p);
  * reads a few fields of every object and most fall there. */
 static inline const void *pyo_in_span(const struct pyo *p, uint64_t addr, size_t len)
 {
-        if (addr - p->span_lo < p->span_hi - p->span_lo && len <= p->span_hi - addr)
+        if (addr - p->span_lo < p->span_hi - p->span_lo && len <= p->span_hi - addr &&
+            (!p->span_genp || *p->span_genp == p->span_gen))
                 return p->span + (addr - p->span_lo);
         return NULL;
 }
@@ -76,7 +81,14 @@ static inline const void *pyo_view(struct pyo *p, uint64_t addr, size_t len, voi
 {
         const void *v = pyo_in_span(p, addr, len);
 
-        return v ? v : pyo_view_slow(p, addr, len, buf);
+        if (!v)
+                return pyo_view_slow(p, addr, len, buf);
+        if (p->span_genp) {
+                /* a live cache block: refilled by any later read */
+                memcpy(buf, v, len);
+                return buf;
+        }
+        return v;
 }
 
 /* Like pyo_view for arrays of any (caller-bounded) size, using scratch slot

@@ -185,10 +185,11 @@ static void test_basic(struct child *c)
            "zero-copy pointer into the fork snapshot");
         {
                 uint64_t lo = 0, hi = 0, at = c->rep.buf + c->rep.len - 1;
-                const uint8_t *s = memsrc_span(m, at, &lo, &hi);
+                const uint64_t *gen = (const uint64_t *)&lo;
+                const uint8_t *s = memsrc_span(m, at, &lo, &hi, &gen);
 
                 /* one loaded chunk around the address, no further */
-                ok(s && lo <= at && at < hi && hi - lo <= (64u << 10) &&
+                ok(s && !gen && lo <= at && at < hi && hi - lo <= (64u << 10) &&
                    s + (at - lo) == (const uint8_t *)memsrc_ptr(m, at, 1) &&
                    s[at - lo] == a[c->rep.len - 1],
                    "span: a loaded chunk of the fork snapshot (%llu bytes)",

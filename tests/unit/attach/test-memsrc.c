@@ -118,9 +118,10 @@ static void test_live(void)
         ok(memsrc_ptr(m, c.rep.buf, 8) == NULL, "live: no zero-copy pointer");
         {
                 uint64_t lo, hi;
+                const uint64_t *gen;
 
-                ok(!memsrc_has_spans(m) && memsrc_span(m, c.rep.buf, &lo, &hi) == NULL,
-                   "live: no spans (its bytes change)");
+                ok(memsrc_span(m, c.rep.buf, &lo, &hi, &gen) == NULL,
+                   "live: no span without a read cache");
         }
         ok(memsrc_read(m, 0, &c0, 8) == -EFAULT, "read at 0: -EFAULT");
 
@@ -201,6 +202,23 @@ static void test_live_cache(void)
         ok(memsrc_read_u64(m, c.rep.counter, &c2) == 0 && c2 > c1,
            "forgotten: read afresh (%llu -> %llu)", (unsigned long long)c1,
            (unsigned long long)c2);
+        {
+                /* a span of the cache: the cached bytes, and a counter
+                 * that moves when they may change */
+                uint64_t lo = 0, hi = 0, g0, at = c.rep.buf + 100000;
+                const uint64_t *gen = NULL;
+                const uint8_t *s = memsrc_span(m, at, &lo, &hi, &gen);
+
+                ok(memsrc_has_spans(m) && s && gen && lo <= at && at < hi &&
+                   hi - lo <= (64u << 10) && s[at - lo] == child_pattern(at - c.rep.buf),
+                   "live: a span of one cached block, the pattern in it");
+                g0 = gen ? *gen : 0;
+                memsrc_forget(m, at, 1);
+                ok(gen && *gen != g0, "live: forgetting moves the span counter");
+                g0 = gen ? *gen : 0;
+                ok(memsrc_read_u64(m, c.rep.counter, &c2) == 0 && gen && *gen == g0,
+                   "live: a read from a held block leaves it alone");
+        }
         sleep_ms(20);
         memsrc_forget(m, 0, UINT64_MAX);
         ok(memsrc_read_u64(m, c.rep.counter, &c0) == 0 && c0 > c2,

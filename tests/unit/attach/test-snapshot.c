@@ -109,13 +109,14 @@ static void test_basic(struct child *c)
         ok(memsrc_ptr(m, r->end - 4, 8) == NULL, "ptr: NULL across a region end");
         {
                 uint64_t lo = 0, hi = 0, at = c->rep.buf + c->rep.len / 2;
-                const uint8_t *s = memsrc_span(m, at, &lo, &hi);
+                const uint64_t *gen = (const uint64_t *)&lo;
+                const uint8_t *s = memsrc_span(m, at, &lo, &hi, &gen);
 
-                ok(s && lo == r->start && hi == r->end && memsrc_has_spans(m) &&
+                ok(s && !gen && lo == r->start && hi == r->end && memsrc_has_spans(m) &&
                    s + (at - lo) == (const uint8_t *)memsrc_ptr(m, at, 1) &&
                    s[at - lo] == child_pattern(at - c->rep.buf),
                    "span: the whole copied region, the bytes memsrc_ptr gives");
-                ok(memsrc_span(m, 0, &lo, &hi) == NULL, "span: NULL where nothing is held");
+                ok(memsrc_span(m, 0, &lo, &hi, &gen) == NULL, "span: NULL where nothing is held");
         }
         ok(memsrc_ptr(m, 0, 8) == NULL && memsrc_read(m, 0, &v, 8) == -EFAULT,
            "unmapped address: NULL / -EFAULT");

@@ -12,6 +12,8 @@ struct blob {
         uint64_t addr;
         size_t len;
         uint8_t *bytes;
+        uint8_t *cached;        /* volatile spans: bytes as of cached_gen */
+        uint64_t cached_gen;    /* f->gen + 1 when filled; 0: never */
 };
 
 struct fake {
@@ -20,6 +22,8 @@ struct fake {
         size_t nblobs;
         uint64_t fail_every, reads;
         bool no_ptr;
+        bool volatile_spans;
+        uint64_t gen;
         void (*on_forget)(void *arg);
         void *on_forget_arg;
 };
@@ -61,12 +65,37 @@ static const void *fake_ptr(struct memsrc *m, uint64_t addr, size_t len)
         return b ? b->bytes + (addr - b->addr) : NULL;
 }
 
+/* Spans as a live source's cache gives them: a copy of the whole blob
+ * taken when first served after a forget, good while gen stands still (a
+ * forget moves it, and the hook may change the bytes: a reader that kept
+ * using the old span would see them as they were). */
+static const void *fake_span(struct memsrc *m, uint64_t addr, uint64_t *lo, uint64_t *hi,
+                             const uint64_t **gen)
+{
+        struct fake *f = (struct fake *)m;
+        struct blob *b;
+
+        if (!f->volatile_spans || f->fail_every || !(b = find(f, addr, 1)))
+                return NULL;
+        if (!b->cached && !(b->cached = malloc(b->len ? b->len : 1)))
+                return NULL;
+        if (b->cached_gen != f->gen + 1) {
+                memcpy(b->cached, b->bytes, b->len);
+                b->cached_gen = f->gen + 1;
+        }
+        *lo = b->addr;
+        *hi = b->addr + b->len;
+        *gen = &f->gen;
+        return b->cached;
+}
+
 static void fake_forget(struct memsrc *m, uint64_t addr, uint64_t len)
 {
         struct fake *f = (struct fake *)m;
 
         (void)addr;
         (void)len;
+        f->gen++;
         if (f->on_forget)
                 f->on_forget(f->on_forget_arg);
 }
@@ -75,8 +104,10 @@ static void fake_destroy(struct memsrc *m)
 {
         struct fake *f = (struct fake *)m;
 
-        for (size_t i = 0; i < f->nblobs; i++)
+        for (size_t i = 0; i < f->nblobs; i++) {
                 free(f->blobs[i].bytes);
+                free(f->blobs[i].cached);
+        }
         free(f->blobs);
         free(f);
 }
@@ -85,6 +116,7 @@ static const struct memsrc_ops fake_ops = {
         .name = "fake",
         .read = fake_read,
         .ptr = fake_ptr,
+        .span = fake_span,
         .forget = fake_forget,
         .destroy = fake_destroy,
 };
@@ -114,6 +146,8 @@ void *fakemem_add(struct memsrc *m, uint64_t addr, size_t len)
         nb[f->nblobs].addr = addr;
         nb[f->nblobs].len = len;
         nb[f->nblobs].bytes = calloc(1, len ? len : 1);
+        nb[f->nblobs].cached = NULL;
+        nb[f->nblobs].cached_gen = 0;
         if (!nb[f->nblobs].bytes)
                 return NULL;
         f->nblobs++;
@@ -159,4 +193,11 @@ void fakemem_on_forget(struct memsrc *m, void (*fn)(void *arg), void *arg)
 uint64_t fakemem_reads(const struct memsrc *m)
 {
         return ((const struct fake *)m)->reads;
+}
+
+void fakemem_volatile_spans(struct memsrc *m, int on)
+{
+        struct fake *f = (struct fake *)m;
+
+        f->volatile_spans = on;
 }
