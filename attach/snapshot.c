@@ -229,21 +229,7 @@ static int snap_read(struct memsrc *m, uint64_t addr, void *buf, size_t len)
         return 0;
 }
 
-static const void *snap_ptr(struct memsrc *m, uint64_t addr, size_t len)
-{
-        struct snap *s = (struct snap *)m;
-        const struct mem_region *r;
-        size_t i;
-
-        r = memsrc_region_of(m, addr);
-        if (!r || !r->copied || len > r->end - addr)
-                return NULL;
-        i = (size_t)(r - m->regions);
-        if (!s->bufs[i])
-                return NULL;
-        return (const char *)s->bufs[i] + (addr - r->start);
-}
-
+/* A copied region's whole buffer (see memsrc_span). */
 static const void *snap_span(struct memsrc *m, uint64_t addr, uint64_t *lo, uint64_t *hi,
                              const uint64_t **gen)
 {
@@ -260,6 +246,15 @@ static const void *snap_span(struct memsrc *m, uint64_t addr, uint64_t *lo, uint
         *hi = r->end;
         *gen = NULL;
         return s->bufs[i];
+}
+
+static const void *snap_ptr(struct memsrc *m, uint64_t addr, size_t len)
+{
+        const uint64_t *gen;
+        uint64_t lo, hi;
+        const char *p = snap_span(m, addr, &lo, &hi, &gen);
+
+        return p && len <= hi - addr ? p + (addr - lo) : NULL;
 }
 
 static int snap_open_mapped_file(struct memsrc *m, const struct mem_region *r,

@@ -31,7 +31,6 @@ void pyo_release(struct pyo *p)
         }
 }
 
-/* [addr, addr+len) inside the last span, or a new span's, else NULL. */
 /* [addr, addr+len) inside the last span or a new one, else NULL.  For a
  * live source the bytes must be copied out before the next read. */
 static inline const void *in_span(struct pyo *p, uint64_t addr, size_t len)
