@@ -959,10 +959,5 @@ void heap_free(struct heap *h)
         free(h->preview_obj);
         free(h->preview_off);
         free(h->preview_pool);
-        free(h->cycles.start);
-        free(h->cycles.members);
-        free(h->cycles.bytes);
-        free(h->cycles.garbage);
-        free(h->garbage);
         free(h);
 }
