@@ -4,6 +4,7 @@
  * layout-fields.h needs no change in this file. */
 #include "layout.h"
 
+#include <errno.h>
 #include <string.h>
 
 static const char *const struct_names[LS__COUNT] = {
@@ -67,6 +68,40 @@ void layout_init(struct layout *l, uint32_t version_hex)
         l->version_hex = version_hex;
         l->source = "none";
         l->variant = "";
+}
+
+int layout_write_text(FILE *f, const struct layout *l)
+{
+        for (int s = 0; s < LS__COUNT; s++) {
+                if (!l->s[s].present)
+                        continue;
+                fprintf(f, "struct %s %u\n", struct_names[s], l->s[s].size);
+                for (int i = 0; i < LF__COUNT; i++)
+                        if ((int)field_structs[i] == s && l->f[i].present)
+                                fprintf(f, "%s %u %u %u\n", field_names[i], l->f[i].offset,
+                                        l->f[i].size, l->f[i].elem_size);
+        }
+        return ferror(f) ? -EIO : 0;
+}
+
+static uint32_t fnv(uint32_t h, const char *s)
+{
+        do
+                h = (h ^ (unsigned char)*s) * 16777619u;
+        while (*s++);
+        return h;
+}
+
+uint32_t layout_schema_hash(void)
+{
+        uint32_t h = 2166136261u;
+
+        for (int s = 0; s < LS__COUNT; s++)
+                h = fnv(fnv(h, struct_names[s]), struct_dwarf_names[s]);
+        for (int i = 0; i < LF__COUNT; i++)
+                h = fnv(fnv(fnv(h, field_names[i]), field_paths[i]),
+                        struct_names[field_structs[i]]);
+        return h;
 }
 
 /* Size of PyGC_Head: from the layout when a provider measured it, else the

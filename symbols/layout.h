@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "layout-fields.h"
 
@@ -106,6 +107,16 @@ enum layout_struct_id layout_field_struct(enum layout_field_id id);
 
 /* Sets every struct and field absent. */
 void layout_init(struct layout *l, uint32_t version_hex);
+
+/* Writes the structs and fields l has in the text format of the generated
+ * tables (tables.h): "struct NAME SIZE", then "FIELD OFFSET SIZE ELEM_SIZE"
+ * lines.  Returns 0, or -EIO when f reports a write error. */
+int layout_write_text(FILE *f, const struct layout *l);
+
+/* A hash of everything layout-fields.h declares (struct and field ids,
+ * DWARF names, member paths): two tools with equal hashes look up the same
+ * things, so a layout one wrote down means the same to the other. */
+uint32_t layout_schema_hash(void);
 
 /* Fills l->facts from l->version_hex and the presence of fields.  Call after
  * the providers ran. */

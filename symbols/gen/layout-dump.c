@@ -50,14 +50,9 @@ int main(int argc, char **argv)
                 fprintf(stderr, "layout-dump: %s\n", d.msg);
                 return 1;
         }
-        for (int s = 0; s < LS__COUNT; s++) {
-                if (!l.s[s].present)
-                        continue;
-                printf("struct %s %u\n", layout_struct_name(s), l.s[s].size);
-                for (int f = 0; f < LF__COUNT; f++)
-                        if ((int)layout_field_struct(f) == s && l.f[f].present)
-                                printf("%s %u %u %u\n", layout_field_name(f), l.f[f].offset,
-                                       l.f[f].size, l.f[f].elem_size);
+        if (layout_write_text(stdout, &l) < 0 || fflush(stdout) != 0) {
+                fprintf(stderr, "layout-dump: cannot write: %m\n");
+                return 1;
         }
         return 0;
 }
