@@ -14,6 +14,7 @@
 #include "debugoffsets.h"
 #include "clock.h"
 #include "diag.h"
+#include "layoutcache.h"
 #include "pydwarf.h"
 #include "pyelf.h"
 #include "memsrc.h"
@@ -323,11 +324,33 @@ static const char *detect_variant(struct memsrc *m, const struct pyelf *e, uint3
         return "";
 }
 
+/* "" = no cache (the library's default; the CLI sets one) */
+static char cache_dir[4096];
+
+void pyinterp_set_layout_cache(const char *dir)
+{
+        snprintf(cache_dir, sizeof(cache_dir), "%s", dir ? dir : "");
+}
+
+static bool cached_dwarf(const struct pyelf *e, struct provider_run *out)
+{
+        if (!cache_dir[0] || !e->build_id[0] ||
+            layout_cache_load(cache_dir, e->build_id, &out->l, out->detail,
+                              sizeof(out->detail)) < 0)
+                return false;
+        note(out->detail, sizeof(out->detail), "cached in %s", cache_dir);
+        out->rc = 0;
+        return true;
+}
+
 static void read_dwarf(const struct pyelf *e, const char *lookup_path, const char *root,
                        struct provider_run *out)
 {
         out->rc = pydwarf_layout_fill(e, lookup_path, root, &out->l, out->detail,
                                       sizeof(out->detail), &out->d);
+        /* a failed store only means the next attach reads the DWARF too */
+        if (out->rc == 0 && cache_dir[0] && e->build_id[0])
+                (void)layout_cache_store(cache_dir, e->build_id, &out->l, out->detail);
 }
 
 static void *pending_main(void *arg)
@@ -386,6 +409,8 @@ static void run_providers(struct memsrc *m, struct pyelf *e, const char *lookup_
                 r->dwarf.rc = diag_set(&r->dwarf.d, -ENOENT, "not read: %s was generated from "
                                        "this very build's DWARF (build-id %s)", r->t->source,
                                        e->build_id);
+        } else if (cached_dwarf(e, &r->dwarf)) {
+                /* read by an earlier attach to this very build */
         } else if (defer && r->table.rc == 0 && (*pending = calloc(1, sizeof(**pending)))) {
                 struct pyinterp_pending *p = *pending;
 

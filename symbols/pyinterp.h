@@ -181,6 +181,11 @@ int pyinterp_find(struct memsrc *m, struct pyinterp **ret, struct diag *d);
  * outlive the pending read. */
 int pyinterp_find_early(struct memsrc *m, struct pyinterp **ret, struct diag *d);
 
+/* Where DWARF layouts are cached by build-id (layoutcache.h); NULL or ""
+ * (the default) reads the DWARF every time.  Set it before the first
+ * pyinterp_find*; it applies to every later one. */
+void pyinterp_set_layout_cache(const char *dir);
+
 /* Starts the pending DWARF parse on its own thread, if any.  Not while
  * the target is stopped: on a small machine the thread would take a CPU
  * from the target's own threads inside the pause. */

@@ -24,6 +24,7 @@
 #include "diff.h"
 #include "heap.h"
 #include "memsrc.h"
+#include "layoutcache.h"
 #include "pyinterp.h"
 #include "report.h"
 #include "session.h"
@@ -58,6 +59,7 @@ struct options {
         bool objects;
         bool quiet;
         bool no_browser;
+        bool no_cache;
         bool dot_local;
         unsigned top;
         unsigned dot_top;
@@ -107,6 +109,9 @@ static const char usage_text[] =
 "  --max-memory SIZE    refuse to copy more than SIZE bytes (K/M/G suffixes;\n"
 "                       default: half of the memory available)\n"
 "  --no-browser         never open the browser (text report instead)\n"
+"  --no-cache           read the interpreter's DWARF even if an earlier run\n"
+"                       cached its layout, and cache nothing (the cache is\n"
+"                       $PYLEAK_ATTACH_CACHE_DIR, else ~/.cache/pyleak-attach)\n"
 "  --core FILE          analyse a core file (gcore or kernel core) instead of\n"
 "                       a live process\n"
 "  --exe PATH           --core: the executable, if not where the core says\n"
@@ -202,7 +207,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 {
         enum { OPT_JSON = 256, OPT_TEXT, OPT_OBJECTS, OPT_TOP, OPT_MAXMEM, OPT_DUMP,
                OPT_FORCE, OPT_DOT, OPT_DOT_TOP, OPT_DOT_CYCLES, OPT_DOT_LOCAL,
-               OPT_SNAPSHOT, OPT_NO_BROWSER, OPT_CORE, OPT_EXE, OPT_SYSROOT };
+               OPT_SNAPSHOT, OPT_NO_BROWSER, OPT_NO_CACHE, OPT_CORE, OPT_EXE, OPT_SYSROOT };
         static const struct option longopts[] = {
                 {"json", required_argument, NULL, OPT_JSON},
                 {"text", required_argument, NULL, OPT_TEXT},
@@ -217,6 +222,7 @@ static void parse_args(int argc, char **argv, struct options *o)
                 {"dot-local", no_argument, NULL, OPT_DOT_LOCAL},
                 {"snapshot", required_argument, NULL, OPT_SNAPSHOT},
                 {"no-browser", no_argument, NULL, OPT_NO_BROWSER},
+                {"no-cache", no_argument, NULL, OPT_NO_CACHE},
                 {"core", required_argument, NULL, OPT_CORE},
                 {"exe", required_argument, NULL, OPT_EXE},
                 {"sysroot", required_argument, NULL, OPT_SYSROOT},
@@ -256,6 +262,7 @@ static void parse_args(int argc, char **argv, struct options *o)
                                           optarg);
                         break;
                 case OPT_NO_BROWSER: o->no_browser = true; break;
+                case OPT_NO_CACHE: o->no_cache = true; break;
                 case OPT_CORE: o->core_path = optarg; break;
                 case OPT_EXE: o->exe_path = optarg; break;
                 case OPT_SYSROOT: o->sysroot = optarg; break;
@@ -587,6 +594,12 @@ int main(int argc, char **argv)
         double t0;
 
         parse_args(argc, argv, &o);
+        if (!o.no_cache) {
+                char dir[4096];
+
+                if (layout_cache_default_dir(dir, sizeof(dir)) == 0)
+                        pyinterp_set_layout_cache(dir);
+        }
         snapshot_install_signal_guard();
         t0 = mono_ms();
         any_output = o.json_path || o.text_path || o.dump_path || o.dot_path;
@@ -628,11 +641,13 @@ int main(int argc, char **argv)
                 }
                 if (!o.quiet)
                         fprintf(stderr, "pyleak-attach: pid %d runs CPython %s (%s); layout "
-                                "from %s%s\n", o.pid, a.pi->version,
+                                "from %s%s%s%s\n", o.pid, a.pi->version,
                                 a.pi->elf_path ? a.pi->elf_path : "?",
                                 a.pi->layout.source ? a.pi->layout.source : "?",
                                 a.pi->pending ? ", checked against its DWARF during the walk"
-                                : "");
+                                : a.pi->layout_detail[0] ? " (" : "",
+                                a.pi->pending ? "" : a.pi->layout_detail,
+                                !a.pi->pending && a.pi->layout_detail[0] ? ")" : "");
                 /* only the browser (its re-snapshots too) and dumps show
                  * value previews */
                 a.previews = browse || o.dump_path;

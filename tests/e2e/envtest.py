@@ -79,20 +79,7 @@ def run_scenario(tap, tool, tag, tmp, scenario, target_kw, tool_env=None, check=
 
 def run_tool_env(tool, args, env=None, timeout=run_e2e.TOOL_TIMEOUT):
     """run_e2e.run_tool with an environment."""
-    import subprocess
-    import time
-    cmd = [tool] + [str(a) for a in args]
-    t0 = time.monotonic()
-    try:
-        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, timeout=timeout, env=env)
-        rc, out, err = p.returncode, p.stdout, p.stderr
-    except subprocess.TimeoutExpired as e:
-        rc, out, err = 'timeout', e.stdout or b'', e.stderr or b''
-    except OSError as e:
-        rc, out, err = 'exec failed: %s' % e, b'', b''
-    return rc, out.decode('utf-8', 'replace'), err.decode('utf-8', 'replace'), \
-        time.monotonic() - t0
+    return run_e2e.run_tool(tool, args, timeout, env=env)
 
 
 def tool_ok(tap, tool):

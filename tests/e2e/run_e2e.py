@@ -256,14 +256,14 @@ class Target:
                 self.proc.wait()
 
 
-def run_tool(tool, args, timeout=TOOL_TIMEOUT, user=None):
+def run_tool(tool, args, timeout=TOOL_TIMEOUT, user=None, env=None):
     cmd = [tool] + [str(a) for a in args]
     if user:
         cmd = user + cmd
     t0 = time.monotonic()
     try:
         p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, timeout=timeout)
+                           stderr=subprocess.PIPE, timeout=timeout, env=env)
         rc, out, err = p.returncode, p.stdout, p.stderr
     except subprocess.TimeoutExpired as e:
         rc, out, err = 'timeout', e.stdout or b'', e.stderr or b''
@@ -860,6 +860,54 @@ def error_check(tap, desc, res, keywords, max_secs=None):
     return tap.ok(good, desc, d)
 
 
+def cache_checks(tap, tool, tgt, tmp):
+    """The DWARF layout cache: the first attach to a build reads its DWARF
+    and stores the layout; the next reads that file and answers the same;
+    --no-cache neither reads nor stores."""
+    cdir = os.path.join(tmp, 'layout-cache')
+    env = dict(os.environ, PYLEAK_ATTACH_CACHE_DIR=cdir)
+    jp = os.path.join(tmp, 'cache.json')
+    runs = []
+    for extra in ([], [], ['--no-cache']):
+        if extra:
+            shutil.rmtree(cdir, ignore_errors=True)
+        if os.path.exists(jp):
+            os.unlink(jp)
+        rc, out, err, secs = run_tool(tool, extra + ['--snapshot', 'copy', '--json', jp, tgt.pid],
+                                      env=env)
+        try:
+            with open(jp) as f:
+                j = json.load(f)
+        except (OSError, ValueError):
+            j = {}
+        entries = sorted(os.listdir(cdir)) if os.path.isdir(cdir) else []
+        text = ''
+        if len(entries) == 1:
+            with open(os.path.join(cdir, entries[0])) as f:
+                text = f.read()
+        runs.append((rc, err, j, entries, text))
+
+    def answer(j):
+        return (j.get('generations'), len(j.get('cycles') or []), len(j.get('types') or []))
+
+    (rc1, err1, j1, e1, text1), (rc2, err2, j2, e2, _), (rc3, err3, j3, e3, _) = runs
+    tap.ok(rc1 == 0 and 'cached in' not in err1 and len(e1) == 1 and
+           re.search(r'^build-id [0-9a-f]+$', text1, re.M) and 'struct RUNTIME ' in text1,
+           'layout cache: the first attach reads the DWARF and stores one entry',
+           ['exit %r, entries %r, stderr: %s' % (rc1, e1, ' | '.join(tail(err1, 3)))])
+    tap.ok(rc2 == 0 and ('cached in %s' % cdir) in err2 and
+           (j2.get('python') or {}).get('layout_source') == 'dwarf' and e2 == e1,
+           'layout cache: the second attach takes the layout from the cache and says so',
+           ['exit %r, layout_source %r, stderr: %s' % (rc2, (j2.get('python') or {}).get('layout_source'),
+                                                       ' | '.join(tail(err2, 3)))])
+    tap.ok(j1 and answer(j1) == answer(j2),
+           'layout cache: both attaches give the same generations, cycles and types',
+           ['%r vs %r' % (answer(j1), answer(j2))])
+    tap.ok(rc3 == 0 and 'cached in' not in err3 and e3 == [],
+           '--no-cache: the DWARF is read again and nothing is stored',
+           ['exit %r, entries %r, stderr: %s' % (rc3, e3, ' | '.join(tail(err3, 3)))])
+
+
 def cmd_cli(args, tap):
     tool = args.tool
     ver, python = preferred_python()
@@ -965,6 +1013,8 @@ def cmd_cli(args, tap):
             tap.ok(rc == 0 and mode == 'fork' and 'fork' in err.lower() and st not in ('T', 't'),
                    '--snapshot auto --max-memory 4096 succeeds by forking and says so on stderr',
                    ['exit %r, snapshot.mode %r, state %s, stderr: %s' % (rc, mode, st, ' | '.join(tail(err, 4)))])
+
+            cache_checks(tap, tool, tgt, tmp)
 
             # --- target already stopped: quick error, left stopped
             os.kill(tgt.pid, signal.SIGSTOP)
