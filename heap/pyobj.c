@@ -38,6 +38,7 @@ static inline const void *in_span(struct pyo *p, uint64_t addr, size_t len)
         const uint8_t *s;
         const uint64_t *genp;
         uint64_t lo, hi;
+        unsigned k;
         const void *v = pyo_in_span(p, addr, len);
 
         if (v)
@@ -45,8 +46,33 @@ static inline const void *in_span(struct pyo *p, uint64_t addr, size_t len)
         /* long arrays are read once: a live cache keeps them out (they
          * would evict what the walk still uses), the others serve them
          * through memsrc_ptr as well */
-        if (!p->spans || len > 4096 || !(s = memsrc_span(p->m, addr, &lo, &hi, &genp)))
-                return NULL;        /* the last span stays: reads come back */
+        if (!p->spans || len > 4096)
+                return NULL;
+        /* addr is in the last span but the range runs past its end: a
+         * source that never changes would give the same span again */
+        if (!p->span_genp && addr - p->span_lo < p->span_hi - p->span_lo)
+                return NULL;
+        for (k = 0; k < PYO_NPREV; k++)
+                if (addr - p->prev[k].lo < p->prev[k].hi - p->prev[k].lo)
+                        break;
+        if (k < PYO_NPREV) {
+                /* an earlier span holds addr: it becomes the last one */
+                s = p->prev[k].base;
+                lo = p->prev[k].lo;
+                hi = p->prev[k].hi;
+                genp = NULL;
+        } else {
+                if (!(s = memsrc_span(p->m, addr, &lo, &hi, &genp)))
+                        return NULL;        /* the last span stays: reads come back */
+                k = PYO_NPREV - 1;
+        }
+        /* most recent first; a live span is not kept (it may change, and
+         * the live cache keeps its own recency) */
+        if (!p->span_genp) {
+                memmove(&p->prev[1], &p->prev[0], k * sizeof(p->prev[0]));
+                p->prev[0] = (struct pyo_span){ .base = p->span, .lo = p->span_lo,
+                                                .hi = p->span_hi };
+        }
         p->span = s;
         p->span_lo = lo;
         p->span_hi = hi;

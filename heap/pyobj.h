@@ -25,6 +25,7 @@ struct memsrc;
 struct pyinterp;
 
 #define PYO_NSLOTS 4
+#define PYO_NPREV 3
 
 /* tp_flags bits (stable across 3.8-3.15, internals notes §7.3). */
 #define TPF_INLINE_VALUES   (1UL << 2)
@@ -56,6 +57,15 @@ struct pyo {
                                         copies may leave it */
         uint64_t span_gen;
         bool spans;                  /* memsrc_has_spans */
+        /* the spans that never change used before the last one, most
+         * recent first: the walk alternates between an object's block and
+         * its type's (static types sit in the interpreter's data, heap
+         * types and dict keys in other mappings), and asking memsrc each
+         * time costs a region lookup per switch */
+        struct pyo_span {
+                const uint8_t *base;
+                uint64_t lo, hi;
+        } prev[PYO_NPREV];
 };
 
 void pyo_init(struct pyo *p, struct memsrc *m, const struct pyinterp *pi);
@@ -69,6 +79,21 @@ static inline const void *pyo_in_span(const struct pyo *p, uint64_t addr, size_t
             (!p->span_genp || *p->span_genp == p->span_gen))
                 return p->span + (addr - p->span_lo);
         return NULL;
+}
+
+/* Asks the CPU for the cache lines around an object's start when they lie
+ * in the last span: the two lines holding addr - 32 and addr + 32 cover the
+ * pre-header (3.11+ managed dict), the GC head and the object header.  A
+ * hint with no effect on what is read, for loops that know which object
+ * comes a few steps ahead. */
+static inline void pyo_prefetch(const struct pyo *p, uint64_t addr)
+{
+        const uint8_t *v = pyo_in_span(p, addr - 32, 96);
+
+        if (v) {
+                __builtin_prefetch(v);
+                __builtin_prefetch(v + 64);
+        }
 }
 
 /* The out-of-line rest of pyo_view and pyo_u64. */

@@ -23,6 +23,7 @@ struct fake {
         uint64_t fail_every, reads;
         bool no_ptr;
         bool volatile_spans;
+        bool stable_spans;
         uint64_t gen;
         void (*on_forget)(void *arg);
         void *on_forget_arg;
@@ -75,8 +76,14 @@ static const void *fake_span(struct memsrc *m, uint64_t addr, uint64_t *lo, uint
         struct fake *f = (struct fake *)m;
         struct blob *b;
 
-        if (!f->volatile_spans || f->fail_every || !(b = find(f, addr, 1)))
+        if (!(f->volatile_spans || f->stable_spans) || f->fail_every || !(b = find(f, addr, 1)))
                 return NULL;
+        if (f->stable_spans) {
+                *lo = b->addr;
+                *hi = b->addr + b->len;
+                *gen = NULL;
+                return b->bytes;
+        }
         if (!b->cached && !(b->cached = malloc(b->len ? b->len : 1)))
                 return NULL;
         if (b->cached_gen != f->gen + 1) {
@@ -200,4 +207,13 @@ void fakemem_volatile_spans(struct memsrc *m, int on)
         struct fake *f = (struct fake *)m;
 
         f->volatile_spans = on;
+        f->stable_spans = false;
+}
+
+void fakemem_stable_spans(struct memsrc *m, int on)
+{
+        struct fake *f = (struct fake *)m;
+
+        f->stable_spans = on;
+        f->volatile_spans = false;
 }

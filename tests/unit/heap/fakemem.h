@@ -9,6 +9,8 @@
  * fakemem_volatile_spans() also hands out spans the way a live source's
  * cache does: good until the next forget (memsrc_ptr still answers, for
  * the tests' own pokes and for what no span serves).
+ * fakemem_stable_spans() hands out spans the way a snapshot does: the
+ * blob's own bytes, for as long as the source lives.
  * fakemem_on_forget()
  * runs fn(arg) on every memsrc_forget(): code reading a running target drops
  * what it cached where it lets the target run on, so this is where a test
@@ -28,6 +30,7 @@ void *fakemem_add(struct memsrc *m, uint64_t addr, size_t len);
 void fakemem_fail_every(struct memsrc *m, uint64_t n);
 void fakemem_no_ptr(struct memsrc *m, int on);
 void fakemem_volatile_spans(struct memsrc *m, int on);
+void fakemem_stable_spans(struct memsrc *m, int on);
 void fakemem_on_forget(struct memsrc *m, void (*fn)(void *arg), void *arg);
 uint64_t fakemem_reads(const struct memsrc *m);
 
