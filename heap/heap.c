@@ -60,6 +60,13 @@ struct addrmap {
         uint64_t nchunks, capchunks;
         uint32_t chunk_used;     /* blocks handed out of the last chunk */
         uint64_t bytes;          /* memory held in chunks */
+        /* the block of the latest lookup while the heap is built: a list
+         * walk adds its objects block by block, and a referent found
+         * missing is added to the block just looked up.  Only the builder
+         * (one thread) uses it; a finished heap is read from any thread
+         * and keeps to the directory. */
+        uint64_t last_key;       /* block number + 1, 0 = none */
+        uint32_t *last;
 };
 
 typedef int (*idxmap_eq_fn)(const struct heap *h, uint32_t idx, const void *key);
@@ -107,14 +114,30 @@ static uint32_t *addrmap_block(const struct addrmap *a, uint64_t blk)
         }
 }
 
-/* The index for addr from the direct map, or -1. */
-static inline int64_t addrmap_get(const struct addrmap *a, uint64_t addr)
+/* addrmap_block through the builder's one-block cache. */
+static inline uint32_t *addrmap_block_last(struct addrmap *a, uint64_t blk)
+{
+        uint32_t *b;
+
+        if (a->last_key == blk + 1)
+                return a->last;
+        b = addrmap_block(a, blk);
+        if (b) {
+                a->last_key = blk + 1;
+                a->last = b;
+        }
+        return b;
+}
+
+/* The index for addr from the direct map, or -1.  `building`: the caller
+ * is the builder and may use the cache. */
+static inline int64_t addrmap_get(struct addrmap *a, uint64_t addr, bool building)
 {
         uint32_t *b, s;
 
         if (addr & 7)
                 return -1;
-        b = addrmap_block(a, addr >> AM_SHIFT);
+        b = building ? addrmap_block_last(a, addr >> AM_SHIFT) : addrmap_block(a, addr >> AM_SHIFT);
         if (!b)
                 return -1;
         s = b[(addr >> 4) & (AM_SLOTS - 1)];
@@ -133,7 +156,7 @@ static uint32_t *addrmap_slot(struct addrmap *a, uint64_t addr, uint64_t budget,
         *err = 0;
         if (addr & 7)
                 return NULL;
-        b = addrmap_block(a, blk);
+        b = addrmap_block_last(a, blk);
         if (b)
                 return &b[(addr >> 4) & (AM_SLOTS - 1)];
         if (a->bytes >= budget && a->chunk_used == AM_CHUNK)
@@ -175,11 +198,15 @@ static uint32_t *addrmap_slot(struct addrmap *a, uint64_t addr, uint64_t budget,
                         a->chunks = n;
                         a->capchunks = nc;
                 }
-                a->chunks[a->nchunks] = calloc((size_t)AM_CHUNK * AM_SLOTS, sizeof(uint32_t));
+                /* zeroed by hand, not by calloc: a fresh mapping would
+                 * map its pages read-only at the first look at a slot and
+                 * take a second fault at the first store, twice per page */
+                a->chunks[a->nchunks] = malloc((size_t)AM_CHUNK * AM_SLOTS * sizeof(uint32_t));
                 if (!a->chunks[a->nchunks]) {
                         *err = -ENOMEM;
                         return NULL;
                 }
+                memset(a->chunks[a->nchunks], 0, (size_t)AM_CHUNK * AM_SLOTS * sizeof(uint32_t));
                 a->nchunks++;
                 a->chunk_used = 0;
                 a->bytes += (uint64_t)AM_CHUNK * AM_SLOTS * sizeof(uint32_t);
@@ -191,6 +218,8 @@ static uint32_t *addrmap_slot(struct addrmap *a, uint64_t addr, uint64_t budget,
         a->keys[i] = blk + 1;
         a->blocks[i] = b;
         a->n++;
+        a->last_key = blk + 1;
+        a->last = b;
         return &b[(addr >> 4) & (AM_SLOTS - 1)];
 }
 
@@ -476,7 +505,7 @@ int64_t heap_find(const struct heap *h, uint64_t addr)
 
         if (!h || !(p = priv(h)))
                 return -1;
-        i = addrmap_get(&p->addrs, addr);
+        i = addrmap_get(&p->addrs, addr, !p->finished);
         if (i >= 0 || !p->objmap.count)
                 return i;
         return idxmap_get(&p->objmap, h, tag_of_u64(addr), obj_eq, &addr);
