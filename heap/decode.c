@@ -649,7 +649,7 @@ static void tinfo_free(struct tinfo *t)
         free(t);
 }
 
-int tinfo_get(struct walker *w, uint64_t addr, struct tinfo **ret)
+int tinfo_get_slow(struct walker *w, uint64_t addr, struct tinfo **ret)
 {
         const struct layout *l = w->l;
         struct rawtype rt, meta;
@@ -657,12 +657,16 @@ int tinfo_get(struct walker *w, uint64_t addr, struct tinfo **ret)
         char mod[128], qual[160], tpname[160];
         uint64_t metaflags, metaaddr;
         uint32_t idx;
+        struct tcache_ent *tc;
         int r;
 
         if (map_get(&w->tmap, addr, &idx)) {
                 t = w->tv[idx];
                 if (!t)
                         return -EBADMSG;
+                tc = tcache_of(w, addr);
+                tc->addr = addr;
+                tc->t = t;
                 *ret = t;
                 return 0;
         }

@@ -185,6 +185,8 @@ enum clabel {
         CL__COUNT
 };
 
+#define TCACHE_SIZE 64
+
 struct walker {
         struct heap *h;
         struct pyo p;
@@ -195,6 +197,12 @@ struct walker {
         struct tinfo **tv;       /* stable pointers: decoders hold them */
         uint32_t ntv, captv;
         struct u64map tmap;      /* type address -> tv index */
+        /* in front of tmap: a few types make most objects, and the walk
+         * asks for one or two per object */
+        struct tcache_ent {
+                uint64_t addr;
+                struct tinfo *t; /* NULL = empty (bad types stay in tmap) */
+        } tcache[TCACHE_SIZE];
         struct u64map lmap;      /* (str address, style) -> label id */
 
         uint32_t lab[CL__COUNT];
@@ -226,8 +234,25 @@ int walker_init(struct walker *w, struct heap *h, struct memsrc *m,
 void walker_release(struct walker *w);
 
 /* Type info for a type address (cached).  -EBADMSG if it does not look like
- * a type, -EFAULT if unreadable, -ENOMEM. */
-int tinfo_get(struct walker *w, uint64_t type_addr, struct tinfo **ret);
+ * a type, -EFAULT if unreadable, -ENOMEM.  tinfo_get() answers from
+ * w->tcache inline and leaves the rest to tinfo_get_slow(). */
+int tinfo_get_slow(struct walker *w, uint64_t type_addr, struct tinfo **ret);
+
+static inline struct tcache_ent *tcache_of(struct walker *w, uint64_t type_addr)
+{
+        return &w->tcache[(type_addr >> 4 ^ type_addr >> 10) % TCACHE_SIZE];
+}
+
+static inline int tinfo_get(struct walker *w, uint64_t type_addr, struct tinfo **ret)
+{
+        const struct tcache_ent *tc = tcache_of(w, type_addr);
+
+        if (tc->t && tc->addr == type_addr) {
+                *ret = tc->t;
+                return 0;
+        }
+        return tinfo_get_slow(w, type_addr, ret);
+}
 
 /* Reads an object's header and fills what heap_add_object needs. */
 struct objhdr {

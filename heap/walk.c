@@ -29,6 +29,7 @@
 #define DEFAULT_MAX_OBJECTS 100000000ULL
 #define MAX_FRAME_SLOTS_ROOTS ((uint64_t)1 << 20)
 #define MAX_INTERPRETERS    256
+#define DECODE_AHEAD        8
 
 struct gclist {
         uint64_t head;           /* address of the list head PyGC_Head */
@@ -182,6 +183,7 @@ static int add_unreadable(struct walker *w, uint64_t obj, enum heap_gen gen, uin
 #define LEARN_SCAN_MAX 2000000
 #define LEARN_SAMPLE 256
 #define LEARN_DISTINCT 16
+#define LEARN_TYPE_CACHE 256
 static void learn_before_walk(struct walker *w, const struct gcstate *gs)
 {
         const struct layout *l = w->l;
@@ -190,6 +192,10 @@ static void learn_before_walk(struct walker *w, const struct gcstate *gs)
         uint32_t nextoff = lhas(l, LF_GCHEAD_NEXT) ? lo(l, LF_GCHEAD_NEXT) : 0;
         uint64_t scanned = 0, val[LEARN_DISTINCT], best = 0;
         unsigned cnt[LEARN_DISTINCT], nval = 0, sample = 0, bestn = 0;
+        /* whether a type is a metatype, by type address: a scan meets the
+         * same few hundred types over and over, and reading a type's
+         * flags leaves the block of the objects being scanned */
+        struct { uint64_t type; bool meta; } seen[LEARN_TYPE_CACHE] = { 0 };
 
         if (!lhas(l, LF_TYPE_FLAGS) || w->subtype_traverse)
                 return;
@@ -202,10 +208,20 @@ static void learn_before_walk(struct walker *w, const struct gcstate *gs)
                 while (node && !(node & 7) && node != gs->lists[i].head &&
                        scanned++ < LEARN_SCAN_MAX) {
                         uint64_t obj = node + gch;
+                        bool meta = false;
 
-                        if (pyo_type_of(p, obj, &typ) == 0 &&
-                            pyo_u64(p, typ + lo(l, LF_TYPE_FLAGS), &flags) == 0 &&
-                            (flags & (1UL << 31))) {
+                        if (pyo_type_of(p, obj, &typ) == 0) {
+                                unsigned h = (unsigned)((typ >> 4) ^ (typ >> 12)) % LEARN_TYPE_CACHE;
+
+                                if (typ && seen[h].type == typ) {
+                                        meta = seen[h].meta;
+                                } else if (pyo_u64(p, typ + lo(l, LF_TYPE_FLAGS), &flags) == 0) {
+                                        meta = (flags & TPF_TYPE_SUBCLASS) != 0;
+                                        seen[h].type = typ;
+                                        seen[h].meta = meta;
+                                }
+                        }
+                        if (meta) {
                                 uint64_t t = decode_class_traverse(w, obj);
                                 unsigned k;
 
@@ -266,6 +282,8 @@ static int walk_list(struct walker *w, const struct gclist *gl, uint64_t max,
                                         "GC list of generation %s is broken: node 0x%llx is "
                                         "unreadable", heap_gen_name(gl->gen),
                                         (unsigned long long)node);
+                /* the next node's miss overlaps this node's work */
+                pyo_prefetch(p, (next & ~(uint64_t)3) + gch);
                 if (w->h->nobjs >= max)
                         return diag_set(d, -E2BIG,
                                         "more than %llu GC objects: stopped walking (raise the "
@@ -1257,6 +1275,10 @@ int heap_build(struct memsrc *m, const struct pyinterp *pi,
          * to a snapshot than fields read again later; a referent that does
          * not check out is read afresh (resolve_object). */
         for (uint32_t i = 0; i < h->ntracked; i++) {
+                /* the GC lists are in allocation order, not address
+                 * order: fetch ahead of the decoder */
+                if (i + DECODE_AHEAD < h->ntracked)
+                        pyo_prefetch(&w.p, h->objs[i + DECODE_AHEAD].addr);
                 r = decode_object(&w, i, h->objs[i].addr);
                 if (r < 0) {
                         if (r == -ENOMEM)
