@@ -194,14 +194,16 @@ static void write_detail(FILE *f, const char *detail)
         fprintf(f, "%.*s\n", (int)n, detail);
 }
 
-/* mkdir that accepts an existing directory of ours and nothing else. */
-static int own_dir(const char *path)
+/* mkdir that accepts an existing directory of ours and nothing else.  The
+ * parent may be a symlink of the user's (~/.cache on another disk); the
+ * cache directory itself may not. */
+static int own_dir(const char *path, bool follow)
 {
         struct stat st;
 
         if (mkdir(path, 0700) < 0 && errno != EEXIST)
                 return -errno;
-        if (lstat(path, &st) < 0)
+        if ((follow ? stat(path, &st) : lstat(path, &st)) < 0)
                 return -errno;
         if (!S_ISDIR(st.st_mode) || !ours(&st))
                 return -EPERM;
@@ -225,11 +227,15 @@ int layout_cache_store(const char *dir, const char *build_id, const struct layou
         slash = strrchr(parent, '/');
         if (slash && slash != parent) {
                 *slash = '\0';
-                /* ~/.cache may not exist yet; nothing further up is made */
-                if (access(parent, F_OK) < 0 && mkdir(parent, 0700) < 0 && errno != EEXIST)
-                        return -errno;
+                /* ~/.cache may not exist yet (nothing further up is made).
+                 * Root under a sudo that kept the user's HOME must not
+                 * leave a directory of its own there, which the user could
+                 * then not remove. */
+                r = own_dir(parent, true);
+                if (r < 0)
+                        return r;
         }
-        r = own_dir(dir);
+        r = own_dir(dir, false);
         if (r < 0)
                 return r;
         snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);

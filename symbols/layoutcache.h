@@ -37,7 +37,8 @@ int layout_cache_load(const char *dir, const char *build_id, struct layout *l, c
 
 /* Stores l under build_id, atomically (a reader sees the old entry or the
  * whole new one).  Creates dir, and its parent if missing, mode 0700.
- * Negative errno when it could not (a directory not ours is -EPERM). */
+ * Negative errno when it could not: -EPERM when dir or its parent belongs
+ * to someone else or others can write it (root with another user's HOME). */
 int layout_cache_store(const char *dir, const char *build_id, const struct layout *l,
                        const char *detail);
 

@@ -222,6 +222,17 @@ static void test_not_ours(void)
         ok(sample(&got) == 0 && layout_cache_store(dir, BID, &got, "x") == -EPERM,
            "and nothing is stored there");
         chown(dir, 0, 0);
+        {
+                char home[300], sub[400];
+                struct stat st;
+
+                /* sudo keeping the user's HOME: ~/.cache is the user's */
+                snprintf(home, sizeof(home), "%s/user-cache", base);
+                snprintf(sub, sizeof(sub), "%s/pyleak-attach", home);
+                ok(mkdir(home, 0755) == 0 && chown(home, 65534, 65534) == 0 &&
+                   layout_cache_store(sub, BID, &got, "x") == -EPERM && stat(sub, &st) < 0,
+                   "root leaves nothing in a cache directory's parent owned by another user");
+        }
 }
 
 int main(void)
