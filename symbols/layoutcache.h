@@ -1,6 +1,6 @@
 /* layoutcache: DWARF layouts already read, kept on disk by build-id.
  *
- * Reading an interpreter's DWARF costs 10-40 ms of CPU (about a second when
+ * Reading an interpreter's DWARF costs 10-50 ms of CPU (about a second when
  * it is compressed, as Debian's -dbg packages are) on every attach, for an
  * answer that depends on the build alone.  The first attach to a build
  * stores what the DWARF provider found as DIR/BUILDID-SCHEMA.layout (the

@@ -639,15 +639,20 @@ int main(int argc, char **argv)
                         code = fail(&d, r, "cannot find the Python interpreter");
                         goto out;
                 }
-                if (!o.quiet)
+                if (!o.quiet) {
+                        char how[300] = "";
+
+                        /* which DWARF, and whether it came from the cache */
+                        if (a.pi->pending)
+                                snprintf(how, sizeof(how),
+                                         ", checked against its DWARF during the walk");
+                        else if (a.pi->layout.source && !strcmp(a.pi->layout.source, "dwarf"))
+                                snprintf(how, sizeof(how), " (%s)", a.pi->layout_detail);
                         fprintf(stderr, "pyleak-attach: pid %d runs CPython %s (%s); layout "
-                                "from %s%s%s%s\n", o.pid, a.pi->version,
+                                "from %s%s\n", o.pid, a.pi->version,
                                 a.pi->elf_path ? a.pi->elf_path : "?",
-                                a.pi->layout.source ? a.pi->layout.source : "?",
-                                a.pi->pending ? ", checked against its DWARF during the walk"
-                                : a.pi->layout_detail[0] ? " (" : "",
-                                a.pi->pending ? "" : a.pi->layout_detail,
-                                !a.pi->pending && a.pi->layout_detail[0] ? ")" : "");
+                                a.pi->layout.source ? a.pi->layout.source : "?", how);
+                }
                 /* only the browser (its re-snapshots too) and dumps show
                  * value previews */
                 a.previews = browse || o.dump_path;
