@@ -642,10 +642,11 @@ int main(int argc, char **argv)
                 if (!o.quiet) {
                         char how[300] = "";
 
-                        /* which DWARF, and whether it came from the cache */
+                        /* which DWARF, and whether it came from the cache;
+                         * a stripped build may have none to be found */
                         if (a.pi->pending)
-                                snprintf(how, sizeof(how),
-                                         ", checked against its DWARF during the walk");
+                                snprintf(how, sizeof(how), "; its DWARF, if found, is "
+                                         "compared during the walk");
                         else if (a.pi->layout.source && !strcmp(a.pi->layout.source, "dwarf"))
                                 snprintf(how, sizeof(how), " (%s)", a.pi->layout_detail);
                         fprintf(stderr, "pyleak-attach: pid %d runs CPython %s (%s); layout "
