@@ -89,6 +89,9 @@ struct heap_meta {
         char interp_path[512];     /* ELF that holds the interpreter */
         double pause_ms;
         double stop_ms;
+        double fork_ms;            /* fork mode: the injected clone call (the
+                                      kernel copying page tables), inside
+                                      pause_ms; 0 in other modes */
         int threads;
         uint64_t bytes_copied;
         double walk_ms;            /* time to build the graph */

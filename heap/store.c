@@ -17,7 +17,7 @@
  *
  * meta(key TEXT PRIMARY KEY, value)            one row per fact, typed
  *   format           'pyleak-attach-dump' (what makes the file a dump)
- *   format_version   2: the schema version the file was written with
+ *   format_version   3: the schema version the file was written with
  *   min_reader       1: the oldest format_version a reader may support and
  *                    still read this file.  Additive changes (new tables,
  *                    columns, meta keys) raise format_version only; a
@@ -32,19 +32,25 @@
  *   interp_path      the ELF file holding the interpreter
  *   pause_ms         how long the target was paused
  *   stop_ms          time to stop all threads
+ *   fork_ms          fork mode: the fork system call inside the pause (the
+ *                    kernel copying page tables), else 0 (format 3+; kept
+ *                    out of checksum so that format-2 readers still accept
+ *                    the file, and checked against pause_ms instead)
  *   threads          threads stopped
  *   bytes_copied     bytes read from the target
  *   walk_ms          time to build the graph
  *   analyse_ms       time to run the analyses
  *   interpreters     interpreters walked
  *   inconsistencies  bad links, headers or refcounts seen (0 = clean)
-  approximate      1 if read from a running process (--snapshot live)
-  live_retries     live mode: torn GC lists walked again
-  layout_gaps      objects left opaque because the layout lacks a struct
-  pid_in_namespace the target's pid inside its own PID namespace
-  snapshot_mode    'copy', 'fork', 'live' or 'core'
-  symbols_ms       time to find the interpreter and validate its layout
-  layout_disagreements  fields on which two layout providers disagreed
+ *   approximate      1 if read from a running process (--snapshot live)
+ *   live_retries     live mode: torn GC lists walked again
+ *   layout_gaps      objects left opaque because the layout lacks a struct
+ *   pid_in_namespace the target's pid inside its own PID namespace
+ *   snapshot_mode    'copy', 'fork', 'live' or 'core'
+ *   symbols_ms       time the run waited to find the interpreter and validate
+ *                    its layout (a DWARF read done during the walk is not
+ *                    counted)
+ *   layout_disagreements  fields on which two layout providers disagreed
  *   analysed         1 if the analysis columns and tables are filled
  *   n_objects, n_tracked, n_edges, n_types, n_labels, n_gc_garbage,
  *   n_roots, n_threads, n_frames
@@ -168,8 +174,8 @@
  *                    computed ones (root_id NULL)
  *
  * Format history: 1 first release; 2 adds objects.preview and the meta
- * keys n_previews, previews_dropped, previews_checksum (additive:
- * min_reader stays 1).
+ * keys n_previews, previews_dropped, previews_checksum; 3 adds the meta key
+ * fork_ms (both additive: min_reader stays 1).
  * Planned (later formats, additive: min_reader stays 1, so this reader
  * keeps reading them): per-object referrer paths cached for the browser,
  * several snapshots in one file.
@@ -228,7 +234,7 @@ struct dump_meta {
         int64_t python_hex;
         char layout_source[sizeof(((struct heap_meta *)0)->layout_source)];
         char interp_path[sizeof(((struct heap_meta *)0)->interp_path)];
-        double pause_ms, stop_ms;
+        double pause_ms, stop_ms, fork_ms;
         int64_t threads;
         int64_t bytes_copied;
         double walk_ms, analyse_ms;
@@ -301,6 +307,7 @@ static const struct mkey meta_keys[] = {
         MKV("n_previews", MK_INT, npreviews, 2),
         MKV("previews_dropped", MK_INT, previews_dropped, 2),
         MKV("previews_checksum", MK_TEXT, previews_checksum, 2),
+        MKV("fork_ms", MK_REAL, fork_ms, 3),
 };
 #define N_META_KEYS (sizeof(meta_keys) / sizeof(meta_keys[0]))
 
@@ -786,6 +793,7 @@ static void fill_dump_meta(const struct heap *h, const struct store_write_opts *
         dm->interp_path[sizeof(dm->interp_path) - 1] = '\0';
         dm->pause_ms = m->pause_ms;
         dm->stop_ms = m->stop_ms;
+        dm->fork_ms = m->fork_ms;
         dm->threads = m->threads;
         dm->bytes_copied = (int64_t)m->bytes_copied;
         dm->walk_ms = m->walk_ms;
@@ -1690,6 +1698,9 @@ static int check_meta_counts(struct reader *rd)
             dm->threads > INT_MAX || dm->interpreters < INT_MIN || dm->interpreters > INT_MAX ||
             dm->python_hex < 0 || dm->python_hex > UINT32_MAX)
                 return damaged(rd, "implausible values in meta");
+        /* outside the checksum (see the schema): bounded here instead */
+        if (!(dm->fork_ms >= 0 && dm->fork_ms <= dm->pause_ms))
+                return damaged(rd, "implausible fork_ms in meta");
         return 0;
 }
 
@@ -2151,6 +2162,7 @@ static void restore_meta(const struct dump_meta *dm, struct heap_meta *m)
         snprintf(m->interp_path, sizeof(m->interp_path), "%s", dm->interp_path);
         m->pause_ms = dm->pause_ms;
         m->stop_ms = dm->stop_ms;
+        m->fork_ms = dm->fork_ms;
         m->threads = (int)dm->threads;
         m->bytes_copied = (uint64_t)dm->bytes_copied;
         m->walk_ms = dm->walk_ms;

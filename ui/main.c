@@ -431,6 +431,7 @@ static int take_heap(struct app *a, bool quiet, struct heap **ret, struct diag *
         h->meta.pid = a->o->pid;
         h->meta.pause_ms = st.pause_ms;
         h->meta.stop_ms = st.stop_ms;
+        h->meta.fork_ms = st.mode_used == SNAPSHOT_FORK ? st.fork_ms : 0;
         h->meta.threads = st.threads;
         h->meta.bytes_copied = st.bytes_copied;
         h->meta.pid_in_namespace = memsrc_pid_in_namespace(a->live);

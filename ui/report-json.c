@@ -208,11 +208,11 @@ int report_json(const struct heap *h, FILE *f, const struct report_opts *o)
         fputs("},\n", f);
         fputs("  \"snapshot\": {\"mode\": ", f);
         json_str(f, m->snapshot_mode);
-        fprintf(f, ", \"pause_ms\": %.3f, \"stop_ms\": %.3f, \"threads\": %d"
+        fprintf(f, ", \"pause_ms\": %.3f, \"stop_ms\": %.3f, \"fork_ms\": %.3f, \"threads\": %d"
                 ", \"bytes_copied\": %" PRIu64 ", \"walk_ms\": %.3f, \"analyse_ms\": %.3f"
                 ", \"inconsistencies\": %" PRIu64 ", \"approximate\": %s"
                 ", \"live_retries\": %" PRIu32 ", \"layout_gaps\": %" PRIu64 "},\n",
-                m->pause_ms, m->stop_ms, m->threads, m->bytes_copied, m->walk_ms,
+                m->pause_ms, m->stop_ms, m->fork_ms, m->threads, m->bytes_copied, m->walk_ms,
                 m->analyse_ms, m->inconsistencies, m->approximate ? "true" : "false",
                 m->live_retries, m->layout_gaps);
         fprintf(f, "  \"gc\": {\"enabled\": %s, \"thresholds\": [%d, %d, %d], "

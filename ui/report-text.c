@@ -122,8 +122,12 @@ int report_text(const struct heap *h, FILE *f, const struct report_opts *o)
                 m->python_version);
         fprintf(f, "interpreter: %s (layout from %s)\n", m->interp_path, m->layout_source);
         fprintf(f, "snapshot: target paused %.1f ms (%d thread%s stopped in %.1f ms), "
-                "%s copied\n", m->pause_ms, m->threads, m->threads == 1 ? "" : "s",
+                "%s copied", m->pause_ms, m->threads, m->threads == 1 ? "" : "s",
                 m->stop_ms, fmt_bytes(m->bytes_copied, b, sizeof(b)));
+        /* in fork mode most of the pause is the kernel's, not the tool's */
+        if (m->fork_ms > 0)
+                fprintf(f, "; the fork itself took %.1f ms", m->fork_ms);
+        fputc('\n', f);
         fprintf(f, "gc: %s, thresholds %d/%d/%d, counts %d/%d/%d, frozen %" PRIu64 "%s\n",
                 g->enabled ? "enabled" : "DISABLED", g->thresholds[0], g->thresholds[1],
                 g->thresholds[2], g->counts[0], g->counts[1], g->counts[2], g->frozen,

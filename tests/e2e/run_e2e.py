@@ -906,6 +906,8 @@ def cache_checks(tap, tool, tgt, tmp):
     tap.ok(rc3 == 0 and 'cached in' not in err3 and e3 == [],
            '--no-cache: the DWARF is read again and nothing is stored',
            ['exit %r, entries %r, stderr: %s' % (rc3, e3, ' | '.join(tail(err3, 3)))])
+    fms = (j1.get('snapshot') or {}).get('fork_ms')
+    tap.ok(fms == 0, 'copy mode forks nothing (snapshot.fork_ms 0)', ['fork_ms %r' % fms])
 
 
 def cmd_cli(args, tap):
@@ -1006,13 +1008,19 @@ def cmd_cli(args, tap):
             rc, out, err, secs = run_tool(tool, ['--snapshot', 'auto', '--max-memory', '4096', '--json', jp, tgt.pid])
             try:
                 with open(jp) as f:
-                    mode = (json.load(f).get('snapshot') or {}).get('mode')
+                    snap = json.load(f).get('snapshot') or {}
             except (OSError, ValueError):
-                mode = None
+                snap = {}
+            mode = snap.get('mode')
             st = proc_state(tgt.pid)
             tap.ok(rc == 0 and mode == 'fork' and 'fork' in err.lower() and st not in ('T', 't'),
                    '--snapshot auto --max-memory 4096 succeeds by forking and says so on stderr',
                    ['exit %r, snapshot.mode %r, state %s, stderr: %s' % (rc, mode, st, ' | '.join(tail(err, 4)))])
+            fork_ms, pause_ms = snap.get('fork_ms'), snap.get('pause_ms')
+            tap.ok(isinstance(fork_ms, (int, float)) and isinstance(pause_ms, (int, float)) and
+                   0 < fork_ms <= pause_ms,
+                   'fork mode reports the fork system call inside the pause (snapshot.fork_ms)',
+                   ['fork_ms %r, pause_ms %r' % (fork_ms, pause_ms)])
 
             cache_checks(tap, tool, tgt, tmp)
 

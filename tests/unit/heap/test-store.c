@@ -133,7 +133,7 @@ static struct heap *sample(void)
         };
         h->meta = (struct heap_meta){
                 .pid = 4242, .python_hex = 0x030c01f0, .pause_ms = 1.0 / 3,
-                .stop_ms = 0.1 + 0.2, .threads = 3, .bytes_copied = 123456789012ULL,
+                .stop_ms = 0.1 + 0.2, .fork_ms = 0.25, .threads = 3, .bytes_copied = 123456789012ULL,
                 .walk_ms = 1e-9, .interpreters = 2, .inconsistencies = 7,
         };
         /* two threads, three frames; recorded roots of every kind */
@@ -195,7 +195,8 @@ static bool same_heap(const struct heap *a, const struct heap *b, char *why, siz
         SAME(ma->python_hex == mb->python_hex);
         SAME(strcmp(ma->layout_source, mb->layout_source) == 0);
         SAME(strcmp(ma->interp_path, mb->interp_path) == 0);
-        SAME(ma->pause_ms == mb->pause_ms && ma->stop_ms == mb->stop_ms);
+        SAME(ma->pause_ms == mb->pause_ms && ma->stop_ms == mb->stop_ms &&
+             ma->fork_ms == mb->fork_ms);
         SAME(ma->threads == mb->threads && ma->bytes_copied == mb->bytes_copied);
         SAME(ma->walk_ms == mb->walk_ms && ma->analyse_ms == mb->analyse_ms);
         SAME(ma->interpreters == mb->interpreters);
@@ -467,7 +468,7 @@ static void test_roundtrip(const struct heap *h)
            " (%u, %u)", h->cycles.n, h->ngarbage);
 
         r = heap_store_info(p, &info, &d);
-        ok(r == 0 && info.format_version == 2 && strcmp(info.host, "testhost") == 0 &&
+        ok(r == 0 && info.format_version == 3 && strcmp(info.host, "testhost") == 0 &&
            strcmp(info.time_iso, "2024-05-01T12:00:00Z") == 0 &&
            strcmp(info.tool_version, "9.9.9") == 0, "heap_store_info: %d %s %s %s", r,
            info.host, info.time_iso, info.tool_version);
@@ -644,11 +645,11 @@ static void test_bad_files(void)
                 struct heap *h = NULL;
 
                 heap_store_read(tpath("v99"), &h, &d);
-                ok(strstr(d.msg, "reads up to format 2") && strstr(d.msg, "hint: upgrade"),
+                ok(strstr(d.msg, "reads up to format 3") && strstr(d.msg, "hint: upgrade"),
                    "the newer-format message says what to do");
         }
         spew(tpath("v2"), img, len);
-        sql(tpath("v2"), "update meta set value = 3 where key = 'format_version';"
+        sql(tpath("v2"), "update meta set value = 4 where key = 'format_version';"
                          " alter table objects add column retained integer;"
                          " create table roots(obj_id, kind);");
         {
@@ -683,6 +684,29 @@ static void test_bad_files(void)
 
                 ok(r == 0 && h && h->npreviews == 0 && heap_preview(h, 0, pv, sizeof(pv)) == -ENOENT,
                    "a format-1 dump (no previews) reads, main checksum intact: %d %s", r, d.msg);
+                heap_free(h);
+        }
+        /* fork_ms: outside the checksum (format-2 readers), so bounded */
+        spew(tpath("fkbig"), img, len);
+        sql(tpath("fkbig"), "update meta set value = 5.0 where key = 'fork_ms'");
+        expect_bad(tpath("fkbig"), -EBADMSG, "implausible fork_ms",
+                   "a fork_ms longer than the pause");
+        spew(tpath("fkneg"), img, len);
+        sql(tpath("fkneg"), "update meta set value = -1 where key = 'fork_ms'");
+        expect_bad(tpath("fkneg"), -EBADMSG, "implausible fork_ms", "a negative fork_ms");
+        spew(tpath("fkgone"), img, len);
+        sql(tpath("fkgone"), "delete from meta where key = 'fork_ms'");
+        expect_bad(tpath("fkgone"), -EBADMSG, "fork_ms", "a format-3 dump without fork_ms");
+        spew(tpath("v2fk"), img, len);
+        sql(tpath("v2fk"), "update meta set value = 2 where key = 'format_version';"
+                           " delete from meta where key = 'fork_ms'");
+        {
+                struct diag d = {0};
+                struct heap *h = NULL;
+                int r = heap_store_read(tpath("v2fk"), &h, &d);
+
+                ok(r == 0 && h && h->meta.fork_ms == 0,
+                   "a format-2 dump (no fork_ms) reads, fork_ms 0: %d %s", r, d.msg);
                 heap_free(h);
         }
         spew(tpath("v2nopv"), img, len);
