@@ -687,16 +687,21 @@ static void test_bad_files(void)
                 heap_free(h);
         }
         /* fork_ms: outside the checksum (format-2 readers), so bounded */
-        spew(tpath("fkbig"), img, len);
-        sql(tpath("fkbig"), "update meta set value = 5.0 where key = 'fork_ms'");
-        expect_bad(tpath("fkbig"), -EBADMSG, "implausible fork_ms",
-                   "a fork_ms longer than the pause");
-        spew(tpath("fkneg"), img, len);
-        sql(tpath("fkneg"), "update meta set value = -1 where key = 'fork_ms'");
-        expect_bad(tpath("fkneg"), -EBADMSG, "implausible fork_ms", "a negative fork_ms");
-        spew(tpath("fkgone"), img, len);
-        sql(tpath("fkgone"), "delete from meta where key = 'fork_ms'");
-        expect_bad(tpath("fkgone"), -EBADMSG, "fork_ms", "a format-3 dump without fork_ms");
+        static const struct {
+                const char *name, *edit, *want, *desc;
+        } fk[] = {
+                {"fkbig", "update meta set value = 5.0 where key = 'fork_ms'",
+                 "implausible fork_ms", "a fork_ms longer than the pause"},
+                {"fkneg", "update meta set value = -1 where key = 'fork_ms'",
+                 "implausible fork_ms", "a negative fork_ms"},
+                {"fkgone", "delete from meta where key = 'fork_ms'",
+                 "fork_ms", "a format-3 dump without fork_ms"},
+        };
+        for (size_t i = 0; i < sizeof(fk) / sizeof(fk[0]); i++) {
+                spew(tpath(fk[i].name), img, len);
+                sql(tpath(fk[i].name), fk[i].edit);
+                expect_bad(tpath(fk[i].name), -EBADMSG, fk[i].want, fk[i].desc);
+        }
         spew(tpath("v2fk"), img, len);
         sql(tpath("v2fk"), "update meta set value = 2 where key = 'format_version';"
                            " delete from meta where key = 'fork_ms'");
