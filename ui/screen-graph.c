@@ -5,11 +5,9 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "analysis.h"
-#include "diff.h"
 #include "fmt.h"
 #include "heap.h"
 #include "paths.h"

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "analysis.h"
-#include "diff.h"
 #include "fmt.h"
 #include "heap.h"
 #include "screens-internal.h"

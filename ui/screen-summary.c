@@ -2,13 +2,10 @@
  * (process, gc state, leak suspects), the threads with their frames and
  * locals, and the help generated from the keymap.  Single-column screens:
  * their rows are drawn by screens_cell_line (screens.c). */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "analysis.h"
 #include "diff.h"
 #include "fmt.h"
 #include "heap.h"
