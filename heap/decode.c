@@ -1,7 +1,7 @@
 /* decode: the type cache and one small decoder per kind of object.
  *
  * Each decoder reproduces what the type's tp_traverse visits, in the same
- * order, for every supported version (internals notes §8, §9); version
+ * order, for every supported version (doc/internals.md §Traverse, §Dicts); version
  * differences are handled through layout fields that are present or absent
  * and through layout.facts, never through version #ifdefs.
  */
@@ -295,7 +295,7 @@ static int emit_fields(struct walker *w, uint64_t obj, enum layout_struct_id s,
 
 /* The member descriptors of a heap type sit right after the heap type
  * object, at type + Py_TYPE(type)->tp_basicsize; Py_SIZE(type) of them
- * (internals notes §7.5).  Only T_OBJECT_EX members are traversed. */
+ * (doc/internals.md §Slots).  Only T_OBJECT_EX members are traversed. */
 static int collect_slots(struct walker *w, uint64_t type, const void *tv,
                          struct tinfo *t)
 {
@@ -708,7 +708,7 @@ int tinfo_get_slow(struct walker *w, uint64_t addr, struct tinfo **ret)
         if (is_subtype_traverse(w, &rt)) {
                 /* subtype_traverse: slots of every class up the chain that
                  * still uses it, then the first base with another
-                 * traverse decides the rest (§8.2). */
+                 * traverse decides the rest (doc/internals.md §Subtype traverse). */
                 uint64_t b = addr;
                 int depth = 0;
 
@@ -1104,7 +1104,7 @@ int obj_header(struct walker *w, uint64_t obj, struct objhdr *oh)
                 size = (uint64_t)t->basicsize;
                 oh->flags |= HOBJ_PARTIAL;
         }
-        /* sys.getsizeof adds the GC head and pre-header (§11.1); type
+        /* sys.getsizeof adds the GC head and pre-header (doc/internals.md §Sizes); type
          * objects are GC objects only when they are heap types. */
         if (is_gc) {
                 bool obj_is_gc = true;
@@ -1394,7 +1394,7 @@ static int dec_set(struct walker *w, uint64_t obj, const struct tinfo *t)
 }
 
 /* Labels ".name" for the entries of a class's cached (shared) keys; the
- * value slots of instances follow this order (§9.4). */
+ * value slots of instances follow this order (doc/internals.md §Instance dicts). */
 static int build_ck_labels(struct walker *w, struct tinfo *t)
 {
         const struct layout *l = w->l;
@@ -1455,7 +1455,7 @@ static int emit_values(struct walker *w, struct tinfo *t, uint64_t vals, uint64_
 }
 
 /* The instance attributes of a class instance, per managed-dict model
- * (§5.3, §9.4). */
+ * (doc/internals.md §Pre-header, §Instance dicts). */
 static int instance_dict(struct walker *w, uint64_t obj, struct tinfo *t)
 {
         const struct layout *l = w->l;

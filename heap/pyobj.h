@@ -27,7 +27,7 @@ struct pyinterp;
 #define PYO_NSLOTS 4
 #define PYO_NPREV 3
 
-/* tp_flags bits (stable across 3.8-3.15, internals notes §7.3). */
+/* tp_flags bits (stable across 3.8-3.15, doc/internals.md §Types). */
 #define TPF_INLINE_VALUES   (1UL << 2)
 #define TPF_MANAGED_WEAKREF (1UL << 3)
 #define TPF_MANAGED_DICT    (1UL << 4)

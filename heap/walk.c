@@ -2,7 +2,7 @@
  *
  * For every interpreter (3.8: the one runtime-wide GC state) this reads the
  * GC state, refuses a snapshot taken mid-collection, walks the generation
- * lists and the permanent generation (internals notes §4, §5), adds every
+ * lists and the permanent generation (doc/internals.md §GC lists, §GC head), adds every
  * node as a tracked object, then lets decode.c emit each object's
  * references, and finally records the explicit roots: sys.modules, the sys
  * and builtins dicts, and every thread's frames with what they hold.
@@ -618,7 +618,7 @@ static int record_garbage(struct walker *w, uint64_t list)
  *
  * Explicit roots answer "why is this alive": sys.modules, the interpreter's
  * sys and builtins dicts, and what every thread's Python frames hold
- * (internals notes §12).  They are recorded after the GC-list walk; the
+ * (doc/internals.md §Frames).  They are recorded after the GC-list walk; the
  * objects they name are often untracked (str, int, code) and are added as
  * such.  Broken thread or frame chains end the chain and count as an
  * inconsistency; they never fail the build. */

@@ -21,7 +21,7 @@ enum entry_kind {
  * position from _PyRuntime, -1 = not in that version) and what it fills.
  * Positions come from the _Py_DebugOffsets declarations of 3.13.0
  * (internal/pycore_runtime.h), 3.14.10 and 3.15.2
- * (internal/pycore_debug_offsets.h), internals notes §2.1; the unit tests
+ * (internal/pycore_debug_offsets.h), doc/internals.md §Debug offsets; the unit tests
  * check every value against DWARF (3.13.0) and the header-generated tables
  * (3.13.5, 3.13.18, 3.14.10, 3.15.2). */
 struct entry {
@@ -121,7 +121,7 @@ static const uint32_t block_len[NVER] = { 584, 696, 824 };
 static int version_index(uint32_t v)
 {
         if (py_major(v) != 3 || ((v >> 4) & 0xf) != 0xf)
-                return -1;   /* pre-releases changed the block (§2 notes) */
+                return -1;   /* pre-releases changed the block (doc/internals.md §Debug offsets) */
         switch (py_minor(v)) {
         case 13: return V313;
         case 14: return V314;

@@ -1,7 +1,7 @@
 /* debugoffsets: the _Py_DebugOffsets layout provider (CPython 3.13+).
  *
  * Since 3.13 `_PyRuntime` opens with a block of uint64 values that describe
- * part of the interpreter's layout (internals notes §2): the cookie
+ * part of the interpreter's layout (doc/internals.md §Debug offsets): the cookie
  * "xdebugpy", PY_VERSION_HEX, a free-threaded flag, then per struct its
  * sizeof and some field offsets.  Where each value sits inside the block
  * differs per minor version (and between pre-releases), so this provider

@@ -105,7 +105,7 @@ uint32_t layout_schema_hash(void)
 }
 
 /* Size of PyGC_Head: from the layout when a provider measured it, else the
- * 16 bytes every default build since 3.8 has (internals notes §5.1). */
+ * 16 bytes every default build since 3.8 has (doc/internals.md §GC head). */
 static uint32_t gc_head_size(const struct layout *l)
 {
         if (l->s[LS_GCHEAD].present && l->s[LS_GCHEAD].size)
@@ -131,7 +131,7 @@ void layout_derive_facts(struct layout *l)
                 f->managed_dict = MANAGED_DICT_313;
 
         /* The managed slots sit in front of the GC head, one pointer each
-         * (§5.3): dict right before it, values (3.11) or weakrefs (3.12+)
+         * (doc/internals.md §Pre-header): dict right before it, values (3.11) or weakrefs (3.12+)
          * one word further. */
         if (minor >= 11) {
                 f->managed_dict_offset = -(g + ptr);
@@ -144,7 +144,7 @@ void layout_derive_facts(struct layout *l)
 
         /* The field names are the most reliable signal; the version rule
          * covers providers that describe the state without member names
-         * (3.14.0-3.14.4 ran the incremental collector, §4.1). */
+         * (3.14.0-3.14.4 ran the incremental collector, doc/internals.md §GC lists). */
         f->gc_design = GC_DESIGN_GENERATIONAL;
         if (layout_has(l, LF_GC_YOUNG) && !layout_has(l, LF_GC_GENERATIONS))
                 f->gc_design = GC_DESIGN_INCREMENTAL;
@@ -152,7 +152,7 @@ void layout_derive_facts(struct layout *l)
                  l->s[LS_GCSTATE].size)
                 /* Only the size is known (e.g. from _Py_DebugOffsets): the
                  * incremental state is 240 bytes, the generational one that
-                 * 3.14.5 restored 264 (§2 notes, §4.1). */
+                 * 3.14.5 restored 264 (doc/internals.md §Debug offsets, §GC lists). */
                 f->gc_design = l->s[LS_GCSTATE].size == 240 ? GC_DESIGN_INCREMENTAL
                                                             : GC_DESIGN_GENERATIONAL;
         else if (minor == 14 && py_micro(v) < 5 && !layout_has(l, LF_GC_GENERATIONS))
@@ -176,7 +176,7 @@ void layout_derive_facts(struct layout *l)
         else if (minor == 13 && l->variant && !strcmp(l->variant, "debian"))
                 /* Debian's 3.13 packages carry the backport
                  * (traverse-managed-dicts.patch), verified in 3.13.5-2+deb13u5
-                 * and 3.13.18-1 (internals notes §9.3). */
+                 * and 3.13.18-1 (doc/internals.md §Dicts). */
                 f->dict_visits_embedded_values = true;
         else if (minor == 13)
                 f->dict_visits_embedded_values = py_micro(v) >= 13;   /* UNVERIFIED */

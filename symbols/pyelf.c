@@ -248,7 +248,7 @@ static bool has_interp_segment(Elf *elf)
         return false;
 }
 
-/* Bias per internals notes §1.2: the mapping with file offset 0 minus the
+/* Bias per doc/internals.md §Load bias: the mapping with file offset 0 minus the
  * page-aligned p_vaddr of the first PT_LOAD.  When the offset-0 page is not
  * mapped (unusual), use the PT_LOAD that covers the region's file offset. */
 static int compute_bias(Elf *elf, const struct mem_region *r, uint64_t *ret)

@@ -135,7 +135,7 @@ static int detect_version(struct memsrc *m, const struct pyelf *e, uint64_t runt
                         return diag_set(d, rc, "cannot read _PyRuntime at 0x%llx in %s: %s",
                                         (unsigned long long)runtime, e->path, strerror(-rc));
                 if (!memcmp(hdr, "xdebugpy", 8)) {
-                        /* 3.13+: _Py_DebugOffsets opens the runtime (§2). */
+                        /* 3.13+: _Py_DebugOffsets opens it (doc/internals.md §Debug offsets) */
                         memcpy(&v64, hdr + 8, 8);
                         memcpy(&ft, hdr + 16, 8);
                         if (v64 > UINT32_MAX || (v64 >> 24) != 3)
@@ -300,7 +300,7 @@ static void os_release_id(pid_t pid, char *buf, size_t len)
 
 /* The distribution build variant.  Tables are keyed by it because
  * distribution patches change layouts (Debian's 3.13 moves the GC
- * generation heads, §4.1/§16.10).  Decided, in order, by:
+ * generation heads, doc/internals.md §GC lists, §Traps).  Decided, in order, by:
  *   1. the ELF's build-id appearing in a table's list (the generator records
  *      the build-ids of the binaries it was run for): that table's variant;
  *   2. Debian: the interpreter sits where the package manager installs it
@@ -738,7 +738,7 @@ static int rd64(struct memsrc *m, uint64_t addr, uint64_t *ret)
 
 /* A list head (or any node) is consistent when its neighbours point back
  * at it: head->next->prev == head and head->prev->next == head.  An empty
- * list's head links to itself both ways.  Tag bits (§5.2) are masked.
+ * list's head links to itself both ways.  Tag bits (doc/internals.md §GC head) are masked.
  *
  * The target runs while this is read, and a busy thread appends to the
  * young list every microsecond or so: the tail read a moment ago may

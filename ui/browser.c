@@ -14,7 +14,9 @@
 #include "fmt.h"
 #include "heap.h"
 #include "keymap.h"
+#include "screens.h"
 #include "session.h"
+#include "view-index.h"
 
 #define HISTORY_MAX 64
 
@@ -428,10 +430,6 @@ static int rebuild(struct browser *b, const struct place *p)
         b->ix = ix;
         open_screen(b, VIEW_OVERVIEW);
         switch (p->kind) {
-        case VIEW_CYCLES: case VIEW_TYPES: case VIEW_GARBAGE: case VIEW_THREADS:
-        case VIEW_HELP:
-                open_screen(b, p->kind);
-                break;
         case VIEW_OBJECT: case VIEW_PATH:
                 i = heap_find(ix->h, p->addr);
                 if (i >= 0)
@@ -446,6 +444,9 @@ static int rebuild(struct browser *b, const struct place *p)
                         }
                 break;
         default:
+                /* a screen of its own key: the same screen, fresh */
+                if (screens_has_key(p->kind))
+                        open_screen(b, p->kind);
                 break;
         }
         return 0;
@@ -637,12 +638,6 @@ int browser_key(struct browser *b, int key)
         case REQ_LAST: view_move(v, v->nvis, page); return BR_CURSOR;
         case REQ_ENTER: return do_enter(b);
         case REQ_BACK: return do_back(b);
-        case REQ_OVERVIEW: return open_screen(b, VIEW_OVERVIEW);
-        case REQ_CYCLES: return open_screen(b, VIEW_CYCLES);
-        case REQ_TYPES: return open_screen(b, VIEW_TYPES);
-        case REQ_GARBAGE: return open_screen(b, VIEW_GARBAGE);
-        case REQ_THREADS: return open_screen(b, VIEW_THREADS);
-        case REQ_HELP: return open_screen(b, VIEW_HELP);
         case REQ_PATH: return do_path(b);
         case REQ_SEARCH: start_prompt(b, PROMPT_SEARCH, NULL); return BR_VIEW;
         case REQ_SEARCH_NEXT: return search(b, +1);
@@ -675,6 +670,9 @@ int browser_key(struct browser *b, int key)
         case REQ_REDRAW: return BR_ALL;
         case REQ_QUIT: return BR_QUIT;
         default:
+                /* the screens' own keys (screens.h) */
+                if (screens_for_request(req) < VIEW__COUNT)
+                        return open_screen(b, screens_for_request(req));
                 return BR_NONE;
         }
 }

@@ -1,16 +1,20 @@
-/* view: the view-models of the browser's screens (ncdu's dirlist, tig's
- * view): each owns its rows, sort column, filter, selection and scroll, and
- * is drawn, searched and sorted through one column-data function (tig's
- * draw.c).  No curses here: views compose plain text, which the terminal
- * front end draws and the tests read.
+/* view: the list engine under every screen of the browser.  A view is a
+ * view-model (ncdu's dirlist, tig's view): it owns its rows, sort column,
+ * filter, selection and scroll, and it is drawn, searched and sorted
+ * through one column-data function (tig's draw.c), so what is drawn is
+ * always what is searched.  No curses here: views compose plain text,
+ * which the terminal front end draws and the tests read.
  *
- * Rows are small (kind + three numbers) and built once per view from the
- * per-snapshot index (struct ui_index), which computes the expensive things
- * once per snapshot (objects by type, cycle signatures, growth lookups);
- * moving, scrolling and drawing are O(visible rows).
+ * What a screen shows is not decided here: a screen is a struct view_ops
+ * (screens.h) whose build() adds rows with view_add_*() and whose cell()
+ * is the column-data function.  Rows are small (kind + three numbers) and
+ * built once per view from the per-snapshot index (view-index.h); moving,
+ * scrolling and drawing are O(visible rows).
  *
- * Functions return 0 or a negative errno (-ENOMEM, -ENOENT when the thing
- * to show does not exist).
+ * A view owns its rows, texts and sort orders; it borrows the index and
+ * the heap, which outlive it.  The strings view_format_*() return are the
+ * caller's buffer.  Functions return 0 or a negative errno (-ENOMEM,
+ * -ENOENT when the thing to show does not exist).
  */
 #ifndef PYLEAK_VIEW_H
 #define PYLEAK_VIEW_H
@@ -19,25 +23,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "screens.h"
+
 struct heap;
-struct heap_diff;
-struct session;
 
 #define UI_NONE UINT32_MAX
-
-enum view_kind {
-        VIEW_OVERVIEW,
-        VIEW_CYCLES,
-        VIEW_CYCLE,
-        VIEW_TYPES,
-        VIEW_INSTANCES,
-        VIEW_OBJECT,
-        VIEW_PATH,
-        VIEW_GARBAGE,
-        VIEW_THREADS,
-        VIEW_HELP,
-        VIEW__COUNT
-};
 
 enum row_kind {
         ROW_TEXT,       /* a: text index */
@@ -148,61 +138,20 @@ struct view {
         uint32_t ntexts, captexts;
 };
 
-/* ---- per-snapshot index ------------------------------------------------ */
+/* ---- life cycle ---------------------------------------------------------- */
 
-struct ui_index {
-        const struct session *s;
-        const struct heap *h;
-        const struct heap_diff *diff;
-        bool utf8;
-        /* objects by type (CSR over type index) */
-        uint32_t *type_start, *type_objs;
-        uint64_t *type_garbage;          /* garbage instances per type */
-        uint32_t *type_rank;             /* rank of each type's name in
-                                            case-insensitive order: sorting
-                                            by type is an integer sort */
-        /* growth per type (by name) when diff != NULL */
-        int64_t *type_dcount, *type_dbytes;
-        /* cycles of each grouping: signature id per cycle, the distinct
-         * signatures (interned: cycles with the same set of member types
-         * share one), their rank in case-insensitive order, the growth of
-         * each shape, and the default order (retained, biggest first) */
-        uint32_t *sig_id[2];
-        char **sig_text[2];
-        uint32_t nsig[2];                /* kept here: freeing must not read
-                                            the heap (it may be gone) */
-        uint32_t *sig_rank[2];
-        int64_t *sig_dcycles[2];         /* per signature id */
-        uint32_t *cycle_order[2];
-        uint8_t flags_rank[16];          /* the flags column's texts */
-        /* value previews: 1 + the index into h->preview_obj of each
-         * object's preview, 0 for none (heap_preview's binary search per
-         * row made '/' over 250k rows cost 150 ms) */
-        uint32_t *preview_at;
-        /* sorting scratch, kept: fresh megabytes per sort cost more in page
-         * faults than the sort itself */
-        void *sort_buf;                  /* 2 x sort_cap keys */
-        uint32_t *sort_cnt;
-        uint32_t sort_cap;
-        uint64_t *newbits;               /* objects new since the previous
-                                            snapshot */
-        /* locals of frames: roots of kind THREAD bucketed by frame */
-        uint32_t *frame_start, *frame_roots;
+/* What a view shows: the fields that apply to its screen. */
+struct view_subject {
+        enum view_kind kind;
+        uint32_t obj, cycle, type;       /* UI_NONE when they do not apply */
+        bool local;                      /* cycles: the local grouping */
+        uint32_t member;                 /* cycle view: start of the drawing */
 };
 
-/* Builds every per-snapshot index up front (objects by type, interned cycle
- * signatures and the default cycle orders of both groupings), so that no
- * key pays for them: the cost is part of opening the snapshot. */
-int ui_index_new(const struct session *s, bool utf8, struct ui_index **ret);
-void ui_index_free(struct ui_index *ix);
-
-/* ---- views ---------------------------------------------------------------- */
-
-/* Builds a view of the kind; what it shows comes from the arguments that
- * apply: obj (OBJECT, PATH), cycle + local (CYCLE), local (CYCLES), type
- * (INSTANCES). */
-int view_new(struct ui_index *ix, enum view_kind kind, uint32_t obj, uint32_t cycle,
-             uint32_t type, bool local, struct view **ret);
+/* Builds a view of subject drawn by ops: ops->build() adds the rows, then
+ * the filter and sort apply.  screens.h's view_new() picks ops. */
+int view_open(struct ui_index *ix, const struct view_ops *ops, const struct view_subject *what,
+              struct view **ret);
 void view_free(struct view *v);
 
 /* Re-applies filter and sort (keeps the selected row when it stays). */
@@ -241,7 +190,18 @@ const struct row *view_row(const struct view *v, uint32_t vi);
 /* The object a row names, or UI_NONE. */
 uint32_t view_row_obj(const struct row *r);
 
-/* "__main__.Node" of object i. */
-const char *ui_type_name(const struct heap *h, uint32_t obj);
+/* ---- building rows (for the screens' build functions) -------------------- */
+
+/* A row; its text comes from the column-data function. */
+int view_add_row(struct view *v, uint8_t kind, uint8_t style, uint32_t a, uint32_t b);
+/* A row naming obj, styled by what obj is (garbage, in gc.garbage, new). */
+int view_add_obj(struct view *v, uint8_t kind, uint32_t obj, uint32_t b);
+/* A ROW_TEXT (or ROW_HEADING for STYLE_HEADING) row whose text the view
+ * keeps. */
+__attribute__((format(printf, 3, 4)))
+int view_add_text(struct view *v, uint8_t style, const char *fmt, ...);
+/* A line above the column header (at most four; more are dropped). */
+__attribute__((format(printf, 2, 3)))
+void view_add_head(struct view *v, const char *fmt, ...);
 
 #endif

@@ -92,7 +92,7 @@ static void fill_layout(struct layout *l, bool v312, bool v314, bool incr)
         F(l, LF_GC_ENABLED, 12);
         F(l, LF_GC_DEBUG, 16);
         if (incr) {
-                /* what DWARF gives for 3.14.0 (internals notes §4.1): no
+                /* what DWARF gives for 3.14.0 (doc/internals.md §GC lists): no
                  * generations[] and no generation0 pointer, so nothing
                  * but these names says where the heads are */
                 F(l, LF_GC_YOUNG, 24);
@@ -645,7 +645,7 @@ static void build_312_extra(struct fx *f, struct objs *o, uint64_t interp)
 }
 
 /* The incremental collector's flag bits as a stopped 3.14.0 shows them
- * (internals notes §4.3, §5.2), with visited_space 0: _gc_next bit 0 is set
+ * (doc/internals.md §GC lists, §GC head), with visited_space 0: _gc_next bit 0 is set
  * on young members (1 ^ visited_space, _PyObject_GC_TRACK) and on old[1]
  * members, kept through gc.freeze() on the permanent one, clear on old[0];
  * the heads themselves carry none.  _gc_prev bit 0 (finalizer ran) is

@@ -37,7 +37,7 @@ static double now_ms(void)
 
 
 
-/* Known offsets, from the internals notes (gdb ptype dumps of these builds).
+/* Known offsets, from doc/internals.md (gdb ptype dumps of these builds).
  * -1 = absent. */
 struct expect {
         unsigned minor;
