@@ -3,7 +3,7 @@
  * machine, with no target, and gets back the same model, so every screen and
  * the JSON report are identical to the live run's.  The schema is meant to be
  * queried by hand (`sqlite3 FILE 'select ...'`); it is documented at the top
- * of store.c and in README.md ("Dump file").
+ * of store-schema.c and in README.md ("Dump file").
  *
  * heap_store_write() never leaves a partial file at PATH: it writes
  * "PATH.tmp-XXXXXX" (mode 0600: a heap holds secrets) and renames it over
