@@ -45,6 +45,7 @@ struct dump_meta {
         char checksum[24];
         int64_t npreviews, previews_dropped;
         char previews_checksum[24];
+        char meta_checksum[24];
 };
 
 enum mkind { MK_TEXT, MK_INT, MK_REAL };
@@ -57,7 +58,7 @@ struct mkey {
 };
 
 /* One list of keys serves the writer and the reader (store-schema.c). */
-#define N_META_KEYS 41
+#define N_META_KEYS 42
 extern const struct mkey store_meta_keys[N_META_KEYS];
 
 extern const char *const store_root_kind_names[HEAP_ROOT__COUNT];
@@ -72,12 +73,34 @@ static inline void cs_word(uint64_t *s, uint64_t w)
         *s = ((x << 29) | (x >> 35)) * 0x9e3779b97f4a7c15ULL;
 }
 
+void store_cs_bytes(uint64_t *s, const void *buf, size_t n);
 void store_cs_str(uint64_t *s, const char *p);
+void store_cs_value(uint64_t *s, sqlite3_stmt *st, int col);
 uint64_t store_dbl_bits(double v);
 /* Everything the snapshot recorded (meta.checksum). */
 uint64_t store_model_checksum(const struct heap *h);
 /* The previews (meta.previews_checksum). */
 uint64_t store_previews_checksum(const struct heap *h);
+
+/* meta.meta_checksum of the meta table in db: an SQLite result code;
+ * SQLITE_TOOBIG past max_rows rows. */
+int store_meta_checksum(sqlite3 *db, int max_rows, uint64_t *ret);
+
+/* ---- the analysis columns of objects, as the writer records them ------- */
+
+/* Per object, the computed root kind or 0xff; *ret NULL when h has no
+ * roots at all.  -ENOMEM. */
+int store_root_kinds(const struct heap *h, uint8_t **ret);
+
+struct store_obj_cells {
+        bool has_retained, has_idom;    /* else NULL */
+        uint64_t retained;
+        uint32_t idom;
+        const char *root;               /* NULL: none */
+};
+
+void store_obj_analysis(const struct heap *h, const uint8_t *rootk, uint32_t i,
+                        struct store_obj_cells *c);
 
 /* ---- SQLite ------------------------------------------------------------ */
 

@@ -36,6 +36,9 @@ struct reader {
         struct diag *d;
         off_t size;
         struct dump_meta dm;
+        /* the analysis columns of objects as stored: retained, idom, root
+         * (store-schema.c store_obj_analysis()), hashed while reading */
+        uint64_t obj_an[3];
 };
 
 static const char damaged_hint[] =
@@ -280,11 +283,30 @@ static int check_tables(struct reader *rd, unsigned *ret_mask)
         return 0;
 }
 
+/* The SQLite type each meta key had (0: absent). */
+struct meta_ctx {
+        int type[N_META_KEYS];
+};
+
+enum { MK_FORMAT, MK_FORMAT_VERSION, MK_MIN_READER }; /* their store_meta_keys slots */
+
+static bool meta_kind_ok(const struct mkey *mk, int type)
+{
+        switch (mk->kind) {
+        case MK_TEXT:
+                return type == SQLITE_TEXT;
+        case MK_INT:
+                return type == SQLITE_INTEGER;
+        default:
+                return type == SQLITE_FLOAT || type == SQLITE_INTEGER;
+        }
+}
+
 static int meta_row(struct reader *rd, sqlite3_stmt *st, int64_t n, void *ctx)
 {
         const char *key = (const char *)sqlite3_column_text(st, 0);
         int type = sqlite3_column_type(st, 1);
-        bool *seen = ctx;
+        struct meta_ctx *c = ctx;
 
         if (n >= META_MAX_ROWS)
                 return damaged(rd, "meta table has more than %d rows", META_MAX_ROWS);
@@ -294,33 +316,111 @@ static int meta_row(struct reader *rd, sqlite3_stmt *st, int64_t n, void *ctx)
 
                 if (strcmp(key, mk->key) != 0)
                         continue;
-                if (mk->kind == MK_TEXT && type == SQLITE_TEXT) {
+                /* a key twice: the second could say anything */
+                if (c->type[k])
+                        return damaged(rd, "meta key '%s' appears twice", mk->key);
+                c->type[k] = type;
+                if (!meta_kind_ok(mk, type))
+                        break;
+                if (mk->kind == MK_TEXT) {
                         const char *v = (const char *)sqlite3_column_text(st, 1);
 
                         snprintf(p, mk->len, "%s", v ? v : "");
-                        seen[k] = true;
-                } else if (mk->kind == MK_INT && type == SQLITE_INTEGER) {
+                } else if (mk->kind == MK_INT) {
                         int64_t v = sqlite3_column_int64(st, 1);
 
                         memcpy(p, &v, sizeof(v));
-                        seen[k] = true;
-                } else if (mk->kind == MK_REAL &&
-                           (type == SQLITE_FLOAT || type == SQLITE_INTEGER)) {
+                } else {
                         double v = sqlite3_column_double(st, 1);
 
                         memcpy(p, &v, sizeof(v));
-                        seen[k] = true;
                 }
                 break;
         }
         return ROW_NEXT;
 }
 
+static const char *type_name(int type)
+{
+        switch (type) {
+        case SQLITE_INTEGER:
+                return "an integer";
+        case SQLITE_FLOAT:
+                return "a real number";
+        case SQLITE_TEXT:
+                return "text";
+        case SQLITE_BLOB:
+                return "a blob";
+        default:
+                return "NULL";
+        }
+}
+
+/* format_version and min_reader decide how the rest is read: integers in
+ * range, or the file is damaged; a min_reader above this build's format
+ * is a file for a newer pyleak-attach, not damage. */
+static int check_version(struct reader *rd, const struct meta_ctx *c)
+{
+        const struct dump_meta *dm = &rd->dm;
+
+        for (int k = MK_FORMAT_VERSION; k <= MK_MIN_READER; k++) {
+                if (!c->type[k])
+                        return damaged(rd, "meta key '%s' missing", store_meta_keys[k].key);
+                if (c->type[k] != SQLITE_INTEGER)
+                        return damaged(rd, "meta %s is %s, not an integer",
+                                       store_meta_keys[k].key, type_name(c->type[k]));
+        }
+        if (dm->format_version < 1 || dm->format_version > INT_MAX)
+                return damaged(rd, "meta format_version %" PRId64 " is out of range (1 to %d)",
+                               dm->format_version, INT_MAX);
+        if (dm->min_reader < 1 || dm->min_reader > dm->format_version)
+                return damaged(rd, "meta min_reader %" PRId64 " is out of range (1 to"
+                               " format_version %" PRId64 ")", dm->min_reader,
+                               dm->format_version);
+        if (dm->min_reader > HEAP_STORE_FORMAT_VERSION) {
+                diag_set(rd->d, -EPROTONOSUPPORT,
+                         "%s needs a newer pyleak-attach: it is a format %" PRId64
+                         " dump that only readers of format %" PRId64
+                         " or later understand, and this pyleak-attach (%s) reads formats"
+                         " 1 to %d",
+                         rd->path, dm->format_version, dm->min_reader, PYLEAK_VERSION,
+                         HEAP_STORE_FORMAT_VERSION);
+                diag_append(rd->d, "hint: open it with a newer pyleak-attach, or take the"
+                            " dump again with this one");
+                return -EPROTONOSUPPORT;
+        }
+        return 0;
+}
+
+/* Present in every format-4+ file, and checked whenever present: lowering
+ * format_version does not skip it. */
+static int check_meta_checksum(struct reader *rd, const struct meta_ctx *c)
+{
+        size_t k = N_META_KEYS - 1;
+        char sum[24];
+        uint64_t s;
+        int rc;
+
+        if (strcmp(store_meta_keys[k].key, "meta_checksum") != 0)
+                return damaged(rd, "internal: meta_checksum is not the last meta key");
+        if (!c->type[k])
+                return 0;
+        rc = store_meta_checksum(rd->db, META_MAX_ROWS, &s);
+        if (rc != SQLITE_OK)
+                return rfail(rd, rc);
+        snprintf(sum, sizeof(sum), "%016" PRIx64, s);
+        if (strcmp(sum, rd->dm.meta_checksum) != 0)
+                return damaged(rd, "meta_checksum mismatch: the meta rows say %s, meta_checksum"
+                               " says %s (a fact in meta was changed)", sum,
+                               rd->dm.meta_checksum);
+        return 0;
+}
+
 static int read_meta(struct reader *rd)
 {
         static const struct table meta = {"meta", meta_row, false, "SELECT key, value FROM meta"};
         struct dump_meta *dm = &rd->dm;
-        bool seen[N_META_KEYS] = {false};
+        struct meta_ctx c = {{0}};
         unsigned mask = 0;
         int r;
 
@@ -330,29 +430,22 @@ static int read_meta(struct reader *rd)
         if (!(mask & 1))
                 return not_dump(rd, "a foreign SQLite database: no meta table");
         memset(dm, 0, sizeof(*dm));
-        r = read_rows(rd, &meta, -1, seen, NULL);
+        r = read_rows(rd, &meta, -1, &c, NULL);
         if (r < 0)
                 return r;
-        if (!seen[0] || strcmp(dm->format, STORE_FORMAT) != 0)
+        if (c.type[MK_FORMAT] != SQLITE_TEXT || strcmp(dm->format, STORE_FORMAT) != 0)
                 return not_dump(rd, "a foreign SQLite database");
-        if (!seen[1] || dm->format_version < 1)
-                return damaged(rd, "no valid format_version in meta");
-        if (!seen[2]) {
-                dm->min_reader = dm->format_version;
-                seen[2] = true;
-        }
-        if (dm->min_reader > HEAP_STORE_FORMAT_VERSION) {
-                diag_set(rd->d, -EPROTONOSUPPORT,
-                         "%s was written by a newer pyleak-attach (format %" PRId64
-                         "); this one reads up to format %d",
-                         rd->path, dm->format_version, HEAP_STORE_FORMAT_VERSION);
-                diag_append(rd->d, "hint: upgrade pyleak-attach to open it");
-                return -EPROTONOSUPPORT;
-        }
+        r = check_version(rd, &c);
+        if (r < 0)
+                return r;
         for (size_t k = 0; k < N_META_KEYS; k++)
-                if (!seen[k] && store_meta_keys[k].since <= dm->format_version)
+                if (!meta_kind_ok(&store_meta_keys[k], c.type[k]) &&
+                    store_meta_keys[k].since <= dm->format_version)
                         return damaged(rd, "meta key '%s' missing or of the wrong type",
                                        store_meta_keys[k].key);
+        r = check_meta_checksum(rd, &c);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < N_DUMP_TABLES; i++)
                 if (!(mask & (1u << i)))
                         return damaged(rd, "table '%s' missing", dump_tables[i]);
@@ -379,7 +472,12 @@ static int check_meta_counts(struct reader *rd)
             dm->threads > INT_MAX || dm->interpreters < INT_MIN || dm->interpreters > INT_MAX ||
             dm->python_hex < 0 || dm->python_hex > UINT32_MAX)
                 return damaged(rd, "implausible values in meta");
-        /* outside the checksum (see the schema): bounded here instead */
+        if (dm->analysed < 0 || dm->analysed > 1 || dm->approximate < 0 || dm->approximate > 1 ||
+            dm->live_retries < 0 || dm->live_retries > UINT32_MAX || dm->inconsistencies < 0 ||
+            dm->layout_gaps < 0 || dm->bytes_copied < 0 || dm->pid_in_namespace < INT_MIN ||
+            dm->pid_in_namespace > INT_MAX)
+                return damaged(rd, "implausible values in meta");
+        /* format 3 has fork_ms outside both checksums: bounded here too */
         if (!(dm->fork_ms >= 0 && dm->fork_ms <= dm->pause_ms))
                 return damaged(rd, "implausible fork_ms in meta");
         return 0;
@@ -471,6 +569,15 @@ static int parse_gen(const char *s)
         return -1;
 }
 
+/* The analysis columns are hashed, not kept: the analysis is recomputed
+ * after the load and check_analysis() hashes what the writer would have
+ * written from it.  The type goes in too: 48 and '48' differ. */
+static void hash_stored_analysis(struct reader *rd, sqlite3_stmt *st)
+{
+        for (int c = 0; c < 3; c++)
+                store_cs_value(&rd->obj_an[c], st, 7 + c);
+}
+
 struct objects_ctx {
         struct heap *h;
         bool untracked;      /* past the tracked objects */
@@ -498,11 +605,12 @@ static int object_row(struct reader *rd, sqlite3_stmt *st, int64_t n, void *ctx)
                             (uint8_t)flags, NULL);
         if (r < 0)
                 return build_fail(rd, r, "objects", (uint64_t)n);
+        hash_stored_analysis(rd, st);
         /* the type before the text: reading converts it */
-        pvtype = rd->dm.format_version >= 2 ? sqlite3_column_type(st, 7) : SQLITE_NULL;
+        pvtype = rd->dm.format_version >= 2 ? sqlite3_column_type(st, 10) : SQLITE_NULL;
         if (pvtype == SQLITE_NULL)
                 return ROW_NEXT;
-        pv = pvtype == SQLITE_TEXT ? (const char *)sqlite3_column_text(st, 7) : NULL;
+        pv = pvtype == SQLITE_TEXT ? (const char *)sqlite3_column_text(st, 10) : NULL;
         if (!pv)
                 return damaged(rd, "objects row %" PRId64 " has a malformed preview", n);
         r = heap_set_preview(h, (uint32_t)n, pv);
@@ -515,13 +623,13 @@ static int read_objects(struct reader *rd, struct heap *h)
 {
         static const struct table objects = {
                 "objects", object_row, true,
-                "SELECT obj_id, addr, type_id, gen, refcnt, size, flags, preview"
-                " FROM objects ORDER BY obj_id",
+                "SELECT obj_id, addr, type_id, gen, refcnt, size, flags, retained, idom, root,"
+                " preview FROM objects ORDER BY obj_id",
         };
         /* format 1 has no preview column */
         static const struct table objects_v1 = {
                 "objects", object_row, true,
-                "SELECT obj_id, addr, type_id, gen, refcnt, size, flags"
+                "SELECT obj_id, addr, type_id, gen, refcnt, size, flags, retained, idom, root"
                 " FROM objects ORDER BY obj_id",
         };
         struct objects_ctx c = {.h = h};
@@ -834,6 +942,192 @@ static const struct table type_counts_table = {
         "types", type_count_row, false, "SELECT count, bytes, tracked FROM types ORDER BY type_id",
 };
 
+/* ---- the analysis, recomputed and compared -----------------------------
+ * The reader does not load the analysis: heap_analyse() computes it again
+ * from the graph, which the checksum covers.  The stored analysis columns
+ * and tables are what people query by hand, so they must say what the
+ * recomputed analysis says, cell for cell, or the file was changed.  A dump
+ * written unanalysed (meta.analysed 0) must hold none of it. */
+
+static int analysis_differs(struct reader *rd, const char *what, int64_t row)
+{
+        if (row < 0)
+                return damaged(rd, "%s disagrees with the analysis recomputed from the graph",
+                               what);
+        return damaged(rd, "%s row %" PRId64 " disagrees with the analysis recomputed from"
+                       " the graph", what, row);
+}
+
+/* What the writer would have stored in objects.retained, idom and root. */
+static int check_obj_analysis(struct reader *rd, const struct heap *h)
+{
+        static const char *const cols[3] = {
+                "objects.retained", "objects.idom", "objects.root",
+        };
+        uint64_t want[3] = {0, 0, 0};
+        uint8_t *rootk = NULL;
+
+        if (rd->dm.analysed && store_root_kinds(h, &rootk) < 0)
+                return rd_oom(rd);
+        for (uint32_t i = 0; i < h->nobjs; i++) {
+                struct store_obj_cells c = {0};
+
+                if (rd->dm.analysed)
+                        store_obj_analysis(h, rootk, i, &c);
+                cs_word(&want[0], c.has_retained ? SQLITE_INTEGER : SQLITE_NULL);
+                if (c.has_retained)
+                        cs_word(&want[0], c.retained);
+                cs_word(&want[1], c.has_idom ? SQLITE_INTEGER : SQLITE_NULL);
+                if (c.has_idom)
+                        cs_word(&want[1], c.idom);
+                cs_word(&want[2], c.root ? SQLITE_TEXT : SQLITE_NULL);
+                if (c.root)
+                        store_cs_bytes(&want[2], c.root, strlen(c.root));
+        }
+        free(rootk);
+        for (int k = 0; k < 3; k++)
+                if (want[k] != rd->obj_an[k])
+                        return analysis_differs(rd, cols[k], -1);
+        return 0;
+}
+
+static bool col_is(sqlite3_stmt *st, int c, bool have, int64_t v)
+{
+        return have ? col_is_int(st, c) && sqlite3_column_int64(st, c) == v
+                    : sqlite3_column_type(st, c) == SQLITE_NULL;
+}
+
+struct an_ctx {
+        const struct heap *h;
+        const struct heap_cycles *c;    /* the cycle set of this table */
+        const char *name;
+        bool analysed;
+        uint32_t cur;                   /* cycle_members: the cycle of the row */
+        char *sig;                      /* cycles: a signature too long for sbuf */
+};
+
+static int type_retained_row(struct reader *rd, sqlite3_stmt *st, int64_t n, void *ctx)
+{
+        const struct an_ctx *a = ctx;
+
+        if (n >= a->h->ntypes ||
+            !col_is(st, 0, a->analysed && a->h->retained, (int64_t)a->h->types[n].retained))
+                return analysis_differs(rd, "types.retained", n);
+        return ROW_NEXT;
+}
+
+static int cycle_row(struct reader *rd, sqlite3_stmt *st, int64_t n, void *ctx)
+{
+        struct an_ctx *a = ctx;
+        const struct heap_cycles *c = a->c;
+        const char *text = (const char *)sqlite3_column_text(st, 5);
+        char sbuf[512];
+        const char *sig = sbuf;
+        uint32_t i = (uint32_t)n;
+        int len;
+
+        if (n >= c->n || !col_is(st, 1, true, c->start[i + 1] - c->start[i]) ||
+            !col_is(st, 2, true, (int64_t)c->bytes[i]) || !col_is(st, 3, true, c->garbage[i]) ||
+            !col_is(st, 4, c->retained, c->retained ? (int64_t)c->retained[i] : 0))
+                return analysis_differs(rd, a->name, n);
+        len = heap_cycles_signature(a->h, c, i, sbuf, sizeof(sbuf));
+        if (len >= (int)sizeof(sbuf)) {
+                free(a->sig);
+                a->sig = malloc((size_t)len + 1);
+                if (!a->sig)
+                        return rd_oom(rd);
+                heap_cycles_signature(a->h, c, i, a->sig, (size_t)len + 1);
+                sig = a->sig;
+        } else if (len < 0) {
+                sbuf[0] = '\0';
+        }
+        if (sqlite3_column_type(st, 5) != SQLITE_TEXT || !text || strcmp(text, sig) != 0)
+                return analysis_differs(rd, a->name, n);
+        return ROW_NEXT;
+}
+
+/* Rows in (cycle_id, obj_id) order, which is the members' order: ascending
+ * within a cycle (analysis.h). */
+static int member_row(struct reader *rd, sqlite3_stmt *st, int64_t n, void *ctx)
+{
+        struct an_ctx *a = ctx;
+        const struct heap_cycles *c = a->c;
+
+        if (n >= c->start[c->n])
+                return analysis_differs(rd, a->name, n);
+        while (a->cur < c->n && c->start[a->cur + 1] <= n)
+                a->cur++;
+        if (!col_is(st, 0, true, a->cur) || !col_is(st, 1, true, c->members[n]))
+                return analysis_differs(rd, a->name, n);
+        return ROW_NEXT;
+}
+
+static int garbage_row(struct reader *rd, sqlite3_stmt *st, int64_t n, void *ctx)
+{
+        const struct an_ctx *a = ctx;
+
+        if (n >= a->h->ngarbage || !col_is(st, 0, true, a->h->garbage[n]))
+                return analysis_differs(rd, "garbage", n);
+        return ROW_NEXT;
+}
+
+/* One table against its expected row count (0 when not analysed). */
+static int check_an_table(struct reader *rd, struct an_ctx *a, const struct table *t,
+                          int64_t want)
+{
+        int64_t n = 0;
+        int r = read_rows(rd, t, -1, a, &n);
+
+        free(a->sig);
+        a->sig = NULL;
+        if (r >= 0 && n != (a->analysed ? want : 0))
+                r = damaged(rd, "%s has %" PRId64 " rows, the analysis recomputed from the graph"
+                            " has %" PRId64, t->name, n, a->analysed ? want : 0);
+        return r;
+}
+
+static int check_cycles(struct reader *rd, const struct heap *h, const struct heap_cycles *c,
+                        const char *table, const char *members)
+{
+        char sql1[128], sql2[128];
+        struct table cy = {table, cycle_row, true, sql1};
+        struct table cm = {members, member_row, false, sql2};
+        struct an_ctx a = {.h = h, .c = c, .name = table, .analysed = rd->dm.analysed};
+        int r;
+
+        snprintf(sql1, sizeof(sql1), "SELECT cycle_id, members, bytes, garbage, retained,"
+                 " signature FROM %s ORDER BY cycle_id", table);
+        snprintf(sql2, sizeof(sql2), "SELECT cycle_id, obj_id FROM %s ORDER BY cycle_id, obj_id",
+                 members);
+        r = check_an_table(rd, &a, &cy, c->n);
+        a.name = members;
+        if (r >= 0)
+                r = check_an_table(rd, &a, &cm, c->start[c->n]);
+        return r;
+}
+
+static int check_analysis(struct reader *rd, const struct heap *h)
+{
+        static const struct table types = {
+                "types", type_retained_row, false, "SELECT retained FROM types ORDER BY type_id",
+        };
+        static const struct table garbage = {
+                "garbage", garbage_row, false, "SELECT obj_id FROM garbage ORDER BY obj_id",
+        };
+        struct an_ctx a = {.h = h, .analysed = rd->dm.analysed};
+        int r = check_obj_analysis(rd, h);
+
+        if (r >= 0)
+                r = read_rows(rd, &types, -1, &a, NULL);
+        if (r >= 0)
+                r = check_cycles(rd, h, &h->cycles, "cycles", "cycle_members");
+        if (r >= 0)
+                r = check_cycles(rd, h, &h->cycles_local, "local_cycles", "local_cycle_members");
+        if (r >= 0)
+                r = check_an_table(rd, &a, &garbage, h->ngarbage);
+        return r;
+}
+
 static void restore_meta(const struct dump_meta *dm, struct heap_meta *m)
 {
         m->pid = (int)dm->pid;
@@ -912,7 +1206,7 @@ static int load(struct reader *rd, struct heap *h)
          * facts it touches (timing, inconsistencies) are the live run's. */
         if (dm->analysed)
                 restore_meta(dm, &h->meta);
-        return 0;
+        return check_analysis(rd, h);
 }
 
 static void reader_close(struct reader *rd)

@@ -191,6 +191,7 @@
  * --------------------------------------------------------------------------
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "analysis.h"
@@ -243,6 +244,7 @@ const struct mkey store_meta_keys[N_META_KEYS] = {
         MKV("previews_dropped", MK_INT, previews_dropped, 2),
         MKV("previews_checksum", MK_TEXT, previews_checksum, 2),
         MKV("fork_ms", MK_REAL, fork_ms, 3),
+        MKV("meta_checksum", MK_TEXT, meta_checksum, 4),
 };
 _Static_assert(sizeof(store_meta_keys) / sizeof(store_meta_keys[0]) == N_META_KEYS,
                "N_META_KEYS must count store_meta_keys");
@@ -327,24 +329,28 @@ const char store_schema_sql[] =
  * from values, never from memory layout, so the sum is the same on every
  * machine. */
 
-void store_cs_str(uint64_t *s, const char *p)
+void store_cs_bytes(uint64_t *s, const void *buf, size_t n)
 {
-        size_t n;
+        const unsigned char *p = buf;
         uint64_t w = 0;
 
-        if (!p) {
-                cs_word(s, UINT64_MAX); /* no string, unlike "" */
-                return;
-        }
-        n = strlen(p);
         cs_word(s, n);
         for (size_t i = 0; i < n; i++) {
-                w |= (uint64_t)(unsigned char)p[i] << (8 * (i % 8));
+                w |= (uint64_t)p[i] << (8 * (i % 8));
                 if (i % 8 == 7 || i + 1 == n) {
                         cs_word(s, w);
                         w = 0;
                 }
         }
+}
+
+void store_cs_str(uint64_t *s, const char *p)
+{
+        if (!p) {
+                cs_word(s, UINT64_MAX); /* no string, unlike "" */
+                return;
+        }
+        store_cs_bytes(s, p, strlen(p));
 }
 
 uint64_t store_dbl_bits(double v)
@@ -459,6 +465,96 @@ uint64_t store_previews_checksum(const struct heap *h)
         }
         cs_word(&s, h->meta.previews_dropped);
         return s;
+}
+
+/* One SQLite value with its type, so that 4, 4.0 and '4' differ. */
+void store_cs_value(uint64_t *s, sqlite3_stmt *st, int col)
+{
+        int type = sqlite3_column_type(st, col);
+
+        cs_word(s, (uint64_t)type);
+        switch (type) {
+        case SQLITE_INTEGER:
+                cs_word(s, (uint64_t)sqlite3_column_int64(st, col));
+                break;
+        case SQLITE_FLOAT:
+                cs_word(s, store_dbl_bits(sqlite3_column_double(st, col)));
+                break;
+        case SQLITE_TEXT:
+        case SQLITE_BLOB: {
+                const void *p = type == SQLITE_TEXT ? (const void *)sqlite3_column_text(st, col)
+                                                    : sqlite3_column_blob(st, col);
+                int n = sqlite3_column_bytes(st, col);
+
+                store_cs_bytes(s, p, p && n > 0 ? (size_t)n : 0);
+                break;
+        }
+        default:
+                break;
+        }
+}
+
+/* meta.meta_checksum (format 4+): every other row of meta exactly as
+ * SQLite holds it, in key order, with its type: what the model checksum
+ * cannot see (format, format_version, min_reader, host, time,
+ * tool_version, analysed, fork_ms, the counts and the other checksums)
+ * and any row added to meta by hand.  Read back from the file by both
+ * sides, so the writer's sum is the reader's by construction. */
+int store_meta_checksum(sqlite3 *db, int max_rows, uint64_t *ret)
+{
+        sqlite3_stmt *st = NULL;
+        uint64_t s = 0xa4093822299f31d0ULL;
+        int rc, n = 0;
+
+        rc = sqlite3_prepare_v2(db,
+                                "SELECT key, value FROM meta WHERE key IS NOT 'meta_checksum'"
+                                " ORDER BY key",
+                                -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW && n++ < max_rows) {
+                store_cs_value(&s, st, 0);
+                store_cs_value(&s, st, 1);
+        }
+        sqlite3_finalize(st);
+        if (rc == SQLITE_ROW)
+                return SQLITE_TOOBIG;
+        if (rc != SQLITE_DONE)
+                return rc;
+        cs_word(&s, (uint64_t)n);
+        *ret = s;
+        return SQLITE_OK;
+}
+
+/* ---- the analysis as the writer records it ------------------------------ */
+
+int store_root_kinds(const struct heap *h, uint8_t **ret)
+{
+        uint8_t *rootk = NULL;
+
+        /* the computed roots: at most one per object (analysis.h) */
+        if (h->nroots) {
+                rootk = malloc(h->nobjs ? h->nobjs : 1);
+                if (!rootk)
+                        return -ENOMEM;
+                memset(rootk, 0xff, h->nobjs);
+                for (uint32_t i = 0; i < h->nroots; i++)
+                        if (heap_root_is_computed(&h->roots[i]) && h->roots[i].obj < h->nobjs &&
+                            h->roots[i].kind < HEAP_ROOT__COUNT)
+                                rootk[h->roots[i].obj] = h->roots[i].kind;
+        }
+        *ret = rootk;
+        return 0;
+}
+
+void store_obj_analysis(const struct heap *h, const uint8_t *rootk, uint32_t i,
+                        struct store_obj_cells *c)
+{
+        c->has_retained = h->retained != NULL;
+        c->retained = h->retained ? h->retained[i] : 0;
+        c->has_idom = h->idom && h->idom[i] < h->nobjs;
+        c->idom = c->has_idom ? h->idom[i] : 0;
+        c->root = rootk && rootk[i] != 0xff ? store_root_kind_names[rootk[i]] : NULL;
 }
 
 /* ---- shared helpers ----------------------------------------------------- */

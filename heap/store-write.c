@@ -283,9 +283,13 @@ static void fill_dump_meta(const struct heap *h, const struct store_write_opts *
                  store_previews_checksum(h));
 }
 
+/* Every key but meta_checksum, then meta_checksum over what is now in the
+ * table (store_meta_checksum()). */
 static int write_meta(struct writer *w, const struct dump_meta *dm)
 {
         sqlite3_stmt *st = NULL;
+        char sum[24];
+        uint64_t s = 0;
         int r, rc = SQLITE_OK;
 
         r = wprep(w, "INSERT INTO meta VALUES (?, ?)", &st);
@@ -295,6 +299,8 @@ static int write_meta(struct writer *w, const struct dump_meta *dm)
                 const struct mkey *mk = &store_meta_keys[k];
                 const char *p = (const char *)dm + mk->off;
 
+                if (strcmp(mk->key, "meta_checksum") == 0)
+                        continue;
                 sqlite3_bind_text(st, 1, mk->key, -1, SQLITE_STATIC);
                 if (mk->kind == MK_TEXT) {
                         sqlite3_bind_text(st, 2, p, -1, SQLITE_STATIC);
@@ -309,6 +315,14 @@ static int write_meta(struct writer *w, const struct dump_meta *dm)
                         memcpy(&v, p, sizeof(v));
                         sqlite3_bind_double(st, 2, v);
                 }
+                rc = store_exec_done(st);
+        }
+        if (rc == SQLITE_OK)
+                rc = store_meta_checksum(w->db, N_META_KEYS, &s);
+        if (rc == SQLITE_OK) {
+                snprintf(sum, sizeof(sum), "%016" PRIx64, s);
+                sqlite3_bind_text(st, 1, "meta_checksum", -1, SQLITE_STATIC);
+                sqlite3_bind_text(st, 2, sum, -1, SQLITE_TRANSIENT);
                 rc = store_exec_done(st);
         }
         sqlite3_finalize(st);
@@ -426,21 +440,14 @@ static int write_objects(struct writer *w, const struct heap *h)
         uint8_t *rootk = NULL;
         int r;
 
-        /* the computed roots: at most one per object (analysis.h) */
-        if (h->nroots) {
-                rootk = malloc(h->nobjs ? h->nobjs : 1);
-                if (!rootk)
-                        return w_oom(w);
-                memset(rootk, 0xff, h->nobjs);
-                for (uint32_t i = 0; i < h->nroots; i++)
-                        if (heap_root_is_computed(&h->roots[i]) && h->roots[i].obj < h->nobjs &&
-                            h->roots[i].kind < HEAP_ROOT__COUNT)
-                                rootk[h->roots[i].obj] = h->roots[i].kind;
-        }
+        if (store_root_kinds(h, &rootk) < 0)
+                return w_oom(w);
         r = batch_new(w, "objects", 11, &b);
         for (uint32_t i = 0, k = 0; i < h->nobjs && r >= 0; i++) {
                 const struct heap_obj *o = &h->objs[i];
+                struct store_obj_cells an;
 
+                store_obj_analysis(h, rootk, i, &an);
                 cell_int(b, 0, i);
                 cell_int(b, 1, (int64_t)o->addr);
                 cell_int(b, 2, o->type);
@@ -448,15 +455,9 @@ static int write_objects(struct writer *w, const struct heap *h)
                 cell_int(b, 4, o->refcnt);
                 cell_int(b, 5, (int64_t)o->size);
                 cell_int(b, 6, o->flags);
-                if (h->retained)
-                        cell_int(b, 7, (int64_t)h->retained[i]);
-                else
-                        cell_null(b, 7);
-                if (h->idom && h->idom[i] < h->nobjs)
-                        cell_int(b, 8, h->idom[i]);
-                else
-                        cell_null(b, 8);
-                cell_text(b, 9, rootk && rootk[i] != 0xff ? store_root_kind_names[rootk[i]] : NULL);
+                cell_maybe(b, 7, an.has_retained, (int64_t)an.retained);
+                cell_maybe(b, 8, an.has_idom, an.idom);
+                cell_text(b, 9, an.root);
                 /* previews are sorted by object: one cursor */
                 while (k < h->npreviews && h->preview_obj[k] < i)
                         k++;

@@ -29,7 +29,7 @@ struct heap;
 struct diag;
 
 /* The newest format this build writes and reads. */
-#define HEAP_STORE_FORMAT_VERSION 3
+#define HEAP_STORE_FORMAT_VERSION 4
 
 struct store_write_opts {
         bool force;               /* replace an existing PATH */
