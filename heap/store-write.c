@@ -7,6 +7,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -704,6 +706,56 @@ static void fsync_dir_of(const char *path)
         }
 }
 
+/* ---- the temporary file, for a signal handler ------------------------- */
+
+static const int tmp_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+void heap_store_tmp_unlink(struct store_tmp *t)
+{
+        int saved = errno;
+
+        if (t && t->armed) {
+                unlink(t->path);
+                unlink(t->journal);
+                unlink(t->wal);
+        }
+        errno = saved;
+}
+
+/* mkostemp() with the guarded signals blocked until t names the file it
+ * made: a signal in between would leave the file behind. */
+static int make_tmp(char *tmp, struct store_tmp *t)
+{
+        sigset_t block, old;
+        int fd, err;
+
+        if (!t)
+                return mkostemp(tmp, O_CLOEXEC);
+        sigemptyset(&block);
+        for (size_t i = 0; i < sizeof(tmp_signals) / sizeof(tmp_signals[0]); i++)
+                sigaddset(&block, tmp_signals[i]);
+        pthread_sigmask(SIG_BLOCK, &block, &old);
+        fd = mkostemp(tmp, O_CLOEXEC);
+        err = errno;
+        if (fd >= 0 && strlen(tmp) < sizeof(t->path)) {
+                snprintf(t->path, sizeof(t->path), "%s", tmp);
+                snprintf(t->journal, sizeof(t->journal), "%s-journal", tmp);
+                snprintf(t->wal, sizeof(t->wal), "%s-wal", tmp);
+                t->armed = 1;
+        }
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        errno = err;
+        return fd;
+}
+
+/* After the file is renamed or removed: a handler running before this
+ * unlinks a name that is gone, which is harmless. */
+static void disarm_tmp(struct store_tmp *t)
+{
+        if (t)
+                t->armed = 0;
+}
+
 static int exists_diag(struct diag *d, const char *path)
 {
         diag_set(d, -EEXIST, "cannot write dump %s: the file already exists", path);
@@ -727,7 +779,7 @@ int heap_store_write(const struct heap *h, const char *path, const struct store_
                 return exists_diag(d, path);
         if (asprintf(&tmp, "%s.tmp-XXXXXX", path) < 0)
                 return diag_set(d, -ENOMEM, "cannot write dump %s: out of memory", path);
-        fd = mkostemp(tmp, O_CLOEXEC);
+        fd = make_tmp(tmp, o ? o->tmp : NULL);
         if (fd < 0) {
                 r = -errno;
                 diag_set(d, r, "cannot create %s: %s", tmp, strerror(-r));
@@ -782,6 +834,7 @@ int heap_store_write(const struct heap *h, const char *path, const struct store_
                         diag_set(d, r, "cannot rename %s to %s: %s", tmp, path, strerror(-r));
                 goto fail;
         }
+        disarm_tmp(o ? o->tmp : NULL);
         fsync_dir_of(path);
         free(tmp);
         return 0;
@@ -791,6 +844,7 @@ fail:
         if (fd >= 0)
                 close(fd);
         unlink(tmp);
+        disarm_tmp(o ? o->tmp : NULL);
         free(tmp);
         return r;
 }
