@@ -1,14 +1,22 @@
 /* store-schema.c: what the dump writer and reader share (store-internal.h):
  * the schema, the meta keys, the checksums, the SQLite error mapping.
  *
- * ---- Dump file schema, format 2 (README.md "Dump file" copies this) -----
+ * ---- Dump file schema, format 4 (README.md "Dump file" copies this) -----
  *
  * A dump is an SQLite 3 database, application_id 0x50594c4b ("PYLK"),
  * user_version = format_version.  It holds one snapshot: the object graph
  * exactly as the live run built it, the analyses, and where it came from.
  * Query it with `sqlite3 -readonly FILE 'select ...'`.  Adding your own
- * tables, views or indexes is harmless; changing rows makes pyleak-attach
- * reject the file (meta.checksum).
+ * tables, views or indexes is harmless; changing, adding or deleting any
+ * row of the tables below makes pyleak-attach reject the file, naming
+ * what failed: the snapshot's rows are covered by meta.checksum and
+ * meta.previews_checksum, every meta row by meta.meta_checksum (format
+ * 4+), and the analysis columns and tables (objects.retained, idom, root,
+ * types.retained, cycles, local_cycles and their members, garbage) are
+ * recomputed from the graph and compared cell by cell.  Format 2 and 3
+ * files have no meta_checksum: their host, time, tool_version and the
+ * other meta facts outside meta.checksum are checked for type and range
+ * only.
  *
  * obj_id is the model's object number: tracked objects (those on a GC list)
  * come first, in walk order, then the untracked objects they refer to.
@@ -18,12 +26,15 @@
  *
  * meta(key TEXT PRIMARY KEY, value)            one row per fact, typed
  *   format           'pyleak-attach-dump' (what makes the file a dump)
- *   format_version   3: the schema version the file was written with
+ *   format_version   4: the schema version the file was written with
  *   min_reader       1: the oldest format_version a reader may support and
  *                    still read this file.  Additive changes (new tables,
  *                    columns, meta keys) raise format_version only; a
  *                    reader refuses files whose min_reader is above what it
- *                    knows, and reads older formats as they are.
+ *                    knows ("needs a newer pyleak-attach"), and reads older
+ *                    formats as they are.  Both are integers (SQLite
+ *                    typeof 'integer'), 1 <= min_reader <= format_version;
+ *                    anything else is a damaged file
  *   tool_version     pyleak-attach version that wrote the file
  *   host, time       machine and moment of the snapshot (ISO 8601, UTC)
  *   pid              target process id (0 for a core file)
@@ -36,7 +47,8 @@
  *   fork_ms          fork mode: the fork system call inside the pause (the
  *                    kernel copying page tables), else 0 (format 3+; kept
  *                    out of checksum so that format-2 readers still accept
- *                    the file, and checked against pause_ms instead)
+ *                    the file; covered by meta_checksum, and checked
+ *                    against pause_ms)
  *   threads          threads stopped
  *   bytes_copied     bytes read from the target
  *   walk_ms          time to build the graph
@@ -67,6 +79,11 @@
  *                    (types, labels, objects, edges, gc_garbage, recorded
  *                    roots, threads, frames, gc_state, the facts above); a
  *                    reader rejects rows that do not match it
+ *   meta_checksum    (format 4+) hex 64-bit hash of every other row of
+ *                    meta, key order, each value with its SQLite type (so
+ *                    4, 4.0 and '4' differ); a row added to meta changes
+ *                    it too.  Checked whenever present, whatever
+ *                    format_version says
  *
  * gc_state(enabled, collecting, debug, threshold0, threshold1, threshold2,
  *          count0, count1, count2, frozen)     exactly one row
@@ -176,7 +193,9 @@
  *
  * Format history: 1 first release; 2 adds objects.preview and the meta
  * keys n_previews, previews_dropped, previews_checksum; 3 adds the meta key
- * fork_ms (both additive: min_reader stays 1).
+ * fork_ms; 4 adds meta_checksum (all additive: min_reader stays 1, so an
+ * older pyleak-attach still opens a format-4 file, without checking
+ * meta_checksum).
  * Planned (later formats, additive: min_reader stays 1, so this reader
  * keeps reading them): per-object referrer paths cached for the browser,
  * several snapshots in one file.

@@ -18,7 +18,7 @@
  * Both return 0 or a negative errno, with a message in *d:
  *   -EEXIST          PATH exists and o->force is not set
  *   -EMEDIUMTYPE     not an SQLite file, or an SQLite file that is not a dump
- *   -EPROTONOSUPPORT written by a newer pyleak-attach (format too new)
+ *   -EPROTONOSUPPORT needs a newer pyleak-attach (min_reader above this build)
  *   -EBADMSG         damaged: truncated, corrupt, or inconsistent contents
  *   -ENOMEM, -ENOSPC, -EIO, -EACCES, -ENOENT, ... as the system reports them
  */
