@@ -396,14 +396,14 @@ static int check_version(struct reader *rd, const struct meta_ctx *c)
  * format_version does not skip it. */
 static int check_meta_checksum(struct reader *rd, const struct meta_ctx *c)
 {
-        size_t k = N_META_KEYS - 1;
+        size_t k = 0;
         char sum[24];
         uint64_t s;
         int rc;
 
-        if (strcmp(store_meta_keys[k].key, "meta_checksum") != 0)
-                return damaged(rd, "internal: meta_checksum is not the last meta key");
-        if (!c->type[k])
+        while (k < N_META_KEYS && strcmp(store_meta_keys[k].key, "meta_checksum") != 0)
+                k++;
+        if (k == N_META_KEYS || !c->type[k])
                 return 0;
         rc = store_meta_checksum(rd->db, META_MAX_ROWS, &s);
         if (rc != SQLITE_OK)
