@@ -482,11 +482,12 @@ static int session_resnapshot(struct session *s, char *msg, size_t len)
  * dump is only ever written with nothing attached) and kills us. */
 static struct store_tmp dump_tmp;
 static const int dump_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
-static struct sigaction dump_prev[4];
+#define N_DUMP_SIGNALS (sizeof(dump_signals) / sizeof(dump_signals[0]))
+static struct sigaction dump_prev[N_DUMP_SIGNALS];
 
 static void dump_signal(int sig)
 {
-        for (size_t i = 0; i < 4; i++) {
+        for (size_t i = 0; i < N_DUMP_SIGNALS; i++) {
                 if (dump_signals[i] != sig)
                         continue;
                 /* ignored before us: we live on and the writer finishes */
@@ -505,10 +506,10 @@ static void install_dump_cleanup(void)
         memset(&sa, 0, sizeof(sa));
         sa.sa_handler = dump_signal;
         sigemptyset(&sa.sa_mask);
-        for (size_t i = 0; i < 4; i++)
+        for (size_t i = 0; i < N_DUMP_SIGNALS; i++)
                 sigaddset(&sa.sa_mask, dump_signals[i]);
         sa.sa_flags = SA_RESTART;
-        for (size_t i = 0; i < 4; i++)
+        for (size_t i = 0; i < N_DUMP_SIGNALS; i++)
                 sigaction(dump_signals[i], &sa, &dump_prev[i]);
 }
 

@@ -1279,6 +1279,30 @@ def robust_dump_signals(args, tap, python, tmp):
             tap.ok(st not in ('T', 't', 'Z', 'X', '?') and tr == 0,
                    '%s: the target still runs, untraced' % signame,
                    ['state %s, TracerPid %d' % (st, tr)])
+        # The handler hands the signal on to the snapshot guard: SIGTERM
+        # while the target is stopped must still resume it.  Sent when the
+        # target is seen traced (the stop), else when the dump starts.
+        dump = os.path.join(tmp, 'sig-stop.db')
+        p = subprocess.Popen([tool, '--dump', dump, '-q', str(tgt.pid)], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(lambda: tracer_pid(tgt.pid) == p.pid or dump_leftovers(dump)
+                   or p.poll() is not None, 300, 0.0005)
+        stopped = tracer_pid(tgt.pid) == p.pid
+        p.send_signal(signal.SIGTERM)
+        try:
+            rc = p.wait(60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            rc = 'hung'
+        settled = wait_until(lambda: tracer_pid(tgt.pid) == 0 and
+                             proc_state(tgt.pid) not in ('T', 't'), 5)
+        tap.ok(rc == -signal.SIGTERM and settled and not dump_leftovers(dump)
+               and not os.path.exists(dump),
+               'SIGTERM %s: the tool dies of it, the target runs untraced, no file left' % (
+                   'while the target was stopped' if stopped else 'during the dump'),
+               ['exit %r, state %s, TracerPid %d, left %r' % (
+                   rc, proc_state(tgt.pid), tracer_pid(tgt.pid), dump_leftovers(dump))],
+               always=True)
         rc, out, err, secs = run_tool(tool, [old, '--json', os.devnull, '-q'], 300)
         tap.ok(rc == 0, 'the older dump still reads after the interrupted --force',
                ['exit %r: %s' % (rc, ' | '.join(tail(err, 3)))])

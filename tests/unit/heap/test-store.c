@@ -579,6 +579,31 @@ static void test_overwrite(const struct heap *h)
         ok(heap_store_info(p, &info, &d) == 0 && strcmp(info.host, "other") == 0,
            "the replacement is the new dump (host %s)", info.host);
         ok((st2.st_mode & 07777) == 0600, "replacement mode 0600");
+        {
+                /* static: a handler's view of it; what the signal handler
+                 * would see after the write is an unarmed record */
+                static struct store_tmp tw;
+                struct store_write_opts wt = {.force = true, .tmp = &tw};
+                char want[600];
+
+                diag_clear(&d);
+                r = heap_store_write(h, p, &wt, &d);
+                snprintf(want, sizeof(want), "%s.tmp-", p);
+                ok(r == 0 && !tw.armed && strncmp(tw.path, want, strlen(want)) == 0 &&
+                   strlen(tw.path) == strlen(want) + 6 &&
+                   strcmp(tw.journal + strlen(tw.path), "-journal") == 0,
+                   "the temporary file was named for a signal handler (%s), disarmed after"
+                   " the rename: %d %s", tw.path, r, d.msg);
+                spew(tw.path, "x", 1);
+                spew(tw.journal, "x", 1);
+                heap_store_tmp_unlink(&tw);
+                ok(count_tmp_files() == 2, "an unarmed heap_store_tmp_unlink() removes nothing");
+                tw.armed = 1;
+                heap_store_tmp_unlink(&tw);
+                ok(count_tmp_files() == 0 && stat(p, &st2) == 0,
+                   "an armed one removes the temporary file and its journal, not the dump");
+                tw.armed = 0;
+        }
 
         /* An existing file of any kind is refused, even an empty one. */
         spew(tpath("empty-target"), "", 0);
