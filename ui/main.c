@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -475,10 +476,47 @@ static int session_resnapshot(struct session *s, char *msg, size_t len)
         return 0;
 }
 
+/* ---- a dump cut short by a signal leaves no temporary file ------------
+ * Installed after the snapshot guard: the temporary file goes first, then
+ * the signal goes on to the guard (which detaches from a target, though a
+ * dump is only ever written with nothing attached) and kills us. */
+static struct store_tmp dump_tmp;
+static const int dump_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+#define N_DUMP_SIGNALS (sizeof(dump_signals) / sizeof(dump_signals[0]))
+static struct sigaction dump_prev[N_DUMP_SIGNALS];
+
+static void dump_signal(int sig)
+{
+        for (size_t i = 0; i < N_DUMP_SIGNALS; i++) {
+                if (dump_signals[i] != sig)
+                        continue;
+                /* ignored before us: we live on and the writer finishes */
+                if (!(dump_prev[i].sa_flags & SA_SIGINFO) && dump_prev[i].sa_handler == SIG_IGN)
+                        return;
+                heap_store_tmp_unlink(&dump_tmp);
+                sigaction(sig, &dump_prev[i], NULL);
+                raise(sig); /* pending until we return, then the guard's */
+        }
+}
+
+static void install_dump_cleanup(void)
+{
+        struct sigaction sa;
+
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = dump_signal;
+        sigemptyset(&sa.sa_mask);
+        for (size_t i = 0; i < N_DUMP_SIGNALS; i++)
+                sigaddset(&sa.sa_mask, dump_signals[i]);
+        sa.sa_flags = SA_RESTART;
+        for (size_t i = 0; i < N_DUMP_SIGNALS; i++)
+                sigaction(dump_signals[i], &sa, &dump_prev[i]);
+}
+
 static int session_write_dump(struct session *s, const char *path, bool force, char *msg,
                               size_t len)
 {
-        struct store_write_opts wo = {.force = force};
+        struct store_write_opts wo = {.force = force, .tmp = &dump_tmp};
         struct diag d = {0};
         int r = heap_store_write(s->heap, path, &wo, &d);
 
@@ -530,7 +568,7 @@ static int write_dot(const struct heap *h, const struct options *o)
 
 static int write_dump_file(const struct heap *h, const struct options *o)
 {
-        struct store_write_opts wo = {.force = o->force};
+        struct store_write_opts wo = {.force = o->force, .tmp = &dump_tmp};
         struct diag d = {0};
         int r = heap_store_write(h, o->dump_path, &wo, &d);
 
@@ -602,6 +640,7 @@ int main(int argc, char **argv)
                         pyinterp_set_layout_cache(dir);
         }
         snapshot_install_signal_guard();
+        install_dump_cleanup();
         t0 = mono_ms();
         any_output = o.json_path || o.text_path || o.dump_path || o.dot_path;
         browse = !any_output && !o.no_browser && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);

@@ -1161,6 +1161,7 @@ def cmd_robust(args, tap):
         finally:
             tgt.stop()
         robust_busy(args, tap, python, tmp)
+        robust_dump_signals(args, tap, python, tmp)
 
 
 BUSY_RUNS = 20
@@ -1198,6 +1199,116 @@ def robust_busy(args, tap, python, tmp):
         tap.ok(ok and s and s['made'] > 0 and not s['churn_alive'] and s['cmd'] == 'report',
                'the busy target kept allocating throughout and ended cleanly',
                [why, repr(s)])
+    finally:
+        tgt.stop()
+
+
+def dump_leftovers(path):
+    d = os.path.dirname(path)
+    base = os.path.basename(path)
+    return sorted(f for f in os.listdir(d)
+                  if f.startswith(base + '.tmp-') or f.startswith(base + '-journal')
+                  or f.startswith(base + '-wal'))
+
+
+def file_digest(path):
+    import hashlib
+    try:
+        with open(path, 'rb') as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    except OSError:
+        return None
+
+
+def robust_dump_signals(args, tap, python, tmp):
+    """SIGINT, SIGTERM and SIGHUP while `--dump X` writes X.tmp-XXXXXX: the
+    tool dies of the signal (re-raised after cleanup), no temporary file is
+    left, X is not created (or, with --force over an older dump, is that
+    dump unchanged), and the target runs on, untraced."""
+    tool = tool_path(args)
+    tgt = Target(python, 'bigdump', tmp)
+    try:
+        ok, why = tgt.wait_byte(b'R', 300)
+        if not tap.ok(ok, 'big dump target ready', [why]):
+            return
+        old = os.path.join(tmp, 'old.db')
+        rc, out, err, secs = run_tool(tool, ['--dump', old, '-q', tgt.pid], 300)
+        if not tap.ok(rc == 0 and os.path.exists(old),
+                      'a first dump of the big target (%.1f s)' % secs,
+                      ['exit %r: %s' % (rc, ' | '.join(tail(err, 3)))], always=True):
+            return
+        for signame, force in (('SIGINT', False), ('SIGTERM', False), ('SIGHUP', False),
+                               ('SIGTERM', True)):
+            sig = getattr(signal, signame)
+            dump = old if force else os.path.join(tmp, 'sig-%s.db' % signame)
+            before = file_digest(dump)
+            errf = os.path.join(tmp, 'tool-%s.err' % signame)
+            argv = [tool, '--dump', dump, '-q'] + (['--force'] if force else []) + [str(tgt.pid)]
+            with open(errf, 'w') as ef:
+                p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=ef)
+            # the temporary file appears when the write starts (the
+            # snapshot, walk and analysis come first)
+            seen = wait_until(lambda: dump_leftovers(dump) or p.poll() is not None, 300, 0.002)
+            early = p.poll()
+            tmpname = dump_leftovers(dump)
+            if seen and early is None:
+                p.send_signal(sig)
+            try:
+                rc = p.wait(60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                rc = 'hung'
+            with open(errf, errors='replace') as f:
+                err = f.read()
+            left = dump_leftovers(dump)
+            after = file_digest(dump)
+            st, tr = proc_state(tgt.pid), tracer_pid(tgt.pid)
+            what = '--force over an older dump' if force else 'a new file'
+            tap.ok(early is None and bool(tmpname), '%s: the temporary dump file appeared while'
+                   ' the tool ran (%s)' % (signame, what),
+                   ['tool exited %r before any %s.tmp-*: %s' % (early, os.path.basename(dump),
+                                                                 ' | '.join(tail(err, 3)))])
+            tap.ok(rc == -sig, '%s during the write: the tool dies of the signal' % signame,
+                   ['exit %r (want %d), stderr: %s' % (rc, -sig, ' | '.join(tail(err, 3)))])
+            tap.ok(not left, '%s: no %s.tmp-* or journal left' % (signame, os.path.basename(dump)),
+                   ['left: %r (it was %r)' % (left, tmpname)])
+            tap.ok(after == before, '%s: %s' % (signame, 'the older dump is unchanged' if force
+                                                else 'no dump file created'),
+                   ['before %r, after %r' % (before, after)])
+            tap.ok(st not in ('T', 't', 'Z', 'X', '?') and tr == 0,
+                   '%s: the target still runs, untraced' % signame,
+                   ['state %s, TracerPid %d' % (st, tr)])
+        # The handler hands the signal on to the snapshot guard: SIGTERM
+        # while the target is stopped must still resume it.  Sent when the
+        # target is seen traced (the stop), else when the dump starts.
+        dump = os.path.join(tmp, 'sig-stop.db')
+        p = subprocess.Popen([tool, '--dump', dump, '-q', str(tgt.pid)], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(lambda: tracer_pid(tgt.pid) == p.pid or dump_leftovers(dump)
+                   or p.poll() is not None, 300, 0.0005)
+        stopped = tracer_pid(tgt.pid) == p.pid
+        p.send_signal(signal.SIGTERM)
+        try:
+            rc = p.wait(60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            rc = 'hung'
+        settled = wait_until(lambda: tracer_pid(tgt.pid) == 0 and
+                             proc_state(tgt.pid) not in ('T', 't'), 5)
+        tap.ok(rc == -signal.SIGTERM and settled and not dump_leftovers(dump)
+               and not os.path.exists(dump),
+               'SIGTERM %s: the tool dies of it, the target runs untraced, no file left' % (
+                   'while the target was stopped' if stopped else 'during the dump'),
+               ['exit %r, state %s, TracerPid %d, left %r' % (
+                   rc, proc_state(tgt.pid), tracer_pid(tgt.pid), dump_leftovers(dump))],
+               always=True)
+        rc, out, err, secs = run_tool(tool, [old, '--json', os.devnull, '-q'], 300)
+        tap.ok(rc == 0, 'the older dump still reads after the interrupted --force',
+               ['exit %r: %s' % (rc, ' | '.join(tail(err, 3)))])
+        tgt.send(b'report')
+        ok, why = tgt.wait_byte(b'D', 60)
+        tap.ok(ok, 'the big target answers after the interrupted dumps', [why])
     finally:
         tgt.stop()
 

@@ -1191,6 +1191,23 @@ def busy(ready_fd, cmd_fd, out_path):
     os.write(ready_fd, b'D')
 
 
+def bigdump(ready_fd, cmd_fd, out_path):
+    """Enough objects (PYLEAK_E2E_BIG nodes, each with a dict and a list)
+    that writing their dump takes a while: a signal can be sent while the
+    dump's temporary file exists.  Stays alive until told to report."""
+    n = int(os.environ.get('PYLEAK_E2E_BIG', '50000'))
+    keep = []
+    for i in range(n):
+        x = Node()
+        x.items = [i, str(i)]
+        keep.append(x)
+    os.write(ready_fd, b'R')
+    cmd = os.read(cmd_fd, 64)
+    with open(out_path, 'w') as f:
+        json.dump({'kept': len(keep), 'cmd': cmd.decode('latin-1')}, f)
+    os.write(ready_fd, b'D')
+
+
 SCENARIO = None
 
 
@@ -1207,6 +1224,9 @@ def main(argv):
         return 0
     if name == 'busy':
         busy(ready_fd, cmd_fd, out)
+        return 0
+    if name == 'bigdump':
+        bigdump(ready_fd, cmd_fd, out)
         return 0
     if name not in SCENARIOS:
         sys.stderr.write('target.py: unknown scenario %r\n' % name)

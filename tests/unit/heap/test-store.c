@@ -22,6 +22,7 @@
 #include "diag.h"
 #include "heap-build.h"
 #include "report.h"
+#include "store-internal.h" /* store_meta_checksum(): reseal() */
 #include "store.h"
 #include "tap.h"
 
@@ -398,6 +399,26 @@ static const char *sql1(const char *path, const char *query)
         return out;
 }
 
+/* Recomputes meta_checksum after an edit of meta, as a writer of that
+ * meta would have: the edit then reaches the checks behind the checksum. */
+static int reseal(const char *path)
+{
+        char stmt[128];
+        sqlite3 *db = NULL;
+        uint64_t s = 0;
+        int rc = sqlite3_open(path, &db);
+
+        if (rc == SQLITE_OK)
+                rc = store_meta_checksum(db, 4096, &s);
+        if (rc == SQLITE_OK) {
+                snprintf(stmt, sizeof(stmt),
+                         "update meta set value = '%016" PRIx64 "' where key = 'meta_checksum'", s);
+                rc = sqlite3_exec(db, stmt, NULL, NULL, NULL);
+        }
+        sqlite3_close(db);
+        return rc;
+}
+
 /* The reader must fail cleanly with a message naming the file and
  * containing `cause`. */
 static void expect_bad(const char *path, int err, const char *cause, const char *what)
@@ -468,7 +489,7 @@ static void test_roundtrip(const struct heap *h)
            " (%u, %u)", h->cycles.n, h->ngarbage);
 
         r = heap_store_info(p, &info, &d);
-        ok(r == 0 && info.format_version == 3 && strcmp(info.host, "testhost") == 0 &&
+        ok(r == 0 && info.format_version == HEAP_STORE_FORMAT_VERSION && strcmp(info.host, "testhost") == 0 &&
            strcmp(info.time_iso, "2024-05-01T12:00:00Z") == 0 &&
            strcmp(info.tool_version, "9.9.9") == 0, "heap_store_info: %d %s %s %s", r,
            info.host, info.time_iso, info.tool_version);
@@ -558,6 +579,31 @@ static void test_overwrite(const struct heap *h)
         ok(heap_store_info(p, &info, &d) == 0 && strcmp(info.host, "other") == 0,
            "the replacement is the new dump (host %s)", info.host);
         ok((st2.st_mode & 07777) == 0600, "replacement mode 0600");
+        {
+                /* static: a handler's view of it; what the signal handler
+                 * would see after the write is an unarmed record */
+                static struct store_tmp tw;
+                struct store_write_opts wt = {.force = true, .tmp = &tw};
+                char want[600];
+
+                diag_clear(&d);
+                r = heap_store_write(h, p, &wt, &d);
+                snprintf(want, sizeof(want), "%s.tmp-", p);
+                ok(r == 0 && !tw.armed && strncmp(tw.path, want, strlen(want)) == 0 &&
+                   strlen(tw.path) == strlen(want) + 6 &&
+                   strcmp(tw.journal + strlen(tw.path), "-journal") == 0,
+                   "the temporary file was named for a signal handler (%s), disarmed after"
+                   " the rename: %d %s", tw.path, r, d.msg);
+                spew(tw.path, "x", 1);
+                spew(tw.journal, "x", 1);
+                heap_store_tmp_unlink(&tw);
+                ok(count_tmp_files() == 2, "an unarmed heap_store_tmp_unlink() removes nothing");
+                tw.armed = 1;
+                heap_store_tmp_unlink(&tw);
+                ok(count_tmp_files() == 0 && stat(p, &st2) == 0,
+                   "an armed one removes the temporary file and its journal, not the dump");
+                tw.armed = 0;
+        }
 
         /* An existing file of any kind is refused, even an empty one. */
         spew(tpath("empty-target"), "", 0);
@@ -593,6 +639,230 @@ static void test_overwrite(const struct heap *h)
                 ok(r == 0 && (st2.st_mode & 07777) == 0600, "mode 0600 even under umask 0377"
                    " (%o)", st2.st_mode & 07777);
         }
+}
+
+/* format_version and min_reader: integers in range or the file is
+ * refused, whatever else the row says; each edit is resealed, so only the
+ * version check stands between it and a load. */
+static void test_versions(const char *img, size_t len)
+{
+        static const struct {
+                const char *edit;
+                int err;
+                const char *want;
+        } v[] = {
+                {"update meta set value = '4' where key = 'min_reader'", -EBADMSG,
+                 "meta min_reader is text, not an integer"},
+                {"update meta set value = '1' where key = 'min_reader'", -EBADMSG,
+                 "meta min_reader is text, not an integer"},
+                {"update meta set value = 4.0 where key = 'min_reader'", -EBADMSG,
+                 "meta min_reader is a real number, not an integer"},
+                {"update meta set value = 1e308 where key = 'min_reader'", -EBADMSG,
+                 "meta min_reader is a real number"},
+                {"update meta set value = NULL where key = 'min_reader'", -EBADMSG,
+                 "meta min_reader is NULL, not an integer"},
+                {"update meta set value = 'garbage' where key = 'min_reader'", -EBADMSG,
+                 "meta min_reader is text"},
+                {"update meta set value = x'01' where key = 'min_reader'", -EBADMSG,
+                 "meta min_reader is a blob"},
+                {"update meta set value = -1 where key = 'min_reader'", -EBADMSG,
+                 "meta min_reader -1 is out of range"},
+                {"update meta set value = 0 where key = 'min_reader'", -EBADMSG,
+                 "meta min_reader 0 is out of range"},
+                {"update meta set value = 9223372036854775807 where key = 'min_reader'", -EBADMSG,
+                 "meta min_reader 9223372036854775807 is out of range"},
+                {"update meta set value = 5 where key = 'min_reader'", -EBADMSG,
+                 "meta min_reader 5 is out of range (1 to format_version 4)"},
+                {"delete from meta where key = 'min_reader'", -EBADMSG,
+                 "meta key 'min_reader' missing"},
+                {"update meta set value = '4' where key = 'format_version'", -EBADMSG,
+                 "meta format_version is text, not an integer"},
+                {"update meta set value = 4.0 where key = 'format_version'", -EBADMSG,
+                 "meta format_version is a real number"},
+                {"update meta set value = NULL where key = 'format_version'", -EBADMSG,
+                 "meta format_version is NULL"},
+                {"update meta set value = 'garbage' where key = 'format_version'", -EBADMSG,
+                 "meta format_version is text"},
+                {"update meta set value = -1 where key = 'format_version'", -EBADMSG,
+                 "meta format_version -1 is out of range"},
+                {"update meta set value = 4294967296 where key = 'format_version'", -EBADMSG,
+                 "meta format_version 4294967296 is out of range"},
+                {"delete from meta where key = 'format_version'", -EBADMSG,
+                 "meta key 'format_version' missing"},
+                {"update meta set value = 4 where key = 'min_reader'", 0, ""},
+                {"update meta set value = 5 where key in ('min_reader', 'format_version')",
+                 -EPROTONOSUPPORT, "needs a newer pyleak-attach: it is a format 5 dump that only"
+                 " readers of format 5 or later understand"},
+                {"update meta set value = 7 where key = 'format_version';"
+                 " update meta set value = 6 where key = 'min_reader'",
+                 -EPROTONOSUPPORT, "needs a newer pyleak-attach"},
+        };
+        int bad = 0;
+
+        for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+                const char *p = tpath("version");
+                struct diag d = {0};
+                struct heap *h = NULL;
+                int r;
+
+                spew(p, img, len);
+                if (sql(p, v[i].edit) != SQLITE_OK || reseal(p) != SQLITE_OK) {
+                        ok(0, "cannot edit %s", v[i].edit);
+                        continue;
+                }
+                r = heap_store_read(p, &h, &d);
+                if (r != v[i].err || (r < 0) != !h || (r < 0 && !strstr(d.msg, p)) ||
+                    !strstr(d.msg, v[i].want)) {
+                        bad++;
+                        tap_note("%s: r=%d (want %d) %s", v[i].edit, r, v[i].err, d.msg);
+                }
+                heap_free(h);
+        }
+        ok(bad == 0, "%zu format_version/min_reader edits: text, real, NULL, blob, out of range"
+           " refused by name; integer current read; integer higher needs a newer reader",
+           sizeof(v) / sizeof(v[0]));
+}
+
+/* Every meta fact: each row of meta changed in place (its type kept), or
+ * one added or removed, is refused. */
+static void test_meta_edits(const char *img, size_t len)
+{
+        const char *p = tpath("metaedit");
+        char keys[64][32], stmt[256];
+        int nkeys = 0, bad = 0;
+        sqlite3 *db = NULL;
+        sqlite3_stmt *st = NULL;
+
+        spew(p, img, len);
+        if (sqlite3_open_v2(p, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+            sqlite3_prepare_v2(db, "select key from meta order by key", -1, &st, NULL) ==
+                    SQLITE_OK)
+                while (sqlite3_step(st) == SQLITE_ROW && nkeys < 64)
+                        snprintf(keys[nkeys++], sizeof(keys[0]), "%s",
+                                 (const char *)sqlite3_column_text(st, 0));
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        for (int k = 0; k < nkeys + 2; k++) {
+                struct diag d = {0};
+                struct heap *h = NULL;
+                const char *want = "meta_checksum mismatch";
+                int r;
+
+                if (k == nkeys)
+                        snprintf(stmt, sizeof(stmt), "insert into meta values ('note', 'mine')");
+                else if (k == nkeys + 1) {
+                        snprintf(stmt, sizeof(stmt), "delete from meta where key = 'host'");
+                        want = "meta key 'host' missing";
+                }
+                else if (strcmp(keys[k], "meta_checksum") == 0) {
+                        snprintf(stmt, sizeof(stmt), "delete from meta where key = '%s'", keys[k]);
+                        want = "meta key 'meta_checksum' missing";
+                } else if (strcmp(keys[k], "format") == 0) {
+                        snprintf(stmt, sizeof(stmt), "update meta set value = value || 'x'"
+                                 " where key = 'format'");
+                        want = "not a pyleak-attach dump";
+                } else {
+                        /* +1 keeps an integer an integer, 'x' text text, *2+1 a real real */
+                        snprintf(stmt, sizeof(stmt),
+                                 "update meta set value = case typeof(value)"
+                                 " when 'integer' then value + 1 when 'real' then value * 2 + 1"
+                                 " else value || 'x' end where key = '%s'", keys[k]);
+                }
+                spew(p, img, len);
+                if (sql(p, stmt) != SQLITE_OK) {
+                        ok(0, "cannot edit: %s", stmt);
+                        continue;
+                }
+                r = heap_store_read(p, &h, &d);
+                if (r >= 0 || h || !strstr(d.msg, want)) {
+                        bad++;
+                        tap_note("%s: r=%d %s", stmt, r, d.msg);
+                }
+                heap_free(h);
+        }
+        ok(bad == 0 && nkeys == N_META_KEYS, "each of the %d meta facts edited, a row added,"
+           " a row removed: refused", nkeys);
+}
+
+/* The analysis tables and columns, and the rows the model checksum
+ * covers: any edit is refused, naming the table or column. */
+static void test_table_edits(const char *img, size_t len)
+{
+        static const struct {
+                const char *edit, *want;
+        } e[] = {
+                {"update objects set retained = retained + 1 where obj_id = 0", "objects.retained"},
+                {"update objects set retained = NULL where obj_id = 1", "objects.retained"},
+                {"update objects set retained = retained + 0.5 where obj_id = 2",
+                 "objects.retained"},
+                {"update objects set idom = idom + 1 where obj_id = (select min(obj_id)"
+                 " from objects where idom is not null)", "objects.idom"},
+                {"update objects set idom = 0 where obj_id = (select max(obj_id)"
+                 " from objects where idom is null)", "objects.idom"},
+                {"update objects set root = 'immortal' where obj_id = (select min(obj_id)"
+                 " from objects where root is null)", "objects.root"},
+                {"update objects set root = NULL where root is not null", "objects.root"},
+                {"update types set retained = retained + 1 where type_id = 1", "types.retained"},
+                {"update types set retained = NULL where type_id = 0", "types.retained"},
+                {"update types set count = count + 1 where type_id = 1", "types row 1 counts"},
+                {"update types set bytes = bytes + 1 where type_id = 0", "types row 0 counts"},
+                {"update types set tracked = tracked - 1 where type_id = 1", "types row 1 counts"},
+                {"update types set fullname = 'x.y' where type_id = 0", "types row 0"},
+                {"update types set module = 'x' where type_id = 0", "types row 0"},
+                {"update types set qualname = 'x' where type_id = 0", "types row 0"},
+                {"update types set module = 'x', fullname = 'x.dict' where type_id = 0",
+                 "checksum mismatch"},
+                {"update types set opaque = 1 - opaque where type_id = 0", "checksum mismatch"},
+                {"update types set addr = addr + 8 where type_id = 0", "checksum mismatch"},
+                {"update cycles set members = members + 1 where cycle_id = 0", "cycles row 0"},
+                {"update cycles set bytes = bytes - 1 where cycle_id = 1", "cycles row 1"},
+                {"update cycles set garbage = 1 - garbage where cycle_id = 2", "cycles row 2"},
+                {"update cycles set retained = retained + 1 where cycle_id = 0", "cycles row 0"},
+                {"update cycles set signature = 'dict' where cycle_id = 0", "cycles row 0"},
+                {"delete from cycles where cycle_id = 2", "cycles has 2 rows"},
+                {"insert into cycles values (3, 1, 8, 0, 8, 'str')", "cycles row 3"},
+                {"delete from cycle_members where obj_id = (select min(obj_id)"
+                 " from cycle_members)", "cycle_members"},
+                {"update cycle_members set cycle_id = 1 where cycle_id = 0", "cycle_members"},
+                {"insert into cycle_members values (0, 11)", "cycle_members"},
+                {"update local_cycles set signature = 'x' where cycle_id = 0", "local_cycles row 0"},
+                {"delete from local_cycles", "local_cycles has 0 rows"},
+                {"delete from local_cycle_members where cycle_id = 0", "local_cycle_members"},
+                {"delete from garbage where obj_id = (select min(obj_id) from garbage)",
+                 "garbage"},
+                {"insert into garbage values (0)", "garbage"},
+                {"update garbage set obj_id = 11 where obj_id = (select max(obj_id)"
+                 " from garbage)", "garbage row 1"},
+                {"update gc_garbage set obj_id = 0 where pos = 1", "checksum mismatch"},
+                {"update gc_state set count0 = count0 + 1", "checksum mismatch"},
+                {"update frames set line = line + 1 where frame_id = 0", "checksum mismatch"},
+                {"update threads set native_id = 78 where thread_id = 0", "checksum mismatch"},
+                {"update roots set kind = 'interp' where root_id = 0", "checksum mismatch"},
+                {"update labels set text = '.nxt' where label_id = 0", "checksum mismatch"},
+                {"update edges set dst = 0 where src = 0 and ord = 0", "checksum mismatch"},
+        };
+        const char *p = tpath("tableedit");
+        int bad = 0;
+
+        for (size_t i = 0; i < sizeof(e) / sizeof(e[0]); i++) {
+                struct diag d = {0};
+                struct heap *h = NULL;
+                int r;
+
+                spew(p, img, len);
+                if (sql(p, e[i].edit) != SQLITE_OK) {
+                        ok(0, "cannot edit: %s", e[i].edit);
+                        continue;
+                }
+                r = heap_store_read(p, &h, &d);
+                if (r != -EBADMSG || h || !strstr(d.msg, e[i].want) || !strstr(d.msg, p)) {
+                        bad++;
+                        tap_note("%s: r=%d (want %s) %s", e[i].edit, r, e[i].want, d.msg);
+                }
+                heap_free(h);
+        }
+        ok(bad == 0, "%zu edits of analysis columns and tables and of checksummed rows:"
+           " each refused, naming what failed", sizeof(e) / sizeof(e[0]));
 }
 
 static void test_bad_files(void)
@@ -638,24 +908,34 @@ static void test_bad_files(void)
         spew(tpath("v99"), img, len);
         sql(tpath("v99"), "update meta set value = 99 where key in ('format_version',"
                           " 'min_reader')");
-        expect_bad(tpath("v99"), -EPROTONOSUPPORT, "newer pyleak-attach (format 99)",
+        reseal(tpath("v99"));
+        expect_bad(tpath("v99"), -EPROTONOSUPPORT, "needs a newer pyleak-attach",
                    "format_version 99");
         {
                 struct diag d = {0};
                 struct heap *h = NULL;
+                char want[64];
 
                 heap_store_read(tpath("v99"), &h, &d);
-                ok(strstr(d.msg, "reads up to format 3") && strstr(d.msg, "hint: upgrade"),
-                   "the newer-format message says what to do");
+                snprintf(want, sizeof(want), "reads formats 1 to %d", HEAP_STORE_FORMAT_VERSION);
+                ok(strstr(d.msg, "format 99 dump") && strstr(d.msg, want) &&
+                   strstr(d.msg, "hint: open it with a newer pyleak-attach"),
+                   "the newer-format message says what the file needs, what this reads and"
+                   " the fix: %s", d.msg);
         }
-        spew(tpath("v2"), img, len);
-        sql(tpath("v2"), "update meta set value = 4 where key = 'format_version';"
-                         " alter table objects add column retained integer;"
-                         " create table roots(obj_id, kind);");
+        test_versions(img, len);
+        test_meta_edits(img, len);
+        test_table_edits(img, len);
+        spew(tpath("v5"), img, len);
+        sql(tpath("v5"), "update meta set value = 5 where key = 'format_version';"
+                         " insert into meta values ('n_caches', 0);"
+                         " alter table objects add column referrers integer;"
+                         " create table caches(obj_id, kind);");
+        reseal(tpath("v5"));
         {
                 struct diag d = {0};
                 struct heap *h = NULL;
-                int r = heap_store_read(tpath("v2"), &h, &d);
+                int r = heap_store_read(tpath("v5"), &h, &d);
 
                 ok(r == 0 && h, "an additive newer format (min_reader 1) still reads: %d %s", r,
                    d.msg);
@@ -674,7 +954,8 @@ static void test_bad_files(void)
         expect_bad(tpath("pvbad"), -EBADMSG, "malformed preview", "a preview that is no text");
         spew(tpath("v1"), img, len);
         sql(tpath("v1"), "update meta set value = 1 where key = 'format_version';"
-                         " delete from meta where key like '%previews%';"
+                         " delete from meta where key like '%previews%' or key = 'meta_checksum'"
+                         " or key = 'fork_ms';"
                          " drop view v_objects; alter table objects drop column preview");
         {
                 struct diag d = {0};
@@ -686,7 +967,7 @@ static void test_bad_files(void)
                    "a format-1 dump (no previews) reads, main checksum intact: %d %s", r, d.msg);
                 heap_free(h);
         }
-        /* fork_ms: outside the checksum (format-2 readers), so bounded */
+        /* fork_ms in a format-3 file: outside both checksums, so bounded */
         static const struct {
                 const char *name, *edit, *want, *desc;
         } fk[] = {
@@ -699,12 +980,26 @@ static void test_bad_files(void)
         };
         for (size_t i = 0; i < sizeof(fk) / sizeof(fk[0]); i++) {
                 spew(tpath(fk[i].name), img, len);
+                sql(tpath(fk[i].name), "update meta set value = 3 where key = 'format_version';"
+                                       " delete from meta where key = 'meta_checksum'");
                 sql(tpath(fk[i].name), fk[i].edit);
                 expect_bad(tpath(fk[i].name), -EBADMSG, fk[i].want, fk[i].desc);
         }
+        spew(tpath("v3"), img, len);
+        sql(tpath("v3"), "update meta set value = 3 where key = 'format_version';"
+                         " delete from meta where key = 'meta_checksum'");
+        {
+                struct diag d = {0};
+                struct heap *h = NULL;
+                int r = heap_store_read(tpath("v3"), &h, &d);
+
+                ok(r == 0 && h && h->meta.fork_ms == 0.25,
+                   "an intact format-3 dump (no meta_checksum) reads: %d %s", r, d.msg);
+                heap_free(h);
+        }
         spew(tpath("v2fk"), img, len);
         sql(tpath("v2fk"), "update meta set value = 2 where key = 'format_version';"
-                           " delete from meta where key = 'fork_ms'");
+                           " delete from meta where key in ('fork_ms', 'meta_checksum')");
         {
                 struct diag d = {0};
                 struct heap *h = NULL;
