@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "analysis.h"
+#include "analysis-internal.h"
 #include "clock.h"
 #include "heap-build.h"
 
@@ -509,6 +510,7 @@ void heap_analysis_free(struct heap *h)
         h->retained = NULL;
         h->pred_start = NULL;
         h->pred_src = NULL;
+        h->analysis_free = NULL;
 }
 
 void heap_analysis_release(struct heap *h)
@@ -571,6 +573,8 @@ int heap_analyse(struct heap *h)
         /* a heap that failed half-way, or came back from a dump with
          * computed roots in it, starts clean */
         heap_analysis_release(h);
+        /* before the tree thread starts: it stores results too */
+        analysis_own(h);
 
         job = (struct tree_job){ .h = h };
         /* small graphs are not worth a thread */

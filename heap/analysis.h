@@ -21,8 +21,10 @@
  *      cycle sets get their garbage flags (all members garbage);
  *   4. heap_preds_build(), heap_roots_compute(), heap_dominators() below.
  *
- * Everything computed is owned by the heap and released by
- * heap_analysis_release() (which heap_free() calls).  The query functions
+ * Everything computed is owned by the analyses, stored in the heap for its
+ * readers, and released by heap_analysis_release() or, the heap's model
+ * gone with it, by heap_free() (through h->analysis_free, so the model links
+ * no analysis; heap.h).  The query functions
  * only read an analysed heap; they return -EINVAL when it is not analysed or
  * an index is out of range.
  */

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "analysis.h"
+#include "analysis-internal.h"
 #include "heap-build.h"
 
 #define NONE UINT32_MAX
@@ -69,6 +70,7 @@ int heap_preds_build(struct heap *h)
         for (uint32_t v = 0; v < n; v++)
                 for (uint64_t e = h->edge_start[v]; e < h->edge_start[v + 1]; e++)
                         src[start[(size_t)h->edge_dst[e] + 1]++] = v;
+        analysis_own(h);
         h->pred_start = start;
         h->pred_src = src;
         return 0;
@@ -655,6 +657,7 @@ int heap_dominators_tree(struct heap *h)
 
         free(h->idom);
         free(h->retained);
+        analysis_own(h);
         h->idom = idom;
         h->retained = retained;
         idom = NULL;
@@ -682,6 +685,7 @@ int heap_dominators_cycles(struct heap *h)
 
         if (!h || !h->retained)
                 return -EINVAL;
+        analysis_own(h);
         if (h->cycles.start)
                 r = cycles_retained(h, &h->cycles);
         if (r >= 0 && h->cycles_local.start)

@@ -56,11 +56,6 @@ int heap_add_frame(struct heap *h, uint32_t thread, const char *function,
 
 int heap_finish(struct heap *h);
 
-/* heap_free()'s part of heap_analysis_release(): frees the analysis results
- * and nothing else.  Resetting the objects' flags, the roots and the types
- * would cost a pass over every object of a heap about to be freed. */
-void heap_analysis_free(struct heap *h);
-
 /* malloc() and calloc() for big arrays written soon after (the analysis's
  * per-object and per-edge arrays): the same, plus a transparent-huge-page
  * hint on the block, which makes filling it ~3x cheaper.  free() them. */

@@ -13,7 +13,6 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "analysis.h"
 #include "heap-build.h"
 
 /* Indices are stored as idx + 1 in 32 bits and the hash tables take their
@@ -954,7 +953,9 @@ void heap_free(struct heap *h)
 
         if (!h)
                 return;
-        heap_analysis_free(h);
+        /* the analyses' results, freed by the analyses (analysis-internal.h) */
+        if (h->analysis_free)
+                h->analysis_free(h);
         p = priv(h);
         if (p) {
                 addrmap_release(&p->addrs);

@@ -14,8 +14,15 @@
  *
  * Edges are in CSR form: the referents of object i are
  * edge_dst[edge_start[i] .. edge_start[i+1]), in tp_traverse order, each with
- * a label (heap_label_text()).  Ownership: everything is owned by the heap and
- * freed by heap_free().
+ * a label (heap_label_text()).
+ *
+ * Ownership: the model (everything up to the analysis results) is owned by
+ * the heap.  The analysis results (cycles, garbage, idom, retained, the
+ * referrer index) are stored here so that every reader finds them in one
+ * place, but they belong to the analyses (analysis.h), which allocate them
+ * and free them: heap_analysis_release() on demand, and heap_free() through
+ * the release function the analyses registered in analysis_free.  The model
+ * library never links an analysis.  Read-only for everyone else.
  */
 #ifndef PYLEAK_HEAP_H
 #define PYLEAK_HEAP_H
@@ -206,7 +213,9 @@ struct heap {
         uint32_t nframes;
         struct heap_frame *frames;
 
-        /* analysis results (heap_analyse) */
+        /* analysis results (heap_analyse): owned by the analyses, which set
+         * analysis_free when they store one; heap_free() calls it */
+        void (*analysis_free)(struct heap *h);
         bool analysed;
         struct heap_cycles cycles;
         struct heap_cycles cycles_local;  /* same, ignoring references to
@@ -236,7 +245,7 @@ struct heap {
         char *preview_pool;
         uint64_t preview_pool_len, preview_pool_cap;
 
-        void *priv;                /* builder/analysis internals */
+        void *priv;                /* the builder's internals (heap.c) */
 };
 
 /* Longest preview text stored (bytes, NUL excluded), and the cap of all
