@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FRAME_CLEARED  4          /* gi_frame_state, 3.11-3.14 */
-#define FRAME_CLEARED_315 5       /* 3.15 renumbered the frame states */
 #define FRAME_OWNED_BY_FRAME_OBJECT 2
 
 SIMPLE_DECODER(dec_traceback, LS_TRACEBACK,
@@ -326,14 +324,9 @@ int dec_gen(struct walker *w, uint64_t obj, struct tinfo *t)
                 uint8_t sb;
                 const uint8_t *sv = pyo_view(&w->p, obj + lo(l, LF_GEN_FRAME_STATE), 1, &sb);
 
-                /* 3.15 renumbered the states (CLEARED 4 -> 5, EXECUTING
-                 * 0 -> 4); CLEARED is the last one in every version. */
-                int8_t cleared = py_at_least(l->version_hex, 3, 15) ? FRAME_CLEARED_315 :
-                                                                      FRAME_CLEARED;
-
                 if (!sv) {
                         partial(w);
-                } else if ((int8_t)sv[0] != cleared) {
+                } else if ((int8_t)sv[0] != l->facts.frame_state_cleared) {
                         r = iframe_traverse(w, obj + lo(l, LF_GEN_IFRAME));
                         if (r < 0)
                                 return r;

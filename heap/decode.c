@@ -263,6 +263,10 @@ int walker_init(struct walker *w, struct heap *h, struct memsrc *m,
         w->tuple_traverse = static_type_traverse(w, PYSYM_TUPLE_TYPE);
         w->dict_traverse = static_type_traverse(w, PYSYM_DICT_TYPE);
         w->type_traverse = static_type_traverse(w, PYSYM_TYPE_TYPE);
+        if (w->l->facts.managed_dict != MANAGED_DICT_NONE)
+                w->pre_header_flags |= TPF_MANAGED_DICT;
+        if (w->l->facts.managed_weakref_offset)
+                w->pre_header_flags |= TPF_MANAGED_WEAKREF;
 #define EXC_TRAVERSE(id, dec, size, pv, syms, names, exc) \
         w->exc_traverse[DK_##id] = exc_type_traverse(w, exc);
         DECODE_KINDS(EXC_TRAVERSE)

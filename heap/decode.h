@@ -175,6 +175,9 @@ struct walker {
         uint64_t list_traverse, tuple_traverse, dict_traverse, type_traverse;
         uint64_t exc_traverse[DK__COUNT]; /* rows with an EXC column, else 0 */
 
+        uint64_t pre_header_flags;   /* tp_flags that give an instance the
+                                        managed pre-header (sizes) */
+
         uint64_t inconsistencies;
         bool no_previews;        /* heap_build_opts.no_previews */
         bool live;               /* reading a running process: validate

@@ -313,16 +313,9 @@ int obj_header(struct walker *w, uint64_t obj, struct objhdr *oh)
                                 (fl & TPF_HEAPTYPE);
                 }
                 uint64_t gch = lsz(l, LS_GCHEAD) ? lsz(l, LS_GCHEAD) : 16;
-                uint64_t pre = 0;
+                uint64_t pre = (t->flags & w->pre_header_flags) ? l->facts.pre_header_size : 0;
 
-                if (py_at_least(l->version_hex, 3, 12))
-                        pre = (t->flags & (TPF_MANAGED_DICT | TPF_MANAGED_WEAKREF)) ?
-                                l->facts.pre_header_size : 0;
-                else if (py_at_least(l->version_hex, 3, 11))
-                        pre = (t->flags & TPF_MANAGED_DICT) ? l->facts.pre_header_size : 0;
-                if (!py_at_least(l->version_hex, 3, 11))
-                        size += obj_is_gc ? gch : 0;
-                else if (!py_at_least(l->version_hex, 3, 13) || obj_is_gc)
+                if (obj_is_gc || l->facts.getsizeof_gc_by_type)
                         size += gch + pre;
         }
         oh->type = t->hidx;

@@ -377,7 +377,7 @@ static int classify_instance(struct walker *w, uint64_t addr, const struct rawty
         }
         /* 3.8 always visits the type; 3.9+ leave it to a heap base
          * type's own traverse (bpo-40217). */
-        t->visit_type = py_at_least(l->version_hex, 3, 9) ?
+        t->visit_type = l->facts.heap_base_visits_type ?
                 !(t->base_kind != DK_NONE && t->base_heap) : true;
         return 0;
 }

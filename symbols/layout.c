@@ -186,4 +186,15 @@ void layout_derive_facts(struct layout *l)
          * INTERPRETER = 3.  None of these frames run Python code. */
         if (minor >= 11)
                 f->iframe_owner_first_noncode = 3;
+
+        /* 3.15 renumbered the frame states (CLEARED 4 -> 5, EXECUTING
+         * 0 -> 4); CLEARED is the last one in every version. */
+        f->frame_state_cleared = minor >= 15 ? 5 : 4;
+        f->heap_base_visits_type = minor >= 9;
+        f->getsizeof_gc_by_type = minor == 11 || minor == 12;
+        f->lasti_in_code_units = minor >= 10;
+        f->linetable = minor >= 11 ? LINETABLE_LOCATIONS :
+                       minor == 10 ? LINETABLE_PEP626 : LINETABLE_LNOTAB;
+        f->str_ready_flag = minor < 12;
+        f->long_zero_has_digit = minor >= 11;
 }

@@ -31,7 +31,7 @@ const char *pysym_name(enum pysym_id id)
         return (unsigned)id < PYSYM__COUNT ? sym_names[id] : "?";
 }
 
-#define SUPPORTED "CPython 3.8 to 3.15 (default builds, not free-threaded)"
+#define SUPPORTED "CPython 3.8 to 3." PY_STR(PY_MINOR_MAX) " (default builds, not free-threaded)"
 
 /* --- versions ------------------------------------------------------------ */
 
@@ -188,7 +188,7 @@ static int detect_version(struct memsrc *m, const struct pyelf *e, uint64_t runt
                 diag_append(d, "hint: the closest supported version is CPython 3.8");
                 return -EOPNOTSUPP;
         }
-        /* Versions after 3.15 go on to the providers: only DWARF can
+        /* Versions after PY_MINOR_MAX go on to the providers: only DWARF can
          * describe them, and pyinterp_find refuses them if it cannot. */
         *ret_hex = hex;
         return 0;
@@ -518,11 +518,11 @@ static int no_provider(const struct pyinterp *pi, const struct pyelf *e, const c
 
         snprintf(what, sizeof(what), "CPython %s%s%s (%s)", pi->version,
                  *variant ? ", " : "", *variant ? variant : "", e->path);
-        if (py_minor(pi->version_hex) > 15 || py_major(pi->version_hex) > 3) {
+        if (py_minor(pi->version_hex) > PY_MINOR_MAX || py_major(pi->version_hex) > 3) {
                 unsupported(d, what, "unknown future version: no provider can describe it "
                             "(no DWARF, no known _Py_DebugOffsets layout, no table)");
-                n = layout_tables_of_minor(3, 15, closest, sizeof(closest));
-                diag_append(d, "hint: the closest supported version is 3.15%s%s%s",
+                n = layout_tables_of_minor(3, PY_MINOR_MAX, closest, sizeof(closest));
+                diag_append(d, "hint: the closest supported version is 3.%d%s%s%s", PY_MINOR_MAX,
                             n ? " (tables: " : "", n ? closest : "", n ? ")" : "");
                 return -EOPNOTSUPP;
         }
@@ -605,7 +605,7 @@ static int decide(struct pyinterp *pi, const struct pyelf *e, const char *varian
                 pi->layout = r->table.l;
                 mark_providers(pi, &pi->layout, LP_TABLE);
                 snprintf(pi->layout_detail, sizeof(pi->layout_detail), "%s", r->table.detail);
-        } else if (r->dbg.rc == -EOPNOTSUPP && py_minor(pi->version_hex) <= 15) {
+        } else if (r->dbg.rc == -EOPNOTSUPP && py_minor(pi->version_hex) <= PY_MINOR_MAX) {
                 /* A block we cannot trust (pre-release, free-threaded): its
                  * message is the most specific one. */
                 rc = diag_set(d, -EOPNOTSUPP, "CPython %s (%s) is not supported: %s\nhint: "
