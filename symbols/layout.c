@@ -146,16 +146,16 @@ void layout_derive_facts(struct layout *l)
          * covers providers that describe the state without member names
          * (3.14.0-3.14.4 ran the incremental collector, §4.1). */
         f->gc_design = GC_DESIGN_GENERATIONAL;
-        if (layout_has(l, LF_GC_YOUNG) && !layout_has(l, LF_GC_GENERATIONS))
+        if (lhas(l, LF_GC_YOUNG) && !lhas(l, LF_GC_GENERATIONS))
                 f->gc_design = GC_DESIGN_INCREMENTAL;
-        else if (minor == 14 && !layout_has(l, LF_GC_GENERATIONS) && l->s[LS_GCSTATE].present &&
+        else if (minor == 14 && !lhas(l, LF_GC_GENERATIONS) && l->s[LS_GCSTATE].present &&
                  l->s[LS_GCSTATE].size)
                 /* Only the size is known (e.g. from _Py_DebugOffsets): the
                  * incremental state is 240 bytes, the generational one that
                  * 3.14.5 restored 264 (§2 notes, §4.1). */
                 f->gc_design = l->s[LS_GCSTATE].size == 240 ? GC_DESIGN_INCREMENTAL
                                                             : GC_DESIGN_GENERATIONAL;
-        else if (minor == 14 && py_micro(v) < 5 && !layout_has(l, LF_GC_GENERATIONS))
+        else if (minor == 14 && py_micro(v) < 5 && !lhas(l, LF_GC_GENERATIONS))
                 f->gc_design = GC_DESIGN_INCREMENTAL;
 
         if (minor >= 14)

@@ -145,17 +145,21 @@ uint32_t layout_schema_hash(void);
  * the providers ran. */
 void layout_derive_facts(struct layout *l);
 
-static inline bool layout_has(const struct layout *l, enum layout_field_id f)
+/* The accessors, spelled short because heap/ reads hundreds of fields:
+ * lhas(l, LF_X) whether the field exists in this build, lo(l, LF_X) its
+ * offset (meaningful only when lhas), lsz(l, LS_X) the struct's size (0:
+ * unknown). */
+static inline bool lhas(const struct layout *l, enum layout_field_id f)
 {
         return l->f[f].present;
 }
 
-static inline uint32_t layout_off(const struct layout *l, enum layout_field_id f)
+static inline uint32_t lo(const struct layout *l, enum layout_field_id f)
 {
         return l->f[f].offset;
 }
 
-static inline uint32_t layout_size(const struct layout *l, enum layout_struct_id s)
+static inline uint32_t lsz(const struct layout *l, enum layout_struct_id s)
 {
         return l->s[s].size;
 }
