@@ -95,7 +95,8 @@
         K(LRUCACHE,     dec_lrucache,     GENERIC, BY_TYPE, \
           (), ("functools._lru_cache_wrapper"), NO_EXC) \
         K(GENALIAS,     dec_genalias,     GENERIC, BY_TYPE,     (), ("types.GenericAlias"), NO_EXC) \
-        /* 3.14 renamed types.UnionType typing.Union (no version has both) */ \
+        /* 3.14 turned types.UnionType into typing.Union, which added \
+         * hashable_args and unhashable_args; no version has both names */ \
         K(UNION,        dec_union,        GENERIC, BY_TYPE, \
           (), ("types.UnionType", "typing.Union"), NO_EXC)
 
