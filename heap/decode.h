@@ -14,59 +14,22 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "decode-table.h"
 #include "heap-build.h"
 #include "pyobj.h"
+#include "u64map.h"
 
 struct diag;
 
-/* Decoder kinds: what a type's tp_traverse does. */
+/* Decoder kinds: what a type's tp_traverse does.  One per row of
+ * decode-table.h, which says how each is recognised, decoded, sized and
+ * previewed. */
 enum dkind {
         DK_NONE = 0,     /* not a GC type: no references to report */
         DK_OPAQUE,       /* GC type without a decoder */
-        DK_INSTANCE,     /* subtype_traverse (classes from class statements) */
-        DK_TYPE,
-        DK_LIST,
-        DK_TUPLE,
-        DK_DICT,
-        DK_SET,
-        DK_FUNC,
-        DK_CELL,
-        DK_METHOD,
-        DK_CLASSMETHOD,
-        DK_STATICMETHOD,
-        DK_PROPERTY,
-        DK_MODULE,
-        DK_FRAME,
-        DK_GEN,
-        DK_ASYNCGEN,
-        DK_TRACEBACK,
-        DK_BASEEXC,
-        DK_DEQUE,
-        DK_ODICT,
-        DK_DEFDICT,
-        DK_WEAKREF,
-        DK_SLICE,
-        DK_MEMVIEW,
-        DK_MBUF,
-        DK_CFUNC,
-        DK_DESCR,
-        DK_NAMESPACE,
-        DK_ABCDATA,
-        DK_METHWRAPPER,
-        DK_TUPLEGETTER,
-        DK_OSERR,        /* C exception types with extra fields ... */
-        DK_SYNTAXERR,
-        DK_IMPORTERR,
-        DK_STOPITER,
-        DK_SYSEXIT,
-        DK_ATTRERR,
-        DK_NAMEERR,
-        DK_EXCGROUP,
-        DK_UNICODEERR,   /* ... up to here, in exc_kinds[] order */
-        DK_PARTIAL,
-        DK_LRUCACHE,
-        DK_GENALIAS,
-        DK_UNION,
+#define DKIND_ENUM(id, ...) DK_##id,
+        DECODE_KINDS(DKIND_ENUM)
+#undef DKIND_ENUM
         DK__COUNT
 };
 
@@ -123,13 +86,6 @@ static inline bool tinfo_base_opaque(const struct tinfo *t)
 {
         return t->kind == DK_INSTANCE && t->base_kind == DK_OPAQUE;
 }
-
-/* Open-addressing map u64 -> u32 (0 is never a key). */
-struct u64map {
-        uint64_t *keys;
-        uint32_t *vals;
-        uint64_t cap, n;
-};
 
 /* Constant edge labels. */
 #define CONST_LABELS(L) \
@@ -217,7 +173,10 @@ struct walker {
          * only says which struct the object starts with; a C subclass with
          * a traverse of its own (ctypes' metatypes, say) visits more. */
         uint64_t list_traverse, tuple_traverse, dict_traverse, type_traverse;
-        uint64_t exc_traverse[DK_UNICODEERR - DK_OSERR + 1];
+        uint64_t exc_traverse[DK__COUNT]; /* rows with an EXC column, else 0 */
+
+        uint64_t pre_header_flags;   /* tp_flags that give an instance the
+                                        managed pre-header (sizes) */
 
         uint64_t inconsistencies;
         bool no_previews;        /* heap_build_opts.no_previews */

@@ -26,6 +26,7 @@
 
 enum pv_kind {
         PV_UNKNOWN = 0,
+        PV_BY_TYPE = PV_UNKNOWN, /* decode-table.h: decided by the type */
         PV_NONE,         /* nothing to show (None is checked by address) */
         PV_STR,
         PV_BYTES,
@@ -482,29 +483,30 @@ static int fmt_module(struct walker *w, uint64_t obj, struct out *o)
         return 0;
 }
 
+/* The PREVIEW column of decode-table.h (0 for the kinds without a row). */
+static const uint8_t pv_kinds[DK__COUNT] = {
+#define PV_OF(id, dec, size, pv, ...) [DK_##id] = PV_##pv,
+        DECODE_KINDS(PV_OF)
+#undef PV_OF
+};
+
 static enum pv_kind kind_of(struct walker *w, const struct tinfo *t)
 {
         const uint64_t *sym = w->pi->sym;
         enum dkind k = (enum dkind)t->kind;
+        enum pv_kind pv;
 
         if (t->is_metatype)
                 return PV_TYPE;
         if (k == DK_INSTANCE)
                 k = (enum dkind)t->base_kind;
-        switch (k) {
-        case DK_LIST: case DK_TUPLE: case DK_DEQUE:
-                return PV_LEN_VAR;
-        case DK_DICT: case DK_DEFDICT: case DK_ODICT:
-                return PV_LEN_DICT;
-        case DK_SET:
-                return PV_LEN_SET;
-        case DK_FUNC:
-                return t->kind == DK_FUNC ? PV_FUNC : PV_NONE;
-        case DK_MODULE:
-                return t->kind == DK_MODULE ? PV_MODULE : PV_NONE;
-        default:
-                break;
-        }
+        pv = (unsigned)k < DK__COUNT ? (enum pv_kind)pv_kinds[k] : PV_BY_TYPE;
+        /* an instance of a Python subclass shows its C base's length, not
+         * what only the exact type has (a function's or module's name) */
+        if ((pv == PV_FUNC || pv == PV_MODULE) && t->kind != k)
+                return PV_NONE;
+        if (pv != PV_BY_TYPE)
+                return pv;
         if (sym[PYSYM_CODE_TYPE] && t->addr == sym[PYSYM_CODE_TYPE])
                 return PV_CODE;
         if (sym[PYSYM_BOOL_TYPE] && t->addr == sym[PYSYM_BOOL_TYPE])

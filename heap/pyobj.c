@@ -220,7 +220,7 @@ static int str_info(struct pyo *p, uint64_t obj, void *buf, size_t buflen,
         si->compact = (st >> 5) & 1;
         si->ascii = (st >> 6) & 1;
         si->hdr = v;
-        if (!py_at_least(l->version_hex, 3, 12) && !((st >> 7) & 1))
+        if (l->facts.str_ready_flag && !((st >> 7) & 1))
                 return -EBADMSG;      /* not ready: wstr only, not worth it */
         if (si->kind != 1 && si->kind != 2 && si->kind != 4)
                 return -EBADMSG;
@@ -425,7 +425,7 @@ int pyo_long_sizeof(struct pyo *p, uint64_t obj, uint64_t basicsize, uint64_t *r
         if (r < 0)
                 return r;
         /* 3.11+ count at least one digit even for zero. */
-        if (py_at_least(p->l->version_hex, 3, 11) && nd < 1)
+        if (p->l->facts.long_zero_has_digit && nd < 1)
                 nd = 1;
         *ret = basicsize + 4 * nd;
         return 0;

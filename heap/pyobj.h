@@ -150,19 +150,6 @@ static inline uint8_t ld8(const void *b, uint32_t off)
         return ((const uint8_t *)b)[off];
 }
 
-static inline uint32_t lo(const struct layout *l, enum layout_field_id f)
-{
-        return l->f[f].offset;
-}
-static inline bool lhas(const struct layout *l, enum layout_field_id f)
-{
-        return l->f[f].present;
-}
-static inline uint32_t lsz(const struct layout *l, enum layout_struct_id s)
-{
-        return l->s[s].size;
-}
-
 /* A NUL-terminated C string of at most len-1 bytes (truncated). */
 int pyo_cstr(struct pyo *p, uint64_t addr, char *buf, size_t len);
 

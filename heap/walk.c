@@ -845,9 +845,9 @@ static int code_line(struct walker *w, const struct codeinfo *ci, int64_t addrq)
         t = pyo_array(&w->p, 2, ci->linetable + lo(l, LF_BYTES_SVAL), n);
         if (!t)
                 return ci->firstlineno;
-        if (py_at_least(l->version_hex, 3, 11))
+        if (l->facts.linetable == LINETABLE_LOCATIONS)
                 line = line_locations(t, n, ci->firstlineno, addrq);
-        else if (py_at_least(l->version_hex, 3, 10))
+        else if (l->facts.linetable == LINETABLE_PEP626)
                 line = line_pep626(t, n, ci->firstlineno, addrq);
         else
                 line = line_lnotab(t, n, ci->firstlineno, addrq);
@@ -949,7 +949,7 @@ static int frames_310(struct walker *w, uint32_t thread, uint64_t f)
                 if (lhas(l, LF_FRAMEOBJ_LASTI) && (v = pyo_view(&w->p, f + lo(l, LF_FRAMEOBJ_LASTI), 4, b)))
                         lasti = (int32_t)ld32(v, 0);
                 /* 3.10 counts instructions, 3.8/3.9 bytes */
-                if (lasti >= 0 && py_at_least(l->version_hex, 3, 10))
+                if (lasti >= 0 && l->facts.lasti_in_code_units)
                         lasti *= 2;
                 r = add_frame(w, thread, code, lasti, &fi);
                 if (r < 0)

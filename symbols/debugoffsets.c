@@ -10,7 +10,11 @@
 #include "layout.h"
 #include "memsrc.h"
 
+/* One column per minor version from 3.13 (the first with the block) to the
+ * supported ceiling. */
 enum { V313, V314, V315, NVER };
+_Static_assert(13 + NVER - 1 == PY_MINOR_MAX,
+               "a supported CPython version needs its _Py_DebugOffsets column");
 
 enum entry_kind {
         E_SIZE,       /* sizeof a struct: opens a group bounding its fields */
@@ -122,12 +126,9 @@ static int version_index(uint32_t v)
 {
         if (py_major(v) != 3 || ((v >> 4) & 0xf) != 0xf)
                 return -1;   /* pre-releases changed the block (doc/internals.md §Debug offsets) */
-        switch (py_minor(v)) {
-        case 13: return V313;
-        case 14: return V314;
-        case 15: return V315;
-        }
-        return -1;
+        if (py_minor(v) < 13 || py_minor(v) - 13 >= NVER)
+                return -1;
+        return (int)py_minor(v) - 13;
 }
 
 int debugoffsets_supported(uint32_t version_hex)

@@ -146,16 +146,16 @@ void layout_derive_facts(struct layout *l)
          * covers providers that describe the state without member names
          * (3.14.0-3.14.4 ran the incremental collector, doc/internals.md §GC lists). */
         f->gc_design = GC_DESIGN_GENERATIONAL;
-        if (layout_has(l, LF_GC_YOUNG) && !layout_has(l, LF_GC_GENERATIONS))
+        if (lhas(l, LF_GC_YOUNG) && !lhas(l, LF_GC_GENERATIONS))
                 f->gc_design = GC_DESIGN_INCREMENTAL;
-        else if (minor == 14 && !layout_has(l, LF_GC_GENERATIONS) && l->s[LS_GCSTATE].present &&
+        else if (minor == 14 && !lhas(l, LF_GC_GENERATIONS) && l->s[LS_GCSTATE].present &&
                  l->s[LS_GCSTATE].size)
                 /* Only the size is known (e.g. from _Py_DebugOffsets): the
                  * incremental state is 240 bytes, the generational one that
                  * 3.14.5 restored 264 (doc/internals.md §Debug offsets, §GC lists). */
                 f->gc_design = l->s[LS_GCSTATE].size == 240 ? GC_DESIGN_INCREMENTAL
                                                             : GC_DESIGN_GENERATIONAL;
-        else if (minor == 14 && py_micro(v) < 5 && !layout_has(l, LF_GC_GENERATIONS))
+        else if (minor == 14 && py_micro(v) < 5 && !lhas(l, LF_GC_GENERATIONS))
                 f->gc_design = GC_DESIGN_INCREMENTAL;
 
         if (minor >= 14)
@@ -186,4 +186,15 @@ void layout_derive_facts(struct layout *l)
          * INTERPRETER = 3.  None of these frames run Python code. */
         if (minor >= 11)
                 f->iframe_owner_first_noncode = 3;
+
+        /* 3.15 renumbered the frame states (CLEARED 4 -> 5, EXECUTING
+         * 0 -> 4); CLEARED is the last one in every version. */
+        f->frame_state_cleared = minor >= 15 ? 5 : 4;
+        f->heap_base_visits_type = minor >= 9;
+        f->getsizeof_gc_by_type = minor == 11 || minor == 12;
+        f->lasti_in_code_units = minor >= 10;
+        f->linetable = minor >= 11 ? LINETABLE_LOCATIONS :
+                       minor == 10 ? LINETABLE_PEP626 : LINETABLE_LNOTAB;
+        f->str_ready_flag = minor < 12;
+        f->long_zero_has_digit = minor >= 11;
 }

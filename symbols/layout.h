@@ -68,6 +68,13 @@ enum immortal_model {
         IMMORTAL_314,             /* 3.14+: count is the low 32 bits only */
 };
 
+/* How a code object maps bytecode offsets to lines. */
+enum linetable_format {
+        LINETABLE_LNOTAB = 0,     /* <=3.9: co_lnotab */
+        LINETABLE_PEP626,         /* 3.10: co_linetable of PEP 626 */
+        LINETABLE_LOCATIONS,      /* 3.11+: co_linetable location entries */
+};
+
 struct layout_facts {
         enum managed_dict_model managed_dict;
         enum gc_design gc_design;
@@ -84,6 +91,22 @@ struct layout_facts {
                                           MANAGED_DICT/WEAKREF flags */
         uint32_t iframe_owner_first_noncode; /* owner values >= this are not
                                           Python frames (CSTACK/INTERPRETER) */
+        int8_t frame_state_cleared;    /* gi_frame_state of a cleared frame:
+                                          4, 5 from 3.15 (states renumbered) */
+        bool heap_base_visits_type;    /* 3.9+ (bpo-40217): subtype_traverse
+                                          leaves Py_TYPE to a heap base type's
+                                          own traverse; 3.8 always visits it */
+        bool getsizeof_gc_by_type;     /* 3.11-3.12: sys.getsizeof adds the GC
+                                          head (and pre-header) for any instance
+                                          of a GC type, static type objects too;
+                                          else only for GC objects */
+        bool lasti_in_code_units;      /* 3.10+: f_lasti counts 2-byte code
+                                          units, not bytes */
+        enum linetable_format linetable;
+        bool str_ready_flag;           /* <=3.11: a str may be not "ready"
+                                          (state.ready, removed by PEP 623) */
+        bool long_zero_has_digit;      /* 3.11+: int.__sizeof__ counts one
+                                          digit for 0 */
 };
 
 struct layout {
@@ -122,20 +145,31 @@ uint32_t layout_schema_hash(void);
  * the providers ran. */
 void layout_derive_facts(struct layout *l);
 
-static inline bool layout_has(const struct layout *l, enum layout_field_id f)
+/* The accessors, spelled short because heap/ reads hundreds of fields:
+ * lhas(l, LF_X) whether the field exists in this build, lo(l, LF_X) its
+ * offset (meaningful only when lhas), lsz(l, LS_X) the struct's size (0:
+ * unknown). */
+static inline bool lhas(const struct layout *l, enum layout_field_id f)
 {
         return l->f[f].present;
 }
 
-static inline uint32_t layout_off(const struct layout *l, enum layout_field_id f)
+static inline uint32_t lo(const struct layout *l, enum layout_field_id f)
 {
         return l->f[f].offset;
 }
 
-static inline uint32_t layout_size(const struct layout *l, enum layout_struct_id s)
+static inline uint32_t lsz(const struct layout *l, enum layout_struct_id s)
 {
         return l->s[s].size;
 }
+
+/* The newest CPython 3 minor version supported: the one place a new
+ * version raises (messages, the future-version check, the debug offsets'
+ * columns follow it). */
+#define PY_MINOR_MAX 15
+#define PY_STR_(x) #x
+#define PY_STR(x) PY_STR_(x)
 
 /* Python version helpers: PY_VERSION_HEX is 0xMMmmppLS. */
 static inline unsigned py_major(uint32_t v) { return (v >> 24) & 0xff; }

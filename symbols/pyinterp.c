@@ -31,7 +31,7 @@ const char *pysym_name(enum pysym_id id)
         return (unsigned)id < PYSYM__COUNT ? sym_names[id] : "?";
 }
 
-#define SUPPORTED "CPython 3.8 to 3.15 (default builds, not free-threaded)"
+#define SUPPORTED "CPython 3.8 to 3." PY_STR(PY_MINOR_MAX) " (default builds, not free-threaded)"
 
 /* --- versions ------------------------------------------------------------ */
 
@@ -188,7 +188,7 @@ static int detect_version(struct memsrc *m, const struct pyelf *e, uint64_t runt
                 diag_append(d, "hint: the closest supported version is CPython 3.8");
                 return -EOPNOTSUPP;
         }
-        /* Versions after 3.15 go on to the providers: only DWARF can
+        /* Versions after PY_MINOR_MAX go on to the providers: only DWARF can
          * describe them, and pyinterp_find refuses them if it cannot. */
         *ret_hex = hex;
         return 0;
@@ -518,11 +518,11 @@ static int no_provider(const struct pyinterp *pi, const struct pyelf *e, const c
 
         snprintf(what, sizeof(what), "CPython %s%s%s (%s)", pi->version,
                  *variant ? ", " : "", *variant ? variant : "", e->path);
-        if (py_minor(pi->version_hex) > 15 || py_major(pi->version_hex) > 3) {
+        if (py_minor(pi->version_hex) > PY_MINOR_MAX || py_major(pi->version_hex) > 3) {
                 unsupported(d, what, "unknown future version: no provider can describe it "
                             "(no DWARF, no known _Py_DebugOffsets layout, no table)");
-                n = layout_tables_of_minor(3, 15, closest, sizeof(closest));
-                diag_append(d, "hint: the closest supported version is 3.15%s%s%s",
+                n = layout_tables_of_minor(3, PY_MINOR_MAX, closest, sizeof(closest));
+                diag_append(d, "hint: the closest supported version is 3.%d%s%s%s", PY_MINOR_MAX,
                             n ? " (tables: " : "", n ? closest : "", n ? ")" : "");
                 return -EOPNOTSUPP;
         }
@@ -605,7 +605,7 @@ static int decide(struct pyinterp *pi, const struct pyelf *e, const char *varian
                 pi->layout = r->table.l;
                 mark_providers(pi, &pi->layout, LP_TABLE);
                 snprintf(pi->layout_detail, sizeof(pi->layout_detail), "%s", r->table.detail);
-        } else if (r->dbg.rc == -EOPNOTSUPP && py_minor(pi->version_hex) <= 15) {
+        } else if (r->dbg.rc == -EOPNOTSUPP && py_minor(pi->version_hex) <= PY_MINOR_MAX) {
                 /* A block we cannot trust (pre-release, free-threaded): its
                  * message is the most specific one. */
                 rc = diag_set(d, -EOPNOTSUPP, "CPython %s (%s) is not supported: %s\nhint: "
@@ -721,7 +721,7 @@ static int bad(struct diag *d, const struct layout *l, const char *check, const 
 static int need(struct diag *d, const struct layout *l, const char *check,
                 enum layout_field_id f)
 {
-        if (layout_has(l, f))
+        if (lhas(l, f))
                 return 0;
         return bad(d, l, check, "the layout lacks %s (%s.%s)", layout_field_name(f),
                    layout_struct_name(layout_field_struct(f)), layout_field_path(f));
@@ -748,7 +748,7 @@ static int rd64(struct memsrc *m, uint64_t addr, uint64_t *ret)
 static int check_links(struct memsrc *m, const struct layout *l, const char *check,
                        const char *what, uint64_t head, struct diag *d)
 {
-        uint32_t on = layout_off(l, LF_GCHEAD_NEXT), op = layout_off(l, LF_GCHEAD_PREV);
+        uint32_t on = lo(l, LF_GCHEAD_NEXT), op = lo(l, LF_GCHEAD_PREV);
         static const char *const side[2] = { "first", "last" };
         uint64_t node = 0, back;
 
@@ -781,44 +781,44 @@ static int check_gc_lists(struct memsrc *m, const struct pyinterp *pi, uint64_t 
         int32_t collecting = 0;
         int rc;
 
-        if (layout_has(l, LF_INTERP_GC))
-                gc = interp + layout_off(l, LF_INTERP_GC);
-        else if (layout_has(l, LF_RUNTIME_GC))
-                gc = pi->runtime_addr + layout_off(l, LF_RUNTIME_GC);
+        if (lhas(l, LF_INTERP_GC))
+                gc = interp + lo(l, LF_INTERP_GC);
+        else if (lhas(l, LF_RUNTIME_GC))
+                gc = pi->runtime_addr + lo(l, LF_RUNTIME_GC);
         else
                 return bad(d, l, check, "the layout has neither INTERP_GC nor RUNTIME_GC");
         if ((rc = need(d, l, check, LF_GCHEAD_NEXT)) < 0 ||
             (rc = need(d, l, check, LF_GCHEAD_PREV)) < 0)
                 return rc;
 
-        if (layout_has(l, LF_GC_COLLECTING)) {
-                if (memsrc_read(m, gc + layout_off(l, LF_GC_COLLECTING), &collecting,
+        if (lhas(l, LF_GC_COLLECTING)) {
+                if (memsrc_read(m, gc + lo(l, LF_GC_COLLECTING), &collecting,
                                 sizeof(collecting)) < 0)
                         return bad(d, l, check, "GC state at 0x%llx is unreadable",
                                    (unsigned long long)gc);
                 if (collecting)
                         return 0;   /* lists are being rewritten: nothing to check */
         }
-        if (layout_has(l, LF_GC_GENERATIONS)) {
-                head = gc + layout_off(l, LF_GC_GENERATIONS);
+        if (lhas(l, LF_GC_GENERATIONS)) {
+                head = gc + lo(l, LF_GC_GENERATIONS);
                 if (l->f[LF_GC_GENERATIONS].elem_size)
                         step = l->f[LF_GC_GENERATIONS].elem_size;
-        } else if (layout_has(l, LF_GC_YOUNG)) {
-                head = gc + layout_off(l, LF_GC_YOUNG);
+        } else if (lhas(l, LF_GC_YOUNG)) {
+                head = gc + lo(l, LF_GC_YOUNG);
         }
         /* generation0 points at the first head; a table that places the
          * heads where this build does not (Debian's 3.13 moved them from
          * gc+24 to gc+20) is caught here with a precise message. */
-        if (layout_has(l, LF_GC_GENERATION0)) {
+        if (lhas(l, LF_GC_GENERATION0)) {
                 const char *c0 = "generation0 points at the first generation head";
 
-                if (rd64(m, gc + layout_off(l, LF_GC_GENERATION0), &g0) < 0 || !g0)
+                if (rd64(m, gc + lo(l, LF_GC_GENERATION0), &g0) < 0 || !g0)
                         return bad(d, l, c0, "generation0 pointer at 0x%llx is unreadable or NULL",
-                                   (unsigned long long)(gc + layout_off(l, LF_GC_GENERATION0)));
+                                   (unsigned long long)(gc + lo(l, LF_GC_GENERATION0)));
                 if (head && g0 != head)
                         return bad(d, l, c0, "generation0 is 0x%llx but the layout puts the "
                                    "first head at gc+%u = 0x%llx (gc state at 0x%llx)",
-                                   (unsigned long long)g0, layout_off(l, LF_GC_GENERATIONS),
+                                   (unsigned long long)g0, lo(l, LF_GC_GENERATIONS),
                                    (unsigned long long)head, (unsigned long long)gc);
                 head = g0;
         }
@@ -831,9 +831,9 @@ static int check_gc_lists(struct memsrc *m, const struct pyinterp *pi, uint64_t 
                 if ((rc = check_links(m, l, check, what, head + (uint64_t)i * step, d)) < 0)
                         return rc;
         }
-        if (layout_has(l, LF_GC_PERMANENT) &&
+        if (lhas(l, LF_GC_PERMANENT) &&
             (rc = check_links(m, l, check, "the permanent generation head",
-                              gc + layout_off(l, LF_GC_PERMANENT), d)) < 0)
+                              gc + lo(l, LF_GC_PERMANENT), d)) < 0)
                 return rc;
         return 0;
 }
@@ -850,14 +850,14 @@ int pyinterp_validate(struct memsrc *m, const struct pyinterp *pi, struct diag *
                 return rc;
         if (!type_type)
                 return bad(d, l, "PyType_Type is its own type", "PyType_Type is not exported");
-        if (rd64(m, type_type + layout_off(l, LF_OBJECT_TYPE), &v) < 0 || v != type_type)
+        if (rd64(m, type_type + lo(l, LF_OBJECT_TYPE), &v) < 0 || v != type_type)
                 return bad(d, l, "PyType_Type is its own type",
                            "ob_type of PyType_Type (0x%llx) reads 0x%llx",
                            (unsigned long long)type_type, (unsigned long long)v);
 
         if ((rc = need(d, l, "PyList_Type is named list", LF_TYPE_NAME)) < 0)
                 return rc;
-        if (!list_type || rd64(m, list_type + layout_off(l, LF_TYPE_NAME), &v) < 0 ||
+        if (!list_type || rd64(m, list_type + lo(l, LF_TYPE_NAME), &v) < 0 ||
             memsrc_read(m, v, name, 5) < 0 || memcmp(name, "list", 5))
                 return bad(d, l, "PyList_Type is named list",
                            "tp_name of PyList_Type (0x%llx) does not read \"list\"",
@@ -865,20 +865,20 @@ int pyinterp_validate(struct memsrc *m, const struct pyinterp *pi, struct diag *
 
         if ((rc = need(d, l, "interpreters head", LF_RUNTIME_INTERP_HEAD)) < 0)
                 return rc;
-        if (rd64(m, pi->runtime_addr + layout_off(l, LF_RUNTIME_INTERP_HEAD), &interp) < 0 ||
+        if (rd64(m, pi->runtime_addr + lo(l, LF_RUNTIME_INTERP_HEAD), &interp) < 0 ||
             !interp || rd64(m, interp, &v) < 0)
                 return bad(d, l, "interpreters head",
                            "runtime 0x%llx + %u does not hold a readable interpreter pointer",
                            (unsigned long long)pi->runtime_addr,
-                           layout_off(l, LF_RUNTIME_INTERP_HEAD));
+                           lo(l, LF_RUNTIME_INTERP_HEAD));
 
         if ((rc = need(d, l, "first thread's interp", LF_INTERP_THREADS_HEAD)) < 0 ||
             (rc = need(d, l, "first thread's interp", LF_TSTATE_INTERP)) < 0)
                 return rc;
-        if (rd64(m, interp + layout_off(l, LF_INTERP_THREADS_HEAD), &tstate) < 0)
+        if (rd64(m, interp + lo(l, LF_INTERP_THREADS_HEAD), &tstate) < 0)
                 return bad(d, l, "first thread's interp", "interpreter 0x%llx is unreadable",
                            (unsigned long long)interp);
-        if (tstate && (rd64(m, tstate + layout_off(l, LF_TSTATE_INTERP), &v) < 0 || v != interp))
+        if (tstate && (rd64(m, tstate + lo(l, LF_TSTATE_INTERP), &v) < 0 || v != interp))
                 return bad(d, l, "first thread's interp",
                            "thread state 0x%llx does not point back to interpreter 0x%llx",
                            (unsigned long long)tstate, (unsigned long long)interp);

@@ -1842,6 +1842,54 @@ static void check_stable_spans(int ver)
         memsrc_free(f.m);
 }
 
+/* Linked with --wrap=calloc (meson.build): while calloc_fail_at > 0, the
+ * calloc that brings it to 0 fails.  Only heap_build runs armed. */
+static long calloc_fail_at;
+void *__real_calloc(size_t n, size_t size);
+void *__wrap_calloc(size_t n, size_t size);
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+        if (__atomic_load_n(&calloc_fail_at, __ATOMIC_RELAXED) > 0 &&
+            __atomic_sub_fetch(&calloc_fail_at, 1, __ATOMIC_RELAXED) == 0)
+                return NULL;
+        return __real_calloc(n, size);
+}
+
+/* Every calloc of a walk fails once in turn (the type cache, the hash
+ * maps, the model's arrays): heap_build must say -ENOMEM or succeed, and
+ * free what it took either way (LeakSanitizer checks at exit). */
+static void check_calloc_failures(int ver)
+{
+        const char *v = ver_name(ver);
+        long n, left = 0, bad = 0, failed = 0;
+
+        for (n = 1; n < 100000 && !left; n++) {
+                struct fx f;
+                struct objs o;
+                struct heap *h = NULL;
+                struct diag d = { 0 };
+                int r;
+
+                build(&f, ver, &o);
+                __atomic_store_n(&calloc_fail_at, n, __ATOMIC_RELAXED);
+                r = heap_build(f.m, &f.pi, NULL, &h, &d);
+                left = __atomic_exchange_n(&calloc_fail_at, 0, __ATOMIC_RELAXED);
+                if (r == 0)
+                        heap_free(h);
+                else if (r == -ENOMEM)
+                        failed++;
+                else
+                        bad++;
+                memsrc_free(f.m);
+        }
+        /* a few callocs may fail harmlessly (caches the walk can do
+         * without): those builds succeed */
+        ok(left && !bad && failed > 0,
+           "%s: each of heap_build's %ld callocs failing in turn: %ld -ENOMEM, the "
+           "rest succeed, never another error (%ld)", v, n - 2, failed, bad);
+}
+
 int main(void)
 {
         check_pyo_spans();
@@ -1861,5 +1909,7 @@ int main(void)
         check_previews(38);
         check_previews(312);
         check_previews(314);
+        check_calloc_failures(38);
+        check_calloc_failures(312);
         return tap_done();
 }

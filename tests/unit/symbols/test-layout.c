@@ -95,6 +95,40 @@ static void test_facts(void)
            f.immortal == IMMORTAL_314, "3.15 facts");
 }
 
+/* The facts that replaced version checks in heap/: each at the minor
+ * version where CPython changed it. */
+static void test_facts_heap(void)
+{
+        static const struct {
+                unsigned minor;
+                int8_t cleared;
+                bool base_visits, gc_by_type, units, ready, zero_digit;
+                enum linetable_format lt;
+        } want[] = {
+                { 8, 4, false, false, false, true, false, LINETABLE_LNOTAB },
+                { 9, 4, true, false, false, true, false, LINETABLE_LNOTAB },
+                { 10, 4, true, false, true, true, false, LINETABLE_PEP626 },
+                { 11, 4, true, true, true, true, true, LINETABLE_LOCATIONS },
+                { 12, 4, true, true, true, false, true, LINETABLE_LOCATIONS },
+                { 13, 4, true, false, true, false, true, LINETABLE_LOCATIONS },
+                { 14, 4, true, false, true, false, true, LINETABLE_LOCATIONS },
+                { 15, 5, true, false, true, false, true, LINETABLE_LOCATIONS },
+        };
+        struct layout_facts f;
+
+        for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+                facts(want[i].minor, 0, false, true, &f);
+                ok(f.frame_state_cleared == want[i].cleared &&
+                   f.heap_base_visits_type == want[i].base_visits &&
+                   f.getsizeof_gc_by_type == want[i].gc_by_type &&
+                   f.lasti_in_code_units == want[i].units &&
+                   f.str_ready_flag == want[i].ready &&
+                   f.long_zero_has_digit == want[i].zero_digit && f.linetable == want[i].lt,
+                   "3.%u: frame states, subtype_traverse, getsizeof, f_lasti, line table, "
+                   "str ready, int zero", want[i].minor);
+        }
+}
+
 /* Facts that depend on what a provider measured or on the build variant. */
 static void test_facts_providers(void)
 {
@@ -131,6 +165,7 @@ int main(void)
         test_names();
         test_init();
         test_facts();
+        test_facts_heap();
         test_facts_providers();
         return tap_done();
 }

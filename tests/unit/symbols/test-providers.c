@@ -115,9 +115,9 @@ static void test_tables(void)
                 ok(!strncmp(t->key, ver, strlen(ver)) &&
                    (t->key[strlen(ver)] == '\0' || t->key[strlen(ver)] == '-'),
                    "%s is keyed by its full version %s", t->key, ver);
-                ok(l.s[LS_RUNTIME].present && layout_has(&l, LF_OBJECT_TYPE) &&
-                   layout_has(&l, LF_GC_GENERATIONS) && layout_has(&l, LF_GCHEAD_PREV) &&
-                   layout_has(&l, LF_TSTATE_INTERP) && layout_has(&l, LF_TYPE_NAME),
+                ok(l.s[LS_RUNTIME].present && lhas(&l, LF_OBJECT_TYPE) &&
+                   lhas(&l, LF_GC_GENERATIONS) && lhas(&l, LF_GCHEAD_PREV) &&
+                   lhas(&l, LF_TSTATE_INTERP) && lhas(&l, LF_TYPE_NAME),
                    "%s has what validation needs (%d fields)", t->key, count_present(&l));
         }
         ok(layout_table_lookup(0x030b02f0, "debian", NULL, &t) == 0 &&
@@ -152,8 +152,8 @@ static void test_tables(void)
                    "%s: verified against its build's DWARF (%s), private structs present",
                    t->key, t->verified_build_ids);
                 if (py_at_least(t->version_hex, 3, 14))
-                        ok(layout_has(&l, LF_UNION_HASHABLE_ARGS) &&
-                           layout_has(&l, LF_UNION_UNHASHABLE_ARGS),
+                        ok(lhas(&l, LF_UNION_HASHABLE_ARGS) &&
+                           lhas(&l, LF_UNION_UNHASHABLE_ARGS),
                            "%s: Union's 3.14+ hashable/unhashable args", t->key);
         }
         ok(layout_tables_of_minor(3, 13, buf, sizeof(buf)) == 3 && strstr(buf, "3.13.18-debian"),
@@ -191,8 +191,8 @@ static void check_facts(const char *what, const struct pyinterp *pi)
            f->gc_design == GC_DESIGN_GENERATIONAL,
            "%s: facts (tagged %d, immortal %d, gc design %d)", what, f->tagged_stackrefs,
            f->immortal, f->gc_design);
-        ok(layout_off(l, LF_TUPLE_ITEM) == (minor >= 14 ? 32u : 24u),
-           "%s: tuple items at %u", what, layout_off(l, LF_TUPLE_ITEM));
+        ok(lo(l, LF_TUPLE_ITEM) == (minor >= 14 ? 32u : 24u),
+           "%s: tuple items at %u", what, lo(l, LF_TUPLE_ITEM));
         if (minor == 13)
                 ok(f->dict_visits_embedded_values == !strcmp(l->variant, "debian"),
                    "%s: dict visits embedded values: %d (variant \"%s\")", what,
@@ -434,7 +434,7 @@ static void test_debian_target(const char *what, char *const argv[], const char 
                            pi->struct_provider[LS_GCSTATE] == LP_DEBUG_OFFSETS,
                            "%s: GC state size 264 from the debug offsets: generational", what);
                 if (py_minor(pi->version_hex) == 13)
-                        ok(layout_off(&pi->layout, LF_GC_GENERATIONS) == 20,
+                        ok(lo(&pi->layout, LF_GC_GENERATIONS) == 20,
                            "%s: Debian's generation heads at gc+20", what);
         }
         pyinterp_free(pi);

@@ -68,11 +68,11 @@ static void check_field(const struct layout *l, enum layout_field_id f, int want
                         const char *ver)
 {
         if (want < 0)
-                ok(!layout_has(l, f), "%s: %s absent", ver, layout_field_name(f));
+                ok(!lhas(l, f), "%s: %s absent", ver, layout_field_name(f));
         else
-                ok(layout_has(l, f) && layout_off(l, f) == (uint32_t)want,
+                ok(lhas(l, f) && lo(l, f) == (uint32_t)want,
                    "%s: %s at %d (got %s%u)", ver, layout_field_name(f), want,
-                   layout_has(l, f) ? "" : "absent ", layout_off(l, f));
+                   lhas(l, f) ? "" : "absent ", lo(l, f));
 }
 
 static void check_layout(const struct pyinterp *pi, const struct expect *x, const char *ver)
@@ -117,12 +117,12 @@ static void check_layout(const struct pyinterp *pi, const struct expect *x, cons
         check_field(l, LF_DEQUEBLOCK_RIGHTLINK, 520, ver);
         ok(l->f[LF_DEQUEBLOCK_DATA].size == 512 && l->f[LF_DEQUEBLOCK_DATA].elem_size == 8,
            "%s: deque block data is 64 pointers", ver);
-        ok(l->s[LS_TYPE].present && layout_size(l, LS_TYPE) == (uint32_t)x->type_size,
-           "%s: sizeof(PyTypeObject) %d (got %u)", ver, x->type_size, layout_size(l, LS_TYPE));
-        ok(layout_size(l, LS_RUNTIME) == (uint32_t)x->runtime_size,
+        ok(l->s[LS_TYPE].present && lsz(l, LS_TYPE) == (uint32_t)x->type_size,
+           "%s: sizeof(PyTypeObject) %d (got %u)", ver, x->type_size, lsz(l, LS_TYPE));
+        ok(lsz(l, LS_RUNTIME) == (uint32_t)x->runtime_size,
            "%s: sizeof(_PyRuntimeState) %d (got %u)", ver, x->runtime_size,
-           layout_size(l, LS_RUNTIME));
-        ok(layout_size(l, LS_GCHEAD) == 16 && layout_size(l, LS_GCGEN) == 24,
+           lsz(l, LS_RUNTIME));
+        ok(lsz(l, LS_GCHEAD) == 16 && lsz(l, LS_GCGEN) == 24,
            "%s: PyGC_Head 16, gc_generation 24", ver);
         ok(l->f[LF_TUPLE_ITEM].elem_size == 8, "%s: tuple item elem_size 8 (size %u)", ver,
            l->f[LF_TUPLE_ITEM].size);
