@@ -190,6 +190,8 @@ def run(tool, args, env=None):
         return p.returncode, p.stdout, p.stderr.decode('utf-8', 'replace')
     except subprocess.TimeoutExpired as ex:
         return 'timeout', ex.stdout or b'', (ex.stderr or b'').decode('utf-8', 'replace')
+    except OSError as ex:
+        return 'exec failed: %s' % ex, b'', ''
 
 
 def strict_json(raw):
