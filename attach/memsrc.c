@@ -558,7 +558,7 @@ int memsrc_open_live(pid_t pid, struct memsrc **ret, struct diag *d)
                 goto fail;
         }
         if (r < 0) {
-                diag_set(d, r, "cannot read /proc/%d/maps: %s", (int)pid, strerror(-r));
+                proc_explain_maps_error(d, pid, "maps", r);
                 goto fail;
         }
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Small files under /proc report size 0, so read until EOF, capped. */
@@ -254,8 +255,8 @@ fail:
         return r;
 }
 
-int procmaps_read_task(pid_t pid, pid_t tid, struct mem_region **ret,
-                       size_t *ret_n)
+static int maps_read_once(pid_t pid, pid_t tid, struct mem_region **ret,
+                          size_t *ret_n)
 {
         char path[96], *text = NULL;
         size_t len = 0;
@@ -267,6 +268,21 @@ int procmaps_read_task(pid_t pid, pid_t tid, struct mem_region **ret,
                 return r;
         r = procmaps_parse(text, len, ret, ret_n);
         free(text);
+        return r;
+}
+
+/* The kernel hands a maps or smaps file out a page at a time, taking the
+ * mapping lock afresh for each read(): a target that maps, unmaps or
+ * mprotects between two of them makes the text inconsistent (a region that
+ * overlaps the one before, out of order).  That is -EBADMSG from the
+ * parser; a new read almost always sees a quiet moment. */
+int procmaps_read_task(pid_t pid, pid_t tid, struct mem_region **ret,
+                       size_t *ret_n)
+{
+        int r = -EBADMSG;
+
+        for (int i = 0; i < PROCMAPS_READ_TRIES && r == -EBADMSG; i++)
+                r = maps_read_once(pid, tid, ret, ret_n);
         return r;
 }
 
@@ -298,8 +314,8 @@ static bool smaps_field(const char *p, const char *end)
         return false;
 }
 
-int procmaps_read_smaps(pid_t pid, pid_t tid, struct mem_region **ret,
-                        uint64_t **ret_resident, size_t *ret_n)
+static int smaps_read_once(pid_t pid, pid_t tid, struct mem_region **ret,
+                           uint64_t **ret_resident, size_t *ret_n)
 {
         struct mem_region *v = NULL, *nv;
         uint64_t *res = NULL, *nres, kb;
@@ -380,6 +396,29 @@ fail:
         return r;
 }
 
+int procmaps_read_smaps(pid_t pid, pid_t tid, struct mem_region **ret,
+                        uint64_t **ret_resident, size_t *ret_n)
+{
+        int r = -EBADMSG;
+
+        /* as procmaps_read_task: the text may tear between two read()s */
+        for (int i = 0; i < PROCMAPS_READ_TRIES && r == -EBADMSG; i++)
+                r = smaps_read_once(pid, tid, ret, ret_resident, ret_n);
+        return r;
+}
+
+int proc_explain_maps_error(struct diag *d, pid_t pid, const char *file, int err)
+{
+        if (err == -EBADMSG) {
+                diag_set(d, err, "cannot read /proc/%d/%s: the target's memory mappings "
+                         "changed during each of %d reads", (int)pid, file,
+                         PROCMAPS_READ_TRIES);
+                diag_append(d, "hint: the target maps, unmaps or protects memory without "
+                            "pause (an allocator, a JIT, mmap'ed files); run the tool again");
+                return err;
+        }
+        return diag_set(d, err, "cannot read /proc/%d/%s: %s", (int)pid, file, strerror(-err));
+}
 
 static bool status_field(const char *text, const char *key, const char **ret)
 {
@@ -558,6 +597,79 @@ int proc_check_alive(pid_t pid, struct diag *d)
                                         (int)pid);
         }
         return 0;
+}
+
+/* The wait status of a zombie: field 52 (exit_code) of /proc/PID/stat,
+ * Linux 3.5+.  -ENOENT when the kernel does not say. */
+static int zombie_status(pid_t pid, int *ret)
+{
+        char path[64], *text = NULL, *p, *e;
+        long v = -1;
+        int field = 3;
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        if (proc_read_file(path, 1u << 16, &text, NULL) < 0)
+                return -ENOENT;
+        /* comm may contain ") ": fields count from the last ')' */
+        p = strrchr(text, ')');
+        for (p = p ? p + 1 : NULL; p && *p && field <= 52; field++) {
+                while (*p == ' ')
+                        p++;
+                if (field == 52) {
+                        errno = 0;
+                        v = strtol(p, &e, 10);
+                        if (errno || e == p)
+                                v = -1;
+                        break;
+                }
+                p = strchr(p, ' ');
+        }
+        free(text);
+        if (v < 0 || v > 0xffff)
+                return -ENOENT;
+        *ret = (int)v;
+        return 0;
+}
+
+int proc_explain_exit(pid_t pid, struct diag *d)
+{
+        char how[128] = "", what[512] = "";
+        pid_t tids[2];
+        size_t n = 0;
+        bool core = false;
+        char state;
+        int r, st;
+
+        if (pid <= 0)
+                return 0;
+        r = proc_read_state(pid, pid, &state);
+        if (r == 0) {
+                if (state != 'Z' && state != 'X')
+                        return 0;
+                /* a leader that called pthread_exit() is a zombie while
+                 * its other threads run on */
+                r = proc_list_tasks(pid, tids, 2, &n);
+                if (r == -E2BIG || (r == 0 && n > 1))
+                        return 0;
+                if (zombie_status(pid, &st) == 0) {
+                        if (WIFEXITED(st))
+                                snprintf(how, sizeof(how), " (exit status %d)", WEXITSTATUS(st));
+                        else if (WIFSIGNALED(st))
+                                snprintf(how, sizeof(how), " (killed by signal %d, %s%s)",
+                                         WTERMSIG(st), strsignal(WTERMSIG(st)),
+                                         (core = WCOREDUMP(st)) ? ", core dumped" : "");
+                }
+        } else if (r != -ESRCH) {
+                return 0;
+        }
+        if (d && d->msg[0] && !strstr(d->msg, "exited"))
+                snprintf(what, sizeof(what), "\nwhat failed: %.*s",
+                         (int)strcspn(d->msg, "\n"), d->msg);
+        diag_set(d, -ESRCH, "process %d exited during the attach%s%s", (int)pid, how, what);
+        diag_append(d, "hint: its objects are gone with it; attach while it runs%s",
+                    core ? ", or analyse its core file (--core FILE)"
+                         : ", or, for a process that crashes, analyse a core file of it (--core)");
+        return -ESRCH;
 }
 
 int proc_explain_eperm(struct diag *d, pid_t pid, const char *what,

@@ -22,6 +22,11 @@ struct diag;
 #define PROCMAPS_MAX_REGIONS (1u << 20)
 #define PROC_MAX_TASKS       65536
 
+/* Reads of maps/smaps whose text comes out inconsistent (the target changed
+ * its mappings between two read() calls) are retried this many times in
+ * all; then -EBADMSG. */
+#define PROCMAPS_READ_TRIES  8
+
 /* Parses one maps line (without or with its trailing '\n').  ret->path is
  * malloc'ed (NULL when anonymous).  -EBADMSG on malformed text. */
 int procmaps_parse_line(const char *line, size_t len, struct mem_region *ret);
@@ -30,7 +35,7 @@ int procmaps_parse_line(const char *line, size_t len, struct mem_region *ret);
 int procmaps_parse(const char *text, size_t len, struct mem_region **ret,
                    size_t *ret_n);
 
-/* Reads and parses /proc/PID/maps. */
+/* Reads and parses /proc/PID/maps (retried, see PROCMAPS_READ_TRIES). */
 int procmaps_read(pid_t pid, struct mem_region **ret, size_t *ret_n);
 
 /* Same through /proc/PID/task/TID/maps (tid == pid: /proc/PID/maps).  A
@@ -51,6 +56,11 @@ void proc_task_path(char *buf, size_t size, pid_t pid, pid_t tid,
  * (malloc'ed, parallel to the regions). */
 int procmaps_read_smaps(pid_t pid, pid_t tid, struct mem_region **ret,
                         uint64_t **ret_resident, size_t *ret_n);
+
+/* Fills d for a failed read of /proc/PID/FILE (maps, smaps) other than
+ * -ESRCH/-EPERM, which callers explain themselves; -EBADMSG says the
+ * mappings kept changing.  Returns err. */
+int proc_explain_maps_error(struct diag *d, pid_t pid, const char *file, int err);
 
 /* Reads a whole (small) file, NUL-terminated, at most max bytes. */
 int proc_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
@@ -82,6 +92,12 @@ int proc_yama_ptrace_scope(void);
 
 /* Checks that pid exists and is not a zombie; fills d.  0, or -ESRCH. */
 int proc_check_alive(pid_t pid, struct diag *d);
+
+/* After a failure: whether pid has exited (gone, or a lone zombie).  If so,
+ * rewrites d as "process N exited during the attach (exit status S)", the
+ * old first line kept as "what failed:", with a hint, and returns -ESRCH;
+ * otherwise leaves d alone and returns 0. */
+int proc_explain_exit(pid_t pid, struct diag *d);
 
 /* Fills d with why ptrace access to pid was denied and how to fix it
  * (root/CAP_SYS_PTRACE, the given Yama scope (< 0: unknown/absent),

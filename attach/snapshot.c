@@ -1543,7 +1543,7 @@ static int copy_take(pid_t pid, const struct snapshot_opts *opts, uint64_t max_b
                 if (r == -ESRCH)
                         diag_set(d, r, "process %d exited during the snapshot", (int)pid);
                 else
-                        diag_set(d, r, "cannot read /proc/%d/maps: %s", (int)pid, strerror(-r));
+                        proc_explain_maps_error(d, pid, "maps", r);
                 goto out;
         }
         /* the map may have grown since: recheck with the new mappings
@@ -1731,6 +1731,11 @@ static const char *const mode_names[] = {
         [SNAPSHOT_AUTO] = "auto",
 };
 
+int snapshot_explain_exit(pid_t pid, struct diag *d)
+{
+        return proc_explain_exit(pid, d);
+}
+
 const char *snapshot_mode_name(enum snapshot_mode mode)
 {
         if ((unsigned)mode >= sizeof(mode_names) / sizeof(mode_names[0]))
@@ -1802,7 +1807,7 @@ int snapshot_take(pid_t pid, const struct snapshot_opts *opts,
                 goto out;
         }
         if (r < 0) {
-                diag_set(d, r, "cannot read /proc/%d/smaps: %s", (int)pid, strerror(-r));
+                proc_explain_maps_error(d, pid, "smaps", r);
                 goto out;
         }
         st.writable_bytes = snap_copy_size(pre, resident, npre);

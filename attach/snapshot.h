@@ -166,6 +166,12 @@ int snapshot_end(struct memsrc *m, struct snapshot_end_stats *ret);
 /* The fork child's pid (alive until snapshot_end/memsrc_free), else 0. */
 pid_t snapshot_child_pid(struct memsrc *m);
 
+/* After any failure of an attach to pid (the snapshot, or reading it):
+ * if pid has exited meanwhile, rewrites d to say so, with its exit status
+ * and a hint, keeping the old first line as the detail, and returns
+ * -ESRCH; else returns 0 and leaves d alone. */
+int snapshot_explain_exit(pid_t pid, struct diag *d);
+
 /* "copy", "fork", "live", "auto"; NULL for an invalid value. */
 const char *snapshot_mode_name(enum snapshot_mode mode);
 /* Parses a mode name; -EINVAL if unknown. */

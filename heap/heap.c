@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 
 #include "heap-build.h"
+#include "utf8.h"
 
 /* Indices are stored as idx + 1 in 32 bits and the hash tables take their
  * slot position from a 32-bit tag, so both stay well-defined below 2^31. */
@@ -517,6 +518,23 @@ int64_t heap_type_find(const struct heap *h, uint64_t type_addr)
         return idxmap_get(&priv(h)->typemap, h, tag_of_u64(type_addr), type_eq, &type_addr);
 }
 
+/* Names, labels and frames come from target memory: the model keeps them
+ * as valid UTF-8 (utf8.h: U+FFFD for what is not), so the writers, the
+ * browser and the dump all get the same text. */
+static char *dup_utf8(const char *s)
+{
+        size_t n = strlen(s);
+        char *c;
+
+        if (utf8_valid(s, n))
+                return strdup(s);
+        /* a bad byte becomes 3 bytes at most */
+        c = malloc(3 * n + 1);
+        if (c)
+                utf8_sanitize(c, 3 * n + 1, s, NULL);
+        return c;
+}
+
 static char *join_name(const char *module, const char *qualname)
 {
         size_t lm = strlen(module), lq = strlen(qualname);
@@ -558,8 +576,8 @@ int heap_intern_type(struct heap *h, uint64_t type_addr, const char *module,
         if (r < 0)
                 return r;
         /* Never NULL names: the writers print them without checking. */
-        t.module = strdup(module ? module : "");
-        t.qualname = strdup(qualname ? qualname : "?");
+        t.module = dup_utf8(module ? module : "");
+        t.qualname = dup_utf8(qualname ? qualname : "?");
         if (t.module && t.qualname)
                 t.fullname = join_name(t.module, t.qualname);
         if (!t.fullname) {
@@ -581,7 +599,7 @@ int heap_intern_label(struct heap *h, const char *text, uint32_t *ret)
         struct heap_priv *p;
         uint64_t *slot;
         uint32_t tag;
-        char *copy;
+        char *copy, *clean = NULL;
         int r;
 
         if (!h || !(p = priv(h)) || !text || p->finished)
@@ -589,18 +607,28 @@ int heap_intern_label(struct heap *h, const char *text, uint32_t *ret)
         r = idxmap_reserve(&p->labelmap);
         if (r < 0)
                 return r;
+        /* looked up as it will be kept */
+        if (!utf8_valid(text, strlen(text))) {
+                clean = dup_utf8(text);
+                if (!clean)
+                        return -ENOMEM;
+                text = clean;
+        }
         tag = tag_of_str(text);
         slot = idxmap_slot(&p->labelmap, h, tag, label_eq, text);
         if (*slot) {
                 if (ret)
                         *ret = (uint32_t)*slot - 1;
+                free(clean);
                 return 0;
         }
         r = grow32((void **)&h->labels, &h->cap_labels, (uint64_t)h->nlabels + 1,
                    sizeof(*h->labels), HEAP_MAX_LABELS);
-        if (r < 0)
+        if (r < 0) {
+                free(clean);
                 return r;
-        copy = strdup(text);
+        }
+        copy = clean ? clean : strdup(text);
         if (!copy)
                 return -ENOMEM;
         h->labels[h->nlabels] = copy;
@@ -789,8 +817,8 @@ int heap_add_frame(struct heap *h, uint32_t thread, const char *function,
                    sizeof(*h->frames), UINT32_MAX - 1);
         if (r < 0)
                 return r;
-        f.function = strdup(function ? function : "?");
-        f.filename = strdup(filename ? filename : "?");
+        f.function = dup_utf8(function ? function : "?");
+        f.filename = dup_utf8(filename ? filename : "?");
         if (!f.function || !f.filename) {
                 free(f.function);
                 free(f.filename);

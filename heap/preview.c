@@ -18,6 +18,7 @@
 
 #include "decode.h"
 #include "pyinterp.h"
+#include "utf8.h"
 
 #define PV_STR_CHARS  80      /* code points shown of a str */
 #define PV_BYTES_MAX  40      /* bytes shown of a bytes object */
@@ -66,6 +67,20 @@ static void out_str(struct out *o, const char *s)
         out_put(o, s, strlen(s));
 }
 
+/* A name read from the target (tp_name bytes, a str cut short): invalid
+ * UTF-8 becomes U+FFFD so the preview is valid text whatever the bytes. */
+static void out_name(struct out *o, const char *s)
+{
+        char clean[HEAP_PREVIEW_MAX + 1];
+
+        if (utf8_valid(s, strlen(s))) {
+                out_str(o, s);
+                return;
+        }
+        utf8_sanitize(clean, sizeof(clean), s, NULL);
+        out_str(o, clean);
+}
+
 /* Decimal digits without snprintf: ints and lengths are most previews,
  * and formatting them dominated the cost of recording. */
 static void out_u64(struct out *o, const char *prefix, size_t pl, bool neg, uint64_t v)
@@ -92,30 +107,6 @@ static void out_u64(struct out *o, const char *prefix, size_t pl, bool neg, uint
                 v /= 10;
         } while (v);
         o->len += n;
-}
-
-static size_t utf8_enc(char *out, uint32_t c)
-{
-        if (c < 0x80) {
-                out[0] = (char)c;
-                return 1;
-        }
-        if (c < 0x800) {
-                out[0] = (char)(0xc0 | (c >> 6));
-                out[1] = (char)(0x80 | (c & 0x3f));
-                return 2;
-        }
-        if (c < 0x10000) {
-                out[0] = (char)(0xe0 | (c >> 12));
-                out[1] = (char)(0x80 | ((c >> 6) & 0x3f));
-                out[2] = (char)(0x80 | (c & 0x3f));
-                return 3;
-        }
-        out[0] = (char)(0xf0 | (c >> 18));
-        out[1] = (char)(0x80 | ((c >> 12) & 0x3f));
-        out[2] = (char)(0x80 | ((c >> 6) & 0x3f));
-        out[3] = (char)(0x80 | (c & 0x3f));
-        return 4;
 }
 
 /* str.isprintable() without the Unicode database: the control, format,
@@ -164,7 +155,7 @@ static void put_char(struct out *o, uint32_t c, char quote, bool bytes)
                 n = (size_t)snprintf(tmp, sizeof(tmp), c <= 0xff ? "\\x%02x" :
                                      c <= 0xffff ? "\\u%04x" : "\\U%08x", c);
         } else {
-                n = utf8_enc(tmp, c);
+                n = utf8_encode(c, tmp);
         }
         out_put(o, tmp, n);
 }
@@ -431,11 +422,11 @@ static int fmt_code(struct walker *w, uint64_t code, const char *name, struct ou
                         return -EBADMSG;
                 name = nm;
         }
-        out_str(o, name);
+        out_name(o, name);
         if (str_field(w, code, LF_CODE_FILENAME, file, sizeof(file)) < 0)
                 return 0;
         out_str(o, " (");
-        out_str(o, file);
+        out_name(o, file);
         if (lhas(w->l, LF_CODE_FIRSTLINENO) &&
             (lv = pyo_view(&w->p, code + lo(w->l, LF_CODE_FIRSTLINENO), 4, lb))) {
                 snprintf(tmp, sizeof(tmp), ":%d", (int32_t)ld32(lv, 0));
@@ -455,7 +446,7 @@ static int fmt_func(struct walker *w, uint64_t obj, struct out *o)
                 return -EBADMSG;
         if (!lhas(w->l, LF_FUNC_CODE) || pyo_u64(&w->p, obj + lo(w->l, LF_FUNC_CODE), &code) < 0 ||
             !code) {
-                out_str(o, nm);
+                out_name(o, nm);
                 return 0;
         }
         return fmt_code(w, code, nm, o);
@@ -478,7 +469,7 @@ static int fmt_module(struct walker *w, uint64_t obj, struct out *o)
                         return -EBADMSG;
         }
         out_str(o, "module '");
-        out_str(o, nm);
+        out_name(o, nm);
         out_str(o, "'");
         return 0;
 }
@@ -604,7 +595,7 @@ int preview_record(struct walker *w, uint32_t idx, uint64_t obj, const struct ob
                 r = type_display_name(w, obj, nm, sizeof(nm));
                 if (r == 0) {
                         out_str(&o, "class '");
-                        out_str(&o, nm);
+                        out_name(&o, nm);
                         out_str(&o, "'");
                 }
                 break;

@@ -7,6 +7,7 @@
 
 #include "memsrc.h"
 #include "pyinterp.h"
+#include "utf8.h"
 
 /* Sanity caps for lengths read from the target: larger values are garbage
  * in practice and must not drive allocations. */
@@ -243,32 +244,6 @@ static int str_info(struct pyo *p, uint64_t obj, void *buf, size_t buflen,
         return 0;
 }
 
-static size_t utf8_put(char *out, uint32_t c)
-{
-        if (c < 0x80) {
-                out[0] = (char)c;
-                return 1;
-        }
-        if (c < 0x800) {
-                out[0] = (char)(0xc0 | (c >> 6));
-                out[1] = (char)(0x80 | (c & 0x3f));
-                return 2;
-        }
-        if (c < 0x10000) {
-                out[0] = (char)(0xe0 | (c >> 12));
-                out[1] = (char)(0x80 | ((c >> 6) & 0x3f));
-                out[2] = (char)(0x80 | (c & 0x3f));
-                return 3;
-        }
-        if (c > 0x10ffff)
-                c = 0xfffd;
-        out[0] = (char)(0xf0 | (c >> 18));
-        out[1] = (char)(0x80 | ((c >> 12) & 0x3f));
-        out[2] = (char)(0x80 | ((c >> 6) & 0x3f));
-        out[3] = (char)(0x80 | (c & 0x3f));
-        return 4;
-}
-
 int pyo_str(struct pyo *p, uint64_t obj, char *buf, size_t len, bool *ret_full)
 {
         uint8_t hb[128];
@@ -300,7 +275,9 @@ int pyo_str(struct pyo *p, uint64_t obj, char *buf, size_t len, bool *ret_full)
                         c = (uint32_t)d[2 * i] | (uint32_t)d[2 * i + 1] << 8;
                 else
                         c = ld32(d, (uint32_t)(4 * i));
-                k = utf8_put(tmp, c);
+                /* a NUL would end the C string early, a lone surrogate or a
+                 * torn wide char is no UTF-8: U+FFFD for either */
+                k = utf8_encode(c ? c : UTF8_REPLACEMENT, tmp);
                 if (o + k > len - 1) {
                         take = i;
                         break;

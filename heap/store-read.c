@@ -22,6 +22,7 @@
 #include "diag.h"
 #include "heap-build.h"
 #include "store-internal.h"
+#include "utf8.h"
 #include "store.h"
 
 /* PRAGMA quick_check reads every page; worth it only while it is cheap. */
@@ -530,7 +531,11 @@ static int type_row(struct reader *rd, sqlite3_stmt *st, int64_t n, void *ctx)
                 return ROW_MALFORMED;
         r = heap_intern_type(h, (uint64_t)sqlite3_column_int64(st, 1), mod, qn,
                              sqlite3_column_int(st, 5) != 0, &idx);
-        if (r < 0 || idx != n || strcmp(h->types[idx].fullname, fn) != 0)
+        /* a dump written before names were kept as valid UTF-8 may hold
+         * bytes the model now replaces (utf8.h): only a valid name must
+         * match exactly */
+        if (r < 0 || idx != n ||
+            (strcmp(h->types[idx].fullname, fn) != 0 && utf8_valid(fn, strlen(fn))))
                 return build_fail(rd, r < 0 ? r : -EINVAL, "types", (uint64_t)n);
         return ROW_NEXT;
 }

@@ -1177,6 +1177,10 @@ int heap_build(struct memsrc *m, const struct pyinterp *pi,
         r = list_interpreters(&w, interps, &ninterp, d);
         if (r < 0)
                 goto fail;
+        if (!ninterp) {
+                r = pyinterp_no_interpreter(d, memsrc_pid(m));
+                goto fail;
+        }
         if (lhas(l, LF_RUNTIME_GC)) {
                 gcs[ngc++] = pi->runtime_addr + lo(l, LF_RUNTIME_GC);
         } else if (lhas(l, LF_INTERP_GC)) {

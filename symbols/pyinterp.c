@@ -701,6 +701,16 @@ int pyinterp_settle(struct memsrc *m, struct pyinterp *pi, bool *changed, struct
 
 /* --- validation ---------------------------------------------------------- */
 
+int pyinterp_no_interpreter(struct diag *d, pid_t pid)
+{
+        diag_set(d, -ESRCH, "process %d runs no Python interpreter now: its runtime lists "
+                 "none, so Python has shut down (the program is exiting) or not started",
+                 (int)pid);
+        diag_append(d, "hint: attach while the program runs");
+        return -ESRCH;
+}
+
+
 static int bad(struct diag *d, const struct layout *l, const char *check, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 
@@ -865,6 +875,12 @@ int pyinterp_validate(struct memsrc *m, const struct pyinterp *pi, struct diag *
 
         if ((rc = need(d, l, "interpreters head", LF_RUNTIME_INTERP_HEAD)) < 0)
                 return rc;
+        /* With PyType_Type and list checked, a NULL head is no layout
+         * error: Py_Finalize has deleted the interpreter (the program is
+         * exiting), or it has not been created yet. */
+        if (rd64(m, pi->runtime_addr + lo(l, LF_RUNTIME_INTERP_HEAD), &interp) == 0 &&
+            !interp)
+                return pyinterp_no_interpreter(d, memsrc_pid(m));
         if (rd64(m, pi->runtime_addr + lo(l, LF_RUNTIME_INTERP_HEAD), &interp) < 0 ||
             !interp || rd64(m, interp, &v) < 0)
                 return bad(d, l, "interpreters head",

@@ -24,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "layout.h"
 
@@ -203,9 +204,14 @@ int pyinterp_settle(struct memsrc *m, struct pyinterp *pi, bool *changed, struct
  * tp_name reads "list", the runtime holds an interpreter whose first thread
  * points back to it, generation0 (when the layout has it) points at the
  * first GC list head, and every GC list head's neighbours link back to it.
- * -EBADMSG with a diag naming the failed check and the layout source.
+ * -EBADMSG with a diag naming the failed check and the layout source;
+ * -ESRCH (pyinterp_no_interpreter) when the runtime lists no interpreter.
  * Exposed for tests and for re-checking a layout later. */
 int pyinterp_validate(struct memsrc *m, const struct pyinterp *pi, struct diag *d);
+
+/* The runtime of pid lists no interpreter (finalized or not started):
+ * fills d with that, and the hint; returns -ESRCH. */
+int pyinterp_no_interpreter(struct diag *d, pid_t pid);
 
 /* Frees; accepts NULL. */
 void pyinterp_free(struct pyinterp *pi);

@@ -17,6 +17,7 @@
 #include "screens.h"
 #include "session.h"
 #include "view-index.h"
+#include "utf8.h"
 
 #define HISTORY_MAX 64
 
@@ -578,28 +579,9 @@ static int prompt_key(struct browser *b, int key)
         }
         /* the key is a code point: store it as UTF-8 */
         {
-                char u[4];
-                size_t un;
+                char u[UTF8_MAX_BYTES];
+                size_t un = utf8_encode((uint32_t)key, u);
 
-                if (key < 0x80) {
-                        u[0] = (char)key;
-                        un = 1;
-                } else if (key < 0x800) {
-                        u[0] = (char)(0xc0 | (key >> 6));
-                        u[1] = (char)(0x80 | (key & 0x3f));
-                        un = 2;
-                } else if (key < 0x10000) {
-                        u[0] = (char)(0xe0 | (key >> 12));
-                        u[1] = (char)(0x80 | ((key >> 6) & 0x3f));
-                        u[2] = (char)(0x80 | (key & 0x3f));
-                        un = 3;
-                } else {
-                        u[0] = (char)(0xf0 | (key >> 18));
-                        u[1] = (char)(0x80 | ((key >> 12) & 0x3f));
-                        u[2] = (char)(0x80 | ((key >> 6) & 0x3f));
-                        u[3] = (char)(0x80 | (key & 0x3f));
-                        un = 4;
-                }
                 if (n + un < sizeof(b->input)) {
                         memcpy(b->input + n, u, un);
                         b->input[n + un] = 0;

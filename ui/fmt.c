@@ -6,6 +6,8 @@
 #include <string.h>
 #include <wchar.h>
 
+#include "utf8.h"
+
 const char *fmt_bytes(uint64_t b, char *buf, size_t len)
 {
         static const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -50,8 +52,7 @@ const char *fmt_delta_bytes(int64_t d, char *buf, size_t len)
 static size_t next_char(const char *s, bool utf8, int *ret_w, bool *ret_bad)
 {
         const unsigned char c = (unsigned char)*s;
-        mbstate_t st;
-        wchar_t wc;
+        uint32_t cp;
         size_t n;
         int w;
 
@@ -66,14 +67,8 @@ static size_t next_char(const char *s, bool utf8, int *ret_w, bool *ret_bad)
                 *ret_bad = true;
                 return 1;
         }
-        memset(&st, 0, sizeof(st));
-        n = mbrtowc(&wc, s, strlen(s), &st);
-        if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
-                *ret_w = 1;
-                *ret_bad = true;
-                return 1;
-        }
-        w = wcwidth(wc);
+        n = utf8_decode(s, strlen(s), &cp, ret_bad);
+        w = *ret_bad || cp < 0xa0 ? -1 : wcwidth((wchar_t)cp);
         if (w < 0) {
                 *ret_w = 1;
                 *ret_bad = true;
@@ -136,4 +131,34 @@ int fmt_fit(char *dst, size_t cap, size_t *pos, const char *src, int width,
         for (; used < width; used++)
                 put_bytes(dst, cap, pos, " ", 1);
         return used;
+}
+
+const char *fmt_clean(const char *s, char *buf, size_t len)
+{
+        size_t n = strlen(s), i = 0, o = 0;
+
+        while (i < n) {
+                char tmp[UTF8_MAX_BYTES + 1];
+                size_t k, m;
+                uint32_t c;
+                bool bad;
+
+                k = utf8_decode(s + i, n - i, &c, &bad);
+                if (bad) {
+                        m = utf8_encode(UTF8_REPLACEMENT, tmp);
+                } else if (c < 0x20 || (c >= 0x7f && c < 0xa0)) {
+                        snprintf(tmp, sizeof(tmp), "\\x%02x", (unsigned)c);
+                        m = 4;
+                } else {
+                        memcpy(tmp, s + i, k);
+                        m = k;
+                }
+                if (o + m >= len)
+                        break;
+                memcpy(buf + o, tmp, m);
+                o += m;
+                i += k;
+        }
+        buf[o] = '\0';
+        return buf;
 }

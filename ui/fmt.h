@@ -30,4 +30,11 @@ int fmt_fit(char *dst, size_t cap, size_t *pos, const char *src, int width,
 /* Display columns of s (as fmt_fit would draw it). */
 int fmt_width(const char *s, bool utf8);
 
+/* s made safe for a UTF-8 text report, into buf (len > 0); returns buf.
+ * Strings from the target are hostile: every invalid UTF-8 sequence becomes
+ * U+FFFD and every control character (C0, DEL, C1) its repr() escape
+ * "\xNN", so a name can neither break the encoding nor drive the terminal.
+ * Cut short only between characters. */
+const char *fmt_clean(const char *s, char *buf, size_t len);
+
 #endif

@@ -3,6 +3,7 @@
  * pause covers only the capture), takes the snapshot, builds and analyses the
  * graph, then writes the reports and the dump, or opens the browser. */
 #include <errno.h>
+#include <signal.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -367,6 +368,29 @@ static int settle_layout(struct app *a, struct memsrc *snap, const struct heap_b
         return 0;
 }
 
+/* Tests only: PYLEAK_ATTACH_TEST_EXIT=STAGE (snapshot: before the
+ * snapshot; walk: after it, before the graph is read) sends the target
+ * SIGTERM at that point and waits until it has exited, so the tests can
+ * make a target exit in the middle of an attach at a chosen moment. */
+static void test_target_exit(pid_t pid, const char *stage)
+{
+        const char *want = getenv("PYLEAK_ATTACH_TEST_EXIT");
+        char path[64];
+        struct stat st;
+
+        if (!want || strcmp(want, stage) || kill(pid, SIGTERM) < 0)
+                return;
+        snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+        /* gone, or a zombie (its task list empties); 10 s at most */
+        for (int i = 0; i < 10000; i++) {
+                struct diag d = {0};
+
+                if (stat(path, &st) < 0 || snapshot_explain_exit(pid, &d) < 0)
+                        return;
+                nanosleep(&(struct timespec){0, 1000000L}, NULL);
+        }
+}
+
 /* Snapshot, graph, analysis: one heap, or -errno with d filled.  The
  * captured memory is released as soon as the graph is built (it can be
  * gigabytes; a fork child is ended by it). */
@@ -382,9 +406,14 @@ static int take_heap(struct app *a, bool quiet, struct heap **ret, struct diag *
         so.max_bytes = a->o->max_memory;
         so.mode = a->o->mode;
         for (int attempt = 0;; attempt++) {
+                test_target_exit(a->o->pid, "snapshot");
                 r = snapshot_take(a->o->pid, &so, &snap, &st, d);
+                /* whatever failed, a target that has exited is the cause */
+                if (r < 0 && r != -ENOMEM && snapshot_explain_exit(a->o->pid, d) < 0)
+                        return -ESRCH;
                 if (r < 0)
                         return r;
+                test_target_exit(a->o->pid, "walk");
                 /* beside the walk; not earlier, when the parse would take a
                  * CPU from the stopped target's threads */
                 pyinterp_start_pending(a->pi);
@@ -397,6 +426,18 @@ static int take_heap(struct app *a, bool quiet, struct heap **ret, struct diag *
                 bo = (struct heap_build_opts){.live = st.mode_used == SNAPSHOT_LIVE,
                                               .no_previews = !a->previews};
                 r = heap_build(snap, a->pi, &bo, &h, d);
+                /* A live read of a target that exits fails at some address
+                 * ("cannot read the GC list head"), or, where the walker
+                 * counts a failed read as an inconsistency, ends partial:
+                 * either way the cause is the exit.  A copy or a fork child
+                 * holds the memory: an exit after the snapshot is harmless. */
+                if (bo.live && ((r < 0 && r != -ENOMEM) ||
+                                (r == 0 && h->meta.inconsistencies)) &&
+                    snapshot_explain_exit(a->o->pid, d) < 0) {
+                        heap_free(h);
+                        memsrc_free(snap);
+                        return -ESRCH;
+                }
                 settled = settle_layout(a, snap, &bo, quiet, &r, &h, d);
                 memsrc_free(snap);
                 snap = NULL;
@@ -429,6 +470,30 @@ static int take_heap(struct app *a, bool quiet, struct heap **ret, struct diag *
                          COLLECTING_RETRIES + 1);
         if (r < 0)
                 return r;
+        /* A copy or fork child holds the snapshot, but read-only memory is
+         * read from the target when needed: reads that failed after it
+         * exited made the result partial, and the user should know why. */
+        if (!quiet && h->meta.inconsistencies && st.mode_used != SNAPSHOT_LIVE) {
+                struct diag gone = {0};
+
+                if (snapshot_explain_exit(a->o->pid, &gone) < 0)
+                        fprintf(stderr, "pyleak-attach: process %d exited after its snapshot, "
+                                "before all of it was read: some of its read-only memory "
+                                "could not be read and the result is partial\n",
+                                (int)a->o->pid);
+        }
+        /* A running interpreter always tracks objects (its modules'
+         * dicts at least): none means it is not running, e.g. a fork taken
+         * while the target was shutting down; never a complete report. */
+        if (h->ntracked == 0) {
+                heap_free(h);
+                diag_clear(d);
+                if (snapshot_explain_exit(a->o->pid, d) < 0)
+                        return -ESRCH;
+                return diag_set(d, -ESRCH, "the Python interpreter of process %d tracks no "
+                                "objects: it is shutting down (or has not started)\nhint: "
+                                "attach while the program runs", (int)a->o->pid);
+        }
         h->meta.pid = a->o->pid;
         h->meta.pause_ms = st.pause_ms;
         h->meta.stop_ms = st.stop_ms;
@@ -675,6 +740,8 @@ int main(int argc, char **argv)
                 /* Symbols first, while the target runs: only constant data is
                  * read. */
                 r = pyinterp_find_early(a.live, &a.pi, &d);
+                if (r < 0 && r != -ENOMEM)
+                        (void)snapshot_explain_exit(o.pid, &d);
                 if (r < 0) {
                         code = fail(&d, r, "cannot find the Python interpreter");
                         goto out;

@@ -13,17 +13,35 @@
 #include "analysis.h"
 #include "heap.h"
 #include "paths.h"
+#include "utf8.h"
 
+/* A quoted DOT string from hostile text: invalid UTF-8 becomes U+FFFD
+ * (Graphviz rejects it), control characters a space. */
 static void dot_str(FILE *f, const char *s)
 {
+        size_t n = strlen(s), i = 0;
+
         fputc('"', f);
-        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-                if (*p == '"' || *p == '\\')
-                        fprintf(f, "\\%c", *p);
-                else if (*p < 0x20)
+        while (i < n) {
+                unsigned char b = (unsigned char)s[i];
+                char enc[UTF8_MAX_BYTES];
+                uint32_t c;
+                bool bad;
+                size_t k;
+
+                if (b == '"' || b == '\\') {
+                        fprintf(f, "\\%c", b);
+                        i++;
+                        continue;
+                }
+                k = utf8_decode(s + i, n - i, &c, &bad);
+                if (bad)
+                        fwrite(enc, 1, utf8_encode(UTF8_REPLACEMENT, enc), f);
+                else if (c < 0x20 || (c >= 0x7f && c < 0xa0))
                         fputc(' ', f);
                 else
-                        fputc(*p, f);
+                        fwrite(s + i, 1, k, f);
+                i += k;
         }
         fputc('"', f);
 }

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "heap.h"
+#include "utf8.h"
 
 const char *report_type_name(const struct heap *h, uint32_t obj)
 {
@@ -20,25 +21,57 @@ const char *report_type_name(const struct heap *h, uint32_t obj)
         return h->types[t].fullname;
 }
 
+/* A JSON string from bytes that are meant to be UTF-8 but come from target
+ * memory (type names, labels) or the file system (paths): hostile.  The
+ * output is always valid UTF-8 that strict parsers accept: every invalid
+ * sequence becomes U+FFFD (utf8.h), control characters C0, DEL and C1 are
+ * \u escapes, and so are U+2028/U+2029 (so the text is also valid
+ * JavaScript).  Runs of plain bytes are written in one go. */
 static void json_str(FILE *f, const char *s)
 {
+        const char *p = s, *run = s;
+        size_t n = strlen(s);
+        const char *end = s + n;
+
         fputc('"', f);
-        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-                switch (*p) {
+        while (p < end) {
+                unsigned char b = (unsigned char)*p;
+                uint32_t c;
+                bool bad;
+                size_t k;
+
+                if (b >= 0x20 && b < 0x7f && b != '"' && b != '\\') {
+                        p++;
+                        continue;
+                }
+                if (b >= 0x80) {
+                        k = utf8_decode(p, (size_t)(end - p), &c, &bad);
+                        if (!bad && c > 0x9f && c != 0x2028 && c != 0x2029) {
+                                p += k;
+                                continue;
+                        }
+                } else {
+                        k = 1;
+                        c = b;
+                        bad = false;
+                }
+                fwrite(run, 1, (size_t)(p - run), f);
+                switch (c) {
                 case '"': fputs("\\\"", f); break;
                 case '\\': fputs("\\\\", f); break;
                 case '\n': fputs("\\n", f); break;
                 case '\r': fputs("\\r", f); break;
                 case '\t': fputs("\\t", f); break;
                 default:
-                        /* Target strings are hostile: escape every control
-                         * byte; bytes >= 0x80 are passed through (UTF-8). */
-                        if (*p < 0x20)
-                                fprintf(f, "\\u%04x", *p);
+                        if (bad)
+                                fputs("\xef\xbf\xbd", f);    /* U+FFFD */
                         else
-                                fputc(*p, f);
+                                fprintf(f, "\\u%04x", (unsigned)c);
                 }
+                p += k;
+                run = p;
         }
+        fwrite(run, 1, (size_t)(p - run), f);
         fputc('"', f);
 }
 

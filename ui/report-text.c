@@ -16,9 +16,15 @@
 #include "paths.h"
 
 
+/* Every string from the target or the file system goes through
+ * fmt_clean(): the report is valid UTF-8 with no control characters. */
+#define CLEAN(s, buf) fmt_clean((s), (buf), sizeof(buf))
+
 static void obj_ref(FILE *f, const struct heap *h, uint32_t i)
 {
-        fprintf(f, "%s@0x%" PRIx64, report_type_name(h, i), h->objs[i].addr);
+        char nm[1024];
+
+        fprintf(f, "%s@0x%" PRIx64, CLEAN(report_type_name(h, i), nm), h->objs[i].addr);
 }
 
 /* A giant component's signature lists dozens of types; a line a person can
@@ -47,14 +53,14 @@ static void write_cycle(FILE *f, const struct heap *h, uint32_t c)
         uint32_t n = h->cycles.start[c + 1] - h->cycles.start[c];
         uint32_t first = h->cycles.members[h->cycles.start[c]];
         struct heap_path p = {0};
-        char sig[512], b[32], lbl[256];
+        char sig[512], b[32], lbl[256], clean[1024];
 
         if (heap_cycle_signature(h, c, sig, sizeof(sig)) < 0)
                 snprintf(sig, sizeof(sig), "?");
         shorten_signature(sig, SIGNATURE_WIDTH);
         fprintf(f, "  #%-4" PRIu32 " %" PRIu32 " object%s, %s, %s  [%s]\n", c + 1, n,
                 n == 1 ? "" : "s", fmt_bytes(h->cycles.bytes[c], b, sizeof(b)),
-                h->cycles.garbage[c] ? "GARBAGE" : "alive", sig);
+                h->cycles.garbage[c] ? "GARBAGE" : "alive", CLEAN(sig, clean));
         if (heap_shortest_cycle(h, c, first, &p) < 0) {
                 fputs("        (no cycle path found)\n", f);
                 return;
@@ -62,7 +68,8 @@ static void write_cycle(FILE *f, const struct heap *h, uint32_t c)
         fputs("        ", f);
         for (uint32_t k = 0; k < p.n; k++) {
                 obj_ref(f, h, p.objs[k]);
-                fprintf(f, " %s -> ", heap_label_text(h, p.labels[k], lbl, sizeof(lbl)));
+                fprintf(f, " %s -> ", CLEAN(heap_label_text(h, p.labels[k], lbl, sizeof(lbl)),
+                                             clean));
                 /* Long cycles: show the beginning and the way back. */
                 if (k == 7 && p.n > 10) {
                         fprintf(f, "... (%" PRIu32 " more steps) ... -> ", p.n - 8);
@@ -77,7 +84,7 @@ static void write_cycle(FILE *f, const struct heap *h, uint32_t c)
 static void write_types(FILE *f, const struct heap *h, unsigned top)
 {
         uint32_t *order = report_types_by_bytes(h);
-        char b[32];
+        char b[32], nm[1024];
 
         if (!order)
                 return;
@@ -89,7 +96,8 @@ static void write_types(FILE *f, const struct heap *h, unsigned top)
                 if (!t->count)
                         break;
                 fprintf(f, "  %10" PRIu64 " %12s  %s%s\n", t->count,
-                        fmt_bytes(t->bytes, b, sizeof(b)), t->fullname ? t->fullname : "?",
+                        fmt_bytes(t->bytes, b, sizeof(b)),
+                        CLEAN(t->fullname ? t->fullname : "?", nm),
                         t->opaque && t->tracked ? "  (opaque)" : "");
         }
         free(order);
@@ -116,11 +124,12 @@ int report_text(const struct heap *h, FILE *f, const struct report_opts *o)
         const struct heap_gcstate *g = &h->gc;
         unsigned top = o && o->top ? o->top : 20;
         uint64_t gbytes = 0, ngcyc = 0;
-        char b[32];
+        char b[32], c1[4 * sizeof(m->interp_path)], c2[256];
 
         fprintf(f, "pyleak-attach %s: pid %d, CPython %s\n", PYLEAK_VERSION, m->pid,
-                m->python_version);
-        fprintf(f, "interpreter: %s (layout from %s)\n", m->interp_path, m->layout_source);
+                CLEAN(m->python_version, c2));
+        fprintf(f, "interpreter: %s", CLEAN(m->interp_path, c1));
+        fprintf(f, " (layout from %s)\n", CLEAN(m->layout_source, c2));
         fprintf(f, "snapshot: target paused %.1f ms (%d thread%s stopped in %.1f ms), "
                 "%s copied", m->pause_ms, m->threads, m->threads == 1 ? "" : "s",
                 m->stop_ms, fmt_bytes(m->bytes_copied, b, sizeof(b)));

@@ -11,10 +11,10 @@ import sys
 
 # library -> the project libraries it may use
 ALLOWED = {
-    'heap-model': [],
+    'heap-model': ['common'],
     'heap-store': ['heap-model', 'common'],
     'heap-walk': ['heap-model', 'symbols', 'attach', 'common'],
-    'ui': ['heap-model'],
+    'ui': ['heap-model', 'common'],
     'symbols': ['attach', 'common'],
     'attach': ['common'],
     'common': [],

@@ -4,8 +4,12 @@
 #include "procmaps.h"
 #include "tap.h"
 
+#include "diag.h"
+
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int parse(const char *line, struct mem_region *r)
@@ -17,6 +21,50 @@ static int parse(const char *line, struct mem_region *r)
 static int streq(const char *a, const char *b)
 {
         return a && b && strcmp(a, b) == 0;
+}
+
+/* A child that exits with status 7 and is not reaped, one killed by
+ * SIGKILL, and a live one: proc_explain_exit() tells each apart and reads
+ * the zombie's wait status from /proc/PID/stat. */
+static void check_explain_exit(void)
+{
+        struct diag d;
+        siginfo_t si;
+        pid_t c;
+
+        c = fork();
+        if (c == 0)
+                _exit(7);
+        waitid(P_PID, (id_t)c, &si, WEXITED | WNOWAIT);  /* a zombie now */
+        diag_set(&d, -EFAULT, "cannot read the GC list head at 0x1000\nhint: x");
+        ok(proc_explain_exit(c, &d) == -ESRCH && d.err == -ESRCH &&
+           strstr(d.msg, "exited during the attach (exit status 7)") &&
+           strstr(d.msg, "what failed: cannot read the GC list head at 0x1000\n") &&
+           strstr(d.msg, "hint:"), "explain_exit: a zombie with its exit status \"%s\"", d.msg);
+        waitpid(c, NULL, 0);
+        diag_set(&d, -EFAULT, "cannot read");
+        ok(proc_explain_exit(c, &d) == -ESRCH && strstr(d.msg, "exited during the attach\n"),
+           "explain_exit: a reaped process, status unknown \"%s\"", d.msg);
+
+        c = fork();
+        if (c == 0) {
+                pause();
+                _exit(0);
+        }
+        diag_set(&d, -EFAULT, "cannot read");
+        ok(proc_explain_exit(c, &d) == 0 && !strcmp(d.msg, "cannot read"),
+           "explain_exit: a live process leaves the message alone");
+        kill(c, SIGKILL);
+        waitid(P_PID, (id_t)c, &si, WEXITED | WNOWAIT);
+        ok(proc_explain_exit(c, &d) == -ESRCH &&
+           strstr(d.msg, "(killed by signal 9, Killed)"),
+           "explain_exit: killed by a signal \"%s\"", d.msg);
+        waitpid(c, NULL, 0);
+
+        proc_explain_maps_error(&d, 42, "smaps", -EBADMSG);
+        ok(d.err == -EBADMSG && strstr(d.msg, "cannot read /proc/42/smaps: the target's memory "
+                                       "mappings changed during each of 8 reads") &&
+           strstr(d.msg, "\nhint: "), "maps error: -EBADMSG says the mappings kept changing");
 }
 
 int main(void)
@@ -123,5 +171,6 @@ int main(void)
                         memsrc_regions_free(v, n);
         }
         ok(procmaps_read(0x7ffffff0, &v, &n) == -ESRCH, "maps of a missing pid: -ESRCH");
+        check_explain_exit();
         return tap_done();
 }

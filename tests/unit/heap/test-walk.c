@@ -17,6 +17,7 @@
 #include "memsrc.h"
 #include "pyinterp.h"
 #include "pyobj.h"
+#include "report.h"
 #include "tap.h"
 
 #define ARENA     0x10000000ULL
@@ -1890,6 +1891,139 @@ static void check_calloc_failures(int ver)
            "rest succeed, never another error (%ld)", v, n - 2, failed, bad);
 }
 
+/* ---- hostile names ------------------------------------------------- */
+
+/* Strict UTF-8 (RFC 3629) written independently of common/utf8.c: the
+ * bit patterns, then the overlong, surrogate and range checks by value. */
+static bool strict_utf8(const unsigned char *s, size_t n, size_t *ret_at)
+{
+        for (size_t i = 0; i < n;) {
+                unsigned char b = s[i];
+                size_t len = b < 0x80 ? 1 : (b & 0xe0) == 0xc0 ? 2 : (b & 0xf0) == 0xe0 ? 3 :
+                             (b & 0xf8) == 0xf0 ? 4 : 0;
+                uint32_t c = len == 1 ? b : len == 2 ? b & 0x1fu : len == 3 ? b & 0x0fu : b & 0x07u;
+
+                *ret_at = i;
+                if (!len || i + len > n)
+                        return false;
+                for (size_t k = 1; k < len; k++) {
+                        if ((s[i + k] & 0xc0) != 0x80)
+                                return false;
+                        c = c << 6 | (s[i + k] & 0x3fu);
+                }
+                if ((len == 2 && c < 0x80) || (len == 3 && c < 0x800) ||
+                    (len == 4 && c < 0x10000) || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+                        return false;
+                i += len;
+        }
+        return true;
+}
+
+/* A string of the JSON file (between quotes) holds no raw control byte. */
+static bool json_no_raw_controls(const char *s, size_t n)
+{
+        bool in = false;
+
+        for (size_t i = 0; i < n; i++) {
+                if (in && s[i] == '\\') {
+                        i++;
+                        continue;
+                }
+                if (s[i] == '"')
+                        in = !in;
+                else if (in && (unsigned char)s[i] < 0x20)
+                        return false;
+        }
+        return true;
+}
+
+static char *report_to_mem(const struct heap *h, int kind, size_t *ret_n)
+{
+        struct report_opts ro = {.objects = true, .top = 1000};
+        struct dot_opts dopt = {.top = 100};
+        char *buf = NULL;
+        FILE *f = open_memstream(&buf, ret_n);
+
+        if (!f)
+                abort();
+        if (kind == 0)
+                report_json(h, f, &ro);
+        else if (kind == 1)
+                report_text(h, f, &ro);
+        else
+                report_dot(h, f, &dopt);
+        fclose(f);
+        return buf;
+}
+
+/* tp_name of a static type with 0xff, a lone continuation byte, a
+ * truncated sequence, C0 controls and ESC, overlong forms (C0 AF, E0 80
+ * AF), an encoded surrogate (ED A0 80), a value above U+10FFFF (F4 90),
+ * then a NUL; a heap type's __qualname__ (a str) with NUL, ESC, lone
+ * surrogates and a UCS-4 value above U+10FFFF.  Every report must be
+ * strict UTF-8, JSON strings must escape the controls, and the names must
+ * read as Python's errors='replace' decoding reads them. */
+static void check_hostile_names(int ver)
+{
+        static const unsigned char bad[] = {
+                0xff, 0x80, 0xe2, 0x82, 0x01, 0x1b, '[', 0xc0, 0xaf, 0xed, 0xa0, 0x80,
+                0xe0, 0x80, 0xaf, 0xf4, 0x90, 0x80, 0x80, 'x', 0, 'y', 'z', 0 };
+        static const uint32_t qual[] = { 'Q', 0, 0x1b, 0xd800, 0xdcff, 0x110000, 'z' };
+        const char *v = ver >= 312 ? "3.12" : "3.8";
+        struct fx f;
+        struct objs o;
+        struct heap *h = NULL;
+        struct diag d = {0};
+        char *out[3];
+        size_t n[3], at = 0;
+        uint64_t name;
+        int r;
+
+        build(&f, ver, &o);
+        name = alloc(&f, sizeof(bad));
+        wbytes(&f, name, bad, sizeof(bad));
+        w64(&f, f.list_type + 24, name);
+        w64(&f, o.node + (ver >= 312 ? 872 : 864),
+            mk_ustr(&f, qual, sizeof(qual) / sizeof(qual[0]), 4));
+        r = heap_build(f.m, &f.pi, NULL, &h, &d);
+        ok(r == 0, "%s hostile names: the walk succeeds (%s)", v, d.msg);
+        if (r < 0) {
+                memsrc_free(f.m);
+                return;
+        }
+        r = heap_analyse(h);
+        ok(r == 0, "%s hostile names: analysed", v);
+        for (int k = 0; k < 3; k++)
+                out[k] = report_to_mem(h, k, &n[k]);
+        for (int k = 0; k < 3; k++) {
+                static const char *what[] = {"JSON", "text", "DOT"};
+                bool valid = strict_utf8((const unsigned char *)out[k], n[k], &at);
+
+                ok(valid, "%s hostile names: the %s report is strict UTF-8 (bad at byte %zu)",
+                   v, what[k], valid ? (size_t)0 : at);
+                ok(!memchr(out[k], 0x1b, n[k]) && !memchr(out[k], 0x01, n[k]) &&
+                   strlen(out[k]) == n[k],
+                   "%s hostile names: no raw ESC, ^A or NUL in the %s report", v, what[k]);
+        }
+        ok(json_no_raw_controls(out[0], n[0]), "%s hostile names: JSON strings escape every "
+           "control character", v);
+#define R "\xef\xbf\xbd"
+        ok(strstr(out[0], "\"qualname\": \"" R R R "\\u0001\\u001b[" R R R R R R R R R R R R
+                  "x\"") != NULL,
+           "%s hostile names: tp_name reads as Python's errors='replace' (U+FFFD per bad "
+           "sequence), cut at the NUL", v);
+        ok(strstr(out[0], "\"qualname\": \"Q" R "\\u001b" R R R "z\"") != NULL,
+           "%s hostile names: __qualname__ with NUL, ESC, surrogates, > U+10FFFF", v);
+        ok(strstr(out[1], "__main__.Q" R "\\x1b" R R R "z") != NULL &&
+           strstr(out[1], R R R "\\x01\\x1b[" R) != NULL,
+           "%s hostile names: the text report shows controls as \\xNN", v);
+#undef R
+        for (int k = 0; k < 3; k++)
+                free(out[k]);
+        heap_free(h);
+        memsrc_free(f.m);
+}
+
 int main(void)
 {
         check_pyo_spans();
@@ -1911,5 +2045,7 @@ int main(void)
         check_previews(314);
         check_calloc_failures(38);
         check_calloc_failures(312);
+        check_hostile_names(38);
+        check_hostile_names(312);
         return tap_done();
 }
