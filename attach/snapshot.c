@@ -1835,7 +1835,7 @@ int snapshot_take(pid_t pid, const struct snapshot_opts *opts,
                 diag_clear(&fd);
                 /* AUTO forks only with a kill-safe helper; an explicit
                  * fork goes on and warns */
-                r = snap_fork_take(pid, opts, opts->mode == SNAPSHOT_AUTO, ret, &st,
+                r = snap_fork_take(pid, opts, st.mode_requested == SNAPSHOT_AUTO, ret, &st,
                                    &fallback, &fd);
                 if (r < 0 && fallback == SNAP_FORK_NO_FALLBACK && d)
                         *d = fd;

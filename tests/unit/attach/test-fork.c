@@ -286,6 +286,7 @@ static void test_modes(struct child *c)
         struct diag d = {0};
         unsigned char b[16];
         enum snapshot_mode md;
+        bool safe;
         int r;
 
         ok(snapshot_mode_parse("fork", &md) == 0 && md == SNAPSHOT_FORK &&
@@ -311,17 +312,42 @@ static void test_modes(struct child *c)
         memsrc_free(m);
         m = NULL;
 
+        /* Whether the fork helper is kill-safe here (it may not be: no
+         * CAP_SYS_RESOURCE and a target smaller than the helper, a
+         * read-only cgroupfs): an explicit fork says so and goes on, auto
+         * then copies and says why. */
+        o.mode = SNAPSHOT_FORK;
+        r = snapshot_take(c->pid, &o, &m, &st, &d);
+        safe = strstr(st.warning, "not kill-safe") == NULL;
+        ok(r == 0 && st.mode_used == SNAPSHOT_FORK && st.prep_ms > 0,
+           "explicit fork: done, kill-safe helper: %s (helper setup %.2f ms)%s%.*s",
+           safe ? "yes" : "no", st.prep_ms, safe ? "" : ": ",
+           safe ? 0 : (int)strcspn(st.warning, ":"), st.warning);
+        memsrc_free(m);
+        m = NULL;
+        o.mode = SNAPSHOT_AUTO;
+
         o.auto_threshold = 1 << 20;
         r = snapshot_take(c->pid, &o, &m, &st, &d);
-        ok(r == 0 && st.mode_used == SNAPSHOT_FORK, "auto over the threshold: fork");
+        if (safe)
+                ok(r == 0 && st.mode_used == SNAPSHOT_FORK, "auto over the threshold: fork");
+        else
+                ok(r == 0 && st.mode_used == SNAPSHOT_COPY && strstr(st.fallback, "auto: ") &&
+                   strstr(st.fallback, "not kill-safe here"),
+                   "auto over the threshold, helper not kill-safe: copy \"%s\"", st.fallback);
         memsrc_free(m);
         m = NULL;
 
         o.auto_threshold = 0;
         o.max_bytes = 1 << 20;
         r = snapshot_take(c->pid, &o, &m, &st, &d);
-        ok(r == 0 && st.mode_used == SNAPSHOT_FORK && st.budget_bytes == 1 << 20,
-           "auto, copy over the budget: fork instead (%s)", first_line(d.msg));
+        if (safe)
+                ok(r == 0 && st.mode_used == SNAPSHOT_FORK && st.budget_bytes == 1 << 20,
+                   "auto, copy over the budget: fork instead (%s)", first_line(d.msg));
+        else
+                ok(r == -ENOMEM && strstr(d.msg, "exceed the memory budget") &&
+                   strstr(d.msg, "not kill-safe here") && strstr(d.msg, "--snapshot fork forks anyway"),
+                   "auto, copy over the budget, helper not kill-safe: refused, saying why");
         memsrc_free(m);
         m = NULL;
 
@@ -623,7 +649,7 @@ static void test_py_killed(struct pyt *t, int runs)
 int main(void)
 {
         struct child c;
-        struct pyt t;
+        struct pyt t = {0};
 
         srand((unsigned)getpid());
         setvbuf(stdout, NULL, _IOLBF, 0);
