@@ -434,8 +434,10 @@ int main(void)
         prctl(PR_SET_CHILD_SUBREAPER, 1);
         if (hook_setup() < 0)
                 tap_skip_all("cannot listen on a unix socket in /tmp");
-        if (pyt_start(&t) < 0)
+        if (pyt_start(&t) < 0) {
+                unlink(hook_path);
                 tap_skip_all("the python3 target did not start");
+        }
         {
                 struct snapshot_opts o = { .mode = SNAPSHOT_FORK };
                 struct snapshot_stats st = {0};
@@ -445,6 +447,7 @@ int main(void)
                 memsrc_free(m);
                 if (r == -EPERM) {
                         pyt_stop(&t);
+                        unlink(hook_path);
                         tap_skip_all("ptrace is not permitted here");
                 }
                 /* the OOM ranking depends on this machine (CAP_SYS_RESOURCE)
