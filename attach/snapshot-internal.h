@@ -79,11 +79,16 @@ int snap_stop_all(struct ctx *c, int timeout_ms, struct diag *d);
 /* Detaches every thread, re-injecting t[i].sig; sets t_last_detach. */
 void snap_detach_all(struct ctx *c);
 
-/* fork.c: the fork mode.  On failure *ret_fallback tells whether copy mode
- * may be tried instead (the target was left exactly as it was). */
-int snap_fork_take(pid_t pid, const struct snapshot_opts *opts,
+/* fork.c: the fork mode.  On failure *ret_fallback says whether copy mode
+ * may be tried instead (the target was left exactly as it was), and
+ * SNAP_FORK_UNSAFE that it was not tried at all because require_safe was
+ * set and the fork helper could not be made safe from a kill of the tool's
+ * process group, cgroup or the OOM killer (d says why).  Without
+ * require_safe an unsafe helper goes on and stats->warning says so. */
+enum { SNAP_FORK_NO_FALLBACK, SNAP_FORK_FALLBACK, SNAP_FORK_UNSAFE };
+int snap_fork_take(pid_t pid, const struct snapshot_opts *opts, bool require_safe,
                    struct memsrc **ret, struct snapshot_stats *stats,
-                   bool *ret_fallback, struct diag *d);
+                   int *ret_fallback, struct diag *d);
 /* Whether fork mode can be attempted on pid; fills why (a reason for the
  * fallback message) when it cannot. */
 bool snap_fork_possible(pid_t pid, char *why, size_t size);

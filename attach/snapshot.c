@@ -1770,7 +1770,7 @@ int snapshot_take(pid_t pid, const struct snapshot_opts *opts,
         uint64_t *resident = NULL, budget, threshold;
         enum snapshot_mode mode = opts ? opts->mode : SNAPSHOT_COPY;
         size_t npre = 0;
-        bool fallback = false;
+        int fallback = SNAP_FORK_NO_FALLBACK;
         char why[256];
         int r;
 
@@ -1838,10 +1838,13 @@ int snapshot_take(pid_t pid, const struct snapshot_opts *opts,
                 /* its own diag: the fallback reason must not depend on
                  * whether the caller asked for one */
                 diag_clear(&fd);
-                r = snap_fork_take(pid, opts, ret, &st, &fallback, &fd);
-                if (r < 0 && !fallback && d)
+                /* AUTO forks only with a kill-safe helper; an explicit
+                 * fork goes on and warns */
+                r = snap_fork_take(pid, opts, st.mode_requested == SNAPSHOT_AUTO, ret, &st,
+                                   &fallback, &fd);
+                if (r < 0 && fallback == SNAP_FORK_NO_FALLBACK && d)
                         *d = fd;
-                if (r >= 0 || !fallback)
+                if (r >= 0 || fallback == SNAP_FORK_NO_FALLBACK)
                         goto out;
                 /* start the copy's figures from scratch, keep the inputs */
                 keep = st;
@@ -1851,14 +1854,22 @@ int snapshot_take(pid_t pid, const struct snapshot_opts *opts,
                 st.budget_bytes = keep.budget_bytes;
                 st.mem_available = keep.mem_available;
                 st.cgroup_headroom = keep.cgroup_headroom;
-                snprintf(st.fallback, sizeof(st.fallback),
-                         "fork failed (%.400s); used copy mode",
-                         fd.msg[0] ? fd.msg : strerror(-r));
+                if (fallback == SNAP_FORK_UNSAFE)
+                        snprintf(st.fallback, sizeof(st.fallback),
+                                 "auto: %llu MiB to copy, but fork mode is not kill-safe here (%.380s); used copy mode",
+                                 (unsigned long long)(st.writable_bytes >> 20), fd.msg);
+                else
+                        snprintf(st.fallback, sizeof(st.fallback),
+                                 "fork failed (%.400s); used copy mode",
+                                 fd.msg[0] ? fd.msg : strerror(-r));
                 /* one line: "hint:" lines become "; hint:" */
                 for (p = st.fallback; (p = strchr(p, '\n')); )
                         *p = ';';
         }
         r = copy_take(pid, opts, budget, pre, resident, npre, ret, &st, d);
+        if (r < 0 && fallback == SNAP_FORK_UNSAFE)
+                diag_append(d, "hint: auto did not fork because fork mode is not kill-safe here (%s); --snapshot fork forks anyway",
+                            fd.msg);
 out:
         if (r >= 0 && stats)
                 *stats = st;

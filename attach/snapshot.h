@@ -54,8 +54,9 @@ struct diag;
  *         memory grow while the child lives: end it early (snapshot_end).
  *   LIVE  no stop at all: read the running process (torn reads possible;
  *         the walker validates and retries).
- *   AUTO  FORK when the memory to copy exceeds opts.auto_threshold and the
- *         target can fork, else COPY.
+ *   AUTO  FORK when the memory to copy exceeds opts.auto_threshold, the
+ *         target can fork and the fork helper is kill-safe here (see
+ *         attach/fork.c), else COPY.
  * The zero value is COPY so that zeroed opts keep the historical
  * behaviour; the command line's default is AUTO. */
 enum snapshot_mode {
@@ -82,6 +83,10 @@ enum snapshot_mode {
  * through /proc/PID/mem instead of process_vm_readv (the fallback path). */
 #define SNAPSHOT_DEBUG_ONE_COPIER  0x2u
 #define SNAPSHOT_DEBUG_COPY_PREAD  0x4u
+/* Testing only: the fork helper stays in the tool's process group and
+ * cgroups, as it did before it was made kill-safe (the kill-safety tests'
+ * control run); it then counts as not kill-safe. */
+#define SNAPSHOT_DEBUG_FORK_NO_ESCAPE 0x8u
 
 struct snapshot_opts {
         uint64_t max_bytes;        /* memory budget for the copy: 0 = half of
@@ -110,13 +115,16 @@ struct snapshot_stats {
                                       (0 when nothing was copied) */
         int copy_threads;          /* threads that copied in parallel */
         double prep_ms;            /* copy buffers allocated and pre-faulted
-                                      before the stop (not in the pause) */
+                                      before the stop (not in the pause);
+                                      fork: the helper leaving the tool's
+                                      session and cgroups, before the stop */
         /* mode */
         enum snapshot_mode mode_requested;
         enum snapshot_mode mode_used;   /* COPY, FORK or LIVE */
         char fallback[512];        /* why the requested (or AUTO's first)
                                       choice was not used; "" if it was */
-        char warning[256];         /* e.g. fork's copy-on-write growth; "" */
+        char warning[1024];        /* e.g. fork's copy-on-write growth, fork
+                                      not kill-safe here; "" */
         /* fork mode */
         double fork_ms;            /* the injected clone call, inside pause */
         pid_t child_pid;           /* the frozen child (fork mode), else 0 */
