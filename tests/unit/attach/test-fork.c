@@ -9,6 +9,7 @@
 #include "procmaps.h"
 #include "snapshot.h"
 #include "tap.h"
+#include "testutil.h"
 #include "child.h"
 
 #include <dirent.h>
@@ -24,14 +25,6 @@
 #ifndef FORK_TARGET_PY
 #define FORK_TARGET_PY "fork_target.py"
 #endif
-
-static double now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 /* Diag messages carry "hint:" lines; a TAP line must stay one line. */
 static const char *first_line(const char *s)

@@ -5,19 +5,12 @@
 #include "procmaps.h"
 #include "snapshot.h"
 #include "tap.h"
+#include "testutil.h"
 #include "child.h"
 
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
-
-static double now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static int read_counter(pid_t pid, uint64_t addr, uint64_t *ret)
 {

@@ -24,6 +24,7 @@
 #include "report.h"
 #include "store.h"
 #include "tap.h"
+#include "testutil.h"
 
 static char dir[256];
 
@@ -33,14 +34,6 @@ static double cpu_ms(void)
         struct timespec ts;
 
         clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-        return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static double now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
         return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
