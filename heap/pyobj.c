@@ -261,7 +261,7 @@ int pyo_str(struct pyo *p, uint64_t obj, char *buf, size_t len, bool *ret_full)
         n = si.length;
         /* At most len-1 characters are ever needed (each is >= 1 byte). */
         take = n < len - 1 ? n : len - 1;
-        d = pyo_array(p, PYO_NSLOTS - 1, si.data, take * si.kind);
+        d = pyo_array(p, PYO_SLOT_STR, si.data, take * si.kind);
         if (!d && take)
                 return -EFAULT;
         for (uint64_t i = 0; i < take; i++) {
@@ -494,7 +494,9 @@ int pyo_dict_get_str(struct pyo *p, uint64_t dict, const char *key, uint64_t *re
                 koff = lo(l, LF_DICTKEYENTRY_KEY);
                 voff = lo(l, LF_DICTKEYENTRY_VALUE);
         }
-        ents = pyo_array(p, 0, k.entries, k.nentries * k.entry_size);
+        /* not slot 0: a decoder holding its items there is what calls
+         * this, through the type of a referent (pyobj.h) */
+        ents = pyo_array(p, PYO_SLOT_DICT_GET, k.entries, k.nentries * k.entry_size);
         if (!ents)
                 return -EFAULT;
         for (uint64_t i = 0; i < k.nentries; i++) {
@@ -529,7 +531,7 @@ int pyo_str_chars(struct pyo *p, uint64_t obj, uint32_t *out, size_t max, uint64
         if (r < 0)
                 return r;
         take = si.length < max ? si.length : max;
-        d = pyo_array(p, PYO_NSLOTS - 1, si.data, take * si.kind);
+        d = pyo_array(p, PYO_SLOT_STR, si.data, take * si.kind);
         if (!d && take)
                 return -EFAULT;
         for (uint64_t i = 0; i < take; i++) {

@@ -24,7 +24,17 @@
 struct memsrc;
 struct pyinterp;
 
-#define PYO_NSLOTS 4
+/* Scratch slots for pyo_array: 0 and 1 the decoders' item and value
+ * arrays, 2 the type's member and key arrays and line tables, 3 pyo_str's
+ * characters, 4 pyo_dict_get_str's entries.  A decoder holds its array
+ * while it resolves each referent, and resolving the first object of a
+ * type not met before reads that type, its '__module__' included: type
+ * reading must use no slot a decoder holds.  (Sources with zero-copy
+ * pointers rarely use slots at all: a live source has none, so there every
+ * array is a slot's.) */
+#define PYO_NSLOTS 5
+#define PYO_SLOT_STR 3
+#define PYO_SLOT_DICT_GET 4
 #define PYO_NPREV 3
 
 /* tp_flags bits (stable across 3.8-3.15, doc/internals.md §Types). */

@@ -8,6 +8,11 @@ Every TAP "ok"/"not ok" line is one result ("# SKIP" = skipped, "# TODO" on a
 77 / SKIP = skipped, OK = passed, anything else (crash, timeout) = failed.
 A TAP test that meson marked failed although all its lines passed (it died
 after its last line, or the plan did not match) adds one failure.
+A sanitizer report (ASan, LSan, UBSan) in a test's stderr, or one that
+tests/e2e/run_e2e.py printed as TAP diagnostics, is printed whole (meson
+--print-errorlogs shows only the last 100 lines of a failed TAP test's
+stderr, which cuts a report's first lines: the error and its stack) and adds
+one failure if the test had none (a forked child's report, say).
 The last line printed is exactly "N passed, N failed, N skipped"; the exit
 status is non-zero if anything failed or nothing ran.
 """
@@ -19,11 +24,47 @@ TAP_LINE = re.compile(r'^(not ok|ok)\b(.*)$')
 SKIP = re.compile(r'#\s*skip', re.I)
 TODO = re.compile(r'#\s*todo', re.I)
 GOOD = {'OK', 'EXPECTEDFAIL'}
+# The first line of a report, as tests/e2e/run_e2e.py matches it too.
+SANITIZER_START = re.compile(
+    r'^(?:==\d+==\s*ERROR: \w*Sanitizer'
+    r'|==\d+==\w*Sanitizer has encountered a fatal error'
+    r'|\w*Sanitizer:DEADLYSIGNAL'
+    r'|.*:\d+(?::\d+)?: runtime error: )')
+# run_e2e.py's markers around a report it printed as diagnostics.
+E2E_BEGIN = '# --- sanitizer report: '
+E2E_END = '# --- end of sanitizer report ---'
+# A bound, not a cut: real reports are a few hundred lines at most.
+MAX_REPORT_LINES = 5000
+
+
+def sanitizer_reports(entry):
+    """Whole sanitizer reports in one test's output: stderr from the first
+    line of a report to its end (the sanitizer halts the process), and
+    every block run_e2e.py marked in stdout."""
+    reports = []
+    lines = (entry.get('stderr') or '').splitlines()
+    for i, line in enumerate(lines):
+        if SANITIZER_START.match(line):
+            reports.append(lines[i:i + MAX_REPORT_LINES])
+            break
+    block = None
+    for line in (entry.get('stdout') or '').splitlines():
+        if line.startswith(E2E_BEGIN):
+            block = [line]
+        elif block is not None:
+            block.append(line)
+            if line.startswith(E2E_END) or len(block) >= MAX_REPORT_LINES:
+                reports.append(block)
+                block = None
+    if block:
+        reports.append(block)
+    return reports
 
 
 def count(path):
     passed = failed = skipped = 0
     failures = []
+    reports = []
     with open(path, encoding='utf-8', errors='replace') as f:
         entries = [json.loads(line) for line in f if line.strip()]
     for e in entries:
@@ -57,20 +98,29 @@ def count(path):
             fl = 1
             failures.append('%s: %s (exit %s) after its last result' % (
                 name, res, e.get('returncode')))
+        found = sanitizer_reports(e)
+        reports.extend((name, r) for r in found)
+        if found and fl == 0:
+            fl = 1
+            failures.append('%s: a sanitizer report in its output' % name)
         passed += p
         failed += fl
         skipped += s
-    return passed, failed, skipped, failures, len(entries)
+    return passed, failed, skipped, failures, reports, len(entries)
 
 
 def main(argv):
     path = argv[1] if len(argv) > 1 else 'build-ci/meson-logs/testlog.json'
     try:
-        passed, failed, skipped, failures, ntests = count(path)
+        passed, failed, skipped, failures, reports, ntests = count(path)
     except (OSError, ValueError) as e:
         print('summarize: cannot read %s: %s' % (path, e))
         print('0 passed, 1 failed, 0 skipped')
         return 1
+    for name, lines in reports:
+        print('sanitizer report in %s (whole):' % name)
+        for line in lines:
+            print('  ' + line)
     if failures:
         print('failures:')
         for line in failures[:200]:

@@ -88,6 +88,12 @@ class Tap:
         sys.stdout.flush()
 
     def done(self):
+        # Last: a sanitizer that fired in any run fails the test, even
+        # where that run's exit status was accepted (live mode's exit 1).
+        self.ok(not SANITIZER_REPORTS,
+                'no sanitizer report from any of the %d tool runs' % SANITIZER_RUNS[0],
+                ['%d run(s) with a report, each printed whole above: %s' % (
+                    len(SANITIZER_REPORTS), '; '.join(SANITIZER_REPORTS[:MAX_DIAG]))])
         print('1..%d' % self.n)
         sys.stdout.flush()
         return 1 if self.failed else 0
@@ -256,6 +262,54 @@ class Target:
                 self.proc.wait()
 
 
+# ---------------------------------------------------------------------------
+# Sanitizer reports
+#
+# The suite's tool is built with ASan + UBSan.  A report is dozens of lines
+# (the error, its stack, the frame's variables, the shadow legend) and the
+# call sites below keep only the last lines of stderr for their own
+# diagnostics: every run's stderr is therefore scanned here, and a report is
+# printed whole as TAP diagnostics between two marker lines (which
+# tests/summarize.py looks for), and fails the final test line.
+
+SANITIZER_START = re.compile(
+    r'^(?:==\d+==\s*ERROR: \w*Sanitizer'                 # ASan, LSan
+    r'|==\d+==\w*Sanitizer has encountered a fatal error'
+    r'|\w*Sanitizer:DEADLYSIGNAL'                      # before a SEGV report
+    r'|.*:\d+(?::\d+)?: runtime error: )')              # UBSan
+SANITIZER_BEGIN = '# --- sanitizer report: '
+SANITIZER_END = '# --- end of sanitizer report ---'
+SANITIZER_REPORTS = []
+SANITIZER_RUNS = [0]
+
+
+def sanitizer_report(text):
+    """The sanitizer report in a process's stderr: from its first line to
+    the end (a sanitizer halts the process, so the rest is the report and
+    whatever else its threads printed meanwhile), or ''."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if SANITIZER_START.match(line):
+            return '\n'.join(lines[i:])
+    return ''
+
+
+def check_sanitizer(cmd, rc, err):
+    """Records and prints whole the sanitizer report in one run's stderr."""
+    SANITIZER_RUNS[0] += 1
+    report = sanitizer_report(err)
+    if not report:
+        return
+    what = '%s (exit %r)' % (' '.join(os.path.basename(str(c)) if i == 0 else str(c)
+                                      for i, c in enumerate(cmd)), rc)
+    SANITIZER_REPORTS.append(what)
+    print(SANITIZER_BEGIN + what + ' ---')
+    for line in report.splitlines():
+        print('#   ' + line)
+    print(SANITIZER_END)
+    sys.stdout.flush()
+
+
 def run_tool(tool, args, timeout=TOOL_TIMEOUT, user=None, env=None):
     cmd = [tool] + [str(a) for a in args]
     if user:
@@ -269,8 +323,10 @@ def run_tool(tool, args, timeout=TOOL_TIMEOUT, user=None, env=None):
         rc, out, err = 'timeout', e.stdout or b'', e.stderr or b''
     except OSError as e:
         rc, out, err = 'exec failed: %s' % e, b'', b''
-    return rc, out.decode('utf-8', 'replace'), err.decode('utf-8', 'replace'), \
-        time.monotonic() - t0
+    secs = time.monotonic() - t0
+    err = err.decode('utf-8', 'replace')
+    check_sanitizer(cmd, rc, err)
+    return rc, out.decode('utf-8', 'replace'), err, secs
 
 
 def tail(text, n=15):
@@ -1141,12 +1197,17 @@ def cmd_robust(args, tap):
             rng = random.Random(1234)
             for i in range(kills):
                 delay = rng.uniform(0, max(med, 0.05))
-                p = subprocess.Popen([tool_path(args), '--json', os.devnull, '-q', str(tgt.pid)],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-                time.sleep(delay)       # a random point inside the run, not a readiness wait
-                p.kill()
-                p.wait()
+                kcmd = [tool_path(args), '--json', os.devnull, '-q', str(tgt.pid)]
+                # stderr to a file, not a pipe nobody reads: a report
+                # written before the kill is kept
+                with tempfile.TemporaryFile() as errf:
+                    p = subprocess.Popen(kcmd, stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL, stderr=errf)
+                    time.sleep(delay)       # a random point inside the run, not a readiness wait
+                    p.kill()
+                    p.wait()
+                    errf.seek(0)
+                    check_sanitizer(kcmd, p.returncode, errf.read().decode('utf-8', 'replace'))
                 settled = wait_until(lambda: tracer_pid(tgt.pid) == 0 and proc_state(tgt.pid) not in ('T', 't'), 3)
                 if not settled:
                     bad.append('kill %d after %.1f ms: state %s, TracerPid %d' % (

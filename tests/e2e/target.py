@@ -1152,7 +1152,10 @@ def robust(ready_fd, cmd_fd, out_path):
     for t in threads[1:]:
         t.join(10)
     beats = state['beats']
-    time.sleep(0.05)
+    # a tick is 2 ms; a loaded machine may take far longer to schedule it
+    end = time.monotonic() + 30
+    while state['beats'] <= beats and time.monotonic() < end:
+        time.sleep(0.001)
     state['heartbeat_alive'] = state['beats'] > beats
     stop.set()
     threads[0].join(10)

@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "testutil.h"
+
 #define CHILD_BUF_LEN (3u << 20)
 
 struct child_report {
@@ -149,26 +151,6 @@ static void child_main(int cmd_r, int data_r, int rep_w)
         }
 }
 
-/* Reads exactly len bytes within ms milliseconds. */
-static inline int read_timeout(int fd, void *buf, size_t len, int ms)
-{
-        struct pollfd p = { .fd = fd, .events = POLLIN };
-        size_t done = 0;
-        ssize_t n;
-
-        while (done < len) {
-                if (poll(&p, 1, ms) <= 0)
-                        return -ETIMEDOUT;
-                n = read(fd, (char *)buf + done, len - done);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        return -EIO;
-                done += (size_t)n;
-        }
-        return 0;
-}
-
 static inline int child_start(struct child *c)
 {
         int cmd[2], data[2], rep[2];
@@ -192,7 +174,7 @@ static inline int child_start(struct child *c)
         c->cmd_w = cmd[1];
         c->data_w = data[1];
         c->rep_r = rep[0];
-        return read_timeout(c->rep_r, &c->rep, sizeof(c->rep), 5000);
+        return read_timeout(c->rep_r, &c->rep, sizeof(c->rep), TEST_DEADLINE_MS);
 }
 
 /* Asks the child to verify its pattern; 0 and *v filled, or < 0. */
@@ -200,7 +182,7 @@ static inline int child_verify(struct child *c, struct child_verify *v)
 {
         if (write(c->cmd_w, "v", 1) != 1)
                 return -EIO;
-        return read_timeout(c->rep_r, v, sizeof(*v), 5000);
+        return read_timeout(c->rep_r, v, sizeof(*v), TEST_DEADLINE_MS);
 }
 
 /* Writes b to the reader thread's pipe and waits for its echo (~b). */
@@ -211,7 +193,7 @@ static inline int child_ping_reader(struct child *c, unsigned char b)
 
         if (write(c->data_w, &b, 1) != 1)
                 return -EIO;
-        r = read_timeout(c->rep_r, &e, 1, 5000);
+        r = read_timeout(c->rep_r, &e, 1, TEST_DEADLINE_MS);
         if (r < 0)
                 return r;
         return e == (unsigned char)(b ^ 0xff) ? 0 : -EBADMSG;
@@ -227,14 +209,6 @@ static inline void child_stop(struct child *c)
         close(c->data_w);
         close(c->rep_r);
         c->pid = 0;
-}
-
-static inline void sleep_ms(long ms)
-{
-        struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
-
-        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-                ;
 }
 
 #endif

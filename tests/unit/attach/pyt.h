@@ -7,6 +7,7 @@
 
 #include "child.h"
 #include "procmaps.h"
+#include "testutil.h"
 
 #include <dirent.h>
 #include <grp.h>
@@ -16,14 +17,6 @@
 #ifndef FORK_TARGET_PY
 #define FORK_TARGET_PY "fork_target.py"
 #endif
-
-static inline double now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 /* Diag messages carry "hint:" lines; a TAP line must stay one line. */
 static inline const char *first_line(const char *s)

@@ -19,6 +19,7 @@
 #include "memsrc.h"
 #include "diag.h"
 #include "tap.h"
+#include "testutil.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -66,34 +67,6 @@ struct target {
         uint64_t buf, len, fn;
         unsigned char fn_bytes[64];
 };
-
-static void sleep_ms(long ms)
-{
-        struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
-
-        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-                ;
-}
-
-/* Reads exactly len bytes within ms milliseconds (bounded wait). */
-static int read_timeout(int fd, void *buf, size_t len, int ms)
-{
-        struct pollfd pfd = { .fd = fd, .events = POLLIN };
-        size_t done = 0;
-        ssize_t n;
-
-        while (done < len) {
-                if (poll(&pfd, 1, ms) <= 0)
-                        return -ETIMEDOUT;
-                n = read(fd, (char *)buf + done, len - done);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        return -EIO;
-                done += (size_t)n;
-        }
-        return 0;
-}
 
 static unsigned char pattern(size_t i)
 {

@@ -9,6 +9,7 @@
 #include "procmaps.h"
 #include "snapshot.h"
 #include "tap.h"
+#include "testutil.h"
 #include "child.h"
 #include "pyt.h"
 
@@ -52,7 +53,7 @@ static void test_basic(struct child *c)
            "%d threads stopped in %.3f ms; pause %.3f ms, of which fork %.3f ms",
            st.threads, st.stop_ms, st.pause_ms, st.fork_ms);
         ok(strstr(st.warning, "copy-on-write") != NULL, "warns: %s", st.warning);
-        ok(wait_free(c->pid, 1000), "target running and untraced while the child lives");
+        ok(wait_free(c->pid, TEST_DEADLINE_MS), "target running and untraced while the child lives");
 
         /* the child: stopped, traced by the helper, never ran */
         r = proc_read_status(child, child, &ps);
@@ -107,8 +108,8 @@ static void test_basic(struct child *c)
                 memsrc_open_live(c->pid, &cl, NULL);
                 memsrc_read_u64(cl, c->rep.counter, &l1);
                 memsrc_read_u64(m, c->rep.counter, &v1);
-                sleep_ms(20);
-                memsrc_read_u64(cl, c->rep.counter, &l2);
+                WAIT_FOR(memsrc_read_u64(cl, c->rep.counter, &l2) == 0 && l2 > l1,
+                         TEST_DEADLINE_MS);
                 snprintf(path, sizeof(path), "/proc/%d/mem", (int)child);
                 {
                         int fd = open(path, O_RDONLY);
@@ -132,7 +133,7 @@ static void test_basic(struct child *c)
         ok(snapshot_child_pid(m) == 0 && memsrc_read(m, c->rep.buf, two, 2) == 0,
            "after the end: what was read is still served");
         memsrc_free(m);
-        ok(wait_free(c->pid, 1000) && child_ping_reader(c, 0x21) == 0, "target answers after the end");
+        ok(wait_free(c->pid, TEST_DEADLINE_MS) && child_ping_reader(c, 0x21) == 0, "target answers after the end");
 
         /* memsrc_free alone ends it too */
         m = NULL;
@@ -189,7 +190,7 @@ static void test_fallback_einval(struct child *c)
            strstr(st.fallback, "clone system call") && strstr(st.fallback, "Invalid argument"),
            "clone refused by the kernel: copy mode with a reason \"%s\"", st.fallback);
         memsrc_free(m);
-        ok(wait_free(c->pid, 1000) && children_of(c->pid, kids, 8) == 0 &&
+        ok(wait_free(c->pid, TEST_DEADLINE_MS) && children_of(c->pid, kids, 8) == 0 &&
            child_ping_reader(c, 0x31) == 0, "target intact after the failed clone");
 }
 
@@ -240,7 +241,7 @@ static void test_fallback_pids(struct child *c)
                 close(fd);
         }
         rmdir(dir);
-        ok(wait_free(c->pid, 1000) && children_of(c->pid, kids, 8) == 0 &&
+        ok(wait_free(c->pid, TEST_DEADLINE_MS) && children_of(c->pid, kids, 8) == 0 &&
            child_ping_reader(c, 0x32) == 0, "target intact after the pids-limited fork");
 }
 
@@ -356,7 +357,7 @@ static void test_modes(struct child *c)
         ok(r == -ENOMEM && strstr(d.msg, "exceed the memory budget") && strstr(d.msg, "--max-memory"),
            "copy over the budget: -ENOMEM \"%.*s\"",
            (int)strcspn(d.msg, "\n"), d.msg);
-        ok(wait_free(c->pid, 1000) && child_ping_reader(c, 0x33) == 0, "target intact");
+        ok(wait_free(c->pid, TEST_DEADLINE_MS) && child_ping_reader(c, 0x33) == 0, "target intact");
 }
 
 /* The helper (the child's tracer) dies: PTRACE_O_EXITKILL kills the child.
@@ -370,7 +371,7 @@ static void test_helper_killed(void)
         struct memsrc *m = NULL;
         struct child c;
         char state = 0;
-        int i, r;
+        int r;
 
         if (child_start(&c) < 0) {
                 ok(0, "second child");
@@ -384,15 +385,14 @@ static void test_helper_killed(void)
         }
         kill(ps.tracer_pid, SIGKILL);
         waitpid(ps.tracer_pid, NULL, 0);
-        for (i = 0; i < 500 && proc_read_state(st.child_pid, st.child_pid, &state) == 0 &&
-                    state != 'Z'; i++)
-                sleep_ms(2);
+        WAIT_FOR(proc_read_state(st.child_pid, st.child_pid, &state) < 0 || state == 'Z',
+                 TEST_DEADLINE_MS);
         ok(state == 'Z' || kill(st.child_pid, 0) < 0,
            "helper SIGKILLed: the child died with it (EXITKILL); its zombie stays in the target (%c)", state);
         r = snapshot_end(m, &es);
         ok(r < 0 && !es.reaped, "snapshot_end reports the zombie it could not reap (%d)", r);
         memsrc_free(m);
-        ok(wait_free(c.pid, 1000) && child_ping_reader(&c, 0x44) == 0, "target runs on");
+        ok(wait_free(c.pid, TEST_DEADLINE_MS) && child_ping_reader(&c, 0x44) == 0, "target runs on");
         child_stop(&c);
 }
 
@@ -604,7 +604,7 @@ static void test_py_killed(struct pyt *t, int runs)
                 /* the orphaned helper (reparented to us, the subreaper)
                  * finishes, ends the child and exits: wait for that, so
                  * that the next tool does not race it */
-                end = now_ms() + 3000;
+                end = now_ms() + TEST_DEADLINE_MS;
                 do {
                         reap_strays();
                         n = children_of(getpid(), kids, 64);
@@ -622,19 +622,14 @@ static void test_py_killed(struct pyt *t, int runs)
                                         zombies++;
                         }
                 }
-                if (!wait_free(t->pid, 1000))
+                if (!wait_free(t->pid, TEST_DEADLINE_MS))
                         bad_state++;
                 if (i % 10 == 9) {
                         pyt_report(t, rep, sizeof(rep));
                         beats0 = jnum(rep, "beats");
-                        /* 1 ms beats; allow a loaded machine 500 ms */
-                        for (j = 0; j < 25; j++) {
-                                sleep_ms(20);
-                                pyt_report(t, rep, sizeof(rep));
-                                if (jnum(rep, "beats") > beats0)
-                                        break;
-                        }
-                        stalled += j == 25;
+                        /* 1 ms beats; a loaded machine may take long */
+                        stalled += !WAIT_FOR(pyt_report(t, rep, sizeof(rep)) == 0 &&
+                                             jnum(rep, "beats") > beats0, TEST_DEADLINE_MS);
                 }
         }
         reap_strays();

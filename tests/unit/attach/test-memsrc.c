@@ -111,8 +111,7 @@ static void test_live(void)
         ok(ret == 0 && bad == 0, "live read of the 3 MiB pattern");
         free(buf);
         ok(memsrc_read_u64(m, c.rep.counter, &c0) == 0, "read the counter");
-        sleep_ms(20);
-        ok(memsrc_read_u64(m, c.rep.counter, &c1) == 0 && c1 > c0,
+        ok(WAIT_FOR(memsrc_read_u64(m, c.rep.counter, &c1) == 0 && c1 > c0, TEST_DEADLINE_MS),
            "counter advances (%llu -> %llu)", (unsigned long long)c0,
            (unsigned long long)c1);
         ok(memsrc_ptr(m, c.rep.buf, 8) == NULL, "live: no zero-copy pointer");
@@ -165,11 +164,11 @@ static void test_live(void)
 static void test_live_cache(void)
 {
         struct child c;
-        struct memsrc *m = NULL;
+        struct memsrc *m = NULL, *fresh = NULL;
         struct diag d = {0};
         const struct mem_region *regs;
         unsigned char small[100];
-        uint64_t c0 = 0, c1 = 0, c2 = 0;
+        uint64_t c0 = 0, c1 = 0, c2 = 0, now = 0;
         size_t n = 0, i, k, bad = 0;
         int ret;
 
@@ -179,7 +178,12 @@ static void test_live_cache(void)
         }
         ret = memsrc_open_live(c.pid, &m, &d);
         ok(ret == 0 && memsrc_live_cache(m, 1 << 20) == 0, "cache of 1 MiB on a live source");
+        /* an uncached source on the same child: how far the counter is
+         * now, to wait for it to move past what the cache holds */
+        if (ret == 0)
+                ret = memsrc_open_live(c.pid, &fresh, &d);
         if (ret < 0) {
+                memsrc_free(m);
                 child_stop(&c);
                 return;
         }
@@ -194,10 +198,12 @@ static void test_live_cache(void)
         }
         ok(bad == 0, "small reads of the pattern through the cache");
         ok(memsrc_read_u64(m, c.rep.counter, &c0) == 0, "counter read");
-        sleep_ms(20);
+        ok(WAIT_FOR(memsrc_read_u64(fresh, c.rep.counter, &now) == 0 && now > c0,
+                    TEST_DEADLINE_MS), "the counter moves on (%llu -> %llu)",
+           (unsigned long long)c0, (unsigned long long)now);
         ok(memsrc_read_u64(m, c.rep.counter, &c1) == 0 && c1 == c0,
-           "cached: the counter as its block was read (%llu, %llu)",
-           (unsigned long long)c0, (unsigned long long)c1);
+           "cached: the counter as its block was read (%llu, %llu; now %llu)",
+           (unsigned long long)c0, (unsigned long long)c1, (unsigned long long)now);
         memsrc_forget(m, c.rep.counter, 8);
         ok(memsrc_read_u64(m, c.rep.counter, &c2) == 0 && c2 > c1,
            "forgotten: read afresh (%llu -> %llu)", (unsigned long long)c1,
@@ -219,7 +225,9 @@ static void test_live_cache(void)
                 ok(memsrc_read_u64(m, c.rep.counter, &c2) == 0 && gen && *gen == g0,
                    "live: a read from a held block leaves it alone");
         }
-        sleep_ms(20);
+        ok(WAIT_FOR(memsrc_read_u64(fresh, c.rep.counter, &now) == 0 && now > c2,
+                    TEST_DEADLINE_MS), "the counter moves on again (%llu -> %llu)",
+           (unsigned long long)c2, (unsigned long long)now);
         memsrc_forget(m, 0, UINT64_MAX);
         ok(memsrc_read_u64(m, c.rep.counter, &c0) == 0 && c0 > c2,
            "forget all: read afresh (%llu -> %llu)", (unsigned long long)c2,
@@ -243,15 +251,16 @@ static void test_live_cache(void)
         ret = memsrc_read(m, c.rep.buf, &c0, 8);
         ok(ret == -ESRCH, "read after the child died: -ESRCH (%d)", ret);
         memsrc_free(m);
+        memsrc_free(fresh);
 }
 
 static void test_errors(void)
 {
         struct memsrc *m = NULL;
         struct diag d = {0};
+        siginfo_t si;
         pid_t z;
-        char st = 0;
-        int i, ret;
+        int ret;
 
         /* a just-reaped pid is free (pids are not reused at once) */
         z = fork();
@@ -265,8 +274,10 @@ static void test_errors(void)
         z = fork();
         if (z == 0)
                 _exit(0);
-        for (i = 0; i < 500 && (proc_read_state(z, z, &st) < 0 || st != 'Z'); i++)
-                sleep_ms(2);
+        /* returns once z is a zombie, and leaves it one */
+        memset(&si, 0, sizeof(si));
+        ok(waitid(P_PID, (id_t)z, &si, WEXITED | WNOWAIT) == 0 && si.si_pid == z,
+           "child exited, not reaped");
         diag_clear(&d);
         ret = memsrc_open_live(z, &m, &d);
         ok(ret == -ESRCH && strstr(d.msg, "is a zombie (exited, not yet reaped by its parent)"),
@@ -276,7 +287,12 @@ static void test_errors(void)
 
 static void *spin(void *arg)
 {
-        (void)arg;
+        int fd = *(int *)arg;
+
+        atomic_fetch_add_explicit(&child_counter, 1, memory_order_relaxed);
+        /* counting: the parent may look */
+        if (write(fd, "s", 1) != 1)
+                _exit(1);
         for (;;)
                 atomic_fetch_add_explicit(&child_counter, 1, memory_order_relaxed);
         return NULL;
@@ -289,26 +305,38 @@ static void test_zombie_leader(void)
         struct memsrc *m = NULL;
         struct diag d = {0};
         uint64_t a = 0, b = 0;
+        char st = 0, s;
+        int p[2], ret;
         pid_t k;
-        int ret;
 
+        if (pipe2(p, O_CLOEXEC) < 0) {
+                ok(0, "pipe");
+                return;
+        }
         k = fork();
         if (k == 0) {
                 pthread_t th;
 
                 prctl(PR_SET_PDEATHSIG, SIGKILL);
-                if (pthread_create(&th, NULL, spin, NULL))
+                close(p[0]);
+                if (pthread_create(&th, NULL, spin, &p[1]))
                         _exit(1);
                 pthread_exit(NULL);
         }
-        sleep_ms(50);
+        close(p[1]);
+        /* the thread counts; the leader's exit is announced by nothing
+         * but its state */
+        ok(read_timeout(p[0], &s, 1, TEST_DEADLINE_MS) == 0 &&
+           WAIT_FOR(proc_read_state(k, k, &st) == 0 && st == 'Z', TEST_DEADLINE_MS),
+           "the thread counts, the leader is a zombie (state %c)", st ? st : '?');
+        close(p[0]);
         ret = memsrc_open_live(k, &m, &d);
         ok(ret == 0, "open_live with an exited leader (%s)", d.msg);
         if (ret == 0) {
                 memsrc_read_u64(m, (uint64_t)(uintptr_t)&child_counter, &a);
-                sleep_ms(10);
-                memsrc_read_u64(m, (uint64_t)(uintptr_t)&child_counter, &b);
-                ok(b > a && a > 0, "reads through the live thread (%llu -> %llu)",
+                ok(WAIT_FOR(memsrc_read_u64(m, (uint64_t)(uintptr_t)&child_counter, &b) == 0 &&
+                            b > a, TEST_DEADLINE_MS) && a > 0,
+                   "reads through the live thread (%llu -> %llu)",
                    (unsigned long long)a, (unsigned long long)b);
         }
         memsrc_free(m);

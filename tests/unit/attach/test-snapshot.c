@@ -5,19 +5,12 @@
 #include "procmaps.h"
 #include "snapshot.h"
 #include "tap.h"
+#include "testutil.h"
 #include "child.h"
 
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
-
-static double now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static int read_counter(pid_t pid, uint64_t addr, uint64_t *ret)
 {
@@ -41,14 +34,8 @@ static int counter_advances(struct child *c)
 
         if (read_counter(c->pid, c->rep.counter, &a) < 0)
                 return 0;
-        for (int i = 0; i < 200; i++) {
-                sleep_ms(10);
-                if (read_counter(c->pid, c->rep.counter, &b) < 0)
-                        return 0;
-                if (b > a)
-                        return 1;
-        }
-        return 0;
+        return WAIT_FOR(read_counter(c->pid, c->rep.counter, &b) == 0 && b > a,
+                        TEST_DEADLINE_MS);
 }
 
 /* Waits (bounded) until the target is neither stopped nor traced. */
@@ -92,7 +79,7 @@ static void test_basic(struct child *c)
            (unsigned long long)stats.bytes_copied,
            (unsigned long long)stats.regions_copied,
            (unsigned long long)stats.pages_unreadable);
-        ok(wait_free(c->pid, 1000), "child running and untraced after the snapshot");
+        ok(wait_free(c->pid, TEST_DEADLINE_MS), "child running and untraced after the snapshot");
 
         buf = malloc(c->rep.len);
         ret = memsrc_read(m, c->rep.buf, buf, c->rep.len);
@@ -203,11 +190,11 @@ static void test_stopped(struct child *c)
         struct proc_status st;
         double t0, dt;
         char state = 0;
-        int i, ret;
+        int ret;
 
         kill(c->pid, SIGSTOP);
-        for (i = 0; i < 500 && (proc_read_state(c->pid, c->pid, &state) < 0 || state != 'T'); i++)
-                sleep_ms(2);
+        ok(WAIT_FOR(proc_read_state(c->pid, c->pid, &state) == 0 && state == 'T',
+                    TEST_DEADLINE_MS), "child stopped (state %c)", state ? state : '?');
         t0 = now_ms();
         ret = snapshot_take(c->pid, NULL, &m, NULL, &d);
         dt = now_ms() - t0;
@@ -217,7 +204,7 @@ static void test_stopped(struct child *c)
         ok(proc_read_status(c->pid, c->pid, &st) == 0 && st.state == 'T' && st.tracer_pid == 0,
            "child left stopped, untraced");
         kill(c->pid, SIGCONT);
-        ok(wait_free(c->pid, 1000) && counter_advances(c), "child runs again after SIGCONT");
+        ok(wait_free(c->pid, TEST_DEADLINE_MS) && counter_advances(c), "child runs again after SIGCONT");
 }
 
 static void test_traced(struct child *c)
@@ -249,22 +236,24 @@ static void test_traced(struct child *c)
         ok(ret == -EBUSY && strstr(d.msg, want), "traced child: -EBUSY \"%s\"", d.msg);
         kill(h, SIGKILL);
         waitpid(h, NULL, 0);
-        ok(wait_free(c->pid, 1000) && counter_advances(c), "child free after the helper died");
+        ok(wait_free(c->pid, TEST_DEADLINE_MS) && counter_advances(c), "child free after the helper died");
 }
 
 static void test_gone(void)
 {
         struct memsrc *m = NULL;
         struct diag d = {0};
-        char st = 0;
+        siginfo_t si;
         pid_t z;
-        int i, ret;
+        int ret;
 
         z = fork();
         if (z == 0)
                 _exit(0);
-        for (i = 0; i < 500 && (proc_read_state(z, z, &st) < 0 || st != 'Z'); i++)
-                sleep_ms(2);
+        /* returns once z is a zombie, and leaves it one */
+        memset(&si, 0, sizeof(si));
+        ok(waitid(P_PID, (id_t)z, &si, WEXITED | WNOWAIT) == 0 && si.si_pid == z,
+           "child exited, not reaped");
         ret = snapshot_take(z, NULL, &m, NULL, &d);
         ok(ret == -ESRCH && strstr(d.msg, "zombie"), "zombie: -ESRCH \"%s\"", d.msg);
         waitpid(z, NULL, 0);
@@ -286,7 +275,7 @@ static void test_budget(struct child *c)
         ok(ret == -ENOMEM && strstr(d.msg, "exceed the memory budget") &&
            strstr(d.msg, "--max-memory") && now_ms() - t0 < 1000,
            "over budget: -ENOMEM before stopping \"%s\"", d.msg);
-        ok(wait_free(c->pid, 100), "child untouched");
+        ok(wait_free(c->pid, TEST_DEADLINE_MS), "child untouched");
 }
 
 static void test_unprivileged(struct child *c)
@@ -318,12 +307,17 @@ static void test_unprivileged(struct child *c)
         waitpid(k, NULL, 0);
         ok(ret == -EPERM && strstr(d.msg, "CAP_SYS_PTRACE"),
            "unprivileged snapshot: -EPERM with hints");
-        ok(wait_free(c->pid, 100), "child untouched");
+        ok(wait_free(c->pid, TEST_DEADLINE_MS), "child untouched");
 }
 
 static void *spin(void *arg)
 {
-        (void)arg;
+        int fd = *(int *)arg;
+
+        atomic_fetch_add_explicit(&child_counter, 1, memory_order_relaxed);
+        /* counting: the parent may look */
+        if (write(fd, "s", 1) != 1)
+                _exit(1);
         for (;;)
                 atomic_fetch_add_explicit(&child_counter, 1, memory_order_relaxed);
         return NULL;
@@ -338,21 +332,33 @@ static void test_odd_targets(void)
         struct diag d = {0};
         char tmpl[] = "/tmp/pyleak-attach-eofXXXXXX";
         uint64_t addr = 0;
-        int p[2], ret, fd;
+        int p[2], sp[2], ret, fd;
+        char st = 0, sb;
         pid_t k;
 
         if (pipe(p) < 0)
                 return;
+        if (pipe2(sp, O_CLOEXEC) < 0) {
+                ok(0, "pipe");
+                return;
+        }
         k = fork();
         if (k == 0) {
                 pthread_t th;
 
                 prctl(PR_SET_PDEATHSIG, SIGKILL);
-                if (pthread_create(&th, NULL, spin, NULL))
+                close(sp[0]);
+                if (pthread_create(&th, NULL, spin, &sp[1]))
                         _exit(1);
                 pthread_exit(NULL);
         }
-        sleep_ms(50);
+        close(sp[1]);
+        /* the thread counts; the leader's exit is announced by nothing
+         * but its state */
+        ok(read_timeout(sp[0], &sb, 1, TEST_DEADLINE_MS) == 0 &&
+           WAIT_FOR(proc_read_state(k, k, &st) == 0 && st == 'Z', TEST_DEADLINE_MS),
+           "the thread counts, the leader is a zombie (state %c)", st ? st : '?');
+        close(sp[0]);
         ret = snapshot_take(k, NULL, &m, &stats, &d);
         ok(ret == 0 && stats.threads == 1, "leader exited, one thread left: snapshot ok (%d, %s)",
            stats.threads, d.msg);
@@ -427,7 +433,7 @@ static void test_killed(struct child *c, int sig, int runs)
                 sleep_ms(rand() % 16);
                 kill(tool, sig);
                 waitpid(tool, NULL, 0);
-                if (!wait_free(c->pid, 500))
+                if (!wait_free(c->pid, TEST_DEADLINE_MS))
                         bad_state++;
                 else if (!counter_advances(c))
                         bad_counter++;
@@ -475,7 +481,7 @@ static void test_copy_paths(struct child *c)
                    st.copy_gbps, st.copy_ms, st.prep_ms);
                 memsrc_free(m);
         }
-        ok(wait_free(c->pid, 1000) && counter_advances(c), "child runs after the copy paths");
+        ok(wait_free(c->pid, TEST_DEADLINE_MS) && counter_advances(c), "child runs after the copy paths");
 }
 
 /* A sparse mapping (256 MiB reserved, one page in 64 touched) and a thread
@@ -573,7 +579,7 @@ static void test_sparse_churn(void)
         ok(most > 0 && most <= SPARSE_LEN / SPARSE_STEP,
            "untouched pages not pre-faulted (%zu of %u pages in the copy)",
            most, SPARSE_LEN / 4096);
-        ok(wait_free(k, 1000), "churning child free after the snapshots");
+        ok(wait_free(k, TEST_DEADLINE_MS), "churning child free after the snapshots");
         kill(k, SIGKILL);
         waitpid(k, NULL, 0);
         close(p[0]);

@@ -10,14 +10,7 @@
 #include "analysis.h"
 #include "heap-build.h"
 #include "tap.h"
-
-static double now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
+#include "testutil.h"
 
 enum { T_DICT, T_NODE, T_LIST, T_NODE2 };
 
@@ -292,10 +285,7 @@ static uint64_t rng = 0x243f6a8885a308d3ULL;
 
 static uint64_t rnd(void)
 {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        return rng;
+        return test_rnd(&rng);
 }
 
 /* Kosaraju with explicit stacks; comp[] numbered from 0. */

@@ -12,16 +12,9 @@
 
 #include "fixture-graph.h"
 #include "tap.h"
+#include "testutil.h"
 
 #define NONE UINT32_MAX
-
-static double now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 /* CPU time too: on a shared machine wall time mostly measures the others */
 static double cpu_ms(void)
@@ -186,10 +179,7 @@ static uint64_t rng = 0x9e3779b97f4a7c15ULL;
 
 static uint64_t rnd(void)
 {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        return rng;
+        return test_rnd(&rng);
 }
 
 /* BFS from the start set in, not entering `cut`; marks reach. */

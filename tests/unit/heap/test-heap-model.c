@@ -7,14 +7,7 @@
 
 #include "heap-build.h"
 #include "tap.h"
-
-static double now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
+#include "testutil.h"
 
 static void test_protocol(void)
 {
@@ -153,10 +146,7 @@ static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 
 static uint64_t rnd(void)
 {
-        rng_state ^= rng_state << 13;
-        rng_state ^= rng_state >> 7;
-        rng_state ^= rng_state << 17;
-        return rng_state;
+        return test_rnd(&rng_state);
 }
 
 static void test_million(void)

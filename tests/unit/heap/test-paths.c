@@ -11,6 +11,7 @@
 #include "fixture-graph.h"
 #include "paths.h"
 #include "tap.h"
+#include "testutil.h"
 
 static int label_is(const struct heap *h, uint32_t label, const char *want)
 {
@@ -73,10 +74,7 @@ static uint64_t rng = 0x0123456789abcdefULL;
 
 static uint64_t rnd(void)
 {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        return rng;
+        return test_rnd(&rng);
 }
 
 /* distance from the nearest root and from root entry i alone */

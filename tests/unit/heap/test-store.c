@@ -25,6 +25,7 @@
 #include "store-internal.h" /* store_meta_checksum(): reseal() */
 #include "store.h"
 #include "tap.h"
+#include "testutil.h"
 
 static char dir[256];
 
@@ -34,14 +35,6 @@ static double cpu_ms(void)
         struct timespec ts;
 
         clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-        return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static double now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
         return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 

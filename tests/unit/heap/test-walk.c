@@ -2024,6 +2024,72 @@ static void check_hostile_names(int ver)
         memsrc_free(f.m);
 }
 
+/* A live source has no zero-copy pointer: every array a decoder reads
+ * lands in one of pyo's scratch slots.  A list's items are in slot 0 while
+ * its referents are resolved, and the first referent of a heap type not
+ * met before makes the type cache look up '__module__' in the type's dict:
+ * with that dict's entries read into slot 0 as well, the list's remaining
+ * items were read from the slot that had been grown (freed) or
+ * overwritten under the decoder (the live-mode ASan abort of e2e-robust).
+ * The type's dict is wider than the slot's first 4096 bytes, so the slot
+ * must grow and move. */
+static void check_live_new_type_mid_list(void)
+{
+        struct heap_build_opts lv = { .live = true };
+        struct diag d = { 0 };
+        struct heap *h = NULL;
+        struct fx f;
+        struct objs o;
+        uint32_t hs, n = 300;
+        uint64_t keys, ents, wdict, wide, inst, one, items[3], L2;
+        int r;
+
+        build(&f, 312, &o);
+        /* dict keys: 512 slots, 1-byte indices, unicode, 300 entries of
+         * which only the last is a key (16 bytes each: 4800 bytes) */
+        hs = f.l->s[LS_DICTKEYS].size;
+        keys = alloc(&f, hs + 512 + (size_t)n * 16);
+        w64(&f, keys, 1);
+        w8(&f, keys + 8, 9);
+        w8(&f, keys + 9, 9);
+        w8(&f, keys + 10, 1);
+        w64(&f, keys + 16, 0);
+        w64(&f, keys + 24, n);
+        ents = keys + hs + 512;
+        w64(&f, ents + (uint64_t)(n - 1) * 16, mk_str(&f, "__module__", 9));
+        w64(&f, ents + (uint64_t)(n - 1) * 16 + 8, mk_str(&f, "widemod", 9));
+        wdict = alloc(&f, 48);
+        hdr(&f, wdict, f.dict_type, 1);
+        w64(&f, wdict + 16, 1);
+        w64(&f, wdict + 32, keys);
+        /* class Wide, not GC tracked, so first met through its instance */
+        wide = gc_obj(&f, 920, 0, -1);
+        hdr(&f, wide, f.type_type, 3);
+        w64(&f, wide + 24, cstr(&f, "Wide"));
+        w64(&f, wide + 32, 16);
+        w64(&f, wide + 168, TPF_HEAPTYPE | (1UL << 12));
+        w64(&f, wide + 256, f.object_type);
+        w64(&f, wide + 264, wdict);
+        w64(&f, wide + 872, mk_str(&f, "Wide", 3));
+        inst = alloc(&f, 16);
+        hdr(&f, inst, wide, 1);
+        one = mk_int(&f, 1);
+        /* decoded from the last item down: the instance comes first */
+        items[0] = one;
+        items[1] = o.x;
+        items[2] = inst;
+        L2 = mk_list(&f, items, 3, 0);
+        link_lists(&f);
+        fakemem_no_ptr(f.m, 1);
+        r = heap_build(f.m, &f.pi, &lv, &h, &d);
+        ok(r == 0 && h && edge_pos(h, L2, inst, "[2]") >= 0 && edge_pos(h, L2, o.x, "[1]") >= 0 &&
+           edge_pos(h, L2, one, "[0]") >= 0 && nref(h, L2) == 3,
+           "live: a type first met mid-list leaves the list's items alone (%d, %llu refs)", r,
+           h ? (unsigned long long)nref(h, L2) : 0ULL);
+        heap_free(h);
+        memsrc_free(f.m);
+}
+
 int main(void)
 {
         check_pyo_spans();
@@ -2040,6 +2106,7 @@ int main(void)
         check_live(314, false);
         check_live(314, true);
         check_live(3140, false);
+        check_live_new_type_mid_list();
         check_previews(38);
         check_previews(312);
         check_previews(314);

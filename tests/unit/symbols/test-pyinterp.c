@@ -21,18 +21,11 @@
 #include "memsrc.h"
 #include "pyinterp.h"
 #include "tap.h"
+#include "testutil.h"
 #include "pychild.h"
 
 
 static char pyenv_root[1024];
-
-static double now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 
 
