@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "diag.h"
 #include "memsrc.h"
 #include "pyinterp.h"
@@ -814,6 +815,7 @@ static int dict_sizeof(struct walker *w, uint64_t obj, const struct tinfo *t, ui
 
         if (!v || pyo_keys(&w->p, ld64(v, lo(l, LF_DICT_KEYS)), &k) < 0)
                 return -EFAULT;
+        check_dict_used(w, obj, t, v, &k);
         if (ld64(v, lo(l, LF_DICT_VALUES)))
                 size += 8 * (k.kind < 0 ? (2 * k.size) / 3 : k.nentries + k.usable);
         if (k.refcnt == 1)
@@ -963,7 +965,7 @@ static int obj_sizeof(struct walker *w, uint64_t obj, const void *hv,
                 return 0;
         }
         case SK_STR:
-                return pyo_str_sizeof(&w->p, obj, ret);
+                return check_str_sizeof(w, obj, t, ret);
         case SK_INT:
                 /* int.__sizeof__ counts from offsetof(ob_digit), not the
                  * (subclass) basicsize. */
@@ -2438,7 +2440,7 @@ int decode_object(struct walker *w, uint32_t idx, uint64_t addr)
                 w->h->meta.layout_gaps++;
         if (w->cur_partial) {
                 o->flags |= HOBJ_PARTIAL;
-                w->inconsistencies++;
+                check_referent(w, idx);
         }
         w->h->ndecoded++;
         return 0;

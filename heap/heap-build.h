@@ -56,6 +56,10 @@ int heap_add_frame(struct heap *h, uint32_t thread, const char *function,
 
 int heap_finish(struct heap *h);
 
+/* Keeps a copy of a consistency problem (heap.h) while fewer than
+ * HEAP_PROBLEMS_MAX are kept; counting it is the caller's business. */
+void heap_add_problem(struct heap *h, const struct heap_problem *p);
+
 /* heap_free()'s part of heap_analysis_release(): frees the analysis results
  * and nothing else.  Resetting the objects' flags, the roots and the types
  * would cost a pass over every object of a heap about to be freed. */

@@ -813,6 +813,18 @@ static int64_t idx_of(const struct heap *h, uint64_t a)
         return heap_find(h, a);
 }
 
+/* The problem of check c named for obj (or for list node `node` when obj
+ * is 0), or NULL. */
+static const struct heap_problem *find_problem(const struct heap *h, enum heap_check c,
+                                               uint64_t obj, uint64_t node)
+{
+        for (uint32_t i = 0; h && i < h->nproblems; i++)
+                if (h->problems[i].check == c && (obj ? h->problems[i].obj == obj :
+                                                        h->problems[i].node == node))
+                        return &h->problems[i];
+        return NULL;
+}
+
 /* Position of the edge src -> dst with the given label among src's edges,
  * or -1. */
 static int edge_pos(const struct heap *h, uint64_t src, uint64_t dst, const char *label)
@@ -988,6 +1000,7 @@ static void check_incr_corrupt(struct fx *f, const char *v)
         struct diag d = { 0 };
         uint64_t y0 = f->nodes[0][0], o0 = f->nodes[1][0], o1 = f->nodes[2][1];
         uint64_t o1last = f->nodes[2][f->nnodes[2] - 1], o0last = f->nodes[1][f->nnodes[1] - 1];
+        const struct heap_problem *pr;
         int r, w0, w1, w2, w3;
 
         /* old[1]: a node's next leads outside every mapping */
@@ -995,16 +1008,19 @@ static void check_incr_corrupt(struct fx *f, const char *v)
         ok(r == -EBADMSG && strstr(d.msg, "generation 2 is broken") &&
            strstr(d.msg, "0x50000000"),
            "%s: old[1] next outside the mappings: -EBADMSG (%d: %s)", v, r, d.msg);
-        ok(h && h->meta.inconsistencies >= 1 && taken(h, f, 2, &w2) == 2 && !w2 &&
+        pr = find_problem(h, HEAP_CHECK_GC_NEXT, 0, o1);
+        ok(h && h->meta.inconsistencies == 1 && taken(h, f, 2, &w2) == f->nnodes[2] && !w2 &&
            taken(h, f, 0, &w0) == f->nnodes[0] && taken(h, f, 1, &w1) == f->nnodes[1] &&
-           taken(h, f, 3, &w3) == f->nnodes[3] && !w0 && !w1 && !w3,
-           "%s live: the same is cut after the 2 nodes before it, other lists whole (%d of "
-           "old[1])", v, h ? taken(h, f, 2, NULL) : -1);
+           taken(h, f, 3, &w3) == f->nnodes[3] && !w0 && !w1 && !w3 && pr && pr->recovered &&
+           pr->gen == HEAP_GEN_2 && pr->obj == o1 + 16,
+           "%s live: the same is read around from the head's other side: every node, the "
+           "bad link named (%d of old[1])", v, h ? taken(h, f, 2, NULL) : -1);
         heap_free(h);
 
         /* old[1]: the last node leads back to the first, not to the head */
         r = walk_corrupted(f, o1last, f->nodes[2][0] | 1, &d, &h);
-        ok(r == -EBADMSG && strstr(d.msg, "appears twice") && strstr(d.msg, "generation 2"),
+        /* the first node's _gc_prev names the head, not the last node */
+        ok(r == -EBADMSG && strstr(d.msg, "[check gc_prev]") && strstr(d.msg, "generation 2"),
            "%s: old[1] looping without its head: -EBADMSG (%d: %s)", v, r, d.msg);
         ok(h && h->meta.inconsistencies >= 1 && taken(h, f, 2, &w2) == f->nnodes[2] && !w2,
            "%s live: the loop is cut and counted, every node kept once", v);
@@ -1379,6 +1395,7 @@ static void check_live(int ver, bool spans)
         struct heap *h0 = NULL, *h = NULL;
         struct diag d = { 0 };
         uint64_t n0, n1, save;
+        const struct heap_problem *pr;
         uint32_t ntracked;
         int r;
 
@@ -1431,13 +1448,42 @@ static void check_live(int ver, bool spans)
         w64(&f, n1 + 8, f.nodes[1][3]);
         h = NULL;
         r = heap_build(f.m, &f.pi, &lv, &h, &d);
-        ok(r == 0 && h->meta.inconsistencies >= 1 && h->meta.live_retries >= 5 &&
-           taken(h, &f, 1, NULL) == 1 && h->ntracked == ntracked - 3,
-           "%s live: torn link retried, then the rest of the list skipped and counted "
-           "(%d, %llu inconsistencies, %u retries, %d of list 1)", v, r,
+        pr = find_problem(h, HEAP_CHECK_GC_PREV, n1 + 16, 0);
+        ok(r == 0 && h->meta.inconsistencies == 1 && h->meta.live_retries >= 5 &&
+           taken(h, &f, 1, NULL) == 4 && h->ntracked == ntracked && pr && pr->recovered &&
+           pr->gen == want_gen(&f, 1) && pr->node == n1 && pr->expect == n0 &&
+           (pr->value & ~3ULL) == f.nodes[1][3],
+           "%s live: a bad _gc_prev retried, then the list read from its head's other side: "
+           "nothing missing, the node and check named (%d, %llu inconsistencies, %u retries, "
+           "%d of list 1)", v, r,
            h ? (unsigned long long)h->meta.inconsistencies : 0ULL, h ? h->meta.live_retries : 0,
            h ? taken(h, &f, 1, NULL) : 0);
         heap_free(h);
+
+        /* two bad links: n1's _gc_prev and n2's _gc_next.  Neither walk
+         * can reach n1..n2's link: the list cannot be read whole, at every
+         * attempt the same way, so it is corrupt, not busy: refused, naming
+         * the list, the node and the check */
+        {
+                uint64_t n2 = f.nodes[1][2], save2 = r64(&f, n2);
+
+                w64(&f, n2, f.nodes[1][0]);
+                h = NULL;
+                diag_clear(&d);
+                r = heap_build(f.m, &f.pi, &lv, &h, &d);
+                char node_hex[32], list[64];
+
+                snprintf(node_hex, sizeof(node_hex), "0x%llx", (unsigned long long)n1);
+                snprintf(list, sizeof(list), "generation %s is broken",
+                         heap_gen_name(want_gen(&f, 1)));
+                ok(r == -EBADMSG && !h && strstr(d.msg, list) &&
+                   strstr(d.msg, node_hex) && strstr(d.msg, "[check gc_prev]") &&
+                   strstr(d.msg, "not changing"),
+                   "%s live: a list broken twice the same way at every read is refused with "
+                   "its generation, node and check (%d: %s)", v, r, d.msg);
+                heap_free(h);
+                w64(&f, n2, save2);
+        }
         w64(&f, n1 + 8, save);
 
         /* a list looping back to a node already taken */
@@ -1445,8 +1491,10 @@ static void check_live(int ver, bool spans)
         w64(&f, n1, n0);
         h = NULL;
         r = heap_build(f.m, &f.pi, &lv, &h, &d);
-        ok(r == 0 && h->meta.inconsistencies >= 1 && taken(h, &f, 1, NULL) == 2,
-           "%s live: a looping list is cut and counted, not -EBADMSG (%d)", v, r);
+        ok(r == 0 && h->meta.inconsistencies == 1 && taken(h, &f, 1, NULL) == 4 &&
+           find_problem(h, HEAP_CHECK_GC_PREV, n0 + 16, 0),
+           "%s live: a list looping back is read around from the other side, the bad link "
+           "named, not -EBADMSG (%d)", v, r);
         heap_free(h);
         w64(&f, n1, save);
 
