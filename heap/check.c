@@ -91,8 +91,8 @@ const char *heap_problem_text(const struct heap *h, const struct heap_problem *p
                              p->obj, p->node);
                 break;
         case HEAP_CHECK_DICT_USED:
-                n = snprintf(buf, len, "dict %s: ma_used is %" PRId64 ", more than the %" PRIu64
-                             " entries its keys object can hold", o, (int64_t)p->value,
+                n = snprintf(buf, len, "dict %s: ma_used is %" PRId64 ", outside 0..%" PRIu64
+                             ", what its keys object can hold", o, (int64_t)p->value,
                              p->expect);
                 break;
         case HEAP_CHECK_STR_KIND:

@@ -17,6 +17,7 @@
 #include "memsrc.h"
 #include "pyinterp.h"
 #include "pyobj.h"
+#include "report.h"
 #include "tap.h"
 
 #define ARENA     0x10000000ULL
@@ -1547,6 +1548,194 @@ static void check_live(int ver, bool spans)
 }
 
 
+/* ---- consistency checks --------------------------------------------- */
+
+/* The JSON report of a walked heap (analysed here), malloc'ed. */
+static char *render_json(struct heap *h)
+{
+        struct report_opts ro = { .top = 20 };
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+
+        if (!f || heap_analyse(h) < 0 || report_json(h, f, &ro) < 0) {
+                if (f)
+                        fclose(f);
+                free(buf);
+                return strdup("");
+        }
+        fclose(f);
+        return buf;
+}
+
+/* Whether the JSON report names a problem: check, object, type, list. */
+static bool json_names(struct heap *h, const char *check, uint64_t obj, const char *type,
+                       const char *list)
+{
+        char want[256], *js = render_json(h);
+        bool found;
+
+        snprintf(want, sizeof(want), "{\"check\": \"%s\", \"object\": %llu, \"type\": "
+                 "\"%s\", \"list\": %s%s%s", check, (unsigned long long)obj, type,
+                 list ? "\"" : "", list ? list : "null", list ? "\"" : "");
+        found = strstr(js, want) != NULL;
+        if (!found)
+                printf("# wanted %s\n# in %.600s\n", want, js);
+        free(js);
+        return found;
+}
+
+/* Builds with the word at addr replaced: as a snapshot (*ret, d) and live
+ * (*ret_live, ld), then puts the word back. */
+static void build_with(struct fx *f, uint64_t addr, uint64_t val, int *ret, struct heap **h,
+                       struct diag *d, int *ret_live, struct heap **hl, struct diag *ld)
+{
+        const struct heap_build_opts lv = { .live = true };
+        uint64_t save = r64(f, addr);
+
+        w64(f, addr, val);
+        *h = *hl = NULL;
+        diag_clear(d);
+        diag_clear(ld);
+        *ret = heap_build(f->m, &f->pi, NULL, h, d);
+        *ret_live = heap_build(f->m, &f->pi, &lv, hl, ld);
+        w64(f, addr, save);
+}
+
+/* The quiet corruptions of issue #11: each is found in a snapshot and in
+ * a live read, the message names the object (address and type), the list
+ * and the check, and the JSON report carries it when one is written. */
+static void check_problems(int ver)
+{
+        const char *v = ver_name(ver);
+        struct fx f;
+        struct objs o;
+        struct heap *h, *hl;
+        struct diag d = { 0 }, ld = { 0 };
+        const struct heap_problem *pr;
+        char want[256];
+        int r, rl;
+
+        build(&f, ver, &o);
+
+        /* a _gc_prev in the middle of generation 2 names another node (the
+         * finalized flag kept): a snapshot refuses, naming node, object,
+         * type and check; live reads the list from both ends */
+        uint64_t tn = o.T - 16;
+
+        build_with(&f, tn + 8, (o.G - 16) | 1, &r, &h, &d, &rl, &hl, &ld);
+        snprintf(want, sizeof(want), "node 0x%llx (object 0x%llx (builtins.tuple)) has _gc_prev "
+                 "0x%llx, not the node before it", (unsigned long long)tn,
+                 (unsigned long long)o.T, (unsigned long long)((o.G - 16) | 1));
+        ok(r == -EBADMSG && !h && strstr(d.msg, "generation 2 is broken") && strstr(d.msg, want) &&
+           strstr(d.msg, "[check gc_prev]"),
+           "%s: a bad _gc_prev in generation 2: -EBADMSG naming it (%d: %s)", v, r, d.msg);
+        pr = find_problem(hl, HEAP_CHECK_GC_PREV, o.T, 0);
+        ok(rl == 0 && pr && pr->recovered && pr->gen == HEAP_GEN_2 && pr->node == tn &&
+           taken(hl, &f, 2, NULL) == f.nnodes[2] && hl->meta.inconsistencies == 1,
+           "%s live: the same: every node of generation 2, the node and check named (%d %s)",
+           v, rl, ld.msg);
+        ok(rl == 0 && json_names(hl, "gc_prev", o.T, "builtins.tuple", "2"),
+           "%s live: the JSON report names it", v);
+        heap_free(hl);
+
+        /* the head's _gc_prev names its first node, not its last */
+        build_with(&f, f.heads[2] + 8, f.nodes[2][0], &r, &h, &d, &rl, &hl, &ld);
+        snprintf(want, sizeof(want), "its head 0x%llx has _gc_prev 0x%llx, not its last node "
+                 "(0x%llx)", (unsigned long long)f.heads[2], (unsigned long long)f.nodes[2][0],
+                 (unsigned long long)f.nodes[2][f.nnodes[2] - 1]);
+        ok(r == -EBADMSG && strstr(d.msg, want) && strstr(d.msg, "[check list_head]"),
+           "%s: a head whose _gc_prev is not its last node: -EBADMSG naming it (%d: %s)", v,
+           r, d.msg);
+        heap_free(hl);
+
+        /* dict ma_used: 5 fits 8 slots (USABLE_FRACTION), 6 does not, nor
+         * does a negative count */
+        build_with(&f, o.G + 16, 5, &r, &h, &d, &rl, &hl, &ld);
+        ok(r == 0 && rl == 0 && h->meta.inconsistencies == 0 && hl->meta.inconsistencies == 0 &&
+           !h->nproblems, "%s: a dict using all 5 usable entries of 8 is fine", v);
+        heap_free(h);
+        heap_free(hl);
+        const int64_t used_bad[] = { 6, 1000000, -1 };
+
+        for (size_t i = 0; i < sizeof(used_bad) / sizeof(used_bad[0]); i++) {
+                build_with(&f, o.G + 16, (uint64_t)used_bad[i], &r, &h, &d, &rl, &hl, &ld);
+                pr = find_problem(h, HEAP_CHECK_DICT_USED, o.G, 0);
+                snprintf(want, sizeof(want), "dict 0x%llx (builtins.dict): ma_used is %lld, "
+                         "outside 0..5,", (unsigned long long)o.G,
+                         (long long)used_bad[i]);
+                char text[600];
+
+                ok(r == 0 && pr && (int64_t)pr->value == used_bad[i] && pr->expect == 5 &&
+                   h->meta.inconsistencies == 1 &&
+                   strstr(heap_problem_text(h, pr, text, sizeof(text)), want) &&
+                   strstr(text, "[check dict_used]"),
+                   "%s: dict ma_used %lld outside 0..5 (8 slots) is named (%d: %s)", v, (long long)used_bad[i],
+                   r, pr ? text : "none");
+                ok(rl == 0 && find_problem(hl, HEAP_CHECK_DICT_USED, o.G, 0) &&
+                   hl->meta.inconsistencies == 1, "%s live: the same", v);
+                if (i == 0)
+                        ok(json_names(h, "dict_used", o.G, "builtins.dict", NULL),
+                           "%s: the JSON report names it", v);
+                heap_free(h);
+                heap_free(hl);
+        }
+
+        /* str x = 'x': kind 3 (not 1, 2 or 4) */
+        uint64_t st = r64(&f, o.x + 32);
+
+        build_with(&f, o.x + 32, (st & ~0x1cULL) | (3 << 2), &r, &h, &d, &rl, &hl, &ld);
+        pr = find_problem(h, HEAP_CHECK_STR_KIND, o.x, 0);
+        ok(r == 0 && pr && pr->value == 3 && h->meta.inconsistencies == 1 &&
+           (h->objs[idx_of(h, o.x)].flags & HOBJ_PARTIAL) &&
+           find_problem(hl, HEAP_CHECK_STR_KIND, o.x, 0),
+           "%s: str kind 3 is named, snapshot and live (%d %d)", v, r, rl);
+        ok(r == 0 && json_names(h, "str_kind", o.x, "builtins.str", NULL),
+           "%s: the JSON report names it", v);
+        heap_free(h);
+        heap_free(hl);
+        /* an "ASCII" str of kind 2 */
+        build_with(&f, o.x + 32, (st & ~0x1cULL) | (2 << 2), &r, &h, &d, &rl, &hl, &ld);
+        ok(r == 0 && find_problem(h, HEAP_CHECK_STR_KIND, o.x, 0),
+           "%s: an ASCII str of kind 2 is named", v);
+        heap_free(h);
+        heap_free(hl);
+
+        /* str length: 0 for 'x' (no NUL there), and past every mapping */
+        const uint64_t lens[] = { 0, ARENA_SZ, (uint64_t)1 << 40 };
+
+        for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+                char text[600];
+
+                build_with(&f, o.x + 16, lens[i], &r, &h, &d, &rl, &hl, &ld);
+                pr = find_problem(h, HEAP_CHECK_STR_LENGTH, o.x, 0);
+                snprintf(want, sizeof(want), "str 0x%llx (builtins.str): length %llu runs past",
+                         (unsigned long long)o.x, (unsigned long long)lens[i]);
+                ok(r == 0 && pr && pr->value == lens[i] && h->meta.inconsistencies == 1 &&
+                   strstr(heap_problem_text(h, pr, text, sizeof(text)), want) &&
+                   find_problem(hl, HEAP_CHECK_STR_LENGTH, o.x, 0),
+                   "%s: str length %llu named, snapshot and live (%d: %s)", v,
+                   (unsigned long long)lens[i], r, pr ? text : "none");
+                if (i == 0)
+                        ok(r == 0 && json_names(h, "str_length", o.x, "builtins.str", NULL),
+                           "%s: the JSON report names it", v);
+                heap_free(h);
+                heap_free(hl);
+        }
+
+        /* restored: clean again, and a clean report has "problems": [] */
+        h = NULL;
+        r = heap_build(f.m, &f.pi, NULL, &h, &d);
+        bool clean = r == 0 && !h->nproblems && h->meta.inconsistencies == 0;
+        char *js = r == 0 ? render_json(h) : strdup("");
+
+        ok(clean && strstr(js, "\"problems\": [],"),
+           "%s: restored: no problems, \"problems\": []", v);
+        free(js);
+        heap_free(h);
+        memsrc_free(f.m);
+}
+
 /* ---- value previews ------------------------------------------------- */
 
 /* A compact str of any kind from code points (3.8: ready bit set). */
@@ -1906,6 +2095,10 @@ int main(void)
         check_live(314, false);
         check_live(314, true);
         check_live(3140, false);
+        check_problems(38);
+        check_problems(312);
+        check_problems(314);
+        check_problems(3140);
         check_previews(38);
         check_previews(312);
         check_previews(314);
