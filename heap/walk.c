@@ -435,11 +435,12 @@ static int live_step_once(struct walker *w, const struct gcstate *gs, const stru
                 *why = (struct heap_problem){ .obj = obj, .node = node, .value = ld64(v, dir->bwd),
                                               .expect = prev, .type = UINT32_MAX,
                                               .gen = (uint8_t)gl->gen,
-                                              .check = back != prev ? HEAP_CHECK_GC_PREV :
-                                                                      HEAP_CHECK_GC_NEXT };
-                /* backwards, a bad back link is the node's _gc_next */
-                if (back != prev && dir->fwd != lo(l, LF_GCHEAD_NEXT))
+                                              .check = HEAP_CHECK_GC_PREV };
+                if (back == prev) {
                         why->check = HEAP_CHECK_GC_NEXT;
+                        why->value = ld64(v, dir->fwd);
+                        why->expect = 0;
+                }
                 return torn;
         }
         /* Another list's head: a collection spliced this list onto an
@@ -501,12 +502,33 @@ static bool same_cut(const struct heap_problem *a, const struct heap_problem *b)
                a->expect == b->expect;
 }
 
+/* The one node both walks name but neither took (its own outgoing link
+ * is the bad one): in the list for good, so taken as a snapshot would. */
+static int take_between(struct walker *w, const struct gclist *gl, uint64_t node)
+{
+        uint32_t gch = lsz(w->l, LS_GCHEAD) ? lsz(w->l, LS_GCHEAD) : 16, idx;
+        uint64_t obj = node + gch;
+        struct objhdr oh;
+        int r;
+
+        if (heap_find(w->h, obj) >= 0)
+                return 0;
+        r = obj_header(w, obj, &oh);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return add_unreadable(w, node, obj, gl->gen, &idx);
+        r = heap_add_object(w->h, obj, oh.type, gl->gen, oh.refcnt, oh.size, oh.flags, &idx);
+        return r < 0 ? r : preview_record(w, idx, obj, &oh);
+}
+
 /* The list read backwards from its head's _gc_prev, after the forward
  * walks all broke at the link from `fwd_last` (the last node they took).
  * Nodes already taken are passed over.  True when the two walks meet:
  * the backward one comes back to the head, or stops at a node that
- * fwd_last's _gc_next names or whose _gc_prev names fwd_last, so that
- * only the link between them is bad and no node is missing. */
+ * fwd_last's _gc_next names or whose _gc_prev names fwd_last (only the
+ * link between them is bad), or both name the same node between them
+ * (its own links are the bad ones): then no node is missing. */
 static int walk_back_live(struct walker *w, const struct gcstate *gs, const struct gclist *gl,
                           uint64_t max, uint64_t fwd_last, bool *ret_met)
 {
@@ -540,12 +562,23 @@ static int walk_back_live(struct walker *w, const struct gcstate *gs, const stru
                 *ret_met = true;
                 return 0;
         }
-        *ret_met = from == fwd_last ||
-                   (pyo_u64(&w->p, fwd_last + back.bwd, &fnext) == 0 &&
-                    (fnext & ~(uint64_t)3) == from) ||
-                   (pyo_u64(&w->p, from + back.fwd, &nprev) == 0 &&
-                    (nprev & ~(uint64_t)3) == fwd_last);
-        return 0;
+        if (pyo_u64(&w->p, fwd_last + back.bwd, &fnext) < 0 ||
+            pyo_u64(&w->p, from + back.fwd, &nprev) < 0)
+                return 0;
+        fnext &= ~(uint64_t)3;
+        nprev &= ~(uint64_t)3;
+        if (fnext == from || nprev == fwd_last) {
+                *ret_met = true;
+                return 0;
+        }
+        if (fnext != nprev || !fnext || (fnext & 7) || w->h->nobjs >= max)
+                return 0;
+        for (int i = 0; i < gs->nlists; i++)
+                if (fnext == gs->lists[i].head)
+                        return 0;
+        r = take_between(w, gl, fnext);
+        *ret_met = r >= 0;
+        return r < 0 ? r : 0;
 }
 
 static int walk_list_live(struct walker *w, const struct gcstate *gs, const struct gclist *gl,
