@@ -11,6 +11,7 @@
  * in typecache.c, object sizes in objsize.c.
  */
 #include "decode-internal.h"
+#include "check.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -146,7 +147,7 @@ int decode_object(struct walker *w, uint32_t idx, uint64_t addr)
                 w->h->meta.layout_gaps++;
         if (w->cur_partial) {
                 o->flags |= HOBJ_PARTIAL;
-                w->inconsistencies++;
+                check_referent(w, idx);
         }
         w->h->ndecoded++;
         return 0;

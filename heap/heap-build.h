@@ -56,6 +56,10 @@ int heap_add_frame(struct heap *h, uint32_t thread, const char *function,
 
 int heap_finish(struct heap *h);
 
+/* Keeps a copy of a consistency problem (heap.h) while fewer than
+ * HEAP_PROBLEMS_MAX are kept; counting it is the caller's business. */
+void heap_add_problem(struct heap *h, const struct heap_problem *p);
+
 /* malloc() and calloc() for big arrays written soon after (the analysis's
  * per-object and per-edge arrays): the same, plus a transparent-huge-page
  * hint on the block, which makes filling it ~3x cheaper.  free() them. */

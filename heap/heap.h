@@ -178,9 +178,52 @@ struct heap_frame {
         uint32_t code;         /* object index of the code object or UINT32_MAX */
 };
 
+/* Named failures of the walker's consistency checks: which object (and
+ * list) broke which invariant of the interpreter's own structures.  Each
+ * is also counted in meta.inconsistencies; the counts without a name
+ * (torn frame chains, live-mode races) stay counts. */
+enum heap_check {
+        HEAP_CHECK_GC_NEXT = 0,  /* _gc_next leads to no readable node */
+        HEAP_CHECK_GC_PREV,      /* a node's _gc_prev does not point back at
+                                    the node whose _gc_next led to it */
+        HEAP_CHECK_LIST_HEAD,    /* the list runs into another list's head,
+                                    or its head's _gc_prev is not its last
+                                    node */
+        HEAP_CHECK_DUPLICATE,    /* an object on the GC lists twice */
+        HEAP_CHECK_HEADER,       /* a list member's header is unreadable or
+                                    implausible (type, refcount) */
+        HEAP_CHECK_DICT_USED,    /* ma_used above what the keys can hold */
+        HEAP_CHECK_STR_KIND,     /* str kind not 1, 2 or 4 (or the ascii
+                                    flag with another kind) */
+        HEAP_CHECK_STR_LENGTH,   /* str length past its characters' end:
+                                    no NUL at data[length], or unreadable */
+        HEAP_CHECK_REFERENT,     /* a reference leads to unreadable or
+                                    implausible memory */
+        HEAP_CHECK__COUNT
+};
+
+struct heap_problem {
+        uint64_t obj;        /* the object that failed (0: none known) */
+        uint64_t node;       /* GC checks: the list node (obj - GC head) */
+        uint64_t value;      /* what was found (a pointer, a count) */
+        uint64_t expect;     /* what the check wanted: the node before,
+                                the bound; 0 when none */
+        uint32_t type;       /* index into heap.types; UINT32_MAX unknown */
+        uint8_t gen;         /* enum heap_gen of the list walked;
+                                HEAP_GEN_UNTRACKED when not a list check */
+        uint8_t check;       /* enum heap_check */
+        bool recovered;      /* live mode: the list was walked from both
+                                ends and nothing is missing */
+};
+
+/* The first problems are kept (nproblems of them); the rest only counted. */
+#define HEAP_PROBLEMS_MAX 32
+
 struct heap {
         struct heap_meta meta;
         struct heap_gcstate gc;
+        uint32_t nproblems;
+        struct heap_problem problems[HEAP_PROBLEMS_MAX];
 
         uint32_t nobjs, ntracked, cap_objs;
         struct heap_obj *objs;
@@ -301,6 +344,17 @@ int heap_analyse(struct heap *h);
  * bytes (NUL-terminated) and returns 0, or -ENOENT when nothing was recorded
  * for the object. */
 int heap_preview(const struct heap *h, uint32_t obj, char *buf, size_t len);
+
+/* The check's short name ("gc_prev", "dict_used", ...): stable, for
+ * scripts (the JSON report's "problems"). */
+const char *heap_check_name(enum heap_check c);
+
+/* One sentence naming the object, its type, the list and what failed,
+ * e.g. "GC list of generation 2: node 0x... (object 0x..., builtins.dict):
+ * _gc_prev is 0x..., not the node before it (0x...)".  Always
+ * NUL-terminated; returns buf. */
+const char *heap_problem_text(const struct heap *h, const struct heap_problem *p,
+                              char *buf, size_t len);
 
 /* Object index for an address, or -1. */
 int64_t heap_find(const struct heap *h, uint64_t addr);

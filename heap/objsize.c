@@ -3,6 +3,7 @@
  * report, by the size rule of its kind (decode-table.h, enum skind).
  */
 #include "decode-internal.h"
+#include "check.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@ static int dict_sizeof(struct walker *w, uint64_t obj, const struct tinfo *t, ui
 
         if (!v || pyo_keys(&w->p, ld64(v, lo(l, LF_DICT_KEYS)), &k) < 0)
                 return -EFAULT;
+        check_dict_used(w, obj, t, v, &k);
         if (ld64(v, lo(l, LF_DICT_VALUES)))
                 size += 8 * (k.kind < 0 ? (2 * k.size) / 3 : k.nentries + k.usable);
         if (k.refcnt == 1)
@@ -161,7 +163,7 @@ static int obj_sizeof(struct walker *w, uint64_t obj, const void *hv,
                 return 0;
         }
         case SK_STR:
-                return pyo_str_sizeof(&w->p, obj, ret);
+                return check_str_sizeof(w, obj, t, ret);
         case SK_INT:
                 /* int.__sizeof__ counts from offsetof(ob_digit), not the
                  * (subclass) basicsize. */

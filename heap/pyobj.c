@@ -193,6 +193,8 @@ struct strinfo {
         bool compact, ascii;
         uint64_t data;          /* address of the characters */
         const void *hdr;        /* compact header view (PyCompactUnicodeObject size) */
+        int bad;                /* on -EBADMSG: enum pyo_str_bad (0: a
+                                   legacy string, not a broken one) */
 };
 
 static int str_info(struct pyo *p, uint64_t obj, void *buf, size_t buflen,
@@ -221,12 +223,21 @@ static int str_info(struct pyo *p, uint64_t obj, void *buf, size_t buflen,
         si->compact = (st >> 5) & 1;
         si->ascii = (st >> 6) & 1;
         si->hdr = v;
+        si->bad = PYO_STR_OK;
         if (l->facts.str_ready_flag && !((st >> 7) & 1))
                 return -EBADMSG;      /* not ready: wstr only, not worth it */
-        if (si->kind != 1 && si->kind != 2 && si->kind != 4)
+        if (si->kind != 1 && si->kind != 2 && si->kind != 4) {
+                si->bad = PYO_STR_KIND;
                 return -EBADMSG;
-        if (si->length > MAX_STR_LEN || (si->ascii && si->kind != 1))
+        }
+        if (si->ascii && si->kind != 1) {
+                si->bad = PYO_STR_KIND;
                 return -EBADMSG;
+        }
+        if (si->length > MAX_STR_LEN) {
+                si->bad = PYO_STR_LENGTH;
+                return -EBADMSG;
+        }
         if (si->compact && si->ascii)
                 si->data = obj + lsz(l, LS_ASCII);
         else if (si->compact) {
@@ -291,17 +302,35 @@ int pyo_str(struct pyo *p, uint64_t obj, char *buf, size_t len, bool *ret_full)
         return 0;
 }
 
-int pyo_str_sizeof(struct pyo *p, uint64_t obj, uint64_t *ret)
+int pyo_str_sizeof_check(struct pyo *p, uint64_t obj, uint64_t *ret, int *ret_bad,
+                         uint64_t *ret_val)
 {
         const struct layout *l = p->l;
-        uint8_t hb[128];
+        uint8_t hb[128], nul[4];
         struct strinfo si;
+        const uint8_t *t;
         uint64_t size;
         int r;
 
+        *ret_bad = PYO_STR_OK;
         r = str_info(p, obj, hb, sizeof(hb), &si);
-        if (r < 0)
+        if (r < 0) {
+                *ret_bad = r == -EBADMSG ? si.bad : PYO_STR_OK;
+                *ret_val = si.bad == PYO_STR_KIND ? si.kind : si.length;
                 return r;
+        }
+        /* CPython keeps a NUL after the last character of every ready str
+         * (PyUnicode_AsUTF8 hands out compact ASCII data as a C string):
+         * a length that does not end there is not the object's.  Short
+         * strings end inside the header's block, already at hand. */
+        if (si.data) {
+                t = pyo_view(p, si.data + si.length * si.kind, si.kind, nul);
+                if (!t || (si.kind == 1 ? t[0] : si.kind == 2 ? (t[0] | t[1]) : ld32(t, 0))) {
+                        *ret_bad = PYO_STR_LENGTH;
+                        *ret_val = si.length;
+                        return -EBADMSG;
+                }
+        }
         if (si.compact && si.ascii)
                 size = lsz(l, LS_ASCII) + si.length + 1;
         else if (si.compact)
@@ -332,6 +361,14 @@ int pyo_str_sizeof(struct pyo *p, uint64_t obj, uint64_t *ret)
         }
         *ret = size;
         return 0;
+}
+
+int pyo_str_sizeof(struct pyo *p, uint64_t obj, uint64_t *ret)
+{
+        uint64_t val;
+        int bad;
+
+        return pyo_str_sizeof_check(p, obj, ret, &bad, &val);
 }
 
 /* Digit count and sign of an int: <=3.11 from the signed ob_size, 3.12+

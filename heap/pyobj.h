@@ -194,6 +194,19 @@ int pyo_long_digits(struct pyo *p, uint64_t obj, uint32_t *digits, size_t max,
 /* sys.getsizeof()'s __sizeof__ part of a str object (-EBADMSG if odd). */
 int pyo_str_sizeof(struct pyo *p, uint64_t obj, uint64_t *ret);
 
+/* The same, checking what CPython's own _PyUnicode_CheckConsistency does
+ * cheaply: a kind of 1, 2 or 4 (1 when ascii), and a NUL right after the
+ * last character.  On -EBADMSG *ret_bad says which failed (PYO_STR_OK: a
+ * legacy string of <= 3.11 that is not ready, which is no corruption) and
+ * *ret_val the kind or length found. */
+enum pyo_str_bad {
+        PYO_STR_OK = 0,
+        PYO_STR_KIND,
+        PYO_STR_LENGTH,
+};
+int pyo_str_sizeof_check(struct pyo *p, uint64_t obj, uint64_t *ret, int *ret_bad,
+                         uint64_t *ret_val);
+
 /* __sizeof__ of an int: digits counted per version. */
 int pyo_long_sizeof(struct pyo *p, uint64_t obj, uint64_t basicsize,
                     uint64_t *ret);

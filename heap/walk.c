@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "check.h"
 #include "decode.h"
 #include "clock.h"
 #include "diag.h"
@@ -159,7 +160,8 @@ static int read_gcstate(struct walker *w, uint64_t gc, struct gcstate *gs, struc
 
 /* Adds the object of a list node whose header could not be read: the list
  * says it exists, so it is kept with an unknown type. */
-static int add_unreadable(struct walker *w, uint64_t obj, enum heap_gen gen, uint32_t *ret_idx)
+static int add_unreadable(struct walker *w, uint64_t node, uint64_t obj, enum heap_gen gen,
+                          uint32_t *ret_idx)
 {
         uint32_t ut;
         int r;
@@ -167,12 +169,10 @@ static int add_unreadable(struct walker *w, uint64_t obj, enum heap_gen gen, uin
         r = heap_intern_type(w->h, 0, "?", "<unreadable type>", true, &ut);
         if (r < 0)
                 return r;
-        w->inconsistencies++;
+        check_header(w, node, obj, gen);
         return heap_add_object(w->h, obj, ut, gen, 0, 0, HOBJ_PARTIAL | HOBJ_OPAQUE, ret_idx);
 }
 
-/* Walks one circular list of a snapshot; every node becomes a tracked
- * object.  The memory cannot change, so anything odd is -EBADMSG. */
 /* Stripped builds have no subtype_traverse symbol: it is learned from
  * class objects.  Types are classified (and cached) as the walk first meets
  * their instances, and an instance often comes before any class, so learn
@@ -253,6 +253,43 @@ vote:
                 decode_set_subtype_traverse(w, best);
 }
 
+/* The type of the object at obj for a problem's text, when it reads as
+ * an object at all; only on a failure path. */
+static uint32_t problem_type(struct walker *w, uint64_t obj)
+{
+        struct tinfo *t;
+        uint64_t typ;
+        int64_t i = heap_find(w->h, obj);
+
+        if (i >= 0)
+                return w->h->objs[i].type;
+        if (!obj || pyo_type_of(&w->p, obj, &typ) < 0 || tinfo_get(w, typ, &t) < 0)
+                return UINT32_MAX;
+        return t->hidx;
+}
+
+/* A snapshot's list failed a check: the problem becomes the walk's
+ * message (-EBADMSG).  The list head is no object: obj 0. */
+static int list_broken(struct walker *w, const struct gclist *gl, struct heap_problem *p,
+                       struct diag *d)
+{
+        char text[600];
+
+        if (p->node == gl->head && p->check != HEAP_CHECK_GC_PREV)
+                p->obj = 0;
+        p->type = problem_type(w, p->obj);
+        p->gen = (uint8_t)gl->gen;
+        heap_add_problem(w->h, p);
+        return diag_set(d, -EBADMSG, "%s", heap_problem_text(w->h, p, text, sizeof(text)));
+}
+
+/* Walks one circular list of a snapshot; every node becomes a tracked
+ * object.  The memory cannot change, so anything odd is -EBADMSG: a node
+ * that is no readable address, a _gc_prev that does not point back at the
+ * node before (CPython keeps flags in its two low bits: finalized, and
+ * collecting, which a snapshot taken mid-collection never gets here with),
+ * an object met twice, a head whose _gc_prev is not the last node.  The
+ * back link comes in the 16 bytes read for the forward one. */
 static int walk_list(struct walker *w, const struct gclist *gl, uint64_t max,
                      uint64_t *ret_count, struct diag *d)
 {
@@ -260,28 +297,35 @@ static int walk_list(struct walker *w, const struct gclist *gl, uint64_t max,
         struct pyo *p = &w->p;
         uint32_t gch = lsz(l, LS_GCHEAD) ? lsz(l, LS_GCHEAD) : 16;
         uint32_t nextoff = lhas(l, LF_GCHEAD_NEXT) ? lo(l, LF_GCHEAD_NEXT) : 0;
-        uint64_t node, count = 0;
+        uint32_t prevoff = lhas(l, LF_GCHEAD_PREV) ? lo(l, LF_GCHEAD_PREV) : 8;
+        uint64_t node, raw, prev = gl->head, count = 0;
+        uint8_t b[16];
+        const uint8_t *v;
         int r;
 
-        if (pyo_u64(p, gl->head + nextoff, &node) < 0)
+        if (nextoff > 8 || prevoff > 8)
+                return diag_set(d, -EOPNOTSUPP, "cannot walk the GC lists: the layout (%s) puts "
+                                "PyGC_Head's links at %u and %u", l->source ? l->source : "?",
+                                nextoff, prevoff);
+        if (pyo_u64(p, gl->head + nextoff, &raw) < 0)
                 return diag_set(d, -EFAULT, "cannot read the GC list head at 0x%llx",
                                 (unsigned long long)gl->head);
-        node &= ~(uint64_t)3;
+        node = raw & ~(uint64_t)3;
         while (node != gl->head) {
                 struct objhdr oh;
-                uint64_t obj = node + gch, next;
+                uint64_t obj = node + gch, next, back;
                 uint32_t idx;
 
-                if (!node || (node & 7))
-                        return diag_set(d, -EBADMSG,
-                                        "GC list of generation %s is broken: node 0x%llx is not "
-                                        "a valid address", heap_gen_name(gl->gen),
-                                        (unsigned long long)node);
-                if (pyo_u64(p, node + nextoff, &next) < 0)
-                        return diag_set(d, -EBADMSG,
-                                        "GC list of generation %s is broken: node 0x%llx is "
-                                        "unreadable", heap_gen_name(gl->gen),
-                                        (unsigned long long)node);
+                if (!node || (node & 7) || !(v = pyo_view(p, node, 16, b)))
+                        return list_broken(w, gl, &(struct heap_problem){
+                                .obj = prev + gch, .node = prev, .value = raw,
+                                .check = HEAP_CHECK_GC_NEXT }, d);
+                next = ld64(v, nextoff);
+                back = ld64(v, prevoff);
+                if ((back & ~(uint64_t)3) != prev)
+                        return list_broken(w, gl, &(struct heap_problem){
+                                .obj = obj, .node = node, .value = back, .expect = prev,
+                                .check = HEAP_CHECK_GC_PREV }, d);
                 /* the next node's miss overlaps this node's work */
                 pyo_prefetch(p, (next & ~(uint64_t)3) + gch);
                 if (w->h->nobjs >= max)
@@ -292,20 +336,24 @@ static int walk_list(struct walker *w, const struct gclist *gl, uint64_t max,
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0)
-                        r = add_unreadable(w, obj, gl->gen, &idx);
+                        r = add_unreadable(w, node, obj, gl->gen, &idx);
                 else if ((r = heap_add_object(w->h, obj, oh.type, gl->gen, oh.refcnt, oh.size,
                                               oh.flags, &idx)) == 0)
                         r = preview_record(w, idx, obj, &oh);
                 if (r == -EEXIST)
-                        return diag_set(d, -EBADMSG,
-                                        "GC lists are inconsistent: object 0x%llx appears twice "
-                                        "(generation %s)", (unsigned long long)obj,
-                                        heap_gen_name(gl->gen));
+                        return list_broken(w, gl, &(struct heap_problem){
+                                .obj = obj, .node = node, .check = HEAP_CHECK_DUPLICATE }, d);
                 if (r < 0)
                         return r;
                 count++;
+                prev = node;
+                raw = next;
                 node = next & ~(uint64_t)3;
         }
+        if (pyo_u64(p, gl->head + prevoff, &raw) < 0 || (raw & ~(uint64_t)3) != prev)
+                return list_broken(w, gl, &(struct heap_problem){
+                        .node = gl->head, .value = raw, .expect = prev,
+                        .check = HEAP_CHECK_LIST_HEAD }, d);
         *ret_count = count;
         return 0;
 }
@@ -320,9 +368,13 @@ static int walk_list(struct walker *w, const struct gclist *gl, uint64_t max,
  * that fails is a torn link: the walk resumes from the last node taken if
  * that one is still linked (the mutator finished its update meanwhile),
  * else the list is walked again from its head; objects already taken are
- * skipped, and after the retries the rest of the list is given up and
- * counted.  On an idle target no check fails and the result equals
- * the snapshot walk. */
+ * skipped.  When every attempt breaks at the same link, the rest of the
+ * list is read backwards from the head's _gc_prev up to that link: one
+ * corrupt word then loses nothing, and the problem is named.  A list still
+ * missing a part after that is given up and counted, or, when every
+ * attempt failed the same way (a corruption, not a race), refused with
+ * the list, the node and the check.  On an idle target no check fails and
+ * the result equals the snapshot walk. */
 
 #define DEFAULT_LIVE_RETRIES 5
 #define LIVE_RETRY_PAUSE_NS  200000L
@@ -343,20 +395,24 @@ enum live_step {
  * object's header (type included). */
 #define LIVE_STEP_SPAN 96
 
+/* Which way a live walk follows the list: fwd is the link followed, bwd
+ * the one that must point back (offsets in PyGC_Head). */
+struct live_dir {
+        uint32_t fwd, bwd;
+};
+
 /* One step of the live walk at `node` (reached from `prev`): validates the
  * links and the header and adds the object.  *ret_next gets the next node;
  * *ret_known tells the object was already in the heap.  A failed check on
  * a first try is LIVE_STALE: the source may serve cached blocks read a
  * while ago, so the caller forgets them and tries once more (`fresh`)
- * before it believes the list changed. */
+ * before it believes the list changed.  *why gets the failed check. */
 static int live_step_once(struct walker *w, const struct gcstate *gs, const struct gclist *gl,
-                          uint64_t prev, uint64_t node, bool fresh, uint64_t *ret_next,
-                          bool *ret_known)
+                          const struct live_dir *dir, uint64_t prev, uint64_t node, bool fresh,
+                          uint64_t *ret_next, bool *ret_known, struct heap_problem *why)
 {
         const struct layout *l = w->l;
         uint32_t gch = lsz(l, LS_GCHEAD) ? lsz(l, LS_GCHEAD) : 16;
-        uint32_t nextoff = lhas(l, LF_GCHEAD_NEXT) ? lo(l, LF_GCHEAD_NEXT) : 0;
-        uint32_t prevoff = lhas(l, LF_GCHEAD_PREV) ? lo(l, LF_GCHEAD_PREV) : 8;
         int torn = fresh ? LIVE_TORN : LIVE_STALE;
         uint8_t b[16];
         const uint8_t *v;
@@ -366,19 +422,34 @@ static int live_step_once(struct walker *w, const struct gcstate *gs, const stru
         int64_t known;
         int r;
 
-        if (!node || (node & 7) || nextoff > 8 || prevoff > 8)
+        *why = (struct heap_problem){ .obj = prev + gch, .node = prev, .value = node,
+                                      .type = UINT32_MAX, .gen = (uint8_t)gl->gen,
+                                      .check = HEAP_CHECK_GC_NEXT };
+        if (!node || (node & 7))
                 return LIVE_TORN;
         if (!(v = pyo_view(&w->p, node, 16, b)))
                 return torn;
-        *ret_next = ld64(v, nextoff) & ~(uint64_t)3;
-        back = ld64(v, prevoff) & ~(uint64_t)3;
-        if (back != prev || !*ret_next)
+        *ret_next = ld64(v, dir->fwd) & ~(uint64_t)3;
+        back = ld64(v, dir->bwd) & ~(uint64_t)3;
+        if (back != prev || !*ret_next) {
+                *why = (struct heap_problem){ .obj = obj, .node = node, .value = ld64(v, dir->bwd),
+                                              .expect = prev, .type = UINT32_MAX,
+                                              .gen = (uint8_t)gl->gen,
+                                              .check = HEAP_CHECK_GC_PREV };
+                if (back == prev) {
+                        why->check = HEAP_CHECK_GC_NEXT;
+                        why->value = ld64(v, dir->fwd);
+                        why->expect = 0;
+                }
                 return torn;
+        }
         /* Another list's head: a collection spliced this list onto an
          * older generation while we walked it. */
         for (int i = 0; i < gs->nlists; i++)
-                if (node == gs->lists[i].head)
+                if (node == gs->lists[i].head) {
+                        why->check = HEAP_CHECK_LIST_HEAD;
                         return torn;
+                }
         known = heap_find(w->h, obj);
         if (known >= 0) {
                 /* Taken by an earlier attempt on this list, or moved here
@@ -393,15 +464,18 @@ static int live_step_once(struct walker *w, const struct gcstate *gs, const stru
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {
+                why->check = HEAP_CHECK_HEADER;
+                why->obj = obj;
+                why->node = node;
                 if (!fresh)
                         return LIVE_STALE;
                 /* A node still linked from both sides is in the list for
                  * good: keep it as a snapshot would.  Otherwise the object
                  * was being freed or created while we read it. */
-                if (pyo_u64(&w->p, prev + nextoff, &pnext) < 0 ||
+                if (pyo_u64(&w->p, prev + dir->fwd, &pnext) < 0 ||
                     (pnext & ~(uint64_t)3) != node)
                         return LIVE_TORN;
-                return add_unreadable(w, obj, gl->gen, &idx);
+                return add_unreadable(w, node, obj, gl->gen, &idx);
         }
         r = heap_add_object(w->h, obj, oh.type, gl->gen, oh.refcnt, oh.size, oh.flags, &idx);
         if (r < 0)
@@ -410,36 +484,129 @@ static int live_step_once(struct walker *w, const struct gcstate *gs, const stru
 }
 
 static int live_step(struct walker *w, const struct gcstate *gs, const struct gclist *gl,
-                     uint64_t prev, uint64_t node, uint64_t *ret_next, bool *ret_known)
+                     const struct live_dir *dir, uint64_t prev, uint64_t node,
+                     uint64_t *ret_next, bool *ret_known, struct heap_problem *why)
 {
-        int r = live_step_once(w, gs, gl, prev, node, false, ret_next, ret_known);
+        int r = live_step_once(w, gs, gl, dir, prev, node, false, ret_next, ret_known, why);
 
         if (r != LIVE_STALE)
                 return r;
         memsrc_forget(w->p.m, prev, 16);
         memsrc_forget(w->p.m, node, LIVE_STEP_SPAN);
-        return live_step_once(w, gs, gl, prev, node, true, ret_next, ret_known);
+        return live_step_once(w, gs, gl, dir, prev, node, true, ret_next, ret_known, why);
+}
+
+static bool same_cut(const struct heap_problem *a, const struct heap_problem *b)
+{
+        return a->check == b->check && a->node == b->node && a->value == b->value &&
+               a->expect == b->expect;
+}
+
+/* The one node both walks name but neither took (its own outgoing link
+ * is the bad one): in the list for good, so taken as a snapshot would. */
+static int take_between(struct walker *w, const struct gclist *gl, uint64_t node)
+{
+        uint32_t gch = lsz(w->l, LS_GCHEAD) ? lsz(w->l, LS_GCHEAD) : 16, idx;
+        uint64_t obj = node + gch;
+        struct objhdr oh;
+        int r;
+
+        if (heap_find(w->h, obj) >= 0)
+                return 0;
+        r = obj_header(w, obj, &oh);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return add_unreadable(w, node, obj, gl->gen, &idx);
+        r = heap_add_object(w->h, obj, oh.type, gl->gen, oh.refcnt, oh.size, oh.flags, &idx);
+        return r < 0 ? r : preview_record(w, idx, obj, &oh);
+}
+
+/* The list read backwards from its head's _gc_prev, after the forward
+ * walks all broke at the link from `fwd_last` (the last node they took).
+ * Nodes already taken are passed over.  True when the two walks meet:
+ * the backward one comes back to the head, or stops at a node that
+ * fwd_last's _gc_next names or whose _gc_prev names fwd_last (only the
+ * link between them is bad), or both name the same node between them
+ * (its own links are the bad ones): then no node is missing. */
+static int walk_back_live(struct walker *w, const struct gcstate *gs, const struct gclist *gl,
+                          uint64_t max, uint64_t fwd_last, bool *ret_met)
+{
+        const struct layout *l = w->l;
+        struct live_dir back = { .fwd = lo(l, LF_GCHEAD_PREV), .bwd = lo(l, LF_GCHEAD_NEXT) };
+        uint64_t from = gl->head, node, fnext = 0, nprev = 0, steps = 0;
+        struct heap_problem why;
+        int r;
+
+        *ret_met = false;
+        memsrc_forget(w->p.m, 0, UINT64_MAX);
+        if (pyo_u64(&w->p, gl->head + back.fwd, &node) < 0)
+                return 0;
+        node &= ~(uint64_t)3;
+        /* every node of the list at most once, plus those taken before */
+        while (node != gl->head && steps++ <= (uint64_t)w->h->nobjs + LIVE_REVISIT_SLACK) {
+                uint64_t next = 0;
+                bool known = false;
+
+                if (w->h->nobjs >= max)
+                        return 0;
+                r = live_step(w, gs, gl, &back, from, node, &next, &known, &why);
+                if (r < 0)
+                        return r;
+                if (r == LIVE_TORN)
+                        break;
+                from = node;
+                node = next;
+        }
+        if (node == gl->head) {
+                *ret_met = true;
+                return 0;
+        }
+        if (pyo_u64(&w->p, fwd_last + back.bwd, &fnext) < 0 ||
+            pyo_u64(&w->p, from + back.fwd, &nprev) < 0)
+                return 0;
+        fnext &= ~(uint64_t)3;
+        nprev &= ~(uint64_t)3;
+        if (fnext == from || nprev == fwd_last) {
+                *ret_met = true;
+                return 0;
+        }
+        if (fnext != nprev || !fnext || (fnext & 7) || w->h->nobjs >= max)
+                return 0;
+        for (int i = 0; i < gs->nlists; i++)
+                if (fnext == gs->lists[i].head)
+                        return 0;
+        r = take_between(w, gl, fnext);
+        *ret_met = r >= 0;
+        return r < 0 ? r : 0;
 }
 
 static int walk_list_live(struct walker *w, const struct gcstate *gs, const struct gclist *gl,
                           uint64_t max, int retries, uint64_t *ret_count, struct diag *d)
 {
         const struct layout *l = w->l;
-        uint32_t nextoff = lhas(l, LF_GCHEAD_NEXT) ? lo(l, LF_GCHEAD_NEXT) : 0;
+        struct live_dir fwd = { .fwd = lo(l, LF_GCHEAD_NEXT), .bwd = lo(l, LF_GCHEAD_PREV) };
         uint32_t before = w->h->nobjs;
+        struct heap_problem cut = { 0 };
+        uint64_t cut_prev = 0;
+        bool same = true;
+        int r;
 
+        if (!lhas(l, LF_GCHEAD_NEXT) || !lhas(l, LF_GCHEAD_PREV) || fwd.fwd > 8 || fwd.bwd > 8)
+                return diag_set(d, -EOPNOTSUPP, "cannot walk the GC lists: the layout (%s) does "
+                                "not describe PyGC_Head", l->source ? l->source : "?");
         for (int attempt = 0;; attempt++) {
                 uint64_t prev = gl->head, node, revisits = 0, pnext;
                 uint64_t slack = (w->h->nobjs - before) + LIVE_REVISIT_SLACK;
                 uint32_t resumes = 0;
+                struct heap_problem why = { 0 };
                 bool torn = false;
-                int r;
 
                 /* a retry starts from the target as it is now (the walk
                  * of all lists started from a fresh cache) */
                 if (attempt > 0)
                         memsrc_forget(w->p.m, 0, UINT64_MAX);
-                if (pyo_u64(&w->p, gl->head + nextoff, &node) < 0)
+                if (pyo_u64(&w->p, gl->head + fwd.fwd, &node) < 0)
                         return diag_set(d, -EFAULT, "cannot read the GC list head at 0x%llx",
                                         (unsigned long long)gl->head);
                 node &= ~(uint64_t)3;
@@ -452,10 +619,15 @@ static int walk_list_live(struct walker *w, const struct gcstate *gs, const stru
                                                 "more than %llu GC objects: stopped walking "
                                                 "(raise the object limit)",
                                                 (unsigned long long)max);
-                        r = live_step(w, gs, gl, prev, node, &next, &known);
+                        r = live_step(w, gs, gl, &fwd, prev, node, &next, &known, &why);
                         if (r < 0)
                                 return r;
                         if (known && ++revisits > slack) {
+                                why = (struct heap_problem){ .obj = node + (lsz(l, LS_GCHEAD) ?
+                                                             lsz(l, LS_GCHEAD) : 16),
+                                                             .node = node, .type = UINT32_MAX,
+                                                             .gen = (uint8_t)gl->gen,
+                                                             .check = HEAP_CHECK_DUPLICATE };
                                 torn = true;
                                 break;
                         }
@@ -466,7 +638,7 @@ static int walk_list_live(struct walker *w, const struct gcstate *gs, const stru
                                  * is re-read), else start over. */
                                 memsrc_forget(w->p.m, prev, 16);
                                 if (++resumes > LIVE_MAX_RESUMES ||
-                                    pyo_u64(&w->p, prev + nextoff, &pnext) < 0 ||
+                                    pyo_u64(&w->p, prev + fwd.fwd, &pnext) < 0 ||
                                     !(pnext & ~(uint64_t)3) ||
                                     (pnext & ~(uint64_t)3) == node) {
                                         torn = true;
@@ -481,10 +653,37 @@ static int walk_list_live(struct walker *w, const struct gcstate *gs, const stru
                 }
                 if (!torn)
                         break;
+                /* where this attempt broke: the same place every time is
+                 * a corruption, a changing one a race */
+                if (attempt > 0 && (!same_cut(&cut, &why) || cut_prev != prev))
+                        same = false;
+                cut = why;
+                cut_prev = prev;
                 if (attempt >= retries) {
-                        /* Give up on the rest of this list: what was taken
-                         * stays, the list is incomplete. */
-                        w->inconsistencies++;
+                        char text[600];
+                        bool met = false;
+
+                        r = walk_back_live(w, gs, gl, max, prev, &met);
+                        if (r < 0)
+                                return r;
+                        if (cut.node == gl->head)
+                                cut.obj = 0;
+                        cut.type = problem_type(w, cut.obj);
+                        cut.recovered = met;
+                        if (!met && same) {
+                                heap_add_problem(w->h, &cut);
+                                diag_set(d, -EBADMSG, "%s",
+                                         heap_problem_text(w->h, &cut, text, sizeof(text)));
+                                diag_append(d, "it broke there at every one of %d reads: the "
+                                            "list is corrupt, not changing; read from both "
+                                            "ends it gave %u objects, and the rest of it "
+                                            "cannot be reached", attempt + 1,
+                                            w->h->nobjs - before);
+                                return -EBADMSG;
+                        }
+                        /* Taken stays; a part of the list may be missing,
+                         * which the problem says. */
+                        check_report(w, &cut);
                         break;
                 }
                 w->h->meta.live_retries++;

@@ -402,6 +402,7 @@ static int take_heap(struct app *a, bool quiet, struct heap **ret, struct diag *
         struct memsrc *snap = NULL;
         struct heap *h = NULL;
         int r, settled, torn_retries = 0;
+        char torn_first[DIAG_MSG_MAX] = "";
 
         so.max_bytes = a->o->max_memory;
         so.mode = a->o->mode;
@@ -446,15 +447,37 @@ static int take_heap(struct app *a, bool quiet, struct heap **ret, struct diag *
                 /* A thread stopped in the middle of linking an object into
                  * its GC list (any instruction can be the one) leaves that
                  * list broken in a stopped snapshot: the next snapshot
-                 * almost surely catches it elsewhere.  A layout that does
-                 * not fit breaks every time and ends with its message. */
-                if (r == -EBADMSG && !bo.live && torn_retries++ < TORN_RETRIES) {
-                        if (!quiet)
-                                fprintf(stderr, "pyleak-attach: %.*s; the target was caught "
-                                        "changing it: retrying the snapshot\n",
-                                        (int)strcspn(d->msg, "\n"), d->msg);
-                        diag_clear(d);
-                        continue;
+                 * almost surely catches it elsewhere, with the update
+                 * finished.  The same check failing on the same node again
+                 * is what the target's memory holds: a corruption. */
+                if (r == -EBADMSG && !bo.live) {
+                        int n = (int)strcspn(d->msg, "\n");
+
+                        if (torn_retries > 0 && !strncmp(d->msg, torn_first, (size_t)n) &&
+                            torn_first[n] == '\0') {
+                                diag_append(d, "the same check failed on the same node in two "
+                                            "snapshots, so no thread was caught in the middle "
+                                            "of an update: the target's memory is corrupt");
+                                diag_append(d, "hint: something in the process wrote over "
+                                            "interpreter memory (a C extension, ctypes); it "
+                                            "may crash, and a core file keeps the evidence "
+                                            "(gcore %d)", (int)a->o->pid);
+                                break;
+                        }
+                        if (torn_retries++ < TORN_RETRIES) {
+                                if (!quiet)
+                                        fprintf(stderr, "pyleak-attach: %.*s\npyleak-attach: "
+                                                "a thread stopped in the middle of linking "
+                                                "or unlinking an object leaves a list so: "
+                                                "taking another snapshot\n", n, d->msg);
+                                snprintf(torn_first, sizeof(torn_first), "%.*s", n, d->msg);
+                                diag_clear(d);
+                                continue;
+                        }
+                        diag_append(d, "hint: the lists broke at another place in each of %d "
+                                    "snapshots: the target updates them faster than it can be "
+                                    "stopped cleanly; try again, or --snapshot live",
+                                    TORN_RETRIES + 1);
                 }
                 if (r != -EAGAIN || attempt >= COLLECTING_RETRIES)
                         break;
@@ -683,6 +706,32 @@ static int open_core(const struct options *o, struct app *a, struct heap **ret,
         return 0;
 }
 
+/* Why the exit code is 1: the problems the walker named (object, type,
+ * list, check), the first few; the rest are in the JSON report. */
+#define STDERR_PROBLEMS 8
+static void warn_problems(const struct heap *h)
+{
+        uint32_t n = h->nproblems < STDERR_PROBLEMS ? h->nproblems : STDERR_PROBLEMS;
+        char text[600];
+
+        if (!h->meta.inconsistencies)
+                return;
+        fprintf(stderr, "pyleak-attach: warning: %" PRIu64 " inconsistenc%s in target memory; "
+                "the result is partial%s\n", h->meta.inconsistencies,
+                h->meta.inconsistencies == 1 ? "y" : "ies", n ? ":" : "");
+        for (uint32_t i = 0; i < n; i++)
+                fprintf(stderr, "pyleak-attach:   %s\n",
+                        heap_problem_text(h, &h->problems[i], text, sizeof(text)));
+        if (h->nproblems > n)
+                fprintf(stderr, "pyleak-attach:   and %" PRIu32 " more in the JSON report's "
+                        "\"problems\"\n", h->nproblems - n);
+        if (h->meta.inconsistencies > h->nproblems)
+                fprintf(stderr, "pyleak-attach:   %" PRIu64 " not named here%s\n",
+                        h->meta.inconsistencies - h->nproblems, h->meta.approximate ?
+                        " (a live read of a changing process, torn frame or thread chains)" :
+                        " (torn frame or thread chains, unreadable roots or referents)");
+}
+
 static struct heap *volatile exit_heap;
 
 int main(int argc, char **argv)
@@ -779,6 +828,8 @@ int main(int argc, char **argv)
 
         ro = (struct report_opts){.objects = o.objects, .top = o.top ? o.top : 20};
         code = h->meta.inconsistencies ? EXIT_PARTIAL : EXIT_COMPLETE;
+        if (!browse)
+                warn_problems(h);
         if (!any_output && !browse)
                 o.text_path = "-";
         if (o.dump_path && write_dump_file(h, &o) < 0)

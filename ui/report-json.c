@@ -221,6 +221,42 @@ static void write_objects(FILE *f, const struct heap *h)
         fputs("\n  ]", f);
 }
 
+/* What the walker's consistency checks found (heap.h, struct
+ * heap_problem): the object, its type, the list, the check, and the
+ * sentence the stderr line gives.  Always present, [] when clean. */
+static void write_problems(FILE *f, const struct heap *h)
+{
+        char text[600];
+
+        fputs("  \"problems\": [", f);
+        for (uint32_t i = 0; i < h->nproblems; i++) {
+                const struct heap_problem *p = &h->problems[i];
+
+                fprintf(f, "%s\n    {\"check\": \"%s\", \"object\": ", i ? "," : "",
+                        heap_check_name((enum heap_check)p->check));
+                if (p->obj)
+                        fprintf(f, "%" PRIu64, p->obj);
+                else
+                        fputs("null", f);
+                fputs(", \"type\": ", f);
+                if (p->type < h->ntypes && h->types[p->type].fullname)
+                        json_str(f, h->types[p->type].fullname);
+                else
+                        fputs("null", f);
+                if (p->gen < HEAP_GEN_UNTRACKED)
+                        fprintf(f, ", \"list\": \"%s\", \"node\": %" PRIu64,
+                                heap_gen_name((enum heap_gen)p->gen), p->node);
+                else
+                        fputs(", \"list\": null, \"node\": null", f);
+                fprintf(f, ", \"value\": %" PRIu64 ", \"expect\": %" PRIu64
+                        ", \"recovered\": %s, \"message\": ", p->value, p->expect,
+                        p->recovered ? "true" : "false");
+                json_str(f, heap_problem_text(h, p, text, sizeof(text)));
+                fputc('}', f);
+        }
+        fputs(h->nproblems ? "\n  ],\n" : "],\n", f);
+}
+
 int report_json(const struct heap *h, FILE *f, const struct report_opts *o)
 {
         const struct heap_meta *m = &h->meta;
@@ -248,6 +284,7 @@ int report_json(const struct heap *h, FILE *f, const struct report_opts *o)
                 m->pause_ms, m->stop_ms, m->fork_ms, m->threads, m->bytes_copied, m->walk_ms,
                 m->analyse_ms, m->inconsistencies, m->approximate ? "true" : "false",
                 m->live_retries, m->layout_gaps);
+        write_problems(f, h);
         fprintf(f, "  \"gc\": {\"enabled\": %s, \"thresholds\": [%d, %d, %d], "
                 "\"counts\": [%d, %d, %d], \"collecting\": %s, \"frozen\": %" PRIu64
                 ", \"debug\": %d},\n",

@@ -149,6 +149,11 @@ int report_text(const struct heap *h, FILE *f, const struct report_opts *o)
         if (m->inconsistencies)
                 fprintf(f, "warning: %" PRIu64 " inconsistencies in target memory; the "
                         "result is partial\n", m->inconsistencies);
+        for (uint32_t i = 0; i < h->nproblems; i++) {
+                char text[600];
+
+                fprintf(f, "  %s\n", heap_problem_text(h, &h->problems[i], text, sizeof(text)));
+        }
 
         for (uint32_t c = 0; c < h->cycles.n; c++)
                 ngcyc += h->cycles.garbage[c];

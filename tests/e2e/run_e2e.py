@@ -1239,9 +1239,116 @@ def cmd_robust(args, tap):
             tgt.stop()
         robust_busy(args, tap, python, tmp)
         robust_dump_signals(args, tap, python, tmp)
+        robust_corrupt(args, tap, python, tmp)
 
 
 BUSY_RUNS = 20
+
+
+def corrupt_target(tap, python, tmp, kind):
+    """A target that corrupted itself (target.py corrupt), ready, with
+    what it did; None when it did not come up."""
+    tgt = Target(python, 'corrupt_' + kind, tmp)
+    ok, why = tgt.wait_byte(b'R', 120)
+    if not tap.ok(ok, 'corrupt target (%s) ready' % kind, [why]):
+        tgt.stop()
+        return None, None
+    with open(tgt.out) as f:
+        return tgt, json.load(f)
+
+
+def robust_corrupt(args, tap, python, tmp):
+    """Memory a C extension overwrote (issue #11): each corruption is found
+    and said with its object, list and check, never passed over (exit 0)
+    nor blamed on a race ("caught changing it", "retrying")."""
+    tool = tool_path(args)
+
+    # copy mode: a bad _gc_prev is the same in every snapshot: exit 2,
+    # naming the list, node, object, check, and saying it is corrupt
+    tgt, info = corrupt_target(tap, python, tmp, 'prev')
+    if tgt:
+        try:
+            rc, out, err, _ = run_tool(tool, ['--snapshot', 'copy', '--json', os.devnull, tgt.pid], 120)
+            want = ['GC list of generation 2 is broken', 'node 0x%x (object 0x%x (builtins.list))'
+                    % (info['node'], info['obj']), '[check gc_prev]',
+                    'the same check failed on the same node in two snapshots',
+                    "the target's memory is corrupt"]
+            missing = [w for w in want if w not in err]
+            blamed = [w for w in ('caught changing', 'retrying') if w in err]
+            tap.ok(rc == 2 and not missing and not blamed,
+                   'copy mode, a corrupted _gc_prev: exit 2 naming list, node, object and check, '
+                   'called a corruption, not a race',
+                   ['exit %r; missing %r; race words %r' % (rc, missing, blamed)] + tail(err, 8))
+        finally:
+            tgt.stop()
+
+    # copy mode: str length and dict ma_used: exit 1, both named on stderr
+    # and in the JSON report
+    tgt, info = corrupt_target(tap, python, tmp, 'strdict')
+    if tgt:
+        try:
+            jpath = os.path.join(tmp, 'corrupt-strdict.json')
+            rc, out, err, _ = run_tool(tool, ['--snapshot', 'copy', '--json', jpath, tgt.pid], 120)
+            want = ['str 0x%x (builtins.str): length 16 runs past' % info['str'],
+                    '[check str_length]',
+                    'dict 0x%x (builtins.dict): ma_used is 1000000' % info['dict'],
+                    '[check dict_used]']
+            missing = [w for w in want if w not in err]
+            probs = []
+            try:
+                with open(jpath) as f:
+                    probs = json.load(f).get('problems', [])
+            except (OSError, ValueError) as e:
+                probs = [repr(e)]
+            named = {(p.get('check'), p.get('object'), p.get('type')) for p in probs
+                     if isinstance(p, dict)}
+            jwant = {('str_length', info['str'], 'builtins.str'),
+                     ('dict_used', info['dict'], 'builtins.dict')}
+            tap.ok(rc == 1 and not missing and jwant <= named,
+                   'copy mode, a str length and a dict ma_used overwritten: exit 1, both named '
+                   'on stderr and in the JSON "problems"',
+                   ['exit %r; missing on stderr %r; JSON problems %r' % (rc, missing, probs[:4])]
+                   + tail(err, 8))
+        finally:
+            tgt.stop()
+
+    # live mode: one bad _gc_next in generation 2 loses nothing (the list
+    # is read from its other end) and is named; with a second bad link
+    # further on, the run is refused, naming the list, node and check
+    tgt, info = corrupt_target(tap, python, tmp, 'list')
+    if tgt:
+        try:
+            jpath = os.path.join(tmp, 'corrupt-list.json')
+            rc, out, err, _ = run_tool(tool, ['--snapshot', 'live', '--json', jpath, tgt.pid], 120)
+            total = None
+            try:
+                with open(jpath) as f:
+                    rep = json.load(f)
+                total = sum(g['objects'] for g in rep['generations'] if g['name'] != 'permanent')
+            except (OSError, ValueError, KeyError) as e:
+                rep = {'error': repr(e)}
+            want = ['GC list of generation 2 is broken', 'node 0x%x' % info['node'],
+                    '[check gc_next]', 'nothing is missing']
+            missing = [w for w in want if w not in err]
+            # the target makes a few objects after counting (its report)
+            tap.ok(rc == 1 and not missing and total is not None and
+                   info['tracked'] <= total <= info['tracked'] + 100,
+                   'live mode, a broken generation-2 list: every object kept (%r, %d before '
+                   'the report), exit 1 naming list, node and check' % (total, info['tracked']),
+                   ['exit %r; missing %r' % (rc, missing)] + tail(err, 8))
+            tgt.send(b'more')
+            ok, why = tgt.wait_byte(b'K', 60)
+            if tap.ok(ok, 'corrupt target broke its list a second time', [why]):
+                rc, out, err, _ = run_tool(tool, ['--snapshot', 'live', '--json', os.devnull, tgt.pid], 120)
+                want = ['GC list of generation 2 is broken', 'node 0x%x' % info['node'],
+                        '[check gc_next]', 'not changing']
+                missing = [w for w in want if w not in err]
+                tap.ok(rc == 2 and not missing,
+                       'live mode, a list broken twice: refused (exit 2), naming list, node and '
+                       'check, called corrupt rather than busy',
+                       ['exit %r; missing %r' % (rc, missing)] + tail(err, 8))
+        finally:
+            tgt.stop()
 
 
 def robust_busy(args, tap, python, tmp):

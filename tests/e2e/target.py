@@ -1211,6 +1211,55 @@ def bigdump(ready_fd, cmd_fd, out_path):
     os.write(ready_fd, b'D')
 
 
+def corrupt(kind, ready_fd, cmd_fd, out_path):
+    """A process that overwrites its own interpreter memory with ctypes,
+    the way a buggy C extension would, then waits to be read.  `kind`:
+    prev    one _gc_prev in the middle of generation 2
+    strdict a str's length (no NUL after its new last character) and a
+            dict's ma_used
+    list    one _gc_next in generation 2; on the command "more", also a
+            _gc_prev further on (the list can no longer be read whole)
+    The collector is off, so nothing follows the broken links; the process
+    leaves with os._exit and never tears its heap down."""
+    import ctypes
+    gc.disable()
+    keep = [[i] for i in range(400)]
+    s = ''.join(['abcdefgh'] * 4)
+    d = {'a': 1, 'b': 2}
+    holder = [s, d]
+    gc.collect()                # everything -> generation 2
+    tracked = len(gc.get_objects())
+    word = ctypes.c_uint64
+    info = {'tracked': tracked}
+    if kind == 'prev':
+        victim, other = keep[200], keep[10]
+        node = id(victim) - 16
+        old = word.from_address(node + 8).value
+        word.from_address(node + 8).value = (id(other) - 16) | (old & 3)
+        info.update(obj=id(victim), node=node)
+    elif kind == 'strdict':
+        ctypes.c_ssize_t.from_address(id(s) + 16).value = 16
+        ctypes.c_ssize_t.from_address(id(d) + 16).value = 1000000
+        info.update(str=id(s), dict=id(d))
+    elif kind == 'list':
+        node = id(keep[200]) - 16
+        word.from_address(node).value = 0x1000
+        info.update(obj=id(keep[200]), node=node, node2=id(keep[300]) - 16)
+    with open(out_path, 'w') as f:
+        json.dump(info, f)
+    os.write(ready_fd, b'R')
+    while True:
+        cmd = os.read(cmd_fd, 64)
+        if cmd == b'more' and kind == 'list':
+            node2 = info['node2']
+            word.from_address(node2 + 8).value = id(keep[250]) - 16
+            os.write(ready_fd, b'K')
+            continue
+        break
+    holder.append(keep)
+    os._exit(0)
+
+
 SCENARIO = None
 
 
@@ -1230,6 +1279,9 @@ def main(argv):
         return 0
     if name == 'bigdump':
         bigdump(ready_fd, cmd_fd, out)
+        return 0
+    if name.startswith('corrupt_'):
+        corrupt(name[len('corrupt_'):], ready_fd, cmd_fd, out)
         return 0
     if name not in SCENARIOS:
         sys.stderr.write('target.py: unknown scenario %r\n' % name)

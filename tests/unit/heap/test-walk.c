@@ -814,6 +814,18 @@ static int64_t idx_of(const struct heap *h, uint64_t a)
         return heap_find(h, a);
 }
 
+/* The problem of check c named for obj (or for list node `node` when obj
+ * is 0), or NULL. */
+static const struct heap_problem *find_problem(const struct heap *h, enum heap_check c,
+                                               uint64_t obj, uint64_t node)
+{
+        for (uint32_t i = 0; h && i < h->nproblems; i++)
+                if (h->problems[i].check == c && (obj ? h->problems[i].obj == obj :
+                                                        h->problems[i].node == node))
+                        return &h->problems[i];
+        return NULL;
+}
+
 /* Position of the edge src -> dst with the given label among src's edges,
  * or -1. */
 static int edge_pos(const struct heap *h, uint64_t src, uint64_t dst, const char *label)
@@ -989,6 +1001,7 @@ static void check_incr_corrupt(struct fx *f, const char *v)
         struct diag d = { 0 };
         uint64_t y0 = f->nodes[0][0], o0 = f->nodes[1][0], o1 = f->nodes[2][1];
         uint64_t o1last = f->nodes[2][f->nnodes[2] - 1], o0last = f->nodes[1][f->nnodes[1] - 1];
+        const struct heap_problem *pr;
         int r, w0, w1, w2, w3;
 
         /* old[1]: a node's next leads outside every mapping */
@@ -996,16 +1009,19 @@ static void check_incr_corrupt(struct fx *f, const char *v)
         ok(r == -EBADMSG && strstr(d.msg, "generation 2 is broken") &&
            strstr(d.msg, "0x50000000"),
            "%s: old[1] next outside the mappings: -EBADMSG (%d: %s)", v, r, d.msg);
-        ok(h && h->meta.inconsistencies >= 1 && taken(h, f, 2, &w2) == 2 && !w2 &&
+        pr = find_problem(h, HEAP_CHECK_GC_NEXT, 0, o1);
+        ok(h && h->meta.inconsistencies == 1 && taken(h, f, 2, &w2) == f->nnodes[2] && !w2 &&
            taken(h, f, 0, &w0) == f->nnodes[0] && taken(h, f, 1, &w1) == f->nnodes[1] &&
-           taken(h, f, 3, &w3) == f->nnodes[3] && !w0 && !w1 && !w3,
-           "%s live: the same is cut after the 2 nodes before it, other lists whole (%d of "
-           "old[1])", v, h ? taken(h, f, 2, NULL) : -1);
+           taken(h, f, 3, &w3) == f->nnodes[3] && !w0 && !w1 && !w3 && pr && pr->recovered &&
+           pr->gen == HEAP_GEN_2 && pr->obj == o1 + 16,
+           "%s live: the same is read around from the head's other side: every node, the "
+           "bad link named (%d of old[1])", v, h ? taken(h, f, 2, NULL) : -1);
         heap_free(h);
 
         /* old[1]: the last node leads back to the first, not to the head */
         r = walk_corrupted(f, o1last, f->nodes[2][0] | 1, &d, &h);
-        ok(r == -EBADMSG && strstr(d.msg, "appears twice") && strstr(d.msg, "generation 2"),
+        /* the first node's _gc_prev names the head, not the last node */
+        ok(r == -EBADMSG && strstr(d.msg, "[check gc_prev]") && strstr(d.msg, "generation 2"),
            "%s: old[1] looping without its head: -EBADMSG (%d: %s)", v, r, d.msg);
         ok(h && h->meta.inconsistencies >= 1 && taken(h, f, 2, &w2) == f->nnodes[2] && !w2,
            "%s live: the loop is cut and counted, every node kept once", v);
@@ -1024,9 +1040,12 @@ static void check_incr_corrupt(struct fx *f, const char *v)
         r = walk_corrupted(f, y0, 1, &d, &h);
         ok(r == -EBADMSG && strstr(d.msg, "generation 0 is broken"),
            "%s: young next = flag bit only: -EBADMSG (%d: %s)", v, r, d.msg);
-        ok(h && h->meta.inconsistencies >= 1 && taken(h, f, 0, NULL) == 0 &&
-           taken(h, f, 2, &w2) == f->nnodes[2] && !w2,
-           "%s live: the same drops young and keeps the rest", v);
+        /* both neighbours (the head, both ways) name y0: it is in the
+         * list, only its own link is bad */
+        pr = find_problem(h, HEAP_CHECK_GC_NEXT, 0, y0);
+        ok(h && h->meta.inconsistencies == 1 && taken(h, f, 0, NULL) == f->nnodes[0] &&
+           taken(h, f, 2, &w2) == f->nnodes[2] && !w2 && pr && pr->recovered && pr->obj == y0 + 16,
+           "%s live: the same keeps young's node, which both sides name, and the rest", v);
         heap_free(h);
 
         /* old[0]: a pointer the flag mask does not cover (bit 2) */
@@ -1380,6 +1399,7 @@ static void check_live(int ver, bool spans)
         struct heap *h0 = NULL, *h = NULL;
         struct diag d = { 0 };
         uint64_t n0, n1, save;
+        const struct heap_problem *pr;
         uint32_t ntracked;
         int r;
 
@@ -1432,13 +1452,42 @@ static void check_live(int ver, bool spans)
         w64(&f, n1 + 8, f.nodes[1][3]);
         h = NULL;
         r = heap_build(f.m, &f.pi, &lv, &h, &d);
-        ok(r == 0 && h->meta.inconsistencies >= 1 && h->meta.live_retries >= 5 &&
-           taken(h, &f, 1, NULL) == 1 && h->ntracked == ntracked - 3,
-           "%s live: torn link retried, then the rest of the list skipped and counted "
-           "(%d, %llu inconsistencies, %u retries, %d of list 1)", v, r,
+        pr = find_problem(h, HEAP_CHECK_GC_PREV, n1 + 16, 0);
+        ok(r == 0 && h->meta.inconsistencies == 1 && h->meta.live_retries >= 5 &&
+           taken(h, &f, 1, NULL) == 4 && h->ntracked == ntracked && pr && pr->recovered &&
+           pr->gen == want_gen(&f, 1) && pr->node == n1 && pr->expect == n0 &&
+           (pr->value & ~3ULL) == f.nodes[1][3],
+           "%s live: a bad _gc_prev retried, then the list read from its head's other side: "
+           "nothing missing, the node and check named (%d, %llu inconsistencies, %u retries, "
+           "%d of list 1)", v, r,
            h ? (unsigned long long)h->meta.inconsistencies : 0ULL, h ? h->meta.live_retries : 0,
            h ? taken(h, &f, 1, NULL) : 0);
         heap_free(h);
+
+        /* two bad links: n1's _gc_prev and n2's _gc_next.  Neither walk
+         * can reach n1..n2's link: the list cannot be read whole, at every
+         * attempt the same way, so it is corrupt, not busy: refused, naming
+         * the list, the node and the check */
+        {
+                uint64_t n2 = f.nodes[1][2], save2 = r64(&f, n2);
+
+                w64(&f, n2, f.nodes[1][0]);
+                h = NULL;
+                diag_clear(&d);
+                r = heap_build(f.m, &f.pi, &lv, &h, &d);
+                char node_hex[32], list[64];
+
+                snprintf(node_hex, sizeof(node_hex), "0x%llx", (unsigned long long)n1);
+                snprintf(list, sizeof(list), "generation %s is broken",
+                         heap_gen_name(want_gen(&f, 1)));
+                ok(r == -EBADMSG && !h && strstr(d.msg, list) &&
+                   strstr(d.msg, node_hex) && strstr(d.msg, "[check gc_prev]") &&
+                   strstr(d.msg, "not changing"),
+                   "%s live: a list broken twice the same way at every read is refused with "
+                   "its generation, node and check (%d: %s)", v, r, d.msg);
+                heap_free(h);
+                w64(&f, n2, save2);
+        }
         w64(&f, n1 + 8, save);
 
         /* a list looping back to a node already taken */
@@ -1446,8 +1495,10 @@ static void check_live(int ver, bool spans)
         w64(&f, n1, n0);
         h = NULL;
         r = heap_build(f.m, &f.pi, &lv, &h, &d);
-        ok(r == 0 && h->meta.inconsistencies >= 1 && taken(h, &f, 1, NULL) == 2,
-           "%s live: a looping list is cut and counted, not -EBADMSG (%d)", v, r);
+        ok(r == 0 && h->meta.inconsistencies == 1 && taken(h, &f, 1, NULL) == 4 &&
+           find_problem(h, HEAP_CHECK_GC_PREV, n0 + 16, 0),
+           "%s live: a list looping back is read around from the other side, the bad link "
+           "named, not -EBADMSG (%d)", v, r);
         heap_free(h);
         w64(&f, n1, save);
 
@@ -1499,6 +1550,194 @@ static void check_live(int ver, bool spans)
         memsrc_free(f.m);
 }
 
+
+/* ---- consistency checks --------------------------------------------- */
+
+/* The JSON report of a walked heap (analysed here), malloc'ed. */
+static char *render_json(struct heap *h)
+{
+        struct report_opts ro = { .top = 20 };
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+
+        if (!f || heap_analyse(h) < 0 || report_json(h, f, &ro) < 0) {
+                if (f)
+                        fclose(f);
+                free(buf);
+                return strdup("");
+        }
+        fclose(f);
+        return buf;
+}
+
+/* Whether the JSON report names a problem: check, object, type, list. */
+static bool json_names(struct heap *h, const char *check, uint64_t obj, const char *type,
+                       const char *list)
+{
+        char want[256], *js = render_json(h);
+        bool found;
+
+        snprintf(want, sizeof(want), "{\"check\": \"%s\", \"object\": %llu, \"type\": "
+                 "\"%s\", \"list\": %s%s%s", check, (unsigned long long)obj, type,
+                 list ? "\"" : "", list ? list : "null", list ? "\"" : "");
+        found = strstr(js, want) != NULL;
+        if (!found)
+                printf("# wanted %s\n# in %.600s\n", want, js);
+        free(js);
+        return found;
+}
+
+/* Builds with the word at addr replaced: as a snapshot (*ret, d) and live
+ * (*ret_live, ld), then puts the word back. */
+static void build_with(struct fx *f, uint64_t addr, uint64_t val, int *ret, struct heap **h,
+                       struct diag *d, int *ret_live, struct heap **hl, struct diag *ld)
+{
+        const struct heap_build_opts lv = { .live = true };
+        uint64_t save = r64(f, addr);
+
+        w64(f, addr, val);
+        *h = *hl = NULL;
+        diag_clear(d);
+        diag_clear(ld);
+        *ret = heap_build(f->m, &f->pi, NULL, h, d);
+        *ret_live = heap_build(f->m, &f->pi, &lv, hl, ld);
+        w64(f, addr, save);
+}
+
+/* The quiet corruptions of issue #11: each is found in a snapshot and in
+ * a live read, the message names the object (address and type), the list
+ * and the check, and the JSON report carries it when one is written. */
+static void check_problems(int ver)
+{
+        const char *v = ver_name(ver);
+        struct fx f;
+        struct objs o;
+        struct heap *h, *hl;
+        struct diag d = { 0 }, ld = { 0 };
+        const struct heap_problem *pr;
+        char want[256];
+        int r, rl;
+
+        build(&f, ver, &o);
+
+        /* a _gc_prev in the middle of generation 2 names another node (the
+         * finalized flag kept): a snapshot refuses, naming node, object,
+         * type and check; live reads the list from both ends */
+        uint64_t tn = o.T - 16;
+
+        build_with(&f, tn + 8, (o.G - 16) | 1, &r, &h, &d, &rl, &hl, &ld);
+        snprintf(want, sizeof(want), "node 0x%llx (object 0x%llx (builtins.tuple)) has _gc_prev "
+                 "0x%llx, not the node before it", (unsigned long long)tn,
+                 (unsigned long long)o.T, (unsigned long long)((o.G - 16) | 1));
+        ok(r == -EBADMSG && !h && strstr(d.msg, "generation 2 is broken") && strstr(d.msg, want) &&
+           strstr(d.msg, "[check gc_prev]"),
+           "%s: a bad _gc_prev in generation 2: -EBADMSG naming it (%d: %s)", v, r, d.msg);
+        pr = find_problem(hl, HEAP_CHECK_GC_PREV, o.T, 0);
+        ok(rl == 0 && pr && pr->recovered && pr->gen == HEAP_GEN_2 && pr->node == tn &&
+           taken(hl, &f, 2, NULL) == f.nnodes[2] && hl->meta.inconsistencies == 1,
+           "%s live: the same: every node of generation 2, the node and check named (%d %s)",
+           v, rl, ld.msg);
+        ok(rl == 0 && json_names(hl, "gc_prev", o.T, "builtins.tuple", "2"),
+           "%s live: the JSON report names it", v);
+        heap_free(hl);
+
+        /* the head's _gc_prev names its first node, not its last */
+        build_with(&f, f.heads[2] + 8, f.nodes[2][0], &r, &h, &d, &rl, &hl, &ld);
+        snprintf(want, sizeof(want), "its head 0x%llx has _gc_prev 0x%llx, not its last node "
+                 "(0x%llx)", (unsigned long long)f.heads[2], (unsigned long long)f.nodes[2][0],
+                 (unsigned long long)f.nodes[2][f.nnodes[2] - 1]);
+        ok(r == -EBADMSG && strstr(d.msg, want) && strstr(d.msg, "[check list_head]"),
+           "%s: a head whose _gc_prev is not its last node: -EBADMSG naming it (%d: %s)", v,
+           r, d.msg);
+        heap_free(hl);
+
+        /* dict ma_used: 5 fits 8 slots (USABLE_FRACTION), 6 does not, nor
+         * does a negative count */
+        build_with(&f, o.G + 16, 5, &r, &h, &d, &rl, &hl, &ld);
+        ok(r == 0 && rl == 0 && h->meta.inconsistencies == 0 && hl->meta.inconsistencies == 0 &&
+           !h->nproblems, "%s: a dict using all 5 usable entries of 8 is fine", v);
+        heap_free(h);
+        heap_free(hl);
+        const int64_t used_bad[] = { 6, 1000000, -1 };
+
+        for (size_t i = 0; i < sizeof(used_bad) / sizeof(used_bad[0]); i++) {
+                build_with(&f, o.G + 16, (uint64_t)used_bad[i], &r, &h, &d, &rl, &hl, &ld);
+                pr = find_problem(h, HEAP_CHECK_DICT_USED, o.G, 0);
+                snprintf(want, sizeof(want), "dict 0x%llx (builtins.dict): ma_used is %lld, "
+                         "outside 0..5,", (unsigned long long)o.G,
+                         (long long)used_bad[i]);
+                char text[600];
+
+                ok(r == 0 && pr && (int64_t)pr->value == used_bad[i] && pr->expect == 5 &&
+                   h->meta.inconsistencies == 1 &&
+                   strstr(heap_problem_text(h, pr, text, sizeof(text)), want) &&
+                   strstr(text, "[check dict_used]"),
+                   "%s: dict ma_used %lld outside 0..5 (8 slots) is named (%d: %s)", v, (long long)used_bad[i],
+                   r, pr ? text : "none");
+                ok(rl == 0 && find_problem(hl, HEAP_CHECK_DICT_USED, o.G, 0) &&
+                   hl->meta.inconsistencies == 1, "%s live: the same", v);
+                if (i == 0)
+                        ok(json_names(h, "dict_used", o.G, "builtins.dict", NULL),
+                           "%s: the JSON report names it", v);
+                heap_free(h);
+                heap_free(hl);
+        }
+
+        /* str x = 'x': kind 3 (not 1, 2 or 4) */
+        uint64_t st = r64(&f, o.x + 32);
+
+        build_with(&f, o.x + 32, (st & ~0x1cULL) | (3 << 2), &r, &h, &d, &rl, &hl, &ld);
+        pr = find_problem(h, HEAP_CHECK_STR_KIND, o.x, 0);
+        ok(r == 0 && pr && pr->value == 3 && h->meta.inconsistencies == 1 &&
+           (h->objs[idx_of(h, o.x)].flags & HOBJ_PARTIAL) &&
+           find_problem(hl, HEAP_CHECK_STR_KIND, o.x, 0),
+           "%s: str kind 3 is named, snapshot and live (%d %d)", v, r, rl);
+        ok(r == 0 && json_names(h, "str_kind", o.x, "builtins.str", NULL),
+           "%s: the JSON report names it", v);
+        heap_free(h);
+        heap_free(hl);
+        /* an "ASCII" str of kind 2 */
+        build_with(&f, o.x + 32, (st & ~0x1cULL) | (2 << 2), &r, &h, &d, &rl, &hl, &ld);
+        ok(r == 0 && find_problem(h, HEAP_CHECK_STR_KIND, o.x, 0),
+           "%s: an ASCII str of kind 2 is named", v);
+        heap_free(h);
+        heap_free(hl);
+
+        /* str length: 0 for 'x' (no NUL there), and past every mapping */
+        const uint64_t lens[] = { 0, ARENA_SZ, (uint64_t)1 << 40 };
+
+        for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+                char text[600];
+
+                build_with(&f, o.x + 16, lens[i], &r, &h, &d, &rl, &hl, &ld);
+                pr = find_problem(h, HEAP_CHECK_STR_LENGTH, o.x, 0);
+                snprintf(want, sizeof(want), "str 0x%llx (builtins.str): length %llu runs past",
+                         (unsigned long long)o.x, (unsigned long long)lens[i]);
+                ok(r == 0 && pr && pr->value == lens[i] && h->meta.inconsistencies == 1 &&
+                   strstr(heap_problem_text(h, pr, text, sizeof(text)), want) &&
+                   find_problem(hl, HEAP_CHECK_STR_LENGTH, o.x, 0),
+                   "%s: str length %llu named, snapshot and live (%d: %s)", v,
+                   (unsigned long long)lens[i], r, pr ? text : "none");
+                if (i == 0)
+                        ok(r == 0 && json_names(h, "str_length", o.x, "builtins.str", NULL),
+                           "%s: the JSON report names it", v);
+                heap_free(h);
+                heap_free(hl);
+        }
+
+        /* restored: clean again, and a clean report has "problems": [] */
+        h = NULL;
+        r = heap_build(f.m, &f.pi, NULL, &h, &d);
+        bool clean = r == 0 && !h->nproblems && h->meta.inconsistencies == 0;
+        char *js = r == 0 ? render_json(h) : strdup("");
+
+        ok(clean && strstr(js, "\"problems\": [],"),
+           "%s: restored: no problems, \"problems\": []", v);
+        free(js);
+        heap_free(h);
+        memsrc_free(f.m);
+}
 
 /* ---- value previews ------------------------------------------------- */
 
@@ -2107,6 +2346,10 @@ int main(void)
         check_live(314, true);
         check_live(3140, false);
         check_live_new_type_mid_list();
+        check_problems(38);
+        check_problems(312);
+        check_problems(314);
+        check_problems(3140);
         check_previews(38);
         check_previews(312);
         check_previews(314);
