@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Count individual test results in a meson testlog.json.
 
-    summarize.py [BUILDDIR/meson-logs/testlog.json]
+    summarize.py [BUILDDIR/meson-logs/testlog.json [TAPFILE...]]
 
 Every TAP "ok"/"not ok" line is one result ("# SKIP" = skipped, "# TODO" on a
 "not ok" = skipped, not failed).  A test without TAP lines counts once: exit
 77 / SKIP = skipped, OK = passed, anything else (crash, timeout) = failed.
 A TAP test that meson marked failed although all its lines passed (it died
 after its last line, or the plan did not match) adds one failure.
+Each TAPFILE (output of a run outside meson, e.g. tests/fuzz/run) counts
+its "ok"/"not ok" lines the same way; one without any counts as a failure.
 The last line printed is exactly "N passed, N failed, N skipped"; the exit
 status is non-zero if anything failed or nothing ran.
 """
@@ -21,11 +23,12 @@ TODO = re.compile(r'#\s*todo', re.I)
 GOOD = {'OK', 'EXPECTEDFAIL'}
 
 
-def count(path):
+def count(path, taps=()):
     passed = failed = skipped = 0
     failures = []
     with open(path, encoding='utf-8', errors='replace') as f:
         entries = [json.loads(line) for line in f if line.strip()]
+    entries += [count_tap(t) for t in taps]
     for e in entries:
         name = e.get('name', '?')
         res = e.get('result', '?')
@@ -63,10 +66,23 @@ def count(path):
     return passed, failed, skipped, failures, len(entries)
 
 
+def count_tap(path):
+    """A plain TAP file, as a testlog entry whose result is its lines'."""
+    try:
+        with open(path, encoding='utf-8', errors='replace') as f:
+            out = f.read()
+    except OSError as e:
+        out = ''
+        print('summarize: cannot read %s: %s' % (path, e))
+    good = re.search(r'^ok\b', out, re.M)
+    return {'name': path, 'stdout': out, 'returncode': 0 if good else 1,
+            'result': 'OK' if good else 'FAIL'}
+
+
 def main(argv):
     path = argv[1] if len(argv) > 1 else 'build-ci/meson-logs/testlog.json'
     try:
-        passed, failed, skipped, failures, ntests = count(path)
+        passed, failed, skipped, failures, ntests = count(path, argv[2:])
     except (OSError, ValueError) as e:
         print('summarize: cannot read %s: %s' % (path, e))
         print('0 passed, 1 failed, 0 skipped')
