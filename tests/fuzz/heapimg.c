@@ -601,6 +601,40 @@ size_t himg_seed(unsigned table, uint8_t *buf, size_t cap)
         uint64_t key = mk_tuple(&s, kitems, 2, -2);
         uint64_t G = mk_dict(&s, &key, &L, 1, false, 2);
 
+        /* S = {'a', 'x'} in its small table; f = a function over G with a
+         * closure cell holding L; m = f bound to n1 */
+        if (layout_size(s.l, LS_SET) && layout_size(s.l, LS_SETENTRY)) {
+                uint64_t S = gc_obj(&s, layout_size(s.l, LS_SET), 0);
+                uint64_t tab = S + lo(&s, LF_SET_SMALLTABLE);
+                uint32_t es = layout_size(s.l, LS_SETENTRY);
+
+                hdr(&s, S, HT_SET, 1);
+                w64(&s, S + lo(&s, LF_SET_FILL), 2);
+                w64(&s, S + lo(&s, LF_SET_USED), 2);
+                w64(&s, S + lo(&s, LF_SET_MASK), 7);
+                w64(&s, S + lo(&s, LF_SET_TABLE), tab);
+                w64(&s, tab + 1 * es + lo(&s, LF_SETENTRY_KEY), sa);
+                w64(&s, tab + 5 * es + lo(&s, LF_SETENTRY_KEY), sx);
+        }
+        if (layout_size(s.l, LS_FUNC) && layout_size(s.l, LS_CELL) && layout_size(s.l, LS_METHOD)) {
+                uint64_t cell = gc_obj(&s, layout_size(s.l, LS_CELL), 0);
+                uint64_t clo = mk_tuple(&s, &cell, 1, 0);
+                uint64_t f = gc_obj(&s, layout_size(s.l, LS_FUNC), 0);
+                uint64_t m = gc_obj(&s, layout_size(s.l, LS_METHOD), 0);
+
+                hdr(&s, cell, HT_CELL, 1);
+                w64(&s, cell + lo(&s, LF_CELL_REF), L);
+                hdr(&s, f, HT_FUNCTION, 2);
+                w64(&s, f + lo(&s, LF_FUNC_GLOBALS), G);
+                w64(&s, f + lo(&s, LF_FUNC_NAME), sx);
+                if (layout_has(s.l, LF_FUNC_QUALNAME))
+                        w64(&s, f + lo(&s, LF_FUNC_QUALNAME), sx);
+                w64(&s, f + lo(&s, LF_FUNC_CLOSURE), clo);
+                hdr(&s, m, HT_METHOD, 1);
+                w64(&s, m + lo(&s, LF_METHOD_FUNC), f);
+                w64(&s, m + lo(&s, LF_METHOD_SELF), n1);
+        }
+
         /* sys.modules = {'__main__': G}: the module root path */
         uint64_t mods = mk_dict(&s, &smain, &G, 1, true, 2);
 

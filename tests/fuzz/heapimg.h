@@ -22,9 +22,9 @@
  * tp_traverse must be HIMG_SUBTYPE_TRAVERSE.
  *
  * himg_seed() writes a small valid input for a table: lists, tuples,
- * dicts, str and int objects, a class with two instances and their
- * __dict__s, cycles among them, in generations 0-2 (the permanent list is
- * empty).
+ * dicts, a set, str and int objects, a class with two instances and their
+ * __dict__s, a function with a closure cell, a bound method, cycles among
+ * them, in generations 0-2 (the permanent list is empty).
  */
 #ifndef PYLEAK_FUZZ_HEAPIMG_H
 #define PYLEAK_FUZZ_HEAPIMG_H
@@ -48,6 +48,7 @@ struct memsrc;
 /* Type slots the seeds use (the rest follow in heapimg.c's table). */
 enum {
         HT_TYPE = 0, HT_OBJECT, HT_LIST, HT_TUPLE, HT_DICT, HT_STR, HT_INT,
+        HT_SET, HT_FROZENSET, HT_FUNCTION, HT_CELL, HT_METHOD,
 };
 
 struct himg {
