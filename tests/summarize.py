@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Count individual test results in a meson testlog.json.
 
-    summarize.py [BUILDDIR/meson-logs/testlog.json]
+    summarize.py [BUILDDIR/meson-logs/testlog.json [TAPFILE...]]
 
 Every TAP "ok"/"not ok" line is one result ("# SKIP" = skipped, "# TODO" on a
 "not ok" = skipped, not failed).  A test without TAP lines counts once: exit
@@ -13,6 +13,8 @@ tests/e2e/run_e2e.py printed as TAP diagnostics, is printed whole (meson
 --print-errorlogs shows only the last 100 lines of a failed TAP test's
 stderr, which cuts a report's first lines: the error and its stack) and adds
 one failure if the test had none (a forked child's report, say).
+Each TAPFILE (output of a run outside meson, e.g. tests/fuzz/run) counts
+its "ok"/"not ok" lines the same way; one without any counts as a failure.
 The last line printed is exactly "N passed, N failed, N skipped"; the exit
 status is non-zero if anything failed or nothing ran.
 """
@@ -61,12 +63,13 @@ def sanitizer_reports(entry):
     return reports
 
 
-def count(path):
+def count(path, taps=()):
     passed = failed = skipped = 0
     failures = []
     reports = []
     with open(path, encoding='utf-8', errors='replace') as f:
         entries = [json.loads(line) for line in f if line.strip()]
+    entries += [count_tap(t) for t in taps]
     for e in entries:
         name = e.get('name', '?')
         res = e.get('result', '?')
@@ -109,10 +112,23 @@ def count(path):
     return passed, failed, skipped, failures, reports, len(entries)
 
 
+def count_tap(path):
+    """A plain TAP file, as a testlog entry whose result is its lines'."""
+    try:
+        with open(path, encoding='utf-8', errors='replace') as f:
+            out = f.read()
+    except OSError as e:
+        out = ''
+        print('summarize: cannot read %s: %s' % (path, e))
+    good = re.search(r'^ok\b', out, re.M)
+    return {'name': path, 'stdout': out, 'returncode': 0 if good else 1,
+            'result': 'OK' if good else 'FAIL'}
+
+
 def main(argv):
     path = argv[1] if len(argv) > 1 else 'build-ci/meson-logs/testlog.json'
     try:
-        passed, failed, skipped, failures, reports, ntests = count(path)
+        passed, failed, skipped, failures, reports, ntests = count(path, argv[2:])
     except (OSError, ValueError) as e:
         print('summarize: cannot read %s: %s' % (path, e))
         print('0 passed, 1 failed, 0 skipped')
