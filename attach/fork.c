@@ -821,6 +821,8 @@ static bool oom_ranks_below(pid_t pid)
 
 /* Appends one reason to why ("; " between reasons). */
 static void why_add(char *why, size_t size, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+static void why_add(char *why, size_t size, const char *fmt, ...)
 {
         size_t n = strlen(why);
         va_list ap;

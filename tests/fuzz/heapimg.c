@@ -133,29 +133,29 @@ static int fill_layout(unsigned table, struct pyinterp *pi)
 
 static uint32_t off(const struct layout *l, enum layout_field_id f)
 {
-        return layout_has(l, f) ? layout_off(l, f) : 0;
+        return lhas(l, f) ? lo(l, f) : 0;
 }
 
 /* Where the walker will look for the GC state and its four list heads
  * (heap/walk.c read_gcstate()); the same arithmetic from the layout. */
 static int gc_heads(const struct layout *l, uint64_t gc, uint64_t heads[4], uint64_t *g0)
 {
-        uint32_t gensz = layout_size(l, LS_GCGEN) ? layout_size(l, LS_GCGEN) : 24;
+        uint32_t gensz = lsz(l, LS_GCGEN) ? lsz(l, LS_GCGEN) : 24;
         uint32_t headoff = off(l, LF_GCGEN_HEAD);
         uint64_t gen[3];
 
         *g0 = 0;
-        if (layout_has(l, LF_GC_GENERATIONS)) {
+        if (lhas(l, LF_GC_GENERATIONS)) {
                 uint32_t es = l->f[LF_GC_GENERATIONS].elem_size ? l->f[LF_GC_GENERATIONS].elem_size : gensz;
 
                 for (int i = 0; i < 3; i++)
                         gen[i] = gc + off(l, LF_GC_GENERATIONS) + (uint64_t)i * es;
-                if (layout_has(l, LF_GC_GENERATION0)) {
+                if (lhas(l, LF_GC_GENERATION0)) {
                         *g0 = gen[0];
                         for (int i = 0; i < 3; i++)
                                 gen[i] = gen[0] + (uint64_t)i * gensz;
                 }
-        } else if (layout_has(l, LF_GC_YOUNG) && layout_has(l, LF_GC_OLD)) {
+        } else if (lhas(l, LF_GC_YOUNG) && lhas(l, LF_GC_OLD)) {
                 uint32_t es = l->f[LF_GC_OLD].elem_size ? l->f[LF_GC_OLD].elem_size : gensz;
 
                 gen[0] = gc + off(l, LF_GC_YOUNG);
@@ -166,7 +166,7 @@ static int gc_heads(const struct layout *l, uint64_t gc, uint64_t heads[4], uint
         }
         for (int i = 0; i < 3; i++)
                 heads[i] = gen[i] + headoff;
-        if (!layout_has(l, LF_GC_PERMANENT))
+        if (!lhas(l, LF_GC_PERMANENT))
                 return -EBADMSG;
         heads[3] = gc + off(l, LF_GC_PERMANENT) + headoff;
         return 0;
@@ -174,7 +174,7 @@ static int gc_heads(const struct layout *l, uint64_t gc, uint64_t heads[4], uint
 
 static uint64_t gc_addr(const struct layout *l)
 {
-        if (layout_has(l, LF_INTERP_GC))
+        if (lhas(l, LF_INTERP_GC))
                 return INTERP + off(l, LF_INTERP_GC);
         return HIMG_RUNTIME + off(l, LF_RUNTIME_GC);
 }
@@ -203,18 +203,18 @@ static int build_fixed(struct fixed *f, unsigned table)
         r = gc_heads(l, gc, f->heads, &g0);
         if (r < 0)
                 return r;
-        if (layout_has(l, LF_INTERP_GC) ? gc - INTERP + 512 > FIXED_SZ : gc - HIMG_RUNTIME + 512 > FIXED_SZ)
+        if (lhas(l, LF_INTERP_GC) ? gc - INTERP + 512 > FIXED_SZ : gc - HIMG_RUNTIME + 512 > FIXED_SZ)
                 return -EBADMSG;
         f->pi.runtime_addr = HIMG_RUNTIME;
         f->pi.sym[PYSYM_RUNTIME] = HIMG_RUNTIME;
         f->pi.sym[PYSYM_SUBTYPE_TRAVERSE] = HIMG_SUBTYPE_TRAVERSE;
         put64(rt, off(l, LF_RUNTIME_INTERP_HEAD), INTERP);
-        if (layout_has(l, LF_RUNTIME_INTERP_MAIN))
+        if (lhas(l, LF_RUNTIME_INTERP_MAIN))
                 put64(rt, off(l, LF_RUNTIME_INTERP_MAIN), INTERP);
 
-        uint8_t *gcb = layout_has(l, LF_INTERP_GC) ? ip + (gc - INTERP) : rt + (gc - HIMG_RUNTIME);
+        uint8_t *gcb = lhas(l, LF_INTERP_GC) ? ip + (gc - INTERP) : rt + (gc - HIMG_RUNTIME);
 
-        if (layout_has(l, LF_GC_ENABLED))
+        if (lhas(l, LF_GC_ENABLED))
                 put32(gcb, off(l, LF_GC_ENABLED), 1);
         if (g0)
                 put64(gcb, off(l, LF_GC_GENERATION0), g0);
@@ -223,9 +223,9 @@ static int build_fixed(struct fixed *f, unsigned table)
                 const struct tdef *d = &types[n];
                 uint64_t a = HIMG_TYPE(n);
                 uint8_t *b = f->ty + n * HIMG_TYPE_SZ;
-                uint32_t bs = d->st < LS__COUNT && layout_size(l, d->st) ? layout_size(l, d->st) : 32;
+                uint32_t bs = d->st < LS__COUNT && lsz(l, d->st) ? lsz(l, d->st) : 32;
 
-                if (layout_size(l, LS_HEAPTYPE) > HIMG_TYPE_SZ - 64)
+                if (lsz(l, LS_HEAPTYPE) > HIMG_TYPE_SZ - 64)
                         return -EBADMSG;
                 put64(b, off(l, LF_OBJECT_REFCNT), 1000);
                 put64(b, off(l, LF_OBJECT_TYPE), HIMG_TYPE(HT_TYPE));
@@ -341,7 +341,7 @@ int himg_load(struct himg *x, const uint8_t *data, size_t size, bool *ret_live)
                         return -EFAULT;
         }
         for (int i = 0; i < 4; i++)
-                if (layout_has(l, roots[i]) &&
+                if (lhas(l, roots[i]) &&
                     poke64(x->m, INTERP + off(l, roots[i]), get64(data + 66 + 8 * i)) < 0)
                         return -EFAULT;
         img = fakemem_add(x->m, HIMG_ADDR, size - HIMG_HDR);
@@ -398,21 +398,21 @@ static void w8(struct sb *s, uint64_t a, uint8_t v)
                 s->img[a - HIMG_ADDR] = v;
 }
 
-static uint32_t lo(const struct sb *s, enum layout_field_id f)
+static uint32_t slo(const struct sb *s, enum layout_field_id f)
 {
         return off(s->l, f);
 }
 
 static void hdr(struct sb *s, uint64_t o, unsigned type, uint64_t rc)
 {
-        w64(s, o + lo(s, LF_OBJECT_REFCNT), rc);
-        w64(s, o + lo(s, LF_OBJECT_TYPE), HIMG_TYPE(type));
+        w64(s, o + slo(s, LF_OBJECT_REFCNT), rc);
+        w64(s, o + slo(s, LF_OBJECT_TYPE), HIMG_TYPE(type));
 }
 
 /* [PyGC_Head][object of n bytes], queued for generation gen (-1: none) */
 static uint64_t gc_obj(struct sb *s, size_t n, int gen)
 {
-        uint32_t gh = layout_size(s->l, LS_GCHEAD) ? layout_size(s->l, LS_GCHEAD) : 16;
+        uint32_t gh = lsz(s->l, LS_GCHEAD) ? lsz(s->l, LS_GCHEAD) : 16;
         uint64_t a = alloc(s, gh + n) + gh;
 
         if (gen >= 0 && s->nnodes[gen] < 16)
@@ -422,7 +422,7 @@ static uint64_t gc_obj(struct sb *s, size_t n, int gen)
 
 static uint64_t mk_str(struct sb *s, const char *t)
 {
-        uint32_t hs = layout_size(s->l, LS_ASCII);
+        uint32_t hs = lsz(s->l, LS_ASCII);
         uint64_t a = alloc(s, hs + strlen(t) + 1);
 
         hdr(s, a, HT_STR, 3);
@@ -446,13 +446,13 @@ static uint64_t mk_int(struct sb *s, uint32_t v)
 
 static uint64_t mk_list(struct sb *s, const uint64_t *items, int n, int gen)
 {
-        uint64_t o = gc_obj(s, layout_size(s->l, LS_LIST), gen);
+        uint64_t o = gc_obj(s, lsz(s->l, LS_LIST), gen);
         uint64_t arr = alloc(s, 8 * (size_t)(n + 1));
 
         hdr(s, o, HT_LIST, 2);
-        w64(s, o + lo(s, LF_VAROBJECT_SIZE), (uint64_t)n);
-        w64(s, o + lo(s, LF_LIST_ITEM), arr);
-        w64(s, o + lo(s, LF_LIST_ALLOCATED), (uint64_t)n + 1);
+        w64(s, o + slo(s, LF_VAROBJECT_SIZE), (uint64_t)n);
+        w64(s, o + slo(s, LF_LIST_ITEM), arr);
+        w64(s, o + slo(s, LF_LIST_ALLOCATED), (uint64_t)n + 1);
         for (int i = 0; i < n; i++)
                 w64(s, arr + 8 * (uint64_t)i, items[i]);
         return o;
@@ -460,11 +460,11 @@ static uint64_t mk_list(struct sb *s, const uint64_t *items, int n, int gen)
 
 static uint64_t mk_tuple(struct sb *s, const uint64_t *items, int n, int gen)
 {
-        uint32_t io = lo(s, LF_TUPLE_ITEM);
+        uint32_t io = slo(s, LF_TUPLE_ITEM);
         uint64_t o = gen == -2 ? alloc(s, io + 8 * (size_t)n) : gc_obj(s, io + 8 * (size_t)n, gen);
 
         hdr(s, o, HT_TUPLE, 3);
-        w64(s, o + lo(s, LF_VAROBJECT_SIZE), (uint64_t)n);
+        w64(s, o + slo(s, LF_VAROBJECT_SIZE), (uint64_t)n);
         if (io > 24)
                 w64(s, o + 24, (uint64_t)-1);   /* 3.14: cached hash */
         for (int i = 0; i < n; i++)
@@ -479,24 +479,24 @@ static uint64_t mk_dict(struct sb *s, const uint64_t *keys, const uint64_t *vals
 {
         const struct layout *l = s->l;
         bool ue = s->v311 && uni;
-        uint32_t es = ue ? layout_size(l, LS_DICTUNIENTRY) : layout_size(l, LS_DICTKEYENTRY);
-        uint32_t hs = layout_size(l, LS_DICTKEYS);
-        uint64_t o = gc_obj(s, layout_size(l, LS_DICT), gen);
+        uint32_t es = ue ? lsz(l, LS_DICTUNIENTRY) : lsz(l, LS_DICTKEYENTRY);
+        uint32_t hs = lsz(l, LS_DICTKEYS);
+        uint64_t o = gc_obj(s, lsz(l, LS_DICT), gen);
         uint64_t k = alloc(s, hs + 8 + 8 * (size_t)es);
 
         hdr(s, o, HT_DICT, 1);
-        w64(s, o + lo(s, LF_DICT_USED), (uint64_t)n);
-        w64(s, o + lo(s, LF_DICT_KEYS), k);
-        w64(s, k + lo(s, LF_DICTKEYS_REFCNT), 1);
+        w64(s, o + slo(s, LF_DICT_USED), (uint64_t)n);
+        w64(s, o + slo(s, LF_DICT_KEYS), k);
+        w64(s, k + slo(s, LF_DICTKEYS_REFCNT), 1);
         if (s->v311) {
-                w8(s, k + lo(s, LF_DICTKEYS_LOG2_SIZE), 3);
-                w8(s, k + lo(s, LF_DICTKEYS_LOG2_INDEX_BYTES), 3);
-                w8(s, k + lo(s, LF_DICTKEYS_KIND), uni ? 1 : 0);
+                w8(s, k + slo(s, LF_DICTKEYS_LOG2_SIZE), 3);
+                w8(s, k + slo(s, LF_DICTKEYS_LOG2_INDEX_BYTES), 3);
+                w8(s, k + slo(s, LF_DICTKEYS_KIND), uni ? 1 : 0);
         } else {
-                w64(s, k + lo(s, LF_DICTKEYS_SIZE), 8);
+                w64(s, k + slo(s, LF_DICTKEYS_SIZE), 8);
         }
-        w64(s, k + lo(s, LF_DICTKEYS_USABLE), 5 - (uint64_t)n);
-        w64(s, k + lo(s, LF_DICTKEYS_NENTRIES), (uint64_t)n);
+        w64(s, k + slo(s, LF_DICTKEYS_USABLE), 5 - (uint64_t)n);
+        w64(s, k + slo(s, LF_DICTKEYS_NENTRIES), (uint64_t)n);
         for (int i = 0; i < n; i++)
                 w8(s, k + hs + (uint64_t)i, (uint8_t)i);
         uint64_t ents = k + hs + 8;
@@ -504,12 +504,12 @@ static uint64_t mk_dict(struct sb *s, const uint64_t *keys, const uint64_t *vals
                 uint64_t e = ents + (uint64_t)i * es;
 
                 if (ue) {
-                        w64(s, e + lo(s, LF_DICTUNIENTRY_KEY), keys[i]);
-                        w64(s, e + lo(s, LF_DICTUNIENTRY_VALUE), vals[i]);
+                        w64(s, e + slo(s, LF_DICTUNIENTRY_KEY), keys[i]);
+                        w64(s, e + slo(s, LF_DICTUNIENTRY_VALUE), vals[i]);
                 } else {
-                        w64(s, e + lo(s, LF_DICTKEYENTRY_HASH), 1234 + (uint64_t)i);
-                        w64(s, e + lo(s, LF_DICTKEYENTRY_KEY), keys[i]);
-                        w64(s, e + lo(s, LF_DICTKEYENTRY_VALUE), vals[i]);
+                        w64(s, e + slo(s, LF_DICTKEYENTRY_HASH), 1234 + (uint64_t)i);
+                        w64(s, e + slo(s, LF_DICTKEYENTRY_KEY), keys[i]);
+                        w64(s, e + slo(s, LF_DICTKEYENTRY_VALUE), vals[i]);
                 }
         }
         return o;
@@ -528,9 +528,9 @@ size_t himg_seed(unsigned table, uint8_t *buf, size_t cap)
         memcpy(heads, x.heads, sizeof(heads));
         memset(&s, 0, sizeof(s));
         s.l = &x.pi.layout;
-        s.v311 = layout_has(s.l, LF_DICTKEYS_LOG2_SIZE);
-        s.v312 = layout_has(s.l, LF_LONG_TAG);
-        if (cap < HIMG_HDR + 64 || !layout_size(s.l, LS_DICTKEYS) || !layout_size(s.l, LS_ASCII)) {
+        s.v311 = lhas(s.l, LF_DICTKEYS_LOG2_SIZE);
+        s.v312 = lhas(s.l, LF_LONG_TAG);
+        if (cap < HIMG_HDR + 64 || !lsz(s.l, LS_DICTKEYS) || !lsz(s.l, LS_ASCII)) {
                 himg_release(&x);
                 return 0;
         }
@@ -546,28 +546,28 @@ size_t himg_seed(unsigned table, uint8_t *buf, size_t cap)
 
         /* class Node: a heap type in generation 2, instances with a
          * __dict__ at tp_dictoffset 16 */
-        uint32_t hts = layout_size(s.l, LS_HEAPTYPE);
+        uint32_t hts = lsz(s.l, LS_HEAPTYPE);
         uint64_t node = gc_obj(&s, hts, 2);
         uint64_t nname = alloc(&s, 8);
 
         for (int i = 0; i < 5; i++)
                 w8(&s, nname + (uint64_t)i, (uint8_t)"Node"[i]);
         hdr(&s, node, HT_TYPE, 9);
-        w64(&s, node + lo(&s, LF_TYPE_NAME), nname);
-        w64(&s, node + lo(&s, LF_TYPE_BASICSIZE), 24);
-        w64(&s, node + lo(&s, LF_TYPE_FLAGS), TPF_HEAPTYPE | TPF_HAVE_GC | TPF_READY);
-        w64(&s, node + lo(&s, LF_TYPE_TRAVERSE), HIMG_SUBTYPE_TRAVERSE);
-        w64(&s, node + lo(&s, LF_TYPE_BASE), HIMG_TYPE(HT_OBJECT));
-        w64(&s, node + lo(&s, LF_TYPE_DICTOFFSET), 16);
-        if (layout_has(s.l, LF_HEAPTYPE_QUALNAME))
-                w64(&s, node + lo(&s, LF_HEAPTYPE_QUALNAME), mk_str(&s, "Node"));
+        w64(&s, node + slo(&s, LF_TYPE_NAME), nname);
+        w64(&s, node + slo(&s, LF_TYPE_BASICSIZE), 24);
+        w64(&s, node + slo(&s, LF_TYPE_FLAGS), TPF_HEAPTYPE | TPF_HAVE_GC | TPF_READY);
+        w64(&s, node + slo(&s, LF_TYPE_TRAVERSE), HIMG_SUBTYPE_TRAVERSE);
+        w64(&s, node + slo(&s, LF_TYPE_BASE), HIMG_TYPE(HT_OBJECT));
+        w64(&s, node + slo(&s, LF_TYPE_DICTOFFSET), 16);
+        if (lhas(s.l, LF_HEAPTYPE_QUALNAME))
+                w64(&s, node + slo(&s, LF_HEAPTYPE_QUALNAME), mk_str(&s, "Node"));
 
         uint64_t n1 = gc_obj(&s, 24, 1), n2 = gc_obj(&s, 24, 1);
 
         hdr(&s, n1, 0, 1);
         hdr(&s, n2, 0, 1);
-        w64(&s, n1 + lo(&s, LF_OBJECT_TYPE), node);
-        w64(&s, n2 + lo(&s, LF_OBJECT_TYPE), node);
+        w64(&s, n1 + slo(&s, LF_OBJECT_TYPE), node);
+        w64(&s, n2 + slo(&s, LF_OBJECT_TYPE), node);
         w64(&s, n1 + 16, mk_dict(&s, &speer, &n2, 1, true, 1));
         w64(&s, n2 + 16, mk_dict(&s, &speer, &n1, 1, true, 1));
 
@@ -584,15 +584,15 @@ size_t himg_seed(unsigned table, uint8_t *buf, size_t cap)
                 uint64_t k = 0;
 
                 if (s.ok)
-                        memcpy(&k, s.img + (D + lo(&s, LF_DICT_KEYS) - HIMG_ADDR), 8);
-                uint32_t es = s.v311 ? layout_size(s.l, LS_DICTUNIENTRY) : layout_size(s.l, LS_DICTKEYENTRY);
-                uint64_t e = k + layout_size(s.l, LS_DICTKEYS) + 8 + es;
+                        memcpy(&k, s.img + (D + slo(&s, LF_DICT_KEYS) - HIMG_ADDR), 8);
+                uint32_t es = s.v311 ? lsz(s.l, LS_DICTUNIENTRY) : lsz(s.l, LS_DICTKEYENTRY);
+                uint64_t e = k + lsz(s.l, LS_DICTKEYS) + 8 + es;
 
-                w64(&s, e + (s.v311 ? lo(&s, LF_DICTUNIENTRY_VALUE) : lo(&s, LF_DICTKEYENTRY_VALUE)), D);
+                w64(&s, e + (s.v311 ? slo(&s, LF_DICTUNIENTRY_VALUE) : slo(&s, LF_DICTKEYENTRY_VALUE)), D);
         }
-        w64(&s, L + lo(&s, LF_VAROBJECT_SIZE), 5);
-        w64(&s, L + lo(&s, LF_LIST_ITEM), arr);
-        w64(&s, L + lo(&s, LF_LIST_ALLOCATED), 6);
+        w64(&s, L + slo(&s, LF_VAROBJECT_SIZE), 5);
+        w64(&s, L + slo(&s, LF_LIST_ITEM), arr);
+        w64(&s, L + slo(&s, LF_LIST_ALLOCATED), 6);
         for (int i = 0; i < 5; i++)
                 w64(&s, arr + 8 * (uint64_t)i, litems[i]);
 
@@ -603,36 +603,36 @@ size_t himg_seed(unsigned table, uint8_t *buf, size_t cap)
 
         /* S = {'a', 'x'} in its small table; f = a function over G with a
          * closure cell holding L; m = f bound to n1 */
-        if (layout_size(s.l, LS_SET) && layout_size(s.l, LS_SETENTRY)) {
-                uint64_t S = gc_obj(&s, layout_size(s.l, LS_SET), 0);
-                uint64_t tab = S + lo(&s, LF_SET_SMALLTABLE);
-                uint32_t es = layout_size(s.l, LS_SETENTRY);
+        if (lsz(s.l, LS_SET) && lsz(s.l, LS_SETENTRY)) {
+                uint64_t S = gc_obj(&s, lsz(s.l, LS_SET), 0);
+                uint64_t tab = S + slo(&s, LF_SET_SMALLTABLE);
+                uint32_t es = lsz(s.l, LS_SETENTRY);
 
                 hdr(&s, S, HT_SET, 1);
-                w64(&s, S + lo(&s, LF_SET_FILL), 2);
-                w64(&s, S + lo(&s, LF_SET_USED), 2);
-                w64(&s, S + lo(&s, LF_SET_MASK), 7);
-                w64(&s, S + lo(&s, LF_SET_TABLE), tab);
-                w64(&s, tab + 1 * es + lo(&s, LF_SETENTRY_KEY), sa);
-                w64(&s, tab + 5 * es + lo(&s, LF_SETENTRY_KEY), sx);
+                w64(&s, S + slo(&s, LF_SET_FILL), 2);
+                w64(&s, S + slo(&s, LF_SET_USED), 2);
+                w64(&s, S + slo(&s, LF_SET_MASK), 7);
+                w64(&s, S + slo(&s, LF_SET_TABLE), tab);
+                w64(&s, tab + 1 * es + slo(&s, LF_SETENTRY_KEY), sa);
+                w64(&s, tab + 5 * es + slo(&s, LF_SETENTRY_KEY), sx);
         }
-        if (layout_size(s.l, LS_FUNC) && layout_size(s.l, LS_CELL) && layout_size(s.l, LS_METHOD)) {
-                uint64_t cell = gc_obj(&s, layout_size(s.l, LS_CELL), 0);
+        if (lsz(s.l, LS_FUNC) && lsz(s.l, LS_CELL) && lsz(s.l, LS_METHOD)) {
+                uint64_t cell = gc_obj(&s, lsz(s.l, LS_CELL), 0);
                 uint64_t clo = mk_tuple(&s, &cell, 1, 0);
-                uint64_t f = gc_obj(&s, layout_size(s.l, LS_FUNC), 0);
-                uint64_t m = gc_obj(&s, layout_size(s.l, LS_METHOD), 0);
+                uint64_t f = gc_obj(&s, lsz(s.l, LS_FUNC), 0);
+                uint64_t m = gc_obj(&s, lsz(s.l, LS_METHOD), 0);
 
                 hdr(&s, cell, HT_CELL, 1);
-                w64(&s, cell + lo(&s, LF_CELL_REF), L);
+                w64(&s, cell + slo(&s, LF_CELL_REF), L);
                 hdr(&s, f, HT_FUNCTION, 2);
-                w64(&s, f + lo(&s, LF_FUNC_GLOBALS), G);
-                w64(&s, f + lo(&s, LF_FUNC_NAME), sx);
-                if (layout_has(s.l, LF_FUNC_QUALNAME))
-                        w64(&s, f + lo(&s, LF_FUNC_QUALNAME), sx);
-                w64(&s, f + lo(&s, LF_FUNC_CLOSURE), clo);
+                w64(&s, f + slo(&s, LF_FUNC_GLOBALS), G);
+                w64(&s, f + slo(&s, LF_FUNC_NAME), sx);
+                if (lhas(s.l, LF_FUNC_QUALNAME))
+                        w64(&s, f + slo(&s, LF_FUNC_QUALNAME), sx);
+                w64(&s, f + slo(&s, LF_FUNC_CLOSURE), clo);
                 hdr(&s, m, HT_METHOD, 1);
-                w64(&s, m + lo(&s, LF_METHOD_FUNC), f);
-                w64(&s, m + lo(&s, LF_METHOD_SELF), n1);
+                w64(&s, m + slo(&s, LF_METHOD_FUNC), f);
+                w64(&s, m + slo(&s, LF_METHOD_SELF), n1);
         }
 
         /* sys.modules = {'__main__': G}: the module root path */
@@ -647,7 +647,7 @@ size_t himg_seed(unsigned table, uint8_t *buf, size_t cap)
 
         for (int g = 0; g < 4; g++) {
                 uint64_t prev = heads[g];
-                uint32_t nx = lo(&s, LF_GCHEAD_NEXT), pv = lo(&s, LF_GCHEAD_PREV);
+                uint32_t nx = slo(&s, LF_GCHEAD_NEXT), pv = slo(&s, LF_GCHEAD_PREV);
 
                 for (int i = 0; i < s.nnodes[g]; i++) {
                         uint64_t n = s.nodes[g][i];
