@@ -91,8 +91,17 @@ void snapshot_install_signal_guard(void)
         for (i = 0; i < sizeof(guard_signals) / sizeof(guard_signals[0]); i++)
                 sigaddset(&sa.sa_mask, guard_signals[i]);
         sa.sa_flags = SA_RESTART;
-        for (i = 0; i < sizeof(guard_signals) / sizeof(guard_signals[0]); i++)
+        for (i = 0; i < sizeof(guard_signals) / sizeof(guard_signals[0]); i++) {
+                struct sigaction old;
+
+                /* An ignored signal (nohup's SIGHUP, a shell's SIGINT for
+                 * a background job) cannot end us, so it needs no guard:
+                 * taking it over would turn it into our death. */
+                if (sigaction(guard_signals[i], NULL, &old) == 0 &&
+                    !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_IGN)
+                        continue;
                 sigaction(guard_signals[i], &sa, NULL);
+        }
 }
 
 static void guard_set(size_t i, pid_t tid)

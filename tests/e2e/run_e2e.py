@@ -1463,6 +1463,27 @@ def robust_dump_signals(args, tap, python, tmp):
             tap.ok(st not in ('T', 't', 'Z', 'X', '?') and tr == 0,
                    '%s: the target still runs, untraced' % signame,
                    ['state %s, TracerPid %d' % (st, tr)])
+        # Under nohup (SIGHUP ignored when the tool starts) a SIGHUP during
+        # the write must change nothing: the tool finishes its dump.
+        dump = os.path.join(tmp, 'sig-nohup.db')
+        p = subprocess.Popen([tool, '--dump', dump, '-q', str(tgt.pid)], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+        seen = wait_until(lambda: dump_leftovers(dump) or p.poll() is not None, 300, 0.002)
+        early = p.poll()
+        if seen and early is None:
+            p.send_signal(signal.SIGHUP)
+        try:
+            _, err = p.communicate(timeout=300)
+            rc = p.returncode
+        except subprocess.TimeoutExpired:
+            p.kill()
+            rc, err = 'hung', b''
+        tap.ok(early is None and rc == 0 and os.path.exists(dump) and not dump_leftovers(dump),
+               'SIGHUP ignored (nohup): the dump is written whole, exit 0',
+               ['early exit %r, exit %r, dump %s, left %r: %s' % (
+                   early, rc, os.path.exists(dump), dump_leftovers(dump),
+                   ' | '.join(tail(err.decode(errors='replace'), 3)))])
         # The handler hands the signal on to the snapshot guard: SIGTERM
         # while the target is stopped must still resume it.  Sent when the
         # target is seen traced (the stop), else when the dump starts.
