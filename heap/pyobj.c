@@ -103,6 +103,30 @@ const void *pyo_view_slow(struct pyo *p, uint64_t addr, size_t len, void *buf)
         return buf;
 }
 
+/* Whether [addr, addr + len) lies in the target's mappings (adjacent ones
+ * included), for a source that lists them.  A count read from hostile
+ * memory must not size a buffer before the bytes are known to exist: a
+ * garbage ob_size once asked for 2 GiB (found by tests/fuzz). */
+static bool range_mapped(struct memsrc *m, uint64_t addr, size_t len)
+{
+        const struct mem_region *regs;
+        uint64_t end = addr + len;
+        size_t n;
+
+        if (memsrc_regions(m, &regs, &n) < 0 || n == 0)
+                return true;    /* no list to check against: the read decides */
+        for (int hops = 0; hops < 64; hops++) {
+                const struct mem_region *r = memsrc_region_of(m, addr);
+
+                if (!r)
+                        return false;
+                if (r->end >= end)
+                        return true;
+                addr = r->end;
+        }
+        return false;
+}
+
 const void *pyo_array(struct pyo *p, int slot, uint64_t addr, size_t len)
 {
         const void *v;
@@ -120,6 +144,9 @@ const void *pyo_array(struct pyo *p, int slot, uint64_t addr, size_t len)
         if (p->slotcap[slot] < len) {
                 size_t cap = p->slotcap[slot] ? p->slotcap[slot] : 4096;
                 uint8_t *n;
+
+                if (!v && !range_mapped(p->m, addr, len))
+                        return NULL;
 
                 while (cap < len)
                         cap *= 2;
