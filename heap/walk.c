@@ -581,6 +581,18 @@ static int walk_back_live(struct walker *w, const struct gcstate *gs, const stru
         return r < 0 ? r : 0;
 }
 
+/* Live: whether a collection runs now (the GC state read afresh). */
+static bool collecting_now(struct walker *w, const struct gcstate *gs)
+{
+        const struct layout *l = w->l;
+        int32_t c = 0;
+
+        if (!lhas(l, LF_GC_COLLECTING))
+                return false;
+        memsrc_forget(w->p.m, gs->addr, lsz(l, LS_GCSTATE) ? lsz(l, LS_GCSTATE) : 512);
+        return read_i32(&w->p, gs->addr + lo(l, LF_GC_COLLECTING), &c) == 0 && c != 0;
+}
+
 static int walk_list_live(struct walker *w, const struct gcstate *gs, const struct gclist *gl,
                           uint64_t max, int retries, uint64_t *ret_count, struct diag *d)
 {
@@ -670,6 +682,18 @@ static int walk_list_live(struct walker *w, const struct gcstate *gs, const stru
                                 cut.obj = 0;
                         cut.type = problem_type(w, cut.obj);
                         cut.recovered = met;
+                        if (!met && same && collecting_now(w, gs)) {
+                                /* A collection keeps gc_refs in _gc_prev
+                                 * while it runs (doc/internals.md §GC head):
+                                 * a long one breaks the list the same way at
+                                 * every read, which is no corruption. */
+                                w->h->gc.collecting = true;
+                                diag_set(d, -EAGAIN, "a garbage collection was running in "
+                                         "the target while its GC lists were read");
+                                diag_append(d, "hint: take the snapshot again; collections "
+                                            "are short");
+                                return -EAGAIN;
+                        }
                         if (!met && same) {
                                 heap_add_problem(w->h, &cut);
                                 diag_set(d, -EBADMSG, "%s",

@@ -1390,6 +1390,22 @@ static void check_live_collections(struct fx *f, const char *v)
 /* Live mode (opts.live): the same fixture read as a running process.
  * Idle it must equal the snapshot walk; torn links, a looping list, a bad
  * node header and a freed referent are counted, never fatal. */
+static void set_collecting(struct fx *f, int c)
+{
+        uint8_t *p = (uint8_t *)memsrc_ptr(f->m, f->gc + f->l->f[LF_GC_COLLECTING].offset, 4);
+
+        memcpy(p, &c, 4);
+}
+
+/* on_forget hook: a collection starts once the walk has begun (the walk
+ * forgets its cache after the first look at the GC state) */
+static struct fx *live_collect_fx;
+
+static void start_collecting(void *arg)
+{
+        set_collecting(*(struct fx **)arg, 1);
+}
+
 static void check_live(int ver, bool spans)
 {
         char v[64];
@@ -1485,6 +1501,23 @@ static void check_live(int ver, bool spans)
                    strstr(d.msg, "not changing"),
                    "%s live: a list broken twice the same way at every read is refused with "
                    "its generation, node and check (%d: %s)", v, r, d.msg);
+                heap_free(h);
+
+                /* the same two breaks while a collection runs (it keeps
+                 * gc_refs in _gc_prev, a long one at every read): no
+                 * corruption but a collection, which is retried */
+                live_collect_fx = &f;
+                fakemem_on_forget(f.m, start_collecting, &live_collect_fx);
+                h = NULL;
+                diag_clear(&d);
+                r = heap_build(f.m, &f.pi, &lv, &h, &d);
+                fakemem_on_forget(f.m, NULL, NULL);
+                set_collecting(&f, 0);
+                memsrc_forget(f.m, 0, UINT64_MAX);      /* no cached span keeps it */
+                ok(r == -EAGAIN && !h && strstr(d.msg, "garbage collection was running") &&
+                   !strstr(d.msg, "corrupt"),
+                   "%s live: the same breaks while a collection runs are a collection, not a "
+                   "corruption (%d: %s)", v, r, d.msg);
                 heap_free(h);
                 w64(&f, n2, save2);
         }
