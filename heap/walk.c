@@ -581,20 +581,44 @@ static int walk_back_live(struct walker *w, const struct gcstate *gs, const stru
         return r < 0 ? r : 0;
 }
 
-/* Live: whether a collection runs now (the GC state read afresh). */
-static bool collecting_now(struct walker *w, const struct gcstate *gs)
+static unsigned read_gen_collections(struct walker *w, const struct gcstate *gs,
+                                     uint64_t coll[3]);
+
+/* What the walk read of the collectors' counters before its first list
+ * (read_gen_collections), for the lists' walks to tell a collection that
+ * ran meanwhile. */
+struct coll_mark {
+        uint64_t coll[3];
+        unsigned got;
+};
+
+/* Live: whether a collection runs now, or ran since mark (the GC state
+ * read afresh).  Reads only here, on the way to a refusal, so a walk that
+ * breaks nowhere reads nothing more. */
+static bool collected_meanwhile(struct walker *w, const struct gcstate *gs,
+                                const struct coll_mark *mark)
 {
         const struct layout *l = w->l;
+        uint64_t coll[3] = { 0 };
+        unsigned got;
         int32_t c = 0;
 
-        if (!lhas(l, LF_GC_COLLECTING))
-                return false;
         memsrc_forget(w->p.m, gs->addr, lsz(l, LS_GCSTATE) ? lsz(l, LS_GCSTATE) : 512);
-        return read_i32(&w->p, gs->addr + lo(l, LF_GC_COLLECTING), &c) == 0 && c != 0;
+        if (gs->stats)
+                memsrc_forget(w->p.m, gs->stats, 3 * (uint64_t)gs->stats_step);
+        if (lhas(l, LF_GC_COLLECTING) &&
+            read_i32(&w->p, gs->addr + lo(l, LF_GC_COLLECTING), &c) == 0 && c != 0)
+                return true;
+        got = mark ? read_gen_collections(w, gs, coll) & mark->got : 0;
+        for (int i = 0; i < 3; i++)
+                if ((got & (1u << i)) && coll[i] != mark->coll[i])
+                        return true;
+        return false;
 }
 
 static int walk_list_live(struct walker *w, const struct gcstate *gs, const struct gclist *gl,
-                          uint64_t max, int retries, uint64_t *ret_count, struct diag *d)
+                          const struct coll_mark *mark, uint64_t max, int retries,
+                          uint64_t *ret_count, struct diag *d)
 {
         const struct layout *l = w->l;
         struct live_dir fwd = { .fwd = lo(l, LF_GCHEAD_NEXT), .bwd = lo(l, LF_GCHEAD_PREV) };
@@ -682,11 +706,12 @@ static int walk_list_live(struct walker *w, const struct gcstate *gs, const stru
                                 cut.obj = 0;
                         cut.type = problem_type(w, cut.obj);
                         cut.recovered = met;
-                        if (!met && same && collecting_now(w, gs)) {
+                        if (!met && same && collected_meanwhile(w, gs, mark)) {
                                 /* A collection keeps gc_refs in _gc_prev
                                  * while it runs (doc/internals.md §GC head):
                                  * a long one breaks the list the same way at
-                                 * every read, which is no corruption. */
+                                 * every read, which is no corruption.  One
+                                 * that ended meanwhile moved the counters. */
                                 w->h->gc.collecting = true;
                                 diag_set(d, -EAGAIN, "a garbage collection was running in "
                                          "the target while its GC lists were read");
@@ -1446,11 +1471,15 @@ int heap_build(struct memsrc *m, const struct pyinterp *pi,
                         got_before = read_gen_collections(&w, &gs, coll_before);
                         memsrc_forget(m, 0, UINT64_MAX);
                 }
+                struct coll_mark mark = { .got = got_before };
+
+                memcpy(mark.coll, coll_before, sizeof(mark.coll));
                 for (int i = 0; i < gs.nlists; i++) {
                         uint64_t n = 0;
 
                         if (live)
-                                r = walk_list_live(&w, &gs, &gs.lists[i], max, retries, &n, d);
+                                r = walk_list_live(&w, &gs, &gs.lists[i], &mark, max, retries,
+                                                   &n, d);
                         else
                                 r = walk_list(&w, &gs.lists[i], max, &n, d);
                         if (r < 0)

@@ -1519,6 +1519,25 @@ static void check_live(int ver, bool spans)
                    "%s live: the same breaks while a collection runs are a collection, not a "
                    "corruption (%d: %s)", v, r, d.msg);
                 heap_free(h);
+
+                /* ... and while one ran and ended before the check: only
+                 * generation 2's collections counter tells */
+                {
+                        uint64_t stats = f.gc + f.l->f[LF_GC_GENERATION_STATS].offset;
+                        struct bump b = { &f, stats + 2 * 24, 0 };
+
+                        fakemem_on_forget(f.m, bump_once, &b);
+                        h = NULL;
+                        diag_clear(&d);
+                        r = heap_build(f.m, &f.pi, &lv, &h, &d);
+                        fakemem_on_forget(f.m, NULL, NULL);
+                        w64(&f, stats + 2 * 24, r64(&f, stats + 2 * 24) - 1);
+                        memsrc_forget(f.m, 0, UINT64_MAX);
+                        ok(r == -EAGAIN && !h && !strstr(d.msg, "corrupt"),
+                           "%s live: the same breaks across a collection that has ended are a "
+                           "collection, not a corruption (%d: %s)", v, r, d.msg);
+                        heap_free(h);
+                }
                 w64(&f, n2, save2);
         }
         w64(&f, n1 + 8, save);
