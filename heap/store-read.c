@@ -1158,6 +1158,12 @@ static void restore_meta(const struct dump_meta *dm, struct heap_meta *m)
         memcpy(m->layout_disagreements, dm->layout_disagreements,
                sizeof(m->layout_disagreements));
         m->layout_disagreements[sizeof(m->layout_disagreements) - 1] = '\0';
+        snprintf(m->layout_checks, sizeof(m->layout_checks), "%s", dm->layout_checks);
+        snprintf(m->layout_candidates, sizeof(m->layout_candidates), "%s",
+                 dm->layout_candidates);
+        snprintf(m->layout_inferred, sizeof(m->layout_inferred), "%s", dm->layout_inferred);
+        snprintf(m->layout_gapped, sizeof(m->layout_gapped), "%s", dm->layout_gapped);
+        m->layout_experimental = dm->layout_experimental != 0;
         m->previews_dropped = (uint64_t)dm->previews_dropped;
 }
 

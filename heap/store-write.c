@@ -267,6 +267,12 @@ static void fill_dump_meta(const struct heap *h, const struct store_write_opts *
         memcpy(dm->layout_disagreements, m->layout_disagreements,
                sizeof(dm->layout_disagreements));
         dm->layout_disagreements[sizeof(dm->layout_disagreements) - 1] = '\0';
+        snprintf(dm->layout_checks, sizeof(dm->layout_checks), "%s", m->layout_checks);
+        snprintf(dm->layout_candidates, sizeof(dm->layout_candidates), "%s",
+                 m->layout_candidates);
+        snprintf(dm->layout_inferred, sizeof(dm->layout_inferred), "%s", m->layout_inferred);
+        snprintf(dm->layout_gapped, sizeof(dm->layout_gapped), "%s", m->layout_gapped);
+        dm->layout_experimental = m->layout_experimental;
         dm->analysed = h->analysed;
         dm->nobjs = h->nobjs;
         dm->ntracked = h->ntracked;

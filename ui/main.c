@@ -336,6 +336,21 @@ static void set_symbol_facts(struct heap *h, const struct pyinterp *pi)
         /* Truncated on purpose: the full list is in the layout diagnostics. */
         memcpy(h->meta.layout_disagreements, pi->layout_disagreements, n);
         h->meta.layout_disagreements[n] = '\0';
+        h->meta.layout_checks[0] = '\0';
+        for (int c = 0; c < LC__COUNT; c++) {
+                size_t used = strlen(h->meta.layout_checks);
+
+                if (pi->layout_checks & (1u << c))
+                        snprintf(h->meta.layout_checks + used,
+                                 sizeof(h->meta.layout_checks) - used, "%s%s", used ? "; " : "",
+                                 layout_check_name(c));
+        }
+        snprintf(h->meta.layout_candidates, sizeof(h->meta.layout_candidates), "%s",
+                 pi->layout_candidates);
+        snprintf(h->meta.layout_inferred, sizeof(h->meta.layout_inferred), "%s",
+                 pi->layout_inferred);
+        snprintf(h->meta.layout_gapped, sizeof(h->meta.layout_gapped), "%s", pi->layout_gapped);
+        h->meta.layout_experimental = pi->layout_experimental;
 }
 
 /* The first walk may have used a generated table while the interpreter's

@@ -224,6 +224,43 @@ static void write_objects(FILE *f, const struct heap *h)
 /* What the walker's consistency checks found (heap.h, struct
  * heap_problem): the object, its type, the list, the check, and the
  * sentence the stderr line gives.  Always present, [] when clean. */
+/* A "; "-separated list (heap_meta's layout records) as a JSON array. */
+static void json_list(FILE *f, const char *s)
+{
+        char item[640];
+        bool first = true;
+
+        fputc('[', f);
+        while (s && *s) {
+                const char *e = strstr(s, "; ");
+                size_t n = e ? (size_t)(e - s) : strlen(s);
+
+                snprintf(item, sizeof(item), "%.*s", (int)n, s);
+                fputs(first ? "" : ", ", f);
+                json_str(f, item);
+                first = false;
+                s += n + (e ? 2 : 0);
+        }
+        fputc(']', f);
+}
+
+/* How sure the layout is: python.layout (README "JSON"). */
+static void write_layout(FILE *f, const struct heap_meta *m)
+{
+        fputs(", \"layout\": {\"source\": ", f);
+        json_str(f, m->layout_source);
+        fprintf(f, ", \"experimental\": %s, \"checks\": ",
+                m->layout_experimental ? "true" : "false");
+        json_list(f, m->layout_checks);
+        fputs(", \"candidates\": ", f);
+        json_str(f, m->layout_candidates);
+        fputs(", \"inferred\": ", f);
+        json_list(f, m->layout_inferred);
+        fputs(", \"gaps\": ", f);
+        json_list(f, m->layout_gapped);
+        fputc('}', f);
+}
+
 static void write_problems(FILE *f, const struct heap *h)
 {
         char text[600];
@@ -274,6 +311,7 @@ int report_json(const struct heap *h, FILE *f, const struct report_opts *o)
         fprintf(f, ", \"interpreters\": %d, \"symbols_ms\": %.3f, \"layout_disagreements\": ",
                 m->interpreters, m->symbols_ms);
         json_str(f, m->layout_disagreements);
+        write_layout(f, m);
         fputs("},\n", f);
         fputs("  \"snapshot\": {\"mode\": ", f);
         json_str(f, m->snapshot_mode);

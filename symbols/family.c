@@ -1,0 +1,403 @@
+/* family: layouts for builds no DWARF and no exact table describe (see
+ * family.h). */
+#include "family.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+#include "memsrc.h"
+#include "pyinterp.h"
+#include "tables.h"
+#include "verify.h"
+
+#define MAX_CANDIDATES 16
+
+static void add(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void add(char *buf, size_t len, const char *fmt, ...)
+{
+        size_t used = strlen(buf);
+        va_list ap;
+
+        if (used + 3 >= len)
+                return;
+        if (used) {
+                memcpy(buf + used, "; ", 3);
+                used += 2;
+        }
+        va_start(ap, fmt);
+        vsnprintf(buf + used, len - used, fmt, ap);
+        va_end(ap);
+}
+
+static unsigned patch_distance(uint32_t a, uint32_t b)
+{
+        unsigned pa = (a >> 8) & 0xff, pb = (b >> 8) & 0xff;
+
+        return pa > pb ? pa - pb : pb - pa;
+}
+
+/* Own variant first, then the nearest patch level. */
+static size_t family_tables(uint32_t hex, const char *variant, const struct layout_table **out)
+{
+        size_t n = layout_tables_of(py_major(hex), py_minor(hex), out, MAX_CANDIDATES);
+
+        for (size_t i = 1; i < n; i++)
+                for (size_t j = i; j > 0; j--) {
+                        const struct layout_table *a = out[j - 1], *b = out[j];
+                        bool av = !strcmp(a->variant, variant), bv = !strcmp(b->variant, variant);
+
+                        if (av > bv || (av == bv && patch_distance(a->version_hex, hex) <=
+                                                    patch_distance(b->version_hex, hex)))
+                                break;
+                        out[j - 1] = b;
+                        out[j] = a;
+                }
+        return n;
+}
+
+/* The debug offsets are read from the target itself: where they speak they
+ * win; the widths they lack are kept. */
+static void overlay(struct layout *l, const struct layout *dbg, uint8_t *sprov, uint8_t *fprov)
+{
+        for (int s = 0; s < LS__COUNT; s++)
+                if (dbg->s[s].present) {
+                        l->s[s] = dbg->s[s];
+                        sprov[s] = LP_DEBUG_OFFSETS;
+                }
+        for (int f = 0; f < LF__COUNT; f++) {
+                if (!dbg->f[f].present)
+                        continue;
+                if (!l->f[f].present)
+                        l->f[f] = dbg->f[f];
+                l->f[f].offset = dbg->f[f].offset;
+                l->f[f].present = true;
+                fprov[f] = LP_DEBUG_OFFSETS;
+        }
+}
+
+static void mark(const struct layout *l, uint8_t p, uint8_t *sprov, uint8_t *fprov)
+{
+        for (int s = 0; s < LS__COUNT; s++)
+                sprov[s] = l->s[s].present ? p : LP_NONE;
+        for (int f = 0; f < LF__COUNT; f++)
+                fprov[f] = l->f[f].present ? p : LP_NONE;
+}
+
+static void mark_inferred(const struct layout *before, const struct layout *after,
+                          uint8_t *fprov)
+{
+        for (int f = 0; f < LF__COUNT; f++)
+                if (after->f[f].present &&
+                    (!before->f[f].present || before->f[f].offset != after->f[f].offset))
+                        fprov[f] = LP_INFERRED;
+}
+
+struct trial {
+        struct layout l;
+        uint8_t sprov[LS__COUNT], fprov[LF__COUNT];
+        char inferred[256];
+        char gapped[256];
+        uint32_t checks;
+};
+
+/* Inference, then the checks: 0 when t is this build's layout. */
+static int try_layout(struct memsrc *m, struct pyinterp *pi, struct trial *t, bool trust_gen0,
+                      struct diag *d)
+{
+        struct layout before = t->l;
+
+        (void)infer_gc(m, pi, &t->l, trust_gen0, t->inferred, sizeof(t->inferred));
+        mark_inferred(&before, &t->l, t->fprov);
+        return verify_layout(m, pi, &t->l, &t->checks, d);
+}
+
+static void adopt(struct pyinterp *pi, const struct trial *t, const char *source)
+{
+        pi->layout = t->l;
+        pi->layout.source = source;
+        memcpy(pi->struct_provider, t->sprov, sizeof(pi->struct_provider));
+        memcpy(pi->field_provider, t->fprov, sizeof(pi->field_provider));
+        snprintf(pi->layout_inferred, sizeof(pi->layout_inferred), "%s", t->inferred);
+        snprintf(pi->layout_gapped, sizeof(pi->layout_gapped), "%s", t->gapped);
+        pi->layout_checks = t->checks;
+}
+
+static int try_family(struct memsrc *m, struct pyinterp *pi, const char *variant,
+                      const struct layout *dbg, struct trial *t, struct diag *d)
+{
+        const struct layout_table *tabs[MAX_CANDIDATES];
+        struct layout *seen = calloc(MAX_CANDIDATES, sizeof(*seen));
+        size_t n = family_tables(pi->version_hex, variant, tabs), nseen = 0;
+        int rc = -ENOENT;
+
+        if (!seen)
+                return diag_set(d, -ENOMEM, "out of memory");
+        for (size_t i = 0; i < n; i++) {
+                struct diag cd = { 0 };
+                bool dup = false;
+
+                memset(t, 0, sizeof(*t));
+                layout_init(&t->l, pi->version_hex);
+                if (layout_table_fill(tabs[i], &t->l, NULL) < 0)
+                        continue;
+                for (size_t j = 0; j < nseen && !dup; j++)
+                        dup = layout_equal(&seen[j], &t->l);
+                if (dup)
+                        continue;
+                seen[nseen++] = t->l;
+                mark(&t->l, LP_FAMILY, t->sprov, t->fprov);
+                if (dbg)
+                        overlay(&t->l, dbg, t->sprov, t->fprov);
+                rc = try_layout(m, pi, t, true, &cd);
+                if (rc == -ESRCH) {
+                        diag_set(d, rc, "%s", cd.msg);
+                        break;
+                }
+                if (rc == 0) {
+                        add(pi->layout_candidates, sizeof(pi->layout_candidates),
+                            "%s: every check held", tabs[i]->source);
+                        adopt(pi, t, dbg ? tabs[i]->family_combined_source
+                                         : tabs[i]->family_source);
+                        break;
+                }
+                add(pi->layout_candidates, sizeof(pi->layout_candidates), "%s: %.*s",
+                    tabs[i]->source, (int)strcspn(cd.msg, "\n"), cd.msg);
+                rc = -ENOENT;
+        }
+        free(seen);
+        return rc;
+}
+
+/* --- neighbours ----------------------------------------------------------- */
+
+/* The nearest table of the minor version below and of the one above. */
+static size_t neighbour_tables(uint32_t hex, const struct layout_table **out)
+{
+        size_t n = 0;
+
+        for (int dir = -1; dir <= 1; dir += 2) {
+                for (int minor = (int)py_minor(hex) + dir; minor >= 8 && minor <= 40;
+                     minor += dir) {
+                        const struct layout_table *t[MAX_CANDIDATES];
+                        size_t k = layout_tables_of(3, (unsigned)minor, t, MAX_CANDIDATES);
+
+                        if (!k)
+                                continue;
+                        /* nearest: the newest below, the oldest above */
+                        out[n] = t[0];
+                        for (size_t i = 1; i < k; i++)
+                                if (dir < 0 ? t[i]->version_hex > out[n]->version_hex
+                                            : t[i]->version_hex < out[n]->version_hex)
+                                        out[n] = t[i];
+                        n++;
+                        break;
+                }
+        }
+        return n;
+}
+
+static bool struct_fields_equal(const struct layout *a, const struct layout *b, int s)
+{
+        if (a->s[s].present != b->s[s].present || a->s[s].size != b->s[s].size)
+                return false;
+        for (int f = 0; f < LF__COUNT; f++) {
+                const struct layout_field_info *x = &a->f[f], *y = &b->f[f];
+
+                if ((int)layout_field_struct(f) != s)
+                        continue;
+                if (x->present != y->present ||
+                    (x->present && (x->offset != y->offset || x->size != y->size)))
+                        return false;
+        }
+        return true;
+}
+
+static void take_struct(struct layout *dst, const struct layout *src, int s)
+{
+        dst->s[s] = src->s[s];
+        for (int f = 0; f < LF__COUNT; f++)
+                if ((int)layout_field_struct(f) == s)
+                        dst->f[f] = src->f[f];
+}
+
+static void drop_struct(struct layout *l, int s)
+{
+        l->s[s].present = false;
+        l->s[s].size = 0;
+        for (int f = 0; f < LF__COUNT; f++)
+                if ((int)layout_field_struct(f) == s)
+                        l->f[f].present = false;
+}
+
+/* Fields of the GC state and the runtime that the checks or inference
+ * settle even when the neighbours disagree on them. */
+static bool settled_later(int s)
+{
+        return s == LS_GCSTATE || s == LS_RUNTIME || s == LS_INTERP || s == LS_TSTATE;
+}
+
+/* The struct's size as the target says, when it can tell: the debug
+ * offsets' size, the type's tp_basicsize (verify.h), or for frame objects
+ * (whose type is sized up to the frame's locals) the basicsize less the
+ * frame's own localsplus offset. */
+static bool size_from_target(struct memsrc *m, const struct pyinterp *pi,
+                             const struct layout *l, const struct layout *dbg, int s,
+                             uint64_t *size, const char **how)
+{
+        struct basicsize_pair frame = { LS_FRAMEOBJ, PYSYM_FRAME_TYPE, false };
+        size_t n;
+        const struct basicsize_pair *p = verify_basicsize_pairs(&n);
+
+        if (dbg && dbg->s[s].present && dbg->s[s].size) {
+                *size = dbg->s[s].size;
+                *how = "the debug offsets' size";
+                return true;
+        }
+        for (size_t i = 0; i < n; i++)
+                if ((int)p[i].sid == s) {
+                        *how = "the type's tp_basicsize";
+                        return verify_type_basicsize(m, pi, l, &p[i], size) == 0;
+                }
+        if (s == LS_FRAMEOBJ && lhas(l, LF_IFRAME_LOCALSPLUS) &&
+            verify_type_basicsize(m, pi, l, &frame, size) == 0 &&
+            *size > lo(l, LF_IFRAME_LOCALSPLUS)) {
+                /* _f_frame_data[1] ends the struct, one word */
+                *size = *size - lo(l, LF_IFRAME_LOCALSPLUS) + 8;
+                *how = "the frame type's tp_basicsize less the frame's localsplus";
+                return true;
+        }
+        return false;
+}
+
+/* One struct from the neighbours: the one whose size the target confirms,
+ * else the one they agree on, else nothing (a gap). */
+static void resolve_struct(struct memsrc *m, const struct pyinterp *pi, struct trial *t,
+                           const struct layout *nb, const struct layout_table *const *tabs,
+                           size_t n, const struct layout *dbg, int s)
+{
+        const char *how = "";
+        uint64_t want;
+        int pick = -1;
+        bool agree = n > 1 && struct_fields_equal(&nb[0], &nb[1], s);
+
+        if (size_from_target(m, pi, &t->l, dbg, s, &want, &how)) {
+                for (size_t i = 0; i < n && pick < 0; i++)
+                        if (nb[i].s[s].present && nb[i].s[s].size == want)
+                                pick = (int)i;
+                /* two that match in size but not in fields: no telling */
+                if (pick == 0 && n > 1 && nb[1].s[s].present && nb[1].s[s].size == want &&
+                    !agree)
+                        pick = -1;
+                if (pick >= 0) {
+                        take_struct(&t->l, &nb[pick], s);
+                        if (!agree) {
+                                t->sprov[s] = LP_INFERRED;
+                                add(t->inferred, sizeof(t->inferred), "%s from %s (%llu "
+                                    "bytes: %s)", layout_struct_name(s), tabs[pick]->source,
+                                    (unsigned long long)want, how);
+                        }
+                        return;
+                }
+        } else if (agree || (n == 1 && nb[0].s[s].present)) {
+                take_struct(&t->l, &nb[0], s);
+                return;
+        }
+        if (settled_later(s)) {
+                /* keep what the neighbours agree on; the rest stays absent */
+                if (!t->l.s[s].present && nb[0].s[s].present && (n == 1 ||
+                    nb[0].s[s].size == nb[1].s[s].size))
+                        t->l.s[s] = nb[0].s[s];
+                for (int f = 0; f < LF__COUNT; f++)
+                        if ((int)layout_field_struct(f) == s && n > 1 &&
+                            nb[0].f[f].present && nb[1].f[f].present &&
+                            nb[0].f[f].offset == nb[1].f[f].offset && !t->l.f[f].present)
+                                t->l.f[f] = nb[0].f[f];
+                return;
+        }
+        if (!nb[0].s[s].present && (n == 1 || !nb[1].s[s].present))
+                return;   /* no version of the neighbours has it either */
+        if (dbg && dbg->s[s].present) {
+                add(t->gapped, sizeof(t->gapped), "%s (only its debug offsets)",
+                    layout_struct_name(s));
+                return;
+        }
+        drop_struct(&t->l, s);
+        add(t->gapped, sizeof(t->gapped), "%s", layout_struct_name(s));
+}
+
+static int try_neighbours(struct memsrc *m, struct pyinterp *pi, const struct layout *dbg,
+                          struct trial *t, struct diag *d)
+{
+        const struct layout_table *tabs[2];
+        struct layout nb[2];
+        size_t n = neighbour_tables(pi->version_hex, tabs);
+        struct diag cd = { 0 };
+        int rc;
+
+        if (!n || !dbg)
+                return -ENOENT;
+        memset(t, 0, sizeof(*t));
+        for (size_t i = 0; i < n; i++) {
+                layout_init(&nb[i], pi->version_hex);
+                if (layout_table_fill(tabs[i], &nb[i], NULL) < 0)
+                        return -ENOENT;
+        }
+        layout_init(&t->l, pi->version_hex);
+        overlay(&t->l, dbg, t->sprov, t->fprov);
+        /* the type fields first: tp_basicsize settles the others */
+        for (int pass = 0; pass < 2; pass++)
+                for (int s = 0; s < LS__COUNT; s++) {
+                        bool types = s == LS_OBJECT || s == LS_VAROBJECT || s == LS_TYPE;
+
+                        if (types != (pass == 0))
+                                continue;
+                        resolve_struct(m, pi, t, nb, tabs, n, dbg, s);
+                }
+        overlay(&t->l, dbg, t->sprov, t->fprov);
+        for (int s = 0; s < LS__COUNT; s++)
+                if (t->sprov[s] == LP_NONE && t->l.s[s].present)
+                        t->sprov[s] = LP_NEIGHBOURS;
+        for (int f = 0; f < LF__COUNT; f++)
+                if (t->fprov[f] == LP_NONE && t->l.f[f].present)
+                        t->fprov[f] = LP_NEIGHBOURS;
+        rc = try_layout(m, pi, t, false, &cd);
+        add(pi->layout_candidates, sizeof(pi->layout_candidates), "neighbours %s%s%s: %.*s",
+            tabs[0]->source, n > 1 ? " and " : "", n > 1 ? tabs[1]->source : "",
+            rc == 0 ? 20 : (int)strcspn(cd.msg, "\n"), rc == 0 ? "every check held" : cd.msg);
+        if (rc == -ESRCH)
+                return diag_set(d, rc, "%s", cd.msg);
+        if (rc < 0)
+                return -ENOENT;
+        adopt(pi, t, "debug_offsets+neighbours+inferred (experimental)");
+        pi->layout_experimental = true;
+        return 0;
+}
+
+int family_choose(struct memsrc *m, struct pyinterp *pi, const char *variant,
+                  const struct layout *dbg, struct diag *d)
+{
+        struct trial *t = calloc(1, sizeof(*t));
+        int rc;
+
+        if (!t)
+                return diag_set(d, -ENOMEM, "out of memory");
+        pi->layout_candidates[0] = '\0';
+        pi->layout_experimental = false;
+        rc = try_family(m, pi, variant, dbg, t, d);
+        if (rc == -ENOENT)
+                rc = try_neighbours(m, pi, dbg, t, d);
+        free(t);
+        if (rc == -ENOENT && !pi->layout_candidates[0])
+                diag_set(d, -ENOENT, "no tables of %u.%u", py_major(pi->version_hex),
+                         py_minor(pi->version_hex));
+        else if (rc == -ENOENT)
+                diag_set(d, -ENOENT, "every candidate failed a check against memory: %s",
+                         pi->layout_candidates);
+        return rc;
+}
