@@ -129,8 +129,8 @@ struct heap_meta {
          * for dumps before format 5. */
         char layout_checks[640];
         char layout_candidates[384];
-        char layout_inferred[256];
-        char layout_gapped[256];
+        char layout_inferred[1024];
+        char layout_gapped[512];
         bool layout_experimental;
         uint64_t previews_dropped; /* value previews not recorded because
                                       their pool reached its cap

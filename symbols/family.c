@@ -101,8 +101,8 @@ static void mark_inferred(const struct layout *before, const struct layout *afte
 struct trial {
         struct layout l;
         uint8_t sprov[LS__COUNT], fprov[LF__COUNT];
-        char inferred[256];
-        char gapped[256];
+        char inferred[1024];
+        char gapped[512];
         uint32_t checks;
 };
 
@@ -235,6 +235,27 @@ static void drop_struct(struct layout *l, int s)
                         l->f[f].present = false;
 }
 
+/* Takes "NAME" out of a "; "-separated list. */
+static void ungap(char *list, const char *name)
+{
+        size_t n = strlen(name);
+
+        for (char *p = list; (p = strstr(p, name)) != NULL; p++) {
+                bool start = p == list || (p >= list + 2 && !memcmp(p - 2, "; ", 2));
+                char *end = p + n;
+
+                if (!start || (*end && memcmp(end, "; ", 2)))
+                        continue;
+                if (*end)
+                        memmove(p, end + 2, strlen(end + 2) + 1);
+                else if (p == list)
+                        *p = '\0';
+                else
+                        p[-2] = '\0';
+                return;
+        }
+}
+
 /* Fields of the GC state and the runtime that the checks or inference
  * settle even when the neighbours disagree on them. */
 static bool settled_later(int s)
@@ -323,12 +344,112 @@ static void resolve_struct(struct memsrc *m, const struct pyinterp *pi, struct t
         if (!nb[0].s[s].present && (n == 1 || !nb[1].s[s].present))
                 return;   /* no version of the neighbours has it either */
         if (dbg && dbg->s[s].present) {
-                add(t->gapped, sizeof(t->gapped), "%s (only its debug offsets)",
-                    layout_struct_name(s));
+                bool all = true;
+
+                /* its other fields where both neighbours place them alike;
+                 * of two widths the narrower reads only what both have */
+                for (int f = 0; f < LF__COUNT; f++) {
+                        const struct layout_field_info *a = &nb[0].f[f], *b = &nb[n - 1].f[f];
+
+                        if ((int)layout_field_struct(f) != s || dbg->f[f].present ||
+                            (!a->present && !b->present))
+                                continue;
+                        if (n < 2 || !a->present || !b->present || a->offset != b->offset) {
+                                all = false;
+                                continue;
+                        }
+                        t->l.f[f] = a->size <= b->size ? *a : *b;
+                        if (a->size != b->size)
+                                add(t->inferred, sizeof(t->inferred), "%s at %u, %u bytes "
+                                    "(the neighbours agree on the offset, the narrower width)",
+                                    layout_field_name(f), a->offset, t->l.f[f].size);
+                }
+                if (!all)
+                        add(t->gapped, sizeof(t->gapped), "%s (only its debug offsets and the "
+                            "fields both neighbours place alike)", layout_struct_name(s));
                 return;
         }
         drop_struct(&t->l, s);
         add(t->gapped, sizeof(t->gapped), "%s", layout_struct_name(s));
+}
+
+/* A heap type's own fields hold the same kinds of object in every version:
+ * ht_name and ht_qualname a str, ht_slots NULL or a tuple, ht_module NULL
+ * or a module.  A candidate that places them where they do not, on a live
+ * class, is not this build's. */
+static bool heaptype_holds(struct memsrc *m, const struct pyinterp *pi,
+                           const struct layout *cand, uint64_t t)
+{
+        static const struct {
+                enum layout_field_id f;
+                enum pysym_id type;
+                bool nullable;
+        } want[] = {
+                { LF_HEAPTYPE_NAME, PYSYM_UNICODE_TYPE, false },
+                { LF_HEAPTYPE_QUALNAME, PYSYM_UNICODE_TYPE, false },
+                { LF_HEAPTYPE_SLOTS, PYSYM_TUPLE_TYPE, true },
+                { LF_HEAPTYPE_MODULE, PYSYM_MODULE_TYPE, true },
+        };
+
+        for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+                uint64_t v, type;
+
+                if (!lhas(cand, want[i].f)) {
+                        if (!want[i].nullable)
+                                return false;
+                        continue;
+                }
+                if (memsrc_read_u64(m, t + lo(cand, want[i].f), &v) < 0)
+                        return false;
+                if (!v && want[i].nullable)
+                        continue;
+                if (!v || memsrc_read_u64(m, v + lo(cand, LF_OBJECT_TYPE), &type) < 0 ||
+                    type != pi->sym[want[i].type])
+                        return false;
+        }
+        return true;
+}
+
+/* The heap type struct of the neighbour whose fields hold on every live
+ * class found (at least three), its size as PyType_Type's tp_basicsize. */
+static void probe_heaptype(struct memsrc *m, const struct pyinterp *pi, struct trial *t,
+                           const struct layout *nb, const struct layout_table *const *tabs,
+                           size_t n)
+{
+        size_t nbp, k;
+        const struct basicsize_pair *p = verify_basicsize_pairs(&nbp);
+        uint64_t types[16], size = 0;
+        int pick = -1;
+
+        k = infer_heap_types(m, pi, &t->l, types, 16);
+        if (k < 3)
+                return;
+        for (size_t i = 0; i < nbp; i++)
+                if (p[i].sid == LS_HEAPTYPE &&
+                    verify_type_basicsize(m, pi, &t->l, &p[i], &size) < 0)
+                        return;
+        for (size_t c = 0; c < n; c++) {
+                bool all = nb[c].s[LS_HEAPTYPE].present;
+
+                for (size_t i = 0; i < k && all; i++)
+                        all = heaptype_holds(m, pi, &nb[c], types[i]);
+                if (all && pick >= 0)
+                        return;   /* two fit: no telling */
+                if (all)
+                        pick = (int)c;
+        }
+        if (pick < 0 || !size)
+                return;
+        take_struct(&t->l, &nb[pick], LS_HEAPTYPE);
+        t->l.s[LS_HEAPTYPE].size = (uint32_t)size;
+        t->sprov[LS_HEAPTYPE] = LP_INFERRED;
+        for (int f = 0; f < LF__COUNT; f++)
+                if (layout_field_struct(f) == LS_HEAPTYPE && t->l.f[f].present)
+                        t->fprov[f] = LP_INFERRED;
+        ungap(t->gapped, "HEAPTYPE");
+        add(t->inferred, sizeof(t->inferred), "HEAPTYPE fields from %s (they hold a str, a "
+            "str, a tuple and a module on %zu live classes), %llu bytes (PyType_Type's "
+            "tp_basicsize)", tabs[pick]->source, k, (unsigned long long)size);
 }
 
 static int try_neighbours(struct memsrc *m, struct pyinterp *pi, const struct layout *dbg,
@@ -366,7 +487,14 @@ static int try_neighbours(struct memsrc *m, struct pyinterp *pi, const struct la
         for (int f = 0; f < LF__COUNT; f++)
                 if (t->fprov[f] == LP_NONE && t->l.f[f].present)
                         t->fprov[f] = LP_NEIGHBOURS;
-        rc = try_layout(m, pi, t, false, &cd);
+        (void)infer_gc(m, pi, &t->l, false, t->inferred, sizeof(t->inferred));
+        for (int f = 0; f < LF__COUNT; f++)
+                if (layout_field_struct(f) == LS_GCSTATE && t->l.f[f].present &&
+                    t->fprov[f] != LP_DEBUG_OFFSETS)
+                        t->fprov[f] = LP_INFERRED;
+        if (!t->l.s[LS_HEAPTYPE].present)
+                probe_heaptype(m, pi, t, nb, tabs, n);
+        rc = verify_layout(m, pi, &t->l, &t->checks, &cd);
         add(pi->layout_candidates, sizeof(pi->layout_candidates), "neighbours %s%s%s: %.*s",
             tabs[0]->source, n > 1 ? " and " : "", n > 1 ? tabs[1]->source : "",
             rc == 0 ? 20 : (int)strcspn(cd.msg, "\n"), rc == 0 ? "every check held" : cd.msg);

@@ -24,6 +24,7 @@
 #define PYLEAK_FAMILY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct memsrc;
 struct pyinterp;
@@ -46,5 +47,11 @@ int family_choose(struct memsrc *m, struct pyinterp *pi, const char *variant,
  * -ENOENT when nothing consistent is found. */
 int infer_gc(struct memsrc *m, const struct pyinterp *pi, struct layout *l, int trust_gen0,
              char *note, size_t len);
+
+/* Up to max distinct heap types (classes made at run time) that objects on
+ * the GC lists (placed in l) are instances of, the oldest list first: live
+ * instances for checking candidate offsets of the heap type struct. */
+size_t infer_heap_types(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
+                        uint64_t *out, size_t max);
 
 #endif

@@ -185,3 +185,53 @@ int infer_gc(struct memsrc *m, const struct pyinterp *pi, struct layout *l, int 
                 return 0;
         return scan(m, pi, l, gc, size, note, len);
 }
+
+#define Py_TPFLAGS_HEAPTYPE (1ull << 9)
+
+static bool heap_type(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
+                      uint64_t t)
+{
+        uint64_t flags, meta;
+
+        return plausible_ptr(t) && memsrc_read_u64(m, t + lo(l, LF_OBJECT_TYPE), &meta) == 0 &&
+               meta == pi->sym[PYSYM_TYPE_TYPE] &&
+               memsrc_read_u64(m, t + lo(l, LF_TYPE_FLAGS), &flags) == 0 &&
+               (flags & Py_TPFLAGS_HEAPTYPE);
+}
+
+size_t infer_heap_types(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
+                        uint64_t *out, size_t max)
+{
+        uint32_t step = lsz(l, LS_GCGEN) ? lsz(l, LS_GCGEN) : 24, hsz = lsz(l, LS_GCHEAD);
+        uint64_t gc, interp = 0;
+        size_t n = 0;
+
+        if (!lhas(l, LF_GC_GENERATIONS) || !hsz || !lhas(l, LF_TYPE_FLAGS) ||
+            !lhas(l, LF_RUNTIME_INTERP_HEAD) ||
+            memsrc_read_u64(m, pi->runtime_addr + lo(l, LF_RUNTIME_INTERP_HEAD), &interp) < 0 ||
+            !(gc = verify_gc_state_addr(pi, l, interp)))
+                return 0;
+        /* the oldest list first: the program's classes live there */
+        for (int g = 2; g >= 0 && n < max; g--) {
+                uint64_t head = gc + lo(l, LF_GC_GENERATIONS) + (uint64_t)g * step, node;
+
+                if (memsrc_read_u64(m, head + lo(l, LF_GCHEAD_NEXT), &node) < 0)
+                        continue;
+                for (int i = 0; i < 20000 && n < max; i++) {
+                        uint64_t t;
+                        bool seen = false;
+
+                        node &= ~(uint64_t)3;
+                        if (node == head || !plausible_ptr(node) ||
+                            memsrc_read_u64(m, node + hsz + lo(l, LF_OBJECT_TYPE), &t) < 0)
+                                break;
+                        for (size_t j = 0; j < n && !seen; j++)
+                                seen = out[j] == t;
+                        if (!seen && heap_type(m, pi, l, t))
+                                out[n++] = t;
+                        if (memsrc_read_u64(m, node + lo(l, LF_GCHEAD_NEXT), &node) < 0)
+                                break;
+                }
+        }
+        return n;
+}

@@ -227,7 +227,7 @@ static void write_objects(FILE *f, const struct heap *h)
 /* A "; "-separated list (heap_meta's layout records) as a JSON array. */
 static void json_list(FILE *f, const char *s)
 {
-        char item[640];
+        char item[1024];
         bool first = true;
 
         fputc('[', f);

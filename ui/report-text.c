@@ -22,7 +22,7 @@
 
 static void report_layout_line(FILE *f, const struct heap_meta *m)
 {
-        char line[1400], clean[4 * sizeof(line)];
+        char line[2400], clean[4 * sizeof(line)];
 
         fprintf(f, "layout: %s\n", CLEAN(fmt_layout_summary(m, line, sizeof(line)), clean));
 }

@@ -66,7 +66,7 @@ static int build_overview(struct view *v)
         uint32_t top[OVERVIEW_TOP_OBJECTS], n;
         const uint32_t *order;
         uint64_t ngc = 0, opaque = 0;
-        char b1[32], b2[32], b3[32], lsum[1400];
+        char b1[32], b2[32], b3[32], lsum[2400];
         int r;
 
         snprintf(v->title, sizeof(v->title), "Overview");
