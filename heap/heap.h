@@ -81,6 +81,9 @@ struct heap_type {
 
 struct heap_gcstate {
         bool enabled;
+        bool unknown;        /* enabled and debug unread: the layout places
+                                neither (an experimental layout whose
+                                neighbours disagree on them) */
         bool collecting;     /* a collection was running at snapshot time */
         int debug;           /* gc.get_debug() flags */
         int thresholds[3];
@@ -129,7 +132,7 @@ struct heap_meta {
          * for dumps before format 5. */
         char layout_checks[640];
         char layout_candidates[384];
-        char layout_inferred[1024];
+        char layout_inferred[2048];
         char layout_gapped[512];
         bool layout_experimental;
         uint64_t previews_dropped; /* value previews not recorded because

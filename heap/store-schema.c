@@ -445,7 +445,7 @@ uint64_t store_model_checksum(const struct heap *h)
                 store_cs_str(&s, f->filename);
         }
 
-        cs_word(&s, g->enabled | (uint64_t)g->collecting << 1);
+        cs_word(&s, g->enabled | (uint64_t)g->collecting << 1 | (uint64_t)g->unknown << 2);
         cs_word(&s, (uint64_t)(int64_t)g->debug);
         for (int i = 0; i < 3; i++) {
                 cs_word(&s, (uint64_t)(int64_t)g->thresholds[i]);

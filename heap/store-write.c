@@ -362,9 +362,14 @@ static void gc_state_cells(struct batch *b, const struct heap *h, uint32_t i)
         const struct heap_gcstate *g = &h->gc;
 
         (void)i;
-        cell_int(b, 0, g->enabled);
+        if (g->unknown) {
+                cell_null(b, 0);
+                cell_null(b, 2);
+        } else {
+                cell_int(b, 0, g->enabled);
+                cell_int(b, 2, g->debug);
+        }
         cell_int(b, 1, g->collecting);
-        cell_int(b, 2, g->debug);
         for (int k = 0; k < 3; k++) {
                 cell_int(b, 3 + k, g->thresholds[k]);
                 cell_int(b, 6 + k, g->counts[k]);

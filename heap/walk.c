@@ -49,6 +49,7 @@ struct gcstate {
         uint32_t stats_step;
         uint64_t permanent;
         int enabled, debug, collecting;
+        bool unknown;            /* the layout places neither enabled nor debug */
         uint64_t garbage;
 };
 
@@ -79,6 +80,7 @@ static int read_gcstate(struct walker *w, uint64_t gc, struct gcstate *gs, struc
         if (read_i32(p, gc + lo(l, LF_GC_COLLECTING), &gs->collecting) < 0)
                 return diag_set(d, -EFAULT, "cannot read the GC state at 0x%llx",
                                 (unsigned long long)gc);
+        gs->unknown = !lhas(l, LF_GC_ENABLED);
         if (lhas(l, LF_GC_ENABLED))
                 (void)read_i32(p, gc + lo(l, LF_GC_ENABLED), &gs->enabled);
         if (lhas(l, LF_GC_DEBUG))
@@ -1458,6 +1460,7 @@ int heap_build(struct memsrc *m, const struct pyinterp *pi,
                 garbage[g] = gs.garbage;
                 if (g == 0) {
                         h->gc.enabled = gs.enabled != 0;
+                        h->gc.unknown = gs.unknown;
                         h->gc.debug = gs.debug;
                         read_gc_settings(&w, &gs, h);
                 }

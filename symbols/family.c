@@ -101,7 +101,7 @@ static void mark_inferred(const struct layout *before, const struct layout *afte
 struct trial {
         struct layout l;
         uint8_t sprov[LS__COUNT], fprov[LF__COUNT];
-        char inferred[1024];
+        char inferred[2048];
         char gapped[512];
         uint32_t checks;
 };
@@ -263,15 +263,55 @@ static bool settled_later(int s)
         return s == LS_GCSTATE || s == LS_RUNTIME || s == LS_INTERP || s == LS_TSTATE;
 }
 
+/* Private structs whose type no symbol names: found by tp_name on the
+ * instances on the GC lists, sized by that type's tp_basicsize. */
+static const struct {
+        enum layout_struct_id sid;
+        const char *names[3];
+} named_structs[] = {
+        { LS_PARTIAL, { "functools.partial" } },
+        { LS_UNION, { "typing.Union", "types.UnionType" } },
+        { LS_LRUCACHE, { "functools._lru_cache_wrapper" } },
+        { LS_GENALIAS, { "types.GenericAlias" } },
+        { LS_NAMESPACE, { "types.SimpleNamespace" } },
+        { LS_DEQUE, { "collections.deque" } },
+        { LS_DEFDICT, { "collections.defaultdict" } },
+        { LS_TUPLEGETTER, { "_collections._tuplegetter", "collections._tuplegetter" } },
+        { LS_ABCDATA, { "_abc._abc_data" } },
+        { LS_METHWRAPPER, { "method-wrapper" } },
+};
+
+static bool named_size(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
+                       int s, uint64_t *size)
+{
+        for (size_t i = 0; i < sizeof(named_structs) / sizeof(named_structs[0]); i++) {
+                uint64_t t;
+
+                if ((int)named_structs[i].sid != s)
+                        continue;
+                return lhas(l, LF_TYPE_BASICSIZE) &&
+                       infer_type_named(m, pi, l, named_structs[i].names, &t) == 0 &&
+                       memsrc_read_u64(m, t + lo(l, LF_TYPE_BASICSIZE), size) == 0;
+        }
+        return false;
+}
+
+/* Structs that end in an interpreter frame (frame, generator, async
+ * generator objects): their type is sized up to the frame's localsplus, the
+ * struct to the frame's end. */
+static const struct basicsize_pair framed[] = {
+        { LS_FRAMEOBJ, PYSYM_FRAME_TYPE, false },
+        { LS_ASYNCGEN, PYSYM_ASYNCGEN_TYPE, false },
+};
+
 /* The struct's size as the target says, when it can tell: the debug
- * offsets' size, the type's tp_basicsize (verify.h), or for frame objects
- * (whose type is sized up to the frame's locals) the basicsize less the
- * frame's own localsplus offset. */
+ * offsets' size, the type's tp_basicsize (verify.h), for a private struct
+ * the tp_basicsize of its type found by name, or for the framed structs the
+ * basicsize less the frame's localsplus offset plus the frame's size. */
 static bool size_from_target(struct memsrc *m, const struct pyinterp *pi,
                              const struct layout *l, const struct layout *dbg, int s,
                              uint64_t *size, const char **how)
 {
-        struct basicsize_pair frame = { LS_FRAMEOBJ, PYSYM_FRAME_TYPE, false };
         size_t n;
         const struct basicsize_pair *p = verify_basicsize_pairs(&n);
 
@@ -285,12 +325,21 @@ static bool size_from_target(struct memsrc *m, const struct pyinterp *pi,
                         *how = "the type's tp_basicsize";
                         return verify_type_basicsize(m, pi, l, &p[i], size) == 0;
                 }
-        if (s == LS_FRAMEOBJ && lhas(l, LF_IFRAME_LOCALSPLUS) &&
-            verify_type_basicsize(m, pi, l, &frame, size) == 0 &&
-            *size > lo(l, LF_IFRAME_LOCALSPLUS)) {
-                /* _f_frame_data[1] ends the struct, one word */
-                *size = *size - lo(l, LF_IFRAME_LOCALSPLUS) + 8;
-                *how = "the frame type's tp_basicsize less the frame's localsplus";
+        for (size_t i = 0; i < sizeof(framed) / sizeof(framed[0]); i++) {
+                /* a frame object ends in _f_frame_data[1], one word; the
+                 * generators in a whole frame */
+                uint32_t tail = s == LS_FRAMEOBJ ? 8 : lsz(l, LS_IFRAME);
+
+                if ((int)framed[i].sid != s || !lhas(l, LF_IFRAME_LOCALSPLUS) || !tail ||
+                    verify_type_basicsize(m, pi, l, &framed[i], size) < 0 ||
+                    *size <= lo(l, LF_IFRAME_LOCALSPLUS))
+                        continue;
+                *size = *size - lo(l, LF_IFRAME_LOCALSPLUS) + tail;
+                *how = "the type's tp_basicsize less the frame's localsplus plus its tail";
+                return true;
+        }
+        if (named_size(m, pi, l, s, size)) {
+                *how = "tp_basicsize of its type, found by name on the GC lists";
                 return true;
         }
         return false;
@@ -471,23 +520,26 @@ static int try_neighbours(struct memsrc *m, struct pyinterp *pi, const struct la
         }
         layout_init(&t->l, pi->version_hex);
         overlay(&t->l, dbg, t->sprov, t->fprov);
-        /* the type fields first: tp_basicsize settles the others */
-        for (int pass = 0; pass < 2; pass++)
+        /* the object, type and GC structs first: tp_basicsize and the
+         * objects on the GC lists settle the others */
+        for (int pass = 0; pass < 2; pass++) {
                 for (int s = 0; s < LS__COUNT; s++) {
-                        bool types = s == LS_OBJECT || s == LS_VAROBJECT || s == LS_TYPE;
+                        bool first = s == LS_OBJECT || s == LS_VAROBJECT || s == LS_TYPE ||
+                                     s == LS_GCHEAD || s == LS_GCGEN || settled_later(s);
 
-                        if (types != (pass == 0))
-                                continue;
-                        resolve_struct(m, pi, t, nb, tabs, n, dbg, s);
+                        if (first == (pass == 0))
+                                resolve_struct(m, pi, t, nb, tabs, n, dbg, s);
                 }
-        overlay(&t->l, dbg, t->sprov, t->fprov);
+                overlay(&t->l, dbg, t->sprov, t->fprov);
+                if (pass == 0)
+                        (void)infer_gc(m, pi, &t->l, false, t->inferred, sizeof(t->inferred));
+        }
         for (int s = 0; s < LS__COUNT; s++)
                 if (t->sprov[s] == LP_NONE && t->l.s[s].present)
                         t->sprov[s] = LP_NEIGHBOURS;
         for (int f = 0; f < LF__COUNT; f++)
                 if (t->fprov[f] == LP_NONE && t->l.f[f].present)
                         t->fprov[f] = LP_NEIGHBOURS;
-        (void)infer_gc(m, pi, &t->l, false, t->inferred, sizeof(t->inferred));
         for (int f = 0; f < LF__COUNT; f++)
                 if (layout_field_struct(f) == LS_GCSTATE && t->l.f[f].present &&
                     t->fprov[f] != LP_DEBUG_OFFSETS)

@@ -54,4 +54,11 @@ int infer_gc(struct memsrc *m, const struct pyinterp *pi, struct layout *l, int 
 size_t infer_heap_types(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
                         uint64_t *out, size_t max);
 
+/* A type whose tp_name is one of names (NULL-terminated), found as the
+ * type of an object on the GC lists placed in l: private types that no
+ * symbol names (functools.partial, typing.Union, ...).  -ENOENT if no
+ * object of it is on the lists. */
+int infer_type_named(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
+                     const char *const *names, uint64_t *ret);
+
 #endif

@@ -199,39 +199,107 @@ static bool heap_type(struct memsrc *m, const struct pyinterp *pi, const struct 
                (flags & Py_TPFLAGS_HEAPTYPE);
 }
 
-size_t infer_heap_types(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
-                        uint64_t *out, size_t max)
+/* Calls fn on each distinct type of the objects on the GC lists placed in
+ * l, the oldest list first, until fn returns true or a bound is reached. */
+static void each_type(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
+                      bool (*fn)(void *ctx, uint64_t type), void *ctx)
 {
         uint32_t step = lsz(l, LS_GCGEN) ? lsz(l, LS_GCGEN) : 24, hsz = lsz(l, LS_GCHEAD);
-        uint64_t gc, interp = 0;
-        size_t n = 0;
+        uint64_t gc, interp = 0, seen[256];
+        size_t nseen = 0;
 
-        if (!lhas(l, LF_GC_GENERATIONS) || !hsz || !lhas(l, LF_TYPE_FLAGS) ||
-            !lhas(l, LF_RUNTIME_INTERP_HEAD) ||
+        if (!lhas(l, LF_GC_GENERATIONS) || !hsz || !lhas(l, LF_RUNTIME_INTERP_HEAD) ||
             memsrc_read_u64(m, pi->runtime_addr + lo(l, LF_RUNTIME_INTERP_HEAD), &interp) < 0 ||
             !(gc = verify_gc_state_addr(pi, l, interp)))
-                return 0;
-        /* the oldest list first: the program's classes live there */
-        for (int g = 2; g >= 0 && n < max; g--) {
+                return;
+        for (int g = 2; g >= 0; g--) {
                 uint64_t head = gc + lo(l, LF_GC_GENERATIONS) + (uint64_t)g * step, node;
 
                 if (memsrc_read_u64(m, head + lo(l, LF_GCHEAD_NEXT), &node) < 0)
                         continue;
-                for (int i = 0; i < 20000 && n < max; i++) {
+                for (int i = 0; i < 50000; i++) {
                         uint64_t t;
-                        bool seen = false;
+                        bool dup = false;
 
                         node &= ~(uint64_t)3;
                         if (node == head || !plausible_ptr(node) ||
                             memsrc_read_u64(m, node + hsz + lo(l, LF_OBJECT_TYPE), &t) < 0)
                                 break;
-                        for (size_t j = 0; j < n && !seen; j++)
-                                seen = out[j] == t;
-                        if (!seen && heap_type(m, pi, l, t))
-                                out[n++] = t;
+                        for (size_t j = 0; j < nseen && !dup; j++)
+                                dup = seen[j] == t;
+                        if (!dup) {
+                                if (nseen < sizeof(seen) / sizeof(seen[0]))
+                                        seen[nseen++] = t;
+                                if (fn(ctx, t))
+                                        return;
+                        }
                         if (memsrc_read_u64(m, node + lo(l, LF_GCHEAD_NEXT), &node) < 0)
                                 break;
                 }
         }
-        return n;
+}
+
+struct heap_types_ctx {
+        struct memsrc *m;
+        const struct pyinterp *pi;
+        const struct layout *l;
+        uint64_t *out;
+        size_t n, max;
+};
+
+static bool collect_heap_type(void *ctx, uint64_t t)
+{
+        struct heap_types_ctx *c = ctx;
+
+        if (heap_type(c->m, c->pi, c->l, t))
+                c->out[c->n++] = t;
+        return c->n == c->max;
+}
+
+size_t infer_heap_types(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
+                        uint64_t *out, size_t max)
+{
+        struct heap_types_ctx c = { m, pi, l, out, 0, max };
+
+        if (!max || !lhas(l, LF_TYPE_FLAGS))
+                return 0;
+        each_type(m, pi, l, collect_heap_type, &c);
+        return c.n;
+}
+
+struct named_ctx {
+        struct memsrc *m;
+        const struct layout *l;
+        const char *const *names;
+        uint64_t found;
+};
+
+static bool match_name(void *ctx, uint64_t t)
+{
+        struct named_ctx *c = ctx;
+        char name[64];
+        uint64_t p;
+
+        if (memsrc_read_u64(c->m, t + lo(c->l, LF_TYPE_NAME), &p) < 0 ||
+            memsrc_read(c->m, p, name, sizeof(name)) < 0)
+                return false;
+        name[sizeof(name) - 1] = '\0';
+        for (const char *const *n = c->names; *n; n++)
+                if (!strcmp(name, *n)) {
+                        c->found = t;
+                        return true;
+                }
+        return false;
+}
+
+int infer_type_named(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
+                     const char *const *names, uint64_t *ret)
+{
+        struct named_ctx c = { m, l, names, 0 };
+
+        if (!lhas(l, LF_TYPE_NAME))
+                return -ENOENT;
+        each_type(m, pi, l, match_name, &c);
+        *ret = c.found;
+        return c.found ? 0 : -ENOENT;
 }

@@ -323,12 +323,15 @@ int report_json(const struct heap *h, FILE *f, const struct report_opts *o)
                 m->analyse_ms, m->inconsistencies, m->approximate ? "true" : "false",
                 m->live_retries, m->layout_gaps);
         write_problems(f, h);
+        char dbg[16];
+
+        snprintf(dbg, sizeof(dbg), "%d", g->debug);
         fprintf(f, "  \"gc\": {\"enabled\": %s, \"thresholds\": [%d, %d, %d], "
                 "\"counts\": [%d, %d, %d], \"collecting\": %s, \"frozen\": %" PRIu64
-                ", \"debug\": %d},\n",
-                g->enabled ? "true" : "false", g->thresholds[0], g->thresholds[1],
-                g->thresholds[2], g->counts[0], g->counts[1], g->counts[2],
-                g->collecting ? "true" : "false", g->frozen, g->debug);
+                ", \"debug\": %s},\n",
+                g->unknown ? "null" : g->enabled ? "true" : "false", g->thresholds[0],
+                g->thresholds[1], g->thresholds[2], g->counts[0], g->counts[1], g->counts[2],
+                g->collecting ? "true" : "false", g->frozen, g->unknown ? "null" : dbg);
         fputs("  \"generations\": [", f);
         for (int gen = HEAP_GEN_0; gen <= HEAP_GEN_PERMANENT; gen++)
                 fprintf(f, "%s{\"name\": \"%s\", \"objects\": %" PRIu32 "}",

@@ -22,7 +22,7 @@
 
 static void report_layout_line(FILE *f, const struct heap_meta *m)
 {
-        char line[2400], clean[4 * sizeof(line)];
+        char line[3600], clean[4 * sizeof(line)];
 
         fprintf(f, "layout: %s\n", CLEAN(fmt_layout_summary(m, line, sizeof(line)), clean));
 }
@@ -146,6 +146,7 @@ int report_text(const struct heap *h, FILE *f, const struct report_opts *o)
                 fprintf(f, "; the fork itself took %.1f ms", m->fork_ms);
         fputc('\n', f);
         fprintf(f, "gc: %s, thresholds %d/%d/%d, counts %d/%d/%d, frozen %" PRIu64 "%s\n",
+                g->unknown ? "enabled state unknown (the layout does not place it)" :
                 g->enabled ? "enabled" : "DISABLED", g->thresholds[0], g->thresholds[1],
                 g->thresholds[2], g->counts[0], g->counts[1], g->counts[2], g->frozen,
                 g->collecting ? ", a collection was running" : "");
