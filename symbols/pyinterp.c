@@ -375,6 +375,16 @@ static void pending_end(struct pyinterp_pending *p)
         free(p);
 }
 
+/* Whether a family layout may stand in for DWARF while it is read: the
+ * minor version has tables (family.h).  A family that then fails its
+ * checks waits for the DWARF read. */
+static bool family_candidates(uint32_t hex)
+{
+        const struct layout_table *t;
+
+        return layout_tables_of(py_major(hex), py_minor(hex), &t, 1) > 0;
+}
+
 /* Runs the providers into *r.  With defer, a DWARF read that a table could
  * stand in for is left for later (pyinterp_start_pending, else
  * pyinterp_settle); then *pending owns r and e, and r->dwarf is the
@@ -416,7 +426,8 @@ static void run_providers(struct memsrc *m, struct pyelf *e, const char *lookup_
                                        e->build_id);
         } else if (cached_dwarf(e, &r->dwarf)) {
                 /* read by an earlier attach to this very build */
-        } else if (defer && r->table.rc == 0 && (*pending = calloc(1, sizeof(**pending)))) {
+        } else if (defer && (r->table.rc == 0 || family_candidates(hex)) &&
+                   (*pending = calloc(1, sizeof(**pending)))) {
                 struct pyinterp_pending *p = *pending;
 
                 p->e = e;
@@ -770,6 +781,14 @@ static int find(struct memsrc *m, bool early, struct pyinterp **ret, struct diag
         rc = choose_layout(m, e, lookup_path, pi, early, d);
         if (pi->pending)
                 own = NULL;
+        if (rc < 0 && rc != -ESRCH && pi->pending) {
+                /* No family candidate fits: the DWARF read decides, as it
+                 * would have without the wait. */
+                bool changed;
+
+                diag_clear(d);
+                rc = pyinterp_settle(m, pi, &changed, d);
+        }
         if (rc < 0)
                 goto fail;
 
