@@ -535,7 +535,11 @@ static int no_provider(const struct pyinterp *pi, const struct pyelf *e, const c
         snprintf(what, sizeof(what), "CPython %s%s%s (%s)", pi->version,
                  *variant ? ", " : "", *variant ? variant : "", e->path);
         if (py_minor(pi->version_hex) > PY_MINOR_MAX || py_major(pi->version_hex) > 3) {
-                unsupported(d, what, "unknown future version: no provider can describe it "
+                unsupported(d, what, r->dbg.rc == 0 ?
+                            "unknown future version: its _Py_DebugOffsets, read as the last "
+                            "known version's block, and the tables of the versions before it "
+                            "did not pass the checks against its memory (below)" :
+                            "unknown future version: no provider can describe it "
                             "(no DWARF, no known _Py_DebugOffsets layout, no table)");
                 n = layout_tables_of_minor(3, PY_MINOR_MAX, closest, sizeof(closest));
                 diag_append(d, "hint: the closest supported version is 3.%d%s%s%s", PY_MINOR_MAX,
