@@ -100,6 +100,7 @@ static void mark_inferred(const struct layout *before, const struct layout *afte
 
 struct trial {
         struct layout l;
+        struct type_census census;   /* taken once GC lists are placed */
         uint8_t sprov[LS__COUNT], fprov[LF__COUNT];
         char inferred[2048];
         char gapped[512];
@@ -281,16 +282,20 @@ static const struct {
         { LS_METHWRAPPER, { "method-wrapper" } },
 };
 
-static bool named_size(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
-                       int s, uint64_t *size)
+static bool named_size(struct memsrc *m, const struct pyinterp *pi, struct trial *tr, int s,
+                       uint64_t *size)
 {
+        const struct layout *l = &tr->l;
+
         for (size_t i = 0; i < sizeof(named_structs) / sizeof(named_structs[0]); i++) {
                 uint64_t t;
 
                 if ((int)named_structs[i].sid != s)
                         continue;
+                if (!tr->census.taken)
+                        infer_census(m, pi, l, &tr->census);
                 return lhas(l, LF_TYPE_BASICSIZE) &&
-                       infer_type_named(m, pi, l, named_structs[i].names, &t) == 0 &&
+                       infer_type_named(m, l, &tr->census, named_structs[i].names, &t) == 0 &&
                        memsrc_read_u64(m, t + lo(l, LF_TYPE_BASICSIZE), size) == 0;
         }
         return false;
@@ -308,10 +313,10 @@ static const struct basicsize_pair framed[] = {
  * offsets' size, the type's tp_basicsize (verify.h), for a private struct
  * the tp_basicsize of its type found by name, or for the framed structs the
  * basicsize less the frame's localsplus offset plus the frame's size. */
-static bool size_from_target(struct memsrc *m, const struct pyinterp *pi,
-                             const struct layout *l, const struct layout *dbg, int s,
-                             uint64_t *size, const char **how)
+static bool size_from_target(struct memsrc *m, const struct pyinterp *pi, struct trial *tr,
+                             const struct layout *dbg, int s, uint64_t *size, const char **how)
 {
+        const struct layout *l = &tr->l;
         size_t n;
         const struct basicsize_pair *p = verify_basicsize_pairs(&n);
 
@@ -338,7 +343,7 @@ static bool size_from_target(struct memsrc *m, const struct pyinterp *pi,
                 *how = "the type's tp_basicsize less the frame's localsplus plus its tail";
                 return true;
         }
-        if (named_size(m, pi, l, s, size)) {
+        if (named_size(m, pi, tr, s, size)) {
                 *how = "tp_basicsize of its type, found by name on the GC lists";
                 return true;
         }
@@ -356,7 +361,11 @@ static void resolve_struct(struct memsrc *m, const struct pyinterp *pi, struct t
         int pick = -1;
         bool agree = n > 1 && struct_fields_equal(&nb[0], &nb[1], s);
 
-        if (size_from_target(m, pi, &t->l, dbg, s, &want, &how)) {
+        if (agree) {
+                take_struct(&t->l, &nb[0], s);
+                return;
+        }
+        if (size_from_target(m, pi, t, dbg, s, &want, &how)) {
                 for (size_t i = 0; i < n && pick < 0; i++)
                         if (nb[i].s[s].present && nb[i].s[s].size == want)
                                 pick = (int)i;
@@ -374,7 +383,7 @@ static void resolve_struct(struct memsrc *m, const struct pyinterp *pi, struct t
                         }
                         return;
                 }
-        } else if (agree || (n == 1 && nb[0].s[s].present)) {
+        } else if (n == 1 && nb[0].s[s].present) {
                 take_struct(&t->l, &nb[0], s);
                 return;
         }
@@ -467,10 +476,12 @@ static void probe_heaptype(struct memsrc *m, const struct pyinterp *pi, struct t
 {
         size_t nbp, k;
         const struct basicsize_pair *p = verify_basicsize_pairs(&nbp);
-        uint64_t types[16], size = 0;
+        uint64_t *types = t->census.heap, size = 0;
         int pick = -1;
 
-        k = infer_heap_types(m, pi, &t->l, types, 16);
+        if (!t->census.taken)
+                infer_census(m, pi, &t->l, &t->census);
+        k = t->census.nheap;
         if (k < 3)
                 return;
         for (size_t i = 0; i < nbp; i++)

@@ -23,6 +23,7 @@
 #ifndef PYLEAK_FAMILY_H
 #define PYLEAK_FAMILY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,17 +49,30 @@ int family_choose(struct memsrc *m, struct pyinterp *pi, const char *variant,
 int infer_gc(struct memsrc *m, const struct pyinterp *pi, struct layout *l, int trust_gen0,
              char *note, size_t len);
 
-/* Up to max distinct heap types (classes made at run time) that objects on
- * the GC lists (placed in l) are instances of, the oldest list first: live
- * instances for checking candidate offsets of the heap type struct. */
-size_t infer_heap_types(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
-                        uint64_t *out, size_t max);
+/* What the oldest objects on the GC lists placed in l are: their
+ * distinct types and the classes (heap types) among them, the live
+ * instances that candidate offsets of private structs are checked on. */
+#define INFER_CENSUS_TYPES 2048
+#define INFER_CENSUS_SLOTS 4096     /* power of two, > INFER_CENSUS_TYPES */
+#define INFER_CENSUS_HEAP 16
 
-/* A type whose tp_name is one of names (NULL-terminated), found as the
- * type of an object on the GC lists placed in l: private types that no
- * symbol names (functools.partial, typing.Union, ...).  -ENOENT if no
- * object of it is on the lists. */
-int infer_type_named(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
+struct type_census {
+        bool taken;
+        size_t ntypes, nheap;
+        uint64_t types[INFER_CENSUS_TYPES];
+        uint16_t slot[INFER_CENSUS_SLOTS];   /* 1 + index into types, 0 free */
+        bool named[INFER_CENSUS_TYPES];     /* names[i] read (may be "") */
+        char names[INFER_CENSUS_TYPES][48];
+        uint64_t heap[INFER_CENSUS_HEAP];
+};
+
+void infer_census(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
+                  struct type_census *c);
+
+/* A type of the census whose tp_name is one of names (NULL-terminated):
+ * private types no symbol names (functools.partial, typing.Union, ...).
+ * -ENOENT if none of the census's objects has it. */
+int infer_type_named(struct memsrc *m, const struct layout *l, struct type_census *c,
                      const char *const *names, uint64_t *ret);
 
 #endif

@@ -188,118 +188,106 @@ int infer_gc(struct memsrc *m, const struct pyinterp *pi, struct layout *l, int 
 
 #define Py_TPFLAGS_HEAPTYPE (1ull << 9)
 
-static bool heap_type(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
-                      uint64_t t)
-{
-        uint64_t flags, meta;
+/* Objects the census looks at, one read of the running target each (the
+ * GC head and the object header together). */
+#define CENSUS_OBJECTS 400000
+#define CENSUS_CACHE (256u << 20)
 
-        return plausible_ptr(t) && memsrc_read_u64(m, t + lo(l, LF_OBJECT_TYPE), &meta) == 0 &&
-               meta == pi->sym[PYSYM_TYPE_TYPE] &&
-               memsrc_read_u64(m, t + lo(l, LF_TYPE_FLAGS), &flags) == 0 &&
-               (flags & Py_TPFLAGS_HEAPTYPE);
+/* Adds t to the census's set of types (open addressing over types[]'s
+ * indices); false when the set is full. */
+static bool census_add(struct type_census *c, uint64_t t)
+{
+        uint32_t h = (uint32_t)((t >> 4) * 0x9E3779B1u) & (INFER_CENSUS_SLOTS - 1);
+
+        for (uint32_t k = 0; k < INFER_CENSUS_SLOTS; k++, h = (h + 1) & (INFER_CENSUS_SLOTS - 1)) {
+                uint16_t s = c->slot[h];
+
+                if (s && c->types[s - 1] == t)
+                        return true;
+                if (!s) {
+                        if (c->ntypes == INFER_CENSUS_TYPES)
+                                return false;
+                        c->types[c->ntypes++] = t;
+                        c->slot[h] = (uint16_t)c->ntypes;
+                        return true;
+                }
+        }
+        return false;
 }
 
-/* Calls fn on each distinct type of the objects on the GC lists placed in
- * l, the oldest list first, until fn returns true or a bound is reached. */
-static void each_type(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
-                      bool (*fn)(void *ctx, uint64_t type), void *ctx)
+void infer_census(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
+                  struct type_census *c)
 {
         uint32_t step = lsz(l, LS_GCGEN) ? lsz(l, LS_GCGEN) : 24, hsz = lsz(l, LS_GCHEAD);
-        uint64_t gc, interp = 0, seen[256];
-        size_t nseen = 0;
+        uint64_t gc, interp = 0;
+        int budget = CENSUS_OBJECTS;
+        bool cached;
 
+        memset(c, 0, sizeof(*c));
+        c->taken = true;
         if (!lhas(l, LF_GC_GENERATIONS) || !hsz || !lhas(l, LF_RUNTIME_INTERP_HEAD) ||
+            !lhas(l, LF_TYPE_FLAGS) ||
             memsrc_read_u64(m, pi->runtime_addr + lo(l, LF_RUNTIME_INTERP_HEAD), &interp) < 0 ||
             !(gc = verify_gc_state_addr(pi, l, interp)))
                 return;
-        for (int g = 2; g >= 0; g--) {
+        /* Objects sit close together: reading 64 KiB blocks of the
+         * running target once turns a syscall per object into a few
+         * hundred.  The blocks are dropped after. */
+        cached = memsrc_live_cache(m, CENSUS_CACHE) == 0;
+        for (int g = 2; g >= 0 && budget > 0; g--) {
                 uint64_t head = gc + lo(l, LF_GC_GENERATIONS) + (uint64_t)g * step, node;
 
                 if (memsrc_read_u64(m, head + lo(l, LF_GCHEAD_NEXT), &node) < 0)
                         continue;
-                for (int i = 0; i < 50000; i++) {
-                        uint64_t t;
-                        bool dup = false;
+                for (; budget > 0; budget--) {
+                        uint8_t buf[64];
+                        uint32_t want = hsz + lo(l, LF_OBJECT_TYPE) + 8;
+                        uint64_t obj, t, flags;
 
                         node &= ~(uint64_t)3;
-                        if (node == head || !plausible_ptr(node) ||
-                            memsrc_read_u64(m, node + hsz + lo(l, LF_OBJECT_TYPE), &t) < 0)
+                        obj = node + hsz;
+                        if (node == head || !plausible_ptr(node) || want > sizeof(buf) ||
+                            memsrc_read(m, node, buf, want) < 0)
                                 break;
-                        for (size_t j = 0; j < nseen && !dup; j++)
-                                dup = seen[j] == t;
-                        if (!dup) {
-                                if (nseen < sizeof(seen) / sizeof(seen[0]))
-                                        seen[nseen++] = t;
-                                if (fn(ctx, t))
-                                        return;
-                        }
-                        if (memsrc_read_u64(m, node + lo(l, LF_GCHEAD_NEXT), &node) < 0)
-                                break;
+                        memcpy(&t, buf + hsz + lo(l, LF_OBJECT_TYPE), 8);
+                        if (!census_add(c, t))
+                                budget = 1;     /* the set is full: stop */
+                        /* a class: an object whose type is type, with the
+                         * heap type flag */
+                        if (t == pi->sym[PYSYM_TYPE_TYPE] && c->nheap < INFER_CENSUS_HEAP &&
+                            memsrc_read_u64(m, obj + lo(l, LF_TYPE_FLAGS), &flags) == 0 &&
+                            (flags & Py_TPFLAGS_HEAPTYPE))
+                                c->heap[c->nheap++] = obj;
+                        memcpy(&node, buf + lo(l, LF_GCHEAD_NEXT), 8);
                 }
         }
+        if (cached)
+                memsrc_live_cache(m, 0);
 }
 
-struct heap_types_ctx {
-        struct memsrc *m;
-        const struct pyinterp *pi;
-        const struct layout *l;
-        uint64_t *out;
-        size_t n, max;
-};
-
-static bool collect_heap_type(void *ctx, uint64_t t)
-{
-        struct heap_types_ctx *c = ctx;
-
-        if (heap_type(c->m, c->pi, c->l, t))
-                c->out[c->n++] = t;
-        return c->n == c->max;
-}
-
-size_t infer_heap_types(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
-                        uint64_t *out, size_t max)
-{
-        struct heap_types_ctx c = { m, pi, l, out, 0, max };
-
-        if (!max || !lhas(l, LF_TYPE_FLAGS))
-                return 0;
-        each_type(m, pi, l, collect_heap_type, &c);
-        return c.n;
-}
-
-struct named_ctx {
-        struct memsrc *m;
-        const struct layout *l;
-        const char *const *names;
-        uint64_t found;
-};
-
-static bool match_name(void *ctx, uint64_t t)
-{
-        struct named_ctx *c = ctx;
-        char name[64];
-        uint64_t p;
-
-        if (memsrc_read_u64(c->m, t + lo(c->l, LF_TYPE_NAME), &p) < 0 ||
-            memsrc_read(c->m, p, name, sizeof(name)) < 0)
-                return false;
-        name[sizeof(name) - 1] = '\0';
-        for (const char *const *n = c->names; *n; n++)
-                if (!strcmp(name, *n)) {
-                        c->found = t;
-                        return true;
-                }
-        return false;
-}
-
-int infer_type_named(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
+int infer_type_named(struct memsrc *m, const struct layout *l, struct type_census *c,
                      const char *const *names, uint64_t *ret)
 {
-        struct named_ctx c = { m, l, names, 0 };
-
         if (!lhas(l, LF_TYPE_NAME))
                 return -ENOENT;
-        each_type(m, pi, l, match_name, &c);
-        *ret = c.found;
-        return c.found ? 0 : -ENOENT;
+        for (size_t i = 0; i < c->ntypes; i++) {
+                char name[64];
+                uint64_t p;
+
+                if (!c->named[i]) {
+                        c->named[i] = true;
+                        if (memsrc_read_u64(m, c->types[i] + lo(l, LF_TYPE_NAME), &p) < 0 ||
+                            memsrc_read(m, p, name, sizeof(name)) < 0)
+                                continue;
+                        /* longer names are none of the ones looked for */
+                        name[sizeof(c->names[i]) - 1] = '\0';
+                        memcpy(c->names[i], name, sizeof(c->names[i]));
+                }
+                for (const char *const *n = names; *n; n++)
+                        if (!strcmp(c->names[i], *n)) {
+                                *ret = c->types[i];
+                                return 0;
+                        }
+        }
+        return -ENOENT;
 }
