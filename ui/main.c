@@ -57,6 +57,7 @@ struct options {
         const char *text_path;
         const char *dump_path;
         const char *dot_path;
+        const char *heapsnapshot_path;
         bool force;
         bool objects;
         bool quiet;
@@ -106,6 +107,8 @@ static const char usage_text[] =
 "  --dot-cycles LIST    --dot: these cycles, by rank (e.g. 1,3,5)\n"
 "  --dot-local          --dot: cycles of the local grouping (references to\n"
 "                       classes, modules and function globals ignored)\n"
+"  --heapsnapshot FILE  write the heap as a Chrome DevTools heap snapshot\n"
+"                       ('-' = stdout): open it in DevTools' Memory panel\n"
 "  --snapshot MODE      copy, fork, live or auto (default auto: fork when the\n"
 "                       memory to copy is large and the target can fork)\n"
 "  --max-memory SIZE    refuse to copy more than SIZE bytes (K/M/G suffixes;\n"
@@ -208,7 +211,7 @@ static bool is_dump_arg(const char *s)
 static void parse_args(int argc, char **argv, struct options *o)
 {
         enum { OPT_JSON = 256, OPT_TEXT, OPT_OBJECTS, OPT_TOP, OPT_MAXMEM, OPT_DUMP,
-               OPT_FORCE, OPT_DOT, OPT_DOT_TOP, OPT_DOT_CYCLES, OPT_DOT_LOCAL,
+               OPT_FORCE, OPT_DOT, OPT_DOT_TOP, OPT_DOT_CYCLES, OPT_DOT_LOCAL, OPT_HEAPSNAPSHOT,
                OPT_SNAPSHOT, OPT_NO_BROWSER, OPT_NO_CACHE, OPT_CORE, OPT_EXE, OPT_SYSROOT };
         static const struct option longopts[] = {
                 {"json", required_argument, NULL, OPT_JSON},
@@ -219,6 +222,7 @@ static void parse_args(int argc, char **argv, struct options *o)
                 {"dump", required_argument, NULL, OPT_DUMP},
                 {"force", no_argument, NULL, OPT_FORCE},
                 {"dot", required_argument, NULL, OPT_DOT},
+                {"heapsnapshot", required_argument, NULL, OPT_HEAPSNAPSHOT},
                 {"dot-top", required_argument, NULL, OPT_DOT_TOP},
                 {"dot-cycles", required_argument, NULL, OPT_DOT_CYCLES},
                 {"dot-local", no_argument, NULL, OPT_DOT_LOCAL},
@@ -253,6 +257,7 @@ static void parse_args(int argc, char **argv, struct options *o)
                 case OPT_DUMP: o->dump_path = optarg; break;
                 case OPT_FORCE: o->force = true; break;
                 case OPT_DOT: o->dot_path = optarg; break;
+                case OPT_HEAPSNAPSHOT: o->heapsnapshot_path = optarg; break;
                 case OPT_DOT_TOP:
                         o->dot_top = (unsigned)parse_count("--dot-top", optarg, 100000);
                         break;
@@ -658,6 +663,15 @@ static int write_report(const struct heap *h, const char *path, bool json,
         return close_out(f, path, json ? report_json(h, f, ro) : report_text(h, f, ro));
 }
 
+static int write_heapsnapshot(const struct heap *h, const char *path)
+{
+        FILE *f = open_out(path);
+
+        if (!f)
+                return -errno;
+        return close_out(f, path, report_heapsnapshot(h, f));
+}
+
 static int write_dot(const struct heap *h, const struct options *o)
 {
         struct dot_opts dopt = {.cycles = o->dot_cycles, .ncycles = o->ndot_cycles,
@@ -771,7 +785,8 @@ int main(int argc, char **argv)
         snapshot_install_signal_guard();
         install_dump_cleanup();
         t0 = mono_ms();
-        any_output = o.json_path || o.text_path || o.dump_path || o.dot_path;
+        any_output = o.json_path || o.text_path || o.dump_path || o.dot_path ||
+                     o.heapsnapshot_path;
         browse = !any_output && !o.no_browser && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
 
         if (o.core_path) {
@@ -852,6 +867,8 @@ int main(int argc, char **argv)
         if (o.json_path && write_report(h, o.json_path, true, &ro) < 0)
                 code = EXIT_NOTHING;
         if (o.text_path && write_report(h, o.text_path, false, &ro) < 0)
+                code = EXIT_NOTHING;
+        if (o.heapsnapshot_path && write_heapsnapshot(h, o.heapsnapshot_path) < 0)
                 code = EXIT_NOTHING;
         if (o.dot_path && write_dot(h, &o) < 0)
                 code = EXIT_NOTHING;

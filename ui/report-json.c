@@ -75,6 +75,11 @@ static void json_str(FILE *f, const char *s)
         fputc('"', f);
 }
 
+void report_json_string(FILE *f, const char *s)
+{
+        json_str(f, s);
+}
+
 /* Writes v in decimal ending just before end; returns where it starts. */
 static char *u64_dec(char *end, uint64_t v)
 {
