@@ -512,6 +512,33 @@ static void probe_heaptype(struct memsrc *m, const struct pyinterp *pi, struct t
             "tp_basicsize)", tabs[pick]->source, k, (unsigned long long)size);
 }
 
+/* Structs every object's walk reads: one the neighbours leave unsettled
+ * (left out, or only the debug offsets' fields of it) would turn the whole
+ * walk into garbage rather than leave some objects opaque, so the layout
+ * is refused instead. */
+static const enum layout_struct_id essential[] = {
+        LS_OBJECT, LS_VAROBJECT, LS_TYPE, LS_HEAPTYPE, LS_GCHEAD, LS_GCSTATE, LS_LIST,
+        LS_TUPLE, LS_DICT, LS_DICTKEYS, LS_ASCII, LS_MODULE, LS_FUNC, LS_CODE,
+};
+
+static int essential_settled(const struct trial *t, struct diag *d)
+{
+        for (size_t i = 0; i < sizeof(essential) / sizeof(essential[0]); i++) {
+                const char *name = layout_struct_name(essential[i]);
+                const char *p = strstr(t->gapped, name);
+                size_t n = strlen(name);
+
+                while (p && ((p > t->gapped && p[-1] != ' ') || (p[n] && p[n] != ';' && p[n] != ' ')))
+                        p = strstr(p + 1, name);
+                if (p)
+                        return diag_set(d, -EBADMSG, "the neighbours do not settle struct %s, "
+                                        "which every walk reads (its size and fields differ "
+                                        "between them and the target's own sizes do not pick "
+                                        "one)", name);
+        }
+        return 0;
+}
+
 static int try_neighbours(struct memsrc *m, struct pyinterp *pi, const struct layout *dbg,
                           struct trial *t, struct diag *d)
 {
@@ -557,7 +584,9 @@ static int try_neighbours(struct memsrc *m, struct pyinterp *pi, const struct la
                         t->fprov[f] = LP_INFERRED;
         if (!t->l.s[LS_HEAPTYPE].present)
                 probe_heaptype(m, pi, t, nb, tabs, n);
-        rc = verify_layout(m, pi, &t->l, &t->checks, &cd);
+        rc = essential_settled(t, &cd);
+        if (rc == 0)
+                rc = verify_layout(m, pi, &t->l, &t->checks, &cd);
         add(pi->layout_candidates, sizeof(pi->layout_candidates), "neighbours %s%s%s: %.*s",
             tabs[0]->source, n > 1 ? " and " : "", n > 1 ? tabs[1]->source : "",
             rc == 0 ? 20 : (int)strcspn(cd.msg, "\n"), rc == 0 ? "every check held" : cd.msg);

@@ -547,9 +547,11 @@ static int no_provider(const struct pyinterp *pi, const struct pyelf *e, const c
                 return -EOPNOTSUPP;
         }
         if (r->dbg.rc == 0)
-                diag_set(d, -ENOENT, "no layout for %s: its _Py_DebugOffsets cover only part "
-                         "of the layout (not the GC list heads) and no generated table "
-                         "matches %s%s%s", what, pi->version, *variant ? "-" : "", variant);
+                diag_set(d, -ENOENT, "no layout for %s: no DWARF, no generated table matches "
+                         "%s%s%s, and its _Py_DebugOffsets (which cover only part of the "
+                         "layout) with what the other tables say could not be verified "
+                         "against its memory (family: below)", what, pi->version,
+                         *variant ? "-" : "", variant);
         else
                 diag_set(d, -ENOENT, "no layout for %s: no DWARF and no generated table for "
                          "%s%s%s", what, pi->version, *variant ? "-" : "", variant);
