@@ -180,6 +180,7 @@ struct walker {
 
         uint64_t inconsistencies;
         bool no_previews;        /* heap_build_opts.no_previews */
+        bool accept_collections; /* heap_build_opts.accept_collections */
         bool live;               /* reading a running process: validate
                                     headers harder (obj_header) */
         uint32_t cur_src;

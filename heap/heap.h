@@ -333,6 +333,12 @@ struct heap_build_opts {
                                       it is counted in meta.inconsistencies
                                       and meta.approximate is set */
         int live_retries;          /* live: re-walks per torn list (0 = 5) */
+        bool accept_collections;   /* live: a collection running during the
+                                      walk makes the result partial (counted
+                                      in meta.inconsistencies, gc.collecting
+                                      set) instead of -EAGAIN; for the last
+                                      of the caller's retries, on a target
+                                      that collects all the time */
         bool no_previews;          /* record no value previews (heap_preview):
                                       only the browser and dumps show them,
                                       and they cost ~5% of a walk */

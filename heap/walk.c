@@ -708,7 +708,8 @@ static int walk_list_live(struct walker *w, const struct gcstate *gs, const stru
                                 cut.obj = 0;
                         cut.type = problem_type(w, cut.obj);
                         cut.recovered = met;
-                        if (!met && same && collected_meanwhile(w, gs, mark)) {
+                        if (!met && same && collected_meanwhile(w, gs, mark) &&
+                            !w->accept_collections) {
                                 /* A collection keeps gc_refs in _gc_prev
                                  * while it runs (doc/internals.md §GC head):
                                  * a long one breaks the list the same way at
@@ -1414,7 +1415,11 @@ static int walk_gc_state(struct walker *w, uint64_t gc, bool first, uint64_t max
         r = read_gcstate(w, gc, &gs, d);
         if (r < 0)
                 return r;
-        if (gs.collecting) {
+        if (gs.collecting && w->accept_collections) {
+                /* the last live try: what the lists hold now, partial */
+                h->gc.collecting = true;
+                w->inconsistencies++;
+        } else if (gs.collecting) {
                 h->gc.collecting = true;
                 r = diag_set(d, -EAGAIN,
                              "a garbage collection was running in the target at snapshot time");
@@ -1463,11 +1468,15 @@ static int walk_gc_state(struct walker *w, uint64_t gc, bool first, uint64_t max
         if (live && (read_i32(&w->p, gs.addr + lo(l, LF_GC_COLLECTING), &gs.collecting) < 0 ||
                      gs.collecting)) {
                 h->gc.collecting = true;
-                r = diag_set(d, -EAGAIN,
-                             "a garbage collection started in the target while its GC "
-                             "lists were read");
-                diag_append(d, "hint: take the snapshot again; collections are short");
-                return r;
+                if (!w->accept_collections) {
+                        r = diag_set(d, -EAGAIN,
+                                     "a garbage collection started in the target while its GC "
+                                     "lists were read");
+                        diag_append(d, "hint: take the snapshot again; collections are short");
+                        return r;
+                }
+                /* the last live try: what was read, partial */
+                w->inconsistencies++;
         }
         /* A collection that ran and finished meanwhile may have freed
          * or moved objects under us.  The older generations' counters
@@ -1517,6 +1526,7 @@ int heap_build(struct memsrc *m, const struct pyinterp *pi,
                 goto fail;
         w.live = live;
         w.no_previews = opts && opts->no_previews;
+        w.accept_collections = live && opts && opts->accept_collections;
         h->meta.approximate = live;
 
         r = list_interpreters(&w, interps, &ninterp, d);

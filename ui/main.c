@@ -445,7 +445,9 @@ static int take_heap(struct app *a, bool quiet, struct heap **ret, struct diag *
                 /* A live read sees lists change under it: the walker then
                  * validates every link and marks the result approximate. */
                 bo = (struct heap_build_opts){.live = st.mode_used == SNAPSHOT_LIVE,
-                                              .no_previews = !a->previews};
+                                              .no_previews = !a->previews,
+                                              .accept_collections =
+                                                      attempt == COLLECTING_RETRIES};
                 r = heap_build(snap, a->pi, &bo, &h, d);
                 /* A live read of a target that exits fails at some address
                  * ("cannot read the GC list head"), or, where the walker
@@ -506,6 +508,12 @@ static int take_heap(struct app *a, bool quiet, struct heap **ret, struct diag *
                                 "the target; retrying the snapshot\n");
                 nanosleep(&(struct timespec){0, COLLECTING_DELAY_MS * 1000000L}, NULL);
         }
+        if (r == 0 && bo.accept_collections && h->gc.collecting && !quiet)
+                fprintf(stderr, "pyleak-attach: a garbage collection was running in the target "
+                        "during every one of %d live reads: this is what its lists held "
+                        "around it, and the objects it was collecting are missing (partial)\n"
+                        "hint: the target collects constantly; try again, or raise its "
+                        "thresholds with gc.set_threshold()\n", COLLECTING_RETRIES + 1);
         if (r == -EAGAIN)
                 diag_set(d, r, "a garbage collection was running in the target at every "
                          "one of %d snapshots\nhint: the target collects constantly; try "

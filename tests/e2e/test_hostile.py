@@ -369,6 +369,40 @@ def cmd_exit(args, tap, tmp):
         shutdown_cases(args, tap, tmp, ver, python)
 
 
+# A thread that collects without pause over a big heap: a collection is
+# running at every read.  Sleeps are the target's own work, not waits.
+GCBUSY_TARGET = PRELUDE + textwrap.dedent('''
+    import gc
+    x = [[i] for i in range(300000)]
+    def loop():
+        while True:
+            gc.collect()
+    threading.Thread(target=loop, daemon=True).start()
+    ready()
+    sys.stdin.read()
+''')
+
+
+def cmd_gcbusy(args, tap, tmp):
+    """Live mode never gives up on a target that collects all the time: the
+    last of its tries is taken as it is, partial (exit 1), and says why."""
+    for ver, python in pythons(args):
+        t = Target(python, GCBUSY_TARGET, tmp, 'gcbusy')
+        if not tap.ok(t.ready, '%s: collecting target ready' % ver, [t.log_text()]):
+            t.stop()
+            continue
+        rc, out, err = run(args.tool, ['--snapshot', 'live', '--json', '-', t.pid])
+        doc, why = strict_json(out)
+        tap.ok(rc == 1 and doc is not None and doc['gc']['collecting'] is True and
+               doc['snapshot']['inconsistencies'] > 0,
+               '%s live, a collection at every read: a partial result (exit 1), gc.collecting '
+               'true (rc %s)' % (ver, rc), [why or ''] + err.splitlines()[-6:])
+        tap.ok('objects it was collecting are missing' in err,
+               '%s: stderr says the collection made it partial' % ver, err.splitlines()[-6:])
+        tap.ok(t.proc.poll() is None, '%s: the target still runs' % ver)
+        t.stop()
+
+
 def shutdown_cases(args, tap, tmp, ver, python):
     if True:
         # Python shut down, process alive: no success, no "0 objects"
@@ -404,7 +438,7 @@ def shutdown_cases(args, tap, tmp, ver, python):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--tool', required=True)
-    ap.add_argument('mode', choices=['utf8', 'churn', 'exit'])
+    ap.add_argument('mode', choices=['utf8', 'churn', 'exit', 'gcbusy'])
     ap.add_argument('--python', action='append', help='3.X (repeatable)')
     ap.add_argument('--live-runs', type=int, default=12)
     ap.add_argument('--churn-runs', type=int, default=100)
@@ -416,7 +450,8 @@ def main():
         print('1..0 # SKIP no pyenv CPython found')
         return 0
     with tempfile.TemporaryDirectory(prefix='pyleak-hostile-') as tmp:
-        {'utf8': cmd_utf8, 'churn': cmd_churn, 'exit': cmd_exit}[args.mode](args, tap, tmp)
+        {'utf8': cmd_utf8, 'churn': cmd_churn, 'exit': cmd_exit,
+         'gcbusy': cmd_gcbusy}[args.mode](args, tap, tmp)
     return tap.done()
 
 
