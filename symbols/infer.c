@@ -114,6 +114,40 @@ static void place_lists(struct memsrc *m, const struct pyinterp *pi, struct layo
         l->f[LF_GC_CALLBACKS].present = false;
 }
 
+/* gc.isenabled() and gc.get_debug() are the two ints just before the first
+ * head in every version, with or without four bytes of padding between:
+ * the candidate whose first int reads 1 (enabled) and whose second is a
+ * debug mask, when exactly one does.  A collector that is disabled reads 0
+ * at both, and the state stays unknown. */
+static void place_enabled(struct layout *l, const uint8_t *block, uint32_t heads, char *note,
+                          size_t len)
+{
+        uint32_t pick = 0;
+        int found = 0;
+
+        for (uint32_t gap = 0; gap <= 4; gap += 4) {
+                uint32_t c = heads - 8 - gap;
+                int32_t en, dbg, pad = 0;
+
+                if (heads < 8 + gap)
+                        continue;
+                memcpy(&en, block + c, 4);
+                memcpy(&dbg, block + c + 4, 4);
+                if (gap)
+                        memcpy(&pad, block + c + 8, 4);
+                if (en == 1 && dbg >= 0 && dbg <= 0x3f && pad == 0) {
+                        pick = c;
+                        found++;
+                }
+        }
+        if (found != 1)
+                return;
+        set_field(l, LF_GC_ENABLED, pick, 4, 4);
+        set_field(l, LF_GC_DEBUG, pick + 4, 4, 4);
+        add_note(note, len, "GC_ENABLED gc+%u, GC_DEBUG gc+%u (the two ints before the heads; "
+                 "enabled reads 1)", pick, pick + 4);
+}
+
 static bool head_at(struct memsrc *m, const struct layout *l, const uint8_t *block,
                     uint32_t off, uint32_t size, uint64_t gc)
 {
@@ -166,6 +200,8 @@ static int scan(struct memsrc *m, const struct pyinterp *pi, struct layout *l, u
         }
         place_lists(m, pi, l, block, lhas(l, LF_GC_PERMANENT) ? perm + step : off + 3 * step,
                     size, note, len);
+        if (!lhas(l, LF_GC_ENABLED))
+                place_enabled(l, block, off, note, len);
         return 0;
 }
 

@@ -313,15 +313,37 @@ static void os_release_id(pid_t pid, char *buf, size_t len)
  *      /etc/os-release says ID=debian.  (Debian strips .comment from its
  *      binaries, so the compiler banner cannot tell.)
  *   3. else upstream (""): pyenv, source builds, /usr/local, other distros. */
+/* The path as the target sees it: a chroot's target maps its files under
+ * its root, which /proc/PID/maps shows from ours ("/srv/root/usr/bin/..."). */
+static const char *target_view(pid_t pid, const char *path, char *root, size_t len)
+{
+        char link[64];
+        ssize_t n;
+
+        if (pid <= 0)
+                return path;
+        snprintf(link, sizeof(link), "/proc/%d/root", (int)pid);
+        n = readlink(link, root, len - 1);
+        if (n <= 1 || (size_t)n >= len - 1)
+                return path;
+        root[n] = '\0';
+        if (!strncmp(path, root, (size_t)n) && path[n] == '/')
+                return path + n;
+        return path;
+}
+
 static const char *detect_variant(struct memsrc *m, const struct pyelf *e, uint32_t hex)
 {
         const struct layout_table *t;
-        char id[64];
+        char id[64], root[4096];
+        const char *path;
 
         if (e->build_id[0] && layout_table_lookup(hex, NULL, e->build_id, &t) == 0 &&
             strstr(t->build_ids, e->build_id))
                 return t->variant;
-        if (strncmp(e->path, "/usr/bin/", 9) && strncmp(e->path, "/usr/lib/", 9))
+        path = target_view(memsrc_pid_in_namespace(m) > 0 ? memsrc_pid(m) : 0, e->path, root,
+                           sizeof(root));
+        if (strncmp(path, "/usr/bin/", 9) && strncmp(path, "/usr/lib/", 9))
                 return "";
         os_release_id(memsrc_pid(m), id, sizeof(id));
         if (!strcmp(id, "debian"))
@@ -759,6 +781,17 @@ static int find(struct memsrc *m, bool early, struct pyinterp **ret, struct diag
                 goto fail;
         }
 
+        /* What the rest needs of the ELF, now: a pending DWARF read owns e
+         * from choose_layout on, and settling it frees it. */
+        pi->elf_path = strdup(e->path);
+        pi->elf_host_path = strdup(e->host_path ? e->host_path : e->path);
+        if (!pi->elf_path || !pi->elf_host_path) {
+                rc = diag_set(d, -ENOMEM, "out of memory");
+                goto fail;
+        }
+        snprintf(pi->build_id, sizeof(pi->build_id), "%s", e->build_id);
+        pi->is_executable = e->is_executable;
+        pi->bias = e->bias;
         pyelf_lookup(e, sym_names, PYSYM__COUNT, raw);
         for (int i = 0; i < PYSYM__COUNT; i++)
                 pi->sym[i] = raw[i] ? raw[i] + e->bias : 0;
@@ -812,15 +845,6 @@ static int find(struct memsrc *m, bool early, struct pyinterp **ret, struct diag
         if (rc < 0)
                 goto fail;
 
-        pi->elf_path = strdup(e->path);
-        pi->elf_host_path = strdup(e->host_path ? e->host_path : e->path);
-        if (!pi->elf_path || !pi->elf_host_path) {
-                rc = diag_set(d, -ENOMEM, "out of memory");
-                goto fail;
-        }
-        snprintf(pi->build_id, sizeof(pi->build_id), "%s", e->build_id);
-        pi->is_executable = e->is_executable;
-        pi->bias = e->bias;
         pyelf_free(own);
         pi->find_ms = mono_ms() - t0;
         *ret = pi;
