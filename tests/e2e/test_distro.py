@@ -193,7 +193,7 @@ def cmd_family(args, tap):
             tag = '%s %s (no table)' % (c['suite'], c['version'])
             kw = dict(python=c['python'], chroot=c['root']) if c['root'] else dict(python=c['python'])
             for sc in args.scenario or NO_TABLE_SCENARIOS:
-                envtest.run_scenario(tap, args.tool, tag, tmp, sc, kw,
+                envtest.run_scenario(tap, args.tool, '%s [%s]' % (tag, sc), tmp, sc, kw,
                                      check=no_dwarf_check(expect_path=c['python']))
 
 
@@ -215,15 +215,16 @@ def cmd_dbg(args, tap):
             chroot = dict(chroot=c['root']) if c['root'] else {}
             tag = '%s %s debug build' % (c['suite'], c['version'])
             for sc in args.scenario or SCENARIOS[:1]:
-                envtest.run_scenario(tap, args.tool, tag, tmp, sc, dict(python=c['python'], **chroot),
+                envtest.run_scenario(tap, args.tool, "%s [%s]" % (tag, sc), tmp, sc,
+                                     dict(python=c["python"], **chroot),
                                      refusal='debug build')
             s = targets.StrippedExe(c['python'], tmp, root=c['root'])
             try:
-                tag = '%s %s debug build, stripped' % (c['suite'], c['version'])
+                tag = '%s %s debug build, stripped in place' % (c['suite'], c['version'])
                 for sc in args.scenario or SCENARIOS[:1]:
-                    envtest.run_scenario(tap, args.tool, tag, tmp, sc,
-                                         dict(python=s.python, env=s.env, **chroot),
-                                         check=no_dwarf_check(stripped=s), refusal='debug build')
+                    envtest.run_scenario(tap, args.tool, '%s [%s]' % (tag, sc), tmp, sc,
+                                         s.target_kw(), check=no_dwarf_check(stripped=s),
+                                         refusal='debug build')
             finally:
                 s.close()
 
@@ -303,7 +304,7 @@ def cmd_loo(args, tap):
             for sc in args.scenario or NO_TABLE_SCENARIOS:
                 # an empty PYLEAK_ATTACH_CACHE_DIR and --no-cache: no layout
                 # an earlier run cached can stand in for the left-out table
-                envtest.run_scenario(tap, tool, tag, tmp, sc, kw,
+                envtest.run_scenario(tap, tool, '%s [%s]' % (tag, sc), tmp, sc, kw,
                                      tool_env={'PYLEAK_ATTACH_CACHE_DIR': ''},
                                      extra_tool_args=['--no-cache'],
                                      check=loo_check(left, stripped))

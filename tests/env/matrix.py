@@ -90,7 +90,7 @@ def rows(tmp, tool, loos):
         name = 'Debian %s %s debug build' % (c['suite'], c['version'])
         yield name, 'complete', tool, dict(python=c['python'], **chroot), None
         s = targets.StrippedExe(c['python'], tmp, root=c['root'])
-        yield name + ', stripped', 'complete', tool, dict(python=s.python, env=s.env, **chroot), s.close
+        yield name + ', stripped in place', 'complete', tool, s.target_kw(), s.close
     full = targets.tool_tables(tool) or []
     for d in loos:
         loo_tool = os.path.join(d, 'ui', 'pyleak-attach')

@@ -226,36 +226,47 @@ class StrippedCopy:
 
 class StrippedExe:
     """A stripped copy (strip --strip-all) of a statically linked interpreter,
-    such as Debian's /usr/bin/python3.Xd, for a build whose debug info must
-    not be found.  root: the chroot the interpreter lives in; the copy is
-    then made inside it (under /tmp) so the chroot can run it.  .python is
-    the path to run (inside the chroot, if any); .env points the copy at
-    the original's standard library (PYTHONHOME=/usr), which it no longer
-    finds next to itself.  close() removes the copy."""
+    such as Debian's /usr/bin/python3.Xd, run where the package put the
+    original: a build whose debug info must not be found, which still looks
+    like the distribution's (pyinterp.c decides the Debian variant from
+    the path).
+
+    In a chroot (root=DIR) the copy is DIR/usr/bin/python3.Xd-stripped,
+    run as .python; close() removes it.  On the host the copy is made in
+    workdir and bind-mounted over the original only where the target runs
+    (.binds, for EnvTarget's binds=): nothing on the host changes."""
 
     def __init__(self, python, workdir, root=None):
-        src = (root or '') + python
-        base = os.path.join(root, 'tmp') if root else workdir
-        self.dir = tempfile.mkdtemp(prefix='pyleak-stripped-', dir=base)
-        self.lib = os.path.join(self.dir, os.path.basename(python))
-        shutil.copy2(src, self.lib)
+        if root:
+            self.lib = root + python + '-stripped'
+            self.python = python + '-stripped'
+            self.binds = ()
+        else:
+            self.lib = os.path.join(workdir, os.path.basename(python) + '-stripped')
+            self.python = python
+            self.binds = ((self.lib, python),)
+        shutil.copy2((root or '') + python, self.lib)
         subprocess.run(['strip', '--strip-all', self.lib], check=True, timeout=120,
                        stdin=subprocess.DEVNULL)
-        self.python = ('/tmp/' + os.path.basename(self.dir) + '/' + os.path.basename(python)
-                       if root else self.lib)
-        self.env = {'PYTHONHOME': '/usr'}
+        self.root = root
+
+    def target_kw(self):
+        """EnvTarget keywords that run the copy."""
+        if self.root:
+            return dict(python=self.python, chroot=self.root)
+        return dict(python=self.python, binds=self.binds)
 
     def check_maps(self, pid):
-        """True when process pid runs this copy (its /proc/PID/exe; in a
-        chroot that path is the one inside)."""
-        try:
-            exe = os.readlink('/proc/%d/exe' % pid)
-        except OSError:
-            return False
-        return exe.endswith('/%s/%s' % (os.path.basename(self.dir), os.path.basename(self.lib)))
+        """True when process pid runs an executable without debug info
+        (the copy: /proc/PID/exe opens the file it runs, mount included)."""
+        return os.path.exists('/proc/%d/exe' % pid) and \
+            not has_debug_info('/proc/%d/exe' % pid)
 
     def close(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
+        try:
+            os.unlink(self.lib)
+        except OSError:
+            pass
 
 
 # ---------------------------------------------------------------------------
