@@ -215,8 +215,8 @@ def cmd_dbg(args, tap):
             chroot = dict(chroot=c['root']) if c['root'] else {}
             tag = '%s %s debug build' % (c['suite'], c['version'])
             for sc in args.scenario or SCENARIOS[:1]:
-                envtest.run_scenario(tap, args.tool, "%s [%s]" % (tag, sc), tmp, sc,
-                                     dict(python=c["python"], **chroot),
+                envtest.run_scenario(tap, args.tool, '%s [%s]' % (tag, sc), tmp, sc,
+                                     dict(python=c['python'], **chroot),
                                      refusal='debug build')
             s = targets.StrippedExe(c['python'], tmp, root=c['root'])
             try:
