@@ -13,10 +13,12 @@
     test_distro.py --tool PATH family     every Debian build the tool embeds no
                                           table for: forky 3.13/3.14/3.15,
                                           bullseye 3.9 (chroots), and any other
-    test_distro.py --tool PATH dbg        Debian's Py_DEBUG interpreters (host
-                                          python3.11d, sid python3.14d), as
-                                          shipped and stripped: a correct walk
-                                          or exit 2 naming the debug build
+    test_distro.py --tool PATH dbg        Debian's Py_DEBUG interpreters (sid
+                                          python3.14d, bullseye python3.9d, the
+                                          host's python3.Xd if installed), as
+                                          shipped and stripped in place: a
+                                          correct walk or exit 2 naming the
+                                          debug build
     test_distro.py --tool FULL loo --loo-build DIR --loo-table NAME
                                           DIR's pyleak-attach, built without
                                           table(s) NAME (tests/env/build-loo,
@@ -204,8 +206,8 @@ def cmd_dbg(args, tap):
     if os.geteuid() == 0 and targets.build_chroots()[0]:
         found += targets.chroot_pythons(dbg=True)
     if not tap.ok(found, 'a Debian debug interpreter is installed (python3.X-dbg: /usr/bin/python3.Xd)',
-                  ['scripts/setup --deps-only installs python3.11-dbg on the host; '
-                   'tests/env/build-chroots adds python3.14-dbg to sid']):
+                  ['tests/env/build-chroots installs python3.14-dbg in sid, python3.9-dbg '
+                   'in bullseye']):
         return
     tap.note('debug interpreters: %s' % versions(found))
     with tempfile.TemporaryDirectory(prefix='pyleak-distro-') as tmp:
