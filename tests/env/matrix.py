@@ -21,6 +21,7 @@ Root for the chroots; stdlib only.
 import argparse
 import glob
 import os
+import re
 import sys
 import tempfile
 
@@ -55,16 +56,21 @@ class Record(run_e2e.Tap):
         pass
 
 
+def refused(msg):
+    """The tool's first line, without the run's temporary paths."""
+    return 'refused: ' + re.sub(r' \(/[^)]*\)', '', msg[len('pyleak-attach: '):])
+
+
 def verdict(rec, report):
     for cond, desc, diag in rec.results:
         if 'refused (exit 2)' in desc:
             msg = next((d for d in diag if d.startswith('pyleak-attach:')), desc)
-            return 'refused: ' + msg[len('pyleak-attach: '):]
+            return refused(msg)
     if report is None:
         msg = next((d for _, _, diag in rec.results for d in diag
                     if d.startswith('pyleak-attach:')), None)
         if msg:
-            return 'refused: ' + msg[len('pyleak-attach: '):]
+            return refused(msg)
     bad = [desc for cond, desc, _ in rec.results if not cond]
     if bad:
         return 'FAIL %d/%d: %s' % (len(bad), len(rec.results), bad[0])
