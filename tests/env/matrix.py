@@ -119,6 +119,10 @@ def main():
     if not os.access(a.tool, os.X_OK):
         sys.exit('matrix: no tool at %s (build it: ./scripts/setup)' % a.tool)
     loos = a.loo if a.loo is not None else sorted(glob.glob(os.path.join(ROOT, 'build-loo-*')))
+    # the harness prints sanitizer reports whole on stdout: they go to
+    # stderr here, so stdout stays the table
+    out, sys.stdout = sys.stdout, sys.stderr
+    print = lambda *a: (out.write(' '.join(map(str, a)) + '\n'), out.flush())  # noqa: E731
     print('| build | pyleak-attach | layout source | oracle (%s) |' % a.scenario)
     print('|---|---|---|---|')
     with tempfile.TemporaryDirectory(prefix='pyleak-matrix-') as tmp:
@@ -134,7 +138,6 @@ def main():
             src = ((report or {}).get('python') or {}).get('layout_source') or '-'
             print('| %s | %s | `%s` | %s |' % (build, label, src,
                                                verdict(rec, report).replace('|', '/')))
-            sys.stdout.flush()
 
 
 if __name__ == '__main__':
