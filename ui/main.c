@@ -32,6 +32,7 @@
 #include "session.h"
 #include "snapshot.h"
 #include "store.h"
+#include "tables.h"
 
 enum exit_code {
         EXIT_COMPLETE = 0,
@@ -129,6 +130,18 @@ static const char usage_text[] =
 "Exit codes: 0 complete, 1 partial result, 2 nothing usable, 64 usage error.\n"
 "Needs ptrace access to PID: root, CAP_SYS_PTRACE, or the same user with\n"
 "kernel.yama.ptrace_scope <= 1 (see README.md, \"Permissions\").\n";
+
+/* The second line lists the layout tables this binary embeds: a build made
+ * with -Dleave_out lacks some, and the leave-one-out tests check it. */
+static void print_version(void)
+{
+        size_t i;
+
+        printf("pyleak-attach %s\nlayout tables:", PYLEAK_VERSION);
+        for (i = 0; i < layout_tables_count; i++)
+                printf(" %s", layout_tables[i].key);
+        printf("\n");
+}
 
 __attribute__((noreturn, format(printf, 1, 2)))
 static void die_usage(const char *fmt, ...)
@@ -278,7 +291,7 @@ static void parse_args(int argc, char **argv, struct options *o)
                         fputs(usage_text, stdout);
                         exit(EXIT_COMPLETE);
                 case 'V':
-                        printf("pyleak-attach %s\n", PYLEAK_VERSION);
+                        print_version();
                         exit(EXIT_COMPLETE);
                 default:
                         die_usage("unknown or incomplete option '%s'", argv[optind - 1]);

@@ -37,10 +37,15 @@ def load_json(path):
 
 
 def run_scenario(tap, tool, tag, tmp, scenario, target_kw, tool_env=None, check=None,
-                 extra_tool_args=()):
+                 extra_tool_args=(), refusal=None):
     """Starts an EnvTarget, runs `pyleak-attach PID --json F --objects`,
     calls check(tap, report, target) (before the oracle runs), then
-    compares with the oracle.  Returns the report (or None)."""
+    compares with the oracle.  Returns the report (or None).
+
+    refusal: a phrase (lowercase) that makes exit 2 an accepted outcome
+    when stderr contains it and no report was written: the tool refused
+    the target for that reason instead of walking it.  Any other exit is
+    judged as without it."""
     t = targets.EnvTarget(scenario=scenario, tmpdir=tmp, **target_kw)
     try:
         ok, why = t.wait_byte(b'R', 120)
@@ -55,6 +60,11 @@ def run_scenario(tap, tool, tag, tmp, scenario, target_kw, tool_env=None, check=
         rc, out, err, secs = run_tool_env(tool, ['--json', jpath, '--objects'] +
                                           list(extra_tool_args) + [t.pid], env)
         report, jerr = load_json(jpath)
+        if refusal and rc == 2:
+            tap.ok(refusal in err.lower() and report is None,
+                   '%s: refused (exit 2), naming the %s, no report (%.2fs)' % (tag, refusal, secs),
+                   ['stderr:'] + tail(err), always=True)
+            return None
         tap.ok(rc == 0 and report is not None, '%s: pyleak-attach exits 0 (%.2fs)' % (tag, secs),
                ['exit %r; %s; stderr:' % (rc, jerr or 'json ok')] + tail(err))
         if report is None:

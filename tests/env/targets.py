@@ -67,12 +67,18 @@ def python_version(python, chroot=None):
         return None
 
 
-def chroot_pythons():
+# Every suite tests/env/build-chroots knows, in its order.
+SUITES = ('trixie', 'sid', 'forky', 'bullseye')
+
+
+def chroot_pythons(suites=SUITES, dbg=False):
     """[{'suite': 'sid', 'root': DIR, 'python': '/usr/bin/python3.14',
-    'version': '3.14.10', 'minor': '3.14'}, ...] from the chroots' markers
-    (only chroots build-chroots finished)."""
+    'version': '3.14.10', 'minor': '3.14', 'dbg': False}, ...] from the
+    chroots' markers (only chroots build-chroots finished).  dbg=True: the
+    Py_DEBUG interpreters ("python-dbg" lines: python3.X-dbg's
+    /usr/bin/python3.Xd) instead of the plain ones."""
     found = []
-    for suite in ('trixie', 'sid'):
+    for suite in suites:
         root = os.path.join(CHROOT_CACHE, suite)
         try:
             with open(os.path.join(root, '.pyleak-chroot')) as f:
@@ -80,12 +86,53 @@ def chroot_pythons():
         except OSError:
             continue
         for line in lines:
-            m = re.match(r'^python (\S+) (\d+\.\d+)\.(\d+)$', line)
-            if m:
-                found.append({'suite': suite, 'root': root, 'python': m.group(1),
-                              'version': '%s.%s' % (m.group(2), m.group(3)),
-                              'minor': m.group(2)})
+            m = re.match(r'^python(-dbg)? (\S+) (\d+\.\d+)\.(\d+)$', line)
+            if m and bool(m.group(1)) == dbg:
+                found.append({'suite': suite, 'root': root, 'python': m.group(2),
+                              'version': '%s.%s' % (m.group(3), m.group(4)),
+                              'minor': m.group(3), 'dbg': dbg})
     return found
+
+
+def host_debian_pythons(dbg=False):
+    """The host's Debian interpreters, as chroot_pythons() lists them
+    (root None): /usr/bin/python3.X, or with dbg=True python3.X-dbg's
+    /usr/bin/python3.Xd."""
+    found = []
+    for path in sorted(glob.glob('/usr/bin/python3.[0-9]*')):
+        if not re.match(r'^python3\.\d+%s$' % ('d' if dbg else ''), os.path.basename(path)):
+            continue
+        ver = python_version(path)
+        if ver and os.access(path, os.X_OK):
+            found.append({'suite': 'host', 'root': None, 'python': path, 'version': ver,
+                          'minor': ver.rsplit('.', 1)[0], 'dbg': dbg})
+    return found
+
+
+def tool_tables(tool):
+    """The keys of the layout tables the tool embeds ('3.13.5-debian', ...)
+    from the second line of its -V, or None when it prints none."""
+    try:
+        out = subprocess.run([tool, '-V'], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             stdin=subprocess.DEVNULL, timeout=60,
+                             universal_newlines=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    for line in out.splitlines():
+        if line.startswith('layout tables:'):
+            return line.split(':', 1)[1].split()
+    return None
+
+
+def table_key(version, debian):
+    """The key a table for this build would have: '3.13.5-debian', '3.12.1'."""
+    return version + ('-debian' if debian else '')
+
+
+def tables_named(keys, name):
+    """The keys a -Dleave_out name stands for: itself, or every table of a
+    minor version ('3.14')."""
+    return [k for k in keys if k == name or k.startswith(name + '.')]
 
 
 def build_chroots(timeout=900):
@@ -175,6 +222,51 @@ class StrippedCopy:
         except OSError:
             return False
         return self.lib in maps
+
+
+class StrippedExe:
+    """A stripped copy (strip --strip-all) of a statically linked interpreter,
+    such as Debian's /usr/bin/python3.Xd, run where the package put the
+    original: a build whose debug info must not be found, which still looks
+    like the distribution's (pyinterp.c decides the Debian variant from
+    the path).
+
+    In a chroot (root=DIR) the copy is DIR/usr/bin/python3.Xd-stripped,
+    run as .python; close() removes it.  On the host the copy is made in
+    workdir and bind-mounted over the original only where the target runs
+    (.binds, for EnvTarget's binds=): nothing on the host changes."""
+
+    def __init__(self, python, workdir, root=None):
+        if root:
+            self.lib = root + python + '-stripped'
+            self.python = python + '-stripped'
+            self.binds = ()
+        else:
+            self.lib = os.path.join(workdir, os.path.basename(python) + '-stripped')
+            self.python = python
+            self.binds = ((self.lib, python),)
+        shutil.copy2((root or '') + python, self.lib)
+        subprocess.run(['strip', '--strip-all', self.lib], check=True, timeout=120,
+                       stdin=subprocess.DEVNULL)
+        self.root = root
+
+    def target_kw(self):
+        """EnvTarget keywords that run the copy."""
+        if self.root:
+            return dict(python=self.python, chroot=self.root)
+        return dict(python=self.python, binds=self.binds)
+
+    def check_maps(self, pid):
+        """True when process pid runs an executable without debug info
+        (the copy: /proc/PID/exe opens the file it runs, mount included)."""
+        return os.path.exists('/proc/%d/exe' % pid) and \
+            not has_debug_info('/proc/%d/exe' % pid)
+
+    def close(self):
+        try:
+            os.unlink(self.lib)
+        except OSError:
+            pass
 
 
 # ---------------------------------------------------------------------------
