@@ -113,7 +113,7 @@ static int try_layout(struct memsrc *m, struct pyinterp *pi, struct trial *t, bo
 {
         struct layout before = t->l;
 
-        (void)infer_gc(m, pi, &t->l, trust_gen0, t->inferred, sizeof(t->inferred));
+        (void)infer_gc(m, pi, &t->l, trust_gen0, NULL, t->inferred, sizeof(t->inferred));
         mark_inferred(&before, &t->l, t->fprov);
         return verify_layout(m, pi, &t->l, &t->checks, d);
 }
@@ -548,6 +548,8 @@ static int try_neighbours(struct memsrc *m, struct pyinterp *pi, const struct la
         struct diag cd = { 0 };
         int rc;
 
+        struct infer_hints hints = { .nenabled = 0 };
+
         if (!n || !dbg)
                 return -ENOENT;
         memset(t, 0, sizeof(*t));
@@ -555,6 +557,8 @@ static int try_neighbours(struct memsrc *m, struct pyinterp *pi, const struct la
                 layout_init(&nb[i], pi->version_hex);
                 if (layout_table_fill(tabs[i], &nb[i], NULL) < 0)
                         return -ENOENT;
+                if (lhas(&nb[i], LF_GC_ENABLED))
+                        hints.enabled[hints.nenabled++] = lo(&nb[i], LF_GC_ENABLED);
         }
         layout_init(&t->l, pi->version_hex);
         overlay(&t->l, dbg, t->sprov, t->fprov);
@@ -570,7 +574,8 @@ static int try_neighbours(struct memsrc *m, struct pyinterp *pi, const struct la
                 }
                 overlay(&t->l, dbg, t->sprov, t->fprov);
                 if (pass == 0)
-                        (void)infer_gc(m, pi, &t->l, false, t->inferred, sizeof(t->inferred));
+                        (void)infer_gc(m, pi, &t->l, false, &hints, t->inferred,
+                                       sizeof(t->inferred));
         }
         for (int s = 0; s < LS__COUNT; s++)
                 if (t->sprov[s] == LP_NONE && t->l.s[s].present)

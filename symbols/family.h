@@ -46,8 +46,16 @@ int family_choose(struct memsrc *m, struct pyinterp *pi, const char *variant,
  * them and gc.garbage/gc.callbacks (the first two list pointers after).
  * Appends what it placed to note ("GC_GENERATIONS gc+20 (generation0)").
  * -ENOENT when nothing consistent is found. */
+struct infer_hints {
+        /* where other versions put gc.isenabled()'s int (GC_ENABLED): one
+         * of the two places before the heads that also appears here is
+         * taken whatever it reads */
+        uint32_t enabled[4];
+        size_t nenabled;
+};
+
 int infer_gc(struct memsrc *m, const struct pyinterp *pi, struct layout *l, int trust_gen0,
-             char *note, size_t len);
+             const struct infer_hints *hints, char *note, size_t len);
 
 /* What the oldest objects on the GC lists placed in l are: their
  * distinct types and the classes (heap types) among them, the live

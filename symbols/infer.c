@@ -119,12 +119,28 @@ static void place_lists(struct memsrc *m, const struct pyinterp *pi, struct layo
  * the candidate whose first int reads 1 (enabled) and whose second is a
  * debug mask, when exactly one does.  A collector that is disabled reads 0
  * at both, and the state stays unknown. */
-static void place_enabled(struct layout *l, const uint8_t *block, uint32_t heads, char *note,
-                          size_t len)
+static void place_enabled(struct layout *l, const uint8_t *block, uint32_t heads,
+                          const struct infer_hints *hints, char *note, size_t len)
 {
         uint32_t pick = 0;
         int found = 0;
 
+        /* where another version has it, among the two places: taken as
+         * it is (a disabled collector reads 0 and tells nothing) */
+        for (uint32_t gap = 0; hints && gap <= 4; gap += 4)
+                for (size_t k = 0; k < hints->nenabled; k++)
+                        if (heads >= 8 + gap && hints->enabled[k] == heads - 8 - gap) {
+                                pick = heads - 8 - gap;
+                                found++;
+                        }
+        if (found == 1) {
+                set_field(l, LF_GC_ENABLED, pick, 4, 4);
+                set_field(l, LF_GC_DEBUG, pick + 4, 4, 4);
+                add_note(note, len, "GC_ENABLED gc+%u, GC_DEBUG gc+%u (of the two places "
+                         "before the heads, the one another version uses)", pick, pick + 4);
+                return;
+        }
+        found = 0;
         for (uint32_t gap = 0; gap <= 4; gap += 4) {
                 uint32_t c = heads - 8 - gap;
                 int32_t en, dbg, pad = 0;
@@ -162,7 +178,7 @@ static bool head_at(struct memsrc *m, const struct layout *l, const uint8_t *blo
 }
 
 static int scan(struct memsrc *m, const struct pyinterp *pi, struct layout *l, uint64_t gc,
-                uint32_t size, char *note, size_t len)
+                uint32_t size, const struct infer_hints *hints, char *note, size_t len)
 {
         uint8_t block[GCSTATE_MAX];
         uint32_t step = lsz(l, LS_GCGEN) ? lsz(l, LS_GCGEN) : 24, off, perm;
@@ -201,12 +217,12 @@ static int scan(struct memsrc *m, const struct pyinterp *pi, struct layout *l, u
         place_lists(m, pi, l, block, lhas(l, LF_GC_PERMANENT) ? perm + step : off + 3 * step,
                     size, note, len);
         if (!lhas(l, LF_GC_ENABLED))
-                place_enabled(l, block, off, note, len);
+                place_enabled(l, block, off, hints, note, len);
         return 0;
 }
 
 int infer_gc(struct memsrc *m, const struct pyinterp *pi, struct layout *l, int trust_gen0,
-             char *note, size_t len)
+             const struct infer_hints *hints, char *note, size_t len)
 {
         uint32_t size = lsz(l, LS_GCSTATE);
         uint64_t gc;
@@ -219,7 +235,7 @@ int infer_gc(struct memsrc *m, const struct pyinterp *pi, struct layout *l, int 
         if (trust_gen0 && lhas(l, LF_GC_GENERATION0) &&
             from_gen0(m, l, gc, size, note, len) == 0)
                 return 0;
-        return scan(m, pi, l, gc, size, note, len);
+        return scan(m, pi, l, gc, size, hints, note, len);
 }
 
 #define Py_TPFLAGS_HEAPTYPE (1ull << 9)
