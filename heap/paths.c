@@ -192,6 +192,12 @@ static uint32_t edge_label_between(const struct heap *h, uint32_t src, uint32_t 
 int heap_path_from_root(const struct heap *h, uint32_t obj, struct heap_path *ret,
                         uint32_t *ret_root)
 {
+        return heap_path_from_root_kind(h, obj, ~0u, ret, ret_root);
+}
+
+int heap_path_from_root_kind(const struct heap *h, uint32_t obj, unsigned kinds,
+                             struct heap_path *ret, uint32_t *ret_root)
+{
         const size_t words = h ? ((size_t)h->nobjs + 63) / 64 + 1 : 0;
         uint64_t *isroot = NULL, *seen = NULL;
         uint32_t *next = NULL, *queue = NULL, qhead = 0, qtail = 0, level_end;
@@ -213,7 +219,8 @@ int heap_path_from_root(const struct heap *h, uint32_t obj, struct heap_path *re
                 goto out;
         }
         for (uint32_t i = 0; i < h->nroots; i++)
-                if (h->roots[i].obj < h->nobjs)
+                if (h->roots[i].obj < h->nobjs &&
+                    (kinds & (1u << h->roots[i].kind)))
                         bit_set(isroot, h->roots[i].obj);
 
         /* level by level, so that all roots at the smallest distance are
@@ -238,6 +245,8 @@ int heap_path_from_root(const struct heap *h, uint32_t obj, struct heap_path *re
                         for (uint32_t i = 0; i < h->nroots; i++) {
                                 uint32_t o = h->roots[i].obj;
 
+                                if (!(kinds & (1u << h->roots[i].kind)))
+                                        continue;
                                 if (o < h->nobjs && bit_get(seen, o)) {
                                         best = i;
                                         from = o;

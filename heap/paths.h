@@ -10,6 +10,7 @@
 #ifndef PYLEAK_PATHS_H
 #define PYLEAK_PATHS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "heap.h"
@@ -42,6 +43,14 @@ int heap_cycles_shortest(const struct heap *h, const struct heap_cycles *set,
  * up to one pass over the graph and 4.25 bytes per object of scratch. */
 int heap_path_from_root(const struct heap *h, uint32_t obj, struct heap_path *ret,
                         uint32_t *ret_root);
+
+/* The same, from the roots whose kind is in kinds (a mask of 1 << enum
+ * heap_root_kind) only: an owner that a module and a frame both reach is
+ * named by the module ("__main__._page_cache"), and one that C code also
+ * holds by the way Python reaches it ("gc.garbage", not "held from
+ * outside").  -ENOENT when no such root reaches obj. */
+int heap_path_from_root_kind(const struct heap *h, uint32_t obj, unsigned kinds,
+                             struct heap_path *ret, uint32_t *ret_root);
 
 void heap_path_release(struct heap_path *p);
 

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "heap.h"
+#include "suspects.h"
 #include "utf8.h"
 
 const char *report_type_name(const struct heap *h, uint32_t obj)
@@ -19,6 +20,20 @@ const char *report_type_name(const struct heap *h, uint32_t obj)
         if (t >= h->ntypes || !h->types[t].fullname)
                 return "?";
         return h->types[t].fullname;
+}
+
+const struct heap_cycles *report_cycle_set(const struct heap *h, bool all_cycles)
+{
+        return all_cycles ? &h->cycles : &h->cycles_local;
+}
+
+bool report_cycle_is_structure(const struct heap *h, const struct heap_cycles *set, uint32_t c)
+{
+        uint32_t n = set->start[c + 1] - set->start[c], ns = 0;
+
+        for (uint32_t k = set->start[c]; k < set->start[c + 1]; k++)
+                ns += heap_obj_is_structure(h, set->members[k]);
+        return ns * 2 >= n;
 }
 
 /* A JSON string from bytes that are meant to be UTF-8 but come from target
