@@ -734,6 +734,33 @@ static bool structural_items(const struct heap *h, const struct acc *a)
                (structural_type(&h->types[t]) && !type_is(&h->types[t], "function"));
 }
 
+/* Owners in the interpreter's own tables: what every program has. */
+static bool interpreter_owned(const struct heap_owner_name *n)
+{
+        static const char *const mods[] = {"sys", "_frozen_importlib", "importlib", "typing",
+                                           "abc", "_abc", "copyreg", "encodings", "linecache"};
+
+        if (n->root_kind == HEAP_ROOT_INTERP || n->root_kind >= HEAP_ROOT_EXTERNAL)
+                return true;
+        if (n->root_kind != HEAP_ROOT_MODULE)
+                return false;
+        for (size_t k = 0; k < sizeof(mods) / sizeof(mods[0]); k++) {
+                size_t l = strlen(mods[k]);
+
+                if (!strncmp(n->path, mods[k], l) &&
+                    (n->path[l] == '.' || n->path[l] == '_' || n->path[l] == '['))
+                        return true;
+        }
+        return false;
+}
+
+static bool ranks_before(const struct heap_suspect *a, const struct heap_suspect *b)
+{
+        if (a->interpreter != b->interpreter)
+                return !a->interpreter;
+        return a->retained > b->retained;
+}
+
 /* Names the candidates and folds those that read the same and hold the
  * same kind of item into the first of them. */
 static int fold(const struct heap *h, struct scratch *s, const struct cand *c, uint32_t nc,
@@ -759,6 +786,7 @@ static int fold(const struct heap *h, struct scratch *s, const struct cand *c, u
                 r = heap_owner_name(h, c[k].obj, &sp.name);
                 if (r < 0)
                         goto out;
+                sp.interpreter = interpreter_owned(&sp.name);
                 for (j = 0; j < n; j++)
                         if (!strcmp(v[j].name.owner, sp.name.owner) &&
                             main_type(&acc[first[j]]) == main_type(&acc[k]))
@@ -776,9 +804,10 @@ static int fold(const struct heap *h, struct scratch *s, const struct cand *c, u
         }
         for (uint32_t j = 0; j < n; j++)
                 describe(h, &acc[first[j]], v[j].accumulates, sizeof(v[j].accumulates));
-        /* folding may have lifted a later owner above an earlier one */
+        /* the application's owners first; folding may have lifted a later
+         * owner above an earlier one */
         for (uint32_t j = 1; j < n; j++)
-                for (uint32_t i = j; i > 0 && v[i].retained > v[i - 1].retained; i--) {
+                for (uint32_t i = j; i > 0 && ranks_before(&v[i], &v[i - 1]); i--) {
                         struct heap_suspect t = v[i];
 
                         v[i] = v[i - 1];

@@ -17,7 +17,9 @@
  * its items.  A candidate whose descendant candidates explain half its
  * bytes gives way to them, so the list names the innermost owners.
  * Interpreter structure (classes, modules, their dicts, functions, code,
- * sys.modules and the interpreter's dicts) is never an owner.  Owners that
+ * sys.modules and the interpreter's dicts) is never an owner; the
+ * interpreter's own caches (under sys, the import system, or held by C
+ * code with no name) come after the application's owners.  Owners that
  * read the same and hold the same kind of items are folded into one
  * suspect ("20 × Service.cache").
  *
@@ -55,6 +57,9 @@ struct heap_suspect {
         uint64_t objects;      /* objects those bytes are */
         uint64_t items;        /* items credited to the owners */
         struct heap_owner_name name;
+        bool interpreter;      /* held in the interpreter's own tables (sys,
+                                  the import system, C code with no name):
+                                  listed after the application's owners */
         char accumulates[256]; /* "200 × dict (245.0 KiB), keys str; 100 ×
                                   Request ⇄ Response cycle" */
 };
