@@ -13,7 +13,7 @@
 
 #define NONE UINT32_MAX
 /* candidates ranked before the nesting rule and the folding */
-#define CAND_MAX 64
+#define CAND_MAX 32
 /* how far up the dominator tree a candidate looks for an enclosing one */
 #define NEST_DEPTH 256
 /* distinct item types, key types and cycle shapes counted per suspect */
@@ -774,7 +774,10 @@ static int fold(const struct heap *h, struct scratch *s, const struct cand *c, u
                 r = -ENOMEM;
                 goto out;
         }
-        for (uint32_t k = 0; k < nc; k++) {
+        /* naming costs a search from the roots: a few more than asked for
+         * leave room for folding and for the interpreter's owners to step
+         * back */
+        for (uint32_t k = 0; k < nc && n < max + 4; k++) {
                 struct heap_suspect sp = {
                         .owner = c[k].obj, .nfolded = 1, .retained = c[k].score,
                         .objects = c[k].objects, .items = s->items[c[k].obj],
