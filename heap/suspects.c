@@ -78,14 +78,6 @@ static bool structural_type(const struct heap_type *t)
         return false;
 }
 
-static bool is_interp_root(const struct heap *h, uint32_t obj)
-{
-        for (uint32_t r = 0; r < h->nroots; r++)
-                if (h->roots[r].obj == obj && h->roots[r].kind == HEAP_ROOT_INTERP)
-                        return true;
-        return false;
-}
-
 bool heap_obj_is_structure(const struct heap *h, uint32_t obj)
 {
         const struct heap_type *t;
@@ -101,7 +93,7 @@ bool heap_obj_is_structure(const struct heap *h, uint32_t obj)
                         if (is_type_or_module(h, h->pred_src[e]))
                                 return true;
         }
-        return is_interp_root(h, obj);
+        return false;
 }
 
 /* ---- names --------------------------------------------------------------- */
@@ -307,13 +299,12 @@ int heap_owner_name(const struct heap *h, uint32_t obj, struct heap_owner_name *
                 return -EINVAL;
         /* the roots a person names first: modules, then the interpreter's
          * own, then the threads' frames, then anything */
-        r = heap_path_from_root_kind(h, obj, 1u << HEAP_ROOT_MODULE, &p, &root);
-        if (r == -ENOENT)
-                r = heap_path_from_root_kind(h, obj, 1u << HEAP_ROOT_INTERP, &p, &root);
-        if (r == -ENOENT)
-                r = heap_path_from_root_kind(h, obj, 1u << HEAP_ROOT_THREAD, &p, &root);
-        if (r == -ENOENT)
-                r = heap_path_from_root(h, obj, &p, &root);
+        static const uint8_t rank[HEAP_ROOT__COUNT] = {
+                [HEAP_ROOT_MODULE] = 0, [HEAP_ROOT_INTERP] = 1, [HEAP_ROOT_THREAD] = 2,
+                [HEAP_ROOT_EXTERNAL] = 3, [HEAP_ROOT_IMMORTAL] = 3, [HEAP_ROOT_PERMANENT] = 3,
+        };
+
+        r = heap_path_from_root_ranked(h, obj, rank, &p, &root);
         if (r == -ENOENT) {
                 const struct heap_type *t = type_of(h, obj);
 
@@ -336,6 +327,7 @@ int heap_owner_name(const struct heap *h, uint32_t obj, struct heap_owner_name *
 
 struct scratch {
         uint32_t n;
+        uint8_t *structure;  /* per object: heap_obj_is_structure(), once */
         uint32_t *holder;    /* per object: the owner it is credited to */
         uint32_t *count;     /* per object: objects it dominates, itself included */
         uint32_t *pos;       /* per object: 1 + index of its candidate */
@@ -356,6 +348,25 @@ static bool not_an_item(const struct heap *h, uint32_t i)
 {
         return h->objs[i].flags & (HOBJ_IS_TYPE | HOBJ_IMMORTAL | HOBJ_GARBAGE) ||
                is_module(h, i);
+}
+
+/* heap_obj_is_structure() for every object in one pass: the namespaces
+ * found from their modules and classes, not from each dict's referrers. */
+static void mark_structure(const struct heap *h, struct scratch *s)
+{
+        for (uint32_t i = 0; i < s->n; i++)
+                s->structure[i] = (h->objs[i].flags & HOBJ_IS_TYPE) ||
+                                  structural_type(type_of(h, i));
+        for (uint32_t i = 0; i < s->n; i++) {
+                if (!is_type_or_module(h, i))
+                        continue;
+                for (uint64_t e = h->edge_start[i]; e < h->edge_start[i + 1]; e++)
+                        if (type_is(type_of(h, h->edge_dst[e]), "dict"))
+                                s->structure[h->edge_dst[e]] = 1;
+        }
+        for (uint32_t r = 0; r < h->nroots && !heap_root_is_computed(&h->roots[r]); r++)
+                if (h->roots[r].kind == HEAP_ROOT_INTERP && h->roots[r].obj < s->n)
+                        s->structure[h->roots[r].obj] = 1;
 }
 
 /* Objects dominated, by peeling the dominator tree from its leaves: the
@@ -389,7 +400,8 @@ static int count_dominated(const struct heap *h, struct scratch *s)
 /* The collection among obj's referrers that hangs where obj's dominator
  * is (under it, or anywhere when the virtual root dominates), preferring
  * the application's over the interpreter's. */
-static uint32_t holder_among_referrers(const struct heap *h, uint32_t obj, uint32_t dom)
+static uint32_t holder_among_referrers(const struct heap *h, const struct scratch *s,
+                                       uint32_t obj, uint32_t dom)
 {
         uint32_t any = NONE;
 
@@ -400,7 +412,7 @@ static uint32_t holder_among_referrers(const struct heap *h, uint32_t obj, uint3
                         continue;
                 if (dom != NONE && h->idom[r] != dom)
                         continue;
-                if (!heap_obj_is_structure(h, r))
+                if (!s->structure[r])
                         return r;
                 if (any == NONE)
                         any = r;
@@ -420,7 +432,7 @@ static void credit_holders(const struct heap *h, struct scratch *s)
                 s->holder[x] = NONE;
                 if (not_an_item(h, x))
                         continue;
-                r = p < s->n && is_collection(h, p) ? p : holder_among_referrers(h, x, p);
+                r = p < s->n && is_collection(h, p) ? p : holder_among_referrers(h, s, x, p);
                 if (r == NONE)
                         r = p < s->n ? p : NONE;
                 if (r == NONE)
@@ -461,7 +473,7 @@ static uint32_t rank_candidates(const struct heap *h, struct scratch *s, struct 
                 k = (struct cand){i, s->score[i] + h->objs[i].size, 0, 0};
                 if (nc == CAND_MAX && cmp_cand(&k, &c[nc - 1]) >= 0)
                         continue;
-                if (heap_obj_is_structure(h, i))
+                if (s->structure[i])
                         continue;
                 if (nc < CAND_MAX)
                         nc++;
@@ -478,17 +490,20 @@ static uint32_t rank_candidates(const struct heap *h, struct scratch *s, struct 
 }
 
 /* A candidate inside another (below it in the dominator tree) credits
- * the enclosing one; an enclosing candidate half explained by those inside
- * gives way to them. */
+ * the enclosing one.  An enclosing candidate half explained by those
+ * inside gives way to them; otherwise it stands for them and they are not
+ * listed (a list of chunks is one owner, not a thousand). */
 static uint32_t innermost(const struct heap *h, struct scratch *s, struct cand *c, uint32_t nc)
 {
-        uint32_t kept = 0;
+        uint32_t parent[CAND_MAX], kept = 0;
+        bool keep[CAND_MAX];
 
         for (uint32_t k = 0; k < nc; k++)
                 s->pos[c[k].obj] = k + 1;
         for (uint32_t k = 0; k < nc; k++) {
                 uint32_t v = c[k].obj;
 
+                parent[k] = NONE;
                 for (uint32_t d = 0; d < NEST_DEPTH; d++) {
                         uint32_t up = h->idom[v];
 
@@ -496,14 +511,23 @@ static uint32_t innermost(const struct heap *h, struct scratch *s, struct cand *
                                 break;
                         v = up;
                         if (s->pos[v]) {
-                                c[s->pos[v] - 1].nested += c[k].score;
+                                parent[k] = s->pos[v] - 1;
+                                c[parent[k]].nested += c[k].score;
                                 break;
                         }
                 }
         }
         for (uint32_t k = 0; k < nc; k++) {
                 s->pos[c[k].obj] = 0;
-                if (c[k].nested * 2 < c[k].score)
+                keep[k] = c[k].nested * 2 < c[k].score;
+        }
+        for (uint32_t k = 0; k < nc; k++) {
+                bool inside_kept = false;
+
+                /* parents are other candidates: at most nc steps */
+                for (uint32_t p = parent[k], d = 0; p != NONE && d < nc; p = parent[p], d++)
+                        inside_kept |= keep[p];
+                if (keep[k] && !inside_kept)
                         c[kept++] = c[k];
         }
         return kept;
@@ -842,11 +866,13 @@ int heap_suspects_compute(const struct heap *h, uint32_t max, struct heap_suspec
         s.pos = malloc(sizeof(*s.pos) * ((size_t)s.n + 1));
         s.score = malloc(sizeof(*s.score) * ((size_t)s.n + 1));
         s.items = malloc(sizeof(*s.items) * ((size_t)s.n + 1));
+        s.structure = malloc((size_t)s.n + 1);
         acc = calloc(CAND_MAX, sizeof(*acc));
-        if (!s.holder || !s.count || !s.pos || !s.score || !s.items || !acc) {
+        if (!s.holder || !s.count || !s.pos || !s.score || !s.items || !s.structure || !acc) {
                 r = -ENOMEM;
                 goto out;
         }
+        mark_structure(h, &s);
         count_dominated(h, &s);
         credit_holders(h, &s);
         memset(s.pos, 0, sizeof(*s.pos) * s.n);
@@ -862,6 +888,7 @@ out:
         free(s.pos);
         free(s.score);
         free(s.items);
+        free(s.structure);
         free(acc);
         return r;
 }

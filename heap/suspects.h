@@ -80,8 +80,8 @@ int heap_owner_name(const struct heap *h, uint32_t obj, struct heap_owner_name *
 
 /* Whether obj is the interpreter's own structure rather than the
  * application's data: a class, a module, a module's or class's dict, a
- * function, code, a descriptor, the interpreter's roots (sys.modules, the
- * sys and builtins dicts).  Needs the referrer index for the dicts. */
+ * function, code, a descriptor.  Needs the referrer index for the dicts.
+ * (The interpreter's sys and builtins dicts are their modules'.) */
 bool heap_obj_is_structure(const struct heap *h, uint32_t obj);
 
 #endif
