@@ -71,9 +71,15 @@ def stop(p):
 
 
 def run_tool(tool, args):
+    """Exit 1 (a partial result) is accepted; a sanitizer report, which
+    also exits 1, is not."""
     p = subprocess.run([tool] + [str(a) for a in args], stdin=subprocess.DEVNULL,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
-    return p.returncode, p.stdout.decode('utf-8', 'replace'), p.stderr.decode('utf-8', 'replace')
+    err = p.stderr.decode('utf-8', 'replace')
+    rc = p.returncode
+    if 'Sanitizer' in err or 'runtime error:' in err:
+        rc = 'sanitizer'
+    return rc, p.stdout.decode('utf-8', 'replace'), err
 
 
 def check_scenario(tap, tool, py, scen):
