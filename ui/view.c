@@ -391,7 +391,10 @@ void view_move(struct view *v, int64_t delta, int page)
         v->sel = (uint32_t)s;
         if (v->sel < v->top)
                 v->top = v->sel;
-        if (to_head)
+        /* above the first row that acts there is only text to read: keep
+         * it in sight whenever the row fits on the page with it (a first
+         * call with a page of one row must not scroll it away for good) */
+        if (to_head || acting_row(v, 0, 1) == s)
                 v->top = 0;
         if (v->sel >= v->top + (uint32_t)page)
                 v->top = v->sel - (uint32_t)page + 1;
