@@ -290,6 +290,116 @@ out:
         return r;
 }
 
+/* For every object, the roots entry of the best rank it has (the earliest
+ * among equals), or UINT32_MAX. */
+static uint32_t *best_root_entries(const struct heap *h, const uint8_t *rank)
+{
+        uint32_t *first = malloc(((size_t)h->nobjs + 1) * sizeof(*first));
+
+        if (!first)
+                return NULL;
+        memset(first, 0xff, ((size_t)h->nobjs + 1) * sizeof(*first));
+        for (uint32_t i = 0; i < h->nroots; i++) {
+                const struct heap_root *rt = &h->roots[i];
+
+                if (rt->obj >= h->nobjs || rt->kind >= HEAP_ROOT__COUNT ||
+                    rank[rt->kind] == HEAP_ROOT_RANK_NONE)
+                        continue;
+                if (first[rt->obj] == UINT32_MAX ||
+                    rank[rt->kind] < rank[h->roots[first[rt->obj]].kind])
+                        first[rt->obj] = i;
+        }
+        return first;
+}
+
+int heap_path_from_root_ranked(const struct heap *h, uint32_t obj, const uint8_t *rank,
+                               struct heap_path *ret, uint32_t *ret_root)
+{
+        const size_t words = h ? ((size_t)h->nobjs + 63) / 64 + 1 : 0;
+        uint32_t *first = NULL, *next = NULL, *queue = NULL, qhead = 0, qtail = 0;
+        uint32_t dist = 0, best = UINT32_MAX, best_dist = 0;
+        uint64_t *seen = NULL;
+        struct heap_path p = {0};
+        int r;
+
+        if (!h || !ret || !rank || !h->pred_start || obj >= h->nobjs)
+                return -EINVAL;
+        first = best_root_entries(h, rank);
+        seen = calloc(words, sizeof(*seen));
+        /* only entries of seen objects are read: untouched pages are free */
+        next = malloc(((size_t)h->nobjs + 1) * sizeof(*next));
+        queue = malloc(((size_t)h->nobjs + 1) * sizeof(*queue));
+        if (!first || !seen || !next || !queue) {
+                r = -ENOMEM;
+                goto out;
+        }
+        queue[qtail++] = obj;
+        bit_set(seen, obj);
+        next[obj] = obj;
+        /* level by level: the first root of a rank met is the nearest of
+         * that rank; a better rank further away still wins */
+        while (qhead < qtail) {
+                uint32_t level_end = qtail;
+
+                for (uint32_t q = qhead; q < level_end; q++) {
+                        uint32_t e = first[queue[q]];
+
+                        if (e == UINT32_MAX)
+                                continue;
+                        if (best == UINT32_MAX ||
+                            rank[h->roots[e].kind] < rank[h->roots[best].kind] ||
+                            (rank[h->roots[e].kind] == rank[h->roots[best].kind] &&
+                             best_dist == dist && e < best)) {
+                                best = e;
+                                best_dist = dist;
+                        }
+                }
+                if (best != UINT32_MAX && rank[h->roots[best].kind] == 0)
+                        break;
+                for (; qhead < level_end; qhead++) {
+                        uint32_t v = queue[qhead];
+
+                        for (uint64_t k = h->pred_start[v]; k < h->pred_start[v + 1]; k++) {
+                                uint32_t u = h->pred_src[k];
+
+                                if (bit_get(seen, u))
+                                        continue;
+                                bit_set(seen, u);
+                                next[u] = v;
+                                queue[qtail++] = u;
+                        }
+                }
+                dist++;
+        }
+        if (best == UINT32_MAX) {
+                r = -ENOENT;
+                goto out;
+        }
+        p.n = best_dist;
+        p.objs = malloc(((size_t)best_dist + 1) * sizeof(*p.objs));
+        p.labels = malloc(((size_t)best_dist + 1) * sizeof(*p.labels));
+        if (!p.objs || !p.labels) {
+                heap_path_release(&p);
+                r = -ENOMEM;
+                goto out;
+        }
+        p.objs[0] = h->roots[best].obj;
+        for (uint32_t k = 0; k < best_dist; k++) {
+                p.objs[k + 1] = next[p.objs[k]];
+                p.labels[k] = edge_label_between(h, p.objs[k], p.objs[k + 1]);
+        }
+        *ret = p;
+        if (ret_root)
+                *ret_root = best;
+        r = 0;
+out:
+        free(first);
+        free(seen);
+        free(next);
+        free(queue);
+        return r;
+}
+
 void heap_path_release(struct heap_path *p)
 {
         if (!p)

@@ -10,6 +10,7 @@
 #ifndef PYLEAK_PATHS_H
 #define PYLEAK_PATHS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "heap.h"
@@ -42,6 +43,17 @@ int heap_cycles_shortest(const struct heap *h, const struct heap_cycles *set,
  * up to one pass over the graph and 4.25 bytes per object of scratch. */
 int heap_path_from_root(const struct heap *h, uint32_t obj, struct heap_path *ret,
                         uint32_t *ret_root);
+
+/* The same with the roots ranked by kind (rank[kind], 0 best;
+ * HEAP_ROOT_RANK_NONE: not a root for this search): the nearest root of
+ * the best rank that reaches obj, however far, so that an owner a module
+ * and a frame both reach is named by the module ("__main__._page_cache"),
+ * and one that C code also holds by the way Python reaches it
+ * ("gc.garbage", not "held from outside").  One search over obj's
+ * ancestors, which stops early once a root of rank 0 is met. */
+#define HEAP_ROOT_RANK_NONE 0xff
+int heap_path_from_root_ranked(const struct heap *h, uint32_t obj, const uint8_t *rank,
+                               struct heap_path *ret, uint32_t *ret_root);
 
 void heap_path_release(struct heap_path *p);
 

@@ -171,6 +171,9 @@ int browser_new(struct session *s, bool utf8, struct browser **ret)
                 return -ENOMEM;
         b->s = s;
         b->utf8 = utf8;
+        /* the application's cycles first: the strict grouping fuses every
+         * instance with its class and module into one component (l) */
+        b->local = true;
         b->rows = UI_MIN_ROWS;
         b->cols = UI_MIN_COLS;
         r = ui_index_new(s, utf8, &b->ix);

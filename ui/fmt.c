@@ -7,23 +7,12 @@
 #include <wchar.h>
 
 #include "heap.h"
+#include "units.h"
 #include "utf8.h"
 
 const char *fmt_bytes(uint64_t b, char *buf, size_t len)
 {
-        static const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-        double v = (double)b;
-        int u = 0;
-
-        while (v >= 1024 && u < 4) {
-                v /= 1024;
-                u++;
-        }
-        if (u == 0)
-                snprintf(buf, len, "%" PRIu64 " B", b);
-        else
-                snprintf(buf, len, "%.1f %s", v, unit[u]);
-        return buf;
+        return units_bytes(b, buf, len);
 }
 
 const char *fmt_delta(int64_t d, char *buf, size_t len)

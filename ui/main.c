@@ -64,7 +64,8 @@ struct options {
         bool quiet;
         bool no_browser;
         bool no_cache;
-        bool dot_local;
+        bool dot_local;            /* accepted; the local grouping is the default */
+        bool all_cycles;           /* --all-cycles: the strict grouping */
         unsigned top;
         unsigned dot_top;
         uint32_t dot_cycles[DOT_CYCLES_MAX];
@@ -106,8 +107,12 @@ static const char usage_text[] =
 "                       cluster per cycle, edges labelled\n"
 "  --dot-top N          --dot: the N biggest cycles (default 10)\n"
 "  --dot-cycles LIST    --dot: these cycles, by rank (e.g. 1,3,5)\n"
-"  --dot-local          --dot: cycles of the local grouping (references to\n"
-"                       classes, modules and function globals ignored)\n"
+"  --dot-local          --dot: cycles of the local grouping (the default now;\n"
+"                       kept for scripts)\n"
+"  --all-cycles         text, JSON, DOT and the browser: every strongly\n"
+"                       connected component, interpreter structure (classes,\n"
+"                       modules, functions, type/__mro__ cycles) included,\n"
+"                       instead of the local grouping\n"
 "  --heapsnapshot FILE  write the heap as a Chrome DevTools heap snapshot\n"
 "                       ('-' = stdout): open it in DevTools' Memory panel\n"
 "  --snapshot MODE      copy, fork, live or auto (default auto: fork when the\n"
@@ -225,6 +230,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 {
         enum { OPT_JSON = 256, OPT_TEXT, OPT_OBJECTS, OPT_TOP, OPT_MAXMEM, OPT_DUMP,
                OPT_FORCE, OPT_DOT, OPT_DOT_TOP, OPT_DOT_CYCLES, OPT_DOT_LOCAL, OPT_HEAPSNAPSHOT,
+               OPT_ALL_CYCLES,
                OPT_SNAPSHOT, OPT_NO_BROWSER, OPT_NO_CACHE, OPT_CORE, OPT_EXE, OPT_SYSROOT };
         static const struct option longopts[] = {
                 {"json", required_argument, NULL, OPT_JSON},
@@ -239,6 +245,7 @@ static void parse_args(int argc, char **argv, struct options *o)
                 {"dot-top", required_argument, NULL, OPT_DOT_TOP},
                 {"dot-cycles", required_argument, NULL, OPT_DOT_CYCLES},
                 {"dot-local", no_argument, NULL, OPT_DOT_LOCAL},
+                {"all-cycles", no_argument, NULL, OPT_ALL_CYCLES},
                 {"snapshot", required_argument, NULL, OPT_SNAPSHOT},
                 {"no-browser", no_argument, NULL, OPT_NO_BROWSER},
                 {"no-cache", no_argument, NULL, OPT_NO_CACHE},
@@ -276,6 +283,7 @@ static void parse_args(int argc, char **argv, struct options *o)
                         break;
                 case OPT_DOT_CYCLES: parse_dot_cycles(o, optarg); break;
                 case OPT_DOT_LOCAL: o->dot_local = true; break;
+                case OPT_ALL_CYCLES: o->all_cycles = true; break;
                 case OPT_SNAPSHOT:
                         if (snapshot_mode_parse(optarg, &o->mode) < 0)
                                 die_usage("--snapshot takes copy, fork, live or auto, not '%s'",
@@ -696,7 +704,7 @@ static int write_heapsnapshot(const struct heap *h, const char *path)
 static int write_dot(const struct heap *h, const struct options *o)
 {
         struct dot_opts dopt = {.cycles = o->dot_cycles, .ncycles = o->ndot_cycles,
-                                .top = o->dot_top, .local = o->dot_local};
+                                .top = o->dot_top, .local = !o->all_cycles};
         FILE *f = open_out(o->dot_path);
 
         if (!f)
@@ -861,9 +869,10 @@ int main(int argc, char **argv)
                                 a.pi->elf_path ? a.pi->elf_path : "?",
                                 a.pi->layout.source ? a.pi->layout.source : "?", how);
                 }
-                /* only the browser (its re-snapshots too) and dumps show
-                 * value previews */
-                a.previews = browse || o.dump_path;
+                /* the browser and dumps show value previews; the reports
+                 * name threads by them (the leak suspects' roots), so a
+                 * report from a dump reads as the live one did */
+                a.previews = true;
                 r = take_heap(&a, o.quiet, &h, &d);
                 if (r < 0) {
                         code = fail(&d, r, r == -EAGAIN || d.msg[0] ?
@@ -877,7 +886,8 @@ int main(int argc, char **argv)
                                 h->ngarbage, mono_ms() - t0);
         }
 
-        ro = (struct report_opts){.objects = o.objects, .top = o.top ? o.top : 20};
+        ro = (struct report_opts){.objects = o.objects, .top = o.top ? o.top : 20,
+                                  .all_cycles = o.all_cycles};
         code = h->meta.inconsistencies ? EXIT_PARTIAL : EXIT_COMPLETE;
         if (!browse)
                 warn_problems(h);

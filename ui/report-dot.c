@@ -148,8 +148,16 @@ int report_dot(const struct heap *h, FILE *f, const struct dot_opts *o)
                         if (o->cycles[k] >= 1 && o->cycles[k] <= c->n)
                                 r = dot_cycle(f, h, c, o->cycles[k] - 1, max_members);
         } else {
-                for (uint32_t k = 0; k < c->n && k < (o->top ? o->top : 10) && r == 0; k++)
+                unsigned want = o->top ? o->top : 10, drawn = 0;
+
+                /* the local view leaves the interpreter's structure out, as
+                 * the text report folds it */
+                for (uint32_t k = 0; k < c->n && drawn < want && r == 0; k++) {
+                        if (o->local && report_cycle_is_structure(h, c, k))
+                                continue;
                         r = dot_cycle(f, h, c, k, max_members);
+                        drawn++;
+                }
         }
         fputs("}\n", f);
         if (r < 0)

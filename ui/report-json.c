@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "heap.h"
+#include "suspects.h"
 #include "utf8.h"
 
 const char *report_type_name(const struct heap *h, uint32_t obj)
@@ -19,6 +20,20 @@ const char *report_type_name(const struct heap *h, uint32_t obj)
         if (t >= h->ntypes || !h->types[t].fullname)
                 return "?";
         return h->types[t].fullname;
+}
+
+const struct heap_cycles *report_cycle_set(const struct heap *h, bool all_cycles)
+{
+        return all_cycles ? &h->cycles : &h->cycles_local;
+}
+
+bool report_cycle_is_structure(const struct heap *h, const struct heap_cycles *set, uint32_t c)
+{
+        uint32_t n = set->start[c + 1] - set->start[c], ns = 0;
+
+        for (uint32_t k = set->start[c]; k < set->start[c + 1]; k++)
+                ns += heap_obj_is_structure(h, set->members[k]);
+        return ns * 2 >= n;
 }
 
 /* A JSON string from bytes that are meant to be UTF-8 but come from target
@@ -158,7 +173,8 @@ static void write_types(FILE *f, const struct heap *h)
                 fputs(", \"qualname\": ", f);
                 json_str(f, t->qualname ? t->qualname : "");
                 fprintf(f, ", \"count\": %" PRIu64 ", \"bytes\": %" PRIu64
-                        ", \"tracked\": %" PRIu64 "}", t->count, t->bytes, t->tracked);
+                        ", \"tracked\": %" PRIu64 ", \"retained\": %" PRIu64 "}", t->count,
+                        t->bytes, t->tracked, t->retained);
                 first = false;
         }
         fputs("\n  ],\n", f);
@@ -211,8 +227,9 @@ static void write_objects(FILE *f, const struct heap *h)
                 fprintf(f, "%s\n    {\"id\": %" PRIu64 ", \"type\": ", i ? "," : "", o->addr);
                 json_str(f, report_type_name(h, i));
                 fprintf(f, ", \"gen\": \"%s\", \"refcnt\": %" PRId64 ", \"size\": %" PRIu64
-                        ", \"opaque\": %s, \"referents\": [",
+                        ", \"retained\": %" PRIu64 ", \"opaque\": %s, \"referents\": [",
                         heap_gen_name(o->gen), o->refcnt, o->size,
+                        h->retained ? h->retained[i] : o->size,
                         (o->flags & HOBJ_OPAQUE) ? "true" : "false");
                 for (uint64_t e = h->edge_start[i]; e < h->edge_start[i + 1]; e++) {
                         fprintf(f, "%s{\"id\": %" PRIu64 ", \"label\": ",
@@ -299,6 +316,66 @@ static void write_problems(FILE *f, const struct heap *h)
         fputs(h->nproblems ? "\n  ],\n" : "],\n", f);
 }
 
+static void write_suspects(FILE *f, const struct heap *h)
+{
+        struct heap_suspects s = {0};
+
+        fputs("  \"suspects\": [", f);
+        /* out of memory: an empty list, as a heap with no owner gives */
+        if (heap_suspects_compute(h, 10, &s) < 0)
+                s.n = 0;
+        for (uint32_t k = 0; k < s.n; k++) {
+                const struct heap_suspect *sp = &s.v[k];
+
+                fprintf(f, "%s\n    {\"owner\": ", k ? "," : "");
+                json_str(f, sp->name.owner);
+                fputs(", \"path\": ", f);
+                json_str(f, sp->name.path);
+                fputs(", \"root\": ", f);
+                json_str(f, sp->name.root);
+                fprintf(f, ", \"id\": %" PRIu64 ", \"folded\": %" PRIu32 ", \"retained\": %"
+                        PRIu64 ", \"objects\": %" PRIu64 ", \"items\": %" PRIu64
+                        ", \"accumulates\": ", h->objs[sp->owner].addr, sp->nfolded,
+                        sp->retained, sp->objects, sp->items);
+                json_str(f, sp->accumulates);
+                fprintf(f, ", \"interpreter\": %s, \"growth\": null}",
+                        sp->interpreter ? "true" : "false");
+        }
+        fputs(s.n ? "\n  ],\n" : "],\n", f);
+        heap_suspects_release(&s);
+}
+
+/* The local grouping unless the strict view is asked for; the
+ * interpreter's structure is then one summary, not hundreds of cycles. */
+static void write_cycles(FILE *f, const struct heap *h, bool all)
+{
+        const struct heap_cycles *set = report_cycle_set(h, all);
+        uint64_t sn = 0, sobj = 0, sbytes = 0, sret = 0;
+        bool first = true;
+
+        fprintf(f, "  \"cycle_grouping\": \"%s\",\n  \"cycles\": [", all ? "strict" : "local");
+        for (uint32_t c = 0; c < set->n; c++) {
+                uint64_t ret = set->retained ? set->retained[c] : 0;
+
+                if (!all && report_cycle_is_structure(h, set, c)) {
+                        sn++;
+                        sobj += set->start[c + 1] - set->start[c];
+                        sbytes += set->bytes[c];
+                        sret += ret;
+                        continue;
+                }
+                fprintf(f, "%s\n    {\"members\": ", first ? "" : ",");
+                json_ids(f, h, set->members + set->start[c], set->start[c + 1] - set->start[c]);
+                fprintf(f, ", \"bytes\": %" PRIu64 ", \"retained\": %" PRIu64
+                        ", \"garbage\": %s}", set->bytes[c], ret,
+                        set->garbage[c] ? "true" : "false");
+                first = false;
+        }
+        fprintf(f, "%s],\n  \"interpreter_structure\": {\"cycles\": %" PRIu64 ", \"objects\": %"
+                PRIu64 ", \"bytes\": %" PRIu64 ", \"retained\": %" PRIu64 "},\n",
+                first ? "" : "\n  ", sn, sobj, sbytes, sret);
+}
+
 int report_json(const struct heap *h, FILE *f, const struct report_opts *o)
 {
         const struct heap_meta *m = &h->meta;
@@ -346,15 +423,9 @@ int report_json(const struct heap *h, FILE *f, const struct report_opts *o)
         write_coverage(f, h);
         write_types(f, h);
 
-        fputs("  \"cycles\": [", f);
-        for (uint32_t c = 0; c < h->cycles.n; c++) {
-                fprintf(f, "%s\n    {\"members\": ", c ? "," : "");
-                json_ids(f, h, h->cycles.members + h->cycles.start[c],
-                         h->cycles.start[c + 1] - h->cycles.start[c]);
-                fprintf(f, ", \"bytes\": %" PRIu64 ", \"garbage\": %s}",
-                        h->cycles.bytes[c], h->cycles.garbage[c] ? "true" : "false");
-        }
-        fputs("\n  ],\n  \"garbage\": ", f);
+        write_suspects(f, h);
+        write_cycles(f, h, o && o->all_cycles);
+        fputs("  \"garbage\": ", f);
         json_ids(f, h, h->garbage, h->ngarbage);
         fputs(",\n  \"gc_garbage\": ", f);
         json_ids(f, h, h->gc_garbage, h->ngc_garbage);

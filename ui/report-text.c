@@ -14,6 +14,7 @@
 #include "fmt.h"
 #include "heap.h"
 #include "paths.h"
+#include "suspects.h"
 
 
 /* Every string from the target or the file system goes through
@@ -55,20 +56,22 @@ static void shorten_signature(char *sig, size_t width)
         memcpy(sig + cut, tail, strlen(tail) + 1);
 }
 
-static void write_cycle(FILE *f, const struct heap *h, uint32_t c)
+static void write_cycle(FILE *f, const struct heap *h, const struct heap_cycles *set,
+                        uint32_t c, uint32_t rank)
 {
-        uint32_t n = h->cycles.start[c + 1] - h->cycles.start[c];
-        uint32_t first = h->cycles.members[h->cycles.start[c]];
+        uint32_t n = set->start[c + 1] - set->start[c];
+        uint32_t first = set->members[set->start[c]];
         struct heap_path p = {0};
-        char sig[512], b[32], lbl[256], clean[1024];
+        char sig[512], b[32], rb[32], lbl[256], clean[1024];
 
-        if (heap_cycle_signature(h, c, sig, sizeof(sig)) < 0)
+        if (heap_cycles_signature(h, set, c, sig, sizeof(sig)) < 0)
                 snprintf(sig, sizeof(sig), "?");
         shorten_signature(sig, SIGNATURE_WIDTH);
-        fprintf(f, "  #%-4" PRIu32 " %" PRIu32 " object%s, %s, %s  [%s]\n", c + 1, n,
-                n == 1 ? "" : "s", fmt_bytes(h->cycles.bytes[c], b, sizeof(b)),
-                h->cycles.garbage[c] ? "GARBAGE" : "alive", CLEAN(sig, clean));
-        if (heap_shortest_cycle(h, c, first, &p) < 0) {
+        fprintf(f, "  #%-4" PRIu32 " %" PRIu32 " object%s, %s, retained %s, %s  [%s]\n", rank,
+                n, n == 1 ? "" : "s", fmt_bytes(set->bytes[c], b, sizeof(b)),
+                fmt_bytes(set->retained ? set->retained[c] : 0, rb, sizeof(rb)),
+                set->garbage[c] ? "GARBAGE" : "alive", CLEAN(sig, clean));
+        if (heap_cycles_shortest(h, set, c, first, &p) < 0) {
                 fputs("        (no cycle path found)\n", f);
                 return;
         }
@@ -88,22 +91,91 @@ static void write_cycle(FILE *f, const struct heap *h, uint32_t c)
         heap_path_release(&p);
 }
 
+/* Cycles of the local grouping (or every strongly connected component
+ * with --all-cycles).  The interpreter's own structure (classes, modules,
+ * functions) is one folded line unless the strict view is asked for: it is
+ * in every program and hides the application's cycles. */
+static void write_cycles(FILE *f, const struct heap *h, unsigned top, bool all)
+{
+        const struct heap_cycles *set = report_cycle_set(h, all);
+        uint64_t ngcyc = 0, sobj = 0, sbytes = 0, sret = 0;
+        uint32_t shown = 0, nstruct = 0, listed = 0;
+        char b[32], rb[32];
+
+        for (uint32_t c = 0; c < set->n; c++)
+                ngcyc += set->garbage[c];
+        fprintf(f, "\nCycles: %" PRIu32 " (%" PRIu64 " garbage), biggest first; %s\n", set->n,
+                ngcyc, all ? "every strongly connected component (--all-cycles)"
+                           : "local grouping (references to classes, modules and function "
+                             "globals ignored; --all-cycles for the strict view)");
+        for (uint32_t c = 0; c < set->n; c++) {
+                if (!all && report_cycle_is_structure(h, set, c)) {
+                        nstruct++;
+                        sobj += set->start[c + 1] - set->start[c];
+                        sbytes += set->bytes[c];
+                        sret += set->retained ? set->retained[c] : 0;
+                        continue;
+                }
+                listed++;
+                if (shown < top) {
+                        write_cycle(f, h, set, c, listed);
+                        shown++;
+                }
+        }
+        if (listed > shown)
+                fprintf(f, "  ... and %" PRIu32 " more cycles (use --top or --json)\n",
+                        listed - shown);
+        if (nstruct)
+                fprintf(f, "  interpreter structure: %" PRIu32 " cycle%s, %" PRIu64 " objects, "
+                        "%s, retained %s (classes, modules, functions; --all-cycles lists "
+                        "them)\n", nstruct, nstruct == 1 ? "" : "s", sobj,
+                        fmt_bytes(sbytes, b, sizeof(b)), fmt_bytes(sret, rb, sizeof(rb)));
+}
+
+/* The owners that hold the memory, first: what a person came for. */
+static void write_suspects(FILE *f, const struct heap *h, unsigned top)
+{
+        struct heap_suspects s = {0};
+        char b[32], c1[1024], c2[1024];
+
+        if (heap_suspects_compute(h, top < 10 ? top : 10, &s) < 0) {
+                fputs("Leak suspects: not computed (out of memory)\n", f);
+                return;
+        }
+        fprintf(f, "Leak suspects: %" PRIu32 " owner%s by retained size%s\n", s.n,
+                s.n == 1 ? "" : "s", s.n ? "" : " (no container holds many objects)");
+        for (uint32_t k = 0; k < s.n; k++) {
+                const struct heap_suspect *sp = &s.v[k];
+                char fold[32] = "";
+
+                if (sp->nfolded > 1)
+                        snprintf(fold, sizeof(fold), "%" PRIu32 " \u00d7 ", sp->nfolded);
+                fprintf(f, "  %" PRIu32 ". %s%s  retained %s, %" PRIu64 " objects\n", k + 1, fold,
+                        CLEAN(sp->name.owner, c1), fmt_bytes(sp->retained, b, sizeof(b)),
+                        sp->objects);
+                fprintf(f, "       %s\n", CLEAN(sp->accumulates, c1));
+                fprintf(f, "       under %s (%s)\n", CLEAN(sp->name.root, c1),
+                        CLEAN(sp->name.path, c2));
+        }
+        heap_suspects_release(&s);
+}
+
 static void write_types(FILE *f, const struct heap *h, unsigned top)
 {
         uint32_t *order = report_types_by_bytes(h);
-        char b[32], nm[1024];
+        char b[32], rb[32], nm[1024];
 
         if (!order)
                 return;
         fprintf(f, "\nTypes by size (top %u of %" PRIu32 "):\n", top, h->ntypes);
-        fprintf(f, "  %10s %12s  %s\n", "count", "bytes", "type");
+        fprintf(f, "  %10s %12s %12s  %s\n", "count", "bytes", "retained", "type");
         for (uint32_t k = 0; k < h->ntypes && k < top; k++) {
                 const struct heap_type *t = &h->types[order[k]];
 
                 if (!t->count)
                         break;
-                fprintf(f, "  %10" PRIu64 " %12s  %s%s\n", t->count,
-                        fmt_bytes(t->bytes, b, sizeof(b)),
+                fprintf(f, "  %10" PRIu64 " %12s %12s  %s%s\n", t->count,
+                        fmt_bytes(t->bytes, b, sizeof(b)), fmt_bytes(t->retained, rb, sizeof(rb)),
                         CLEAN(t->fullname ? t->fullname : "?", nm),
                         t->opaque && t->tracked ? "  (opaque)" : "");
         }
@@ -113,13 +185,14 @@ static void write_types(FILE *f, const struct heap *h, unsigned top)
 static void write_obj_list(FILE *f, const struct heap *h, const uint32_t *idx, uint32_t n,
                            unsigned top)
 {
-        char b[32];
+        char b[32], rb[32];
 
         for (uint32_t k = 0; k < n && k < top; k++) {
                 fputs("  ", f);
                 obj_ref(f, h, idx[k]);
-                fprintf(f, "  refcnt %" PRId64 ", %s\n", h->objs[idx[k]].refcnt,
-                        fmt_bytes(h->objs[idx[k]].size, b, sizeof(b)));
+                fprintf(f, "  refcnt %" PRId64 ", %s, retained %s\n", h->objs[idx[k]].refcnt,
+                        fmt_bytes(h->objs[idx[k]].size, b, sizeof(b)),
+                        fmt_bytes(h->retained ? h->retained[idx[k]] : 0, rb, sizeof(rb)));
         }
         if (n > top)
                 fprintf(f, "  ... and %" PRIu32 " more (use --json for all)\n", n - top);
@@ -130,11 +203,14 @@ int report_text(const struct heap *h, FILE *f, const struct report_opts *o)
         const struct heap_meta *m = &h->meta;
         const struct heap_gcstate *g = &h->gc;
         unsigned top = o && o->top ? o->top : 20;
-        uint64_t gbytes = 0, ngcyc = 0;
+        bool all = o && o->all_cycles;
+        uint64_t gbytes = 0;
         char b[32], c1[4 * sizeof(m->interp_path)], c2[256];
 
         fprintf(f, "pyleak-attach %s: pid %d, CPython %s\n", PYLEAK_VERSION, m->pid,
                 CLEAN(m->python_version, c2));
+        write_suspects(f, h, top);
+        fputc('\n', f);
         fprintf(f, "interpreter: %s", CLEAN(m->interp_path, c1));
         fprintf(f, " (layout from %s)\n", CLEAN(m->layout_source, c2));
         report_layout_line(f, m);
@@ -164,15 +240,7 @@ int report_text(const struct heap *h, FILE *f, const struct report_opts *o)
                 fprintf(f, "  %s\n", heap_problem_text(h, &h->problems[i], text, sizeof(text)));
         }
 
-        for (uint32_t c = 0; c < h->cycles.n; c++)
-                ngcyc += h->cycles.garbage[c];
-        fprintf(f, "\nCycles: %" PRIu32 " (%" PRIu64 " garbage), biggest first\n",
-                h->cycles.n, ngcyc);
-        for (uint32_t c = 0; c < h->cycles.n && c < top; c++)
-                write_cycle(f, h, c);
-        if (h->cycles.n > top)
-                fprintf(f, "  ... and %" PRIu32 " more cycles (use --top or --json)\n",
-                        h->cycles.n - top);
+        write_cycles(f, h, top, all);
 
         for (uint32_t k = 0; k < h->ngarbage; k++)
                 gbytes += h->objs[h->garbage[k]].size;

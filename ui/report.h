@@ -18,6 +18,9 @@ struct heap;
 struct report_opts {
         bool objects;        /* JSON: include every tracked object */
         unsigned top;        /* text: how many cycles/types/objects to list */
+        bool all_cycles;     /* the strict grouping (every strongly connected
+                                component, interpreter structure included)
+                                instead of the local one */
 };
 
 /* Graphviz: chosen cycles, one cluster each, edges labelled.  Cycles are
@@ -49,6 +52,14 @@ int report_text(const struct heap *h, FILE *f, const struct report_opts *o);
  * name, so every writer lists them the same way); caller frees; NULL when
  * out of memory. */
 uint32_t *report_types_by_bytes(const struct heap *h);
+
+/* The cycles a writer lists: the local grouping, or the strict one. */
+const struct heap_cycles *report_cycle_set(const struct heap *h, bool all_cycles);
+
+/* Whether cycle c of set is the interpreter's structure (classes, modules,
+ * functions and their namespaces make most of its members): listed only in
+ * the strict view, otherwise folded into one line. */
+bool report_cycle_is_structure(const struct heap *h, const struct heap_cycles *set, uint32_t c);
 
 /* "module.qualname" of object i's type, for writers. */
 const char *report_type_name(const struct heap *h, uint32_t obj);

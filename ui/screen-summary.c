@@ -10,11 +10,13 @@
 #include "fmt.h"
 #include "heap.h"
 #include "keymap.h"
+#include "suspects.h"
 #include "screens-internal.h"
 #include "view-index.h"
 #include "view.h"
 
 /* Rows of the overview's suspect lists. */
+#define OVERVIEW_TOP_SUSPECTS 8
 #define OVERVIEW_TOP_CYCLES 5
 #define OVERVIEW_TOP_OBJECTS 8
 #define OVERVIEW_TOP_GARBAGE 5
@@ -55,6 +57,34 @@ static bool suspect(const struct heap *h, uint32_t i)
 
         return !(h->objs[i].flags & HOBJ_IS_TYPE) && strcmp(t, "builtins.module") &&
                h->objs[i].gen != HEAP_GEN_UNTRACKED;
+}
+
+/* The owners that hold the memory, named by their path: Enter opens the
+ * owner, p shows the whole path. */
+static int add_suspects(struct view *v)
+{
+        struct heap_suspects s = {0};
+        char b[32], fold[32];
+        int r = heap_suspects_compute(v->h, OVERVIEW_TOP_SUSPECTS, &s);
+
+        if (r < 0)
+                return r;
+        view_add_text(v, STYLE_HEADING, " Owners by retained size (Enter opens one, p shows "
+                      "its path)");
+        for (uint32_t k = 0; k < s.n && r >= 0; k++) {
+                const struct heap_suspect *sp = &s.v[k];
+
+                fold[0] = 0;
+                if (sp->nfolded > 1)
+                        snprintf(fold, sizeof(fold), "%" PRIu32 " \u00d7 ", sp->nfolded);
+                r = view_add_obj_text(v, STYLE_NORMAL, sp->owner, "  %-10s %s%s: %s  (under %s)",
+                                      fmt_bytes(sp->retained, b, sizeof(b)), fold,
+                                      sp->name.owner, sp->accumulates, sp->name.root);
+        }
+        if (!s.n && r >= 0)
+                r = view_add_text(v, STYLE_DIM, "  (no container holds many objects)");
+        heap_suspects_release(&s);
+        return r < 0 ? r : 0;
 }
 
 static int build_overview(struct view *v)
@@ -113,6 +143,9 @@ static int build_overview(struct view *v)
         }
         view_add_text(v, STYLE_NORMAL, "%s", "");
         view_add_text(v, STYLE_HEADING, "Leak suspects");
+        r = add_suspects(v);
+        if (r < 0)
+                return r;
 
         /* cycles: the local grouping, so one instance's own cycle is not lost
          * inside the component every class and module makes */

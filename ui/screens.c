@@ -96,6 +96,10 @@ void screens_cell_line(const struct view *v, const struct row *r, int col, char 
                 out->text = v->texts[r->a];
                 out->stable = true;
                 return;
+        case ROW_OBJTEXT:
+                out->text = v->texts[r->b];
+                out->stable = true;
+                return;
         case ROW_OBJ:
                 snprintf(buf, len, "  %-10s %s%s%s%s",
                          fmt_bytes(ui_obj_retained(h, r->a), b1, sizeof(b1)),

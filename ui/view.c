@@ -30,16 +30,11 @@ int view_add_row(struct view *v, uint8_t kind, uint8_t style, uint32_t a, uint32
         return 0;
 }
 
-int view_add_text(struct view *v, uint8_t style, const char *fmt, ...)
+static int keep_text(struct view *v, const char *fmt, va_list ap, uint32_t *ret)
 {
         char *s;
-        va_list ap;
-        int r;
 
-        va_start(ap, fmt);
-        r = vasprintf(&s, fmt, ap);
-        va_end(ap);
-        if (r < 0)
+        if (vasprintf(&s, fmt, ap) < 0)
                 return -ENOMEM;
         if (v->ntexts == v->captexts) {
                 uint32_t cap = v->captexts ? v->captexts * 2 : 16;
@@ -53,8 +48,36 @@ int view_add_text(struct view *v, uint8_t style, const char *fmt, ...)
                 v->captexts = cap;
         }
         v->texts[v->ntexts] = s;
-        return view_add_row(v, style == STYLE_HEADING ? ROW_HEADING : ROW_TEXT, style,
-                            v->ntexts++, 0);
+        *ret = v->ntexts++;
+        return 0;
+}
+
+int view_add_text(struct view *v, uint8_t style, const char *fmt, ...)
+{
+        uint32_t t;
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = keep_text(v, fmt, ap, &t);
+        va_end(ap);
+        if (r < 0)
+                return r;
+        return view_add_row(v, style == STYLE_HEADING ? ROW_HEADING : ROW_TEXT, style, t, 0);
+}
+
+int view_add_obj_text(struct view *v, uint8_t style, uint32_t obj, const char *fmt, ...)
+{
+        uint32_t t;
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = keep_text(v, fmt, ap, &t);
+        va_end(ap);
+        if (r < 0)
+                return r;
+        return view_add_row(v, ROW_OBJTEXT, style, obj, t);
 }
 
 void view_add_head(struct view *v, const char *fmt, ...)
@@ -72,6 +95,7 @@ uint32_t view_row_obj(const struct row *r)
 {
         switch (r->kind) {
         case ROW_OBJ: case ROW_REF: case ROW_REFBY: case ROW_STEP: case ROW_LOCAL:
+        case ROW_OBJTEXT:
                 return r->a;
         default:
                 return UI_NONE;
@@ -115,6 +139,21 @@ static int row_garbage(const struct view *v, const struct row *r)
                 return ui_cycle_set(v->h, r->b)->garbage[r->a];
         if (r->kind == ROW_TYPE)
                 return v->ix->type_garbage && v->ix->type_garbage[r->a] > 0;
+        return -1;
+}
+
+bool view_row_acts(const struct row *r)
+{
+        return view_row_obj(r) != UI_NONE || r->kind == ROW_CYCLE || r->kind == ROW_TYPE;
+}
+
+/* The acting row nearest s, looking in direction dir first; -1 if none. */
+static int64_t acting_row(const struct view *v, int64_t s, int dir)
+{
+        for (int pass = 0; pass < 2; pass++, dir = -dir)
+                for (int64_t i = s; i >= 0 && i < (int64_t)v->nvis; i += dir)
+                        if (view_row_acts(&v->rows[v->vis[i]]))
+                                return i;
         return -1;
 }
 
@@ -275,6 +314,11 @@ int view_refresh(struct view *v)
         if (r < 0)
                 return r;
         v->sel = 0;
+        if (v->nvis) {
+                int64_t a = acting_row(v, 0, 1);
+
+                v->sel = a > 0 ? (uint32_t)a : 0;
+        }
         if (keep != UI_NONE)
                 for (uint32_t i = 0; i < v->nvis; i++)
                         if (v->vis[i] == keep) {
@@ -327,7 +371,8 @@ int view_set_filter(struct view *v, bool garbage_only, const char *type)
 
 void view_move(struct view *v, int64_t delta, int page)
 {
-        int64_t s = (int64_t)v->sel + delta;
+        int64_t s = (int64_t)v->sel + delta, a;
+        bool to_head = false;
 
         if (page < 1)
                 page = 1;
@@ -336,9 +381,21 @@ void view_move(struct view *v, int64_t delta, int page)
                 s = (int64_t)v->nvis - 1;
         if (s < 0)
                 s = 0;
+        /* the cursor stops only where Enter does something; going up past
+         * the first such row shows the lines above it */
+        a = acting_row(v, s, delta < 0 ? -1 : 1);
+        if (a >= 0) {
+                to_head = delta < 0 && a > s;
+                s = a;
+        }
         v->sel = (uint32_t)s;
         if (v->sel < v->top)
                 v->top = v->sel;
+        /* above the first row that acts there is only text to read: keep
+         * it in sight whenever the row fits on the page with it (a first
+         * call with a page of one row must not scroll it away for good) */
+        if (to_head || acting_row(v, 0, 1) == s)
+                v->top = 0;
         if (v->sel >= v->top + (uint32_t)page)
                 v->top = v->sel - (uint32_t)page + 1;
         /* no empty space below the last row when it can be filled */

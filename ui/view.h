@@ -41,6 +41,8 @@ enum row_kind {
         ROW_THREAD,     /* a: thread */
         ROW_FRAME,      /* a: frame */
         ROW_LOCAL,      /* a: object, b: root index */
+        ROW_OBJTEXT,    /* a: object, b: text index: an object named by a
+                           text the view keeps (a leak suspect) */
 };
 
 enum row_style {
@@ -200,6 +202,11 @@ int view_add_obj(struct view *v, uint8_t kind, uint32_t obj, uint32_t b);
  * keeps. */
 __attribute__((format(printf, 3, 4)))
 int view_add_text(struct view *v, uint8_t style, const char *fmt, ...);
+/* A row that opens obj (Enter, p) and reads as the text the view keeps. */
+__attribute__((format(printf, 4, 5)))
+int view_add_obj_text(struct view *v, uint8_t style, uint32_t obj, const char *fmt, ...);
+/* Whether Enter does something on the row: the cursor only stops there. */
+bool view_row_acts(const struct row *r);
 /* A line above the column header (at most four; more are dropped). */
 __attribute__((format(printf, 2, 3)))
 void view_add_head(struct view *v, const char *fmt, ...);

@@ -161,7 +161,7 @@ def shquote(s):
 # Each step: keys to send, text that proves the screen is there.
 TOUR = [
     ([], 'Leak suspects'),
-    (['c'], 'grouping: strongly connected components'),
+    (['c', 'l'], 'grouping: strongly connected components'),
     (['Enter'], 'Shortest cycle through'),
     (['BSpace', 'l'], 'grouping: local'),
     (['Enter'], 'local grouping (references to classes'),
@@ -240,6 +240,9 @@ def body(t, tool, target, tmp, panes):
     t.ok('\u2014' in s, 'UTF-8 locale: title uses an em dash', s)
 
     p.keys('c')
+    s = p.wait_for('grouping: local') or ''
+    t.ok(s != '', 'cycles: the local grouping by default', p.text())
+    p.keys('l')
     s = p.wait_for('grouping: strongly connected components') or ''
     t.ok('members' in s and 'retained' in s and 'type signature' in s,
          'cycles: columns', s)

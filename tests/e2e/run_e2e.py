@@ -821,7 +821,7 @@ def run_scenario(tap, tool, ver, python, scenario, tmpdir, n_checks):
                 tap.ok(False, '%s: target did not get ready' % tag, [why])
             return
         jpath = os.path.join(tmpdir, 'report-%s.json' % scenario)
-        rc, out, err, secs = run_tool(tool, ['--json', jpath, '--objects', tgt.pid])
+        rc, out, err, secs = run_tool(tool, ['--json', jpath, '--objects', '--all-cycles', tgt.pid])
         st, tr = proc_state(tgt.pid), tracer_pid(tgt.pid)
         tap.ok(rc == 0, '%s: pyleak-attach exits 0 (%.2fs)' % (tag, secs),
                ['exit %r; stderr:' % (rc,)] + tail(err) if rc != 0 else [])

@@ -297,8 +297,11 @@ int main(void)
         ok(has(b, "gc.garbage: 1 object"), "overview: gc.garbage");
         ok(has(b, "Largest cycles by retained size"), "overview: cycle suspects");
 
-        /* cycles: SCC grouping shows the module component and the garbage pair */
+        /* cycles open in the local grouping; l: the SCC grouping shows the
+         * module component and the garbage pair */
         keys(b, "c");
+        ok(has(b, "grouping: local"), "cycles: the local grouping by default");
+        keys(b, "l");
         ok(has(b, "grouping: strongly connected components"), "cycles: grouping named");
         ok(has(b, "members") && has(b, "retained") && has(b, "type signature"),
            "cycles: column header");

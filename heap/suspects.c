@@ -1,0 +1,903 @@
+/* suspects.c: see suspects.h. */
+#include "suspects.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis.h"
+#include "paths.h"
+#include "units.h"
+
+#define NONE UINT32_MAX
+/* candidates ranked before the nesting rule and the folding */
+#define CAND_MAX 32
+/* how far up the dominator tree a candidate looks for an enclosing one */
+#define NEST_DEPTH 256
+/* distinct item types, key types and cycle shapes counted per suspect */
+#define STAT_TYPES 16
+#define STAT_SHAPES 4
+/* cycles up to this size are described by their member types */
+#define SHAPE_MEMBERS 8
+
+/* Truncating copy: names are cut, never overflowed. */
+static void copy(char *dst, size_t len, const char *src)
+{
+        size_t n = strlen(src);
+
+        if (!len)
+                return;
+        if (n >= len)
+                n = len - 1;
+        memcpy(dst, src, n);
+        dst[n] = 0;
+}
+
+/* ---- what an object is --------------------------------------------------- */
+
+static const struct heap_type *type_of(const struct heap *h, uint32_t i)
+{
+        uint32_t t = h->objs[i].type;
+
+        return t < h->ntypes ? &h->types[t] : NULL;
+}
+
+static bool type_is(const struct heap_type *t, const char *qualname)
+{
+        return t && t->module && t->qualname && !strcmp(t->module, "builtins") &&
+               !strcmp(t->qualname, qualname);
+}
+
+static bool is_module(const struct heap *h, uint32_t i)
+{
+        return type_is(type_of(h, i), "module");
+}
+
+static bool is_type_or_module(const struct heap *h, uint32_t i)
+{
+        return (h->objs[i].flags & HOBJ_IS_TYPE) || is_module(h, i);
+}
+
+/* Builtin types that only the interpreter's structure makes in numbers. */
+static bool structural_type(const struct heap_type *t)
+{
+        static const char *const names[] = {
+                "module", "function", "code", "builtin_function_or_method",
+                "method_descriptor", "getset_descriptor", "member_descriptor",
+                "wrapper_descriptor", "classmethod_descriptor", "classmethod",
+                "staticmethod", "property", "mappingproxy",
+        };
+
+        if (!t || !t->module || strcmp(t->module, "builtins"))
+                return false;
+        for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+                if (t->qualname && !strcmp(t->qualname, names[k]))
+                        return true;
+        return false;
+}
+
+bool heap_obj_is_structure(const struct heap *h, uint32_t obj)
+{
+        const struct heap_type *t;
+
+        if (!h || obj >= h->nobjs)
+                return false;
+        t = type_of(h, obj);
+        if ((h->objs[obj].flags & HOBJ_IS_TYPE) || structural_type(t))
+                return true;
+        /* a dict a module or a class holds is their namespace */
+        if (type_is(t, "dict") && h->pred_start) {
+                for (uint64_t e = h->pred_start[obj]; e < h->pred_start[obj + 1]; e++)
+                        if (is_type_or_module(h, h->pred_src[e]))
+                                return true;
+        }
+        return false;
+}
+
+/* ---- names --------------------------------------------------------------- */
+
+/* The first referent of obj whose edge reads `label`, or NONE. */
+static uint32_t child_by_label(const struct heap *h, uint32_t obj, const char *label)
+{
+        char buf[256];
+
+        if (obj >= h->nobjs)
+                return NONE;
+        for (uint64_t e = h->edge_start[obj]; e < h->edge_start[obj + 1]; e++)
+                if (!strcmp(heap_label_text(h, h->edge_label[e], buf, sizeof(buf)), label))
+                        return h->edge_dst[e];
+        return NONE;
+}
+
+/* An attribute of an instance or a module: a slot or inline value
+ * (".name"), or an entry of its __dict__. */
+static uint32_t attribute(const struct heap *h, uint32_t obj, const char *name)
+{
+        char lbl[160];
+        uint32_t r;
+
+        snprintf(lbl, sizeof(lbl), ".%s", name);
+        r = child_by_label(h, obj, lbl);
+        if (r != NONE)
+                return r;
+        snprintf(lbl, sizeof(lbl), "['%s']", name);
+        return child_by_label(h, child_by_label(h, obj, "__dict__"), lbl);
+}
+
+/* threading._active[ident]._name, as the program named the thread; else
+ * its ident. */
+static void thread_name(const struct heap *h, uint64_t ident, char *buf, size_t len)
+{
+        uint32_t mod = NONE, t, s;
+        char lbl[32], pv[128];
+
+        for (uint32_t r = 0; r < h->nroots && mod == NONE; r++) {
+                const struct heap_root *rt = &h->roots[r];
+
+                if (rt->kind == HEAP_ROOT_MODULE && rt->label != HEAP_ROOT_NO_LABEL &&
+                    !strcmp(heap_label_text(h, rt->label, pv, sizeof(pv)), "threading"))
+                        mod = rt->obj;
+        }
+        snprintf(lbl, sizeof(lbl), "[%" PRIu64 "]", ident);
+        t = child_by_label(h, attribute(h, mod, "_active"), lbl);
+        s = t == NONE ? NONE : attribute(h, t, "_name");
+        if (s != NONE && heap_preview(h, s, pv, sizeof(pv)) == 0 && pv[0] == '\'' &&
+            strlen(pv) >= 2 && pv[strlen(pv) - 1] == '\'') {
+                pv[strlen(pv) - 1] = 0;
+                copy(buf, len, pv + 1);
+                return;
+        }
+        snprintf(buf, len, "%" PRIu64, ident);
+}
+
+static void root_name(const struct heap *h, uint32_t root, struct heap_owner_name *n,
+                      bool *ret_nsdict)
+{
+        const struct heap_root *rt = &h->roots[root];
+        const struct heap_type *t = type_of(h, rt->obj);
+        char lbl[200] = "", th[64];
+
+        *ret_nsdict = false;
+        if (rt->label != HEAP_ROOT_NO_LABEL)
+                heap_label_text(h, rt->label, lbl, sizeof(lbl));
+        /* a frame's local "f_locals.svc" is the variable svc */
+        if (rt->kind == HEAP_ROOT_THREAD && !strncmp(lbl, "f_locals.", 9))
+                memmove(lbl, lbl + 9, strlen(lbl + 9) + 1);
+        n->root_kind = rt->kind;
+        switch (rt->kind) {
+        case HEAP_ROOT_MODULE:
+                copy(n->path, sizeof(n->path), lbl);
+                snprintf(n->root, sizeof(n->root), "module %s", lbl);
+                return;
+        case HEAP_ROOT_THREAD:
+                copy(n->path, sizeof(n->path), lbl);
+                if (rt->frame < h->nframes) {
+                        const struct heap_frame *f = &h->frames[rt->frame];
+
+                        if (f->thread < h->nthreads)
+                                thread_name(h, h->threads[f->thread].thread_id, th, sizeof(th));
+                        else
+                                snprintf(th, sizeof(th), "?");
+                        snprintf(n->root, sizeof(n->root), "thread %s, %s() local %s", th,
+                                 f->function ? f->function : "?", lbl);
+                } else {
+                        snprintf(n->root, sizeof(n->root), "a thread's local %s", lbl);
+                }
+                return;
+        case HEAP_ROOT_INTERP: {
+                /* "sys.__dict__": the namespace of sys, spelled sys.x */
+                char *dot = strstr(lbl, ".__dict__");
+
+                if (dot && !dot[9]) {
+                        *dot = 0;
+                        *ret_nsdict = true;
+                }
+                copy(n->path, sizeof(n->path), lbl);
+                snprintf(n->root, sizeof(n->root), "the interpreter (%s)", lbl);
+                return;
+        }
+        default:
+                snprintf(n->path, sizeof(n->path), "<%s>",
+                         t && t->qualname ? t->qualname : "?");
+                snprintf(n->root, sizeof(n->root), "%s",
+                         rt->kind == HEAP_ROOT_EXTERNAL ?
+                                 "held from outside the graph (C code, the C stack)" :
+                         rt->kind == HEAP_ROOT_IMMORTAL ? "an immortal object" :
+                                                          "frozen by gc.freeze()");
+        }
+}
+
+/* An instance of the application's own class: its attributes are what a
+ * person calls the owner by (Service.cache). */
+static bool is_app_instance(const struct heap *h, uint32_t i)
+{
+        const struct heap_type *t = type_of(h, i);
+
+        return t && t->module && strcmp(t->module, "builtins") && !is_type_or_module(h, i) &&
+               !structural_type(t);
+}
+
+static void append(char *buf, size_t len, const char *s)
+{
+        size_t n = strlen(buf);
+
+        if (n + 1 < len)
+                copy(buf + n, len - n, s);
+}
+
+/* Spells the steps of p after the root: ".attr" for attributes, module
+ * and class namespaces alike, "[k]" and "['k']" for items. */
+static void spell_steps(const struct heap *h, const struct heap_path *p, bool nsdict,
+                        struct heap_owner_name *n)
+{
+        size_t short_at = SIZE_MAX;
+        uint32_t short_obj = NONE, attr_of = p->n ? p->objs[0] : NONE;
+        char lbl[200], step[220];
+
+        for (uint32_t k = 0; k < p->n; k++) {
+                size_t at = strlen(n->path), ll;
+                uint32_t src = p->objs[k];
+
+                heap_label_text(h, p->labels[k], lbl, sizeof(lbl));
+                ll = strlen(lbl);
+                /* an lru_cache's dict is the cache of the function */
+                if (!strcmp(lbl, "<cache>"))
+                        continue;
+                if (!strcmp(lbl, "__dict__")) {
+                        nsdict = true;
+                        attr_of = src;
+                        continue;
+                }
+                if (nsdict && ll > 4 && !strncmp(lbl, "['", 2) && !strcmp(lbl + ll - 2, "']")) {
+                        lbl[ll - 2] = 0;
+                        snprintf(step, sizeof(step), ".%s", lbl + 2);
+                        src = attr_of;
+                } else if (lbl[0] == '.' || lbl[0] == '[' || lbl[0] == '<') {
+                        copy(step, sizeof(step), lbl);
+                } else {
+                        snprintf(step, sizeof(step), ".%s", lbl);
+                }
+                nsdict = false;
+                append(n->path, sizeof(n->path), step);
+                if (step[0] == '.' && strcmp(step, ".__class__") && src != NONE &&
+                    is_app_instance(h, src)) {
+                        short_at = at;
+                        short_obj = src;
+                }
+        }
+        if (short_obj != NONE) {
+                const struct heap_type *t = type_of(h, short_obj);
+
+                snprintf(n->owner, sizeof(n->owner), "%s%s", t->qualname ? t->qualname : "?",
+                         n->path + short_at);
+        } else if (n->root_kind == HEAP_ROOT_THREAD) {
+                /* "main() local buf", not a bare "buf" */
+                const char *local = strstr(n->root, "() local ");
+                const char *func = strstr(n->root, ", ");
+
+                if (local && func && func < local)
+                        snprintf(n->owner, sizeof(n->owner), "%.*s() local %s",
+                                 (int)(local - func - 2), func + 2, n->path);
+                else
+                        copy(n->owner, sizeof(n->owner), n->path);
+        } else {
+                copy(n->owner, sizeof(n->owner), n->path);
+        }
+}
+
+int heap_owner_name(const struct heap *h, uint32_t obj, struct heap_owner_name *ret)
+{
+        struct heap_owner_name n = {.root_kind = HEAP_ROOT__COUNT};
+        struct heap_path p = {0};
+        uint32_t root = 0;
+        bool nsdict;
+        int r;
+
+        if (!h || !ret || obj >= h->nobjs || !h->pred_start)
+                return -EINVAL;
+        /* the roots a person names first: modules, then the interpreter's
+         * own, then the threads' frames, then anything */
+        static const uint8_t rank[HEAP_ROOT__COUNT] = {
+                [HEAP_ROOT_MODULE] = 0, [HEAP_ROOT_INTERP] = 1, [HEAP_ROOT_THREAD] = 2,
+                [HEAP_ROOT_EXTERNAL] = 3, [HEAP_ROOT_IMMORTAL] = 3, [HEAP_ROOT_PERMANENT] = 3,
+        };
+
+        r = heap_path_from_root_ranked(h, obj, rank, &p, &root);
+        if (r == -ENOENT) {
+                const struct heap_type *t = type_of(h, obj);
+
+                snprintf(n.path, sizeof(n.path), "<%s>", t && t->qualname ? t->qualname : "?");
+                copy(n.owner, sizeof(n.owner), n.path);
+                snprintf(n.root, sizeof(n.root), "no root (garbage)");
+                *ret = n;
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        root_name(h, root, &n, &nsdict);
+        spell_steps(h, &p, nsdict, &n);
+        heap_path_release(&p);
+        *ret = n;
+        return 0;
+}
+
+/* ---- holders ------------------------------------------------------------- */
+
+struct scratch {
+        uint32_t n;
+        uint8_t *structure;  /* per object: heap_obj_is_structure(), once */
+        uint32_t *holder;    /* per object: the owner it is credited to */
+        uint32_t *count;     /* per object: objects it dominates, itself included */
+        uint32_t *pos;       /* per object: 1 + index of its candidate */
+        uint64_t *score;     /* per object: retained sizes credited to it */
+        uint32_t *items;     /* per object: items credited to it */
+};
+
+/* A function has eight references, a class dozens: neither collects. */
+static bool is_collection(const struct heap *h, uint32_t i)
+{
+        return heap_nref(h, i) >= HEAP_SUSPECT_MIN_ITEMS && !is_type_or_module(h, i) &&
+               !structural_type(type_of(h, i));
+}
+
+/* Never an item: classes and modules are structure, immortal objects
+ * everyone's, garbage the collector's. */
+static bool not_an_item(const struct heap *h, uint32_t i)
+{
+        return h->objs[i].flags & (HOBJ_IS_TYPE | HOBJ_IMMORTAL | HOBJ_GARBAGE) ||
+               is_module(h, i);
+}
+
+/* heap_obj_is_structure() for every object in one pass: the namespaces
+ * found from their modules and classes, not from each dict's referrers. */
+static void mark_structure(const struct heap *h, struct scratch *s)
+{
+        for (uint32_t i = 0; i < s->n; i++)
+                s->structure[i] = (h->objs[i].flags & HOBJ_IS_TYPE) ||
+                                  structural_type(type_of(h, i));
+        for (uint32_t i = 0; i < s->n; i++) {
+                if (!is_type_or_module(h, i))
+                        continue;
+                for (uint64_t e = h->edge_start[i]; e < h->edge_start[i + 1]; e++)
+                        if (type_is(type_of(h, h->edge_dst[e]), "dict"))
+                                s->structure[h->edge_dst[e]] = 1;
+        }
+        for (uint32_t r = 0; r < h->nroots && !heap_root_is_computed(&h->roots[r]); r++)
+                if (h->roots[r].kind == HEAP_ROOT_INTERP && h->roots[r].obj < s->n)
+                        s->structure[h->roots[r].obj] = 1;
+}
+
+/* Objects dominated, by peeling the dominator tree from its leaves: the
+ * heap keeps no order of the tree. */
+static int count_dominated(const struct heap *h, struct scratch *s)
+{
+        uint32_t *pending = s->pos, *queue = s->holder, qh = 0, qt = 0;
+
+        for (uint32_t i = 0; i < s->n; i++) {
+                s->count[i] = 1;
+                pending[i] = 0;
+        }
+        for (uint32_t i = 0; i < s->n; i++)
+                if (h->idom[i] < s->n)
+                        pending[h->idom[i]]++;
+        for (uint32_t i = 0; i < s->n; i++)
+                if (!pending[i])
+                        queue[qt++] = i;
+        while (qh < qt) {
+                uint32_t v = queue[qh++], p = h->idom[v];
+
+                if (p >= s->n)
+                        continue;
+                s->count[p] += s->count[v];
+                if (--pending[p] == 0 && qt < s->n)
+                        queue[qt++] = p;
+        }
+        return 0;
+}
+
+/* The collection among obj's referrers that hangs where obj's dominator
+ * is (under it, or anywhere when the virtual root dominates), preferring
+ * the application's over the interpreter's. */
+static uint32_t holder_among_referrers(const struct heap *h, const struct scratch *s,
+                                       uint32_t obj, uint32_t dom)
+{
+        uint32_t any = NONE;
+
+        for (uint64_t e = h->pred_start[obj]; e < h->pred_start[obj + 1]; e++) {
+                uint32_t r = h->pred_src[e];
+
+                if (r == obj || !is_collection(h, r) || (h->objs[r].flags & HOBJ_GARBAGE))
+                        continue;
+                if (dom != NONE && h->idom[r] != dom)
+                        continue;
+                if (!s->structure[r])
+                        return r;
+                if (any == NONE)
+                        any = r;
+        }
+        return any;
+}
+
+static void credit_holders(const struct heap *h, struct scratch *s)
+{
+        for (uint32_t i = 0; i < s->n; i++) {
+                s->score[i] = 0;
+                s->items[i] = 0;
+        }
+        for (uint32_t x = 0; x < s->n; x++) {
+                uint32_t p = h->idom[x], r;
+
+                s->holder[x] = NONE;
+                if (not_an_item(h, x))
+                        continue;
+                r = p < s->n && is_collection(h, p) ? p : holder_among_referrers(h, s, x, p);
+                if (r == NONE)
+                        r = p < s->n ? p : NONE;
+                if (r == NONE)
+                        continue;
+                s->holder[x] = r;
+                s->items[r]++;
+                s->score[r] += h->retained[x];
+        }
+}
+
+/* ---- candidates ---------------------------------------------------------- */
+
+struct cand {
+        uint32_t obj;
+        uint64_t score, nested;
+        uint64_t objects;
+};
+
+static int cmp_cand(const void *a, const void *b)
+{
+        const struct cand *x = a, *y = b;
+
+        if (x->score != y->score)
+                return x->score < y->score ? 1 : -1;
+        return x->obj < y->obj ? -1 : x->obj > y->obj;
+}
+
+/* The best CAND_MAX owners; returns how many. */
+static uint32_t rank_candidates(const struct heap *h, struct scratch *s, struct cand *c)
+{
+        uint32_t nc = 0;
+
+        for (uint32_t i = 0; i < s->n; i++) {
+                struct cand k;
+
+                if (s->items[i] < HEAP_SUSPECT_MIN_ITEMS || (h->objs[i].flags & HOBJ_GARBAGE))
+                        continue;
+                k = (struct cand){i, s->score[i] + h->objs[i].size, 0, 0};
+                if (nc == CAND_MAX && cmp_cand(&k, &c[nc - 1]) >= 0)
+                        continue;
+                if (s->structure[i])
+                        continue;
+                if (nc < CAND_MAX)
+                        nc++;
+                /* insertion: the array stays sorted and small */
+                c[nc - 1] = k;
+                for (uint32_t j = nc - 1; j > 0 && cmp_cand(&c[j], &c[j - 1]) < 0; j--) {
+                        struct cand t = c[j];
+
+                        c[j] = c[j - 1];
+                        c[j - 1] = t;
+                }
+        }
+        return nc;
+}
+
+/* A candidate inside another (below it in the dominator tree) credits
+ * the enclosing one.  An enclosing candidate half explained by those
+ * inside gives way to them; otherwise it stands for them and they are not
+ * listed (a list of chunks is one owner, not a thousand). */
+static uint32_t innermost(const struct heap *h, struct scratch *s, struct cand *c, uint32_t nc)
+{
+        uint32_t parent[CAND_MAX], kept = 0;
+        bool keep[CAND_MAX];
+
+        for (uint32_t k = 0; k < nc; k++)
+                s->pos[c[k].obj] = k + 1;
+        for (uint32_t k = 0; k < nc; k++) {
+                uint32_t v = c[k].obj;
+
+                parent[k] = NONE;
+                for (uint32_t d = 0; d < NEST_DEPTH; d++) {
+                        uint32_t up = h->idom[v];
+
+                        if (up >= s->n || up == v)
+                                break;
+                        v = up;
+                        if (s->pos[v]) {
+                                parent[k] = s->pos[v] - 1;
+                                c[parent[k]].nested += c[k].score;
+                                break;
+                        }
+                }
+        }
+        for (uint32_t k = 0; k < nc; k++) {
+                s->pos[c[k].obj] = 0;
+                keep[k] = c[k].nested * 2 < c[k].score;
+        }
+        for (uint32_t k = 0; k < nc; k++) {
+                bool inside_kept = false;
+
+                /* parents are other candidates: at most nc steps */
+                for (uint32_t p = parent[k], d = 0; p != NONE && d < nc; p = parent[p], d++)
+                        inside_kept |= keep[p];
+                if (keep[k] && !inside_kept)
+                        c[kept++] = c[k];
+        }
+        return kept;
+}
+
+/* ---- what accumulates ---------------------------------------------------- */
+
+struct tstat {
+        uint32_t type;
+        uint64_t count, bytes;
+};
+
+struct shape {
+        char text[96];
+        uint64_t count;
+};
+
+struct acc {
+        struct tstat types[STAT_TYPES];
+        uint32_t ntypes;
+        struct tstat keys[4];
+        uint32_t nkeys;
+        struct shape shapes[STAT_SHAPES];
+        uint32_t nshapes;
+};
+
+static void tstat_add(struct tstat *v, uint32_t *n, uint32_t cap, uint32_t type, uint64_t count,
+                      uint64_t bytes)
+{
+        for (uint32_t k = 0; k < *n; k++)
+                if (v[k].type == type) {
+                        v[k].count += count;
+                        v[k].bytes += bytes;
+                        return;
+                }
+        if (*n < cap)
+                v[(*n)++] = (struct tstat){type, count, bytes};
+}
+
+static const char *qualname(const struct heap *h, uint32_t type)
+{
+        return type < h->ntypes && h->types[type].qualname ? h->types[type].qualname : "?";
+}
+
+/* "Request ⇄ Response cycle": the distinct member types of a small cycle. */
+static void shape_text(const struct heap *h, uint32_t cyc, char *buf, size_t len)
+{
+        const struct heap_cycles *c = &h->cycles_local;
+        uint32_t n = c->start[cyc + 1] - c->start[cyc], seen[SHAPE_MEMBERS], ns = 0;
+
+        buf[0] = 0;
+        if (n > SHAPE_MEMBERS) {
+                snprintf(buf, len, "%" PRIu32 "-object cycle", n);
+                return;
+        }
+        for (uint32_t k = c->start[cyc]; k < c->start[cyc + 1]; k++) {
+                uint32_t t = h->objs[c->members[k]].type;
+                bool dup = false;
+
+                for (uint32_t j = 0; j < ns; j++)
+                        dup |= seen[j] == t;
+                if (dup)
+                        continue;
+                seen[ns++] = t;
+                append(buf, len, ns > 1 ? " \u21c4 " : "");
+                append(buf, len, qualname(h, t));
+        }
+        append(buf, len, n == 1 ? " self-cycle" : " cycle");
+}
+
+static void shape_add(struct acc *a, const char *text)
+{
+        for (uint32_t k = 0; k < a->nshapes; k++)
+                if (!strcmp(a->shapes[k].text, text)) {
+                        a->shapes[k].count++;
+                        return;
+                }
+        if (a->nshapes < STAT_SHAPES) {
+                copy(a->shapes[a->nshapes].text, sizeof(a->shapes[0].text), text);
+                a->shapes[a->nshapes++].count = 1;
+        }
+}
+
+/* Keys of a dict owner: "<key>" edges name them; a str-keyed table only
+ * visits its values, labelled "['key']". */
+static void count_keys(const struct heap *h, uint32_t owner, struct acc *a)
+{
+        char lbl[64];
+
+        for (uint64_t e = h->edge_start[owner]; e < h->edge_start[owner + 1]; e++) {
+                const char *t = heap_label_text(h, h->edge_label[e], lbl, sizeof(lbl));
+
+                if (!strcmp(t, "<key>"))
+                        tstat_add(a->keys, &a->nkeys, 4, h->objs[h->edge_dst[e]].type, 1, 0);
+                else if (!strncmp(t, "['", 2))
+                        tstat_add(a->keys, &a->nkeys, 4, NONE, 1, 0);
+        }
+}
+
+/* One pass over the objects: the items of every chosen owner by type, and
+ * the small cycles they are in. */
+static int accumulate(const struct heap *h, struct scratch *s, struct cand *c, uint32_t nc,
+                      struct acc *acc)
+{
+        const struct heap_cycles *lc = &h->cycles_local;
+        uint32_t *cyc_of = NULL;
+        uint64_t *counted = NULL;
+
+        if (lc->n) {
+                cyc_of = malloc(sizeof(*cyc_of) * s->n);
+                counted = calloc(((size_t)lc->n + 63) / 64, sizeof(*counted));
+                if (!cyc_of || !counted) {
+                        free(cyc_of);
+                        free(counted);
+                        return -ENOMEM;
+                }
+                memset(cyc_of, 0xff, sizeof(*cyc_of) * s->n);
+                for (uint32_t q = 0; q < lc->n; q++)
+                        for (uint32_t k = lc->start[q]; k < lc->start[q + 1]; k++)
+                                if (lc->members[k] < s->n)
+                                        cyc_of[lc->members[k]] = q;
+        }
+        for (uint32_t k = 0; k < nc; k++) {
+                s->pos[c[k].obj] = k + 1;
+                c[k].objects = 1;
+                count_keys(h, c[k].obj, &acc[k]);
+        }
+        for (uint32_t x = 0; x < s->n; x++) {
+                uint32_t r = s->holder[x], k, q;
+
+                if (r == NONE || !s->pos[r])
+                        continue;
+                k = s->pos[r] - 1;
+                c[k].objects += s->count[x];
+                tstat_add(acc[k].types, &acc[k].ntypes, STAT_TYPES, h->objs[x].type, 1,
+                          h->retained[x]);
+                q = cyc_of ? cyc_of[x] : NONE;
+                if (q != NONE && !(counted[q / 64] & (1ULL << (q % 64)))) {
+                        char text[96];
+
+                        counted[q / 64] |= 1ULL << (q % 64);
+                        shape_text(h, q, text, sizeof(text));
+                        shape_add(&acc[k], text);
+                }
+        }
+        for (uint32_t k = 0; k < nc; k++)
+                s->pos[c[k].obj] = 0;
+        free(cyc_of);
+        free(counted);
+        return 0;
+}
+
+static int cmp_tstat(const void *a, const void *b)
+{
+        const struct tstat *x = a, *y = b;
+
+        if (x->bytes != y->bytes)
+                return x->bytes < y->bytes ? 1 : -1;
+        return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
+}
+
+static void describe(const struct heap *h, struct acc *a, char *buf, size_t len)
+{
+        char b[32], part[200];
+
+        buf[0] = 0;
+        qsort(a->types, a->ntypes, sizeof(a->types[0]), cmp_tstat);
+        for (uint32_t k = 0; k < a->ntypes && k < 2; k++) {
+                snprintf(part, sizeof(part), "%s%" PRIu64 " \u00d7 %s (%s)", k ? ", " : "",
+                         a->types[k].count, qualname(h, a->types[k].type),
+                         units_bytes(a->types[k].bytes, b, sizeof(b)));
+                append(buf, len, part);
+        }
+        if (a->nkeys) {
+                for (uint32_t k = 0; k < a->nkeys; k++)
+                        a->keys[k].bytes = a->keys[k].count;
+                qsort(a->keys, a->nkeys, sizeof(a->keys[0]), cmp_tstat);
+                snprintf(part, sizeof(part), ", keys %s",
+                         a->keys[0].type == NONE ? "str" : qualname(h, a->keys[0].type));
+                append(buf, len, part);
+        }
+        for (uint32_t k = 0; k < a->nshapes; k++)
+                if (a->shapes[k].count >= 2) {
+                        snprintf(part, sizeof(part), "; %" PRIu64 " \u00d7 %s", a->shapes[k].count,
+                                 a->shapes[k].text);
+                        append(buf, len, part);
+                        break;
+                }
+}
+
+/* ---- the list ------------------------------------------------------------ */
+
+static void acc_merge(struct acc *into, const struct acc *from)
+{
+        for (uint32_t k = 0; k < from->ntypes; k++)
+                tstat_add(into->types, &into->ntypes, STAT_TYPES, from->types[k].type,
+                          from->types[k].count, from->types[k].bytes);
+        for (uint32_t k = 0; k < from->nkeys; k++)
+                tstat_add(into->keys, &into->nkeys, 4, from->keys[k].type, from->keys[k].count, 0);
+        for (uint32_t k = 0; k < from->nshapes; k++)
+                for (uint64_t i = 0; i < from->shapes[k].count; i++)
+                        shape_add(into, from->shapes[k].text);
+}
+
+static uint32_t main_type(const struct acc *a)
+{
+        uint32_t best = NONE;
+        uint64_t bytes = 0;
+
+        for (uint32_t k = 0; k < a->ntypes; k++)
+                if (best == NONE || a->types[k].bytes > bytes) {
+                        best = a->types[k].type;
+                        bytes = a->types[k].bytes;
+                }
+        return best;
+}
+
+/* A namespace of descriptors or classes (a static type's dict) is the
+ * interpreter's, whoever holds it.  Functions are not: a list of
+ * callbacks is the application's. */
+static bool structural_items(const struct heap *h, const struct acc *a)
+{
+        uint32_t t = main_type(a);
+
+        if (t >= h->ntypes)
+                return false;
+        return type_is(&h->types[t], "type") ||
+               (structural_type(&h->types[t]) && !type_is(&h->types[t], "function"));
+}
+
+/* Owners in the interpreter's own tables: what every program has. */
+static bool interpreter_owned(const struct heap_owner_name *n)
+{
+        static const char *const mods[] = {"sys", "_frozen_importlib", "importlib", "typing",
+                                           "abc", "_abc", "copyreg", "encodings", "linecache"};
+
+        if (n->root_kind == HEAP_ROOT_INTERP || n->root_kind >= HEAP_ROOT_EXTERNAL)
+                return true;
+        if (n->root_kind != HEAP_ROOT_MODULE)
+                return false;
+        for (size_t k = 0; k < sizeof(mods) / sizeof(mods[0]); k++) {
+                size_t l = strlen(mods[k]);
+
+                if (!strncmp(n->path, mods[k], l) &&
+                    (n->path[l] == '.' || n->path[l] == '_' || n->path[l] == '['))
+                        return true;
+        }
+        return false;
+}
+
+static bool ranks_before(const struct heap_suspect *a, const struct heap_suspect *b)
+{
+        if (a->interpreter != b->interpreter)
+                return !a->interpreter;
+        return a->retained > b->retained;
+}
+
+/* Names the candidates and folds those that read the same and hold the
+ * same kind of item into the first of them. */
+static int fold(const struct heap *h, struct scratch *s, const struct cand *c, uint32_t nc,
+                struct acc *acc, uint32_t max, struct heap_suspects *ret)
+{
+        struct heap_suspect *v = calloc(nc ? nc : 1, sizeof(*v));
+        uint32_t *first = calloc(nc ? nc : 1, sizeof(*first)), n = 0;
+        int r = 0;
+
+        if (!v || !first) {
+                r = -ENOMEM;
+                goto out;
+        }
+        /* naming costs a search from the roots: a few more than asked for
+         * leave room for folding and for the interpreter's owners to step
+         * back */
+        for (uint32_t k = 0; k < nc && n < max + 4; k++) {
+                struct heap_suspect sp = {
+                        .owner = c[k].obj, .nfolded = 1, .retained = c[k].score,
+                        .objects = c[k].objects, .items = s->items[c[k].obj],
+                };
+                uint32_t j;
+
+                if (structural_items(h, &acc[k]))
+                        continue;
+                r = heap_owner_name(h, c[k].obj, &sp.name);
+                if (r < 0)
+                        goto out;
+                sp.interpreter = interpreter_owned(&sp.name);
+                for (j = 0; j < n; j++)
+                        if (!strcmp(v[j].name.owner, sp.name.owner) &&
+                            main_type(&acc[first[j]]) == main_type(&acc[k]))
+                                break;
+                if (j < n) {
+                        v[j].nfolded++;
+                        v[j].retained += sp.retained;
+                        v[j].objects += sp.objects;
+                        v[j].items += sp.items;
+                        acc_merge(&acc[first[j]], &acc[k]);
+                        continue;
+                }
+                first[n] = k;
+                v[n++] = sp;
+        }
+        for (uint32_t j = 0; j < n; j++)
+                describe(h, &acc[first[j]], v[j].accumulates, sizeof(v[j].accumulates));
+        /* the application's owners first; folding may have lifted a later
+         * owner above an earlier one */
+        for (uint32_t j = 1; j < n; j++)
+                for (uint32_t i = j; i > 0 && ranks_before(&v[i], &v[i - 1]); i--) {
+                        struct heap_suspect t = v[i];
+
+                        v[i] = v[i - 1];
+                        v[i - 1] = t;
+                }
+        ret->n = n < max ? n : max;
+        ret->v = v;
+        v = NULL;
+out:
+        free(v);
+        free(first);
+        return r;
+}
+
+int heap_suspects_compute(const struct heap *h, uint32_t max, struct heap_suspects *ret)
+{
+        struct scratch s = {0};
+        struct cand c[CAND_MAX];
+        struct acc *acc = NULL;
+        uint32_t nc;
+        int r;
+
+        if (!h || !ret || !h->analysed || !h->idom || !h->retained || !h->pred_start)
+                return -EINVAL;
+        *ret = (struct heap_suspects){0};
+        s.n = h->nobjs;
+        s.holder = malloc(sizeof(*s.holder) * ((size_t)s.n + 1));
+        s.count = malloc(sizeof(*s.count) * ((size_t)s.n + 1));
+        s.pos = malloc(sizeof(*s.pos) * ((size_t)s.n + 1));
+        s.score = malloc(sizeof(*s.score) * ((size_t)s.n + 1));
+        s.items = malloc(sizeof(*s.items) * ((size_t)s.n + 1));
+        s.structure = malloc((size_t)s.n + 1);
+        acc = calloc(CAND_MAX, sizeof(*acc));
+        if (!s.holder || !s.count || !s.pos || !s.score || !s.items || !s.structure || !acc) {
+                r = -ENOMEM;
+                goto out;
+        }
+        mark_structure(h, &s);
+        count_dominated(h, &s);
+        credit_holders(h, &s);
+        memset(s.pos, 0, sizeof(*s.pos) * s.n);
+        nc = rank_candidates(h, &s, c);
+        nc = innermost(h, &s, c, nc);
+        r = accumulate(h, &s, c, nc, acc);
+        if (r < 0)
+                goto out;
+        r = fold(h, &s, c, nc, acc, max ? max : 10, ret);
+out:
+        free(s.holder);
+        free(s.count);
+        free(s.pos);
+        free(s.score);
+        free(s.items);
+        free(s.structure);
+        free(acc);
+        return r;
+}
+
+void heap_suspects_release(struct heap_suspects *s)
+{
+        if (!s)
+                return;
+        free(s->v);
+        s->v = NULL;
+        s->n = 0;
+}
