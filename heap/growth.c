@@ -241,7 +241,13 @@ int heap_growth_compute(const struct heap *old, const struct heap *cur, uint32_t
         for (uint32_t k = 0; k < s.n; k++) {
                 const struct heap_suspect *sp = &s.v[k];
                 struct heap_owner_growth *g = &v[n];
-                uint32_t o = heap_growth_match(old, cur, sp->owner);
+                uint32_t o;
+
+                /* reached only from a root with no name (C code): no path
+                 * finds it again in the other snapshot */
+                if (sp->name.path[0] == '<')
+                        continue;
+                o = heap_growth_match(old, cur, sp->owner);
 
                 *g = (struct heap_owner_growth){ .name = sp->name, .owner = sp->owner,
                                                  .old_owner = o };

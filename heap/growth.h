@@ -7,6 +7,8 @@
  * name, the thread's local) and the same edge labels are followed in the
  * older heap.  An index label ("[3]") matches the same index.  An owner
  * the older heap does not reach that way is new there (its old size 0).
+ * Owners reached only from roots with no name (held by C code) have no
+ * path to follow and are left out.
  *
  * Sizes are the dominator tree's (retained bytes and objects under the
  * owner), in both heaps, so the two sides are measured alike.  The objects

@@ -81,6 +81,9 @@ struct heap_type {
 
 struct heap_gcstate {
         bool enabled;
+        bool unknown;        /* enabled and debug unread: the layout places
+                                neither (an experimental layout whose
+                                neighbours disagree on them) */
         bool collecting;     /* a collection was running at snapshot time */
         int debug;           /* gc.get_debug() flags */
         int thresholds[3];
@@ -92,7 +95,7 @@ struct heap_meta {
         int pid;                   /* 0 for core files / dumps of cores */
         char python_version[32];   /* "3.12.1" */
         uint32_t python_hex;       /* PY_VERSION_HEX */
-        char layout_source[64];    /* "dwarf", ... */
+        char layout_source[96];    /* "dwarf", "family:3.13 (table:...)" */
         char interp_path[512];     /* ELF that holds the interpreter */
         double pause_ms;
         double stop_ms;
@@ -122,6 +125,16 @@ struct heap_meta {
                                       its layout (before any stop) */
         char layout_disagreements[512]; /* providers that disagreed on a
                                       field ("" when all agree) */
+        /* How sure the layout is (symbols/pyinterp.h): the checks against
+         * memory that held ("; "-separated names), the candidates a family
+         * or neighbours layout tried, what was placed from memory, the
+         * structs left out, and whether it is experimental.  "" / false
+         * for dumps before format 5. */
+        char layout_checks[640];
+        char layout_candidates[384];
+        char layout_inferred[2048];
+        char layout_gapped[512];
+        bool layout_experimental;
         uint64_t previews_dropped; /* value previews not recorded because
                                       their pool reached its cap
                                       (HEAP_PREVIEW_POOL_MAX) */

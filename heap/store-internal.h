@@ -46,6 +46,11 @@ struct dump_meta {
         int64_t npreviews, previews_dropped;
         char previews_checksum[24];
         char meta_checksum[24];
+        char layout_checks[sizeof(((struct heap_meta *)0)->layout_checks)];
+        char layout_candidates[sizeof(((struct heap_meta *)0)->layout_candidates)];
+        char layout_inferred[sizeof(((struct heap_meta *)0)->layout_inferred)];
+        char layout_gapped[sizeof(((struct heap_meta *)0)->layout_gapped)];
+        int64_t layout_experimental;
 };
 
 enum mkind { MK_TEXT, MK_INT, MK_REAL };
@@ -58,7 +63,7 @@ struct mkey {
 };
 
 /* One list of keys serves the writer and the reader (store-schema.c). */
-#define N_META_KEYS 42
+#define N_META_KEYS 47
 extern const struct mkey store_meta_keys[N_META_KEYS];
 
 extern const char *const store_root_kind_names[HEAP_ROOT__COUNT];

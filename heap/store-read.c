@@ -766,9 +766,15 @@ static int gc_state_row(struct reader *rd, sqlite3_stmt *st, int64_t n, void *ct
 
         if (n > 0)
                 return ROW_STOP; /* one too many: read_gc_state() says so */
+        /* enabled and debug are both NULL when the layout did not place
+         * them (format 5+) */
+        g->unknown = sqlite3_column_type(st, 0) == SQLITE_NULL &&
+                     sqlite3_column_type(st, 2) == SQLITE_NULL;
         for (int c = 0; c < 10; c++) {
                 int64_t v = sqlite3_column_int64(st, c);
 
+                if (g->unknown && (c == 0 || c == 2))
+                        continue;
                 if (!col_is_int(st, c) || (c < 9 && (v < INT_MIN || v > INT_MAX)))
                         return damaged(rd, "gc_state is malformed");
         }
@@ -1158,6 +1164,12 @@ static void restore_meta(const struct dump_meta *dm, struct heap_meta *m)
         memcpy(m->layout_disagreements, dm->layout_disagreements,
                sizeof(m->layout_disagreements));
         m->layout_disagreements[sizeof(m->layout_disagreements) - 1] = '\0';
+        snprintf(m->layout_checks, sizeof(m->layout_checks), "%s", dm->layout_checks);
+        snprintf(m->layout_candidates, sizeof(m->layout_candidates), "%s",
+                 dm->layout_candidates);
+        snprintf(m->layout_inferred, sizeof(m->layout_inferred), "%s", dm->layout_inferred);
+        snprintf(m->layout_gapped, sizeof(m->layout_gapped), "%s", dm->layout_gapped);
+        m->layout_experimental = dm->layout_experimental != 0;
         m->previews_dropped = (uint64_t)dm->previews_dropped;
 }
 

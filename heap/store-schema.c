@@ -264,6 +264,11 @@ const struct mkey store_meta_keys[N_META_KEYS] = {
         MKV("previews_checksum", MK_TEXT, previews_checksum, 2),
         MKV("fork_ms", MK_REAL, fork_ms, 3),
         MKV("meta_checksum", MK_TEXT, meta_checksum, 4),
+        MKV("layout_checks", MK_TEXT, layout_checks, 5),
+        MKV("layout_candidates", MK_TEXT, layout_candidates, 5),
+        MKV("layout_inferred", MK_TEXT, layout_inferred, 5),
+        MKV("layout_gapped", MK_TEXT, layout_gapped, 5),
+        MKV("layout_experimental", MK_INT, layout_experimental, 5),
 };
 _Static_assert(sizeof(store_meta_keys) / sizeof(store_meta_keys[0]) == N_META_KEYS,
                "N_META_KEYS must count store_meta_keys");
@@ -440,7 +445,7 @@ uint64_t store_model_checksum(const struct heap *h)
                 store_cs_str(&s, f->filename);
         }
 
-        cs_word(&s, g->enabled | (uint64_t)g->collecting << 1);
+        cs_word(&s, g->enabled | (uint64_t)g->collecting << 1 | (uint64_t)g->unknown << 2);
         cs_word(&s, (uint64_t)(int64_t)g->debug);
         for (int i = 0; i < 3; i++) {
                 cs_word(&s, (uint64_t)(int64_t)g->thresholds[i]);

@@ -267,6 +267,12 @@ static void fill_dump_meta(const struct heap *h, const struct store_write_opts *
         memcpy(dm->layout_disagreements, m->layout_disagreements,
                sizeof(dm->layout_disagreements));
         dm->layout_disagreements[sizeof(dm->layout_disagreements) - 1] = '\0';
+        snprintf(dm->layout_checks, sizeof(dm->layout_checks), "%s", m->layout_checks);
+        snprintf(dm->layout_candidates, sizeof(dm->layout_candidates), "%s",
+                 m->layout_candidates);
+        snprintf(dm->layout_inferred, sizeof(dm->layout_inferred), "%s", m->layout_inferred);
+        snprintf(dm->layout_gapped, sizeof(dm->layout_gapped), "%s", m->layout_gapped);
+        dm->layout_experimental = m->layout_experimental;
         dm->analysed = h->analysed;
         dm->nobjs = h->nobjs;
         dm->ntracked = h->ntracked;
@@ -356,9 +362,14 @@ static void gc_state_cells(struct batch *b, const struct heap *h, uint32_t i)
         const struct heap_gcstate *g = &h->gc;
 
         (void)i;
-        cell_int(b, 0, g->enabled);
+        if (g->unknown) {
+                cell_null(b, 0);
+                cell_null(b, 2);
+        } else {
+                cell_int(b, 0, g->enabled);
+                cell_int(b, 2, g->debug);
+        }
         cell_int(b, 1, g->collecting);
-        cell_int(b, 2, g->debug);
         for (int k = 0; k < 3; k++) {
                 cell_int(b, 3 + k, g->thresholds[k]);
                 cell_int(b, 6 + k, g->counts[k]);

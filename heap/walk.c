@@ -49,6 +49,7 @@ struct gcstate {
         uint32_t stats_step;
         uint64_t permanent;
         int enabled, debug, collecting;
+        bool unknown;            /* the layout places neither enabled nor debug */
         uint64_t garbage;
 };
 
@@ -79,6 +80,7 @@ static int read_gcstate(struct walker *w, uint64_t gc, struct gcstate *gs, struc
         if (read_i32(p, gc + lo(l, LF_GC_COLLECTING), &gs->collecting) < 0)
                 return diag_set(d, -EFAULT, "cannot read the GC state at 0x%llx",
                                 (unsigned long long)gc);
+        gs->unknown = !lhas(l, LF_GC_ENABLED);
         if (lhas(l, LF_GC_ENABLED))
                 (void)read_i32(p, gc + lo(l, LF_GC_ENABLED), &gs->enabled);
         if (lhas(l, LF_GC_DEBUG))
@@ -1395,6 +1397,101 @@ static int record_threads(struct walker *w, uint64_t interp)
         return r < 0 ? r : 0;
 }
 
+/* One GC state: its settings (the first one's are the report's), every
+ * list walked onto the heap, and gc.garbage's address in *garbage.
+ * -EAGAIN when a collection runs or (live) ran meanwhile. */
+static int walk_gc_state(struct walker *w, uint64_t gc, bool first, uint64_t max, int retries,
+                         uint64_t *garbage, struct diag *d)
+{
+        const struct layout *l = w->l;
+        struct heap *h = w->h;
+        struct memsrc *m = w->p.m;
+        bool live = w->live;
+        int r;
+
+        struct gcstate gs;
+
+        r = read_gcstate(w, gc, &gs, d);
+        if (r < 0)
+                return r;
+        if (gs.collecting) {
+                h->gc.collecting = true;
+                r = diag_set(d, -EAGAIN,
+                             "a garbage collection was running in the target at snapshot time");
+                diag_append(d, "hint: take the snapshot again; collections are short");
+                return r;
+        }
+        *garbage = gs.garbage;
+        if (first) {
+                h->gc.enabled = gs.enabled != 0;
+                h->gc.unknown = gs.unknown;
+                h->gc.debug = gs.debug;
+                read_gc_settings(w, &gs, h);
+        }
+        int cnt_before[3] = { 0 }, cnt_after[3] = { 0 };
+        uint64_t coll_before[3] = { 0 }, coll_after[3] = { 0 };
+        unsigned got_before = 0;
+
+        learn_before_walk(w, &gs);
+        if (live) {
+                read_gen_counts(w, &gs, cnt_before);
+                got_before = read_gen_collections(w, &gs, coll_before);
+                memsrc_forget(m, 0, UINT64_MAX);
+        }
+        struct coll_mark mark = { .got = got_before };
+
+        memcpy(mark.coll, coll_before, sizeof(mark.coll));
+        for (int i = 0; i < gs.nlists; i++) {
+                uint64_t n = 0;
+
+                if (live)
+                        r = walk_list_live(w, &gs, &gs.lists[i], &mark, max, retries,
+                                           &n, d);
+                else
+                        r = walk_list(w, &gs.lists[i], max, &n, d);
+                if (r < 0)
+                        return r;
+                if (gs.lists[i].gen == HEAP_GEN_PERMANENT)
+                        h->gc.frozen += n;
+        }
+        /* Live: the GC state's block may have been cached when the
+         * walk read the list heads; what follows must be now's. */
+        if (live)
+                memsrc_forget(m, gs.addr, lsz(l, LS_GCSTATE) ? lsz(l, LS_GCSTATE) : 512);
+        /* Live: a collection that started while we walked moved
+         * objects onto its private lists; what we have is a mix. */
+        if (live && (read_i32(&w->p, gs.addr + lo(l, LF_GC_COLLECTING), &gs.collecting) < 0 ||
+                     gs.collecting)) {
+                h->gc.collecting = true;
+                r = diag_set(d, -EAGAIN,
+                             "a garbage collection started in the target while its GC "
+                             "lists were read");
+                diag_append(d, "hint: take the snapshot again; collections are short");
+                return r;
+        }
+        /* A collection that ran and finished meanwhile may have freed
+         * or moved objects under us.  The older generations' counters
+         * (collections of the younger one) show most, but not a full
+         * collection that finds them at 0 already, nor any step of
+         * the incremental collector (gc_collect_increment leaves
+         * them alone): every collection but its marking step bumps
+         * its generation's generation_stats[].collections. */
+        if (live) {
+                unsigned got;
+                bool ran;
+
+                read_gen_counts(w, &gs, cnt_after);
+                got = got_before & read_gen_collections(w, &gs, coll_after);
+                ran = cnt_after[1] != cnt_before[1] || cnt_after[2] != cnt_before[2];
+                for (int i = 0; i < 3; i++)
+                        if ((got & (1u << i)) && coll_after[i] != coll_before[i])
+                                ran = true;
+                if (ran)
+                        w->inconsistencies++;
+        }
+        return 0;
+}
+
 int heap_build(struct memsrc *m, const struct pyinterp *pi,
                const struct heap_build_opts *opts, struct heap **ret, struct diag *d)
 {
@@ -1443,85 +1540,9 @@ int heap_build(struct memsrc *m, const struct pyinterp *pi,
         }
 
         for (int g = 0; g < ngc; g++) {
-                struct gcstate gs;
-
-                r = read_gcstate(&w, gcs[g], &gs, d);
+                r = walk_gc_state(&w, gcs[g], g == 0, max, retries, &garbage[g], d);
                 if (r < 0)
                         goto fail;
-                if (gs.collecting) {
-                        h->gc.collecting = true;
-                        r = diag_set(d, -EAGAIN,
-                                     "a garbage collection was running in the target at snapshot time");
-                        diag_append(d, "hint: take the snapshot again; collections are short");
-                        goto fail;
-                }
-                garbage[g] = gs.garbage;
-                if (g == 0) {
-                        h->gc.enabled = gs.enabled != 0;
-                        h->gc.debug = gs.debug;
-                        read_gc_settings(&w, &gs, h);
-                }
-                int cnt_before[3] = { 0 }, cnt_after[3] = { 0 };
-                uint64_t coll_before[3] = { 0 }, coll_after[3] = { 0 };
-                unsigned got_before = 0;
-
-                learn_before_walk(&w, &gs);
-                if (live) {
-                        read_gen_counts(&w, &gs, cnt_before);
-                        got_before = read_gen_collections(&w, &gs, coll_before);
-                        memsrc_forget(m, 0, UINT64_MAX);
-                }
-                struct coll_mark mark = { .got = got_before };
-
-                memcpy(mark.coll, coll_before, sizeof(mark.coll));
-                for (int i = 0; i < gs.nlists; i++) {
-                        uint64_t n = 0;
-
-                        if (live)
-                                r = walk_list_live(&w, &gs, &gs.lists[i], &mark, max, retries,
-                                                   &n, d);
-                        else
-                                r = walk_list(&w, &gs.lists[i], max, &n, d);
-                        if (r < 0)
-                                goto fail;
-                        if (gs.lists[i].gen == HEAP_GEN_PERMANENT)
-                                h->gc.frozen += n;
-                }
-                /* Live: the GC state's block may have been cached when the
-                 * walk read the list heads; what follows must be now's. */
-                if (live)
-                        memsrc_forget(m, gs.addr, lsz(l, LS_GCSTATE) ? lsz(l, LS_GCSTATE) : 512);
-                /* Live: a collection that started while we walked moved
-                 * objects onto its private lists; what we have is a mix. */
-                if (live && (read_i32(&w.p, gs.addr + lo(l, LF_GC_COLLECTING), &gs.collecting) < 0 ||
-                             gs.collecting)) {
-                        h->gc.collecting = true;
-                        r = diag_set(d, -EAGAIN,
-                                     "a garbage collection started in the target while its GC "
-                                     "lists were read");
-                        diag_append(d, "hint: take the snapshot again; collections are short");
-                        goto fail;
-                }
-                /* A collection that ran and finished meanwhile may have freed
-                 * or moved objects under us.  The older generations' counters
-                 * (collections of the younger one) show most, but not a full
-                 * collection that finds them at 0 already, nor any step of
-                 * the incremental collector (gc_collect_increment leaves
-                 * them alone): every collection but its marking step bumps
-                 * its generation's generation_stats[].collections. */
-                if (live) {
-                        unsigned got;
-                        bool ran;
-
-                        read_gen_counts(&w, &gs, cnt_after);
-                        got = got_before & read_gen_collections(&w, &gs, coll_after);
-                        ran = cnt_after[1] != cnt_before[1] || cnt_after[2] != cnt_before[2];
-                        for (int i = 0; i < 3; i++)
-                                if ((got & (1u << i)) && coll_after[i] != coll_before[i])
-                                        ran = true;
-                        if (ran)
-                                w.inconsistencies++;
-                }
         }
         heap_mark_tracked_done(h);
 

@@ -122,8 +122,20 @@ static const uint32_t block_len[NVER] = { 584, 696, 824 };
 #define MIN_STRUCT   8u
 #define MAX_STRUCT   (4u << 20)
 
+/* A minor version after the last known one (a 3.16 alpha) is read with the
+ * last known block layout: the cookie, the version field and the struct
+ * size and bound checks guard the read, and the layout built on it is
+ * labelled experimental and must pass every check against memory
+ * (family.h). */
+static bool future(uint32_t v)
+{
+        return py_major(v) == 3 && py_minor(v) > PY_MINOR_MAX;
+}
+
 static int version_index(uint32_t v)
 {
+        if (future(v))
+                return NVER - 1;
         if (py_major(v) != 3 || ((v >> 4) & 0xf) != 0xf)
                 return -1;   /* pre-releases changed the block (doc/internals.md §Debug offsets) */
         if (py_minor(v) < 13 || py_minor(v) - 13 >= NVER)
@@ -200,8 +212,10 @@ int debugoffsets_fill(struct memsrc *m, uint64_t runtime_addr, uint32_t version_
                 n++;
         }
         l->source = "debug_offsets";
-        snprintf(detail, detail_len, "_Py_DebugOffsets of %u.%u at 0x%llx (%d offsets)",
+        snprintf(detail, detail_len, "_Py_DebugOffsets of %u.%u at 0x%llx (%d offsets%s)",
                  py_major(version_hex), py_minor(version_hex),
-                 (unsigned long long)runtime_addr, n);
+                 (unsigned long long)runtime_addr, n,
+                 future(version_hex) ? ", read as 3." PY_STR(PY_MINOR_MAX) "'s block: a future "
+                 "version, experimental" : "");
         return 0;
 }

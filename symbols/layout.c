@@ -198,3 +198,25 @@ void layout_derive_facts(struct layout *l)
         f->str_ready_flag = minor < 12;
         f->long_zero_has_digit = minor >= 11;
 }
+
+/* Everything walk and decoders read: two layouts that agree on these
+ * describe the same memory the same way (the facts derive from them). */
+bool layout_equal(const struct layout *a, const struct layout *b)
+{
+        if (a->version_hex != b->version_hex)
+                return false;
+        for (int s = 0; s < LS__COUNT; s++)
+                if (a->s[s].present != b->s[s].present ||
+                    (a->s[s].present && a->s[s].size != b->s[s].size))
+                        return false;
+        for (int f = 0; f < LF__COUNT; f++) {
+                const struct layout_field_info *x = &a->f[f], *y = &b->f[f];
+
+                if (x->present != y->present)
+                        return false;
+                if (x->present && (x->offset != y->offset || x->size != y->size ||
+                                   x->elem_size != y->elem_size))
+                        return false;
+        }
+        return true;
+}

@@ -145,6 +145,10 @@ uint32_t layout_schema_hash(void);
  * the providers ran. */
 void layout_derive_facts(struct layout *l);
 
+/* Whether a and b describe memory the same way: version, every struct's
+ * presence and size, every field's presence, offset and widths. */
+bool layout_equal(const struct layout *a, const struct layout *b);
+
 /* The accessors, spelled short because heap/ reads hundreds of fields:
  * lhas(l, LF_X) whether the field exists in this build, lo(l, LF_X) its
  * offset (meaningful only when lhas), lsz(l, LS_X) the struct's size (0:

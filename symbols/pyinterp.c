@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "debugoffsets.h"
+#include "family.h"
 #include "clock.h"
 #include "diag.h"
 #include "layoutcache.h"
@@ -19,6 +20,7 @@
 #include "pyelf.h"
 #include "memsrc.h"
 #include "tables.h"
+#include "verify.h"
 
 static const char *const sym_names[PYSYM__COUNT] = {
 #define PYSYM_NAME(id, name) [PYSYM_##id] = name,
@@ -213,6 +215,9 @@ const char *layout_provider_name(enum layout_provider_id p)
         case LP_DWARF: return "dwarf";
         case LP_DEBUG_OFFSETS: return "debug_offsets";
         case LP_TABLE: return "table";
+        case LP_FAMILY: return "family";
+        case LP_NEIGHBOURS: return "neighbours";
+        case LP_INFERRED: return "inferred";
         default: return "none";
         }
 }
@@ -370,6 +375,16 @@ static void pending_end(struct pyinterp_pending *p)
         free(p);
 }
 
+/* Whether a family layout may stand in for DWARF while it is read: the
+ * minor version has tables (family.h).  A family that then fails its
+ * checks waits for the DWARF read. */
+static bool family_candidates(uint32_t hex)
+{
+        const struct layout_table *t;
+
+        return layout_tables_of(py_major(hex), py_minor(hex), &t, 1) > 0;
+}
+
 /* Runs the providers into *r.  With defer, a DWARF read that a table could
  * stand in for is left for later (pyinterp_start_pending, else
  * pyinterp_settle); then *pending owns r and e, and r->dwarf is the
@@ -411,7 +426,8 @@ static void run_providers(struct memsrc *m, struct pyelf *e, const char *lookup_
                                        e->build_id);
         } else if (cached_dwarf(e, &r->dwarf)) {
                 /* read by an earlier attach to this very build */
-        } else if (defer && r->table.rc == 0 && (*pending = calloc(1, sizeof(**pending)))) {
+        } else if (defer && (r->table.rc == 0 || family_candidates(hex)) &&
+                   (*pending = calloc(1, sizeof(**pending)))) {
                 struct pyinterp_pending *p = *pending;
 
                 p->e = e;
@@ -519,7 +535,11 @@ static int no_provider(const struct pyinterp *pi, const struct pyelf *e, const c
         snprintf(what, sizeof(what), "CPython %s%s%s (%s)", pi->version,
                  *variant ? ", " : "", *variant ? variant : "", e->path);
         if (py_minor(pi->version_hex) > PY_MINOR_MAX || py_major(pi->version_hex) > 3) {
-                unsupported(d, what, "unknown future version: no provider can describe it "
+                unsupported(d, what, r->dbg.rc == 0 ?
+                            "unknown future version: its _Py_DebugOffsets, read as the last "
+                            "known version's block, and the tables of the versions before it "
+                            "did not pass the checks against its memory (below)" :
+                            "unknown future version: no provider can describe it "
                             "(no DWARF, no known _Py_DebugOffsets layout, no table)");
                 n = layout_tables_of_minor(3, PY_MINOR_MAX, closest, sizeof(closest));
                 diag_append(d, "hint: the closest supported version is 3.%d%s%s%s", PY_MINOR_MAX,
@@ -527,9 +547,11 @@ static int no_provider(const struct pyinterp *pi, const struct pyelf *e, const c
                 return -EOPNOTSUPP;
         }
         if (r->dbg.rc == 0)
-                diag_set(d, -ENOENT, "no layout for %s: its _Py_DebugOffsets cover only part "
-                         "of the layout (not the GC list heads) and no generated table "
-                         "matches %s%s%s", what, pi->version, *variant ? "-" : "", variant);
+                diag_set(d, -ENOENT, "no layout for %s: no DWARF, no generated table matches "
+                         "%s%s%s, and its _Py_DebugOffsets (which cover only part of the "
+                         "layout) with what the other tables say could not be verified "
+                         "against its memory (family: below)", what, pi->version,
+                         *variant ? "-" : "", variant);
         else
                 diag_set(d, -ENOENT, "no layout for %s: no DWARF and no generated table for "
                          "%s%s%s", what, pi->version, *variant ? "-" : "", variant);
@@ -551,10 +573,25 @@ static int no_provider(const struct pyinterp *pi, const struct pyelf *e, const c
         return -ENOENT;
 }
 
+/* Py_DEBUG builds export the refcount checks (Py_REF_DEBUG) and
+ * Py_TRACE_REFS builds the reference-chain dump: both change structs the
+ * release tables describe. */
+static bool debug_build(const struct pyinterp *pi, char *why, size_t len)
+{
+        if (pi->sym[PYSYM_TRACE_REFS])
+                snprintf(why, len, "Py_TRACE_REFS: it exports %s", pysym_name(PYSYM_TRACE_REFS));
+        else if (pi->sym[PYSYM_NEGATIVE_REFCOUNT])
+                snprintf(why, len, "Py_DEBUG: it exports %s",
+                         pysym_name(PYSYM_NEGATIVE_REFCOUNT));
+        else
+                return false;
+        return true;
+}
+
 /* Chooses pi->layout from the providers' results (see above).  A DWARF
  * read still in progress (r->dwarf not to be touched) counts as absent;
  * pyinterp_settle decides again once it is done, from a clean slate. */
-static int decide(struct pyinterp *pi, const struct pyelf *e, const char *variant,
+static int decide(struct memsrc *m, struct pyinterp *pi, const struct pyelf *e, const char *variant,
                   const struct provider_runs *r, bool dwarf_pending, struct diag *d)
 {
         int dwarf_rc = dwarf_pending ? -EINPROGRESS : r->dwarf.rc;
@@ -611,8 +648,30 @@ static int decide(struct pyinterp *pi, const struct pyelf *e, const char *varian
                 rc = diag_set(d, -EOPNOTSUPP, "CPython %s (%s) is not supported: %s\nhint: "
                               "pyleak-attach supports " SUPPORTED, pi->version, e->path,
                               first_line(&r->dbg.d, line, sizeof(line)));
+        } else if (debug_build(pi, line, sizeof(line))) {
+                rc = diag_set(d, -EOPNOTSUPP, "CPython %s (%s) is a debug build (%s): its structs "
+                              "differ from the release builds that the tables and the %u.%u "
+                              "family describe, and no DWARF describes it", pi->version,
+                              e->path, line, py_major(pi->version_hex),
+                              py_minor(pi->version_hex));
+                diag_append(d, "hint: install the debug symbols of this exact build (Debian: "
+                            "python3.%u-dbg ships the DWARF of its debug interpreter) or "
+                            "attach to the release interpreter", py_minor(pi->version_hex));
         } else {
-                rc = no_provider(pi, e, variant, r, d);
+                struct diag fd = { 0 };
+
+                rc = family_choose(m, pi, variant, r->dbg.rc == 0 ? &r->dbg.l : NULL, &fd);
+                if (rc == 0) {
+                        note(pi->layout_providers, sizeof(pi->layout_providers), "%s",
+                             pi->layout_candidates);
+                        snprintf(pi->layout_detail, sizeof(pi->layout_detail), "%.250s",
+                                 pi->layout_candidates);
+                } else if (rc == -ENOENT) {
+                        rc = no_provider(pi, e, variant, r, d);
+                        diag_append(d, "family: %s", fd.msg);
+                } else {
+                        rc = diag_set(d, rc, "%s", fd.msg);
+                }
         }
         if (rc == 0) {
                 pi->layout.version_hex = pi->version_hex;
@@ -635,32 +694,10 @@ static int choose_layout(struct memsrc *m, struct pyelf *e, const char *lookup_p
         if (!r)
                 return diag_set(d, -ENOMEM, "out of memory");
         run_providers(m, e, lookup_path, pi, variant, r, defer, &pi->pending);
-        rc = decide(pi, e, variant, r, pi->pending != NULL, d);
+        rc = decide(m, pi, e, variant, r, pi->pending != NULL, d);
         if (!pi->pending)
                 free(r);
         return rc;
-}
-
-/* Everything walk and decoders read: two layouts that agree on these
- * describe the same memory the same way (the facts derive from them). */
-static bool layout_same(const struct layout *a, const struct layout *b)
-{
-        if (a->version_hex != b->version_hex)
-                return false;
-        for (int s = 0; s < LS__COUNT; s++)
-                if (a->s[s].present != b->s[s].present ||
-                    (a->s[s].present && a->s[s].size != b->s[s].size))
-                        return false;
-        for (int f = 0; f < LF__COUNT; f++) {
-                const struct layout_field_info *x = &a->f[f], *y = &b->f[f];
-
-                if (x->present != y->present)
-                        return false;
-                if (x->present && (x->offset != y->offset || x->size != y->size ||
-                                   x->elem_size != y->elem_size))
-                        return false;
-        }
-        return true;
 }
 
 void pyinterp_start_pending(struct pyinterp *pi)
@@ -689,223 +726,14 @@ int pyinterp_settle(struct memsrc *m, struct pyinterp *pi, bool *changed, struct
         p->started = false;     /* joined: pending_end only frees */
         pi->pending = NULL;
         before = pi->layout;
-        rc = decide(pi, p->e, p->variant, p->r, false, d);
-        if (rc == 0 && !layout_same(&before, &pi->layout)) {
+        rc = decide(m, pi, p->e, p->variant, p->r, false, d);
+        if (rc == 0 && !layout_equal(&before, &pi->layout)) {
                 *changed = true;
-                rc = pyinterp_validate(m, pi, d);
+                rc = verify_layout(m, pi, &pi->layout, &pi->layout_checks, d);
         }
         pending_end(p);
         pi->find_ms += mono_ms() - t0;
         return rc;
-}
-
-/* --- validation ---------------------------------------------------------- */
-
-int pyinterp_no_interpreter(struct diag *d, pid_t pid)
-{
-        diag_set(d, -ESRCH, "process %d runs no Python interpreter now: its runtime lists "
-                 "none, so Python has shut down (the program is exiting) or not started",
-                 (int)pid);
-        diag_append(d, "hint: attach while the program runs");
-        return -ESRCH;
-}
-
-
-static int bad(struct diag *d, const struct layout *l, const char *check, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-
-static int bad(struct diag *d, const struct layout *l, const char *check, const char *fmt, ...)
-{
-        char why[512];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(why, sizeof(why), fmt, ap);
-        va_end(ap);
-        return diag_set(d, -EBADMSG,
-                        "layout check \"%s\" failed (layout from %s): %s\n"
-                        "hint: the layout does not match this interpreter's memory; is the "
-                        "debug info for this exact build?", check, l->source, why);
-}
-
-static int need(struct diag *d, const struct layout *l, const char *check,
-                enum layout_field_id f)
-{
-        if (lhas(l, f))
-                return 0;
-        return bad(d, l, check, "the layout lacks %s (%s.%s)", layout_field_name(f),
-                   layout_struct_name(layout_field_struct(f)), layout_field_path(f));
-}
-
-static int rd64(struct memsrc *m, uint64_t addr, uint64_t *ret)
-{
-        return memsrc_read_u64(m, addr, ret);
-}
-
-/* Reads of a running target that may race with its allocations: each
- * side of a head is tried this many times. */
-#define LINK_TRIES 64
-
-/* A list head (or any node) is consistent when its neighbours point back
- * at it: head->next->prev == head and head->prev->next == head.  An empty
- * list's head links to itself both ways.  Tag bits (doc/internals.md §GC head) are masked.
- *
- * The target runs while this is read, and a busy thread appends to the
- * young list every microsecond or so: the tail read a moment ago may
- * already have a successor.  So each side passes when it holds in any of
- * LINK_TRIES reads; with a wrong layout neither side ever holds (random
- * memory does not point back at the head). */
-static int check_links(struct memsrc *m, const struct layout *l, const char *check,
-                       const char *what, uint64_t head, struct diag *d)
-{
-        uint32_t on = lo(l, LF_GCHEAD_NEXT), op = lo(l, LF_GCHEAD_PREV);
-        static const char *const side[2] = { "first", "last" };
-        uint64_t node = 0, back;
-
-        for (int s = 0; s < 2; s++) {
-                bool held = false;
-
-                for (int t = 0; t < LINK_TRIES && !held; t++) {
-                        if (rd64(m, head + (s ? op : on), &node) < 0 || !node)
-                                return bad(d, l, check, "%s at 0x%llx is unreadable or has a "
-                                           "NULL link", what, (unsigned long long)head);
-                        node &= ~(uint64_t)3;
-                        held = rd64(m, node + (s ? on : op), &back) == 0 &&
-                               (back & ~(uint64_t)3) == head;
-                }
-                if (!held)
-                        return bad(d, l, check, "%s at 0x%llx: its %s node 0x%llx does not "
-                                   "point back to it", what, (unsigned long long)head,
-                                   side[s], (unsigned long long)node);
-        }
-        return 0;
-}
-
-static int check_gc_lists(struct memsrc *m, const struct pyinterp *pi, uint64_t interp,
-                          struct diag *d)
-{
-        const struct layout *l = &pi->layout;
-        const char *check = "gc list heads link back to themselves";
-        uint64_t gc, head = 0, g0;
-        uint32_t step = 24;
-        int32_t collecting = 0;
-        int rc;
-
-        if (lhas(l, LF_INTERP_GC))
-                gc = interp + lo(l, LF_INTERP_GC);
-        else if (lhas(l, LF_RUNTIME_GC))
-                gc = pi->runtime_addr + lo(l, LF_RUNTIME_GC);
-        else
-                return bad(d, l, check, "the layout has neither INTERP_GC nor RUNTIME_GC");
-        if ((rc = need(d, l, check, LF_GCHEAD_NEXT)) < 0 ||
-            (rc = need(d, l, check, LF_GCHEAD_PREV)) < 0)
-                return rc;
-
-        if (lhas(l, LF_GC_COLLECTING)) {
-                if (memsrc_read(m, gc + lo(l, LF_GC_COLLECTING), &collecting,
-                                sizeof(collecting)) < 0)
-                        return bad(d, l, check, "GC state at 0x%llx is unreadable",
-                                   (unsigned long long)gc);
-                if (collecting)
-                        return 0;   /* lists are being rewritten: nothing to check */
-        }
-        if (lhas(l, LF_GC_GENERATIONS)) {
-                head = gc + lo(l, LF_GC_GENERATIONS);
-                if (l->f[LF_GC_GENERATIONS].elem_size)
-                        step = l->f[LF_GC_GENERATIONS].elem_size;
-        } else if (lhas(l, LF_GC_YOUNG)) {
-                head = gc + lo(l, LF_GC_YOUNG);
-        }
-        /* generation0 points at the first head; a table that places the
-         * heads where this build does not (Debian's 3.13 moved them from
-         * gc+24 to gc+20) is caught here with a precise message. */
-        if (lhas(l, LF_GC_GENERATION0)) {
-                const char *c0 = "generation0 points at the first generation head";
-
-                if (rd64(m, gc + lo(l, LF_GC_GENERATION0), &g0) < 0 || !g0)
-                        return bad(d, l, c0, "generation0 pointer at 0x%llx is unreadable or NULL",
-                                   (unsigned long long)(gc + lo(l, LF_GC_GENERATION0)));
-                if (head && g0 != head)
-                        return bad(d, l, c0, "generation0 is 0x%llx but the layout puts the "
-                                   "first head at gc+%u = 0x%llx (gc state at 0x%llx)",
-                                   (unsigned long long)g0, lo(l, LF_GC_GENERATIONS),
-                                   (unsigned long long)head, (unsigned long long)gc);
-                head = g0;
-        }
-        if (!head)
-                return bad(d, l, check, "the layout has no GC list heads");
-        for (int i = 0; i < 3; i++) {
-                char what[48];
-
-                snprintf(what, sizeof(what), "GC list head %d", i);
-                if ((rc = check_links(m, l, check, what, head + (uint64_t)i * step, d)) < 0)
-                        return rc;
-        }
-        if (lhas(l, LF_GC_PERMANENT) &&
-            (rc = check_links(m, l, check, "the permanent generation head",
-                              gc + lo(l, LF_GC_PERMANENT), d)) < 0)
-                return rc;
-        return 0;
-}
-
-int pyinterp_validate(struct memsrc *m, const struct pyinterp *pi, struct diag *d)
-{
-        const struct layout *l = &pi->layout;
-        uint64_t type_type = pi->sym[PYSYM_TYPE_TYPE], list_type = pi->sym[PYSYM_LIST_TYPE];
-        uint64_t v, interp, tstate;
-        char name[8];
-        int rc;
-
-        if ((rc = need(d, l, "PyType_Type is its own type", LF_OBJECT_TYPE)) < 0)
-                return rc;
-        if (!type_type)
-                return bad(d, l, "PyType_Type is its own type", "PyType_Type is not exported");
-        if (rd64(m, type_type + lo(l, LF_OBJECT_TYPE), &v) < 0 || v != type_type)
-                return bad(d, l, "PyType_Type is its own type",
-                           "ob_type of PyType_Type (0x%llx) reads 0x%llx",
-                           (unsigned long long)type_type, (unsigned long long)v);
-
-        if ((rc = need(d, l, "PyList_Type is named list", LF_TYPE_NAME)) < 0)
-                return rc;
-        if (!list_type || rd64(m, list_type + lo(l, LF_TYPE_NAME), &v) < 0 ||
-            memsrc_read(m, v, name, 5) < 0 || memcmp(name, "list", 5))
-                return bad(d, l, "PyList_Type is named list",
-                           "tp_name of PyList_Type (0x%llx) does not read \"list\"",
-                           (unsigned long long)list_type);
-
-        if ((rc = need(d, l, "interpreters head", LF_RUNTIME_INTERP_HEAD)) < 0)
-                return rc;
-        /* With PyType_Type and list checked, a NULL head is no layout
-         * error: Py_Finalize has deleted the interpreter (the program is
-         * exiting), or it has not been created yet. */
-        if (rd64(m, pi->runtime_addr + lo(l, LF_RUNTIME_INTERP_HEAD), &interp) == 0 &&
-            !interp)
-                return pyinterp_no_interpreter(d, memsrc_pid(m));
-        if (rd64(m, pi->runtime_addr + lo(l, LF_RUNTIME_INTERP_HEAD), &interp) < 0 ||
-            !interp || rd64(m, interp, &v) < 0)
-                return bad(d, l, "interpreters head",
-                           "runtime 0x%llx + %u does not hold a readable interpreter pointer",
-                           (unsigned long long)pi->runtime_addr,
-                           lo(l, LF_RUNTIME_INTERP_HEAD));
-
-        if ((rc = need(d, l, "first thread's interp", LF_INTERP_THREADS_HEAD)) < 0 ||
-            (rc = need(d, l, "first thread's interp", LF_TSTATE_INTERP)) < 0)
-                return rc;
-        if (rd64(m, interp + lo(l, LF_INTERP_THREADS_HEAD), &tstate) < 0)
-                return bad(d, l, "first thread's interp", "interpreter 0x%llx is unreadable",
-                           (unsigned long long)interp);
-        if (tstate && (rd64(m, tstate + lo(l, LF_TSTATE_INTERP), &v) < 0 || v != interp))
-                return bad(d, l, "first thread's interp",
-                           "thread state 0x%llx does not point back to interpreter 0x%llx",
-                           (unsigned long long)tstate, (unsigned long long)interp);
-
-        /* A running target mutates the young list all the time: a torn read
-         * is retried before it counts as a layout error. */
-        for (int attempt = 0;; attempt++) {
-                rc = check_gc_lists(m, pi, interp, d);
-                if (rc == 0 || attempt == 2)
-                        return rc;
-        }
 }
 
 /* --- orchestration ------------------------------------------------------- */
@@ -959,10 +787,18 @@ static int find(struct memsrc *m, bool early, struct pyinterp **ret, struct diag
         rc = choose_layout(m, e, lookup_path, pi, early, d);
         if (pi->pending)
                 own = NULL;
+        if (rc < 0 && rc != -ESRCH && pi->pending) {
+                /* No family candidate fits: the DWARF read decides, as it
+                 * would have without the wait. */
+                bool changed;
+
+                diag_clear(d);
+                rc = pyinterp_settle(m, pi, &changed, d);
+        }
         if (rc < 0)
                 goto fail;
 
-        rc = pyinterp_validate(m, pi, d);
+        rc = verify_layout(m, pi, &pi->layout, &pi->layout_checks, d);
         if (rc < 0 && pi->pending) {
                 /* The table does not fit: the DWARF read decides, as it
                  * would have without the wait. */
@@ -971,7 +807,7 @@ static int find(struct memsrc *m, bool early, struct pyinterp **ret, struct diag
                 diag_clear(d);
                 rc = pyinterp_settle(m, pi, &changed, d);
                 if (rc == 0 && !changed)
-                        rc = pyinterp_validate(m, pi, d);
+                        rc = verify_layout(m, pi, &pi->layout, &pi->layout_checks, d);
         }
         if (rc < 0)
                 goto fail;

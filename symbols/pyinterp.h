@@ -39,6 +39,7 @@ struct diag;
         S(PY_VERSION,         "Py_Version") \
         S(SET_DUMMY,          "_PySet_Dummy") \
         S(NONE,               "_Py_NoneStruct") \
+        S(TRUE,               "_Py_TrueStruct") \
         S(TYPE_TYPE,          "PyType_Type") \
         S(OBJECT_TYPE,        "PyBaseObject_Type") \
         S(LIST_TYPE,          "PyList_Type") \
@@ -92,6 +93,9 @@ struct diag;
         /* UnicodeError itself uses BaseException's traverse up to 3.10;
          * its three subclasses always have UnicodeError_traverse */ \
         S(UNICODEERR_PTR,     "PyExc_UnicodeEncodeError") \
+        /* debug builds (Py_REF_DEBUG, Py_TRACE_REFS) */ \
+        S(NEGATIVE_REFCOUNT,  "_Py_NegativeRefcount") \
+        S(TRACE_REFS,         "_Py_PrintReferences") \
         /* local symbols: only in .symtab (absent from stripped builds) */ \
         S(SUBTYPE_TRAVERSE,   "subtype_traverse") \
         /* <=3.10: dk_lookup values; only lookdict makes dict_traverse
@@ -116,9 +120,37 @@ enum layout_provider_id {
         LP_DWARF,
         LP_DEBUG_OFFSETS,
         LP_TABLE,
+        LP_FAMILY,        /* a table of the same minor version (family.h) */
+        LP_NEIGHBOURS,    /* the tables of the neighbouring minor versions */
+        LP_INFERRED,      /* placed from the target's memory (family.h) */
 };
 
 const char *layout_provider_name(enum layout_provider_id p);
+
+/* The checks a layout passes against memory before anything walks with it
+ * (pyinterp_validate), in the order they run: C(ID, "name").  The names
+ * appear in refusals ("layout check \"NAME\" failed") and in the report's
+ * python.layout.checks. */
+#define LAYOUT_CHECKS(C) \
+        C(TYPE_SELF,     "PyType_Type is its own type") \
+        C(LIST_NAME,     "PyList_Type is named list") \
+        C(FLAGS,         "tp_flags mark the builtin types' fast subclasses") \
+        C(SINGLETONS,    "None, True and bool sit where the symbols say") \
+        C(SIZES,         "struct sizes equal their types' tp_basicsize") \
+        C(INTERP_HEAD,   "interpreters head") \
+        C(THREAD_INTERP, "first thread's interp") \
+        C(INTERP_DICTS,  "the interpreter's modules, sys and builtins are dicts") \
+        C(GEN0,          "generation0 points at the first generation head") \
+        C(GC_LINKS,      "gc list heads link back to themselves")
+
+enum layout_check_id {
+#define LC_ENUM(id, name) LC_##id,
+        LAYOUT_CHECKS(LC_ENUM)
+#undef LC_ENUM
+        LC__COUNT
+};
+
+const char *layout_check_name(enum layout_check_id c);
 
 /* Two providers describing the same item differently.  field >= 0 is an
  * enum layout_field_id; field < 0 means the size of struct `sid`. */
@@ -160,6 +192,16 @@ struct pyinterp {
         char layout_disagreements[1024]; /* "dwarf vs table:3.12.1: LIST_ITEM
                                         offset 24 != 32; ...", "" if none */
         char layout_providers[256];
+        /* How sure the layout is: the checks of LAYOUT_CHECKS that held
+         * (bits 1 << LC_ID); for a family or neighbours layout (family.h)
+         * the candidates tried and how each fared, what was placed from
+         * memory, the structs left out (their objects are opaque), and
+         * whether it is experimental (neighbours). "" when none. */
+        uint32_t layout_checks;
+        bool layout_experimental;
+        char layout_candidates[384];
+        char layout_inferred[2048];
+        char layout_gapped[512];
         double find_ms;              /* wall time the caller waited for the
                                         layout: pyinterp_find, plus
                                         pyinterp_settle's wait */

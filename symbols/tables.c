@@ -158,3 +158,15 @@ int layout_tables_of_minor(unsigned major, unsigned minor, char *buf, size_t len
         }
         return n;
 }
+
+size_t layout_tables_of(unsigned major, unsigned minor, const struct layout_table **out,
+                        size_t max)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; i < layout_tables_count && n < max; i++)
+                if (py_major(layout_tables[i].version_hex) == major &&
+                    py_minor(layout_tables[i].version_hex) == minor)
+                        out[n++] = &layout_tables[i];
+        return n;
+}

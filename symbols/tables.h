@@ -29,6 +29,11 @@ struct layout_table {
         const char *source;       /* "table:3.11.2-debian" (layout.source) */
         const char *combined_source; /* "debug_offsets+table:3.13.18-debian":
                                      debug offsets over this table */
+        const char *family_source;   /* "family:3.13 (table:3.13.5-debian,
+                                        verified)": this table standing in
+                                        for another build of its minor
+                                        version (family.h) */
+        const char *family_combined_source; /* debug offsets over that */
         uint32_t version_hex;
         const char *variant;      /* "" upstream, "debian" */
         const char *build_ids;    /* space-separated hex of the binaries the
@@ -62,5 +67,9 @@ int layout_table_fill(const struct layout_table *t, struct layout *l, unsigned *
  * 3.13.18-debian") into buf, for "closest supported" hints.  Returns the
  * number of tables listed. */
 int layout_tables_of_minor(unsigned major, unsigned minor, char *buf, size_t len);
+
+/* The tables of one minor version, in embedding order (up to max). */
+size_t layout_tables_of(unsigned major, unsigned minor, const struct layout_table **out,
+                        size_t max);
 
 #endif

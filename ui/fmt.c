@@ -6,6 +6,7 @@
 #include <string.h>
 #include <wchar.h>
 
+#include "heap.h"
 #include "units.h"
 #include "utf8.h"
 
@@ -149,5 +150,29 @@ const char *fmt_clean(const char *s, char *buf, size_t len)
                 i += k;
         }
         buf[o] = '\0';
+        return buf;
+}
+
+static unsigned count_items(const char *s)
+{
+        unsigned n = *s ? 1 : 0;
+
+        while ((s = strstr(s, "; ")) != NULL) {
+                n++;
+                s += 2;
+        }
+        return n;
+}
+
+const char *fmt_layout_summary(const struct heap_meta *m, char *buf, size_t len)
+{
+        unsigned n = count_items(m->layout_checks);
+
+        snprintf(buf, len, "%u check%s against memory held%s%s%s%s%s", n, n == 1 ? "" : "s",
+                 m->layout_inferred[0] ? "; inferred: " : "", m->layout_inferred,
+                 m->layout_gapped[0] ? "; left out (objects opaque): " : "", m->layout_gapped,
+                 m->layout_experimental ? "; EXPERIMENTAL" : "");
+        if (!m->layout_checks[0] && !m->layout_inferred[0])
+                snprintf(buf, len, "checks not recorded (dump before format 5)");
         return buf;
 }

@@ -37,4 +37,11 @@ int fmt_width(const char *s, bool utf8);
  * Cut short only between characters. */
 const char *fmt_clean(const char *s, char *buf, size_t len);
 
+struct heap_meta;
+
+/* One line on how sure the layout is, for the text report and the
+ * overview: "9 checks held; inferred: ...; left out: ...; EXPERIMENTAL"
+ * (the JSON python.layout block has the names). */
+const char *fmt_layout_summary(const struct heap_meta *m, char *buf, size_t len);
+
 #endif

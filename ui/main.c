@@ -24,6 +24,7 @@
 #include "clock.h"
 #include "diag.h"
 #include "diff.h"
+#include "fmt.h"
 #include "growth.h"
 #include "heap.h"
 #include "memsrc.h"
@@ -58,6 +59,7 @@ struct options {
         const char *text_path;
         const char *dump_path;
         const char *dot_path;
+        const char *heapsnapshot_path;
         bool force;
         bool objects;
         bool quiet;
@@ -122,6 +124,8 @@ static const char usage_text[] =
 "                       target (live mode) and report the owners that grew\n"
 "                       in every interval\n"
 "  --count N            --watch: this many snapshots (default 5)\n"
+"  --heapsnapshot FILE  write the heap as a Chrome DevTools heap snapshot\n"
+"                       ('-' = stdout): open it in DevTools' Memory panel\n"
 "  --snapshot MODE      copy, fork, live or auto (default auto: fork when the\n"
 "                       memory to copy is large and the target can fork)\n"
 "  --max-memory SIZE    refuse to copy more than SIZE bytes (K/M/G suffixes;\n"
@@ -224,7 +228,7 @@ static bool is_dump_arg(const char *s)
 static void parse_args(int argc, char **argv, struct options *o)
 {
         enum { OPT_JSON = 256, OPT_TEXT, OPT_OBJECTS, OPT_TOP, OPT_MAXMEM, OPT_DUMP,
-               OPT_FORCE, OPT_DOT, OPT_DOT_TOP, OPT_DOT_CYCLES, OPT_DOT_LOCAL,
+               OPT_FORCE, OPT_DOT, OPT_DOT_TOP, OPT_DOT_CYCLES, OPT_DOT_LOCAL, OPT_HEAPSNAPSHOT,
                OPT_ALL_CYCLES, OPT_BASELINE, OPT_WATCH, OPT_COUNT,
                OPT_SNAPSHOT, OPT_NO_BROWSER, OPT_NO_CACHE, OPT_CORE, OPT_EXE, OPT_SYSROOT };
         static const struct option longopts[] = {
@@ -236,6 +240,7 @@ static void parse_args(int argc, char **argv, struct options *o)
                 {"dump", required_argument, NULL, OPT_DUMP},
                 {"force", no_argument, NULL, OPT_FORCE},
                 {"dot", required_argument, NULL, OPT_DOT},
+                {"heapsnapshot", required_argument, NULL, OPT_HEAPSNAPSHOT},
                 {"dot-top", required_argument, NULL, OPT_DOT_TOP},
                 {"dot-cycles", required_argument, NULL, OPT_DOT_CYCLES},
                 {"dot-local", no_argument, NULL, OPT_DOT_LOCAL},
@@ -274,6 +279,7 @@ static void parse_args(int argc, char **argv, struct options *o)
                 case OPT_DUMP: o->dump_path = optarg; break;
                 case OPT_FORCE: o->force = true; break;
                 case OPT_DOT: o->dot_path = optarg; break;
+                case OPT_HEAPSNAPSHOT: o->heapsnapshot_path = optarg; break;
                 case OPT_DOT_TOP:
                         o->dot_top = (unsigned)parse_count("--dot-top", optarg, 100000);
                         break;
@@ -381,6 +387,21 @@ static void set_symbol_facts(struct heap *h, const struct pyinterp *pi)
         /* Truncated on purpose: the full list is in the layout diagnostics. */
         memcpy(h->meta.layout_disagreements, pi->layout_disagreements, n);
         h->meta.layout_disagreements[n] = '\0';
+        h->meta.layout_checks[0] = '\0';
+        for (int c = 0; c < LC__COUNT; c++) {
+                size_t used = strlen(h->meta.layout_checks);
+
+                if (pi->layout_checks & (1u << c))
+                        snprintf(h->meta.layout_checks + used,
+                                 sizeof(h->meta.layout_checks) - used, "%s%s", used ? "; " : "",
+                                 layout_check_name(c));
+        }
+        snprintf(h->meta.layout_candidates, sizeof(h->meta.layout_candidates), "%s",
+                 pi->layout_candidates);
+        snprintf(h->meta.layout_inferred, sizeof(h->meta.layout_inferred), "%s",
+                 pi->layout_inferred);
+        snprintf(h->meta.layout_gapped, sizeof(h->meta.layout_gapped), "%s", pi->layout_gapped);
+        h->meta.layout_experimental = pi->layout_experimental;
 }
 
 /* The first walk may have used a generated table while the interpreter's
@@ -584,6 +605,9 @@ static int take_heap(struct app *a, bool quiet, struct heap **ret, struct diag *
 
 /* ---- --watch: snapshots without pauses, the owners that grow ---------- */
 
+static FILE *open_out(const char *path);
+static int close_out(FILE *f, const char *path, int r);
+
 #define WATCH_OWNERS 64
 
 struct watch_owner {
@@ -625,7 +649,7 @@ static int by_watch(const void *a, const void *b)
 static void watch_report(FILE *f, bool json, const struct options *o, unsigned taken,
                          struct watch_owner *w, unsigned n)
 {
-        char b[32], b2[32];
+        char b[32], b2[32], b3[32];
         unsigned every = taken > 1 ? taken - 1 : 0, shown = 0;
 
         qsort(w, n, sizeof(*w), by_watch);
@@ -648,7 +672,7 @@ static void watch_report(FILE *f, bool json, const struct options *o, unsigned t
                 fputs(n ? "\n]}}\n" : "]}}\n", f);
                 return;
         }
-        fprintf(f, "Owners that grew in every one of the %u intervals of %.0f s:\n", every,
+        fprintf(f, "Owners that grew in every one of the %u intervals of %g s:\n", every,
                 o->watch_s);
         for (unsigned k = 0; k < n; k++) {
                 if (!every || w[k].grew != every)
@@ -657,7 +681,7 @@ static void watch_report(FILE *f, bool json, const struct options *o, unsigned t
                         "%s (%s)\n", w[k].name.owner,
                         fmt_delta_bytes(w[k].dretained, b, sizeof(b)),
                         fmt_delta(w[k].dobjects, b2, sizeof(b2)),
-                        fmt_bytes(w[k].retained, b, sizeof(b)), w[k].name.root, w[k].name.path);
+                        fmt_bytes(w[k].retained, b3, sizeof(b3)), w[k].name.root, w[k].name.path);
                 shown++;
         }
         if (!shown)
@@ -756,6 +780,7 @@ static int session_resnapshot(struct session *s, char *msg, size_t len)
         heap_free(s->heap);
         s->heap = h;
         s->diff = diff;
+        s->diff_against = NULL;
         s->generation++;
         return 0;
 }
@@ -837,6 +862,15 @@ static int write_report(const struct heap *h, const char *path, bool json,
         if (!f)
                 return -errno;
         return close_out(f, path, json ? report_json(h, f, ro) : report_text(h, f, ro));
+}
+
+static int write_heapsnapshot(const struct heap *h, const char *path)
+{
+        FILE *f = open_out(path);
+
+        if (!f)
+                return -errno;
+        return close_out(f, path, report_heapsnapshot(h, f));
 }
 
 static int write_dot(const struct heap *h, const struct options *o)
@@ -929,6 +963,7 @@ static void warn_problems(const struct heap *h)
 }
 
 static struct heap *volatile exit_heap;
+static struct heap *volatile exit_baseline;
 
 int main(int argc, char **argv)
 {
@@ -937,7 +972,7 @@ int main(int argc, char **argv)
         struct app a = {.o = &o};
         struct session s = {0};
         struct report_opts ro;
-        struct heap *h = NULL;
+        struct heap *h = NULL, *baseline = NULL;
         bool browse, any_output;
         int r, code = EXIT_NOTHING;
         double t0;
@@ -952,7 +987,8 @@ int main(int argc, char **argv)
         snapshot_install_signal_guard();
         install_dump_cleanup();
         t0 = mono_ms();
-        any_output = o.json_path || o.text_path || o.dump_path || o.dot_path;
+        any_output = o.json_path || o.text_path || o.dump_path || o.dot_path ||
+                     o.heapsnapshot_path;
         browse = !any_output && !o.no_browser && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
 
         if (o.core_path) {
@@ -1010,6 +1046,10 @@ int main(int argc, char **argv)
                  * name threads by them (the leak suspects' roots), so a
                  * report from a dump reads as the live one did */
                 a.previews = true;
+                if (o.watch_s) {
+                        (void)run_watch(&a, &o, &code);
+                        goto out;
+                }
                 r = take_heap(&a, o.quiet, &h, &d);
                 if (r < 0) {
                         code = fail(&d, r, r == -EAGAIN || d.msg[0] ?
@@ -1025,6 +1065,22 @@ int main(int argc, char **argv)
 
         ro = (struct report_opts){.objects = o.objects, .top = o.top ? o.top : 20,
                                   .all_cycles = o.all_cycles};
+        if (o.baseline) {
+                r = heap_store_read(o.baseline, &baseline, &d);
+                if (r == 0 && !baseline->analysed)
+                        r = heap_analyse(baseline);
+                if (r < 0) {
+                        code = fail(&d, r, "cannot read the baseline dump");
+                        goto out;
+                }
+                if (strcmp(baseline->meta.python_version, h->meta.python_version) && !o.quiet)
+                        fprintf(stderr, "pyleak-attach: warning: the baseline is of CPython %s, "
+                                "this snapshot of %s: owners are matched by path all the "
+                                "same\n", baseline->meta.python_version,
+                                h->meta.python_version);
+                ro.baseline = baseline;
+                ro.baseline_name = o.baseline;
+        }
         code = h->meta.inconsistencies ? EXIT_PARTIAL : EXIT_COMPLETE;
         if (!browse)
                 warn_problems(h);
@@ -1036,10 +1092,16 @@ int main(int argc, char **argv)
                 code = EXIT_NOTHING;
         if (o.text_path && write_report(h, o.text_path, false, &ro) < 0)
                 code = EXIT_NOTHING;
+        if (o.heapsnapshot_path && write_heapsnapshot(h, o.heapsnapshot_path) < 0)
+                code = EXIT_NOTHING;
         if (o.dot_path && write_dot(h, &o) < 0)
                 code = EXIT_NOTHING;
         if (browse) {
                 s.heap = h;
+                /* against the baseline: growth columns and new objects
+                 * marked from the first screen */
+                if (baseline && heap_diff(baseline, h, &s.diff) == 0)
+                        s.diff_against = "vs the baseline";
                 s.live = !o.dump_in && !o.core_path;
                 s.resnapshot = s.live ? session_resnapshot : NULL;
                 s.write_dump = session_write_dump;
@@ -1060,6 +1122,7 @@ out:
          * 33 ms at 1M objects for nothing.  A volatile static keeps it
          * reachable, so leak checkers do not report it. */
         exit_heap = h;
+        exit_baseline = baseline;
         pyinterp_free(a.pi);
         memsrc_free(a.live);
         return code;

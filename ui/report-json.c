@@ -91,6 +91,11 @@ static void json_str(FILE *f, const char *s)
         fputc('"', f);
 }
 
+void report_json_string(FILE *f, const char *s)
+{
+        json_str(f, s);
+}
+
 /* Writes v in decimal ending just before end; returns where it starts. */
 static char *u64_dec(char *end, uint64_t v)
 {
@@ -242,6 +247,43 @@ static void write_objects(FILE *f, const struct heap *h)
 /* What the walker's consistency checks found (heap.h, struct
  * heap_problem): the object, its type, the list, the check, and the
  * sentence the stderr line gives.  Always present, [] when clean. */
+/* A "; "-separated list (heap_meta's layout records) as a JSON array. */
+static void json_list(FILE *f, const char *s)
+{
+        char item[1024];
+        bool first = true;
+
+        fputc('[', f);
+        while (s && *s) {
+                const char *e = strstr(s, "; ");
+                size_t n = e ? (size_t)(e - s) : strlen(s);
+
+                snprintf(item, sizeof(item), "%.*s", (int)n, s);
+                fputs(first ? "" : ", ", f);
+                json_str(f, item);
+                first = false;
+                s += n + (e ? 2 : 0);
+        }
+        fputc(']', f);
+}
+
+/* How sure the layout is: python.layout (README "JSON"). */
+static void write_layout(FILE *f, const struct heap_meta *m)
+{
+        fputs(", \"layout\": {\"source\": ", f);
+        json_str(f, m->layout_source);
+        fprintf(f, ", \"experimental\": %s, \"checks\": ",
+                m->layout_experimental ? "true" : "false");
+        json_list(f, m->layout_checks);
+        fputs(", \"candidates\": ", f);
+        json_str(f, m->layout_candidates);
+        fputs(", \"inferred\": ", f);
+        json_list(f, m->layout_inferred);
+        fputs(", \"gaps\": ", f);
+        json_list(f, m->layout_gapped);
+        fputc('}', f);
+}
+
 static void write_problems(FILE *f, const struct heap *h)
 {
         char text[600];
@@ -408,6 +450,7 @@ int report_json(const struct heap *h, FILE *f, const struct report_opts *o)
         fprintf(f, ", \"interpreters\": %d, \"symbols_ms\": %.3f, \"layout_disagreements\": ",
                 m->interpreters, m->symbols_ms);
         json_str(f, m->layout_disagreements);
+        write_layout(f, m);
         fputs("},\n", f);
         fputs("  \"snapshot\": {\"mode\": ", f);
         json_str(f, m->snapshot_mode);
@@ -419,12 +462,15 @@ int report_json(const struct heap *h, FILE *f, const struct report_opts *o)
                 m->analyse_ms, m->inconsistencies, m->approximate ? "true" : "false",
                 m->live_retries, m->layout_gaps);
         write_problems(f, h);
+        char dbg[16];
+
+        snprintf(dbg, sizeof(dbg), "%d", g->debug);
         fprintf(f, "  \"gc\": {\"enabled\": %s, \"thresholds\": [%d, %d, %d], "
                 "\"counts\": [%d, %d, %d], \"collecting\": %s, \"frozen\": %" PRIu64
-                ", \"debug\": %d},\n",
-                g->enabled ? "true" : "false", g->thresholds[0], g->thresholds[1],
-                g->thresholds[2], g->counts[0], g->counts[1], g->counts[2],
-                g->collecting ? "true" : "false", g->frozen, g->debug);
+                ", \"debug\": %s},\n",
+                g->unknown ? "null" : g->enabled ? "true" : "false", g->thresholds[0],
+                g->thresholds[1], g->thresholds[2], g->counts[0], g->counts[1], g->counts[2],
+                g->collecting ? "true" : "false", g->frozen, g->unknown ? "null" : dbg);
         fputs("  \"generations\": [", f);
         for (int gen = HEAP_GEN_0; gen <= HEAP_GEN_PERMANENT; gen++)
                 fprintf(f, "%s{\"name\": \"%s\", \"objects\": %" PRIu32 "}",

@@ -22,6 +22,13 @@
  * fmt_clean(): the report is valid UTF-8 with no control characters. */
 #define CLEAN(s, buf) fmt_clean((s), (buf), sizeof(buf))
 
+static void report_layout_line(FILE *f, const struct heap_meta *m)
+{
+        char line[3600], clean[4 * sizeof(line)];
+
+        fprintf(f, "layout: %s\n", CLEAN(fmt_layout_summary(m, line, sizeof(line)), clean));
+}
+
 static void obj_ref(FILE *f, const struct heap *h, uint32_t i)
 {
         char nm[1024];
@@ -239,6 +246,7 @@ int report_text(const struct heap *h, FILE *f, const struct report_opts *o)
         fputc('\n', f);
         fprintf(f, "interpreter: %s", CLEAN(m->interp_path, c1));
         fprintf(f, " (layout from %s)\n", CLEAN(m->layout_source, c2));
+        report_layout_line(f, m);
         fprintf(f, "snapshot: target paused %.1f ms (%d thread%s stopped in %.1f ms), "
                 "%s copied", m->pause_ms, m->threads, m->threads == 1 ? "" : "s",
                 m->stop_ms, fmt_bytes(m->bytes_copied, b, sizeof(b)));
@@ -247,6 +255,7 @@ int report_text(const struct heap *h, FILE *f, const struct report_opts *o)
                 fprintf(f, "; the fork itself took %.1f ms", m->fork_ms);
         fputc('\n', f);
         fprintf(f, "gc: %s, thresholds %d/%d/%d, counts %d/%d/%d, frozen %" PRIu64 "%s\n",
+                g->unknown ? "enabled state unknown (the layout does not place it)" :
                 g->enabled ? "enabled" : "DISABLED", g->thresholds[0], g->thresholds[1],
                 g->thresholds[2], g->counts[0], g->counts[1], g->counts[2], g->frozen,
                 g->collecting ? ", a collection was running" : "");

@@ -40,6 +40,14 @@ struct dot_opts {
 };
 
 int report_dot(const struct heap *h, FILE *f, const struct dot_opts *o);
+
+/* Chrome DevTools heap snapshot (report-heapsnapshot.c; README "DevTools
+ * heap snapshot").  Needs the analysis (roots). */
+int report_heapsnapshot(const struct heap *h, FILE *f);
+
+/* s as a JSON string literal, valid UTF-8 whatever s holds (the JSON
+ * writers' escaping). */
+void report_json_string(FILE *f, const char *s);
 int report_json(const struct heap *h, FILE *f, const struct report_opts *o);
 int report_text(const struct heap *h, FILE *f, const struct report_opts *o);
 

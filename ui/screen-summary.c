@@ -96,7 +96,7 @@ static int build_overview(struct view *v)
         uint32_t top[OVERVIEW_TOP_OBJECTS], n;
         const uint32_t *order;
         uint64_t ngc = 0, opaque = 0;
-        char b1[32], b2[32], b3[32];
+        char b1[32], b2[32], b3[32], lsum[3600];
         int r;
 
         snprintf(v->title, sizeof(v->title), "Overview");
@@ -106,11 +106,14 @@ static int build_overview(struct view *v)
                       m->python_version);
         view_add_text(v, STYLE_NORMAL, "interpreter  %s (layout from %s)", m->interp_path,
                       m->layout_source);
+        view_add_text(v, m->layout_experimental || m->layout_gapped[0] ? STYLE_WARN : STYLE_NORMAL,
+                      "layout       %s", fmt_layout_summary(m, lsum, sizeof(lsum)));
         view_add_text(v, STYLE_NORMAL, "pause        %.1f ms (%d thread%s stopped in %.1f ms), %s "
                       "copied", m->pause_ms, m->threads, m->threads == 1 ? "" : "s", m->stop_ms,
                       fmt_bytes(m->bytes_copied, b1, sizeof(b1)));
-        view_add_text(v, g->enabled ? STYLE_NORMAL : STYLE_WARN,
+        view_add_text(v, g->enabled || g->unknown ? STYLE_NORMAL : STYLE_WARN,
                       "gc           %s, thresholds %d/%d/%d, counts %d/%d/%d, frozen %" PRIu64 "%s",
+                      g->unknown ? "enabled state unknown (the layout does not place it)" :
                       g->enabled ? "enabled" : "DISABLED", g->thresholds[0], g->thresholds[1],
                       g->thresholds[2], g->counts[0], g->counts[1], g->counts[2], g->frozen,
                       g->collecting ? ", a collection was running" : "");

@@ -615,8 +615,16 @@ static void test_fake_refusals(void)
         put64(f, 8, 0x030e00c3);
         rc = debugoffsets_fill(&f->base, f->addr, 0x030e00c3, &l, detail, sizeof(detail), &d);
         ok(rc == -EOPNOTSUPP, "debug offsets of 3.14.0rc3: -EOPNOTSUPP (%s)", d.msg);
-        ok(!debugoffsets_supported(0x031000a1) && debugoffsets_supported(0x030f02f0),
-           "block layouts known for final 3.13-3.15 only");
+        ok(!debugoffsets_supported(0x030e00c3) && debugoffsets_supported(0x030f02f0) &&
+           debugoffsets_supported(0x031000a1),
+           "block layouts known for final 3.13-3.15; a future 3.16 alpha is attempted with "
+           "3.15's (experimental)");
+        /* ... a future version's block is read as the last known one's */
+        put64(f, 8, 0x031000a1);
+        rc = debugoffsets_fill(&f->base, f->addr, 0x031000a1, &l, detail, sizeof(detail), &d);
+        ok(rc != -EOPNOTSUPP && (rc < 0 || strstr(detail, "future version, experimental")),
+           "debug offsets of 3.16.0a1: attempted with 3.15's block (rc %d: %s%s)", rc,
+           rc < 0 ? d.msg : "", rc < 0 ? "" : detail);
 
         /* A Debian 3.13.5 whose memory is not what the table says: the
          * table is found (variant from the path and .comment), the block is

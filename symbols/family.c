@@ -1,0 +1,623 @@
+/* family: layouts for builds no DWARF and no exact table describe (see
+ * family.h). */
+#include "family.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+#include "memsrc.h"
+#include "pyinterp.h"
+#include "tables.h"
+#include "verify.h"
+
+#define MAX_CANDIDATES 16
+
+static void add(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void add(char *buf, size_t len, const char *fmt, ...)
+{
+        size_t used = strlen(buf);
+        va_list ap;
+
+        if (used + 3 >= len)
+                return;
+        if (used) {
+                memcpy(buf + used, "; ", 3);
+                used += 2;
+        }
+        va_start(ap, fmt);
+        vsnprintf(buf + used, len - used, fmt, ap);
+        va_end(ap);
+}
+
+static unsigned patch_distance(uint32_t a, uint32_t b)
+{
+        unsigned pa = (a >> 8) & 0xff, pb = (b >> 8) & 0xff;
+
+        return pa > pb ? pa - pb : pb - pa;
+}
+
+/* Own variant first, then the nearest patch level. */
+static size_t family_tables(uint32_t hex, const char *variant, const struct layout_table **out)
+{
+        size_t n = layout_tables_of(py_major(hex), py_minor(hex), out, MAX_CANDIDATES);
+
+        for (size_t i = 1; i < n; i++)
+                for (size_t j = i; j > 0; j--) {
+                        const struct layout_table *a = out[j - 1], *b = out[j];
+                        bool av = !strcmp(a->variant, variant), bv = !strcmp(b->variant, variant);
+
+                        if (av > bv || (av == bv && patch_distance(a->version_hex, hex) <=
+                                                    patch_distance(b->version_hex, hex)))
+                                break;
+                        out[j - 1] = b;
+                        out[j] = a;
+                }
+        return n;
+}
+
+/* The debug offsets are read from the target itself: where they speak they
+ * win; the widths they lack are kept. */
+static void overlay(struct layout *l, const struct layout *dbg, uint8_t *sprov, uint8_t *fprov)
+{
+        for (int s = 0; s < LS__COUNT; s++)
+                if (dbg->s[s].present) {
+                        l->s[s] = dbg->s[s];
+                        sprov[s] = LP_DEBUG_OFFSETS;
+                }
+        for (int f = 0; f < LF__COUNT; f++) {
+                if (!dbg->f[f].present)
+                        continue;
+                if (!l->f[f].present)
+                        l->f[f] = dbg->f[f];
+                l->f[f].offset = dbg->f[f].offset;
+                l->f[f].present = true;
+                fprov[f] = LP_DEBUG_OFFSETS;
+        }
+}
+
+static void mark(const struct layout *l, uint8_t p, uint8_t *sprov, uint8_t *fprov)
+{
+        for (int s = 0; s < LS__COUNT; s++)
+                sprov[s] = l->s[s].present ? p : LP_NONE;
+        for (int f = 0; f < LF__COUNT; f++)
+                fprov[f] = l->f[f].present ? p : LP_NONE;
+}
+
+static void mark_inferred(const struct layout *before, const struct layout *after,
+                          uint8_t *fprov)
+{
+        for (int f = 0; f < LF__COUNT; f++)
+                if (after->f[f].present &&
+                    (!before->f[f].present || before->f[f].offset != after->f[f].offset))
+                        fprov[f] = LP_INFERRED;
+}
+
+struct trial {
+        struct layout l;
+        struct type_census census;   /* taken once GC lists are placed */
+        uint8_t sprov[LS__COUNT], fprov[LF__COUNT];
+        char inferred[2048];
+        char gapped[512];
+        uint32_t checks;
+};
+
+/* Inference, then the checks: 0 when t is this build's layout. */
+static int try_layout(struct memsrc *m, struct pyinterp *pi, struct trial *t, bool trust_gen0,
+                      struct diag *d)
+{
+        struct layout before = t->l;
+
+        (void)infer_gc(m, pi, &t->l, trust_gen0, t->inferred, sizeof(t->inferred));
+        mark_inferred(&before, &t->l, t->fprov);
+        return verify_layout(m, pi, &t->l, &t->checks, d);
+}
+
+static void adopt(struct pyinterp *pi, const struct trial *t, const char *source)
+{
+        pi->layout = t->l;
+        pi->layout.source = source;
+        memcpy(pi->struct_provider, t->sprov, sizeof(pi->struct_provider));
+        memcpy(pi->field_provider, t->fprov, sizeof(pi->field_provider));
+        snprintf(pi->layout_inferred, sizeof(pi->layout_inferred), "%s", t->inferred);
+        snprintf(pi->layout_gapped, sizeof(pi->layout_gapped), "%s", t->gapped);
+        pi->layout_checks = t->checks;
+}
+
+static int try_family(struct memsrc *m, struct pyinterp *pi, const char *variant,
+                      const struct layout *dbg, struct trial *t, struct diag *d)
+{
+        const struct layout_table *tabs[MAX_CANDIDATES];
+        struct layout *seen = calloc(MAX_CANDIDATES, sizeof(*seen));
+        size_t n = family_tables(pi->version_hex, variant, tabs), nseen = 0;
+        int rc = -ENOENT;
+
+        if (!seen)
+                return diag_set(d, -ENOMEM, "out of memory");
+        for (size_t i = 0; i < n; i++) {
+                struct diag cd = { 0 };
+                bool dup = false;
+
+                memset(t, 0, sizeof(*t));
+                layout_init(&t->l, pi->version_hex);
+                if (layout_table_fill(tabs[i], &t->l, NULL) < 0)
+                        continue;
+                for (size_t j = 0; j < nseen && !dup; j++)
+                        dup = layout_equal(&seen[j], &t->l);
+                if (dup)
+                        continue;
+                seen[nseen++] = t->l;
+                mark(&t->l, LP_FAMILY, t->sprov, t->fprov);
+                if (dbg)
+                        overlay(&t->l, dbg, t->sprov, t->fprov);
+                rc = try_layout(m, pi, t, true, &cd);
+                if (rc == -ESRCH) {
+                        diag_set(d, rc, "%s", cd.msg);
+                        break;
+                }
+                if (rc == 0) {
+                        add(pi->layout_candidates, sizeof(pi->layout_candidates),
+                            "%s: every check held", tabs[i]->source);
+                        adopt(pi, t, dbg ? tabs[i]->family_combined_source
+                                         : tabs[i]->family_source);
+                        break;
+                }
+                add(pi->layout_candidates, sizeof(pi->layout_candidates), "%s: %.*s",
+                    tabs[i]->source, (int)strcspn(cd.msg, "\n"), cd.msg);
+                rc = -ENOENT;
+        }
+        free(seen);
+        return rc;
+}
+
+/* --- neighbours ----------------------------------------------------------- */
+
+/* The nearest table of the minor version below and of the one above. */
+static size_t neighbour_tables(uint32_t hex, const struct layout_table **out)
+{
+        size_t n = 0;
+
+        for (int dir = -1; dir <= 1; dir += 2) {
+                for (int minor = (int)py_minor(hex) + dir; minor >= 8 && minor <= 40;
+                     minor += dir) {
+                        const struct layout_table *t[MAX_CANDIDATES];
+                        size_t k = layout_tables_of(3, (unsigned)minor, t, MAX_CANDIDATES);
+
+                        if (!k)
+                                continue;
+                        /* nearest: the newest below, the oldest above */
+                        out[n] = t[0];
+                        for (size_t i = 1; i < k; i++)
+                                if (dir < 0 ? t[i]->version_hex > out[n]->version_hex
+                                            : t[i]->version_hex < out[n]->version_hex)
+                                        out[n] = t[i];
+                        n++;
+                        break;
+                }
+        }
+        return n;
+}
+
+static bool struct_fields_equal(const struct layout *a, const struct layout *b, int s)
+{
+        if (a->s[s].present != b->s[s].present || a->s[s].size != b->s[s].size)
+                return false;
+        for (int f = 0; f < LF__COUNT; f++) {
+                const struct layout_field_info *x = &a->f[f], *y = &b->f[f];
+
+                if ((int)layout_field_struct(f) != s)
+                        continue;
+                if (x->present != y->present ||
+                    (x->present && (x->offset != y->offset || x->size != y->size)))
+                        return false;
+        }
+        return true;
+}
+
+static void take_struct(struct layout *dst, const struct layout *src, int s)
+{
+        dst->s[s] = src->s[s];
+        for (int f = 0; f < LF__COUNT; f++)
+                if ((int)layout_field_struct(f) == s)
+                        dst->f[f] = src->f[f];
+}
+
+static void drop_struct(struct layout *l, int s)
+{
+        l->s[s].present = false;
+        l->s[s].size = 0;
+        for (int f = 0; f < LF__COUNT; f++)
+                if ((int)layout_field_struct(f) == s)
+                        l->f[f].present = false;
+}
+
+/* Takes "NAME" out of a "; "-separated list. */
+static void ungap(char *list, const char *name)
+{
+        size_t n = strlen(name);
+
+        for (char *p = list; (p = strstr(p, name)) != NULL; p++) {
+                bool start = p == list || (p >= list + 2 && !memcmp(p - 2, "; ", 2));
+                char *end = p + n;
+
+                if (!start || (*end && memcmp(end, "; ", 2)))
+                        continue;
+                if (*end)
+                        memmove(p, end + 2, strlen(end + 2) + 1);
+                else if (p == list)
+                        *p = '\0';
+                else
+                        p[-2] = '\0';
+                return;
+        }
+}
+
+/* Fields of the GC state and the runtime that the checks or inference
+ * settle even when the neighbours disagree on them. */
+static bool settled_later(int s)
+{
+        return s == LS_GCSTATE || s == LS_RUNTIME || s == LS_INTERP || s == LS_TSTATE;
+}
+
+/* Private structs whose type no symbol names: found by tp_name on the
+ * instances on the GC lists, sized by that type's tp_basicsize. */
+static const struct {
+        enum layout_struct_id sid;
+        const char *names[3];
+} named_structs[] = {
+        { LS_PARTIAL, { "functools.partial" } },
+        { LS_UNION, { "typing.Union", "types.UnionType" } },
+        { LS_LRUCACHE, { "functools._lru_cache_wrapper" } },
+        { LS_GENALIAS, { "types.GenericAlias" } },
+        { LS_NAMESPACE, { "types.SimpleNamespace" } },
+        { LS_DEQUE, { "collections.deque" } },
+        { LS_DEFDICT, { "collections.defaultdict" } },
+        { LS_TUPLEGETTER, { "_collections._tuplegetter", "collections._tuplegetter" } },
+        { LS_ABCDATA, { "_abc._abc_data" } },
+        { LS_METHWRAPPER, { "method-wrapper" } },
+};
+
+static bool named_size(struct memsrc *m, const struct pyinterp *pi, struct trial *tr, int s,
+                       uint64_t *size)
+{
+        const struct layout *l = &tr->l;
+
+        for (size_t i = 0; i < sizeof(named_structs) / sizeof(named_structs[0]); i++) {
+                uint64_t t;
+
+                if ((int)named_structs[i].sid != s)
+                        continue;
+                if (!tr->census.taken)
+                        infer_census(m, pi, l, &tr->census);
+                return lhas(l, LF_TYPE_BASICSIZE) &&
+                       infer_type_named(m, l, &tr->census, named_structs[i].names, &t) == 0 &&
+                       memsrc_read_u64(m, t + lo(l, LF_TYPE_BASICSIZE), size) == 0;
+        }
+        return false;
+}
+
+/* Structs that end in an interpreter frame (frame, generator, async
+ * generator objects): their type is sized up to the frame's localsplus, the
+ * struct to the frame's end. */
+static const struct basicsize_pair framed[] = {
+        { LS_FRAMEOBJ, PYSYM_FRAME_TYPE, false },
+        { LS_ASYNCGEN, PYSYM_ASYNCGEN_TYPE, false },
+};
+
+/* The struct's size as the target says, when it can tell: the debug
+ * offsets' size, the type's tp_basicsize (verify.h), for a private struct
+ * the tp_basicsize of its type found by name, or for the framed structs the
+ * basicsize less the frame's localsplus offset plus the frame's size. */
+static bool size_from_target(struct memsrc *m, const struct pyinterp *pi, struct trial *tr,
+                             const struct layout *dbg, int s, uint64_t *size, const char **how)
+{
+        const struct layout *l = &tr->l;
+        size_t n;
+        const struct basicsize_pair *p = verify_basicsize_pairs(&n);
+
+        if (dbg && dbg->s[s].present && dbg->s[s].size) {
+                *size = dbg->s[s].size;
+                *how = "the debug offsets' size";
+                return true;
+        }
+        for (size_t i = 0; i < n; i++)
+                if ((int)p[i].sid == s) {
+                        *how = "the type's tp_basicsize";
+                        return verify_type_basicsize(m, pi, l, &p[i], size) == 0;
+                }
+        for (size_t i = 0; i < sizeof(framed) / sizeof(framed[0]); i++) {
+                /* a frame object ends in _f_frame_data[1], one word; the
+                 * generators in a whole frame */
+                uint32_t tail = s == LS_FRAMEOBJ ? 8 : lsz(l, LS_IFRAME);
+
+                if ((int)framed[i].sid != s || !lhas(l, LF_IFRAME_LOCALSPLUS) || !tail ||
+                    verify_type_basicsize(m, pi, l, &framed[i], size) < 0 ||
+                    *size <= lo(l, LF_IFRAME_LOCALSPLUS))
+                        continue;
+                *size = *size - lo(l, LF_IFRAME_LOCALSPLUS) + tail;
+                *how = "the type's tp_basicsize less the frame's localsplus plus its tail";
+                return true;
+        }
+        if (named_size(m, pi, tr, s, size)) {
+                *how = "tp_basicsize of its type, found by name on the GC lists";
+                return true;
+        }
+        return false;
+}
+
+/* One struct from the neighbours: the one whose size the target confirms,
+ * else the one they agree on, else nothing (a gap). */
+static void resolve_struct(struct memsrc *m, const struct pyinterp *pi, struct trial *t,
+                           const struct layout *nb, const struct layout_table *const *tabs,
+                           size_t n, const struct layout *dbg, int s)
+{
+        const char *how = "";
+        uint64_t want;
+        int pick = -1;
+        bool agree = n > 1 && struct_fields_equal(&nb[0], &nb[1], s);
+
+        if (agree) {
+                take_struct(&t->l, &nb[0], s);
+                return;
+        }
+        if (size_from_target(m, pi, t, dbg, s, &want, &how)) {
+                for (size_t i = 0; i < n && pick < 0; i++)
+                        if (nb[i].s[s].present && nb[i].s[s].size == want)
+                                pick = (int)i;
+                /* two that match in size but not in fields: no telling */
+                if (pick == 0 && n > 1 && nb[1].s[s].present && nb[1].s[s].size == want &&
+                    !agree)
+                        pick = -1;
+                if (pick >= 0) {
+                        take_struct(&t->l, &nb[pick], s);
+                        if (!agree) {
+                                t->sprov[s] = LP_INFERRED;
+                                add(t->inferred, sizeof(t->inferred), "%s from %s (%llu "
+                                    "bytes: %s)", layout_struct_name(s), tabs[pick]->source,
+                                    (unsigned long long)want, how);
+                        }
+                        return;
+                }
+        } else if (n == 1 && nb[0].s[s].present) {
+                take_struct(&t->l, &nb[0], s);
+                return;
+        }
+        if (settled_later(s)) {
+                /* keep what the neighbours agree on; the rest stays absent */
+                if (!t->l.s[s].present && nb[0].s[s].present && (n == 1 ||
+                    nb[0].s[s].size == nb[1].s[s].size))
+                        t->l.s[s] = nb[0].s[s];
+                for (int f = 0; f < LF__COUNT; f++)
+                        if ((int)layout_field_struct(f) == s && n > 1 &&
+                            nb[0].f[f].present && nb[1].f[f].present &&
+                            nb[0].f[f].offset == nb[1].f[f].offset && !t->l.f[f].present)
+                                t->l.f[f] = nb[0].f[f];
+                return;
+        }
+        if (!nb[0].s[s].present && (n == 1 || !nb[1].s[s].present))
+                return;   /* no version of the neighbours has it either */
+        if (dbg && dbg->s[s].present) {
+                bool all = true;
+
+                /* its other fields where both neighbours place them alike;
+                 * of two widths the narrower reads only what both have */
+                for (int f = 0; f < LF__COUNT; f++) {
+                        const struct layout_field_info *a = &nb[0].f[f], *b = &nb[n - 1].f[f];
+
+                        if ((int)layout_field_struct(f) != s || dbg->f[f].present ||
+                            (!a->present && !b->present))
+                                continue;
+                        if (n < 2 || !a->present || !b->present || a->offset != b->offset) {
+                                all = false;
+                                continue;
+                        }
+                        t->l.f[f] = a->size <= b->size ? *a : *b;
+                        if (a->size != b->size)
+                                add(t->inferred, sizeof(t->inferred), "%s at %u, %u bytes "
+                                    "(the neighbours agree on the offset, the narrower width)",
+                                    layout_field_name(f), a->offset, t->l.f[f].size);
+                }
+                if (!all)
+                        add(t->gapped, sizeof(t->gapped), "%s (only its debug offsets and the "
+                            "fields both neighbours place alike)", layout_struct_name(s));
+                return;
+        }
+        drop_struct(&t->l, s);
+        add(t->gapped, sizeof(t->gapped), "%s", layout_struct_name(s));
+}
+
+/* A heap type's own fields hold the same kinds of object in every version:
+ * ht_name and ht_qualname a str, ht_slots NULL or a tuple, ht_module NULL
+ * or a module.  A candidate that places them where they do not, on a live
+ * class, is not this build's. */
+static bool heaptype_holds(struct memsrc *m, const struct pyinterp *pi,
+                           const struct layout *cand, uint64_t t)
+{
+        static const struct {
+                enum layout_field_id f;
+                enum pysym_id type;
+                bool nullable;
+        } want[] = {
+                { LF_HEAPTYPE_NAME, PYSYM_UNICODE_TYPE, false },
+                { LF_HEAPTYPE_QUALNAME, PYSYM_UNICODE_TYPE, false },
+                { LF_HEAPTYPE_SLOTS, PYSYM_TUPLE_TYPE, true },
+                { LF_HEAPTYPE_MODULE, PYSYM_MODULE_TYPE, true },
+        };
+
+        for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+                uint64_t v, type;
+
+                if (!lhas(cand, want[i].f)) {
+                        if (!want[i].nullable)
+                                return false;
+                        continue;
+                }
+                if (memsrc_read_u64(m, t + lo(cand, want[i].f), &v) < 0)
+                        return false;
+                if (!v && want[i].nullable)
+                        continue;
+                if (!v || memsrc_read_u64(m, v + lo(cand, LF_OBJECT_TYPE), &type) < 0 ||
+                    type != pi->sym[want[i].type])
+                        return false;
+        }
+        return true;
+}
+
+/* The heap type struct of the neighbour whose fields hold on every live
+ * class found (at least three), its size as PyType_Type's tp_basicsize. */
+static void probe_heaptype(struct memsrc *m, const struct pyinterp *pi, struct trial *t,
+                           const struct layout *nb, const struct layout_table *const *tabs,
+                           size_t n)
+{
+        size_t nbp, k;
+        const struct basicsize_pair *p = verify_basicsize_pairs(&nbp);
+        uint64_t *types = t->census.heap, size = 0;
+        int pick = -1;
+
+        if (!t->census.taken)
+                infer_census(m, pi, &t->l, &t->census);
+        k = t->census.nheap;
+        if (k < 3)
+                return;
+        for (size_t i = 0; i < nbp; i++)
+                if (p[i].sid == LS_HEAPTYPE &&
+                    verify_type_basicsize(m, pi, &t->l, &p[i], &size) < 0)
+                        return;
+        for (size_t c = 0; c < n; c++) {
+                bool all = nb[c].s[LS_HEAPTYPE].present;
+
+                for (size_t i = 0; i < k && all; i++)
+                        all = heaptype_holds(m, pi, &nb[c], types[i]);
+                if (all && pick >= 0)
+                        return;   /* two fit: no telling */
+                if (all)
+                        pick = (int)c;
+        }
+        if (pick < 0 || !size)
+                return;
+        take_struct(&t->l, &nb[pick], LS_HEAPTYPE);
+        t->l.s[LS_HEAPTYPE].size = (uint32_t)size;
+        t->sprov[LS_HEAPTYPE] = LP_INFERRED;
+        for (int f = 0; f < LF__COUNT; f++)
+                if (layout_field_struct(f) == LS_HEAPTYPE && t->l.f[f].present)
+                        t->fprov[f] = LP_INFERRED;
+        ungap(t->gapped, "HEAPTYPE");
+        add(t->inferred, sizeof(t->inferred), "HEAPTYPE fields from %s (they hold a str, a "
+            "str, a tuple and a module on %zu live classes), %llu bytes (PyType_Type's "
+            "tp_basicsize)", tabs[pick]->source, k, (unsigned long long)size);
+}
+
+/* Structs every object's walk reads: one the neighbours leave unsettled
+ * (left out, or only the debug offsets' fields of it) would turn the whole
+ * walk into garbage rather than leave some objects opaque, so the layout
+ * is refused instead. */
+static const enum layout_struct_id essential[] = {
+        LS_OBJECT, LS_VAROBJECT, LS_TYPE, LS_HEAPTYPE, LS_GCHEAD, LS_GCSTATE, LS_LIST,
+        LS_TUPLE, LS_DICT, LS_DICTKEYS, LS_ASCII, LS_MODULE, LS_FUNC, LS_CODE,
+};
+
+static int essential_settled(const struct trial *t, struct diag *d)
+{
+        for (size_t i = 0; i < sizeof(essential) / sizeof(essential[0]); i++) {
+                const char *name = layout_struct_name(essential[i]);
+                const char *p = strstr(t->gapped, name);
+                size_t n = strlen(name);
+
+                while (p && ((p > t->gapped && p[-1] != ' ') || (p[n] && p[n] != ';' && p[n] != ' ')))
+                        p = strstr(p + 1, name);
+                if (p)
+                        return diag_set(d, -EBADMSG, "the neighbours do not settle struct %s, "
+                                        "which every walk reads (its size and fields differ "
+                                        "between them and the target's own sizes do not pick "
+                                        "one)", name);
+        }
+        return 0;
+}
+
+static int try_neighbours(struct memsrc *m, struct pyinterp *pi, const struct layout *dbg,
+                          struct trial *t, struct diag *d)
+{
+        const struct layout_table *tabs[2];
+        struct layout nb[2];
+        size_t n = neighbour_tables(pi->version_hex, tabs);
+        struct diag cd = { 0 };
+        int rc;
+
+        if (!n || !dbg)
+                return -ENOENT;
+        memset(t, 0, sizeof(*t));
+        for (size_t i = 0; i < n; i++) {
+                layout_init(&nb[i], pi->version_hex);
+                if (layout_table_fill(tabs[i], &nb[i], NULL) < 0)
+                        return -ENOENT;
+        }
+        layout_init(&t->l, pi->version_hex);
+        overlay(&t->l, dbg, t->sprov, t->fprov);
+        /* the object, type and GC structs first: tp_basicsize and the
+         * objects on the GC lists settle the others */
+        for (int pass = 0; pass < 2; pass++) {
+                for (int s = 0; s < LS__COUNT; s++) {
+                        bool first = s == LS_OBJECT || s == LS_VAROBJECT || s == LS_TYPE ||
+                                     s == LS_GCHEAD || s == LS_GCGEN || settled_later(s);
+
+                        if (first == (pass == 0))
+                                resolve_struct(m, pi, t, nb, tabs, n, dbg, s);
+                }
+                overlay(&t->l, dbg, t->sprov, t->fprov);
+                if (pass == 0)
+                        (void)infer_gc(m, pi, &t->l, false, t->inferred, sizeof(t->inferred));
+        }
+        for (int s = 0; s < LS__COUNT; s++)
+                if (t->sprov[s] == LP_NONE && t->l.s[s].present)
+                        t->sprov[s] = LP_NEIGHBOURS;
+        for (int f = 0; f < LF__COUNT; f++)
+                if (t->fprov[f] == LP_NONE && t->l.f[f].present)
+                        t->fprov[f] = LP_NEIGHBOURS;
+        for (int f = 0; f < LF__COUNT; f++)
+                if (layout_field_struct(f) == LS_GCSTATE && t->l.f[f].present &&
+                    t->fprov[f] != LP_DEBUG_OFFSETS)
+                        t->fprov[f] = LP_INFERRED;
+        if (!t->l.s[LS_HEAPTYPE].present)
+                probe_heaptype(m, pi, t, nb, tabs, n);
+        rc = essential_settled(t, &cd);
+        if (rc == 0)
+                rc = verify_layout(m, pi, &t->l, &t->checks, &cd);
+        add(pi->layout_candidates, sizeof(pi->layout_candidates), "neighbours %s%s%s: %.*s",
+            tabs[0]->source, n > 1 ? " and " : "", n > 1 ? tabs[1]->source : "",
+            rc == 0 ? 20 : (int)strcspn(cd.msg, "\n"), rc == 0 ? "every check held" : cd.msg);
+        if (rc == -ESRCH)
+                return diag_set(d, rc, "%s", cd.msg);
+        if (rc < 0)
+                return -ENOENT;
+        adopt(pi, t, "debug_offsets+neighbours+inferred (experimental)");
+        pi->layout_experimental = true;
+        return 0;
+}
+
+int family_choose(struct memsrc *m, struct pyinterp *pi, const char *variant,
+                  const struct layout *dbg, struct diag *d)
+{
+        struct trial *t = calloc(1, sizeof(*t));
+        int rc;
+
+        if (!t)
+                return diag_set(d, -ENOMEM, "out of memory");
+        pi->layout_candidates[0] = '\0';
+        pi->layout_experimental = false;
+        rc = try_family(m, pi, variant, dbg, t, d);
+        if (rc == -ENOENT)
+                rc = try_neighbours(m, pi, dbg, t, d);
+        free(t);
+        if (rc == -ENOENT && !pi->layout_candidates[0])
+                diag_set(d, -ENOENT, "no tables of %u.%u", py_major(pi->version_hex),
+                         py_minor(pi->version_hex));
+        else if (rc == -ENOENT)
+                diag_set(d, -ENOENT, "every candidate failed a check against memory: %s",
+                         pi->layout_candidates);
+        return rc;
+}

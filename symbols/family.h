@@ -1,0 +1,78 @@
+/* family: the layout of a CPython build that neither DWARF nor an exact
+ * table describes (a new patch release, a distribution's rebuild, a
+ * stripped container image), from what is known of its minor version,
+ * checked against the target's memory before anything walks with it.
+ *
+ * Candidates, in order:
+ *   1. the family: every distinct table of the build's minor version, its
+ *      own variant first, then the nearest patch level.  Builds of one minor
+ *      version differ only where a patch release or a distribution moved
+ *      something, and the checks tell the candidates apart;
+ *   2. with _Py_DebugOffsets (3.13+) and no family, or none that passes:
+ *      the neighbouring minor versions' tables, struct by struct, where
+ *      they agree or where the type's tp_basicsize picks one; a struct
+ *      neither settles is left out (its objects are opaque and counted in
+ *      layout_gaps).  Labelled experimental.
+ * Over each candidate the debug offsets win where they speak, then the
+ * target's own pointers place the GC list heads (infer_gc), then every
+ * check of LAYOUT_CHECKS must hold; the first candidate that passes is the
+ * layout, and pi records which candidate, which checks, what was inferred
+ * and what was left out.  When none passes, the refusal names each
+ * candidate and the check it failed.
+ */
+#ifndef PYLEAK_FAMILY_H
+#define PYLEAK_FAMILY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct memsrc;
+struct pyinterp;
+struct layout;
+struct diag;
+
+/* Fills pi->layout (and its family/checks/inferred/gaps records) for pi's
+ * version and variant; dbg is the debug offsets' layout or NULL, dbg_detail
+ * its summary.  0, -ESRCH (no interpreter), or -ENOENT with a diag naming
+ * every candidate tried and why it failed (none: "no tables of 3.X"). */
+int family_choose(struct memsrc *m, struct pyinterp *pi, const char *variant,
+                  const struct layout *dbg, struct diag *d);
+
+/* Places the GC list heads of l in the target: from the generation0
+ * pointer (trusting l's offset of it) when trust_gen0, else by scanning the
+ * GC state for three consecutive list heads whose neighbours point back,
+ * then the permanent generation after them, the generation0 pointer at
+ * them and gc.garbage/gc.callbacks (the first two list pointers after).
+ * Appends what it placed to note ("GC_GENERATIONS gc+20 (generation0)").
+ * -ENOENT when nothing consistent is found. */
+int infer_gc(struct memsrc *m, const struct pyinterp *pi, struct layout *l, int trust_gen0,
+             char *note, size_t len);
+
+/* What the oldest objects on the GC lists placed in l are: their
+ * distinct types and the classes (heap types) among them, the live
+ * instances that candidate offsets of private structs are checked on. */
+#define INFER_CENSUS_TYPES 2048
+#define INFER_CENSUS_SLOTS 4096     /* power of two, > INFER_CENSUS_TYPES */
+#define INFER_CENSUS_HEAP 16
+
+struct type_census {
+        bool taken;
+        size_t ntypes, nheap;
+        uint64_t types[INFER_CENSUS_TYPES];
+        uint16_t slot[INFER_CENSUS_SLOTS];   /* 1 + index into types, 0 free */
+        bool named[INFER_CENSUS_TYPES];     /* names[i] read (may be "") */
+        char names[INFER_CENSUS_TYPES][48];
+        uint64_t heap[INFER_CENSUS_HEAP];
+};
+
+void infer_census(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
+                  struct type_census *c);
+
+/* A type of the census whose tp_name is one of names (NULL-terminated):
+ * private types no symbol names (functools.partial, typing.Union, ...).
+ * -ENOENT if none of the census's objects has it. */
+int infer_type_named(struct memsrc *m, const struct layout *l, struct type_census *c,
+                     const char *const *names, uint64_t *ret);
+
+#endif

@@ -1,0 +1,293 @@
+/* infer: the GC list heads placed from the target's own pointers (see
+ * family.h). */
+#include "family.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "memsrc.h"
+#include "pyinterp.h"
+#include "verify.h"
+
+/* No GC state of any version comes near this; it bounds the scan. */
+#define GCSTATE_MAX 4096u
+
+static void add_note(char *buf, size_t len, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static void add_note(char *buf, size_t len, const char *fmt, ...)
+{
+        size_t used = strlen(buf);
+        va_list ap;
+
+        if (used + 3 >= len)
+                return;
+        if (used) {
+                memcpy(buf + used, "; ", 3);
+                used += 2;
+        }
+        va_start(ap, fmt);
+        vsnprintf(buf + used, len - used, fmt, ap);
+        va_end(ap);
+}
+
+static void set_field(struct layout *l, enum layout_field_id f, uint32_t off, uint32_t size,
+                      uint32_t elem)
+{
+        l->f[f] = (struct layout_field_info){ .offset = off, .size = size, .elem_size = elem,
+                                              .present = true };
+}
+
+static bool plausible_ptr(uint64_t v)
+{
+        return v >= 4096 && v < (1ull << 47) && !(v & 3);
+}
+
+static int gc_state(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
+                    uint64_t *ret)
+{
+        uint64_t interp = 0;
+
+        if (lhas(l, LF_INTERP_GC)) {
+                if (!lhas(l, LF_RUNTIME_INTERP_HEAD) ||
+                    memsrc_read_u64(m, pi->runtime_addr + lo(l, LF_RUNTIME_INTERP_HEAD),
+                                    &interp) < 0 || !interp)
+                        return -ENOENT;
+        }
+        *ret = verify_gc_state_addr(pi, l, interp);
+        return *ret ? 0 : -ENOENT;
+}
+
+/* The generation0 pointer says where the first head is: the one thing
+ * Debian's 3.13 moved (gc+24 to gc+20) within a minor version. */
+static int from_gen0(struct memsrc *m, struct layout *l, uint64_t gc, uint32_t size,
+                     char *note, size_t len)
+{
+        uint64_t g0;
+        uint32_t off;
+
+        if (memsrc_read_u64(m, gc + lo(l, LF_GC_GENERATION0), &g0) < 0 || g0 < gc ||
+            g0 + 16 > gc + size)
+                return -ENOENT;
+        off = (uint32_t)(g0 - gc);
+        if (lhas(l, LF_GC_GENERATIONS) && lo(l, LF_GC_GENERATIONS) == off)
+                return 0;
+        add_note(note, len, "GC_GENERATIONS gc+%u (generation0 points there%s)", off,
+                 lhas(l, LF_GC_GENERATIONS) ? ", not where the candidate put them" : "");
+        set_field(l, LF_GC_GENERATIONS, off, 3 * (lsz(l, LS_GCGEN) ? lsz(l, LS_GCGEN) : 24),
+                  lsz(l, LS_GCGEN) ? lsz(l, LS_GCGEN) : 24);
+        return 0;
+}
+
+static bool is_list(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
+                    uint64_t obj)
+{
+        uint64_t t;
+
+        return plausible_ptr(obj) && memsrc_read_u64(m, obj + lo(l, LF_OBJECT_TYPE), &t) == 0 &&
+               t == pi->sym[PYSYM_LIST_TYPE];
+}
+
+/* After the heads: gc.garbage and gc.callbacks are the first two adjacent
+ * list pointers (in that order in every version). */
+static void place_lists(struct memsrc *m, const struct pyinterp *pi, struct layout *l,
+                        const uint8_t *block, uint32_t from, uint32_t size, char *note,
+                        size_t len)
+{
+        for (uint32_t off = (from + 7) & ~7u; off + 16 <= size; off += 8) {
+                uint64_t a, b;
+
+                memcpy(&a, block + off, 8);
+                memcpy(&b, block + off + 8, 8);
+                if (is_list(m, pi, l, a) && is_list(m, pi, l, b)) {
+                        set_field(l, LF_GC_GARBAGE, off, 8, 8);
+                        set_field(l, LF_GC_CALLBACKS, off + 8, 8, 8);
+                        add_note(note, len, "GC_GARBAGE gc+%u, GC_CALLBACKS gc+%u (the first "
+                                 "two list pointers after the heads)", off, off + 8);
+                        return;
+                }
+        }
+        l->f[LF_GC_GARBAGE].present = false;
+        l->f[LF_GC_CALLBACKS].present = false;
+}
+
+static bool head_at(struct memsrc *m, const struct layout *l, const uint8_t *block,
+                    uint32_t off, uint32_t size, uint64_t gc)
+{
+        uint64_t next, prev;
+
+        if (off + 16 > size)
+                return false;
+        memcpy(&next, block + off + lo(l, LF_GCHEAD_NEXT), 8);
+        memcpy(&prev, block + off + lo(l, LF_GCHEAD_PREV), 8);
+        return plausible_ptr(next & ~(uint64_t)3) && plausible_ptr(prev & ~(uint64_t)3) &&
+               verify_links_hold(m, l, gc + off);
+}
+
+static int scan(struct memsrc *m, const struct pyinterp *pi, struct layout *l, uint64_t gc,
+                uint32_t size, char *note, size_t len)
+{
+        uint8_t block[GCSTATE_MAX];
+        uint32_t step = lsz(l, LS_GCGEN) ? lsz(l, LS_GCGEN) : 24, off, perm;
+
+        if (memsrc_read(m, gc, block, size) < 0)
+                return -EFAULT;
+        for (off = 0; off + 3 * step <= size; off += 4)
+                if (head_at(m, l, block, off, size, gc) &&
+                    head_at(m, l, block, off + step, size, gc) &&
+                    head_at(m, l, block, off + 2 * step, size, gc))
+                        break;
+        if (off + 3 * step > size)
+                return -ENOENT;
+        set_field(l, LF_GC_GENERATIONS, off, 3 * step, step);
+        add_note(note, len, "GC_GENERATIONS gc+%u (three list heads that link back)", off);
+
+        l->f[LF_GC_PERMANENT].present = false;
+        for (perm = off + 3 * step; perm + 16 <= size; perm += 4)
+                if (head_at(m, l, block, perm, size, gc)) {
+                        set_field(l, LF_GC_PERMANENT, perm, step, step);
+                        add_note(note, len, "GC_PERMANENT gc+%u (the next such head)", perm);
+                        break;
+                }
+        l->f[LF_GC_GENERATION0].present = false;
+        for (uint32_t w = 0; w + 8 <= size; w += 8) {
+                uint64_t v;
+
+                memcpy(&v, block + w, 8);
+                if (v == gc + off) {
+                        set_field(l, LF_GC_GENERATION0, w, 8, 8);
+                        add_note(note, len, "GC_GENERATION0 gc+%u (it points at the first "
+                                 "head)", w);
+                        break;
+                }
+        }
+        place_lists(m, pi, l, block, lhas(l, LF_GC_PERMANENT) ? perm + step : off + 3 * step,
+                    size, note, len);
+        return 0;
+}
+
+int infer_gc(struct memsrc *m, const struct pyinterp *pi, struct layout *l, int trust_gen0,
+             char *note, size_t len)
+{
+        uint32_t size = lsz(l, LS_GCSTATE);
+        uint64_t gc;
+
+        if (!size || size > GCSTATE_MAX)
+                size = GCSTATE_MAX;
+        if (!lhas(l, LF_GCHEAD_NEXT) || !lhas(l, LF_GCHEAD_PREV) || !lhas(l, LF_OBJECT_TYPE) ||
+            gc_state(m, pi, l, &gc) < 0)
+                return -ENOENT;
+        if (trust_gen0 && lhas(l, LF_GC_GENERATION0) &&
+            from_gen0(m, l, gc, size, note, len) == 0)
+                return 0;
+        return scan(m, pi, l, gc, size, note, len);
+}
+
+#define Py_TPFLAGS_HEAPTYPE (1ull << 9)
+
+/* Objects the census looks at, one read of the running target each (the
+ * GC head and the object header together). */
+#define CENSUS_OBJECTS 400000
+#define CENSUS_CACHE (256u << 20)
+
+/* Adds t to the census's set of types (open addressing over types[]'s
+ * indices); false when the set is full. */
+static bool census_add(struct type_census *c, uint64_t t)
+{
+        uint32_t h = (uint32_t)((t >> 4) * 0x9E3779B1u) & (INFER_CENSUS_SLOTS - 1);
+
+        for (uint32_t k = 0; k < INFER_CENSUS_SLOTS; k++, h = (h + 1) & (INFER_CENSUS_SLOTS - 1)) {
+                uint16_t s = c->slot[h];
+
+                if (s && c->types[s - 1] == t)
+                        return true;
+                if (!s) {
+                        if (c->ntypes == INFER_CENSUS_TYPES)
+                                return false;
+                        c->types[c->ntypes++] = t;
+                        c->slot[h] = (uint16_t)c->ntypes;
+                        return true;
+                }
+        }
+        return false;
+}
+
+void infer_census(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
+                  struct type_census *c)
+{
+        uint32_t step = lsz(l, LS_GCGEN) ? lsz(l, LS_GCGEN) : 24, hsz = lsz(l, LS_GCHEAD);
+        uint64_t gc, interp = 0;
+        int budget = CENSUS_OBJECTS;
+        bool cached;
+
+        memset(c, 0, sizeof(*c));
+        c->taken = true;
+        if (!lhas(l, LF_GC_GENERATIONS) || !hsz || !lhas(l, LF_RUNTIME_INTERP_HEAD) ||
+            !lhas(l, LF_TYPE_FLAGS) ||
+            memsrc_read_u64(m, pi->runtime_addr + lo(l, LF_RUNTIME_INTERP_HEAD), &interp) < 0 ||
+            !(gc = verify_gc_state_addr(pi, l, interp)))
+                return;
+        /* Objects sit close together: reading 64 KiB blocks of the
+         * running target once turns a syscall per object into a few
+         * hundred.  The blocks are dropped after. */
+        cached = memsrc_live_cache(m, CENSUS_CACHE) == 0;
+        for (int g = 2; g >= 0 && budget > 0; g--) {
+                uint64_t head = gc + lo(l, LF_GC_GENERATIONS) + (uint64_t)g * step, node;
+
+                if (memsrc_read_u64(m, head + lo(l, LF_GCHEAD_NEXT), &node) < 0)
+                        continue;
+                for (; budget > 0; budget--) {
+                        uint8_t buf[64];
+                        uint32_t want = hsz + lo(l, LF_OBJECT_TYPE) + 8;
+                        uint64_t obj, t, flags;
+
+                        node &= ~(uint64_t)3;
+                        obj = node + hsz;
+                        if (node == head || !plausible_ptr(node) || want > sizeof(buf) ||
+                            memsrc_read(m, node, buf, want) < 0)
+                                break;
+                        memcpy(&t, buf + hsz + lo(l, LF_OBJECT_TYPE), 8);
+                        if (!census_add(c, t))
+                                budget = 1;     /* the set is full: stop */
+                        /* a class: an object whose type is type, with the
+                         * heap type flag */
+                        if (t == pi->sym[PYSYM_TYPE_TYPE] && c->nheap < INFER_CENSUS_HEAP &&
+                            memsrc_read_u64(m, obj + lo(l, LF_TYPE_FLAGS), &flags) == 0 &&
+                            (flags & Py_TPFLAGS_HEAPTYPE))
+                                c->heap[c->nheap++] = obj;
+                        memcpy(&node, buf + lo(l, LF_GCHEAD_NEXT), 8);
+                }
+        }
+        if (cached)
+                memsrc_live_cache(m, 0);
+}
+
+int infer_type_named(struct memsrc *m, const struct layout *l, struct type_census *c,
+                     const char *const *names, uint64_t *ret)
+{
+        if (!lhas(l, LF_TYPE_NAME))
+                return -ENOENT;
+        for (size_t i = 0; i < c->ntypes; i++) {
+                char name[64];
+                uint64_t p;
+
+                if (!c->named[i]) {
+                        c->named[i] = true;
+                        if (memsrc_read_u64(m, c->types[i] + lo(l, LF_TYPE_NAME), &p) < 0 ||
+                            memsrc_read(m, p, name, sizeof(name)) < 0)
+                                continue;
+                        /* longer names are none of the ones looked for */
+                        name[sizeof(c->names[i]) - 1] = '\0';
+                        memcpy(c->names[i], name, sizeof(c->names[i]));
+                }
+                for (const char *const *n = names; *n; n++)
+                        if (!strcmp(c->names[i], *n)) {
+                                *ret = c->types[i];
+                                return 0;
+                        }
+        }
+        return -ENOENT;
+}
