@@ -757,8 +757,8 @@ int browser_render(struct browser *b, struct screen *scr)
         snprintf(right, sizeof(right), "%s%s%s%s%s ", v->filter_garbage ? "[garbage only] " : "",
                  v->filter_type[0] ? "[type ~ " : "", v->filter_type,
                  v->filter_type[0] ? "] " : "",
-                 b->s->diff ? (b->utf8 ? "\u0394 vs previous snapshot" : "+ vs previous snapshot")
-                            : "");
+                 !b->s->diff ? "" : b->s->diff_against ? b->s->diff_against :
+                 b->utf8 ? "\u0394 vs previous snapshot" : "+ vs previous snapshot");
         put_split(b, scr, y++, LINE_TITLE, left, right);
         for (int k = 0; k < v->nhead; k++) {
                 snprintf(line, sizeof(line), " %s", v->head[k]);

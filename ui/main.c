@@ -24,6 +24,8 @@
 #include "clock.h"
 #include "diag.h"
 #include "diff.h"
+#include "fmt.h"
+#include "growth.h"
 #include "heap.h"
 #include "memsrc.h"
 #include "layoutcache.h"
@@ -66,6 +68,9 @@ struct options {
         bool no_cache;
         bool dot_local;            /* accepted; the local grouping is the default */
         bool all_cycles;           /* --all-cycles: the strict grouping */
+        const char *baseline;      /* --baseline OLD.db */
+        double watch_s;            /* --watch SECONDS: 0 = no watch */
+        unsigned watch_count;      /* --count N snapshots (default 5) */
         unsigned top;
         unsigned dot_top;
         uint32_t dot_cycles[DOT_CYCLES_MAX];
@@ -113,6 +118,13 @@ static const char usage_text[] =
 "                       connected component, interpreter structure (classes,\n"
 "                       modules, functions, type/__mro__ cycles) included,\n"
 "                       instead of the local grouping\n"
+"  --baseline OLD.db    compare with an older dump of the same service: the\n"
+"                       owners that grew since, matched by path (text, JSON,\n"
+"                       and the browser's growth columns)\n"
+"  --watch SECONDS      take a snapshot every SECONDS without pausing the\n"
+"                       target (live mode) and report the owners that grew\n"
+"                       in every interval\n"
+"  --count N            --watch: this many snapshots (default 5)\n"
 "  --heapsnapshot FILE  write the heap as a Chrome DevTools heap snapshot\n"
 "                       ('-' = stdout): open it in DevTools' Memory panel\n"
 "  --snapshot MODE      copy, fork, live or auto (default auto: fork when the\n"
@@ -230,7 +242,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 {
         enum { OPT_JSON = 256, OPT_TEXT, OPT_OBJECTS, OPT_TOP, OPT_MAXMEM, OPT_DUMP,
                OPT_FORCE, OPT_DOT, OPT_DOT_TOP, OPT_DOT_CYCLES, OPT_DOT_LOCAL, OPT_HEAPSNAPSHOT,
-               OPT_ALL_CYCLES,
+               OPT_ALL_CYCLES, OPT_BASELINE, OPT_WATCH, OPT_COUNT,
                OPT_SNAPSHOT, OPT_NO_BROWSER, OPT_NO_CACHE, OPT_CORE, OPT_EXE, OPT_SYSROOT };
         static const struct option longopts[] = {
                 {"json", required_argument, NULL, OPT_JSON},
@@ -246,6 +258,9 @@ static void parse_args(int argc, char **argv, struct options *o)
                 {"dot-cycles", required_argument, NULL, OPT_DOT_CYCLES},
                 {"dot-local", no_argument, NULL, OPT_DOT_LOCAL},
                 {"all-cycles", no_argument, NULL, OPT_ALL_CYCLES},
+                {"baseline", required_argument, NULL, OPT_BASELINE},
+                {"watch", required_argument, NULL, OPT_WATCH},
+                {"count", required_argument, NULL, OPT_COUNT},
                 {"snapshot", required_argument, NULL, OPT_SNAPSHOT},
                 {"no-browser", no_argument, NULL, OPT_NO_BROWSER},
                 {"no-cache", no_argument, NULL, OPT_NO_CACHE},
@@ -284,6 +299,22 @@ static void parse_args(int argc, char **argv, struct options *o)
                 case OPT_DOT_CYCLES: parse_dot_cycles(o, optarg); break;
                 case OPT_DOT_LOCAL: o->dot_local = true; break;
                 case OPT_ALL_CYCLES: o->all_cycles = true; break;
+                case OPT_BASELINE: o->baseline = optarg; break;
+                case OPT_WATCH: {
+                        char *e;
+
+                        errno = 0;
+                        o->watch_s = strtod(optarg, &e);
+                        if (errno || *e || !(o->watch_s > 0) || o->watch_s > 86400 * 7)
+                                die_usage("--watch takes an interval in seconds (> 0, at most "
+                                          "a week), not '%s'", optarg);
+                        break;
+                }
+                case OPT_COUNT:
+                        o->watch_count = (unsigned)parse_count("--count", optarg, 100000);
+                        if (o->watch_count < 2)
+                                die_usage("%s", "--count needs at least 2 snapshots to compare");
+                        break;
                 case OPT_SNAPSHOT:
                         if (snapshot_mode_parse(optarg, &o->mode) < 0)
                                 die_usage("--snapshot takes copy, fork, live or auto, not '%s'",
@@ -320,7 +351,14 @@ static void parse_args(int argc, char **argv, struct options *o)
                 die_usage("%s", "--force only applies to --dump");
         if ((o->dot_top || o->ndot_cycles || o->dot_local) && !o->dot_path)
                 die_usage("%s", "--dot-top, --dot-cycles and --dot-local need --dot FILE");
+        if (o->watch_count && !o->watch_s)
+                die_usage("%s", "--count only applies to --watch");
+        if (o->baseline && !is_dump_arg(o->baseline))
+                die_usage("--baseline takes a dump file written by --dump, not '%s'",
+                          o->baseline);
         if (is_dump_arg(argv[optind])) {
+                if (o->watch_s)
+                        die_usage("%s", "--watch takes snapshots of a process, not of a dump");
                 o->dump_in = argv[optind];
                 return;
         }
@@ -586,6 +624,160 @@ static int take_heap(struct app *a, bool quiet, struct heap **ret, struct diag *
         return 0;
 }
 
+/* ---- --watch: snapshots without pauses, the owners that grow ---------- */
+
+static FILE *open_out(const char *path);
+static int close_out(FILE *f, const char *path, int r);
+
+#define WATCH_OWNERS 64
+
+struct watch_owner {
+        struct heap_owner_name name;
+        unsigned grew;             /* intervals in which it grew */
+        int64_t dretained, dobjects;
+        uint64_t retained;         /* in the last snapshot */
+};
+
+static void watch_sleep(double s)
+{
+        struct timespec ts = { .tv_sec = (time_t)s, .tv_nsec = (long)((s - (double)(time_t)s) * 1e9) };
+
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+static struct watch_owner *watch_find(struct watch_owner *w, unsigned *n,
+                                      const struct heap_owner_name *name)
+{
+        for (unsigned k = 0; k < *n; k++)
+                if (!strcmp(w[k].name.path, name->path) && !strcmp(w[k].name.root, name->root))
+                        return &w[k];
+        if (*n == WATCH_OWNERS)
+                return NULL;
+        w[*n] = (struct watch_owner){ .name = *name };
+        return &w[(*n)++];
+}
+
+static int by_watch(const void *a, const void *b)
+{
+        const struct watch_owner *x = a, *y = b;
+
+        if (x->grew != y->grew)
+                return x->grew > y->grew ? -1 : 1;
+        return x->dretained > y->dretained ? -1 : x->dretained < y->dretained;
+}
+
+static void watch_report(FILE *f, bool json, const struct options *o, unsigned taken,
+                         struct watch_owner *w, unsigned n)
+{
+        char b[32], b2[32], b3[32];
+        unsigned every = taken > 1 ? taken - 1 : 0, shown = 0;
+
+        qsort(w, n, sizeof(*w), by_watch);
+        if (json) {
+                fprintf(f, "{\"watch\": {\"interval_s\": %.3f, \"snapshots\": %u, "
+                        "\"intervals\": %u, \"owners\": [", o->watch_s, taken, every);
+                for (unsigned k = 0; k < n; k++) {
+                        fprintf(f, "%s\n  {\"owner\": ", k ? "," : "");
+                        report_json_string(f, w[k].name.owner);
+                        fputs(", \"path\": ", f);
+                        report_json_string(f, w[k].name.path);
+                        fputs(", \"root\": ", f);
+                        report_json_string(f, w[k].name.root);
+                        fprintf(f, ", \"intervals_grown\": %u, \"every_interval\": %s, "
+                                "\"growth\": {\"retained\": %" PRId64 ", \"objects\": %" PRId64
+                                "}, \"retained\": %" PRIu64 "}", w[k].grew,
+                                every && w[k].grew == every ? "true" : "false", w[k].dretained,
+                                w[k].dobjects, w[k].retained);
+                }
+                fputs(n ? "\n]}}\n" : "]}}\n", f);
+                return;
+        }
+        fprintf(f, "Owners that grew in every one of the %u intervals of %g s:\n", every,
+                o->watch_s);
+        for (unsigned k = 0; k < n; k++) {
+                if (!every || w[k].grew != every)
+                        continue;
+                fprintf(f, "  %s  %s retained, %s objects over the watch; now %s\n       under "
+                        "%s (%s)\n", w[k].name.owner,
+                        fmt_delta_bytes(w[k].dretained, b, sizeof(b)),
+                        fmt_delta(w[k].dobjects, b2, sizeof(b2)),
+                        fmt_bytes(w[k].retained, b3, sizeof(b3)), w[k].name.root, w[k].name.path);
+                shown++;
+        }
+        if (!shown)
+                fputs("  none\n", f);
+}
+
+static int run_watch(struct app *a, struct options *o, int *code)
+{
+        struct watch_owner owners[WATCH_OWNERS];
+        unsigned nowners = 0, taken = 0, count = o->watch_count ? o->watch_count : 5;
+        struct heap *prev = NULL;
+        struct diag d = {0};
+        int r = 0;
+
+        /* no pause: the point is to watch a service in production */
+        if (o->mode == SNAPSHOT_AUTO)
+                o->mode = SNAPSHOT_LIVE;
+        *code = EXIT_COMPLETE;
+        for (unsigned i = 0; i < count; i++) {
+                struct heap *h = NULL;
+                struct heap_growth g = {0};
+
+                if (i)
+                        watch_sleep(o->watch_s);
+                r = take_heap(a, true, &h, &d);
+                if (r < 0) {
+                        *code = fail(&d, r, "cannot take the snapshot");
+                        break;
+                }
+                taken++;
+                if (h->meta.inconsistencies)
+                        *code = EXIT_PARTIAL;
+                if (!o->quiet)
+                        fprintf(stderr, "pyleak-attach: watch %u/%u: %" PRIu32 " objects, "
+                                "%" PRIu32 " cycles\n", i + 1, count, h->ntracked, h->cycles.n);
+                if (prev && heap_growth_compute(prev, h, 20, &g) == 0) {
+                        for (uint32_t k = 0; k < g.n; k++) {
+                                struct watch_owner *w = watch_find(owners, &nowners,
+                                                                   &g.v[k].name);
+
+                                if (!w)
+                                        continue;
+                                w->grew++;
+                                w->dretained += g.v[k].dretained;
+                                w->dobjects += g.v[k].dobjects;
+                                w->retained = g.v[k].new_retained;
+                        }
+                        heap_growth_release(&g);
+                }
+                heap_free(prev);
+                prev = h;
+        }
+        heap_free(prev);
+        if (taken < 2)
+                return r < 0 ? r : -EINVAL;
+        if (o->json_path) {
+                FILE *f = open_out(o->json_path);
+
+                if (!f)
+                        return -errno;
+                watch_report(f, true, o, taken, owners, nowners);
+                close_out(f, o->json_path, ferror(f) ? -EIO : 0);
+        }
+        if (o->text_path || !o->json_path) {
+                const char *path = o->text_path ? o->text_path : "-";
+                FILE *f = open_out(path);
+
+                if (!f)
+                        return -errno;
+                watch_report(f, false, o, taken, owners, nowners);
+                close_out(f, path, ferror(f) ? -EIO : 0);
+        }
+        return 0;
+}
+
 static int session_resnapshot(struct session *s, char *msg, size_t len)
 {
         struct diag d = {0};
@@ -609,6 +801,7 @@ static int session_resnapshot(struct session *s, char *msg, size_t len)
         heap_free(s->heap);
         s->heap = h;
         s->diff = diff;
+        s->diff_against = NULL;
         s->generation++;
         return 0;
 }
@@ -791,6 +984,7 @@ static void warn_problems(const struct heap *h)
 }
 
 static struct heap *volatile exit_heap;
+static struct heap *volatile exit_baseline;
 
 int main(int argc, char **argv)
 {
@@ -799,7 +993,7 @@ int main(int argc, char **argv)
         struct app a = {.o = &o};
         struct session s = {0};
         struct report_opts ro;
-        struct heap *h = NULL;
+        struct heap *h = NULL, *baseline = NULL;
         bool browse, any_output;
         int r, code = EXIT_NOTHING;
         double t0;
@@ -873,6 +1067,10 @@ int main(int argc, char **argv)
                  * name threads by them (the leak suspects' roots), so a
                  * report from a dump reads as the live one did */
                 a.previews = true;
+                if (o.watch_s) {
+                        (void)run_watch(&a, &o, &code);
+                        goto out;
+                }
                 r = take_heap(&a, o.quiet, &h, &d);
                 if (r < 0) {
                         code = fail(&d, r, r == -EAGAIN || d.msg[0] ?
@@ -888,6 +1086,22 @@ int main(int argc, char **argv)
 
         ro = (struct report_opts){.objects = o.objects, .top = o.top ? o.top : 20,
                                   .all_cycles = o.all_cycles};
+        if (o.baseline) {
+                r = heap_store_read(o.baseline, &baseline, &d);
+                if (r == 0 && !baseline->analysed)
+                        r = heap_analyse(baseline);
+                if (r < 0) {
+                        code = fail(&d, r, "cannot read the baseline dump");
+                        goto out;
+                }
+                if (strcmp(baseline->meta.python_version, h->meta.python_version) && !o.quiet)
+                        fprintf(stderr, "pyleak-attach: warning: the baseline is of CPython %s, "
+                                "this snapshot of %s: owners are matched by path all the "
+                                "same\n", baseline->meta.python_version,
+                                h->meta.python_version);
+                ro.baseline = baseline;
+                ro.baseline_name = o.baseline;
+        }
         code = h->meta.inconsistencies ? EXIT_PARTIAL : EXIT_COMPLETE;
         if (!browse)
                 warn_problems(h);
@@ -905,6 +1119,10 @@ int main(int argc, char **argv)
                 code = EXIT_NOTHING;
         if (browse) {
                 s.heap = h;
+                /* against the baseline: growth columns and new objects
+                 * marked from the first screen */
+                if (baseline && heap_diff(baseline, h, &s.diff) == 0)
+                        s.diff_against = "vs the baseline";
                 s.live = !o.dump_in && !o.core_path;
                 s.resnapshot = s.live ? session_resnapshot : NULL;
                 s.write_dump = session_write_dump;
@@ -925,6 +1143,7 @@ out:
          * 33 ms at 1M objects for nothing.  A volatile static keeps it
          * reachable, so leak checkers do not report it. */
         exit_heap = h;
+        exit_baseline = baseline;
         pyinterp_free(a.pi);
         memsrc_free(a.live);
         return code;

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "heap.h"
+#include "growth.h"
 #include "suspects.h"
 #include "utf8.h"
 
@@ -316,7 +317,25 @@ static void write_problems(FILE *f, const struct heap *h)
         fputs(h->nproblems ? "\n  ],\n" : "],\n", f);
 }
 
-static void write_suspects(FILE *f, const struct heap *h)
+static const struct heap_owner_growth *growth_of(const struct heap_growth *g, uint32_t owner)
+{
+        for (uint32_t k = 0; g && k < g->n; k++)
+                if (g->v[k].owner == owner)
+                        return &g->v[k];
+        return NULL;
+}
+
+static void write_owner_growth(FILE *f, const struct heap_owner_growth *g)
+{
+        fprintf(f, "{\"retained\": %" PRId64 ", \"objects\": %" PRId64 ", \"baseline_retained\": %"
+                PRIu64 ", \"baseline_objects\": %" PRIu64 ", \"in_baseline\": %s, \"new_objects\": %"
+                PRIu64 ", \"new_types\": ", g->dretained, g->dobjects, g->old_retained,
+                g->old_objects, g->old_owner != UINT32_MAX ? "true" : "false", g->new_objs);
+        json_str(f, g->new_types);
+        fputc('}', f);
+}
+
+static void write_suspects(FILE *f, const struct heap *h, const struct heap_growth *growth)
 {
         struct heap_suspects s = {0};
 
@@ -338,11 +357,47 @@ static void write_suspects(FILE *f, const struct heap *h)
                         ", \"accumulates\": ", h->objs[sp->owner].addr, sp->nfolded,
                         sp->retained, sp->objects, sp->items);
                 json_str(f, sp->accumulates);
-                fprintf(f, ", \"interpreter\": %s, \"growth\": null}",
+                fprintf(f, ", \"interpreter\": %s, \"growth\": ",
                         sp->interpreter ? "true" : "false");
+                if (growth_of(growth, sp->owner))
+                        write_owner_growth(f, growth_of(growth, sp->owner));
+                else
+                        fputs(growth ? "{\"retained\": 0, \"objects\": 0}" : "null", f);
+                fputc('}', f);
         }
         fputs(s.n ? "\n  ],\n" : "],\n", f);
         heap_suspects_release(&s);
+}
+
+/* "growth": the owners that grew since the baseline (README, "Growth
+ * between snapshots"), most first. */
+static void write_growth(FILE *f, const struct heap *h, const struct report_opts *o,
+                         const struct heap_growth *g)
+{
+        const struct heap_meta *b = &o->baseline->meta;
+
+        (void)h;
+        fputs("  \"growth\": {\"baseline\": {\"file\": ", f);
+        json_str(f, o->baseline_name ? o->baseline_name : "");
+        fprintf(f, ", \"pid\": %d, \"objects\": %" PRIu32 "}, \"owners\": [", b->pid,
+                o->baseline->ntracked);
+        for (uint32_t k = 0; g && k < g->n; k++) {
+                const struct heap_owner_growth *x = &g->v[k];
+
+                fprintf(f, "%s\n    {\"owner\": ", k ? "," : "");
+                json_str(f, x->name.owner);
+                fputs(", \"path\": ", f);
+                json_str(f, x->name.path);
+                fputs(", \"root\": ", f);
+                json_str(f, x->name.root);
+                fprintf(f, ", \"retained\": %" PRIu64 ", \"objects\": %" PRIu64
+                        ", \"accumulates\": ", x->new_retained, x->new_objects);
+                json_str(f, x->accumulates);
+                fputs(", \"growth\": ", f);
+                write_owner_growth(f, x);
+                fputc('}', f);
+        }
+        fputs(g && g->n ? "\n  ]},\n" : "]},\n", f);
 }
 
 /* The local grouping unless the strict view is asked for; the
@@ -380,6 +435,8 @@ int report_json(const struct heap *h, FILE *f, const struct report_opts *o)
 {
         const struct heap_meta *m = &h->meta;
         const struct heap_gcstate *g = &h->gc;
+        struct heap_growth growth = {0};
+        bool have_growth = false;
 
         fprintf(f, "{\n  \"tool\": {\"name\": \"pyleak-attach\", \"version\": \"%s\"},\n",
                 PYLEAK_VERSION);
@@ -423,7 +480,13 @@ int report_json(const struct heap *h, FILE *f, const struct report_opts *o)
         write_coverage(f, h);
         write_types(f, h);
 
-        write_suspects(f, h);
+        if (o && o->baseline) {
+                if (heap_growth_compute(o->baseline, h, 10, &growth) == 0)
+                        have_growth = true;
+                write_growth(f, h, o, have_growth ? &growth : NULL);
+        }
+        write_suspects(f, h, have_growth ? &growth : NULL);
+        heap_growth_release(&growth);
         write_cycles(f, h, o && o->all_cycles);
         fputs("  \"garbage\": ", f);
         json_ids(f, h, h->garbage, h->ngarbage);

@@ -14,6 +14,7 @@
 #include "fmt.h"
 #include "heap.h"
 #include "paths.h"
+#include "growth.h"
 #include "suspects.h"
 
 
@@ -132,6 +133,36 @@ static void write_cycles(FILE *f, const struct heap *h, unsigned top, bool all)
                         fmt_bytes(sbytes, b, sizeof(b)), fmt_bytes(sret, rb, sizeof(rb)));
 }
 
+/* With a baseline: the owners that grew since, first of all. */
+static void write_growth(FILE *f, const struct heap *h, const struct report_opts *o)
+{
+        struct heap_growth g = {0};
+        char b[32], b2[32], c1[1024], c2[1024];
+
+        (void)b2;
+        if (heap_growth_compute(o->baseline, h, 10, &g) < 0) {
+                fputs("Growth since the baseline: not computed (out of memory)\n", f);
+                return;
+        }
+        fprintf(f, "Growth since the baseline %s (pid %d, %" PRIu32 " objects then, %" PRIu32
+                " now): %" PRIu32 " owner%s grew\n", CLEAN(o->baseline_name ? o->baseline_name :
+                "", c1), o->baseline->meta.pid, o->baseline->ntracked, h->ntracked, g.n,
+                g.n == 1 ? "" : "s");
+        for (uint32_t k = 0; k < g.n; k++) {
+                const struct heap_owner_growth *x = &g.v[k];
+
+                fprintf(f, "  %" PRIu32 ". %s  %s retained (%s objects)%s\n", k + 1,
+                        CLEAN(x->name.owner, c1), fmt_delta_bytes(x->dretained, b, sizeof(b)),
+                        fmt_delta(x->dobjects, b2, sizeof(b2)),
+                        x->old_owner == UINT32_MAX ? ", not in the baseline" : "");
+                if (x->new_types[0])
+                        fprintf(f, "       new: %s\n", CLEAN(x->new_types, c1));
+                fprintf(f, "       under %s (%s)\n", CLEAN(x->name.root, c1),
+                        CLEAN(x->name.path, c2));
+        }
+        heap_growth_release(&g);
+}
+
 /* The owners that hold the memory, first: what a person came for. */
 static void write_suspects(FILE *f, const struct heap *h, unsigned top)
 {
@@ -209,6 +240,8 @@ int report_text(const struct heap *h, FILE *f, const struct report_opts *o)
 
         fprintf(f, "pyleak-attach %s: pid %d, CPython %s\n", PYLEAK_VERSION, m->pid,
                 CLEAN(m->python_version, c2));
+        if (o && o->baseline)
+                write_growth(f, h, o);
         write_suspects(f, h, top);
         fputc('\n', f);
         fprintf(f, "interpreter: %s", CLEAN(m->interp_path, c1));

@@ -21,6 +21,9 @@ struct report_opts {
         bool all_cycles;     /* the strict grouping (every strongly connected
                                 component, interpreter structure included)
                                 instead of the local one */
+        const struct heap *baseline;  /* --baseline: an older snapshot of the
+                                same service; growth by owner (growth.h) */
+        const char *baseline_name;    /* its file, for the reports */
 };
 
 /* Graphviz: chosen cycles, one cluster each, edges labelled.  Cycles are

@@ -25,6 +25,9 @@ struct heap_diff;
 struct session {
         struct heap *heap;
         struct heap_diff *diff;
+        const char *diff_against;  /* what diff compares with: NULL for the
+                                      previous snapshot, else a name ("the
+                                      baseline OLD.db", --baseline) */
         unsigned generation;
         bool live;
         int (*resnapshot)(struct session *s, char *msg, size_t len);
