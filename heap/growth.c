@@ -131,11 +131,8 @@ uint32_t heap_growth_match(const struct heap *old, const struct heap *cur, uint3
 
         if (!old || !cur || obj >= cur->nobjs)
                 return NONE;
-        /* the same preference as the owner's name: modules first */
-        if (heap_path_from_root_kind(cur, obj, 1u << HEAP_ROOT_MODULE, &p, &root) < 0 &&
-            heap_path_from_root_kind(cur, obj, 1u << HEAP_ROOT_INTERP, &p, &root) < 0 &&
-            heap_path_from_root_kind(cur, obj, 1u << HEAP_ROOT_THREAD, &p, &root) < 0 &&
-            heap_path_from_root(cur, obj, &p, &root) < 0)
+        /* the path that names the owner */
+        if (heap_path_from_root_ranked(cur, obj, heap_owner_root_rank, &p, &root) < 0)
                 return NONE;
         at = match_root(old, cur, root);
         for (uint32_t i = 0; i < p.n && at != NONE; i++)

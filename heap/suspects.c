@@ -287,6 +287,13 @@ static void spell_steps(const struct heap *h, const struct heap_path *p, bool ns
         }
 }
 
+/* the roots a person names first: modules, then the interpreter's own,
+ * then the threads' frames, then anything */
+const uint8_t heap_owner_root_rank[HEAP_ROOT__COUNT] = {
+        [HEAP_ROOT_MODULE] = 0, [HEAP_ROOT_INTERP] = 1, [HEAP_ROOT_THREAD] = 2,
+        [HEAP_ROOT_EXTERNAL] = 3, [HEAP_ROOT_IMMORTAL] = 3, [HEAP_ROOT_PERMANENT] = 3,
+};
+
 int heap_owner_name(const struct heap *h, uint32_t obj, struct heap_owner_name *ret)
 {
         struct heap_owner_name n = {.root_kind = HEAP_ROOT__COUNT};
@@ -297,14 +304,7 @@ int heap_owner_name(const struct heap *h, uint32_t obj, struct heap_owner_name *
 
         if (!h || !ret || obj >= h->nobjs || !h->pred_start)
                 return -EINVAL;
-        /* the roots a person names first: modules, then the interpreter's
-         * own, then the threads' frames, then anything */
-        static const uint8_t rank[HEAP_ROOT__COUNT] = {
-                [HEAP_ROOT_MODULE] = 0, [HEAP_ROOT_INTERP] = 1, [HEAP_ROOT_THREAD] = 2,
-                [HEAP_ROOT_EXTERNAL] = 3, [HEAP_ROOT_IMMORTAL] = 3, [HEAP_ROOT_PERMANENT] = 3,
-        };
-
-        r = heap_path_from_root_ranked(h, obj, rank, &p, &root);
+        r = heap_path_from_root_ranked(h, obj, heap_owner_root_rank, &p, &root);
         if (r == -ENOENT) {
                 const struct heap_type *t = type_of(h, obj);
 

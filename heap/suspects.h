@@ -78,6 +78,10 @@ void heap_suspects_release(struct heap_suspects *s);
  * root: root_kind HEAP_ROOT__COUNT and the path is the object's type. */
 int heap_owner_name(const struct heap *h, uint32_t obj, struct heap_owner_name *ret);
 
+/* The ranks heap_owner_name gives the kinds of root (paths.h,
+ * heap_path_from_root_ranked): the path that names an owner. */
+extern const uint8_t heap_owner_root_rank[HEAP_ROOT__COUNT];
+
 /* Whether obj is the interpreter's own structure rather than the
  * application's data: a class, a module, a module's or class's dict, a
  * function, code, a descriptor.  Needs the referrer index for the dicts.
