@@ -57,7 +57,7 @@ def run_scenario(tap, tool, tag, tmp, scenario, target_kw, tool_env=None, check=
             env = dict(os.environ)
             env.update(tool_env)
         # options before the pid: works whether or not the CLI permutes
-        rc, out, err, secs = run_tool_env(tool, ['--json', jpath, '--objects'] +
+        rc, out, err, secs = run_tool_env(tool, ['--json', jpath, '--objects', '--all-cycles'] +
                                           list(extra_tool_args) + [t.pid], env)
         report, jerr = load_json(jpath)
         if refusal and rc == 2:

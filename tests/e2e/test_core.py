@@ -78,7 +78,7 @@ def gcore(pid, path):
 
 def core_report(args, core, out_path, use_cli):
     if use_cli:
-        return envtest.run_tool_env(args.tool, ['--core', core, '--json', out_path, '--objects'])
+        return envtest.run_tool_env(args.tool, ['--core', core, '--json', out_path, '--objects', '--all-cycles'])
     rc, out, err, secs = envtest.run_tool_env(args.core_report, [core])
     with open(out_path, 'w') as f:
         f.write(out)
