@@ -21,6 +21,7 @@
 #include "browser.h"
 #include "config.h"
 #include "core.h"
+#include "cli.h"
 #include "clock.h"
 #include "diag.h"
 #include "diff.h"
@@ -34,44 +35,11 @@
 #include "store.h"
 #include "tables.h"
 
-enum exit_code {
-        EXIT_COMPLETE = 0,
-        EXIT_PARTIAL = 1,
-        EXIT_NOTHING = 2,
-        EXIT_USAGE = 64,
-};
-
 /* A collection in progress leaves objects on private lists; it lasts
  * milliseconds, so a few short retries almost always find a quiet moment. */
 #define COLLECTING_RETRIES 8
 #define TORN_RETRIES 3          /* stopped mid-update: see take_heap */
 #define COLLECTING_DELAY_MS 25
-#define DOT_CYCLES_MAX 1024
-
-struct options {
-        pid_t pid;
-        const char *dump_in;       /* FILE argument: a dump to reopen */
-        const char *core_path;     /* --core FILE */
-        const char *exe_path;      /* --exe PATH (with --core) */
-        const char *sysroot;       /* --sysroot DIR (with --core) */
-        const char *json_path;
-        const char *text_path;
-        const char *dump_path;
-        const char *dot_path;
-        const char *heapsnapshot_path;
-        bool force;
-        bool objects;
-        bool quiet;
-        bool no_browser;
-        bool no_cache;
-        bool dot_local;
-        unsigned top;
-        unsigned dot_top;
-        uint32_t dot_cycles[DOT_CYCLES_MAX];
-        uint32_t ndot_cycles;
-        uint64_t max_memory;
-        enum snapshot_mode mode;
-};
 
 /* What the session's callbacks need to take another snapshot. */
 struct app {
@@ -141,42 +109,6 @@ static void print_version(void)
         for (i = 0; i < layout_tables_count; i++)
                 printf(" %s", layout_tables[i].key);
         printf("\n");
-}
-
-__attribute__((noreturn, format(printf, 1, 2)))
-static void die_usage(const char *fmt, ...)
-{
-        va_list ap;
-
-        fputs("pyleak-attach: ", stderr);
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fputs("\nTry 'pyleak-attach --help'.\n", stderr);
-        exit(EXIT_USAGE);
-}
-
-static int parse_size(const char *s, uint64_t *ret)
-{
-        char *end;
-        unsigned long long v;
-
-        errno = 0;
-        v = strtoull(s, &end, 10);
-        if (errno || end == s)
-                return -EINVAL;
-        switch (*end) {
-        case 'k': case 'K': v <<= 10; end++; break;
-        case 'm': case 'M': v <<= 20; end++; break;
-        case 'g': case 'G': v <<= 30; end++; break;
-        default: break;
-        }
-        if (*end == 'B' || *end == 'b')
-                end++;
-        if (*end)
-                return -EINVAL;
-        *ret = v;
-        return 0;
 }
 
 static long parse_count(const char *opt, const char *s, long max)
@@ -262,11 +194,7 @@ static void parse_args(int argc, char **argv, struct options *o)
                 case OPT_TEXT: o->text_path = optarg; break;
                 case OPT_OBJECTS: o->objects = true; break;
                 case OPT_TOP: o->top = (unsigned)parse_count("--top", optarg, 1000000); break;
-                case OPT_MAXMEM:
-                        if (parse_size(optarg, &o->max_memory) < 0)
-                                die_usage("--max-memory takes a size such as 2G or 512M, "
-                                          "not '%s'", optarg);
-                        break;
+                case OPT_MAXMEM: o->max_memory = cli_parse_budget(optarg); break;
                 case OPT_DUMP: o->dump_path = optarg; break;
                 case OPT_FORCE: o->force = true; break;
                 case OPT_DOT: o->dot_path = optarg; break;
@@ -797,6 +725,7 @@ int main(int argc, char **argv)
         double t0;
 
         parse_args(argc, argv, &o);
+        cli_check_outputs(&o);
         if (!o.no_cache) {
                 char dir[4096];
 
@@ -809,6 +738,8 @@ int main(int argc, char **argv)
         any_output = o.json_path || o.text_path || o.dump_path || o.dot_path ||
                      o.heapsnapshot_path;
         browse = !any_output && !o.no_browser && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+        if (browse)
+                cli_check_terminal();
 
         if (o.core_path) {
                 r = open_core(&o, &a, &h, &d);

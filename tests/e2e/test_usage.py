@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""What a new user meets first: bad input, permissions, the pre-flight (TAP).
+
+    test_usage.py --tool PATH inputs    every cheap check refuses before the target is touched
+    test_usage.py --tool PATH perm      EPERM names the one cause that applies
+    test_usage.py --tool PATH check     --check PID reports and never stops the target
+    test_usage.py --tool PATH partial   exit code 1 is explained on stderr
+
+Each bad input of issue #16's list is one test: its exit code, the words of
+its message (the cause, and a hint naming the fix), and, where a live target
+is given, that the target was never stopped or traced.  Runs under the
+system python3, stdlib only; needs root (to switch users) and a pyenv
+CPython.
+"""
+import argparse
+import os
+import pty
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'env'))
+sys.path.insert(0, HERE)
+
+import run_e2e  # noqa: E402
+from run_e2e import Tap, Target, run_tool, tail, proc_state, tracer_pid  # noqa: E402
+import targets  # noqa: E402
+
+NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups']
+
+
+def start_target(tap, tmp, scenario='gcstate', **kw):
+    ver, python = run_e2e.preferred_python()
+    if python is None:
+        tap.skip('a pyenv CPython target', 'no pyenv CPython 3.8-3.13 installed')
+        return None
+    tgt = targets.EnvTarget(python, scenario, tmp, **kw) if kw else Target(python, scenario, tmp)
+    ok, why = tgt.wait_byte(b'R', 120)
+    if not ok:
+        tap.ok(False, 'target ready', [why])
+        tgt.stop()
+        return None
+    return tgt
+
+
+def untouched(tgt):
+    return proc_state(tgt.pid) not in ('T', 't') and tracer_pid(tgt.pid) == 0
+
+
+def refused(tap, desc, res, words, tgt=None, absent=(), rc_want=64, max_secs=5.0):
+    """One refusal: exit code, every word of `words` (lowercase) in stderr
+    with a hint, none of `absent`, nothing on stdout, quick, target untouched."""
+    rc, out, err, secs = res
+    low = err.lower()
+    missing = [w for w in words if w.lower() not in low]
+    there = [w for w in absent if w.lower() in low]
+    good = (rc == rc_want and not missing and not there and 'hint:' in low and
+            out.strip() == '' and secs <= max_secs and (tgt is None or untouched(tgt)))
+    d = ['exit %r (want %d) in %.2fs; stdout %d bytes; stderr:' % (rc, rc_want, secs, len(out))]
+    d += ['  ' + l for l in tail(err, 8)]
+    if missing:
+        d.append('missing from the message: %r' % missing)
+    if there:
+        d.append('must not appear: %r' % there)
+    if tgt is not None and not untouched(tgt):
+        d.append('the target was left stopped or traced (state %s, TracerPid %d)' % (
+            proc_state(tgt.pid), tracer_pid(tgt.pid)))
+    return tap.ok(good, desc, d)
+
+
+def run_on_pty(tool, args, env, rows=24, cols=80, timeout=30):
+    """The tool with a pseudo-terminal as stdin and stdout (so it would
+    open the browser); returns (rc, output)."""
+    import fcntl
+    import struct
+    import termios
+    mfd, sfd = pty.openpty()
+    fcntl.ioctl(sfd, termios.TIOCSWINSZ, struct.pack('HHHH', rows, cols, 0, 0))
+    p = subprocess.Popen([tool] + [str(a) for a in args], stdin=sfd, stdout=sfd, stderr=sfd,
+                         env=env, close_fds=True)
+    os.close(sfd)
+    out = b''
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        r, _, _ = select.select([mfd], [], [], 0.5)
+        if r:
+            try:
+                chunk = os.read(mfd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        elif p.poll() is not None:
+            break
+    if p.poll() is None:
+        p.kill()
+    rc = p.wait()
+    os.close(mfd)
+    return rc, out.decode('utf-8', 'replace')
+
+
+# ---------------------------------------------------------------------------
+# inputs: refused with exit 64 before the target is opened
+
+def cmd_inputs(args, tap):
+    tool = args.tool
+    with tempfile.TemporaryDirectory(prefix='pyleak-usage-') as tmp:
+        os.chmod(tmp, 0o755)
+        tgt = start_target(tap, tmp)
+        if tgt is None:
+            return
+        try:
+            inputs_checks(tap, tool, tmp, tgt)
+        finally:
+            tgt.stop()
+
+
+def inputs_checks(tap, tool, tmp, tgt):
+    pid = tgt.pid
+    # --- an existing --dump file without --force
+    db = os.path.join(tmp, 'old.db')
+    with open(db, 'w') as f:
+        f.write('keep me')
+    refused(tap, 'existing --dump file without --force: exit 64 before the attach',
+            run_tool(tool, ['--dump', db, pid]), ['already exists', db, '--force'], tgt)
+    with open(db) as f:
+        tap.ok(f.read() == 'keep me', 'the existing dump file is left as it was')
+
+    # --- a missing output directory, named by the user's path
+    for opt, name in (('--dump', 'x.db'), ('--json', 'r.json'), ('--text', 'r.txt'),
+                      ('--dot', 'c.dot')):
+        path = os.path.join(tmp, 'nodir', name)
+        refused(tap, '%s into a missing directory: exit 64, names %s' % (opt, path),
+                run_tool(tool, [opt, path, pid]),
+                [path, 'does not exist', 'mkdir -p'], tgt, absent=['tmp-'])
+
+    # --- an unwritable directory (as nobody: root writes anywhere)
+    ro = os.path.join(tmp, 'ro')
+    os.mkdir(ro, 0o755)
+    if os.geteuid() != 0 or not shutil.which('setpriv'):
+        tap.skip('--dump into an unwritable directory', 'needs root and setpriv')
+    else:
+        path = os.path.join(ro, 'x.db')
+        refused(tap, '--dump into a directory nobody cannot write: exit 64, names %s' % path,
+                run_tool(tool, ['--dump', path, pid], user=NOBODY),
+                [path, 'not writable', 'uid 65534'], tgt, absent=['tmp-'])
+    refused(tap, '--json naming a directory: exit 64', run_tool(tool, ['--json', ro, pid]),
+            ['is a directory'], tgt)
+
+    # --- budgets: negative, zero, too small to be useful
+    for size, words in (('-5', ['positive size', "'-5'"]), ('0', ['--max-memory 0']),
+                        ('1K', ['too small', '1m']), ('1000000', ['too small'])):
+        res = run_tool(tool, ['--max-memory', size, pid])
+        rc, out, err, secs = res
+        ok = rc == 64 and all(w.lower() in err.lower() for w in words) and untouched(tgt)
+        # a syntax error points at --help; the others say the fix themselves
+        ok = ok and ('hint:' in err or 'pyleak-attach --help' in err) and secs <= 5
+        tap.ok(ok, '--max-memory %s: exit 64 before the attach' % size,
+               ['exit %r, stderr: %s' % (rc, ' | '.join(tail(err, 4)))])
+    rc, out, err, secs = run_tool(tool, ['--max-memory', '1M', '--snapshot', 'copy', '--json',
+                                         os.path.join(tmp, 'b.json'), pid])
+    tap.ok(rc != 64, '--max-memory 1M, the smallest budget, is accepted (exit %r)' % rc,
+           ['stderr: ' + ' | '.join(tail(err, 4))])
+
+    # --- two outputs on stdout, or on one file
+    for a, b in (('--text', '--json'), ('--json', '--dot'), ('--text', '--dot')):
+        refused(tap, '%s - %s -: exit 64, both would write to stdout' % (a, b),
+                run_tool(tool, [a, '-', b, '-', pid]), ['stdout', a, b], tgt)
+    same = os.path.join(tmp, 'same')
+    refused(tap, '--json F --text F: exit 64, one would overwrite the other',
+            run_tool(tool, ['--json', same, '--text', same, pid]), ['both name', same], tgt)
+
+    # --- a dumb terminal: the browser is refused, --text suggested
+    env = dict(os.environ, TERM='dumb')
+    t0 = time.monotonic()
+    rc, out = run_on_pty(tool, [pid], env)
+    secs = time.monotonic() - t0
+    tap.ok(rc == 64 and '--text' in out and 'dumb' in out and secs < 5 and untouched(tgt),
+           'TERM=dumb on a terminal: the browser is refused (exit 64), --text suggested',
+           ['exit %r in %.2fs, output: %r' % (rc, secs, out[-400:])])
+    env.pop('TERM')
+    rc, out = run_on_pty(tool, [pid], env)
+    tap.ok(rc == 64 and 'TERM is not set' in out and untouched(tgt),
+           'TERM unset on a terminal: refused the same way', ['exit %r, output: %r' % (rc, out[-400:])])
+
+
+# ---------------------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--tool', required=True, help='path to pyleak-attach')
+    ap.add_argument('mode', choices=['inputs', 'perm', 'check', 'partial'])
+    args = ap.parse_args()
+    tap = Tap()
+    if not os.access(args.tool, os.X_OK):
+        tap.ok(False, 'pyleak-attach is built', ['not executable: %s' % args.tool])
+        return tap.done()
+    globals()['cmd_' + args.mode](args, tap)
+    return tap.done()
+
+
+if __name__ == '__main__':
+    sys.exit(main())
