@@ -96,8 +96,9 @@ static const char usage_text[] =
 "  -V, --version        show the version\n"
 "\n"
 "Exit codes: 0 complete, 1 partial result, 2 nothing usable, 64 usage error.\n"
-"Needs ptrace access to PID: root, CAP_SYS_PTRACE, or the same user with\n"
-"kernel.yama.ptrace_scope <= 1 (see README.md, \"Permissions\").\n";
+"Needs ptrace access to PID: root or CAP_SYS_PTRACE; or the same user when\n"
+"kernel.yama.ptrace_scope is 0 or Yama is absent (with 1, only an ancestor of\n"
+"PID).  A refusal names its cause and fix (README.md, \"Permissions\").\n";
 
 /* The second line lists the layout tables this binary embeds: a build made
  * with -Dleave_out lacks some, and the leave-one-out tests check it. */

@@ -192,6 +192,57 @@ def inputs_checks(tap, tool, tmp, tgt):
 
 
 # ---------------------------------------------------------------------------
+# perm: a denied attach names the one cause that applies
+
+def denied(tap, desc, res, words, tgt, absent=()):
+    """exit 2, one cause: its words, one hint, none of the other causes."""
+    refused(tap, desc, res, words + ['permission denied'], tgt,
+            absent=list(absent) + ['docker run --security-opt', 'ptrace_scope is'], rc_want=2,
+            max_secs=30)
+    rc, out, err, secs = res
+    hints = [l for l in err.splitlines() if l.startswith('hint:')]
+    tap.ok(len(hints) == 1, '%s: one hint, not a list (%d)' % (desc, len(hints)), tail(err, 8))
+
+
+def cmd_perm(args, tap):
+    tool = args.tool
+    if os.geteuid() != 0 or not shutil.which('setpriv'):
+        tap.skip('permission causes', 'needs root and setpriv (util-linux)')
+        return
+    with tempfile.TemporaryDirectory(prefix='pyleak-perm-') as tmp:
+        os.chmod(tmp, 0o755)
+        tgt = start_target(tap, tmp)
+        if tgt is None:
+            return
+        try:
+            denied(tap, 'uid 65534 against a root python: "belongs to user root"',
+                   run_tool(tool, [tgt.pid], 60, user=NOBODY),
+                   ['process %d' % tgt.pid, 'belongs to user root (uid 0)', 'nobody (uid 65534)',
+                    'hint: run it as root: sudo'], tgt, absent=['cap-add'])
+            # root whose capabilities lack CAP_SYS_PTRACE (a container's
+            # default): the root target holds it
+            denied(tap, 'root without CAP_SYS_PTRACE against a root python: names the capability',
+                   run_tool(tool, [tgt.pid], 60, user=['setpriv', '--bounding-set', '-sys_ptrace']),
+                   ['holds capabilities this tool lacks (cap_sys_ptrace)', '--cap-add=SYS_PTRACE'],
+                   tgt, absent=['belongs to user'])
+        finally:
+            tgt.stop()
+        # a python that is pid 1 of its own PID namespace, holding a
+        # capability the tool lacks (as this machine's init does)
+        tgt = start_target(tap, tmp, pidns=True, as_init=True)
+        if tgt is None:
+            return
+        try:
+            tap.ok(tgt.nspid == 1, 'the target is pid 1 of its namespace (nspid %r)' % tgt.nspid)
+            denied(tap, 'pid 1 of a PID namespace with a capability the tool lacks: "is pid 1"',
+                   run_tool(tool, [tgt.pid], 60, user=['setpriv', '--bounding-set', '-sys_ptrace']),
+                   ['process %d' % tgt.pid, 'is pid 1, the init process of its pid namespace',
+                    'cap_sys_ptrace', 'pgrep -a python'], tgt, absent=['belongs to user'])
+        finally:
+            tgt.stop()
+
+
+# ---------------------------------------------------------------------------
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
