@@ -21,6 +21,7 @@
 #include "browser.h"
 #include "config.h"
 #include "core.h"
+#include "check.h"
 #include "cli.h"
 #include "clock.h"
 #include "diag.h"
@@ -51,6 +52,7 @@ struct app {
 
 static const char usage_text[] =
 "usage: pyleak-attach [OPTIONS] PID\n"
+"       pyleak-attach --check PID\n"
 "       pyleak-attach [OPTIONS] DUMPFILE\n"
 "       pyleak-attach [OPTIONS] --core COREFILE [--exe PATH] [--sysroot DIR]\n"
 "\n"
@@ -86,6 +88,9 @@ static const char usage_text[] =
 "  --no-cache           read the interpreter's DWARF even if an earlier run\n"
 "                       cached its layout, and cache nothing (the cache is\n"
 "                       $PYLEAK_ATTACH_CACHE_DIR, else ~/.cache/pyleak-attach)\n"
+"  --check              with a PID: say whether an attach would work and what\n"
+"                       it would cost (permission, interpreter, layout, mode,\n"
+"                       pause, budget), without stopping the target\n"
 "  --core FILE          analyse a core file (gcore or kernel core) instead of\n"
 "                       a live process\n"
 "  --exe PATH           --core: the executable, if not where the core says\n"
@@ -158,7 +163,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 {
         enum { OPT_JSON = 256, OPT_TEXT, OPT_OBJECTS, OPT_TOP, OPT_MAXMEM, OPT_DUMP,
                OPT_FORCE, OPT_DOT, OPT_DOT_TOP, OPT_DOT_CYCLES, OPT_DOT_LOCAL, OPT_HEAPSNAPSHOT,
-               OPT_SNAPSHOT, OPT_NO_BROWSER, OPT_NO_CACHE, OPT_CORE, OPT_EXE, OPT_SYSROOT };
+               OPT_SNAPSHOT, OPT_NO_BROWSER, OPT_NO_CACHE, OPT_CORE, OPT_EXE, OPT_SYSROOT,
+               OPT_CHECK };
         static const struct option longopts[] = {
                 {"json", required_argument, NULL, OPT_JSON},
                 {"text", required_argument, NULL, OPT_TEXT},
@@ -178,6 +184,7 @@ static void parse_args(int argc, char **argv, struct options *o)
                 {"core", required_argument, NULL, OPT_CORE},
                 {"exe", required_argument, NULL, OPT_EXE},
                 {"sysroot", required_argument, NULL, OPT_SYSROOT},
+                {"check", no_argument, NULL, OPT_CHECK},
                 {"quiet", no_argument, NULL, 'q'},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'V'},
@@ -215,6 +222,7 @@ static void parse_args(int argc, char **argv, struct options *o)
                 case OPT_CORE: o->core_path = optarg; break;
                 case OPT_EXE: o->exe_path = optarg; break;
                 case OPT_SYSROOT: o->sysroot = optarg; break;
+                case OPT_CHECK: o->check = true; break;
                 case 'q': o->quiet = true; break;
                 case 'h':
                         fputs(usage_text, stdout);
@@ -226,6 +234,9 @@ static void parse_args(int argc, char **argv, struct options *o)
                         die_usage("unknown or incomplete option '%s'", argv[optind - 1]);
                 }
         }
+        if (o->check && (o->core_path || o->json_path || o->text_path || o->dump_path ||
+                         o->dot_path || o->heapsnapshot_path || o->objects || o->force))
+                die_usage("%s", "--check takes a PID and no output option: it only checks");
         if ((o->exe_path || o->sysroot) && !o->core_path)
                 die_usage("%s", "--exe and --sysroot only apply to --core");
         if (o->core_path) {
@@ -241,7 +252,7 @@ static void parse_args(int argc, char **argv, struct options *o)
                 die_usage("%s", "--force only applies to --dump");
         if ((o->dot_top || o->ndot_cycles || o->dot_local) && !o->dot_path)
                 die_usage("%s", "--dot-top, --dot-cycles and --dot-local need --dot FILE");
-        if (is_dump_arg(argv[optind])) {
+        if (!o->check && is_dump_arg(argv[optind])) {
                 o->dump_in = argv[optind];
                 return;
         }
@@ -733,6 +744,8 @@ int main(int argc, char **argv)
                 if (layout_cache_default_dir(dir, sizeof(dir)) == 0)
                         pyinterp_set_layout_cache(dir);
         }
+        if (o.check)
+                return check_run(&o);
         snapshot_install_signal_guard();
         install_dump_cleanup();
         t0 = mono_ms();

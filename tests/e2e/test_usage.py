@@ -243,6 +243,123 @@ def cmd_perm(args, tap):
 
 
 # ---------------------------------------------------------------------------
+# check: the pre-flight reports, and never stops the target
+
+class StopWatch:
+    """Polls the target's State and TracerPid on a thread for as long as a
+    run lasts: any stop or tracer seen is recorded."""
+
+    def __init__(self, pid):
+        import threading
+        self.pid = pid
+        self.seen = []
+        self.polls = 0
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+
+    def _run(self):
+        while not self._stop.is_set():
+            st = run_e2e.proc_status(self.pid)
+            self.polls += 1
+            if st.get('State', '?')[:1] in ('T', 't') or st.get('TracerPid', '0') != '0':
+                self.seen.append('%s TracerPid %s' % (st.get('State'), st.get('TracerPid')))
+
+    def end(self):
+        self._stop.set()
+        self._t.join()
+        return self.seen
+
+
+def check_field(out, label):
+    m = re.search(r'^%s +(.*)$' % re.escape(label), out, re.M)
+    return m.group(1) if m else ''
+
+
+def cmd_check(args, tap):
+    tool = args.tool
+    with tempfile.TemporaryDirectory(prefix='pyleak-check-') as tmp:
+        os.chmod(tmp, 0o755)
+        tgt = start_target(tap, tmp)
+        if tgt is None:
+            return
+        try:
+            check_checks(tap, tool, tmp, tgt)
+        finally:
+            tgt.stop()
+
+
+def check_checks(tap, tool, tmp, tgt):
+    ver, python = run_e2e.preferred_python()
+    pid = tgt.pid
+    # strace records every ptrace and signal call of the tool: a stop
+    # needs one (PTRACE_SEIZE/INTERRUPT, or SIGSTOP) aimed at the target
+    trace = os.path.join(tmp, 'strace.out')
+    watch = StopWatch(pid)
+    # (LeakSanitizer cannot run under strace; the runs below check leaks)
+    env = dict(os.environ)
+    env['ASAN_OPTIONS'] = (env.get('ASAN_OPTIONS', '') + ':detect_leaks=0').lstrip(':')
+    rc, out, err, secs = run_tool(tool, ['--check', pid], 120, env=env,
+                                  user=['strace', '-f', '-qq', '-o', trace, '-e',
+                                        'trace=ptrace,kill,tgkill,tkill,process_vm_writev'])
+    seen = watch.end()
+    with open(trace) as f:
+        calls = [l.strip() for l in f if re.search(r'(ptrace|kill|tkill|process_vm_writev)\(\w*,? ?%d\b' % pid, l)
+                 or re.search(r'kill\(%d\b' % pid, l)]
+    tap.ok(rc == 0 and not calls and not seen and watch.polls > 0,
+           '--check on a live python: exit 0, no ptrace or signal aimed at the target, never '
+           'seen stopped (%d polls of its status)' % watch.polls,
+           ['exit %r' % rc, 'calls: %r' % calls[:5], 'seen: %r' % seen[:5]] + tail(out, 12) + tail(err, 4))
+    tap.ok(check_field(out, 'process').startswith('%d (' % pid) and 'uid 0' in check_field(out, 'process'),
+           '--check: the process line', tail(out, 12))
+    tap.ok(check_field(out, 'permission').startswith('ok: this tool runs as root (uid 0) with CAP_SYS_PTRACE'),
+           '--check: permission ok, and why', [check_field(out, 'permission')])
+    libpy = targets.libpython_of(python) or python
+    bid = targets.build_id(os.path.realpath(libpy))
+    interp = check_field(out, 'interpreter')
+    tap.ok(interp.startswith('CPython %s.' % ver) and bid and ('build-id ' + bid) in interp and
+           os.path.basename(libpy) in interp,
+           '--check: interpreter version, path and build-id (readelf: %s)' % bid, [interp])
+    layout = check_field(out, 'layout')
+    tap.ok(layout.split(' ')[0] in ('dwarf', 'debug_offsets') or layout.startswith('table:'),
+           '--check: the layout source (%s)' % layout.split(' ')[0], [layout])
+    tap.ok(check_field(out, 'verified').startswith('the layout passed the checks'),
+           '--check: how the layout was verified', [check_field(out, 'verified')])
+    snap = check_field(out, 'snapshot')
+    pause = check_field(out, 'pause')
+    tap.ok(snap.startswith('auto would use copy: ') and re.match(r'about \d+ ms', pause),
+           '--check: what auto would choose and the expected pause', [snap, pause])
+    tap.ok('the copy fits' in check_field(out, 'budget') and check_field(out, 'ready').startswith(
+           'pyleak-attach %d would pause it about' % pid), '--check: the budget suffices; ready', tail(out, 3))
+
+    # --- problems, each with its fix
+    rc2, out2, err2, secs = run_tool(tool, ['--check', pid], 120)
+    tap.ok(rc2 == 0 and out2.count('\n') == out.count('\n'),
+           '--check without strace: the same report', tail(out2, 3) + tail(err2, 3))
+    rc, out, err, secs = run_tool(tool, ['--check', '--snapshot', 'copy', '--max-memory', '1M', pid], 120)
+    tap.ok(rc == 2 and re.search(r'^problem: +a copy of .* is over the budget of 1\.0 MiB$', out, re.M) and
+           re.search(r'^fix: +--max-memory \d+M or more, or --snapshot fork', out, re.M) and untouched(tgt),
+           '--check --snapshot copy --max-memory 1M: the budget problem and its fix, exit 2', tail(out, 6))
+    if os.geteuid() == 0 and shutil.which('setpriv'):
+        rc, out, err, secs = run_tool(tool, ['--check', pid], 120, user=NOBODY)
+        tap.ok(rc == 2 and check_field(out, 'permission') == 'denied' and
+               'belongs to user root (uid 0)' in check_field(out, 'problem:') and
+               check_field(out, 'fix:').startswith('run it as root: sudo ') and
+               check_field(out, 'not ready') != '',
+               '--check as nobody: permission denied, the cause and its fix, exit 2', tail(out, 6))
+    os.kill(pid, signal.SIGSTOP)
+    run_e2e.wait_until(lambda: proc_state(pid) == 'T', 5)
+    rc, out, err, secs = run_tool(tool, ['--check', pid], 120)
+    os.kill(pid, signal.SIGCONT)
+    tap.ok(rc == 2 and 'is stopped' in check_field(out, 'problem:') and
+           'kill -CONT %d' % pid in check_field(out, 'fix:'),
+           '--check on a SIGSTOPped target: the problem and kill -CONT', tail(out, 6))
+    rc, out, err, secs = run_tool(tool, ['--check', '--json', '-', pid], 60)
+    tap.ok(rc == 64 and '--check takes a PID and no output option' in err,
+           '--check with an output option: usage error 64', tail(err, 3))
+
+
+# ---------------------------------------------------------------------------
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
