@@ -722,6 +722,18 @@ static void warn_problems(const struct heap *h)
                         " (torn frame or thread chains, unreadable roots or referents)");
 }
 
+/* Exit code 1 is said on stderr every time, -q or not, browser or not:
+ * a script that sees 1 must not have to guess between "partial" and an
+ * error. */
+static void explain_partial(const struct heap *h)
+{
+        fprintf(stderr, "pyleak-attach: exit code 1: the result is partial: %" PRIu64
+                " inconsistenc%s in target memory%s; what was written is usable, but objects "
+                "or references there may be missing (the JSON report's \"problems\" lists "
+                "them)\n", h->meta.inconsistencies, h->meta.inconsistencies == 1 ? "y" : "ies",
+                h->meta.approximate ? " (a live read of a changing process)" : "");
+}
+
 static struct heap *volatile exit_heap;
 
 int main(int argc, char **argv)
@@ -853,8 +865,14 @@ int main(int argc, char **argv)
                         code = EXIT_NOTHING;
                 } else {
                         code = h->meta.inconsistencies ? EXIT_PARTIAL : EXIT_COMPLETE;
+                        /* the terminal is ours again: the problems the
+                         * browser showed are said here too */
+                        if (code == EXIT_PARTIAL)
+                                warn_problems(h);
                 }
         }
+        if (code == EXIT_PARTIAL)
+                explain_partial(h);
 out:
         /* The graph is left to the exit: freeing it block by block took
          * 33 ms at 1M objects for nothing.  A volatile static keeps it
