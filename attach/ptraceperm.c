@@ -138,7 +138,10 @@ static void read_self(struct ptrace_facts *f)
         f->yama = proc_yama_ptrace_scope();
         if (f->yama < 0)
                 f->yama = -1;
-        if (proc_read_file("/proc/self/attr/current", sizeof(f->lsm) - 1, &attr, NULL) == 0) {
+        /* AppArmor's own file first (Linux 5.8+ with several LSMs) */
+        if (proc_read_file("/proc/self/attr/apparmor/current", sizeof(f->lsm) - 1, &attr,
+                           NULL) == 0 ||
+            proc_read_file("/proc/self/attr/current", sizeof(f->lsm) - 1, &attr, NULL) == 0) {
                 attr[strcspn(attr, "\n")] = 0;
                 /* AppArmor's and SELinux's words for "not confined" */
                 if (attr[0] && strcmp(attr, "unconfined") && !strstr(attr, "unconfined_t") &&

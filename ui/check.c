@@ -133,12 +133,14 @@ int check_run(const struct options *o)
 
         ptrace_facts_read(o->pid, &f);
         print_process(&f);
-        ok = print_permission(&f);
+        /* no status to read: opening says why (gone, a zombie) */
+        ok = !f.target_known || print_permission(&f);
         /* opening reads the maps and one byte: the kernel's own verdict */
         r = memsrc_open_live(o->pid, &live, &d);
         if (r < 0) {
                 if (ok || r != -EPERM)
                         print_problem(&d, r);
+                ok = false;
                 goto out;
         }
         r = pyinterp_find_early(live, &pi, &d);
