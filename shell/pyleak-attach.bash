@@ -25,12 +25,12 @@ _pyleak_attach()
         local cur=${COMP_WORDS[COMP_CWORD]} prev=
         ((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
         local opts="--json --text --objects --top --dump --force --dot --dot-top
-                --dot-cycles --dot-local --snapshot --max-memory --no-browser --no-cache
+                --dot-cycles --dot-local --heapsnapshot --snapshot --max-memory --no-browser --no-cache
                 --check --core --exe --sysroot -q --quiet -h --help -V --version"
         local IFS=$'\n'
 
         case $prev in
-        --json|--text|--dot)
+        --json|--text|--dot|--heapsnapshot)
                 COMPREPLY=($(compgen -f -- "$cur") $(compgen -W '-' -- "$cur"))
                 return ;;
         --dump)

@@ -68,6 +68,14 @@ def cmd_options(args, tap):
         missing = [o for o in opts if not has_option(text, o)]
         tap.ok(text and not missing, 'every --help option is in %s' % name,
                ['missing: %r' % missing] if text else ['not found (scdoc missing?)'])
+    # Yama scope 1: --help once let the same user attach, the README not
+    helptext = subprocess.run([args.tool, '--help'], stdout=subprocess.PIPE,
+                              universal_newlines=True, timeout=60).stdout
+    readme = docs['README.md']
+    tap.ok('<= 1' not in helptext and 'with 1, only an ancestor' in ' '.join(helptext.split()) and
+           'With 1 only an ancestor' in ' '.join(readme.split()),
+           '--help and the README agree: ptrace_scope 1 lets only an ancestor attach',
+           [l for l in helptext.splitlines() if 'ptrace' in l or 'ancestor' in l])
     # the summary line, as printed and as documented
     summ = read(os.path.join(args.source, 'tests', 'summarize.py'))
     tap.ok("'%d passed, %d failed, %d skipped'" in summ,

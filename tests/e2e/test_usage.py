@@ -174,7 +174,8 @@ def inputs_checks(tap, tool, tmp, tgt):
            ['stderr: ' + ' | '.join(tail(err, 4))])
 
     # --- two outputs on stdout, or on one file
-    for a, b in (('--text', '--json'), ('--json', '--dot'), ('--text', '--dot')):
+    for a, b in (('--text', '--json'), ('--json', '--dot'), ('--text', '--dot'),
+                 ('--json', '--heapsnapshot')):
         refused(tap, '%s - %s -: exit 64, both would write to stdout' % (a, b),
                 run_tool(tool, [a, '-', b, '-', pid]), ['stdout', a, b], tgt)
     same = os.path.join(tmp, 'same')
