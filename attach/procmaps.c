@@ -1,6 +1,7 @@
 #include "procmaps.h"
 
 #include "diag.h"
+#include "ptraceperm.h"
 #include "memsrc-internal.h"
 
 #include <ctype.h>
@@ -675,28 +676,11 @@ int proc_explain_exit(pid_t pid, struct diag *d)
 int proc_explain_eperm(struct diag *d, pid_t pid, const char *what,
                        int yama_scope)
 {
-        diag_set(d, -EPERM, "cannot %s process %d: operation not permitted (ptrace access denied)",
-                 what ? what : "attach to", (int)pid);
-        diag_append(d, "hint: run as root, or grant the tool CAP_SYS_PTRACE (e.g. `sudo setcap cap_sys_ptrace+ep /path/to/pyleak-attach`)");
-        switch (yama_scope) {
-        case 0:
-                diag_append(d, "hint: kernel.yama.ptrace_scope is 0 (classic): the target must run as your user and must not be setuid or otherwise non-dumpable");
-                break;
-        case 1:
-                diag_append(d, "hint: kernel.yama.ptrace_scope is 1 (restricted: only a parent may trace its children); set `sudo sysctl kernel.yama.ptrace_scope=0` or use CAP_SYS_PTRACE");
-                break;
-        case 2:
-                diag_append(d, "hint: kernel.yama.ptrace_scope is 2 (admin-only): only CAP_SYS_PTRACE may attach; run as root or set `sudo sysctl kernel.yama.ptrace_scope=1`");
-                break;
-        case 3:
-                diag_append(d, "hint: kernel.yama.ptrace_scope is 3 (no attach): ptrace is disabled until reboot; boot with a lower value");
-                break;
-        default:
-                break;
-        }
-        diag_append(d, "hint: in a container, add the capability: `docker run --cap-add=SYS_PTRACE ...`, or in Kubernetes `securityContext.capabilities.add: [\"SYS_PTRACE\"]`");
-        diag_append(d, "hint: a seccomp profile may block ptrace and process_vm_readv: `docker run --security-opt seccomp=unconfined ...`");
-        return -EPERM;
+        struct ptrace_facts f;
+
+        ptrace_facts_read(pid, &f);
+        f.yama = yama_scope < 0 ? -1 : yama_scope;
+        return ptrace_explain(&f, what, d);
 }
 
 int proc_vm_read(pid_t pid, uint64_t addr, void *buf, size_t len)

@@ -99,10 +99,9 @@ int proc_check_alive(pid_t pid, struct diag *d);
  * otherwise leaves d alone and returns 0. */
 int proc_explain_exit(pid_t pid, struct diag *d);
 
-/* Fills d with why ptrace access to pid was denied and how to fix it
- * (root/CAP_SYS_PTRACE, the given Yama scope (< 0: unknown/absent),
- * containers, seccomp).  `what` is the failed action, e.g. "attach to".
- * Returns -EPERM. */
+/* Fills d with the one cause why ptrace access to pid was denied and its
+ * fix (ptraceperm.h), given the Yama scope (< 0: absent).  `what` is the
+ * failed action, e.g. "attach to".  Returns -EPERM. */
 int proc_explain_eperm(struct diag *d, pid_t pid, const char *what,
                        int yama_scope);
 

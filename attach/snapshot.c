@@ -1767,6 +1767,68 @@ int snapshot_mode_parse(const char *s, enum snapshot_mode *ret)
 
 /* ---- entry point -------------------------------------------------------- */
 
+/* The figures of snapshot.h's mode comment, measured on two idle cores. */
+#define PLAN_COPY_MS_PER_GB 200.0
+#define PLAN_FORK_MS_PER_GB 33.0
+#define PLAN_STOP_MS 2.0
+
+int snapshot_plan(pid_t pid, const struct snapshot_opts *opts, struct snapshot_plan *ret,
+                  struct diag *d)
+{
+        enum snapshot_mode mode = opts ? opts->mode : SNAPSHOT_COPY;
+        uint64_t threshold = opts && opts->auto_threshold ? opts->auto_threshold
+                                                          : SNAPSHOT_AUTO_THRESHOLD;
+        struct snapshot_plan p = {0};
+        struct mem_region *pre = NULL;
+        uint64_t *resident = NULL;
+        size_t npre = 0;
+        char why[256] = "";
+        double gb;
+        int r;
+
+        r = snap_precheck(pid, d);
+        if (r < 0)
+                return r;
+        r = procmaps_read_smaps(pid, proc_reader_tid(pid), &pre, &resident, &npre);
+        if (r == -EPERM)
+                return proc_explain_eperm(d, pid, "read the memory map of", proc_yama_ptrace_scope());
+        if (r < 0)
+                return diag_set(d, r, "cannot read /proc/%d/smaps: %s", (int)pid, strerror(-r));
+        p.writable_bytes = snap_copy_size(pre, resident, npre);
+        memsrc_regions_free(pre, npre);
+        free(resident);
+        p.budget_bytes = snapshot_default_budget(&p.mem_available, &p.cgroup_headroom);
+        if (opts && opts->max_bytes)
+                p.budget_bytes = opts->max_bytes;
+        gb = (double)p.writable_bytes / 1e9;
+        p.mode = mode == SNAPSHOT_AUTO ? SNAPSHOT_COPY : mode;
+        if (mode == SNAPSHOT_AUTO && (p.writable_bytes > threshold ||
+                                      p.writable_bytes > p.budget_bytes)) {
+                if (snap_fork_possible(pid, why, sizeof(why)))
+                        p.mode = SNAPSHOT_FORK;
+                snprintf(p.why, sizeof(p.why), "more to copy than the %s: %s%s%s",
+                         p.writable_bytes > p.budget_bytes ? "memory budget" : "auto threshold",
+                         p.mode == SNAPSHOT_FORK ? "fork, if its helper is kill-safe here "
+                         "(else copy)" : "copy, as it cannot fork (", p.mode == SNAPSHOT_FORK ?
+                         "" : why, p.mode == SNAPSHOT_FORK ? "" : ")");
+        } else if (mode == SNAPSHOT_AUTO) {
+                snprintf(p.why, sizeof(p.why), "under auto's %llu MiB threshold",
+                         (unsigned long long)(threshold >> 20));
+        } else if (mode == SNAPSHOT_FORK && !snap_fork_possible(pid, why, sizeof(why))) {
+                p.mode = SNAPSHOT_COPY;
+                snprintf(p.why, sizeof(p.why), "fork not possible (%s): copy", why);
+        } else {
+                snprintf(p.why, sizeof(p.why), "--snapshot %s", snapshot_mode_name(mode));
+        }
+        p.over_budget = p.mode == SNAPSHOT_COPY && p.writable_bytes > p.budget_bytes;
+        if (p.mode == SNAPSHOT_COPY)
+                p.pause_ms = PLAN_STOP_MS + gb * PLAN_COPY_MS_PER_GB;
+        else if (p.mode == SNAPSHOT_FORK)
+                p.pause_ms = PLAN_STOP_MS + gb * PLAN_FORK_MS_PER_GB;
+        *ret = p;
+        return 0;
+}
+
 int snapshot_take(pid_t pid, const struct snapshot_opts *opts,
                   struct memsrc **ret, struct snapshot_stats *stats,
                   struct diag *d)

@@ -162,6 +162,27 @@ int snapshot_take(pid_t pid, const struct snapshot_opts *opts,
                   struct memsrc **ret, struct snapshot_stats *stats,
                   struct diag *d);
 
+/* What snapshot_take would do, found without stopping the target (its
+ * status and smaps are read, nothing else): for --check. */
+struct snapshot_plan {
+        enum snapshot_mode mode;   /* COPY, FORK or LIVE */
+        uint64_t writable_bytes;   /* as snapshot_stats */
+        uint64_t budget_bytes;
+        uint64_t mem_available;
+        uint64_t cgroup_headroom;
+        bool over_budget;          /* a copy would be refused (-ENOMEM) */
+        double pause_ms;           /* expected pause: a copy's 0.2 s/GB, a
+                                      fork's 33 ms/GB, plus the stop */
+        char why[512];             /* why that mode */
+};
+
+/* Fills *ret, or fails as snapshot_take would before its stop (-ESRCH,
+ * -EPERM, -EBUSY: stopped or traced) with d filled.  Fork mode is planned
+ * when it is possible; whether its helper is kill-safe is known only when
+ * it runs (AUTO then copies). */
+int snapshot_plan(pid_t pid, const struct snapshot_opts *opts, struct snapshot_plan *ret,
+                  struct diag *d);
+
 /* Fork sources: ends the child now (SIGKILL, reaped as its tracer, then its
  * zombie reaped in the target by one brief wait4 injected on one thread)
  * and reports what it cost.  Afterwards the source still serves what it

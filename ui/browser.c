@@ -746,9 +746,13 @@ int browser_render(struct browser *b, struct screen *scr)
         for (int i = 0; i < scr->rows; i++)
                 put_line(b, scr, i, STYLE_NORMAL, "");
         if (too_small(b)) {
-                snprintf(line, sizeof(line), "terminal too small: %dx%d, pyleak-attach needs at "
-                         "least %dx%d (q quits)", b->cols, b->rows, UI_MIN_COLS, UI_MIN_ROWS);
+                /* Three short lines, not one: the message must itself fit
+                 * the terminal it complains about (down to 26 columns). */
+                snprintf(line, sizeof(line), "terminal too small: %dx%d", b->cols, b->rows);
+                put_line(b, scr, scr->rows / 2 - 1, LINE_ERROR, line);
+                snprintf(line, sizeof(line), "the browser needs %dx%d", UI_MIN_COLS, UI_MIN_ROWS);
                 put_line(b, scr, scr->rows / 2, LINE_ERROR, line);
+                put_line(b, scr, scr->rows / 2 + 1, LINE_ERROR, "enlarge it, or q quits");
                 return 0;
         }
         snprintf(left, sizeof(left), " pyleak-attach %s pid %d, CPython %s %s %s",

@@ -21,6 +21,8 @@
 #include "browser.h"
 #include "config.h"
 #include "core.h"
+#include "check.h"
+#include "cli.h"
 #include "clock.h"
 #include "diag.h"
 #include "diff.h"
@@ -36,48 +38,11 @@
 #include "store.h"
 #include "tables.h"
 
-enum exit_code {
-        EXIT_COMPLETE = 0,
-        EXIT_PARTIAL = 1,
-        EXIT_NOTHING = 2,
-        EXIT_USAGE = 64,
-};
-
 /* A collection in progress leaves objects on private lists; it lasts
  * milliseconds, so a few short retries almost always find a quiet moment. */
 #define COLLECTING_RETRIES 8
 #define TORN_RETRIES 3          /* stopped mid-update: see take_heap */
 #define COLLECTING_DELAY_MS 25
-#define DOT_CYCLES_MAX 1024
-
-struct options {
-        pid_t pid;
-        const char *dump_in;       /* FILE argument: a dump to reopen */
-        const char *core_path;     /* --core FILE */
-        const char *exe_path;      /* --exe PATH (with --core) */
-        const char *sysroot;       /* --sysroot DIR (with --core) */
-        const char *json_path;
-        const char *text_path;
-        const char *dump_path;
-        const char *dot_path;
-        const char *heapsnapshot_path;
-        bool force;
-        bool objects;
-        bool quiet;
-        bool no_browser;
-        bool no_cache;
-        bool dot_local;            /* accepted; the local grouping is the default */
-        bool all_cycles;           /* --all-cycles: the strict grouping */
-        const char *baseline;      /* --baseline OLD.db */
-        double watch_s;            /* --watch SECONDS: 0 = no watch */
-        unsigned watch_count;      /* --count N snapshots (default 5) */
-        unsigned top;
-        unsigned dot_top;
-        uint32_t dot_cycles[DOT_CYCLES_MAX];
-        uint32_t ndot_cycles;
-        uint64_t max_memory;
-        enum snapshot_mode mode;
-};
 
 /* What the session's callbacks need to take another snapshot. */
 struct app {
@@ -89,6 +54,7 @@ struct app {
 
 static const char usage_text[] =
 "usage: pyleak-attach [OPTIONS] PID\n"
+"       pyleak-attach --check PID\n"
 "       pyleak-attach [OPTIONS] DUMPFILE\n"
 "       pyleak-attach [OPTIONS] --core COREFILE [--exe PATH] [--sysroot DIR]\n"
 "\n"
@@ -129,12 +95,15 @@ static const char usage_text[] =
 "                       ('-' = stdout): open it in DevTools' Memory panel\n"
 "  --snapshot MODE      copy, fork, live or auto (default auto: fork when the\n"
 "                       memory to copy is large and the target can fork)\n"
-"  --max-memory SIZE    refuse to copy more than SIZE bytes (K/M/G suffixes;\n"
-"                       default: half of the memory available)\n"
+"  --max-memory SIZE    refuse to copy more than SIZE bytes (K/M/G suffixes,\n"
+"                       at least 1M; default: half of the memory available)\n"
 "  --no-browser         never open the browser (text report instead)\n"
 "  --no-cache           read the interpreter's DWARF even if an earlier run\n"
 "                       cached its layout, and cache nothing (the cache is\n"
 "                       $PYLEAK_ATTACH_CACHE_DIR, else ~/.cache/pyleak-attach)\n"
+"  --check              with a PID: say whether an attach would work and what\n"
+"                       it would cost (permission, interpreter, layout, mode,\n"
+"                       pause, budget), without stopping the target\n"
 "  --core FILE          analyse a core file (gcore or kernel core) instead of\n"
 "                       a live process\n"
 "  --exe PATH           --core: the executable, if not where the core says\n"
@@ -144,9 +113,12 @@ static const char usage_text[] =
 "  -h, --help           show this help\n"
 "  -V, --version        show the version\n"
 "\n"
-"Exit codes: 0 complete, 1 partial result, 2 nothing usable, 64 usage error.\n"
-"Needs ptrace access to PID: root, CAP_SYS_PTRACE, or the same user with\n"
-"kernel.yama.ptrace_scope <= 1 (see README.md, \"Permissions\").\n";
+"Exit codes: 0 complete, 1 partial result (explained on stderr), 2 nothing\n"
+"usable, 64 usage error or input refused before the target is touched.\n"
+"See pyleak-attach(1).\n"
+"Needs ptrace access to PID: root or CAP_SYS_PTRACE; or the same user when\n"
+"kernel.yama.ptrace_scope is 0 or Yama is absent (with 1, only an ancestor of\n"
+"PID).  A refusal names its cause and fix (README.md, \"Permissions\").\n";
 
 /* The second line lists the layout tables this binary embeds: a build made
  * with -Dleave_out lacks some, and the leave-one-out tests check it. */
@@ -158,42 +130,6 @@ static void print_version(void)
         for (i = 0; i < layout_tables_count; i++)
                 printf(" %s", layout_tables[i].key);
         printf("\n");
-}
-
-__attribute__((noreturn, format(printf, 1, 2)))
-static void die_usage(const char *fmt, ...)
-{
-        va_list ap;
-
-        fputs("pyleak-attach: ", stderr);
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fputs("\nTry 'pyleak-attach --help'.\n", stderr);
-        exit(EXIT_USAGE);
-}
-
-static int parse_size(const char *s, uint64_t *ret)
-{
-        char *end;
-        unsigned long long v;
-
-        errno = 0;
-        v = strtoull(s, &end, 10);
-        if (errno || end == s)
-                return -EINVAL;
-        switch (*end) {
-        case 'k': case 'K': v <<= 10; end++; break;
-        case 'm': case 'M': v <<= 20; end++; break;
-        case 'g': case 'G': v <<= 30; end++; break;
-        default: break;
-        }
-        if (*end == 'B' || *end == 'b')
-                end++;
-        if (*end)
-                return -EINVAL;
-        *ret = v;
-        return 0;
 }
 
 static long parse_count(const char *opt, const char *s, long max)
@@ -243,7 +179,8 @@ static void parse_args(int argc, char **argv, struct options *o)
         enum { OPT_JSON = 256, OPT_TEXT, OPT_OBJECTS, OPT_TOP, OPT_MAXMEM, OPT_DUMP,
                OPT_FORCE, OPT_DOT, OPT_DOT_TOP, OPT_DOT_CYCLES, OPT_DOT_LOCAL, OPT_HEAPSNAPSHOT,
                OPT_ALL_CYCLES, OPT_BASELINE, OPT_WATCH, OPT_COUNT,
-               OPT_SNAPSHOT, OPT_NO_BROWSER, OPT_NO_CACHE, OPT_CORE, OPT_EXE, OPT_SYSROOT };
+               OPT_SNAPSHOT, OPT_NO_BROWSER, OPT_NO_CACHE, OPT_CORE, OPT_EXE, OPT_SYSROOT,
+               OPT_CHECK };
         static const struct option longopts[] = {
                 {"json", required_argument, NULL, OPT_JSON},
                 {"text", required_argument, NULL, OPT_TEXT},
@@ -267,6 +204,7 @@ static void parse_args(int argc, char **argv, struct options *o)
                 {"core", required_argument, NULL, OPT_CORE},
                 {"exe", required_argument, NULL, OPT_EXE},
                 {"sysroot", required_argument, NULL, OPT_SYSROOT},
+                {"check", no_argument, NULL, OPT_CHECK},
                 {"quiet", no_argument, NULL, 'q'},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'V'},
@@ -284,11 +222,7 @@ static void parse_args(int argc, char **argv, struct options *o)
                 case OPT_TEXT: o->text_path = optarg; break;
                 case OPT_OBJECTS: o->objects = true; break;
                 case OPT_TOP: o->top = (unsigned)parse_count("--top", optarg, 1000000); break;
-                case OPT_MAXMEM:
-                        if (parse_size(optarg, &o->max_memory) < 0)
-                                die_usage("--max-memory takes a size such as 2G or 512M, "
-                                          "not '%s'", optarg);
-                        break;
+                case OPT_MAXMEM: o->max_memory = cli_parse_budget(optarg); break;
                 case OPT_DUMP: o->dump_path = optarg; break;
                 case OPT_FORCE: o->force = true; break;
                 case OPT_DOT: o->dot_path = optarg; break;
@@ -325,6 +259,7 @@ static void parse_args(int argc, char **argv, struct options *o)
                 case OPT_CORE: o->core_path = optarg; break;
                 case OPT_EXE: o->exe_path = optarg; break;
                 case OPT_SYSROOT: o->sysroot = optarg; break;
+                case OPT_CHECK: o->check = true; break;
                 case 'q': o->quiet = true; break;
                 case 'h':
                         fputs(usage_text, stdout);
@@ -336,6 +271,9 @@ static void parse_args(int argc, char **argv, struct options *o)
                         die_usage("unknown or incomplete option '%s'", argv[optind - 1]);
                 }
         }
+        if (o->check && (o->core_path || o->json_path || o->text_path || o->dump_path ||
+                         o->dot_path || o->heapsnapshot_path || o->objects || o->force))
+                die_usage("%s", "--check takes a PID and no output option: it only checks");
         if ((o->exe_path || o->sysroot) && !o->core_path)
                 die_usage("%s", "--exe and --sysroot only apply to --core");
         if (o->core_path) {
@@ -356,7 +294,7 @@ static void parse_args(int argc, char **argv, struct options *o)
         if (o->baseline && !is_dump_arg(o->baseline))
                 die_usage("--baseline takes a dump file written by --dump, not '%s'",
                           o->baseline);
-        if (is_dump_arg(argv[optind])) {
+        if (!o->check && is_dump_arg(argv[optind])) {
                 if (o->watch_s)
                         die_usage("%s", "--watch takes snapshots of a process, not of a dump");
                 o->dump_in = argv[optind];
@@ -983,6 +921,18 @@ static void warn_problems(const struct heap *h)
                         " (torn frame or thread chains, unreadable roots or referents)");
 }
 
+/* Exit code 1 is said on stderr every time, -q or not, browser or not:
+ * a script that sees 1 must not have to guess between "partial" and an
+ * error. */
+static void explain_partial(const struct heap *h)
+{
+        fprintf(stderr, "pyleak-attach: exit code 1: the result is partial: %" PRIu64
+                " inconsistenc%s in target memory%s; what was written is usable, but objects "
+                "or references there may be missing (the JSON report's \"problems\" lists "
+                "them)\n", h->meta.inconsistencies, h->meta.inconsistencies == 1 ? "y" : "ies",
+                h->meta.approximate ? " (a live read of a changing process)" : "");
+}
+
 static struct heap *volatile exit_heap;
 static struct heap *volatile exit_baseline;
 
@@ -999,18 +949,23 @@ int main(int argc, char **argv)
         double t0;
 
         parse_args(argc, argv, &o);
+        cli_check_outputs(&o);
         if (!o.no_cache) {
                 char dir[4096];
 
                 if (layout_cache_default_dir(dir, sizeof(dir)) == 0)
                         pyinterp_set_layout_cache(dir);
         }
+        if (o.check)
+                return check_run(&o);
         snapshot_install_signal_guard();
         install_dump_cleanup();
         t0 = mono_ms();
         any_output = o.json_path || o.text_path || o.dump_path || o.dot_path ||
                      o.heapsnapshot_path;
         browse = !any_output && !o.no_browser && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+        if (browse)
+                cli_check_terminal();
 
         if (o.core_path) {
                 r = open_core(&o, &a, &h, &d);
@@ -1136,8 +1091,14 @@ int main(int argc, char **argv)
                         code = EXIT_NOTHING;
                 } else {
                         code = h->meta.inconsistencies ? EXIT_PARTIAL : EXIT_COMPLETE;
+                        /* the terminal is ours again: the problems the
+                         * browser showed are said here too */
+                        if (code == EXIT_PARTIAL)
+                                warn_problems(h);
                 }
         }
+        if (code == EXIT_PARTIAL)
+                explain_partial(h);
 out:
         /* The graph is left to the exit: freeing it block by block took
          * 33 ms at 1M objects for nothing.  A volatile static keeps it

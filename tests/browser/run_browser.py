@@ -331,6 +331,11 @@ def body(t, tool, target, tmp, panes):
     p.resize(70, 20)
     s = p.wait_for('terminal too small')
     t.ok(s is not None and '70x20' in s, 'resize below 80x24: clear message', p.text())
+    # the 60x20: the message must itself fit, every word of it
+    p.resize(60, 20)
+    s = p.wait_for('enlarge it, or q quits')
+    t.ok(s is not None and 'terminal too small: 60x20' in s and 'the browser needs 80x24' in s,
+         'resize to 60x20: the whole message fits', p.text())
     p.resize(120, 40)
     s = p.wait_for('search: type name', absent='terminal too small')
     t.ok(s is not None, 'resize back: the screen returns', p.text())
@@ -418,7 +423,9 @@ def body(t, tool, target, tmp, panes):
     r = subprocess.run([tool, dump3, '--text', '-', '-q'], capture_output=True, text=True)
     t.ok(r.returncode == 0 and 'Cycles:' in r.stdout, 'dump: --text - works', r.stderr)
     r = subprocess.run([tool, pid, '--dump', dump3, '-q'], capture_output=True, text=True)
-    t.ok(r.returncode == 2 and 'exists' in r.stderr, 'existing dump refused without --force',
+    # refused before the target is touched: a usage error (64)
+    t.ok(r.returncode == 64 and 'already exists' in r.stderr and '--force' in r.stderr,
+         'existing dump refused without --force, before the attach (64)',
          r.stderr)
     r = subprocess.run([tool, pid, '--dump', dump3, '--force', '-q'], capture_output=True,
                        text=True)

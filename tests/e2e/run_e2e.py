@@ -1050,18 +1050,20 @@ def cmd_cli(args, tap):
                    ['exit %r, JSON with the pid %r, stderr: %s' % (rc, jok, ' | '.join(tail(err, 3)))])
 
             # --- memory budget: copy mode refuses, auto forks instead
-            rc, out, err, secs = run_tool(tool, ['--snapshot', 'copy', '--max-memory', '4096', '--json', jp, tgt.pid])
+            # 1M: the smallest budget accepted (smaller ones are refused
+            # as usage errors, test_usage.py), less than any CPython holds
+            rc, out, err, secs = run_tool(tool, ['--snapshot', 'copy', '--max-memory', '1M', '--json', jp, tgt.pid])
             st = proc_state(tgt.pid)
             low = err.lower()
             tap.ok(rc == 2 and 'hint:' in low and 'budget' in low and st not in ('T', 't') and tracer_pid(tgt.pid) == 0,
-                   '--snapshot copy --max-memory 4096 refuses (exit 2), names the budget, target resumed',
+                   '--snapshot copy --max-memory 1M refuses (exit 2), names the budget, target resumed',
                    ['exit %r, state %s, stderr: %s' % (rc, st, ' | '.join(tail(err, 4)))])
-            tap.ok(rc == 2 and re.search(r'\b4096\b|\b4(\.0)? ?ki?b\b|\b4 ?k\b', low) is not None,
-                   'the refusal states the budget it was given (4096 bytes)',
+            tap.ok(rc == 2 and re.search(r'\b1024 kib\b', low) is not None,
+                   'the refusal states the budget it was given (1M = 1024 KiB)',
                    ['stderr: ' + ' | '.join(tail(err, 4))])
             if os.path.exists(jp):
                 os.unlink(jp)
-            rc, out, err, secs = run_tool(tool, ['--snapshot', 'auto', '--max-memory', '4096', '--json', jp, tgt.pid])
+            rc, out, err, secs = run_tool(tool, ['--snapshot', 'auto', '--max-memory', '1M', '--json', jp, tgt.pid])
             try:
                 with open(jp) as f:
                     snap = json.load(f).get('snapshot') or {}
@@ -1074,7 +1076,7 @@ def cmd_cli(args, tap):
                 # here (README, "Kill safety of fork mode"): it says why
                 tap.ok(rc == 2 and 'budget' in err.lower() and '--snapshot fork forks anyway' in err and
                        st not in ('T', 't'),
-                       '--snapshot auto --max-memory 4096, fork helper not kill-safe here: refused, saying why',
+                       '--snapshot auto --max-memory 1M, fork helper not kill-safe here: refused, saying why',
                        ['exit %r, state %s, stderr: %s' % (rc, st, ' | '.join(tail(err, 4)))])
                 rc, out, err, secs = run_tool(tool, ['--snapshot', 'fork', '--json', jp, tgt.pid])
                 try:
@@ -1086,7 +1088,7 @@ def cmd_cli(args, tap):
                        '--snapshot fork forks anyway and warns', ['exit %r, stderr: %s' % (rc, ' | '.join(tail(err, 4)))])
             else:
                 tap.ok(rc == 0 and mode == 'fork' and 'fork' in err.lower() and st not in ('T', 't'),
-                       '--snapshot auto --max-memory 4096 succeeds by forking and says so on stderr',
+                       '--snapshot auto --max-memory 1M succeeds by forking and says so on stderr',
                        ['exit %r, snapshot.mode %r, state %s, stderr: %s' % (rc, mode, st, ' | '.join(tail(err, 4)))])
             fork_ms, pause_ms = snap.get('fork_ms'), snap.get('pause_ms')
             tap.ok(isinstance(fork_ms, (int, float)) and isinstance(pause_ms, (int, float)) and

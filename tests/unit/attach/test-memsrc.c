@@ -375,36 +375,28 @@ static void test_eperm_real(void)
         waitpid(k, NULL, 0);
         close(p[0]);
         child_stop(&c);
-        ok(ret == -EPERM && strstr(d.msg, "operation not permitted") &&
-           strstr(d.msg, "hint: run as root"),
-           "unprivileged open of a root process: -EPERM with hints");
+        ok(ret == -EPERM && strstr(d.msg, "permission denied") &&
+           strstr(d.msg, "belongs to user root (uid 0)") && strstr(d.msg, "hint: run it as root"),
+           "unprivileged open of a root process: -EPERM naming the other user");
 }
 
+/* The causes one by one are tests/unit/attach/test-ptraceperm.c; here
+ * the wrapper the backends call, on our own pid (nothing forbids it, so
+ * the cause is the unknown one) and with Yama's scope passed in. */
 static void test_eperm_text(void)
 {
         struct diag d;
         int scope;
 
-        ok(proc_explain_eperm(&d, 1, "attach to", -1) == -EPERM && d.err == -EPERM,
+        ok(proc_explain_eperm(&d, getpid(), "attach to", -1) == -EPERM && d.err == -EPERM,
            "explain_eperm returns -EPERM");
-        ok(strstr(d.msg, "cannot attach to process 1: operation not permitted") == d.msg,
-           "subject first, lowercase");
-        ok(strstr(d.msg, "hint: run as root") && strstr(d.msg, "CAP_SYS_PTRACE") &&
-           strstr(d.msg, "setcap cap_sys_ptrace+ep"), "root / CAP_SYS_PTRACE / setcap hint");
-        ok(strstr(d.msg, "docker run --cap-add=SYS_PTRACE") &&
-           strstr(d.msg, "securityContext.capabilities.add: [\"SYS_PTRACE\"]"),
-           "docker and kubernetes hints");
-        ok(strstr(d.msg, "seccomp") && strstr(d.msg, "--security-opt seccomp=unconfined"),
-           "seccomp hint");
-        ok(!strstr(d.msg, "ptrace_scope"), "no yama line when yama is absent");
-        proc_explain_eperm(&d, 1, "attach to", 1);
-        ok(strstr(d.msg, "kernel.yama.ptrace_scope is 1") &&
-           strstr(d.msg, "sysctl kernel.yama.ptrace_scope=0"), "yama scope 1: how to lower it");
-        proc_explain_eperm(&d, 1, "attach to", 2);
-        ok(strstr(d.msg, "ptrace_scope is 2 (admin-only)"), "yama scope 2");
-        proc_explain_eperm(&d, 1, "attach to", 3);
+        ok(strstr(d.msg, "cannot attach to process ") == d.msg &&
+           strstr(d.msg, ": permission denied: "), "subject first, lowercase");
+        ok(strstr(d.msg, "none") == NULL && strstr(d.msg, "hint: ") != NULL,
+           "one cause and its hint");
+        proc_explain_eperm(&d, getpid(), "attach to", 3);
         ok(strstr(d.msg, "ptrace_scope is 3") && strstr(d.msg, "until reboot"), "yama scope 3");
-        ok(proc_explain_eperm(NULL, 1, NULL, 1) == -EPERM, "NULL diag accepted");
+        ok(proc_explain_eperm(NULL, getpid(), NULL, 1) == -EPERM, "NULL diag accepted");
         scope = proc_yama_ptrace_scope();
         ok(scope == -ENOENT || (scope >= 0 && scope <= 3), "yama scope read (%d)", scope);
 }

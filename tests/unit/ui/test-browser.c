@@ -408,6 +408,12 @@ int main(void)
         t = screen_text(b, 20, 70);
         ok(strstr(t, "terminal too small: 70x20") != NULL, "too small: message");
         free(t);
+        /* the 60x20: every word of the message is on the screen */
+        browser_resize(b, 20, 60);
+        t = screen_text(b, 20, 60);
+        ok(strstr(t, "terminal too small: 60x20") && strstr(t, "the browser needs 80x24") &&
+           strstr(t, "enlarge it, or q quits"), "too small at 60x20: the message fits whole");
+        free(t);
         browser_resize(b, ROWS, COLS);
         ok(has(b, "Help"), "back to normal size");
 
