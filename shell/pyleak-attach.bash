@@ -25,7 +25,8 @@ _pyleak_attach()
         local cur=${COMP_WORDS[COMP_CWORD]} prev=
         ((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
         local opts="--json --text --objects --top --dump --force --dot --dot-top
-                --dot-cycles --dot-local --heapsnapshot --snapshot --max-memory --no-browser --no-cache
+                --dot-cycles --dot-local --all-cycles --baseline --watch --count
+                --heapsnapshot --snapshot --max-memory --no-browser --no-cache
                 --check --core --exe --sysroot -q --quiet -h --help -V --version"
         local IFS=$'\n'
 
@@ -33,7 +34,7 @@ _pyleak_attach()
         --json|--text|--dot|--heapsnapshot)
                 COMPREPLY=($(compgen -f -- "$cur") $(compgen -W '-' -- "$cur"))
                 return ;;
-        --dump)
+        --dump|--baseline)
                 COMPREPLY=($(compgen -f -X '!*.db' -- "$cur") $(compgen -d -- "$cur"))
                 return ;;
         --core|--exe)
@@ -48,7 +49,7 @@ _pyleak_attach()
         --max-memory)
                 COMPREPLY=($(compgen -W $'256M\n512M\n1G\n2G\n4G' -- "$cur"))
                 return ;;
-        --top|--dot-top|--dot-cycles)
+        --top|--dot-top|--dot-cycles|--watch|--count)
                 COMPREPLY=()
                 return ;;
         esac
