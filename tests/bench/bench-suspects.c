@@ -3,14 +3,18 @@
  *     bench-suspects DUMP [RUNS]
  *
  * Reads DUMP, then RUNS times (default 5): releases the analysis, runs
- * heap_analyse() and heap_suspects_compute() and prints both times; the
- * last line gives the medians and the ratio.  A figure, not a test. */
+ * heap_analyse(), heap_suspects_compute() and heap_growth_compute()
+ * against the same dump read a second time as the baseline (the work of
+ * --baseline: suspects, the diff, subtree sums, paths followed), and
+ * prints the times; the last line gives the medians and the ratios.  A
+ * figure, not a test. */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "analysis.h"
 #include "clock.h"
 #include "diag.h"
+#include "growth.h"
 #include "store.h"
 #include "suspects.h"
 
@@ -24,15 +28,16 @@ static int cmp_double(const void *a, const void *b)
 int main(int argc, char **argv)
 {
         struct diag d = {0};
-        struct heap *h = NULL;
-        double an[32], su[32];
+        struct heap *h = NULL, *old = NULL;
+        double an[32], su[32], gr[32];
         int runs = argc > 2 ? atoi(argv[2]) : 5;
 
         if (argc < 2 || runs < 1 || runs > 32) {
                 fprintf(stderr, "usage: bench-suspects DUMP [RUNS (1-32)]\n");
                 return 2;
         }
-        if (heap_store_read(argv[1], &h, &d) < 0) {
+        if (heap_store_read(argv[1], &h, &d) < 0 || heap_store_read(argv[1], &old, &d) < 0 ||
+            (!old->analysed && heap_analyse(old) < 0)) {
                 fprintf(stderr, "bench-suspects: cannot read %s: %s\n", argv[1], d.msg);
                 return 1;
         }
@@ -49,14 +54,24 @@ int main(int argc, char **argv)
                 if (heap_suspects_compute(h, 10, &s) < 0)
                         return 1;
                 su[i] = mono_ms() - t0;
-                printf("run %d: %u objects, analysis %.1f ms, suspects %.1f ms (%u)\n", i + 1,
-                       h->nobjs, an[i], su[i], s.n);
+                struct heap_growth g = {0};
+
+                t0 = mono_ms();
+                if (heap_growth_compute(old, h, 10, &g) < 0)
+                        return 1;
+                gr[i] = mono_ms() - t0;
+                printf("run %d: %u objects, analysis %.1f ms, suspects %.1f ms (%u), baseline "
+                       "growth %.1f ms\n", i + 1, h->nobjs, an[i], su[i], s.n, gr[i]);
                 heap_suspects_release(&s);
+                heap_growth_release(&g);
         }
         qsort(an, (size_t)runs, sizeof(an[0]), cmp_double);
         qsort(su, (size_t)runs, sizeof(su[0]), cmp_double);
-        printf("median: analysis %.1f ms, suspects %.1f ms: +%.1f%%\n", an[runs / 2],
-               su[runs / 2], 100.0 * su[runs / 2] / an[runs / 2]);
+        qsort(gr, (size_t)runs, sizeof(gr[0]), cmp_double);
+        printf("median: analysis %.1f ms, suspects %.1f ms: +%.1f%%; baseline growth %.1f ms: "
+               "+%.1f%%\n", an[runs / 2], su[runs / 2], 100.0 * su[runs / 2] / an[runs / 2],
+               gr[runs / 2], 100.0 * gr[runs / 2] / an[runs / 2]);
         heap_free(h);
+        heap_free(old);
         return 0;
 }
