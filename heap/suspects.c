@@ -180,8 +180,9 @@ static void root_name(const struct heap *h, uint32_t root, struct heap_owner_nam
                                 thread_name(h, h->threads[f->thread].thread_id, th, sizeof(th));
                         else
                                 snprintf(th, sizeof(th), "?");
-                        snprintf(n->root, sizeof(n->root), "thread %s, %s() local %s", th,
-                                 f->function ? f->function : "?", lbl);
+                        /* bounded pieces: the name is cut, never the sentence */
+                        snprintf(n->root, sizeof(n->root), "thread %.60s, %.100s() local %.60s",
+                                 th, f->function ? f->function : "?", lbl);
                 } else {
                         snprintf(n->root, sizeof(n->root), "a thread's local %s", lbl);
                 }
@@ -278,8 +279,9 @@ static void spell_steps(const struct heap *h, const struct heap_path *p, bool ns
                 const char *func = strstr(n->root, ", ");
 
                 if (local && func && func < local)
-                        snprintf(n->owner, sizeof(n->owner), "%.*s() local %s",
-                                 (int)(local - func - 2), func + 2, n->path);
+                        snprintf(n->owner, sizeof(n->owner), "%.*s() local %.120s",
+                                 (int)(local - func - 2 > 100 ? 100 : local - func - 2),
+                                 func + 2, n->path);
                 else
                         copy(n->owner, sizeof(n->owner), n->path);
         } else {

@@ -652,6 +652,18 @@ static int decide(struct memsrc *m, struct pyinterp *pi, const struct pyelf *e, 
                         compare_layouts(pi, &r->dwarf.l, "dwarf", &r->dbg.l, "debug_offsets");
                 if (r->table.rc == 0)
                         compare_layouts(pi, &r->dwarf.l, "dwarf", &r->table.l, r->t->source);
+        } else if (debug_build(pi, line, sizeof(line)) &&
+                   !(r->table.rc == 0 && layout_table_built_for(r->t, e->build_id))) {
+                /* a release table keyed by version alone does not describe
+                 * a debug build either */
+                rc = diag_set(d, -EOPNOTSUPP, "CPython %s (%s) is a debug build (%s): its structs "
+                              "differ from the release builds that the tables and the %u.%u "
+                              "family describe, and no DWARF describes it", pi->version,
+                              e->path, line, py_major(pi->version_hex),
+                              py_minor(pi->version_hex));
+                diag_append(d, "hint: install the debug symbols of this exact build (Debian: "
+                            "python3.%u-dbg ships the DWARF of its debug interpreter) or "
+                            "attach to the release interpreter", py_minor(pi->version_hex));
         } else if (r->dbg.rc == 0 && r->table.rc == 0) {
                 pi->layout = r->table.l;
                 mark_providers(pi, &pi->layout, LP_TABLE);
@@ -670,15 +682,6 @@ static int decide(struct memsrc *m, struct pyinterp *pi, const struct pyelf *e, 
                 rc = diag_set(d, -EOPNOTSUPP, "CPython %s (%s) is not supported: %s\nhint: "
                               "pyleak-attach supports " SUPPORTED, pi->version, e->path,
                               first_line(&r->dbg.d, line, sizeof(line)));
-        } else if (debug_build(pi, line, sizeof(line))) {
-                rc = diag_set(d, -EOPNOTSUPP, "CPython %s (%s) is a debug build (%s): its structs "
-                              "differ from the release builds that the tables and the %u.%u "
-                              "family describe, and no DWARF describes it", pi->version,
-                              e->path, line, py_major(pi->version_hex),
-                              py_minor(pi->version_hex));
-                diag_append(d, "hint: install the debug symbols of this exact build (Debian: "
-                            "python3.%u-dbg ships the DWARF of its debug interpreter) or "
-                            "attach to the release interpreter", py_minor(pi->version_hex));
         } else {
                 struct diag fd = { 0 };
 

@@ -56,6 +56,11 @@ static bool word_in(const char *list, const char *word)
         return false;
 }
 
+bool layout_table_built_for(const struct layout_table *t, const char *build_id)
+{
+        return t && build_id && strlen(build_id) >= 16 && word_in(t->build_ids, build_id);
+}
+
 bool layout_table_verified_for(const struct layout_table *t, const char *build_id)
 {
         return t && t->verified_build_ids && build_id && strlen(build_id) >= 16 &&

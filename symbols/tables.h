@@ -53,6 +53,10 @@ extern const size_t layout_tables_count;
 int layout_table_lookup(uint32_t version_hex, const char *variant, const char *build_id,
                         const struct layout_table **ret);
 
+/* True when t was generated for the binary with this build-id (its
+ * build-id list names it). */
+bool layout_table_built_for(const struct layout_table *t, const char *build_id);
+
 /* True when t was generated from, and checked against, the DWARF of the
  * build with this build-id: that DWARF would tell nothing more. */
 bool layout_table_verified_for(const struct layout_table *t, const char *build_id);
