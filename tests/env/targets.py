@@ -135,15 +135,15 @@ def tables_named(keys, name):
     return [k for k in keys if k == name or k.startswith(name + '.')]
 
 
-def build_chroots(timeout=900):
-    """Runs tests/env/build-chroots (a no-op when cached).  Returns
-    (ok, message)."""
+def build_chroots(timeout=900, suites=()):
+    """Runs tests/env/build-chroots for SUITES (default: all; a no-op when
+    cached).  Returns (ok, message)."""
     if os.geteuid() != 0:
         return False, 'not root: cannot debootstrap or chroot'
     if not shutil.which('debootstrap'):
         return False, 'debootstrap not installed (scripts/setup --deps-only)'
     try:
-        p = subprocess.run([BUILD_CHROOTS], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        p = subprocess.run([BUILD_CHROOTS] + list(suites), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, timeout=timeout, universal_newlines=True)
     except subprocess.TimeoutExpired:
         return False, 'build-chroots timed out after %ds' % timeout
