@@ -355,6 +355,8 @@ static void fill_layout(struct scan *sc, struct layout *l)
 /* Extension modules that are shared objects of their own in pyenv and
  * Debian builds (lib-dynload) and whose private structs the layout
  * describes; a build that links them in has them in its main DWARF. */
+static void debug_search_path(const char *root, char *buf, size_t len);
+
 static const char *const ext_modules[] = { "_asyncio" };
 
 /* The release build of module mod in lib-dynload next to the interpreter
@@ -398,7 +400,7 @@ static bool find_ext(const char *path, unsigned minor, const char *mod, char *bu
 /* Adds to l the structs it lacks that the DWARF of the extension module at
  * path describes.  A module without DWARF adds nothing: its objects stay
  * opaque (layout gaps), which is never wrong. */
-static void ext_fill(const char *path, const Dwfl_Callbacks *cb, struct layout *l)
+static int ext_fill(const char *path, const Dwfl_Callbacks *cb, struct layout *l)
 {
         struct layout *ext = malloc(sizeof(*ext));
         struct scan *sc = malloc(sizeof(*sc));
@@ -406,17 +408,20 @@ static void ext_fill(const char *path, const Dwfl_Callbacks *cb, struct layout *
         Dwfl_Module *mod;
         Dwarf_Addr bias;
         Dwarf *dw;
+        int rc = -ENOMEM;
 
         if (!ext || !sc || scan_init(sc) < 0)
                 goto out;
         dwfl = dwfl_begin(cb);
         if (!dwfl)
                 goto out;
+        rc = -ENOENT;
         mod = dwfl_report_offline(dwfl, path, path, -1);
         dwfl_report_end(dwfl, NULL, NULL);
         dw = mod ? dwfl_module_getdwarf(mod, &bias) : NULL;
         if (!dw)
                 goto out;
+        rc = 0;
         scan_units(sc, dw);
         layout_init(ext, l->version_hex);
         fill_layout(sc, ext);
@@ -435,6 +440,21 @@ out:
                 scan_release(sc);
         free(sc);
         free(ext);
+        return rc;
+}
+
+int pydwarf_ext_layout_fill(const char *path, struct layout *l)
+{
+        char search[128], *searchp = search;
+        const Dwfl_Callbacks callbacks = {
+                .find_elf = dwfl_build_id_find_elf,
+                .find_debuginfo = dwfl_standard_find_debuginfo,
+                .section_address = dwfl_offline_section_address,
+                .debuginfo_path = &searchp,
+        };
+
+        debug_search_path(NULL, search, sizeof(search));
+        return ext_fill(path, &callbacks, l);
 }
 
 static void ext_modules_fill(const struct pyelf *e, const char *lookup_path,
