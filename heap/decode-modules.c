@@ -303,3 +303,23 @@ int dec_it_teedata(struct walker *w, uint64_t obj, struct tinfo *t)
                 return r;
         return emit_field(w, NULL, obj, LF_IT_TEEDATA_NEXTLINK, w->lab[CL_NEXTLINK]);
 }
+
+TYPED_DECODER(dec_it_count, DK_IT_COUNT, LS_IT_COUNT,
+              { LF_IT_COUNT_LONG_CNT, CL_COUNT }, { LF_IT_COUNT_LONG_STEP, CL_STEP })
+
+/* Modules/_sre: a compiled pattern keeps its groups and its source */
+TYPED_DECODER(dec_sre_pattern, DK_SRE_PATTERN, LS_SRE_PATTERN,
+              { LF_SRE_PATTERN_GROUPINDEX, CL_GROUPINDEX },
+              { LF_SRE_PATTERN_INDEXGROUP, CL_INDEXGROUP }, { LF_SRE_PATTERN_PATTERN, CL_PATTERN })
+
+/* Modules/_operator.c: the item or the tuple of attribute names */
+TYPED_DECODER(dec_itemgetter, DK_ITEMGETTER, LS_ITEMGETTER, { LF_ITEMGETTER_ITEM, CL_ITEM })
+TYPED_DECODER(dec_attrgetter, DK_ATTRGETTER, LS_ATTRGETTER, { LF_ATTRGETTER_ATTR, CL_ITEM })
+
+TYPED_DECODER(dec_structobj, DK_STRUCTOBJ, LS_STRUCTOBJ, { LF_STRUCTOBJ_FORMAT, CL_FORMAT })
+
+int dec_lock(struct walker *w, uint64_t obj, struct tinfo *t)
+{
+        (void)obj;
+        return emit_own_type(w, t, DK_LOCK);
+}

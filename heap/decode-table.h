@@ -136,7 +136,14 @@
         K(IT_ACCUMULATE, dec_it_accumulate, GENERIC, BY_TYPE, (), ("itertools.accumulate"), NO_EXC) \
         K(IT_ZIPLONGEST, dec_it_ziplongest, GENERIC, BY_TYPE, (), ("itertools.zip_longest"), NO_EXC) \
         K(IT_PAIRWISE, dec_it_pairwise, GENERIC, BY_TYPE, (), ("itertools.pairwise"), NO_EXC) \
-        K(IT_REPEAT, dec_it_repeat, GENERIC, BY_TYPE, (), ("itertools.repeat"), NO_EXC)
+        K(IT_REPEAT, dec_it_repeat, GENERIC, BY_TYPE, (), ("itertools.repeat"), NO_EXC) \
+        K(IT_COUNT, dec_it_count, GENERIC, BY_TYPE, (), ("itertools.count"), NO_EXC) \
+        K(SRE_PATTERN, dec_sre_pattern, GENERIC, BY_TYPE, (), ("re.Pattern"), NO_EXC) \
+        K(ITEMGETTER, dec_itemgetter, GENERIC, BY_TYPE, (), ("operator.itemgetter"), NO_EXC) \
+        K(ATTRGETTER, dec_attrgetter, GENERIC, BY_TYPE, (), ("operator.attrgetter"), NO_EXC) \
+        K(STRUCTOBJ, dec_structobj, GENERIC, BY_TYPE, (), ("_struct.Struct"), NO_EXC) \
+        /* locks hold no object; a heap-type lock (3.12+) visits its type */ \
+        K(LOCK, dec_lock, GENERIC, BY_TYPE, (), ("_thread.lock", "_thread.RLock"), NO_EXC)
 
 /* Unwraps a parenthesised SYMBOLS or NAMES list. */
 #define DECODE_LIST(...) __VA_ARGS__

@@ -156,7 +156,9 @@ static inline bool tinfo_base_opaque(const struct tinfo *t)
         L(PARENT, "<parent>") L(DATA, "<data>") L(SELECTORS, "<selectors>") \
         L(BINOP, "<binop>") L(TOTAL, "<total>") L(INITIAL, "<initial>") \
         L(ITTUPLE, "<iterators>") L(RESULT, "<result>") L(FILLVALUE, "<fillvalue>") \
-        L(OLD, "<old>") L(ELEMENT, "<element>")
+        L(OLD, "<old>") L(ELEMENT, "<element>") L(COUNT, "<count>") \
+        L(GROUPINDEX, "groupindex") L(INDEXGROUP, "<indexgroup>") L(PATTERN, "pattern") \
+        L(FORMAT, "format")
 
 enum clabel {
 #define CL_ENUM(id, text) CL_##id,

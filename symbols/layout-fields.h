@@ -126,7 +126,12 @@
         S(IT_ACCUMULATE, "accumulateobject") \
         S(IT_ZIPLONGEST, "ziplongestobject") \
         S(IT_PAIRWISE,  "pairwiseobject") \
-        S(IT_REPEAT,    "repeatobject")
+        S(IT_REPEAT,    "repeatobject") \
+        S(IT_COUNT,     "countobject") \
+        S(SRE_PATTERN,  "PatternObject") \
+        S(ITEMGETTER,   "itemgetterobject") \
+        S(ATTRGETTER,   "attrgetterobject") \
+        S(STRUCTOBJ,    "PyStructObject")
 
 #define LAYOUT_FIELDS(F) \
         /* runtime and interpreters */ \
@@ -505,6 +510,14 @@
         F(IT_PAIRWISE_OLD, IT_PAIRWISE, "old") \
         F(IT_PAIRWISE_RESULT, IT_PAIRWISE, "result") \
         F(IT_REPEAT_ELEMENT, IT_REPEAT, "element") \
+        F(IT_COUNT_LONG_CNT, IT_COUNT, "long_cnt") \
+        F(IT_COUNT_LONG_STEP, IT_COUNT, "long_step") \
+        F(SRE_PATTERN_GROUPINDEX, SRE_PATTERN, "groupindex") \
+        F(SRE_PATTERN_INDEXGROUP, SRE_PATTERN, "indexgroup") \
+        F(SRE_PATTERN_PATTERN, SRE_PATTERN, "pattern") \
+        F(ITEMGETTER_ITEM, ITEMGETTER, "item") \
+        F(ATTRGETTER_ATTR, ATTRGETTER, "attr") \
+        F(STRUCTOBJ_FORMAT, STRUCTOBJ, "s_format") \
         /* C exception subclasses: own fields, in tp_traverse order */ \
         F(OSERR_MYERRNO,         OSERR,   "myerrno") \
         F(OSERR_STRERROR,        OSERR,   "strerror") \

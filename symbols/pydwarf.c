@@ -354,10 +354,11 @@ static void fill_layout(struct scan *sc, struct layout *l)
  * root.  Absolute entries are searched by build-id too. */
 /* Extension modules that are shared objects of their own in pyenv and
  * Debian builds (lib-dynload) and whose private structs the layout
- * describes; a build that links them in has them in its main DWARF. */
+ * describes (_struct is one in pyenv 3.12+); a build that links them in
+ * has them in its main DWARF. */
 static void debug_search_path(const char *root, char *buf, size_t len);
 
-static const char *const ext_modules[] = { "_asyncio" };
+static const char *const ext_modules[] = { "_asyncio", "_struct" };
 
 /* The release build of module mod in lib-dynload next to the interpreter
  * ELF at path (a libpython in lib/, or an executable in bin/): its name is

@@ -677,7 +677,21 @@ def m_itertools():
     return x
 
 
-MODULES = [m_asyncio_tasks, m_contextvars, m_thread_local, m_io, m_itertools]
+def m_misc():
+    """What framework heaps hold most among the rest: compiled patterns,
+    operator getters, counters, struct formats, locks."""
+    import operator
+    import re
+    import struct
+    x = []
+    x += [re.compile('(?P<first>a)(b)%d' % id(x)), operator.itemgetter(x),
+          operator.itemgetter(1, x), operator.attrgetter('a', 'b.c'),
+          itertools.count(1 << 70, 2), struct.Struct('>i%dx' % (id(x) % 7)),
+          threading.Lock(), threading.RLock()]
+    return x
+
+
+MODULES = [m_asyncio_tasks, m_contextvars, m_thread_local, m_io, m_itertools, m_misc]
 
 
 def module_types():
@@ -696,6 +710,11 @@ def module_types():
            type(itertools.tee([])[0])]
     if hasattr(itertools, 'pairwise'):
         out.append(itertools.pairwise)
+    import operator
+    import re
+    import struct
+    out += [type(re.compile('')), operator.itemgetter, operator.attrgetter,
+            itertools.count, struct.Struct, type(threading.Lock()), type(threading.RLock())]
     return out
 
 
