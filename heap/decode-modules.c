@@ -323,3 +323,15 @@ int dec_lock(struct walker *w, uint64_t obj, struct tinfo *t)
         (void)obj;
         return emit_own_type(w, t, DK_LOCK);
 }
+
+/* Objects/: iterators keep what they iterate (listiter_traverse, ...) */
+TYPED_DECODER(dec_mappingproxy, DK_MAPPINGPROXY, LS_MAPPINGPROXY,
+              { LF_MAPPINGPROXY_MAPPING, CL_MAPPING })
+TYPED_DECODER(dec_listiter, DK_LISTITER, LS_LISTITER, { LF_LISTITER_SEQ, CL_SEQ })
+TYPED_DECODER(dec_tupleiter, DK_TUPLEITER, LS_TUPLEITER, { LF_TUPLEITER_SEQ, CL_SEQ })
+TYPED_DECODER(dec_seqiter, DK_SEQITER, LS_SEQITER, { LF_SEQITER_SEQ, CL_SEQ })
+TYPED_DECODER(dec_calliter, DK_CALLITER, LS_CALLITER,
+              { LF_CALLITER_CALLABLE, CL_PFUNC }, { LF_CALLITER_SENTINEL, CL_SENTINEL })
+TYPED_DECODER(dec_dictiter, DK_DICTITER, LS_DICTITER,
+              { LF_DICTITER_DICT, CL_SEQ }, { LF_DICTITER_RESULT, CL_RESULT })
+TYPED_DECODER(dec_setiter, DK_SETITER, LS_SETITER, { LF_SETITER_SET, CL_SEQ })

@@ -143,7 +143,16 @@
         K(ATTRGETTER, dec_attrgetter, GENERIC, BY_TYPE, (), ("operator.attrgetter"), NO_EXC) \
         K(STRUCTOBJ, dec_structobj, GENERIC, BY_TYPE, (), ("_struct.Struct"), NO_EXC) \
         /* locks hold no object; a heap-type lock (3.12+) visits its type */ \
-        K(LOCK, dec_lock, GENERIC, BY_TYPE, (), ("_thread.lock", "_thread.RLock"), NO_EXC)
+        K(LOCK, dec_lock, GENERIC, BY_TYPE, (), ("_thread.lock", "_thread.RLock"), NO_EXC) \
+        K(MAPPINGPROXY, dec_mappingproxy, GENERIC, BY_TYPE, (), ("mappingproxy"), NO_EXC) \
+        K(LISTITER, dec_listiter, GENERIC, BY_TYPE, (), ("list_iterator"), NO_EXC) \
+        K(TUPLEITER, dec_tupleiter, GENERIC, BY_TYPE, (), ("tuple_iterator"), NO_EXC) \
+        K(SEQITER, dec_seqiter, GENERIC, BY_TYPE, (), ("iterator"), NO_EXC) \
+        K(CALLITER, dec_calliter, GENERIC, BY_TYPE, (), ("callable_iterator"), NO_EXC) \
+        K(DICTITER, dec_dictiter, GENERIC, BY_TYPE, (), ("dict_keyiterator", "dict_valueiterator", \
+          "dict_itemiterator", "dict_reversekeyiterator", "dict_reversevalueiterator", \
+          "dict_reverseitemiterator"), NO_EXC) \
+        K(SETITER, dec_setiter, GENERIC, BY_TYPE, (), ("set_iterator"), NO_EXC)
 
 /* Unwraps a parenthesised SYMBOLS or NAMES list. */
 #define DECODE_LIST(...) __VA_ARGS__

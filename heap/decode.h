@@ -158,7 +158,8 @@ static inline bool tinfo_base_opaque(const struct tinfo *t)
         L(ITTUPLE, "<iterators>") L(RESULT, "<result>") L(FILLVALUE, "<fillvalue>") \
         L(OLD, "<old>") L(ELEMENT, "<element>") L(COUNT, "<count>") \
         L(GROUPINDEX, "groupindex") L(INDEXGROUP, "<indexgroup>") L(PATTERN, "pattern") \
-        L(FORMAT, "format")
+        L(FORMAT, "format") L(MAPPING, "<mapping>") L(SEQ, "<iterated>") \
+        L(SENTINEL, "<sentinel>")
 
 enum clabel {
 #define CL_ENUM(id, text) CL_##id,

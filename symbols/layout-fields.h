@@ -131,7 +131,15 @@
         S(SRE_PATTERN,  "PatternObject") \
         S(ITEMGETTER,   "itemgetterobject") \
         S(ATTRGETTER,   "attrgetterobject") \
-        S(STRUCTOBJ,    "PyStructObject")
+        S(STRUCTOBJ,    "PyStructObject") \
+        /* private structs of Objects/: iterators and mappingproxy */ \
+        S(MAPPINGPROXY, "mappingproxyobject") \
+        S(LISTITER,     "_PyListIterObject|listiterobject") \
+        S(TUPLEITER,    "_PyTupleIterObject|tupleiterobject") \
+        S(SEQITER,      "seqiterobject") \
+        S(CALLITER,     "calliterobject") \
+        S(DICTITER,     "dictiterobject") \
+        S(SETITER,      "setiterobject")
 
 #define LAYOUT_FIELDS(F) \
         /* runtime and interpreters */ \
@@ -518,6 +526,15 @@
         F(ITEMGETTER_ITEM, ITEMGETTER, "item") \
         F(ATTRGETTER_ATTR, ATTRGETTER, "attr") \
         F(STRUCTOBJ_FORMAT, STRUCTOBJ, "s_format") \
+        F(MAPPINGPROXY_MAPPING, MAPPINGPROXY, "mapping") \
+        F(LISTITER_SEQ, LISTITER, "it_seq") \
+        F(TUPLEITER_SEQ, TUPLEITER, "it_seq") \
+        F(SEQITER_SEQ, SEQITER, "it_seq") \
+        F(CALLITER_CALLABLE, CALLITER, "it_callable") \
+        F(CALLITER_SENTINEL, CALLITER, "it_sentinel") \
+        F(DICTITER_DICT, DICTITER, "di_dict") \
+        F(DICTITER_RESULT, DICTITER, "di_result") \
+        F(SETITER_SET, SETITER, "si_set") \
         /* C exception subclasses: own fields, in tp_traverse order */ \
         F(OSERR_MYERRNO,         OSERR,   "myerrno") \
         F(OSERR_STRERROR,        OSERR,   "strerror") \

@@ -352,12 +352,12 @@ static void fill_layout(struct scan *sc, struct layout *l)
  * /usr/lib/debug only; a target in a container or chroot keeps its debug
  * packages (python3.X-dbg puts .build-id/NN/REST.debug there) under its own
  * root.  Absolute entries are searched by build-id too. */
+static void debug_search_path(const char *root, char *buf, size_t len);
+
 /* Extension modules that are shared objects of their own in pyenv and
  * Debian builds (lib-dynload) and whose private structs the layout
  * describes (_struct is one in pyenv 3.12+); a build that links them in
  * has them in its main DWARF. */
-static void debug_search_path(const char *root, char *buf, size_t len);
-
 static const char *const ext_modules[] = { "_asyncio", "_struct" };
 
 /* The release build of module mod in lib-dynload next to the interpreter

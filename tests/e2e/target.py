@@ -99,6 +99,15 @@ class BaseExcSub(BaseException):
     pass
 
 
+class SeqLike:
+    """Iterated by index: a seqiterobject ("iterator")."""
+    def __init__(self, ref):
+        self.ref = ref
+
+    def __getitem__(self, i):
+        raise IndexError(i)
+
+
 class Awaitable:
     def __await__(self):
         yield self
@@ -688,6 +697,13 @@ def m_misc():
           operator.itemgetter(1, x), operator.attrgetter('a', 'b.c'),
           itertools.count(1 << 70, 2), struct.Struct('>i%dx' % (id(x) % 7)),
           threading.Lock(), threading.RLock()]
+    d = {'x': x}
+    it = iter(x)
+    next(it)
+    items = iter(d.items())
+    x += [types.MappingProxyType(d), it, iter((x, 1)), iter(SeqLike(x)),
+          iter(d), items, iter(set([1])), iter(x.__getitem__, x)]
+    next(items)                 # di_result: the reused (key, value) tuple
     return x
 
 
@@ -714,7 +730,9 @@ def module_types():
     import re
     import struct
     out += [type(re.compile('')), operator.itemgetter, operator.attrgetter,
-            itertools.count, struct.Struct, type(threading.Lock()), type(threading.RLock())]
+            itertools.count, struct.Struct, type(threading.Lock()), type(threading.RLock()),
+            types.MappingProxyType, type(iter([])), type(iter(())), type(iter(set())),
+            type(iter({})), type(iter({}.items())), type(iter(int, 1))]
     return out
 
 
