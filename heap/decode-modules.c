@@ -335,3 +335,6 @@ TYPED_DECODER(dec_calliter, DK_CALLITER, LS_CALLITER,
 TYPED_DECODER(dec_dictiter, DK_DICTITER, LS_DICTITER,
               { LF_DICTITER_DICT, CL_SEQ }, { LF_DICTITER_RESULT, CL_RESULT })
 TYPED_DECODER(dec_setiter, DK_SETITER, LS_SETITER, { LF_SETITER_SET, CL_SEQ })
+
+/* Python/Python-ast.c: a node's attributes live in its dict */
+TYPED_DECODER(dec_ast, DK_AST, LS_AST, { LF_AST_DICT, CL_DICT })

@@ -152,7 +152,9 @@
         K(DICTITER, dec_dictiter, GENERIC, BY_TYPE, (), ("dict_keyiterator", "dict_valueiterator", \
           "dict_itemiterator", "dict_reversekeyiterator", "dict_reversevalueiterator", \
           "dict_reverseitemiterator"), NO_EXC) \
-        K(SETITER, dec_setiter, GENERIC, BY_TYPE, (), ("set_iterator"), NO_EXC)
+        K(SETITER, dec_setiter, GENERIC, BY_TYPE, (), ("set_iterator"), NO_EXC) \
+        /* the C base of every ast node class (3.8 names it _ast.AST) */ \
+        K(AST, dec_ast, GENERIC, BY_TYPE, (), ("ast.AST", "_ast.AST"), NO_EXC)
 
 /* Unwraps a parenthesised SYMBOLS or NAMES list. */
 #define DECODE_LIST(...) __VA_ARGS__

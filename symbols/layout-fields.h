@@ -139,7 +139,8 @@
         S(SEQITER,      "seqiterobject") \
         S(CALLITER,     "calliterobject") \
         S(DICTITER,     "dictiterobject") \
-        S(SETITER,      "setiterobject")
+        S(SETITER,      "setiterobject") \
+        S(AST,          "AST_object")
 
 #define LAYOUT_FIELDS(F) \
         /* runtime and interpreters */ \
@@ -535,6 +536,7 @@
         F(DICTITER_DICT, DICTITER, "di_dict") \
         F(DICTITER_RESULT, DICTITER, "di_result") \
         F(SETITER_SET, SETITER, "si_set") \
+        F(AST_DICT, AST, "dict") \
         /* C exception subclasses: own fields, in tp_traverse order */ \
         F(OSERR_MYERRNO,         OSERR,   "myerrno") \
         F(OSERR_STRERROR,        OSERR,   "strerror") \

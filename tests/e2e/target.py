@@ -704,6 +704,10 @@ def m_misc():
     x += [types.MappingProxyType(d), it, iter((x, 1)), iter(SeqLike(x)),
           iter(d), items, iter(set([1])), iter(x.__getitem__, x)]
     next(items)                 # di_result: the reused (key, value) tuple
+    import ast
+    node = ast.parse('a = b').body[0]
+    node.owner = x
+    x.append(node)
     return x
 
 
@@ -733,6 +737,8 @@ def module_types():
             itertools.count, struct.Struct, type(threading.Lock()), type(threading.RLock()),
             types.MappingProxyType, type(iter([])), type(iter(())), type(iter(set())),
             type(iter({})), type(iter({}.items())), type(iter(int, 1))]
+    import ast
+    out += [ast.Assign, ast.Name, ast.Store, ast.Load]
     return out
 
 
