@@ -142,8 +142,10 @@
         K(ITEMGETTER, dec_itemgetter, GENERIC, BY_TYPE, (), ("operator.itemgetter"), NO_EXC) \
         K(ATTRGETTER, dec_attrgetter, GENERIC, BY_TYPE, (), ("operator.attrgetter"), NO_EXC) \
         K(STRUCTOBJ, dec_structobj, GENERIC, BY_TYPE, (), ("_struct.Struct"), NO_EXC) \
-        /* locks hold no object; a heap-type lock (3.12+) visits its type */ \
-        K(LOCK, dec_lock, GENERIC, BY_TYPE, (), ("_thread.lock", "_thread.RLock"), NO_EXC) \
+        /* locks and sockets hold no object; as heap types (3.12+) they \
+         * visit their type */ \
+        K(LOCK, dec_lock, GENERIC, BY_TYPE, (), ("_thread.lock", "_thread.RLock", \
+          "_socket.socket"), NO_EXC) \
         K(MAPPINGPROXY, dec_mappingproxy, GENERIC, BY_TYPE, (), ("mappingproxy"), NO_EXC) \
         K(LISTITER, dec_listiter, GENERIC, BY_TYPE, (), ("list_iterator"), NO_EXC) \
         K(TUPLEITER, dec_tupleiter, GENERIC, BY_TYPE, (), ("tuple_iterator"), NO_EXC) \

@@ -704,6 +704,10 @@ def m_misc():
     x += [types.MappingProxyType(d), it, iter((x, 1)), iter(SeqLike(x)),
           iter(d), items, iter(set([1])), iter(x.__getitem__, x)]
     next(items)                 # di_result: the reused (key, value) tuple
+    import socket
+    a, b = socket.socketpair()
+    a._io_refs = b              # socket.socket: Python slots over _socket.socket
+    x += [a, b]
     import ast
     node = ast.parse('a = b').body[0]
     node.owner = x
