@@ -116,15 +116,6 @@ int dec_cfunc(struct walker *w, uint64_t obj, struct tinfo *t)
 SIMPLE_DECODER(dec_methwrapper, LS_METHWRAPPER,
                { LF_METHWRAPPER_DESCR, CL_DESCR }, { LF_METHWRAPPER_SELF, CL_SELF })
 
-/* Types that became heap types (3.10+ for functools) visit their type
- * first; for a Python subclass that is the subclass (Py_TYPE(self)). */
-static int emit_own_type(struct walker *w, const struct tinfo *t, enum dkind k)
-{
-        if (t->kind == k ? !(t->flags & TPF_HEAPTYPE) : !t->base_heap)
-                return 0;
-        return emit(w, t->addr, w->lab[CL_CLASS]);
-}
-
 int dec_partial(struct walker *w, uint64_t obj, struct tinfo *t)
 {
         static const struct fdesc fd[] = {

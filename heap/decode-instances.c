@@ -73,7 +73,7 @@ static int emit_values(struct walker *w, struct tinfo *t, uint64_t vals, uint64_
 
 /* The instance attributes of a class instance, per managed-dict model
  * (doc/internals.md §Pre-header, §Instance dicts). */
-static int instance_dict(struct walker *w, uint64_t obj, struct tinfo *t)
+int emit_instance_dict(struct walker *w, uint64_t obj, struct tinfo *t)
 {
         const struct layout *l = w->l;
         const struct layout_facts *f = &l->facts;
@@ -192,7 +192,7 @@ int dec_instance(struct walker *w, uint64_t obj, struct tinfo *t)
                 if (r < 0)
                         return r;
         }
-        r = instance_dict(w, obj, t);
+        r = emit_instance_dict(w, obj, t);
         if (r < 0)
                 return r;
         if (t->visit_type && (t->flags & TPF_HEAPTYPE)) {

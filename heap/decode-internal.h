@@ -161,6 +161,21 @@ static inline int emit_fields(struct walker *w, uint64_t obj, enum layout_struct
         return 0;
 }
 
+/* Types that became heap types (3.10+ for functools, 3.12+ for most stdlib
+ * modules) visit their type first; for a Python subclass that is the
+ * subclass (Py_TYPE(self)). */
+static inline int emit_own_type(struct walker *w, const struct tinfo *t, enum dkind k)
+{
+        if (t->kind == k ? !(t->flags & TPF_HEAPTYPE) : !t->base_heap)
+                return 0;
+        return emit(w, t->addr, w->lab[CL_CLASS]);
+}
+
+/* The instance dict of obj as a class instance keeps it (managed or at
+ * tp_dictoffset); C types whose struct lost its dict member (3.14+
+ * asyncio) keep theirs this way. */
+int emit_instance_dict(struct walker *w, uint64_t obj, struct tinfo *t);
+
 /* A decoder that emits fixed fields of one struct. */
 #define SIMPLE_DECODER(name, st, ...) \
 int name(struct walker *w, uint64_t obj, struct tinfo *t) \

@@ -98,7 +98,65 @@
         /* 3.14 turned types.UnionType into typing.Union, which added \
          * hashable_args and unhashable_args; no version has both names */ \
         K(UNION,        dec_union,        GENERIC, BY_TYPE, \
-          (), ("types.UnionType", "typing.Union"), NO_EXC)
+          (), ("types.UnionType", "typing.Union"), NO_EXC) \
+        /* C types of stdlib modules, matched by tp_name (their type objects \
+         * are private; 3.12+ made most of them heap types) */ \
+        K(FUTURE, dec_future, GENERIC, BY_TYPE, (), ("_asyncio.Future"), NO_EXC) \
+        K(TASK, dec_task, GENERIC, BY_TYPE, (), ("_asyncio.Task"), NO_EXC) \
+        K(TASKSTEP, dec_taskstep, GENERIC, BY_TYPE, (), ("TaskStepMethWrapper"), NO_EXC) \
+        K(TASKWAKEUP, dec_taskwakeup, GENERIC, BY_TYPE, (), ("TaskWakeupMethWrapper"), NO_EXC) \
+        K(FUTUREITER, dec_futureiter, GENERIC, BY_TYPE, (), ("_asyncio.FutureIter"), NO_EXC) \
+        K(CONTEXT, dec_context, GENERIC, BY_TYPE, (PYSYM_CONTEXT_TYPE), ("_contextvars.Context"), NO_EXC) \
+        K(CONTEXTVAR, dec_contextvar, GENERIC, BY_TYPE, (PYSYM_CONTEXTVAR_TYPE), ("_contextvars.ContextVar"), NO_EXC) \
+        K(CTXTOKEN, dec_ctxtoken, GENERIC, BY_TYPE, (PYSYM_CTXTOKEN_TYPE), ("_contextvars.Token"), NO_EXC) \
+        K(HAMT, dec_hamt, GENERIC, BY_TYPE, (), ("hamt"), NO_EXC) \
+        K(HAMTBITMAP, dec_hamtbitmap, GENERIC, BY_TYPE, (), ("hamt_bitmap_node"), NO_EXC) \
+        K(HAMTARRAY, dec_hamtarray, GENERIC, BY_TYPE, (), ("hamt_array_node"), NO_EXC) \
+        K(HAMTCOLL, dec_hamtcoll, GENERIC, BY_TYPE, (), ("hamt_collision_node"), NO_EXC) \
+        K(THLOCAL, dec_thlocal, GENERIC, BY_TYPE, (), ("_thread._local"), NO_EXC) \
+        K(BUFFERED, dec_buffered, GENERIC, BY_TYPE, (), ("_io.BufferedReader", "_io.BufferedWriter", "_io.BufferedRandom"), NO_EXC) \
+        K(RWPAIR, dec_rwpair, GENERIC, BY_TYPE, (), ("_io.BufferedRWPair"), NO_EXC) \
+        K(TEXTIO, dec_textio, GENERIC, BY_TYPE, (), ("_io.TextIOWrapper"), NO_EXC) \
+        K(FILEIO, dec_fileio, GENERIC, BY_TYPE, (), ("_io.FileIO"), NO_EXC) \
+        K(BYTESIO, dec_bytesio, GENERIC, BY_TYPE, (), ("_io.BytesIO"), NO_EXC) \
+        K(STRINGIO, dec_stringio, GENERIC, BY_TYPE, (), ("_io.StringIO"), NO_EXC) \
+        K(NLDECODER, dec_nldecoder, GENERIC, BY_TYPE, (), ("_io.IncrementalNewlineDecoder"), NO_EXC) \
+        K(IT_CHAIN, dec_it_chain, GENERIC, BY_TYPE, (), ("itertools.chain"), NO_EXC) \
+        K(IT_CYCLE, dec_it_cycle, GENERIC, BY_TYPE, (), ("itertools.cycle"), NO_EXC) \
+        K(IT_ISLICE, dec_it_islice, GENERIC, BY_TYPE, (), ("itertools.islice"), NO_EXC) \
+        K(IT_TEE, dec_it_tee, GENERIC, BY_TYPE, (), ("itertools._tee"), NO_EXC) \
+        K(IT_TEEDATA, dec_it_teedata, GENERIC, BY_TYPE, (), ("itertools._tee_dataobject"), NO_EXC) \
+        K(IT_GROUPBY, dec_it_groupby, GENERIC, BY_TYPE, (), ("itertools.groupby"), NO_EXC) \
+        K(IT_GROUPER, dec_it_grouper, GENERIC, BY_TYPE, (), ("itertools._grouper"), NO_EXC) \
+        K(IT_STARMAP, dec_it_starmap, GENERIC, BY_TYPE, (), ("itertools.starmap"), NO_EXC) \
+        K(IT_DROPWHILE, dec_it_dropwhile, GENERIC, BY_TYPE, (), ("itertools.dropwhile"), NO_EXC) \
+        K(IT_TAKEWHILE, dec_it_takewhile, GENERIC, BY_TYPE, (), ("itertools.takewhile"), NO_EXC) \
+        K(IT_FILTERFALSE, dec_it_filterfalse, GENERIC, BY_TYPE, (), ("itertools.filterfalse"), NO_EXC) \
+        K(IT_COMPRESS, dec_it_compress, GENERIC, BY_TYPE, (), ("itertools.compress"), NO_EXC) \
+        K(IT_ACCUMULATE, dec_it_accumulate, GENERIC, BY_TYPE, (), ("itertools.accumulate"), NO_EXC) \
+        K(IT_ZIPLONGEST, dec_it_ziplongest, GENERIC, BY_TYPE, (), ("itertools.zip_longest"), NO_EXC) \
+        K(IT_PAIRWISE, dec_it_pairwise, GENERIC, BY_TYPE, (), ("itertools.pairwise"), NO_EXC) \
+        K(IT_REPEAT, dec_it_repeat, GENERIC, BY_TYPE, (), ("itertools.repeat"), NO_EXC) \
+        K(IT_COUNT, dec_it_count, GENERIC, BY_TYPE, (), ("itertools.count"), NO_EXC) \
+        K(SRE_PATTERN, dec_sre_pattern, GENERIC, BY_TYPE, (), ("re.Pattern"), NO_EXC) \
+        K(ITEMGETTER, dec_itemgetter, GENERIC, BY_TYPE, (), ("operator.itemgetter"), NO_EXC) \
+        K(ATTRGETTER, dec_attrgetter, GENERIC, BY_TYPE, (), ("operator.attrgetter"), NO_EXC) \
+        K(STRUCTOBJ, dec_structobj, GENERIC, BY_TYPE, (), ("_struct.Struct"), NO_EXC) \
+        /* locks and sockets hold no object; as heap types (3.12+) they \
+         * visit their type */ \
+        K(LOCK, dec_lock, GENERIC, BY_TYPE, (), ("_thread.lock", "_thread.RLock", \
+          "_socket.socket"), NO_EXC) \
+        K(MAPPINGPROXY, dec_mappingproxy, GENERIC, BY_TYPE, (), ("mappingproxy"), NO_EXC) \
+        K(LISTITER, dec_listiter, GENERIC, BY_TYPE, (), ("list_iterator"), NO_EXC) \
+        K(TUPLEITER, dec_tupleiter, GENERIC, BY_TYPE, (), ("tuple_iterator"), NO_EXC) \
+        K(SEQITER, dec_seqiter, GENERIC, BY_TYPE, (), ("iterator"), NO_EXC) \
+        K(CALLITER, dec_calliter, GENERIC, BY_TYPE, (), ("callable_iterator"), NO_EXC) \
+        K(DICTITER, dec_dictiter, GENERIC, BY_TYPE, (), ("dict_keyiterator", "dict_valueiterator", \
+          "dict_itemiterator", "dict_reversekeyiterator", "dict_reversevalueiterator", \
+          "dict_reverseitemiterator"), NO_EXC) \
+        K(SETITER, dec_setiter, GENERIC, BY_TYPE, (), ("set_iterator"), NO_EXC) \
+        /* the C base of every ast node class (3.8 names it _ast.AST) */ \
+        K(AST, dec_ast, GENERIC, BY_TYPE, (), ("ast.AST", "_ast.AST"), NO_EXC)
 
 /* Unwraps a parenthesised SYMBOLS or NAMES list. */
 #define DECODE_LIST(...) __VA_ARGS__

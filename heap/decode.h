@@ -132,7 +132,34 @@ static inline bool tinfo_base_opaque(const struct tinfo *t)
         L(ORIGIN, "__origin__") L(GA_ARGS, "__args__") L(PARAMETERS, "__parameters__") \
         L(HASHABLE_ARGS, "<hashable args>") L(UNHASHABLE_ARGS, "<unhashable args>") \
         L(SYS_DICT, "sys.__dict__") L(BUILTINS_DICT, "builtins.__dict__") \
-        L(NONSTR_MODULE, "<non-str module name>")
+        L(NONSTR_MODULE, "<non-str module name>") \
+        L(FUT_LOOP, "_loop") L(FUT_CALLBACK0, "<callback0>") \
+        L(FUT_CONTEXT0, "<context0>") L(FUT_CALLBACKS, "_callbacks") \
+        L(FUT_RESULT, "_result") L(FUT_EXCEPTION, "_exception") \
+        L(FUT_EXCEPTION_TB, "_exception_tb") L(FUT_SOURCE_TB, "_source_traceback") \
+        L(FUT_CANCEL_MSG, "_cancel_message") L(FUT_CANCELLED_EXC, "_cancelled_exc") \
+        L(FUT_AWAITED_BY, "<awaited_by>") L(TASK_FUT_WAITER, "_fut_waiter") \
+        L(TASK_CORO, "_coro") L(TASK_NAME, "_name") L(TASK_CONTEXT, "_context") \
+        L(TASK, "<task>") L(FUTURE, "<future>") L(ARG, "<arg>") \
+        L(CTX_PREV, "<prev context>") L(CTX_VARS, "<vars>") \
+        L(DEFAULT, "<default>") L(TOK_CTX, "<context>") L(TOK_VAR, "var") \
+        L(TOK_OLDVAL, "old_value") L(HAMT_ROOT, "<root>") L(HAMT_ENTRY, "<entry>") \
+        L(LOCAL_ARGS, "<args>") L(LOCAL_KW, "<kw>") L(LOCAL_DUMMIES, "<dummies>") \
+        L(LOCAL_DICTS, "<localdicts>") L(LOCAL_WATCHDOGS, "<thread_watchdogs>") \
+        L(RAW, "raw") L(READER, "<reader>") L(WRITER, "<writer>") L(BUFFER, "buffer") \
+        L(ENCODER, "<encoder>") L(DECODER, "<decoder>") L(READNL, "<readnl>") \
+        L(WRITENL, "<writenl>") L(ERRORS, "errors") L(DECODED_CHARS, "<decoded_chars>") \
+        L(PENDING_BYTES, "<pending_bytes>") L(SNAPSHOT, "<snapshot>") L(BUF, "<buf>") L(RAW_WRITEV, "<raw.writev>") \
+        L(SOURCE, "<source>") L(ACTIVE, "<active>") L(IT, "<it>") L(SAVED, "<saved>") \
+        L(DATAOBJ, "<dataobj>") L(NEXTLINK, "<nextlink>") L(KEYFUNC, "<keyfunc>") \
+        L(TGTKEY, "<tgtkey>") L(CURRKEY, "<currkey>") L(CURRVALUE, "<currvalue>") \
+        L(PARENT, "<parent>") L(DATA, "<data>") L(SELECTORS, "<selectors>") \
+        L(BINOP, "<binop>") L(TOTAL, "<total>") L(INITIAL, "<initial>") \
+        L(ITTUPLE, "<iterators>") L(RESULT, "<result>") L(FILLVALUE, "<fillvalue>") \
+        L(OLD, "<old>") L(ELEMENT, "<element>") L(COUNT, "<count>") \
+        L(GROUPINDEX, "groupindex") L(INDEXGROUP, "<indexgroup>") L(PATTERN, "pattern") \
+        L(FORMAT, "format") L(MAPPING, "<mapping>") L(SEQ, "<iterated>") \
+        L(SENTINEL, "<sentinel>")
 
 enum clabel {
 #define CL_ENUM(id, text) CL_##id,

@@ -88,7 +88,59 @@
         S(LRUCACHE,     "lru_cache_object") \
         S(LRUELEM,      "lru_list_elem") \
         S(GENALIAS,     "gaobject") \
-        S(UNION,        "unionobject")
+        S(UNION,        "unionobject") \
+        /* private structs of extension and stdlib modules (_asyncio is a \
+         * shared object of its own: its DWARF is read from that file) */ \
+        S(FUTURE,       "FutureObj") \
+        S(TASK,         "TaskObj") \
+        S(TASKSTEP,     "TaskStepMethWrapper") \
+        S(TASKWAKEUP,   "TaskWakeupMethWrapper") \
+        S(FUTUREITER,   "futureiterobject") \
+        S(CONTEXT,      "PyContext|_pycontextobject") \
+        S(CONTEXTVAR,   "PyContextVar|_pycontextvarobject") \
+        S(CTXTOKEN,     "PyContextToken|_pycontexttokenobject") \
+        S(HAMT,         "PyHamtObject") \
+        S(HAMTBITMAP,   "PyHamtNode_Bitmap") \
+        S(HAMTARRAY,    "PyHamtNode_Array") \
+        S(HAMTCOLL,     "PyHamtNode_Collision") \
+        S(THLOCAL,      "localobject") \
+        S(BUFFERED,     "buffered") \
+        S(RWPAIR,       "rwpair") \
+        S(TEXTIO,       "textio") \
+        S(FILEIO,       "fileio") \
+        S(BYTESIO,      "bytesio") \
+        S(STRINGIO,     "stringio") \
+        S(NLDECODER,    "nldecoder_object") \
+        S(IT_CHAIN,     "chainobject") \
+        S(IT_CYCLE,     "cycleobject") \
+        S(IT_ISLICE,    "isliceobject") \
+        S(IT_TEE,       "teeobject") \
+        S(IT_TEEDATA,   "teedataobject") \
+        S(IT_GROUPBY,   "groupbyobject") \
+        S(IT_GROUPER,   "_grouperobject") \
+        S(IT_STARMAP,   "starmapobject") \
+        S(IT_DROPWHILE, "dropwhileobject") \
+        S(IT_TAKEWHILE, "takewhileobject") \
+        S(IT_FILTERFALSE, "filterfalseobject") \
+        S(IT_COMPRESS,  "compressobject") \
+        S(IT_ACCUMULATE, "accumulateobject") \
+        S(IT_ZIPLONGEST, "ziplongestobject") \
+        S(IT_PAIRWISE,  "pairwiseobject") \
+        S(IT_REPEAT,    "repeatobject") \
+        S(IT_COUNT,     "countobject") \
+        S(SRE_PATTERN,  "PatternObject") \
+        S(ITEMGETTER,   "itemgetterobject") \
+        S(ATTRGETTER,   "attrgetterobject") \
+        S(STRUCTOBJ,    "PyStructObject") \
+        /* private structs of Objects/: iterators and mappingproxy */ \
+        S(MAPPINGPROXY, "mappingproxyobject") \
+        S(LISTITER,     "_PyListIterObject|listiterobject") \
+        S(TUPLEITER,    "_PyTupleIterObject|tupleiterobject") \
+        S(SEQITER,      "seqiterobject") \
+        S(CALLITER,     "calliterobject") \
+        S(DICTITER,     "dictiterobject") \
+        S(SETITER,      "setiterobject") \
+        S(AST,          "AST_object")
 
 #define LAYOUT_FIELDS(F) \
         /* runtime and interpreters */ \
@@ -345,6 +397,146 @@
         F(UNION_PARAMETERS,      UNION,   "parameters") \
         F(UNION_HASHABLE_ARGS,   UNION,   "hashable_args")   /* 3.14+ */ \
         F(UNION_UNHASHABLE_ARGS, UNION,   "unhashable_args") /* 3.14+ */ \
+        F(FUTURE_LOOP, FUTURE, "fut_loop") \
+        F(FUTURE_CALLBACK0, FUTURE, "fut_callback0") \
+        F(FUTURE_CONTEXT0, FUTURE, "fut_context0") \
+        F(FUTURE_CALLBACKS, FUTURE, "fut_callbacks") \
+        F(FUTURE_RESULT, FUTURE, "fut_result") \
+        F(FUTURE_EXCEPTION, FUTURE, "fut_exception") \
+        F(FUTURE_EXCEPTION_TB, FUTURE, "fut_exception_tb") \
+        F(FUTURE_SOURCE_TB, FUTURE, "fut_source_tb") \
+        F(FUTURE_CANCEL_MSG, FUTURE, "fut_cancel_msg") \
+        F(FUTURE_CANCELLED_EXC, FUTURE, "fut_cancelled_exc") \
+        F(FUTURE_AWAITED_BY, FUTURE, "fut_awaited_by") \
+        F(FUTURE_CEXC_EXC_TYPE, FUTURE, "fut_cancelled_exc_state.exc_type") /* 3.9-3.11 */ \
+        F(FUTURE_CEXC_EXC_VALUE, FUTURE, "fut_cancelled_exc_state.exc_value") /* 3.9-3.11 */ \
+        F(FUTURE_CEXC_EXC_TB, FUTURE, "fut_cancelled_exc_state.exc_traceback") /* 3.9-3.11 */ \
+        F(FUTURE_DICT, FUTURE, "dict") \
+        F(TASK_LOOP, TASK, "task_loop") \
+        F(TASK_CALLBACK0, TASK, "task_callback0") \
+        F(TASK_CONTEXT0, TASK, "task_context0") \
+        F(TASK_CALLBACKS, TASK, "task_callbacks") \
+        F(TASK_RESULT, TASK, "task_result") \
+        F(TASK_EXCEPTION, TASK, "task_exception") \
+        F(TASK_EXCEPTION_TB, TASK, "task_exception_tb") \
+        F(TASK_SOURCE_TB, TASK, "task_source_tb") \
+        F(TASK_CANCEL_MSG, TASK, "task_cancel_msg") \
+        F(TASK_CANCELLED_EXC, TASK, "task_cancelled_exc") \
+        F(TASK_AWAITED_BY, TASK, "task_awaited_by") \
+        F(TASK_CEXC_EXC_TYPE, TASK, "task_cancelled_exc_state.exc_type") /* 3.9-3.11 */ \
+        F(TASK_CEXC_EXC_VALUE, TASK, "task_cancelled_exc_state.exc_value") /* 3.9-3.11 */ \
+        F(TASK_CEXC_EXC_TB, TASK, "task_cancelled_exc_state.exc_traceback") /* 3.9-3.11 */ \
+        F(TASK_DICT, TASK, "dict") \
+        F(TASK_FUT_WAITER, TASK, "task_fut_waiter") \
+        F(TASK_CORO, TASK, "task_coro") \
+        F(TASK_NAME, TASK, "task_name") \
+        F(TASK_CONTEXT, TASK, "task_context") \
+        F(TASKSTEP_TASK, TASKSTEP, "sw_task") \
+        F(TASKSTEP_ARG, TASKSTEP, "sw_arg") \
+        F(TASKWAKEUP_TASK, TASKWAKEUP, "ww_task") \
+        F(FUTUREITER_FUTURE, FUTUREITER, "future") \
+        F(CONTEXT_PREV, CONTEXT, "ctx_prev") \
+        F(CONTEXT_VARS, CONTEXT, "ctx_vars") \
+        F(CONTEXTVAR_NAME, CONTEXTVAR, "var_name") \
+        F(CONTEXTVAR_DEFAULT, CONTEXTVAR, "var_default") \
+        F(CONTEXTVAR_CACHED, CONTEXTVAR, "var_cached") \
+        F(CTXTOKEN_CTX, CTXTOKEN, "tok_ctx") \
+        F(CTXTOKEN_VAR, CTXTOKEN, "tok_var") \
+        F(CTXTOKEN_OLDVAL, CTXTOKEN, "tok_oldval") \
+        F(HAMT_ROOT, HAMT, "h_root") \
+        F(HAMTBITMAP_ARRAY, HAMTBITMAP, "b_array") \
+        F(HAMTARRAY_ARRAY, HAMTARRAY, "a_array") \
+        F(HAMTARRAY_COUNT, HAMTARRAY, "a_count") \
+        F(HAMTCOLL_ARRAY, HAMTCOLL, "c_array") \
+        F(THLOCAL_ARGS, THLOCAL, "args") \
+        F(THLOCAL_KW, THLOCAL, "kw") \
+        F(THLOCAL_DUMMIES, THLOCAL, "dummies") \
+        F(THLOCAL_LOCALDICTS, THLOCAL, "localdicts") \
+        F(THLOCAL_WATCHDOGS, THLOCAL, "thread_watchdogs") \
+        F(BUFFERED_RAW, BUFFERED, "raw") \
+        F(BUFFERED_CHUNKS, BUFFERED, "buf.chunks|chunks") /* 3.15 */ \
+        F(BUFFERED_RAW_WRITEV, BUFFERED, "raw_writev") /* 3.15 */ \
+        F(BUFFERED_DICT, BUFFERED, "dict") \
+        F(RWPAIR_READER, RWPAIR, "reader") \
+        F(RWPAIR_WRITER, RWPAIR, "writer") \
+        F(RWPAIR_DICT, RWPAIR, "dict") \
+        F(TEXTIO_BUFFER, TEXTIO, "buffer") \
+        F(TEXTIO_ENCODING, TEXTIO, "encoding") \
+        F(TEXTIO_ENCODER, TEXTIO, "encoder") \
+        F(TEXTIO_DECODER, TEXTIO, "decoder") \
+        F(TEXTIO_READNL, TEXTIO, "readnl") \
+        F(TEXTIO_ERRORS, TEXTIO, "errors") \
+        F(TEXTIO_DECODED_CHARS, TEXTIO, "decoded_chars") \
+        F(TEXTIO_PENDING_BYTES, TEXTIO, "pending_bytes") \
+        F(TEXTIO_SNAPSHOT, TEXTIO, "snapshot") \
+        F(TEXTIO_RAW, TEXTIO, "raw") \
+        F(TEXTIO_DICT, TEXTIO, "dict") \
+        F(FILEIO_DICT, FILEIO, "dict") \
+        F(BYTESIO_BUF, BYTESIO, "buf") \
+        F(BYTESIO_DICT, BYTESIO, "dict") \
+        F(STRINGIO_READNL, STRINGIO, "readnl") \
+        F(STRINGIO_WRITENL, STRINGIO, "writenl") \
+        F(STRINGIO_DECODER, STRINGIO, "decoder") \
+        F(STRINGIO_DICT, STRINGIO, "dict") \
+        F(NLDECODER_DECODER, NLDECODER, "decoder") \
+        F(NLDECODER_ERRORS, NLDECODER, "errors") \
+        F(IT_CHAIN_SOURCE, IT_CHAIN, "source") \
+        F(IT_CHAIN_ACTIVE, IT_CHAIN, "active") \
+        F(IT_CYCLE_IT, IT_CYCLE, "it") \
+        F(IT_CYCLE_SAVED, IT_CYCLE, "saved") \
+        F(IT_ISLICE_IT, IT_ISLICE, "it") \
+        F(IT_TEE_DATAOBJ, IT_TEE, "dataobj") \
+        F(IT_TEEDATA_IT, IT_TEEDATA, "it") \
+        F(IT_TEEDATA_NUMREAD, IT_TEEDATA, "numread") \
+        F(IT_TEEDATA_RUNNING, IT_TEEDATA, "running") \
+        F(IT_TEEDATA_NEXTLINK, IT_TEEDATA, "nextlink") \
+        F(IT_TEEDATA_VALUES, IT_TEEDATA, "values") \
+        F(IT_GROUPBY_IT, IT_GROUPBY, "it") \
+        F(IT_GROUPBY_KEYFUNC, IT_GROUPBY, "keyfunc") \
+        F(IT_GROUPBY_TGTKEY, IT_GROUPBY, "tgtkey") \
+        F(IT_GROUPBY_CURRKEY, IT_GROUPBY, "currkey") \
+        F(IT_GROUPBY_CURRVALUE, IT_GROUPBY, "currvalue") \
+        F(IT_GROUPER_PARENT, IT_GROUPER, "parent") \
+        F(IT_GROUPER_TGTKEY, IT_GROUPER, "tgtkey") \
+        F(IT_STARMAP_FUNC, IT_STARMAP, "func") \
+        F(IT_STARMAP_IT, IT_STARMAP, "it") \
+        F(IT_DROPWHILE_FUNC, IT_DROPWHILE, "func") \
+        F(IT_DROPWHILE_IT, IT_DROPWHILE, "it") \
+        F(IT_TAKEWHILE_FUNC, IT_TAKEWHILE, "func") \
+        F(IT_TAKEWHILE_IT, IT_TAKEWHILE, "it") \
+        F(IT_FILTERFALSE_FUNC, IT_FILTERFALSE, "func") \
+        F(IT_FILTERFALSE_IT, IT_FILTERFALSE, "it") \
+        F(IT_COMPRESS_DATA, IT_COMPRESS, "data") \
+        F(IT_COMPRESS_SELECTORS, IT_COMPRESS, "selectors") \
+        F(IT_ACCUMULATE_BINOP, IT_ACCUMULATE, "binop") \
+        F(IT_ACCUMULATE_IT, IT_ACCUMULATE, "it") \
+        F(IT_ACCUMULATE_TOTAL, IT_ACCUMULATE, "total") \
+        F(IT_ACCUMULATE_INITIAL, IT_ACCUMULATE, "initial") \
+        F(IT_ZIPLONGEST_ITTUPLE, IT_ZIPLONGEST, "ittuple") \
+        F(IT_ZIPLONGEST_RESULT, IT_ZIPLONGEST, "result") \
+        F(IT_ZIPLONGEST_FILLVALUE, IT_ZIPLONGEST, "fillvalue") \
+        F(IT_PAIRWISE_IT, IT_PAIRWISE, "it") \
+        F(IT_PAIRWISE_OLD, IT_PAIRWISE, "old") \
+        F(IT_PAIRWISE_RESULT, IT_PAIRWISE, "result") \
+        F(IT_REPEAT_ELEMENT, IT_REPEAT, "element") \
+        F(IT_COUNT_LONG_CNT, IT_COUNT, "long_cnt") \
+        F(IT_COUNT_LONG_STEP, IT_COUNT, "long_step") \
+        F(SRE_PATTERN_GROUPINDEX, SRE_PATTERN, "groupindex") \
+        F(SRE_PATTERN_INDEXGROUP, SRE_PATTERN, "indexgroup") \
+        F(SRE_PATTERN_PATTERN, SRE_PATTERN, "pattern") \
+        F(ITEMGETTER_ITEM, ITEMGETTER, "item") \
+        F(ATTRGETTER_ATTR, ATTRGETTER, "attr") \
+        F(STRUCTOBJ_FORMAT, STRUCTOBJ, "s_format") \
+        F(MAPPINGPROXY_MAPPING, MAPPINGPROXY, "mapping") \
+        F(LISTITER_SEQ, LISTITER, "it_seq") \
+        F(TUPLEITER_SEQ, TUPLEITER, "it_seq") \
+        F(SEQITER_SEQ, SEQITER, "it_seq") \
+        F(CALLITER_CALLABLE, CALLITER, "it_callable") \
+        F(CALLITER_SENTINEL, CALLITER, "it_sentinel") \
+        F(DICTITER_DICT, DICTITER, "di_dict") \
+        F(DICTITER_RESULT, DICTITER, "di_result") \
+        F(SETITER_SET, SETITER, "si_set") \
+        F(AST_DICT, AST, "dict") \
         /* C exception subclasses: own fields, in tp_traverse order */ \
         F(OSERR_MYERRNO,         OSERR,   "myerrno") \
         F(OSERR_STRERROR,        OSERR,   "strerror") \

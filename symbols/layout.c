@@ -171,6 +171,7 @@ void layout_derive_facts(struct layout *l)
          * it is UNVERIFIED: the changelog places it around 3.13.13, so that
          * is the cut-off used here.  Debian backported it to earlier 3.13
          * builds; a provider that knows better may override this fact. */
+        f->io_visits_all = minor >= 12;
         if (minor >= 14)
                 f->dict_visits_embedded_values = true;
         else if (minor == 13 && l->variant && !strcmp(l->variant, "debian"))

@@ -107,6 +107,10 @@ struct layout_facts {
                                           (state.ready, removed by PEP 623) */
         bool long_zero_has_digit;      /* 3.11+: int.__sizeof__ counts one
                                           digit for 0 */
+        bool io_visits_all;            /* 3.12+ (heap-type _io): BytesIO's
+                                          buf, StringIO's decoder and
+                                          BufferedRWPair's reader and writer
+                                          are visited; before, only dicts */
 };
 
 struct layout {

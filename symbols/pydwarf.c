@@ -3,6 +3,7 @@
 
 #include <dwarf.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -351,6 +352,127 @@ static void fill_layout(struct scan *sc, struct layout *l)
  * /usr/lib/debug only; a target in a container or chroot keeps its debug
  * packages (python3.X-dbg puts .build-id/NN/REST.debug there) under its own
  * root.  Absolute entries are searched by build-id too. */
+static void debug_search_path(const char *root, char *buf, size_t len);
+
+/* Extension modules that are shared objects of their own in pyenv and
+ * Debian builds (lib-dynload) and whose private structs the layout
+ * describes (_struct is one in pyenv 3.12+); a build that links them in
+ * has them in its main DWARF. */
+static const char *const ext_modules[] = { "_asyncio", "_struct" };
+
+/* The release build of module mod in lib-dynload next to the interpreter
+ * ELF at path (a libpython in lib/, or an executable in bin/): its name is
+ * MOD.cpython-3MINOR-ARCH.so, the debug build's 3MINORd. */
+static bool find_ext(const char *path, unsigned minor, const char *mod, char *buf, size_t len)
+{
+        static const char *const rel[] = { "", "/../lib" };
+        const char *slash = strrchr(path, '/');
+        char dir[PATH_MAX], prefix[64];
+
+        if (!slash)
+                return false;
+        snprintf(prefix, sizeof(prefix), "%s.cpython-3%u-", mod, minor);
+        for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+                struct dirent *de;
+                DIR *d;
+                int n = snprintf(dir, sizeof(dir), "%.*s%s/python3.%u/lib-dynload",
+                                 (int)(slash - path), path, rel[i], minor);
+
+                if (n < 0 || (size_t)n >= sizeof(dir))
+                        continue;
+                d = opendir(dir);
+                if (!d)
+                        continue;
+                while ((de = readdir(d))) {
+                        size_t nl = strlen(de->d_name);
+
+                        if (strncmp(de->d_name, prefix, strlen(prefix)) || nl < 3 ||
+                            strcmp(de->d_name + nl - 3, ".so"))
+                                continue;
+                        n = snprintf(buf, len, "%s/%s", dir, de->d_name);
+                        closedir(d);
+                        return n > 0 && (size_t)n < len;
+                }
+                closedir(d);
+        }
+        return false;
+}
+
+/* Adds to l the structs it lacks that the DWARF of the extension module at
+ * path describes.  A module without DWARF adds nothing: its objects stay
+ * opaque (layout gaps), which is never wrong. */
+static int ext_fill(const char *path, const Dwfl_Callbacks *cb, struct layout *l)
+{
+        struct layout *ext = malloc(sizeof(*ext));
+        struct scan *sc = malloc(sizeof(*sc));
+        Dwfl *dwfl = NULL;
+        Dwfl_Module *mod;
+        Dwarf_Addr bias;
+        Dwarf *dw;
+        int rc = -ENOMEM;
+
+        if (!ext || !sc || scan_init(sc) < 0)
+                goto out;
+        dwfl = dwfl_begin(cb);
+        if (!dwfl)
+                goto out;
+        rc = -ENOENT;
+        mod = dwfl_report_offline(dwfl, path, path, -1);
+        dwfl_report_end(dwfl, NULL, NULL);
+        dw = mod ? dwfl_module_getdwarf(mod, &bias) : NULL;
+        if (!dw)
+                goto out;
+        rc = 0;
+        scan_units(sc, dw);
+        layout_init(ext, l->version_hex);
+        fill_layout(sc, ext);
+        for (int f = 0; f < LF__COUNT; f++) {
+                int sid = layout_field_struct((enum layout_field_id)f);
+
+                if (!l->s[sid].present && ext->s[sid].present)
+                        l->f[f] = ext->f[f];
+        }
+        for (int sid = 0; sid < LS__COUNT; sid++)
+                if (!l->s[sid].present && ext->s[sid].present)
+                        l->s[sid] = ext->s[sid];
+out:
+        dwfl_end(dwfl);
+        if (sc)
+                scan_release(sc);
+        free(sc);
+        free(ext);
+        return rc;
+}
+
+int pydwarf_ext_layout_fill(const char *path, struct layout *l)
+{
+        char search[128], *searchp = search;
+        const Dwfl_Callbacks callbacks = {
+                .find_elf = dwfl_build_id_find_elf,
+                .find_debuginfo = dwfl_standard_find_debuginfo,
+                .section_address = dwfl_offline_section_address,
+                .debuginfo_path = &searchp,
+        };
+
+        debug_search_path(NULL, search, sizeof(search));
+        return ext_fill(path, &callbacks, l);
+}
+
+static void ext_modules_fill(const struct pyelf *e, const char *lookup_path,
+                             const Dwfl_Callbacks *cb, struct layout *l)
+{
+        unsigned maj, min;
+        bool t = false;
+        char path[PATH_MAX];
+
+        if (pyelf_name_version(e->path, &maj, &min, &t) < 0 || maj != 3 || t)
+                return;
+        for (size_t i = 0; i < sizeof(ext_modules) / sizeof(ext_modules[0]); i++)
+                if (find_ext(lookup_path ? lookup_path : e->path, min, ext_modules[i],
+                             path, sizeof(path)))
+                        ext_fill(path, cb, l);
+}
+
 static void debug_search_path(const char *root, char *buf, size_t len)
 {
         int n = snprintf(buf, len, ":.debug:/usr/lib/debug:%s/usr/lib/debug", root ? root : "");
@@ -446,6 +568,7 @@ int pydwarf_layout_fill(const struct pyelf *e, const char *lookup_path, const ch
                 goto out;
         }
         fill_layout(sc, l);
+        ext_modules_fill(e, lookup_path, &callbacks, l);
         l->source = "dwarf";
         dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &mainfile, &debugfile);
         snprintf(detail, detail_len, "DWARF from %s",

@@ -32,4 +32,9 @@ int pydwarf_layout_fill(const struct pyelf *e, const char *lookup_path, const ch
                         struct layout *l, char *detail, size_t detail_len,
                         struct diag *d);
 
+/* Adds to l the structs it lacks that the DWARF of one extension module
+ * (or of its separate debug file) at path describes: no _PyRuntimeState is
+ * needed there.  -ENOENT when the file has no DWARF, -ENOMEM. */
+int pydwarf_ext_layout_fill(const char *path, struct layout *l);
+
 #endif

@@ -48,6 +48,9 @@ struct diag;
         S(SET_TYPE,           "PySet_Type") \
         S(FROZENSET_TYPE,     "PyFrozenSet_Type") \
         S(FUNCTION_TYPE,      "PyFunction_Type") \
+        S(CONTEXT_TYPE,       "PyContext_Type") \
+        S(CONTEXTVAR_TYPE,    "PyContextVar_Type") \
+        S(CTXTOKEN_TYPE,      "PyContextToken_Type") \
         S(CELL_TYPE,          "PyCell_Type") \
         S(METHOD_TYPE,        "PyMethod_Type") \
         S(CLASSMETHOD_TYPE,   "PyClassMethod_Type") \

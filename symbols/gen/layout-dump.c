@@ -9,6 +9,8 @@
  * the inputs do, never because two readers interpret DWARF differently.
  *
  *   layout-dump FILE          all structs and fields found
+ *   layout-dump --ext FILE    the same from an extension module's DWARF
+ *                             (_asyncio*.so or its .debug file)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,8 +33,18 @@ int main(int argc, char **argv)
         char detail[512];
         int rc;
 
+        if (argc == 3 && !strcmp(argv[1], "--ext")) {
+                elf_version(EV_CURRENT);
+                layout_init(&l, 0);
+                rc = pydwarf_ext_layout_fill(argv[2], &l);
+                if (rc < 0) {
+                        fprintf(stderr, "layout-dump: no DWARF in %s: %s\n", argv[2], strerror(-rc));
+                        return 1;
+                }
+                return layout_write_text(stdout, &l) < 0 || fflush(stdout) != 0;
+        }
         if (argc != 2) {
-                fprintf(stderr, "usage: layout-dump FILE\n");
+                fprintf(stderr, "usage: layout-dump [--ext] FILE\n");
                 return 2;
         }
         elf_version(EV_CURRENT);

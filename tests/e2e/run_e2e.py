@@ -31,7 +31,7 @@ TARGET = os.path.join(HERE, 'target.py')
 sys.path.insert(0, HERE)
 from target import tarjan  # noqa: E402  (stdlib only, 3.8-compatible)
 SUPPORTED = ['3.8', '3.9', '3.10', '3.11', '3.12', '3.13']
-SCENARIOS = ['types', 'types_extra', 'garbage', 'freeze', 'gc_garbage',
+SCENARIOS = ['types', 'types_extra', 'modules', 'garbage', 'freeze', 'gc_garbage',
              'gcstate', 'chain']
 MAX_DIAG = 12
 TOOL_TIMEOUT = float(os.environ.get('PYLEAK_E2E_TOOL_TIMEOUT', '300'))

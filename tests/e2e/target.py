@@ -99,6 +99,15 @@ class BaseExcSub(BaseException):
     pass
 
 
+class SeqLike:
+    """Iterated by index: a seqiterobject ("iterator")."""
+    def __init__(self, ref):
+        self.ref = ref
+
+    def __getitem__(self, i):
+        raise IndexError(i)
+
+
 class Awaitable:
     def __await__(self):
         yield self
@@ -564,6 +573,179 @@ def x_ctypes_memoryview():
     return mv
 
 
+# C types of stdlib modules that real owner chains run through (issue #14):
+# asyncio tasks that keep exceptions, contextvars and their HAMT, thread
+# locals, the io wrappers, itertools.  Each builder leaves a cycle through
+# the C object so that its edges matter.
+def m_asyncio_tasks():
+    import asyncio
+    loop = asyncio.new_event_loop()
+    holder = []
+
+    async def failing(n):
+        holder.append(n)
+        raise ValueError('task %d failed' % n)
+
+    async def waiting(fut):
+        return await fut
+
+    tasks = [loop.create_task(failing(n)) for n in range(3)]
+    loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+    fut = loop.create_future()
+    fut.add_done_callback(lambda f, h=holder: None)
+    fut.add_done_callback(lambda f, h=holder: h)
+    pending = loop.create_task(waiting(fut))    # waits on fut: fut_waiter
+    loop.run_until_complete(asyncio.sleep(0))
+    done = loop.create_future()
+    done.set_result(holder)
+    holder.extend([tasks, fut, pending, done, loop])
+    return holder
+
+
+def m_contextvars():
+    import contextvars
+    box = []
+    var = contextvars.ContextVar('pyleak_var', default=box)
+    many = [contextvars.ContextVar('pyleak_v%d' % i) for i in range(40)]
+    ctx = contextvars.copy_context()
+
+    def fill():
+        box.append(var.set(box))                # Token: ctx, var, old value
+        for v in many:                          # > 16 keys: array nodes
+            v.set(box)
+    ctx.run(fill)
+    box.extend([ctx, var, many])
+    return box
+
+
+class LocalSub(threading.local):
+    def __init__(self, a, kw=None):
+        self.a = a
+
+
+def m_thread_local():
+    loc = threading.local()
+    loc.me = loc
+    sub = LocalSub([loc], kw={'x': loc})
+    sub.loc = loc
+    loc.sub = sub
+    return loc
+
+
+def m_io():
+    import io
+    import tempfile
+    fd, path = tempfile.mkstemp(prefix='pyleak-e2e-io-')
+    os.close(fd)
+    text = open(path, 'w+', encoding='utf-8')   # TextIOWrapper > BufferedRandom > FileIO
+    text.write('x\n')
+    text.flush()
+    text.seek(0)
+    text.readline()                             # decoder state, snapshot
+    rb = open(path, 'rb')
+    wb = open(path, 'ab')
+    rb.raw.me = rb                              # FileIO's dict
+    pair = io.BufferedRWPair(open(path, 'rb'), open(path, 'ab'))
+    bio = io.BytesIO(b'abc')
+    sio = io.StringIO('a\nb', newline=None)    # readnl, decoder
+    wrap = io.TextIOWrapper(io.BytesIO(b'z'), encoding='utf-8')
+    objs = [text, rb, wb, pair, bio, sio, wrap]
+    for o in objs:
+        o.me = objs
+    os.unlink(path)
+    return objs
+
+
+def m_itertools():
+    x = [1, 2, 2, 3]
+    its = [itertools.chain(x, [x]), itertools.cycle(x), itertools.islice(x, 2),
+           itertools.starmap(max, [(x, x)]), itertools.dropwhile(bool, x),
+           itertools.takewhile(bool, x), itertools.filterfalse(None, x),
+           itertools.compress(x, x), itertools.accumulate(x),
+           itertools.zip_longest(x, x, fillvalue=x), itertools.repeat(x, 3)]
+    cyc = itertools.cycle(x)
+    next(cyc)                                   # saved holds the items seen
+    its.append(cyc)
+    ch = itertools.chain.from_iterable([x, x])
+    next(ch)                                    # active iterator
+    its.append(ch)
+    gb = itertools.groupby(x, key=lambda v, x=x: v)
+    key, grouper = next(gb)                     # tgtkey, currkey, currvalue
+    its += [gb, grouper]
+    t1, t2 = itertools.tee(iter(x))
+    next(t1)                                    # tee data object with values
+    its += [t1, t2]
+    acc = itertools.accumulate(x, max)
+    next(acc)                                   # binop, total
+    its.append(acc)
+    if sys.version_info >= (3, 10):
+        pw = itertools.pairwise(x)
+        next(pw)
+        its.append(pw)
+    x.append(its)
+    return x
+
+
+def m_misc():
+    """What framework heaps hold most among the rest: compiled patterns,
+    operator getters, counters, struct formats, locks."""
+    import operator
+    import re
+    import struct
+    x = []
+    x += [re.compile('(?P<first>a)(b)%d' % id(x)), operator.itemgetter(x),
+          operator.itemgetter(1, x), operator.attrgetter('a', 'b.c'),
+          itertools.count(1 << 70, 2), struct.Struct('>i%dx' % (id(x) % 7)),
+          threading.Lock(), threading.RLock()]
+    d = {'x': x}
+    it = iter(x)
+    next(it)
+    items = iter(d.items())
+    x += [types.MappingProxyType(d), it, iter((x, 1)), iter(SeqLike(x)),
+          iter(d), items, iter(set([1])), iter(x.__getitem__, x)]
+    next(items)                 # di_result: the reused (key, value) tuple
+    import socket
+    a, b = socket.socketpair()
+    a._io_refs = b              # socket.socket: Python slots over _socket.socket
+    x += [a, b]
+    import ast
+    node = ast.parse('a = b').body[0]
+    node.owner = x
+    x.append(node)
+    return x
+
+
+MODULES = [m_asyncio_tasks, m_contextvars, m_thread_local, m_io, m_itertools, m_misc]
+
+
+def module_types():
+    """The types of MODULES whose references must be decoded, where the
+    running version has them."""
+    import asyncio
+    import contextvars
+    import io
+    out = [asyncio.Task, asyncio.Future, contextvars.Context, contextvars.ContextVar,
+           contextvars.Token, threading.local, io.BufferedReader, io.BufferedWriter,
+           io.BufferedRandom, io.BufferedRWPair, io.TextIOWrapper, io.FileIO, io.BytesIO,
+           io.StringIO, itertools.chain, itertools.cycle, itertools.islice,
+           itertools.starmap, itertools.dropwhile, itertools.takewhile,
+           itertools.filterfalse, itertools.compress, itertools.accumulate,
+           itertools.zip_longest, itertools.repeat, itertools.groupby,
+           type(itertools.tee([])[0])]
+    if hasattr(itertools, 'pairwise'):
+        out.append(itertools.pairwise)
+    import operator
+    import re
+    import struct
+    out += [type(re.compile('')), operator.itemgetter, operator.attrgetter,
+            itertools.count, struct.Struct, type(threading.Lock()), type(threading.RLock()),
+            types.MappingProxyType, type(iter([])), type(iter(())), type(iter(set())),
+            type(iter({})), type(iter({}.items())), type(iter(int, 1))]
+    import ast
+    out += [ast.Assign, ast.Name, ast.Store, ast.Load]
+    return out
+
+
 EXTRA = [
     x_partial, x_mappingproxy, x_namespace, x_list_iterator,
     x_zip_map_enumerate, x_dict_views, x_itertools, x_lru_cache, x_super,
@@ -613,6 +795,10 @@ def s_types():
 
 def s_types_extra():
     KEEP.append(build(EXTRA, 'live:'))
+
+
+def s_modules():
+    KEEP.append(build(MODULES, 'live:'))
 
 
 def s_garbage():
@@ -684,6 +870,7 @@ def s_gcstate():
 SCENARIOS = {
     'types': s_types,
     'types_extra': s_types_extra,
+    'modules': s_modules,
     'garbage': s_garbage,
     'freeze': s_freeze,
     'gc_garbage': s_gc_garbage,
@@ -798,7 +985,7 @@ def classify(kinds):
             loader = getattr(spec, 'loader', None) or m.__dict__.get('__loader__')
             ln = loader.__name__ if isinstance(loader, type) else type(loader).__name__
             return 1 if ln in ('BuiltinImporter', 'ExtensionFileLoader') else 0
-    must = must_decode_types()
+    must = must_decode_types() + module_types()
     must_ids = set(id(t) for t in must)
 
     def reason(t):
