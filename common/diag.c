@@ -60,3 +60,19 @@ void diag_prefix(struct diag *d, const char *fmt, ...)
                 d->msg[n + rest] = '\0';
         }
 }
+
+void diag_list_add(char *buf, size_t len, const char *fmt, ...)
+{
+        size_t used = strlen(buf);
+        va_list ap;
+
+        if (used + 3 >= len)
+                return;
+        if (used) {
+                memcpy(buf + used, "; ", 3);
+                used += 2;
+        }
+        va_start(ap, fmt);
+        vsnprintf(buf + used, len - used, fmt, ap);
+        va_end(ap);
+}

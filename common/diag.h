@@ -38,6 +38,12 @@ int diag_set(struct diag *d, int err, const char *fmt, ...)
 void diag_append(struct diag *d, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
 
+/* Appends an item to buf, a "; "-separated list of len bytes (the one-line
+ * summaries of providers, candidates, inferences); an item that does not
+ * fit is cut, a full list left as it is. */
+void diag_list_add(char *buf, size_t len, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
 /* Prefixes msg with "context: " (keeps err).  No-op on NULL or empty msg. */
 void diag_prefix(struct diag *d, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));

@@ -17,24 +17,6 @@
 
 #define MAX_CANDIDATES 16
 
-static void add(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void add(char *buf, size_t len, const char *fmt, ...)
-{
-        size_t used = strlen(buf);
-        va_list ap;
-
-        if (used + 3 >= len)
-                return;
-        if (used) {
-                memcpy(buf + used, "; ", 3);
-                used += 2;
-        }
-        va_start(ap, fmt);
-        vsnprintf(buf + used, len - used, fmt, ap);
-        va_end(ap);
-}
-
 static unsigned patch_distance(uint32_t a, uint32_t b)
 {
         unsigned pa = (a >> 8) & 0xff, pb = (b >> 8) & 0xff;
@@ -161,13 +143,13 @@ static int try_family(struct memsrc *m, struct pyinterp *pi, const char *variant
                         break;
                 }
                 if (rc == 0) {
-                        add(pi->layout_candidates, sizeof(pi->layout_candidates),
+                        diag_list_add(pi->layout_candidates, sizeof(pi->layout_candidates),
                             "%s: every check held", tabs[i]->source);
                         adopt(pi, t, dbg ? tabs[i]->family_combined_source
                                          : tabs[i]->family_source);
                         break;
                 }
-                add(pi->layout_candidates, sizeof(pi->layout_candidates), "%s: %.*s",
+                diag_list_add(pi->layout_candidates, sizeof(pi->layout_candidates), "%s: %.*s",
                     tabs[i]->source, (int)strcspn(cd.msg, "\n"), cd.msg);
                 rc = -ENOENT;
         }
@@ -377,7 +359,7 @@ static void resolve_struct(struct memsrc *m, const struct pyinterp *pi, struct t
                         take_struct(&t->l, &nb[pick], s);
                         if (!agree) {
                                 t->sprov[s] = LP_INFERRED;
-                                add(t->inferred, sizeof(t->inferred), "%s from %s (%llu "
+                                diag_list_add(t->inferred, sizeof(t->inferred), "%s from %s (%llu "
                                     "bytes: %s)", layout_struct_name(s), tabs[pick]->source,
                                     (unsigned long long)want, how);
                         }
@@ -418,17 +400,17 @@ static void resolve_struct(struct memsrc *m, const struct pyinterp *pi, struct t
                         }
                         t->l.f[f] = a->size <= b->size ? *a : *b;
                         if (a->size != b->size)
-                                add(t->inferred, sizeof(t->inferred), "%s at %u, %u bytes "
+                                diag_list_add(t->inferred, sizeof(t->inferred), "%s at %u, %u bytes "
                                     "(the neighbours agree on the offset, the narrower width)",
                                     layout_field_name(f), a->offset, t->l.f[f].size);
                 }
                 if (!all)
-                        add(t->gapped, sizeof(t->gapped), "%s (only its debug offsets and the "
+                        diag_list_add(t->gapped, sizeof(t->gapped), "%s (only its debug offsets and the "
                             "fields both neighbours place alike)", layout_struct_name(s));
                 return;
         }
         drop_struct(&t->l, s);
-        add(t->gapped, sizeof(t->gapped), "%s", layout_struct_name(s));
+        diag_list_add(t->gapped, sizeof(t->gapped), "%s", layout_struct_name(s));
 }
 
 /* A heap type's own fields hold the same kinds of object in every version:
@@ -507,7 +489,7 @@ static void probe_heaptype(struct memsrc *m, const struct pyinterp *pi, struct t
                 if (layout_field_struct(f) == LS_HEAPTYPE && t->l.f[f].present)
                         t->fprov[f] = LP_INFERRED;
         ungap(t->gapped, "HEAPTYPE");
-        add(t->inferred, sizeof(t->inferred), "HEAPTYPE fields from %s (they hold a str, a "
+        diag_list_add(t->inferred, sizeof(t->inferred), "HEAPTYPE fields from %s (they hold a str, a "
             "str, a tuple and a module on %zu live classes), %llu bytes (PyType_Type's "
             "tp_basicsize)", tabs[pick]->source, k, (unsigned long long)size);
 }
@@ -592,7 +574,7 @@ static int try_neighbours(struct memsrc *m, struct pyinterp *pi, const struct la
         rc = essential_settled(t, &cd);
         if (rc == 0)
                 rc = verify_layout(m, pi, &t->l, &t->checks, &cd);
-        add(pi->layout_candidates, sizeof(pi->layout_candidates), "neighbours %s%s%s: %.*s",
+        diag_list_add(pi->layout_candidates, sizeof(pi->layout_candidates), "neighbours %s%s%s: %.*s",
             tabs[0]->source, n > 1 ? " and " : "", n > 1 ? tabs[1]->source : "",
             rc == 0 ? 20 : (int)strcspn(cd.msg, "\n"), rc == 0 ? "every check held" : cd.msg);
         if (rc == -ESRCH)

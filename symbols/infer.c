@@ -8,31 +8,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "diag.h"
 #include "memsrc.h"
 #include "pyinterp.h"
 #include "verify.h"
 
 /* No GC state of any version comes near this; it bounds the scan. */
 #define GCSTATE_MAX 4096u
-
-static void add_note(char *buf, size_t len, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static void add_note(char *buf, size_t len, const char *fmt, ...)
-{
-        size_t used = strlen(buf);
-        va_list ap;
-
-        if (used + 3 >= len)
-                return;
-        if (used) {
-                memcpy(buf + used, "; ", 3);
-                used += 2;
-        }
-        va_start(ap, fmt);
-        vsnprintf(buf + used, len - used, fmt, ap);
-        va_end(ap);
-}
 
 static void set_field(struct layout *l, enum layout_field_id f, uint32_t off, uint32_t size,
                       uint32_t elem)
@@ -75,7 +57,7 @@ static int from_gen0(struct memsrc *m, struct layout *l, uint64_t gc, uint32_t s
         off = (uint32_t)(g0 - gc);
         if (lhas(l, LF_GC_GENERATIONS) && lo(l, LF_GC_GENERATIONS) == off)
                 return 0;
-        add_note(note, len, "GC_GENERATIONS gc+%u (generation0 points there%s)", off,
+        diag_list_add(note, len, "GC_GENERATIONS gc+%u (generation0 points there%s)", off,
                  lhas(l, LF_GC_GENERATIONS) ? ", not where the candidate put them" : "");
         set_field(l, LF_GC_GENERATIONS, off, 3 * (lsz(l, LS_GCGEN) ? lsz(l, LS_GCGEN) : 24),
                   lsz(l, LS_GCGEN) ? lsz(l, LS_GCGEN) : 24);
@@ -105,7 +87,7 @@ static void place_lists(struct memsrc *m, const struct pyinterp *pi, struct layo
                 if (is_list(m, pi, l, a) && is_list(m, pi, l, b)) {
                         set_field(l, LF_GC_GARBAGE, off, 8, 8);
                         set_field(l, LF_GC_CALLBACKS, off + 8, 8, 8);
-                        add_note(note, len, "GC_GARBAGE gc+%u, GC_CALLBACKS gc+%u (the first "
+                        diag_list_add(note, len, "GC_GARBAGE gc+%u, GC_CALLBACKS gc+%u (the first "
                                  "two list pointers after the heads)", off, off + 8);
                         return;
                 }
@@ -136,7 +118,7 @@ static void place_enabled(struct layout *l, const uint8_t *block, uint32_t heads
         if (found == 1) {
                 set_field(l, LF_GC_ENABLED, pick, 4, 4);
                 set_field(l, LF_GC_DEBUG, pick + 4, 4, 4);
-                add_note(note, len, "GC_ENABLED gc+%u, GC_DEBUG gc+%u (of the two places "
+                diag_list_add(note, len, "GC_ENABLED gc+%u, GC_DEBUG gc+%u (of the two places "
                          "before the heads, the one another version uses)", pick, pick + 4);
                 return;
         }
@@ -160,7 +142,7 @@ static void place_enabled(struct layout *l, const uint8_t *block, uint32_t heads
                 return;
         set_field(l, LF_GC_ENABLED, pick, 4, 4);
         set_field(l, LF_GC_DEBUG, pick + 4, 4, 4);
-        add_note(note, len, "GC_ENABLED gc+%u, GC_DEBUG gc+%u (the two ints before the heads; "
+        diag_list_add(note, len, "GC_ENABLED gc+%u, GC_DEBUG gc+%u (the two ints before the heads; "
                  "enabled reads 1)", pick, pick + 4);
 }
 
@@ -193,13 +175,13 @@ static int scan(struct memsrc *m, const struct pyinterp *pi, struct layout *l, u
         if (off + 3 * step > size)
                 return -ENOENT;
         set_field(l, LF_GC_GENERATIONS, off, 3 * step, step);
-        add_note(note, len, "GC_GENERATIONS gc+%u (three list heads that link back)", off);
+        diag_list_add(note, len, "GC_GENERATIONS gc+%u (three list heads that link back)", off);
 
         l->f[LF_GC_PERMANENT].present = false;
         for (perm = off + 3 * step; perm + 16 <= size; perm += 4)
                 if (head_at(m, l, block, perm, size, gc)) {
                         set_field(l, LF_GC_PERMANENT, perm, step, step);
-                        add_note(note, len, "GC_PERMANENT gc+%u (the next such head)", perm);
+                        diag_list_add(note, len, "GC_PERMANENT gc+%u (the next such head)", perm);
                         break;
                 }
         l->f[LF_GC_GENERATION0].present = false;
@@ -209,7 +191,7 @@ static int scan(struct memsrc *m, const struct pyinterp *pi, struct layout *l, u
                 memcpy(&v, block + w, 8);
                 if (v == gc + off) {
                         set_field(l, LF_GC_GENERATION0, w, 8, 8);
-                        add_note(note, len, "GC_GENERATION0 gc+%u (it points at the first "
+                        diag_list_add(note, len, "GC_GENERATION0 gc+%u (it points at the first "
                                  "head)", w);
                         break;
                 }

@@ -248,25 +248,6 @@ struct pyinterp_pending {
                                         searched */
 };
 
-static void note(char *buf, size_t len, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static void note(char *buf, size_t len, const char *fmt, ...)
-{
-        size_t used = strlen(buf);
-        va_list ap;
-
-        if (used + 3 >= len)
-                return;
-        if (used) {
-                memcpy(buf + used, "; ", 3);
-                used += 2;
-        }
-        va_start(ap, fmt);
-        vsnprintf(buf + used, len - used, fmt, ap);
-        va_end(ap);
-}
-
 /* First line of a diag, for the one-line provider summary. */
 static const char *first_line(const struct diag *d, char *buf, size_t len)
 {
@@ -365,7 +346,7 @@ static bool cached_dwarf(const struct pyelf *e, struct provider_run *out)
             layout_cache_load(cache_dir, e->build_id, &out->l, out->detail,
                               sizeof(out->detail)) < 0)
                 return false;
-        note(out->detail, sizeof(out->detail), "cached in %s", cache_dir);
+        diag_list_add(out->detail, sizeof(out->detail), "cached in %s", cache_dir);
         out->rc = 0;
         return true;
 }
@@ -485,7 +466,7 @@ static void disagree(struct pyinterp *pi, int field, int sid, const char *what,
         else
                 snprintf(item, sizeof(item), "%s vs %s: struct %s size %u != %u", an, bn,
                          layout_struct_name(sid), a, b);
-        note(pi->layout_disagreements, sizeof(pi->layout_disagreements), "%s", item);
+        diag_list_add(pi->layout_disagreements, sizeof(pi->layout_disagreements), "%s", item);
 }
 
 /* Every item both layouts describe must be equal.  Widths are compared only
@@ -626,22 +607,22 @@ static int decide(struct memsrc *m, struct pyinterp *pi, const struct pyelf *e, 
         memset(pi->field_provider, 0, sizeof(pi->field_provider));
         memset(pi->struct_provider, 0, sizeof(pi->struct_provider));
         if (dwarf_rc == 0)
-                note(pi->layout_providers, sizeof(pi->layout_providers), "dwarf: ok");
+                diag_list_add(pi->layout_providers, sizeof(pi->layout_providers), "dwarf: ok");
         else if (dwarf_pending)
-                note(pi->layout_providers, sizeof(pi->layout_providers), "dwarf: being read");
+                diag_list_add(pi->layout_providers, sizeof(pi->layout_providers), "dwarf: being read");
         else
-                note(pi->layout_providers, sizeof(pi->layout_providers), "dwarf: %s",
+                diag_list_add(pi->layout_providers, sizeof(pi->layout_providers), "dwarf: %s",
                      first_line(&r->dwarf.d, line, sizeof(line)));
         if (r->dbg.rc == 0)
-                note(pi->layout_providers, sizeof(pi->layout_providers), "debug_offsets: ok");
+                diag_list_add(pi->layout_providers, sizeof(pi->layout_providers), "debug_offsets: ok");
         else
-                note(pi->layout_providers, sizeof(pi->layout_providers), "debug_offsets: %s",
+                diag_list_add(pi->layout_providers, sizeof(pi->layout_providers), "debug_offsets: %s",
                      first_line(&r->dbg.d, line, sizeof(line)));
         if (r->table.rc == 0)
-                note(pi->layout_providers, sizeof(pi->layout_providers), "%s: ok",
+                diag_list_add(pi->layout_providers, sizeof(pi->layout_providers), "%s: ok",
                      r->t->source);
         else
-                note(pi->layout_providers, sizeof(pi->layout_providers), "table: %s",
+                diag_list_add(pi->layout_providers, sizeof(pi->layout_providers), "table: %s",
                      first_line(&r->table.d, line, sizeof(line)));
 
         if (dwarf_rc == 0) {
@@ -687,7 +668,7 @@ static int decide(struct memsrc *m, struct pyinterp *pi, const struct pyelf *e, 
 
                 rc = family_choose(m, pi, variant, r->dbg.rc == 0 ? &r->dbg.l : NULL, &fd);
                 if (rc == 0) {
-                        note(pi->layout_providers, sizeof(pi->layout_providers), "%s",
+                        diag_list_add(pi->layout_providers, sizeof(pi->layout_providers), "%s",
                              pi->layout_candidates);
                         snprintf(pi->layout_detail, sizeof(pi->layout_detail), "%.250s",
                                  pi->layout_candidates);
