@@ -720,6 +720,7 @@ int pyinterp_settle(struct memsrc *m, struct pyinterp *pi, bool *changed, struct
         struct pyinterp_pending *p = pi->pending;
         struct layout before;
         double t0 = mono_ms();
+        bool before_validated = pi->layout_checks != 0;
         int rc;
 
         *changed = false;
@@ -735,7 +736,12 @@ int pyinterp_settle(struct memsrc *m, struct pyinterp *pi, bool *changed, struct
         rc = decide(m, pi, p->e, p->variant, p->r, false, d);
         if (rc == 0 && !layout_equal(&before, &pi->layout)) {
                 *changed = true;
-                rc = verify_layout(m, pi, &pi->layout, &pi->layout_checks, d);
+                /* A DWARF that agrees with the validated layout on every
+                 * item both describe only adds structs, which no check
+                 * reads: checking again would read the target after its
+                 * snapshot, which may be gone by now. */
+                if (pi->ndisagreements || !before_validated)
+                        rc = verify_layout(m, pi, &pi->layout, &pi->layout_checks, d);
         }
         pending_end(p);
         pi->find_ms += mono_ms() - t0;
@@ -816,6 +822,8 @@ static int find(struct memsrc *m, bool early, struct pyinterp **ret, struct diag
                 goto fail;
 
         rc = verify_layout(m, pi, &pi->layout, &pi->layout_checks, d);
+        if (rc < 0)
+                pi->layout_checks = 0;          /* not a validated layout */
         if (rc < 0 && pi->pending) {
                 /* The table does not fit: the DWARF read decides, as it
                  * would have without the wait. */

@@ -112,7 +112,7 @@ def main():
                 if not tap.ok(ok, '%s: target ready' % tag, [why]):
                     continue
                 lpath = os.path.join(tmp, 'live-%s.json' % minor)
-                rc, out, err, secs = envtest.run_tool_env(args.tool, ['--json', lpath, '--objects', t.pid])
+                rc, out, err, secs = envtest.run_tool_env(args.tool, ['--json', lpath, '--objects', '--all-cycles', t.pid])
                 live, lerr = envtest.load_json(lpath)
                 tap.ok(rc == 0 and live, '%s: live run exits 0' % tag, ['exit %r %s' % (rc, lerr)] + run_e2e.tail(err))
                 cpath = os.path.join(tmp, 'core-%s' % minor)
