@@ -708,8 +708,9 @@ static int walk_list_live(struct walker *w, const struct gcstate *gs, const stru
                                 cut.obj = 0;
                         cut.type = problem_type(w, cut.obj);
                         cut.recovered = met;
-                        if (!met && same && collected_meanwhile(w, gs, mark) &&
-                            !w->accept_collections) {
+                        bool collecting = !met && same && collected_meanwhile(w, gs, mark);
+
+                        if (collecting && !w->accept_collections) {
                                 /* A collection keeps gc_refs in _gc_prev
                                  * while it runs (doc/internals.md §GC head):
                                  * a long one breaks the list the same way at
@@ -722,7 +723,12 @@ static int walk_list_live(struct walker *w, const struct gcstate *gs, const stru
                                             "are short");
                                 return -EAGAIN;
                         }
-                        if (!met && same) {
+                        /* The last live try takes what a long
+                         * collection left readable, partial, rather than
+                         * calling its gc_refs in _gc_prev a corruption. */
+                        if (collecting)
+                                w->h->gc.collecting = true;
+                        if (!met && same && !collecting) {
                                 heap_add_problem(w->h, &cut);
                                 diag_set(d, -EBADMSG, "%s",
                                          heap_problem_text(w->h, &cut, text, sizeof(text)));
