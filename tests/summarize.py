@@ -22,6 +22,7 @@ import json
 import re
 import sys
 
+DIAG_LINES = 10
 TAP_LINE = re.compile(r'^(not ok|ok)\b(.*)$')
 SKIP = re.compile(r'#\s*skip', re.I)
 TODO = re.compile(r'#\s*todo', re.I)
@@ -74,7 +75,8 @@ def count(path, taps=()):
         name = e.get('name', '?')
         res = e.get('result', '?')
         p = fl = s = 0
-        for line in (e.get('stdout') or '').splitlines():
+        lines = (e.get('stdout') or '').splitlines()
+        for i, line in enumerate(lines):
             m = TAP_LINE.match(line.strip())
             if not m:
                 continue
@@ -88,6 +90,12 @@ def count(path, taps=()):
             else:
                 fl += 1
                 failures.append('%s: %s' % (name, line.strip()))
+                # CI shows only this summary: keep the failure's own
+                # diagnostics (the "# ..." lines after it) with it
+                for diag in lines[i + 1:i + 1 + DIAG_LINES]:
+                    if not diag.lstrip().startswith('#'):
+                        break
+                    failures.append('    %s' % diag.strip()[:300])
         if p + fl + s == 0:
             if res == 'SKIP' or e.get('returncode') == 77:
                 s = 1
