@@ -3,6 +3,7 @@
 
 #include "memsrc-internal.h"
 #include "diag.h"
+#include "procmaps.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -616,7 +617,7 @@ static int build_regions(struct core *c)
                         rg->path = strdup(f->path);
                         if (!rg->path) {
                                 free(pts);
-                                memsrc_regions_free(regs, n);
+                                procmaps_regions_free(regs, n);
                                 free(pieces);
                                 return -ENOMEM;
                         }

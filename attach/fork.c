@@ -241,7 +241,7 @@ out:
         if (fd >= 0)
                 close(fd);
         free(buf);
-        memsrc_regions_free(v, n);
+        procmaps_regions_free(v, n);
         return r;
 }
 
@@ -1347,7 +1347,7 @@ static void *fsrc_prefetch(void *arg)
                         if (atomic_load(&f->pf_stop))
                                 return NULL;
                         if (atomic_load(&f->fr[ri].st[c]) != CHUNK_NONE ||
-                            (snap_region_anon(r) && !fsrc_chunk_used(f, r->start + off, len)))
+                            (procmaps_region_anon(r) && !fsrc_chunk_used(f, r->start + off, len)))
                                 continue;
                         /* over the budget: what is left loads on demand */
                         if (fsrc_claim(f, ri, c, &busy) == 0 && !busy)
@@ -1408,7 +1408,7 @@ static int fsrc_prepare(struct fsrc *f)
                 size_t size = (size_t)(r->end - r->start);
                 void *b;
 
-                if (!snap_region_copyable(r))
+                if (!procmaps_region_copyable(r))
                         continue;
                 f->fr[i].st = calloc((size + FORK_CHUNK - 1) / FORK_CHUNK, 1);
                 b = mmap(NULL, size, PROT_READ | PROT_WRITE,
@@ -1486,6 +1486,7 @@ static void fsrc_destroy(struct memsrc *m)
 
 static const struct memsrc_ops fsrc_ops = {
         .name = "fork",
+        .caps = MEMSRC_CAP_PROC,
         .read = fsrc_read,
         .ptr = fsrc_ptr,
         .span = fsrc_span,

@@ -12,8 +12,18 @@
 
 #include "memsrc.h"
 
+/* What a backend can do beyond reading, asked by capability rather than
+ * by its name. */
+enum {
+        /* A running process stands behind it: /proc/PID may be asked
+         * about it (not a core file, whose pid may be another process's
+         * by now). */
+        MEMSRC_CAP_PROC = 1u << 0,
+};
+
 struct memsrc_ops {
-        const char *name;   /* "live", "snapshot", "fake", "core" */
+        const char *name;   /* "live", "snapshot", "fake", "core": for messages */
+        unsigned caps;      /* MEMSRC_CAP_* */
         /* Required: all-or-nothing read. */
         int (*read)(struct memsrc *m, uint64_t addr, void *buf, size_t len);
         /* Optional (NULL: memsrc_ptr returns NULL): zero-copy pointer. */
@@ -40,8 +50,5 @@ struct memsrc {
         size_t nregions;
         size_t last_region;           /* lookup cache for memsrc_region_of */
 };
-
-/* Frees a region array (paths included). */
-void memsrc_regions_free(struct mem_region *r, size_t n);
 
 #endif

@@ -252,7 +252,7 @@ int procmaps_parse(const char *text, size_t len, struct mem_region **ret,
         *ret_n = n;
         return 0;
 fail:
-        memsrc_regions_free(v, n);
+        procmaps_regions_free(v, n);
         return r;
 }
 
@@ -392,7 +392,7 @@ static int smaps_read_once(pid_t pid, pid_t tid, struct mem_region **ret,
         return 0;
 fail:
         free(text);
-        memsrc_regions_free(v, n);
+        procmaps_regions_free(v, n);
         free(res);
         return r;
 }
@@ -798,4 +798,38 @@ int proc_open_mapped_file(pid_t pid, const struct mem_region *r,
         else
                 free(full);
         return fd;
+}
+
+/* ---- regions ----------------------------------------------------------- */
+
+void procmaps_regions_free(struct mem_region *r, size_t n)
+{
+        size_t i;
+
+        if (!r)
+                return;
+        for (i = 0; i < n; i++)
+                free(r[i].path);
+        free(r);
+}
+
+bool procmaps_region_copyable(const struct mem_region *r)
+{
+        if (!r->r || !r->w || r->shared || r->end <= r->start ||
+            r->end - r->start > PROCMAPS_MAX_COPY_REGION)
+                return false;
+        if (!r->path)
+                return true;
+        if (strcmp(r->path, "[stack]") == 0 || strncmp(r->path, "[stack:", 7) == 0 ||
+            strncmp(r->path, "[vvar", 5) == 0 || strcmp(r->path, "[vsyscall]") == 0 ||
+            strcmp(r->path, "[vdso]") == 0)
+                return false;
+        if (strncmp(r->path, "/dev/", 5) == 0)
+                return false;
+        return true;
+}
+
+bool procmaps_region_anon(const struct mem_region *r)
+{
+        return !r->path || r->path[0] == '[';
 }

@@ -4,12 +4,13 @@
  * The /proc text of a target is hostile input: every length and count is
  * capped, paths may contain spaces, " (deleted)" is stripped into
  * mem_region.deleted.  Region arrays returned here are freed with
- * memsrc_regions_free().  Errors: -ESRCH the process (or thread) is gone,
+ * procmaps_regions_free().  Errors: -ESRCH the process (or thread) is gone,
  * -EPERM access denied, -EBADMSG unparsable text, -ENOMEM.
  */
 #ifndef PYLEAK_PROCMAPS_H
 #define PYLEAK_PROCMAPS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -117,5 +118,18 @@ int proc_mem_read(int mem_fd, pid_t pid, uint64_t addr, void *buf, size_t len);
  * host_path, the path opened (caller frees). */
 int proc_open_mapped_file(pid_t pid, const struct mem_region *r,
                           char **host_path);
+
+/* Frees a region array (paths included). */
+void procmaps_regions_free(struct mem_region *r, size_t n);
+
+/* Larger private writable mappings are reservations (ASan shadow, VM
+ * arenas), not heaps: they are served live instead of copied. */
+#define PROCMAPS_MAX_COPY_REGION (64ull << 30)
+
+/* Private, readable, writable, not a stack/vvar/device, not a huge
+ * reservation: the mappings that can hold Python objects. */
+bool procmaps_region_copyable(const struct mem_region *r);
+/* Anonymous or a [pseudo] mapping. */
+bool procmaps_region_anon(const struct mem_region *r);
 
 #endif

@@ -50,11 +50,6 @@ struct ctx {
 double snap_ms_between(uint64_t a, uint64_t b);
 void snap_nap_us(long us);
 
-/* Private, readable, writable, not a stack/vvar/device, not a huge
- * reservation: the mappings that can hold Python objects. */
-bool snap_region_copyable(const struct mem_region *r);
-/* Anonymous or a [pseudo] mapping. */
-bool snap_region_anon(const struct mem_region *r);
 /* Asks for huge pages on buf, the copy of r, when r is big and nearly all
  * present in the page map (pagemap_fd of the process copied): then filling
  * buf takes one fault per 2 MiB instead of per page, and commits at most a
@@ -64,6 +59,26 @@ void snap_advise_huge(int pagemap_fd, const struct mem_region *r, void *buf);
  * mappings (resident parallel to v, may be NULL), file-backed ones in full. */
 uint64_t snap_copy_size(const struct mem_region *v, const uint64_t *resident,
                         size_t n);
+
+/* budget.c: like snap_copy_size() for the map read during the stop,
+ * reusing the resident sizes measured before it. */
+uint64_t snap_copy_size_again(const struct mem_region *v, size_t n,
+                              const struct mem_region *pre,
+                              const uint64_t *resident, size_t npre);
+/* budget.c: -ENOMEM (d says so) when total exceeds max_bytes or RAM. */
+int snap_check_budget(pid_t pid, uint64_t total, uint64_t max_bytes, struct diag *d);
+
+/* copy.c: copy mode.  pre/resident: the map read before the stop (smaps). */
+int snap_copy_take(pid_t pid, const struct snapshot_opts *opts, uint64_t max_bytes,
+                   const struct mem_region *pre, const uint64_t *resident,
+                   size_t npre, struct memsrc **ret,
+                   struct snapshot_stats *stats, struct diag *d);
+
+/* stop.c: detaches the threads an earlier snapshot had to leave seized
+ * (stuck past every deadline) that have stopped since. */
+void snap_orphans_reap(void);
+/* stop.c: -EBUSY naming the tracer of tid (a debugger, another tool). */
+int snap_explain_traced(struct diag *d, pid_t pid, pid_t tid, pid_t tracer);
 
 /* Refusals before touching the target: missing, zombie, itself, traced,
  * stopped. */

@@ -135,7 +135,7 @@ int main(void)
                 ok(ret == 0 && n == 3 && v[0].start == 0x400000 &&
                    v[1].start == 0x7f0000000000ull && v[2].start == 0x7f0000002000ull &&
                    streq(v[1].path, "/lib/y z.so"), "whole text parsed and sorted");
-                memsrc_regions_free(v, n);
+                procmaps_regions_free(v, n);
         }
         {
                 static const char text[] =
@@ -168,7 +168,7 @@ int main(void)
                 }
                 ok(ret == 0 && n > 5 && stack && code, "own /proc/self/maps parsed (%zu regions)", n);
                 if (ret == 0)
-                        memsrc_regions_free(v, n);
+                        procmaps_regions_free(v, n);
         }
         ok(procmaps_read(0x7ffffff0, &v, &n) == -ESRCH, "maps of a missing pid: -ESRCH");
         check_explain_exit();
