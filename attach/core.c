@@ -87,6 +87,7 @@ struct core {
         char psargs[PRPSINFO_ARGS_LEN + 1];
         uint64_t entry;               /* AT_ENTRY, 0 when unknown */
         uint64_t bytes_in_core;
+        char *sysroot;                /* --sysroot, NULL: this machine's */
 };
 
 static const struct memsrc_ops core_ops;
@@ -287,7 +288,13 @@ static void core_destroy(struct memsrc *m)
         free(c->segs);
         free(c->maps);
         free(c->pieces);
+        free(c->sysroot);
         free(c);
+}
+
+static const char *core_root(struct memsrc *m)
+{
+        return ((struct core *)m)->sysroot;
 }
 
 static const struct memsrc_ops core_ops = {
@@ -295,6 +302,7 @@ static const struct memsrc_ops core_ops = {
         .read = core_read,
         .ptr = core_ptr,
         .open_mapped_file = core_open_mapped_file,
+        .root = core_root,
         .refresh_regions = NULL,
         .destroy = core_destroy,
 };
@@ -852,6 +860,11 @@ int memsrc_open_core_opts(const struct core_opts *o, struct memsrc **ret,
         if (!c)
                 return diag_set(d, -ENOMEM, "cannot open core file %s: out of memory", o->core_path);
         c->base.ops = &core_ops;
+        if (o->sysroot && o->sysroot[0] && !(c->sysroot = strdup(o->sysroot))) {
+                free(c);
+                return diag_set(d, -ENOMEM, "cannot open core file %s: out of memory",
+                                o->core_path);
+        }
         c->fd = open(o->core_path, O_RDONLY | O_CLOEXEC);
         if (c->fd < 0) {
                 r = -errno;

@@ -34,6 +34,10 @@ struct memsrc_ops {
         /* Optional (NULL: -ENOENT): open a mapped file as the target sees it. */
         int (*open_mapped_file)(struct memsrc *m, const struct mem_region *r,
                                 char **host_path);
+        /* Optional (NULL: this machine's root, or /proc/PID/root with
+         * MEMSRC_CAP_PROC): the directory the target's paths resolve
+         * under, e.g. a core file's --sysroot. */
+        const char *(*root)(struct memsrc *m);
         /* Optional (NULL: no-op): re-read the region list. */
         int (*refresh_regions)(struct memsrc *m);
         /* Optional (NULL: no-op): drop cached bytes of [addr, addr+len). */

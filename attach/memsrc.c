@@ -7,6 +7,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +144,47 @@ pid_t memsrc_pid_in_namespace(struct memsrc *m)
         }
         fclose(f);
         return v > 0 && v <= INT32_MAX ? (pid_t)v : 0;
+}
+
+const char *memsrc_root(struct memsrc *m, char *buf, size_t len)
+{
+        const char *root = m && m->ops && m->ops->root ? m->ops->root(m) : NULL;
+
+        if (!len)
+                return buf;
+        buf[0] = '\0';
+        if (root)
+                snprintf(buf, len, "%s", root);
+        else if (m && m->ops && (m->ops->caps & MEMSRC_CAP_PROC) && m->pid > 0)
+                snprintf(buf, len, "/proc/%d/root", (int)m->pid);
+        return buf;
+}
+
+int memsrc_open_file(struct memsrc *m, const char *path)
+{
+        char root[PATH_MAX], full[PATH_MAX];
+        int fd;
+
+        if (!path || path[0] != '/')
+                return -EINVAL;
+        memsrc_root(m, root, sizeof(root));
+        if (snprintf(full, sizeof(full), "%s%s", root, path) >= (int)sizeof(full))
+                return -ENAMETOOLONG;
+        fd = open(full, O_RDONLY | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
+int memsrc_open_proc(struct memsrc *m, const char *name)
+{
+        char path[128];
+        int fd;
+
+        if (!m || !m->ops || !(m->ops->caps & MEMSRC_CAP_PROC) || m->pid <= 0 || !name ||
+            strchr(name, '/') ||
+            snprintf(path, sizeof(path), "/proc/%d/%s", (int)m->pid, name) >= (int)sizeof(path))
+                return -ENOENT;
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
 }
 
 int memsrc_open_mapped_file(struct memsrc *m, const struct mem_region *r,

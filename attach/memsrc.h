@@ -76,6 +76,21 @@ pid_t memsrc_pid(struct memsrc *m);
  * namespace (containers).  0 when unknown (core files, no /proc entry). */
 pid_t memsrc_pid_in_namespace(struct memsrc *m);
 
+/* The directory the target's own paths resolve under, as this process
+ * sees it: /proc/PID/root for a running target (its mount namespace: a
+ * container, a chroot), a core file's --sysroot, or "" (this machine's
+ * root).  Written to buf (always terminated); returns buf. */
+const char *memsrc_root(struct memsrc *m, char *buf, size_t len);
+
+/* Opens the target's file `path` (absolute, as the target names it)
+ * under memsrc_root(), read-only: an fd, or -errno. */
+int memsrc_open_file(struct memsrc *m, const char *path);
+
+/* Opens /proc/PID/`name` of the running process behind m, read-only: an
+ * fd, or -ENOENT for a core file or a fake (whose pid may name another
+ * process by now), or -errno. */
+int memsrc_open_proc(struct memsrc *m, const char *name);
+
 /* Opens a file the target has mapped, as the target sees it (through
  * /proc/PID/map_files or /proc/PID/root for live targets, so other mount
  * namespaces work).  Returns an fd (caller closes) or a negative errno.

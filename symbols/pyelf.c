@@ -392,17 +392,16 @@ fail:
 static void describe_process(struct memsrc *m, const char *exe, char *buf, size_t len)
 {
         pid_t pid = memsrc_pid(m);
-        char comm[64] = "", p[64];
-        FILE *f;
+        char comm[64] = "";
+        int fd = memsrc_open_proc(m, "comm");
+        FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
 
-        if (pid > 0) {
-                snprintf(p, sizeof(p), "/proc/%d/comm", (int)pid);
-                f = fopen(p, "re");
-                if (f) {
-                        if (fgets(comm, sizeof(comm), f))
-                                comm[strcspn(comm, "\n")] = '\0';
-                        fclose(f);
-                }
+        if (fd >= 0 && !f)
+                close(fd);
+        if (f) {
+                if (fgets(comm, sizeof(comm), f))
+                        comm[strcspn(comm, "\n")] = '\0';
+                fclose(f);
         }
         if (exe && comm[0])
                 snprintf(buf, len, "process %d (%s, comm %s)", (int)pid, exe, comm);

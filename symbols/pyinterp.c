@@ -3,6 +3,7 @@
 #include "pyinterp.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -255,19 +256,17 @@ static const char *first_line(const struct diag *d, char *buf, size_t len)
         return buf;
 }
 
-/* ID= of the target's /etc/os-release (through /proc/PID/root for a live
- * target, so a container or chroot reports its own distribution). */
-static void os_release_id(pid_t pid, char *buf, size_t len)
+/* ID= of the target's /etc/os-release (under its root: a container or
+ * chroot reports its own distribution, a core file its --sysroot's). */
+static void os_release_id(struct memsrc *m, char *buf, size_t len)
 {
-        char path[64], line[256];
-        FILE *f;
+        char line[256];
+        int fd = memsrc_open_file(m, "/etc/os-release");
+        FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
 
         buf[0] = '\0';
-        if (pid > 0)
-                snprintf(path, sizeof(path), "/proc/%d/root/etc/os-release", (int)pid);
-        else
-                snprintf(path, sizeof(path), "/etc/os-release");
-        f = fopen(path, "re");
+        if (fd >= 0 && !f)
+                close(fd);
         if (!f)
                 return;
         while (fgets(line, sizeof(line), f)) {
@@ -296,14 +295,14 @@ static void os_release_id(pid_t pid, char *buf, size_t len)
  *   3. else upstream (""): pyenv, source builds, /usr/local, other distros. */
 /* The path as the target sees it: a chroot's target maps its files under
  * its root, which /proc/PID/maps shows from ours ("/srv/root/usr/bin/..."). */
-static const char *target_view(pid_t pid, const char *path, char *root, size_t len)
+static const char *target_view(struct memsrc *m, const char *path, char *root, size_t len)
 {
-        char link[64];
+        char link[PATH_MAX];
         ssize_t n;
 
-        if (pid <= 0)
+        /* only a running target's root is a link to resolve */
+        if (!memsrc_root(m, link, sizeof(link))[0] || strncmp(link, "/proc/", 6))
                 return path;
-        snprintf(link, sizeof(link), "/proc/%d/root", (int)pid);
         n = readlink(link, root, len - 1);
         if (n <= 1 || (size_t)n >= len - 1)
                 return path;
@@ -322,11 +321,11 @@ static const char *detect_variant(struct memsrc *m, const struct pyelf *e, uint3
         if (e->build_id[0] && layout_table_lookup(hex, NULL, e->build_id, &t) == 0 &&
             strstr(t->build_ids, e->build_id))
                 return t->variant;
-        path = target_view(memsrc_pid_in_namespace(m) > 0 ? memsrc_pid(m) : 0, e->path, root,
+        path = target_view(m, e->path, root,
                            sizeof(root));
         if (strncmp(path, "/usr/bin/", 9) && strncmp(path, "/usr/lib/", 9))
                 return "";
-        os_release_id(memsrc_pid(m), id, sizeof(id));
+        os_release_id(m, id, sizeof(id));
         if (!strcmp(id, "debian"))
                 return "debian";
         return "";
@@ -420,9 +419,7 @@ static void run_providers(struct memsrc *m, struct pyelf *e, const char *lookup_
         /* Debian's python3.X-dbg DWARF is zlib-compressed: parsing it costs
          * a second, for nothing when the table was made from it. */
         layout_init(&r->dwarf.l, hex);
-        /* a core file's pid may name another process by now */
-        if (memsrc_pid_in_namespace(m) > 0)
-                snprintf(root, sizeof(root), "/proc/%d/root", (int)memsrc_pid(m));
+        memsrc_root(m, root, sizeof(root));
         if (r->table.rc == 0 && layout_table_verified_for(r->t, e->build_id)) {
                 r->dwarf.rc = diag_set(&r->dwarf.d, -ENOENT, "not read: %s was generated from "
                                        "this very build's DWARF (build-id %s)", r->t->source,
@@ -758,7 +755,7 @@ static int find(struct memsrc *m, bool early, struct pyinterp **ret, struct diag
         uint32_t hex = 0;
         char lookup_path[4096];
         double t0 = mono_ms();
-        pid_t pid;
+        char root[PATH_MAX];
         int rc;
 
         rc = pyelf_find(m, &e, d);
@@ -797,9 +794,9 @@ static int find(struct memsrc *m, bool early, struct pyinterp **ret, struct diag
 
         /* .gnu_debuglink targets are searched next to the file; for a live
          * target that directory is in its mount namespace. */
-        pid = memsrc_pid_in_namespace(m) > 0 ? memsrc_pid(m) : 0;
-        if (pid > 0 && e->path[0] == '/') {
-                snprintf(lookup_path, sizeof(lookup_path), "/proc/%d/root%s", (int)pid, e->path);
+        memsrc_root(m, root, sizeof(root));
+        if (root[0] && e->path[0] == '/') {
+                snprintf(lookup_path, sizeof(lookup_path), "%s%s", root, e->path);
                 if (access(lookup_path, R_OK) < 0)
                         snprintf(lookup_path, sizeof(lookup_path), "%s", e->path);
         } else {

@@ -495,6 +495,14 @@ static void test_gcore(void)
                         ok(r == 0, "with --exe and an empty sysroot the core opens (%d: %s)", r, d.msg);
                         if (r == 0) {
                                 uint64_t v;
+                                char root[600];
+
+                                /* the core's pid is nobody's any more: its
+                                 * files are the sysroot's, never /proc's */
+                                ok(!strcmp(memsrc_root(m, root, sizeof(root)), sysroot) &&
+                                   memsrc_open_proc(m, "comm") == -ENOENT &&
+                                   memsrc_open_file(m, "/etc/os-release") == -ENOENT,
+                                   "core: root is --sysroot (%s), no /proc of its pid", root);
 
                                 memsrc_core_info(m, &ci);
                                 ok(ci.files_missing > 0 && ci.first_missing,

@@ -75,6 +75,16 @@ static void test_generic(void)
            "open_mapped_file: -ENOENT without the op");
         ok(memsrc_refresh_regions(m) == 0, "refresh_regions: no-op without the op");
         ok(memsrc_pid(m) == 4242 && memsrc_pid(NULL) == 0, "pid");
+        {
+                char root[64] = "x";
+
+                /* no process behind a fake: its pid (4242 may be anyone's)
+                 * is never asked about, its paths are this machine's */
+                ok(memsrc_open_proc(m, "comm") == -ENOENT && !memsrc_root(m, root, sizeof(root))[0]
+                   && memsrc_pid_in_namespace(m) == 0,
+                   "a backend without MEMSRC_CAP_PROC: no /proc of its pid, root \"\" (%s)",
+                   root);
+        }
         memsrc_free(m);
         memsrc_free(NULL);
         ok(fake_destroyed == 1, "free calls destroy once, accepts NULL");
@@ -152,6 +162,23 @@ static void test_live(void)
         ok(memsrc_refresh_regions(m) == 0 && memsrc_regions(m, &regs, &n) == 0 && n > 5,
            "refresh_regions");
         ok(memsrc_pid(m) == c.pid, "memsrc_pid");
+        {
+                char root[64], want[64], comm[32] = "";
+                int pfd = memsrc_open_proc(m, "comm"), ffd = memsrc_open_file(m, "/proc/self");
+
+                snprintf(want, sizeof(want), "/proc/%d/root", (int)c.pid);
+                if (pfd >= 0 && read(pfd, comm, sizeof(comm) - 1) < 0)
+                        comm[0] = '\0';
+                ok(!strcmp(memsrc_root(m, root, sizeof(root)), want) && pfd >= 0 && comm[0] &&
+                   ffd >= 0 && memsrc_open_proc(m, "../1/comm") == -ENOENT &&
+                   memsrc_open_file(m, "relative") == -EINVAL,
+                   "live: the target's root is its /proc/PID/root, its /proc entry opens "
+                   "(comm %.15s), nothing outside it by name", comm);
+                if (pfd >= 0)
+                        close(pfd);
+                if (ffd >= 0)
+                        close(ffd);
+        }
 
         child_stop(&c);
         ret = memsrc_read(m, c.rep.buf, &c0, 8);
