@@ -245,8 +245,9 @@ struct pyinterp_pending {
         struct provider_runs *r;
         const char *variant;
         char lookup_path[4096];
-        char root[64];               /* "" when the target's root is not
+        char root[PATH_MAX];         /* "" when the target's root is not
                                         searched */
+        char cache[PATH_MAX];        /* the layout cache, "" for none */
 };
 
 /* First line of a diag, for the one-line provider summary. */
@@ -331,40 +332,33 @@ static const char *detect_variant(struct memsrc *m, const struct pyelf *e, uint3
         return "";
 }
 
-/* "" = no cache (the library's default; the CLI sets one) */
-static char cache_dir[4096];
-
-void pyinterp_set_layout_cache(const char *dir)
+/* cache: the layout cache directory, "" for none (layoutcache.h) */
+static bool cached_dwarf(const char *cache, const struct pyelf *e, struct provider_run *out)
 {
-        snprintf(cache_dir, sizeof(cache_dir), "%s", dir ? dir : "");
-}
-
-static bool cached_dwarf(const struct pyelf *e, struct provider_run *out)
-{
-        if (!cache_dir[0] || !e->build_id[0] ||
-            layout_cache_load(cache_dir, e->build_id, &out->l, out->detail,
+        if (!cache[0] || !e->build_id[0] ||
+            layout_cache_load(cache, e->build_id, &out->l, out->detail,
                               sizeof(out->detail)) < 0)
                 return false;
-        diag_list_add(out->detail, sizeof(out->detail), "cached in %s", cache_dir);
+        diag_list_add(out->detail, sizeof(out->detail), "cached in %s", cache);
         out->rc = 0;
         return true;
 }
 
-static void read_dwarf(const struct pyelf *e, const char *lookup_path, const char *root,
-                       struct provider_run *out)
+static void read_dwarf(const char *cache, const struct pyelf *e, const char *lookup_path,
+                       const char *root, struct provider_run *out)
 {
         out->rc = pydwarf_layout_fill(e, lookup_path, root, &out->l, out->detail,
                                       sizeof(out->detail), &out->d);
         /* a failed store only means the next attach reads the DWARF too */
-        if (out->rc == 0 && cache_dir[0] && e->build_id[0])
-                (void)layout_cache_store(cache_dir, e->build_id, &out->l, out->detail);
+        if (out->rc == 0 && cache[0] && e->build_id[0])
+                (void)layout_cache_store(cache, e->build_id, &out->l, out->detail);
 }
 
 static void *pending_main(void *arg)
 {
         struct pyinterp_pending *p = arg;
 
-        read_dwarf(p->e, p->lookup_path, p->root[0] ? p->root : NULL, &p->r->dwarf);
+        read_dwarf(p->cache, p->e, p->lookup_path, p->root[0] ? p->root : NULL, &p->r->dwarf);
         return NULL;
 }
 
@@ -397,7 +391,7 @@ static void run_providers(struct memsrc *m, struct pyelf *e, const char *lookup_
                           struct pyinterp_pending **pending)
 {
         uint32_t hex = pi->version_hex;
-        char root[64] = "";
+        char root[PATH_MAX] = "";
 
         layout_init(&r->table.l, hex);
         r->t = NULL;
@@ -424,7 +418,7 @@ static void run_providers(struct memsrc *m, struct pyelf *e, const char *lookup_
                 r->dwarf.rc = diag_set(&r->dwarf.d, -ENOENT, "not read: %s was generated from "
                                        "this very build's DWARF (build-id %s)", r->t->source,
                                        e->build_id);
-        } else if (cached_dwarf(e, &r->dwarf)) {
+        } else if (cached_dwarf(pi->layout_cache, e, &r->dwarf)) {
                 /* read by an earlier attach to this very build */
         } else if (defer && (r->table.rc == 0 || family_candidates(hex)) &&
                    (*pending = calloc(1, sizeof(**pending)))) {
@@ -435,8 +429,9 @@ static void run_providers(struct memsrc *m, struct pyelf *e, const char *lookup_
                 p->variant = variant;
                 snprintf(p->lookup_path, sizeof(p->lookup_path), "%s", lookup_path);
                 snprintf(p->root, sizeof(p->root), "%s", root);
+                snprintf(p->cache, sizeof(p->cache), "%s", pi->layout_cache);
         } else {
-                read_dwarf(e, lookup_path, root[0] ? root : NULL, &r->dwarf);
+                read_dwarf(pi->layout_cache, e, lookup_path, root[0] ? root : NULL, &r->dwarf);
         }
 
         layout_init(&r->dbg.l, hex);
@@ -747,7 +742,8 @@ int pyinterp_settle(struct memsrc *m, struct pyinterp *pi, bool *changed, struct
 
 /* --- orchestration ------------------------------------------------------- */
 
-static int find(struct memsrc *m, bool early, struct pyinterp **ret, struct diag *d)
+static int find(struct memsrc *m, bool early, const struct pyinterp_opts *o,
+                struct pyinterp **ret, struct diag *d)
 {
         struct pyelf *e = NULL, *own;
         struct pyinterp *pi = NULL;
@@ -767,6 +763,8 @@ static int find(struct memsrc *m, bool early, struct pyinterp **ret, struct diag
                 rc = diag_set(d, -ENOMEM, "out of memory");
                 goto fail;
         }
+        snprintf(pi->layout_cache, sizeof(pi->layout_cache), "%s",
+                 o && o->layout_cache ? o->layout_cache : "");
 
         /* What the rest needs of the ELF, now: a pending DWARF read owns e
          * from choose_layout on, and settling it frees it. */
@@ -844,14 +842,16 @@ fail:
         return rc;
 }
 
-int pyinterp_find(struct memsrc *m, struct pyinterp **ret, struct diag *d)
+int pyinterp_find(struct memsrc *m, const struct pyinterp_opts *o, struct pyinterp **ret,
+                  struct diag *d)
 {
-        return find(m, false, ret, d);
+        return find(m, false, o, ret, d);
 }
 
-int pyinterp_find_early(struct memsrc *m, struct pyinterp **ret, struct diag *d)
+int pyinterp_find_early(struct memsrc *m, const struct pyinterp_opts *o,
+                        struct pyinterp **ret, struct diag *d)
 {
-        return find(m, true, ret, d);
+        return find(m, true, o, ret, d);
 }
 
 void pyinterp_free(struct pyinterp *pi)

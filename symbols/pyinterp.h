@@ -211,10 +211,19 @@ struct pyinterp {
         /* Set by pyinterp_find_early while the DWARF provider still runs
          * on its own thread; pyinterp_settle ends it. */
         struct pyinterp_pending *pending;
+        char layout_cache[4096];     /* pyinterp_opts.layout_cache, "" */
 };
 
-/* See the file comment.  *ret is owned by the caller (pyinterp_free). */
-int pyinterp_find(struct memsrc *m, struct pyinterp **ret, struct diag *d);
+struct pyinterp_opts {
+        /* Where DWARF layouts are cached by build-id (layoutcache.h); NULL
+         * or "" reads the DWARF every time. */
+        const char *layout_cache;
+};
+
+/* See the file comment.  o may be NULL (no cache).  *ret is owned by the
+ * caller (pyinterp_free). */
+int pyinterp_find(struct memsrc *m, const struct pyinterp_opts *o, struct pyinterp **ret,
+                  struct diag *d);
 
 /* pyinterp_find, except that when a generated table describes this build
  * and its DWARF must still be parsed (tens of milliseconds, seconds when
@@ -225,12 +234,9 @@ int pyinterp_find(struct memsrc *m, struct pyinterp **ret, struct diag *d);
  * anything is reported: the layout it ends with is the one pyinterp_find
  * would have chosen, with the same checks and disagreements.  m must
  * outlive the pending read. */
-int pyinterp_find_early(struct memsrc *m, struct pyinterp **ret, struct diag *d);
+int pyinterp_find_early(struct memsrc *m, const struct pyinterp_opts *o,
+                        struct pyinterp **ret, struct diag *d);
 
-/* Where DWARF layouts are cached by build-id (layoutcache.h); NULL or ""
- * (the default) reads the DWARF every time.  Set it before the first
- * pyinterp_find*; it applies to every later one. */
-void pyinterp_set_layout_cache(const char *dir);
 
 /* Starts the pending DWARF parse on its own thread, if any.  Not while
  * the target is stopped: on a small machine the thread would take a CPU

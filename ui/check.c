@@ -143,7 +143,7 @@ int check_run(const struct options *o)
                 ok = false;
                 goto out;
         }
-        r = pyinterp_find_early(live, &pi, &d);
+        r = pyinterp_find_early(live, &(struct pyinterp_opts){ o->layout_cache }, &pi, &d);
         if (r == 0) {
                 pyinterp_start_pending(pi);
                 r = pyinterp_settle(live, pi, &changed, &d);

@@ -45,6 +45,8 @@ struct options {
         bool quiet;
         bool no_browser;
         bool no_cache;
+        char layout_cache[4096];   /* resolved from no_cache and the
+                                      environment; "" for none */
         bool dot_local;            /* accepted; the local grouping is the default */
         bool all_cycles;           /* --all-cycles: the strict grouping */
         const char *baseline;      /* --baseline OLD.db */

@@ -871,7 +871,7 @@ static int open_core(const struct options *o, struct app *a, struct heap **ret,
         r = memsrc_open_core_opts(&co, &a->live, d);
         if (r < 0)
                 return r;
-        r = pyinterp_find(a->live, &a->pi, d);
+        r = pyinterp_find(a->live, &(struct pyinterp_opts){ o->layout_cache }, &a->pi, d);
         if (r < 0)
                 return r;
         r = heap_build(a->live, a->pi, NULL, &h, d);
@@ -950,12 +950,8 @@ int main(int argc, char **argv)
 
         parse_args(argc, argv, &o);
         cli_check_outputs(&o);
-        if (!o.no_cache) {
-                char dir[4096];
-
-                if (layout_cache_default_dir(dir, sizeof(dir)) == 0)
-                        pyinterp_set_layout_cache(dir);
-        }
+        if (o.no_cache || layout_cache_default_dir(o.layout_cache, sizeof(o.layout_cache)) < 0)
+                o.layout_cache[0] = '\0';
         if (o.check)
                 return check_run(&o);
         snapshot_install_signal_guard();
@@ -996,7 +992,8 @@ int main(int argc, char **argv)
                 }
                 /* Symbols first, while the target runs: only constant data is
                  * read. */
-                r = pyinterp_find_early(a.live, &a.pi, &d);
+                r = pyinterp_find_early(a.live, &(struct pyinterp_opts){ o.layout_cache },
+                                        &a.pi, &d);
                 if (r < 0 && r != -ENOMEM)
                         (void)snapshot_explain_exit(o.pid, &d);
                 if (r < 0) {

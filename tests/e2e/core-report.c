@@ -37,7 +37,7 @@ int main(int argc, char **argv)
         r = memsrc_open_core_opts(&co, &m, &d);
         if (r < 0)
                 goto out;
-        r = pyinterp_find(m, &pi, &d);
+        r = pyinterp_find(m, NULL, &pi, &d);
         if (r < 0)
                 goto out;
         r = heap_build(m, pi, NULL, &h, &d);

@@ -98,7 +98,7 @@ static inline int find(pid_t pid, struct pyinterp **ret, struct diag *d)
         rc = memsrc_open_live(pid, &m, d);
         if (rc < 0)
                 return rc;
-        rc = pyinterp_find(m, ret, d);
+        rc = pyinterp_find(m, NULL, ret, d);
         memsrc_free(m);
         return rc;
 }

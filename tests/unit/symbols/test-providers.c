@@ -290,7 +290,7 @@ static void check_early(const char *what, pid_t pid, const struct pyinterp *want
         for (int tamper = 0; tamper < 2; tamper++) {
                 if (!ok(memsrc_open_live(pid, &m, &d) == 0, "%s: open (%s)", what, d.msg))
                         return;
-                rc = pyinterp_find_early(m, &pi, &d);
+                rc = pyinterp_find_early(m, NULL, &pi, &d);
                 if (ok(rc == 0, "%s: find_early (rc %d) %s", what, rc, rc ? d.msg : "")) {
                         ok((pi->pending != NULL) == expect_pending &&
                            (!expect_pending || (strncmp(pi->layout.source, "dwarf", 5) &&
@@ -577,7 +577,7 @@ static void test_fake_refusals(void)
         memcpy(f->bytes, "xdebugpy", 8);
         put64(f, 8, 0x030d05f0);
         put64(f, 16, 1);
-        rc = pyinterp_find(&f->base, &pi, &d);
+        rc = pyinterp_find(&f->base, NULL, &pi, &d);
         ok(rc == -EOPNOTSUPP && strstr(d.msg, "free-threaded") && strstr(d.msg, "3.13.5t") &&
            strstr(d.msg, "python3.13 instead of python3.13t"),
            "free-threaded 3.13.5t: -EOPNOTSUPP (rc %d: %s)", rc, d.msg);
@@ -587,7 +587,7 @@ static void test_fake_refusals(void)
         /* Future: 3.16.0a1 */
         put64(f, 8, 0x031000a1);
         put64(f, 16, 0);
-        rc = pyinterp_find(&f->base, &pi, &d);
+        rc = pyinterp_find(&f->base, NULL, &pi, &d);
         ok(rc == -EOPNOTSUPP && strstr(d.msg, "3.16.0a1") && strstr(d.msg, "future") &&
            strstr(d.msg, "closest supported version is 3.15"),
            "future 3.16.0a1: -EOPNOTSUPP naming the closest version (rc %d: %s)", rc, d.msg);
@@ -632,7 +632,7 @@ static void test_fake_refusals(void)
         memset(f->bytes, 0, f->len);
         memcpy(f->bytes, "xdebugpy", 8);
         put64(f, 8, 0x030d05f0);
-        rc = pyinterp_find(&f->base, &pi, &d);
+        rc = pyinterp_find(&f->base, NULL, &pi, &d);
         ok(rc == -EBADMSG && strstr(d.msg, "layout check") &&
            strstr(d.msg, "table:3.13.5-debian"),
            "fake 3.13.5 with garbage memory: -EBADMSG naming the check (rc %d: %.*s)", rc,
