@@ -6,6 +6,7 @@
 #include "snapshot.h"
 
 #include "diag.h"
+#include "grow.h"
 #include "memsrc-internal.h"
 #include "procmaps.h"
 #include "snapshot-internal.h"
@@ -813,17 +814,11 @@ static int segs_add(struct seg **v, size_t *n, size_t *cap, uint64_t page,
                     const struct mem_region *r, char *buf)
 {
         uint64_t off, len = r->end - r->start, chunk, max = SNAP_SEG_PAGES * page;
-        struct seg *nv;
 
         for (off = 0; off < len; off += chunk) {
                 chunk = len - off < max ? len - off : max;
-                if (*n == *cap) {
-                        *cap = *cap ? *cap * 2 : 256;
-                        nv = realloc(*v, *cap * sizeof(*nv));
-                        if (!nv)
-                                return -ENOMEM;
-                        *v = nv;
-                }
+                if (GROW(*v, *cap, *n + 1, 256) < 0)
+                        return -ENOMEM;
                 (*v)[*n] = (struct seg){ r->start + off, buf + off, (size_t)chunk,
                                          procmaps_region_anon(r) };
                 (*n)++;

@@ -1,6 +1,7 @@
 #include "procmaps.h"
 
 #include "diag.h"
+#include "grow.h"
 #include "ptraceperm.h"
 #include "memsrc-internal.h"
 
@@ -205,7 +206,7 @@ static int region_cmp(const void *a, const void *b)
 int procmaps_parse(const char *text, size_t len, struct mem_region **ret,
                    size_t *ret_n)
 {
-        struct mem_region *v = NULL, *nv;
+        struct mem_region *v = NULL;
         size_t n = 0, cap = 0, i;
         const char *p = text, *end = text + len, *nl;
         int r;
@@ -224,14 +225,9 @@ int procmaps_parse(const char *text, size_t len, struct mem_region **ret,
                         r = -E2BIG;
                         goto fail;
                 }
-                if (n == cap) {
-                        cap = cap ? cap * 2 : 64;
-                        nv = realloc(v, cap * sizeof(*v));
-                        if (!nv) {
-                                r = -ENOMEM;
-                                goto fail;
-                        }
-                        v = nv;
+                if (GROW(v, cap, n + 1, 64) < 0) {
+                        r = -ENOMEM;
+                        goto fail;
                 }
                 r = procmaps_parse_line(p, (size_t)(nl - p), &v[n]);
                 if (r < 0)
@@ -318,9 +314,9 @@ static bool smaps_field(const char *p, const char *end)
 static int smaps_read_once(pid_t pid, pid_t tid, struct mem_region **ret,
                            uint64_t **ret_resident, size_t *ret_n)
 {
-        struct mem_region *v = NULL, *nv;
-        uint64_t *res = NULL, *nres, kb;
-        size_t n = 0, cap = 0;
+        struct mem_region *v = NULL;
+        uint64_t *res = NULL, kb;
+        size_t n = 0, cap = 0, capres = 0;
         const char *p, *end, *nl, *q;
         char path[96], *text = NULL;
         size_t len = 0;
@@ -357,20 +353,9 @@ static int smaps_read_once(pid_t pid, pid_t tid, struct mem_region **ret,
                         r = -E2BIG;
                         goto fail;
                 }
-                if (n == cap) {
-                        cap = cap ? cap * 2 : 64;
-                        nv = realloc(v, cap * sizeof(*v));
-                        if (!nv) {
-                                r = -ENOMEM;
-                                goto fail;
-                        }
-                        v = nv;
-                        nres = realloc(res, cap * sizeof(*res));
-                        if (!nres) {
-                                r = -ENOMEM;
-                                goto fail;
-                        }
-                        res = nres;
+                if (GROW(v, cap, n + 1, 64) < 0 || GROW(res, capres, n + 1, 64) < 0) {
+                        r = -ENOMEM;
+                        goto fail;
                 }
                 r = procmaps_parse_line(p, (size_t)(nl - p), &v[n]);
                 if (r < 0)

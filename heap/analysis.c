@@ -14,6 +14,7 @@
 
 #include "analysis.h"
 #include "analysis-internal.h"
+#include "grow.h"
 #include "clock.h"
 #include "heap-build.h"
 
@@ -65,15 +66,8 @@ struct u32stack {
 
 static int u32_push(struct u32stack *s, uint32_t v)
 {
-        if (s->n == s->cap) {
-                size_t ncap = s->cap ? s->cap + s->cap / 2 : 4096;
-                uint32_t *na = realloc(s->a, ncap * sizeof(*na));
-
-                if (!na)
-                        return -ENOMEM;
-                s->a = na;
-                s->cap = ncap;
-        }
+        if (GROW(s->a, s->cap, s->n + 1, 4096) < 0)
+                return -ENOMEM;
         s->a[s->n++] = v;
         return 0;
 }
@@ -122,16 +116,9 @@ static int scc(const struct heap *h, const struct edge_filter *filt, const uint3
                         continue;
                 }
                 /* push s */
-                if (nf == capf) {
-                        size_t ncap = capf ? capf + capf / 2 : 1024;
-                        struct frame *nfs = realloc(fs, ncap * sizeof(*nfs));
-
-                        if (!nfs) {
-                                r = -ENOMEM;
-                                goto out;
-                        }
-                        fs = nfs;
-                        capf = ncap;
+                if (GROW(fs, capf, nf + 1, 1024) < 0) {
+                        r = -ENOMEM;
+                        goto out;
                 }
                 fs[nf++] = (struct frame){.pos = estart[s], .v = s, .root = 1};
                 rindex[s] = index++;
@@ -166,17 +153,9 @@ static int scc(const struct heap *h, const struct edge_filter *filt, const uint3
                                  * until it returns, so the parent then
                                  * takes the child's final rindex */
                                 f->pos = pos;
-                                if (nf == capf) {
-                                        size_t ncap = capf + capf / 2;
-                                        struct frame *nfs =
-                                                realloc(fs, ncap * sizeof(*nfs));
-
-                                        if (!nfs) {
-                                                r = -ENOMEM;
-                                                goto out;
-                                        }
-                                        fs = nfs;
-                                        capf = ncap;
+                                if (GROW(fs, capf, nf + 1, 1024) < 0) {
+                                        r = -ENOMEM;
+                                        goto out;
                                 }
                                 fs[nf++] = (struct frame){
                                         .pos = estart[w], .v = w, .root = 1};

@@ -21,6 +21,7 @@
 
 #include "analysis.h"
 #include "analysis-internal.h"
+#include "grow.h"
 #include "heap-build.h"
 
 #define NONE UINT32_MAX
@@ -244,15 +245,8 @@ static int dfs(struct dom *d, uint32_t s)
                 dfn[w] = ++d->next;
                 d->vertex[d->next] = w;
                 d->vi[d->next].parent = dfn[f->v];
-                if (nf == d->capf) {
-                        size_t ncap = d->capf + d->capf / 2;
-                        struct dfs_frame *nfs = realloc(d->fs, ncap * sizeof(*nfs));
-
-                        if (!nfs)
-                                return -ENOMEM;
-                        d->fs = nfs;
-                        d->capf = ncap;
-                }
+                if (GROW(d->fs, d->capf, nf + 1, 1024) < 0)
+                        return -ENOMEM;
                 d->fs[nf++] = (struct dfs_frame){.pos = estart[w], .v = w};
         }
         return 0;
@@ -330,15 +324,8 @@ static inline int eval(struct dom *d, uint32_t v, uint32_t last, uint32_t *ret)
                 return 0;
         }
         do {
-                if (ne == d->cape) {
-                        size_t ncap = d->cape ? d->cape + d->cape / 2 : 256;
-                        uint32_t *nes = realloc(d->es, ncap * sizeof(*nes));
-
-                        if (!nes)
-                                return -ENOMEM;
-                        d->es = nes;
-                        d->cape = ncap;
-                }
+                if (GROW(d->es, d->cape, ne + 1, 256) < 0)
+                        return -ENOMEM;
                 d->es[ne++] = x;
                 x = vi[x].parent;
         } while (vi[x].parent >= last);
@@ -496,16 +483,9 @@ static int type_retained(struct heap *h, const struct dom *d, const uint32_t *tp
                 t = tp[p];
                 if (onpath[t]++ == 0)
                         h->types[t].retained += retp[p];
-                if (nf == capf) {
-                        size_t ncap = capf + capf / 2;
-                        struct dfs_frame *nfs = realloc(fs, ncap * sizeof(*nfs));
-
-                        if (!nfs) {
-                                r = -ENOMEM;
-                                goto out;
-                        }
-                        fs = nfs;
-                        capf = ncap;
+                if (GROW(fs, capf, nf + 1, 1024) < 0) {
+                        r = -ENOMEM;
+                        goto out;
                 }
                 fs[nf++] = (struct dfs_frame){.pos = cstart[p], .v = p};
         }

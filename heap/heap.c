@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "grow.h"
 #include "heap-build.h"
 #include "utf8.h"
 
@@ -358,24 +359,18 @@ void *heap_big_calloc(size_t n, size_t size)
 }
 
 /* Grows *p (elsize-byte elements, capacity *cap) to hold at least need. */
+/* grow_array with the model's 64-bit capacities */
 static int grow(void **p, uint64_t *cap, uint64_t need, size_t elsize, uint64_t min)
 {
-        uint64_t ncap;
-        void *np;
+        size_t c = (size_t)*cap;
+        int r;
 
-        if (need <= *cap)
-                return 0;
-        ncap = *cap < min ? min : *cap + *cap / 2;
-        if (ncap < need)
-                ncap = need;
-        if (ncap > SIZE_MAX / elsize)
+        if (need > SIZE_MAX)
                 return -ENOMEM;
-        np = realloc(*p, ncap * elsize);
-        if (!np)
-                return -ENOMEM;
-        *p = np;
-        *cap = ncap;
-        return 0;
+        r = grow_array(p, &c, (size_t)need, elsize, (size_t)min);
+        if (r == 0)
+                *cap = c;
+        return r;
 }
 
 static int grow32(void **p, uint32_t *cap, uint64_t need, size_t elsize, uint64_t max)
