@@ -618,6 +618,59 @@ static bool collected_meanwhile(struct walker *w, const struct gcstate *gs,
         return false;
 }
 
+/* The last of walk_list_live's reads of a list broken at cut (where the
+ * forward walk from the head stopped after prev): read the rest from the
+ * tail, then decide.  The same break at every read while a collection ran
+ * is that collection (-EAGAIN; taken partial on the caller's last try);
+ * else without a walk back meeting it, a corruption (-EBADMSG); else what
+ * was read stays, the break counted.  reads: how many there were; taken:
+ * objects the forward walks gave. */
+static int live_give_up(struct walker *w, const struct gcstate *gs, const struct gclist *gl,
+                        const struct coll_mark *mark, uint64_t max, uint64_t prev,
+                        struct heap_problem *cut, bool same, int reads, uint32_t before,
+                        struct diag *d)
+{
+        char text[600];
+        bool met = false, collecting;
+        int r;
+
+        r = walk_back_live(w, gs, gl, max, prev, &met);
+        if (r < 0)
+                return r;
+        if (cut->node == gl->head)
+                cut->obj = 0;
+        cut->type = problem_type(w, cut->obj);
+        cut->recovered = met;
+        collecting = !met && same && collected_meanwhile(w, gs, mark);
+        if (collecting && !w->accept_collections) {
+                /* A collection keeps gc_refs in _gc_prev while it runs
+                 * (doc/internals.md §GC head): a long one breaks the list
+                 * the same way at every read, which is no corruption.  One
+                 * that ended meanwhile moved the counters. */
+                w->h->gc.collecting = true;
+                diag_set(d, -EAGAIN, "a garbage collection was running in the target while "
+                         "its GC lists were read");
+                diag_append(d, "hint: take the snapshot again; collections are short");
+                return -EAGAIN;
+        }
+        /* The last live try takes what a long collection left readable,
+         * partial, rather than calling its gc_refs in _gc_prev a corruption. */
+        if (collecting)
+                w->h->gc.collecting = true;
+        if (!met && same && !collecting) {
+                heap_add_problem(w->h, cut);
+                diag_set(d, -EBADMSG, "%s", heap_problem_text(w->h, cut, text, sizeof(text)));
+                diag_append(d, "it broke there at every one of %d reads: the list is corrupt, "
+                            "not changing; read from both ends it gave %u objects, and the "
+                            "rest of it cannot be reached", reads, w->h->nobjs - before);
+                return -EBADMSG;
+        }
+        /* Taken stays; a part of the list may be missing, which the
+         * problem says. */
+        check_report(w, cut);
+        return 0;
+}
+
 static int walk_list_live(struct walker *w, const struct gcstate *gs, const struct gclist *gl,
                           const struct coll_mark *mark, uint64_t max, int retries,
                           uint64_t *ret_count, struct diag *d)
@@ -698,50 +751,10 @@ static int walk_list_live(struct walker *w, const struct gcstate *gs, const stru
                 cut = why;
                 cut_prev = prev;
                 if (attempt >= retries) {
-                        char text[600];
-                        bool met = false;
-
-                        r = walk_back_live(w, gs, gl, max, prev, &met);
+                        r = live_give_up(w, gs, gl, mark, max, prev, &cut, same, attempt + 1,
+                                         before, d);
                         if (r < 0)
                                 return r;
-                        if (cut.node == gl->head)
-                                cut.obj = 0;
-                        cut.type = problem_type(w, cut.obj);
-                        cut.recovered = met;
-                        bool collecting = !met && same && collected_meanwhile(w, gs, mark);
-
-                        if (collecting && !w->accept_collections) {
-                                /* A collection keeps gc_refs in _gc_prev
-                                 * while it runs (doc/internals.md §GC head):
-                                 * a long one breaks the list the same way at
-                                 * every read, which is no corruption.  One
-                                 * that ended meanwhile moved the counters. */
-                                w->h->gc.collecting = true;
-                                diag_set(d, -EAGAIN, "a garbage collection was running in "
-                                         "the target while its GC lists were read");
-                                diag_append(d, "hint: take the snapshot again; collections "
-                                            "are short");
-                                return -EAGAIN;
-                        }
-                        /* The last live try takes what a long
-                         * collection left readable, partial, rather than
-                         * calling its gc_refs in _gc_prev a corruption. */
-                        if (collecting)
-                                w->h->gc.collecting = true;
-                        if (!met && same && !collecting) {
-                                heap_add_problem(w->h, &cut);
-                                diag_set(d, -EBADMSG, "%s",
-                                         heap_problem_text(w->h, &cut, text, sizeof(text)));
-                                diag_append(d, "it broke there at every one of %d reads: the "
-                                            "list is corrupt, not changing; read from both "
-                                            "ends it gave %u objects, and the rest of it "
-                                            "cannot be reached", attempt + 1,
-                                            w->h->nobjs - before);
-                                return -EBADMSG;
-                        }
-                        /* Taken stays; a part of the list may be missing,
-                         * which the problem says. */
-                        check_report(w, &cut);
                         break;
                 }
                 w->h->meta.live_retries++;
