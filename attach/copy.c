@@ -940,6 +940,38 @@ static void open_files(struct snap *s)
         }
 }
 
+/* The authoritative map of a stopped target (into s's regions), read
+ * through a thread held stopped that still has the mm (the leader if it is
+ * among them; it becomes cp's reader too), and the budget checked again
+ * against it: the map may have grown since pre was read. */
+static int map_while_stopped(struct snap *s, const struct ctx *c, struct copier *cp,
+                             uint64_t max_bytes, const struct mem_region *pre,
+                             const uint64_t *resident, size_t npre, struct diag *d)
+{
+        pid_t pid = c->pid;
+        int r;
+
+        cp->pid = 0;
+        for (size_t i = 0; i < c->n; i++)
+                if (c->t[i].state == T_STOPPED && (!cp->pid || c->t[i].tid == pid))
+                        cp->pid = c->t[i].tid;
+        r = procmaps_read_task(pid, cp->pid, &s->base.regions, &s->base.nregions);
+        /* an empty map: the address space is being torn down */
+        if (r == 0 && s->base.nregions == 0)
+                r = -ESRCH;
+        if (r < 0) {
+                if (r == -ESRCH)
+                        diag_set(d, r, "process %d exited during the snapshot", (int)pid);
+                else
+                        proc_explain_maps_error(d, pid, "maps", r);
+                return r;
+        }
+        /* new mappings count at their virtual size */
+        return snap_check_budget(pid, snap_copy_size_again(s->base.regions, s->base.nregions,
+                                                           pre, resident, npre),
+                                 max_bytes, d);
+}
+
 /* Copy mode.  pre/resident: the map read before the stop (smaps). */
 int snap_copy_take(pid_t pid, const struct snapshot_opts *opts, uint64_t max_bytes,
                    const struct mem_region *pre, const uint64_t *resident,
@@ -1002,29 +1034,7 @@ int snap_copy_take(pid_t pid, const struct snapshot_opts *opts, uint64_t max_byt
                 goto out;
         t_stopped = mono_ns();
 
-        /* process_vm_readv and maps need a thread that still has the mm:
-         * one we hold stopped, the leader if it is among them */
-        cp.pid = 0;
-        for (i = 0; i < c.n; i++)
-                if (c.t[i].state == T_STOPPED && (!cp.pid || c.t[i].tid == pid))
-                        cp.pid = c.t[i].tid;
-        /* the authoritative map is the one read while nothing runs */
-        r = procmaps_read_task(pid, cp.pid, &s->base.regions, &s->base.nregions);
-        /* an empty map: the address space is being torn down */
-        if (r == 0 && s->base.nregions == 0)
-                r = -ESRCH;
-        if (r < 0) {
-                if (r == -ESRCH)
-                        diag_set(d, r, "process %d exited during the snapshot", (int)pid);
-                else
-                        proc_explain_maps_error(d, pid, "maps", r);
-                goto out;
-        }
-        /* the map may have grown since: recheck with the new mappings
-         * counted at their virtual size */
-        r = snap_check_budget(pid, snap_copy_size_again(s->base.regions, s->base.nregions,
-                                              pre, resident, npre),
-                         max_bytes, d);
+        r = map_while_stopped(s, &c, &cp, max_bytes, pre, resident, npre, d);
         if (r < 0)
                 goto out;
         t_copy0 = mono_ns();
