@@ -336,6 +336,37 @@ static int wait_stop(pid_t tid, int *st, uint64_t deadline)
         }
 }
 
+/* Keeps sig, with tid's siginfo of it, to hand back at the detach (the
+ * first) or re-send after it (resend_extra); beyond FORK_MAX_SIGS, lost. */
+static void hold_signal(struct inject *in, pid_t tid, int sig)
+{
+        if (in->nsigs >= FORK_MAX_SIGS)
+                return;
+        in->sigs[in->nsigs].sig = sig;
+        if (ptrace(PTRACE_GETSIGINFO, tid, NULL, &in->sigs[in->nsigs].info) < 0)
+                memset(&in->sigs[in->nsigs].info, 0, sizeof(in->sigs[0].info));
+        in->nsigs++;
+}
+
+/* Blocks every signal but SIGTRAP on tid while it steps over the injected
+ * call: a signal that arrived meanwhile would be dequeued into a
+ * signal-delivery-stop, and only one signal (with its siginfo) can be
+ * handed back at detach.  Blocked, it stays queued in the kernel, siginfo
+ * and order intact, and is delivered once the original mask (*saved) is
+ * back.  SIGTRAP stays as it was: the step's trap is forced, and forcing a
+ * blocked signal resets the target's handler for it.  PTRACE_SETSIGMASK
+ * changes no memory.  False when the mask was left alone. */
+static bool block_all_but_trap(pid_t tid, uint64_t *saved)
+{
+        uint64_t block;
+
+        if (ptrace(PTRACE_GETSIGMASK, tid, (void *)sizeof(*saved), saved) < 0)
+                return false;
+        block = ~0ull & ~(1ull << (SIGTRAP - 1));
+        block |= *saved & (1ull << (SIGTRAP - 1));
+        return ptrace(PTRACE_SETSIGMASK, tid, (void *)sizeof(block), &block) == 0;
+}
+
 /* Runs in->nr on the stopped tracee c->t[ti] and puts everything back.
  * 0 with in->rax set (which may be -errno from the call), or < 0 if the
  * injection itself failed; in both cases the thread is left stopped with
@@ -347,7 +378,7 @@ static int inject_call(struct ctx *c, size_t ti, struct inject *in, struct diag 
 {
         struct tracee *t = &c->t[ti];
         struct user_regs_struct saved, regs, now;
-        uint64_t deadline, saved_mask = 0, block_mask;
+        uint64_t deadline, saved_mask = 0;
         int st, r, restarts = 0, ev, sig;
         bool interrupted = false, mask_set = false;
 
@@ -357,10 +388,7 @@ static int inject_call(struct ctx *c, size_t ti, struct inject *in, struct diag 
         /* a thread caught in a signal-delivery-stop: take its signal off
          * now, deliver it (same siginfo) at detach */
         if (t->sig) {
-                in->sigs[0].sig = t->sig;
-                if (ptrace(PTRACE_GETSIGINFO, t->tid, NULL, &in->sigs[0].info) < 0)
-                        memset(&in->sigs[0].info, 0, sizeof(in->sigs[0].info));
-                in->nsigs = 1;
+                hold_signal(in, t->tid, t->sig);
                 t->sig = 0;
         }
         if (ptrace(PTRACE_GETREGS, t->tid, NULL, &saved) < 0)
@@ -369,21 +397,7 @@ static int inject_call(struct ctx *c, size_t ti, struct inject *in, struct diag 
         if (saved.cs != 0x33)
                 return diag_set(d, -EOPNOTSUPP, "thread %d of process %d is not running 64-bit code",
                                 (int)t->tid, (int)c->pid);
-        /* Block every signal but SIGTRAP on this thread while it steps
-         * over the injected call: a signal that arrived meanwhile would be
-         * dequeued into a signal-delivery-stop, and only one signal (with
-         * its siginfo) can be handed back at detach.  Blocked, it stays
-         * queued in the kernel, siginfo and order intact, and is delivered
-         * once the original mask is back.  SIGTRAP stays as it was: the
-         * step's trap is forced, and forcing a blocked signal resets the
-         * target's handler for it.  PTRACE_SETSIGMASK changes no memory. */
-        if (ptrace(PTRACE_GETSIGMASK, t->tid, (void *)sizeof(saved_mask), &saved_mask) == 0) {
-                block_mask = ~0ull & ~(1ull << (SIGTRAP - 1));
-                block_mask |= saved_mask & (1ull << (SIGTRAP - 1));
-                if (ptrace(PTRACE_SETSIGMASK, t->tid, (void *)sizeof(block_mask),
-                           &block_mask) == 0)
-                        mask_set = true;
-        }
+        mask_set = block_all_but_trap(t->tid, &saved_mask);
         injected_regs(&saved, in, &regs);
         if (ptrace(PTRACE_SETREGS, t->tid, NULL, &regs) < 0) {
                 r = diag_set(d, -errno, "cannot set the registers of thread %d: %s",
@@ -443,14 +457,7 @@ static int inject_call(struct ctx *c, size_t ti, struct inject *in, struct diag 
                         break;
                 } else if (ev == 0) {
                         /* a real signal arrived: hold it for the detach */
-                        if (in->nsigs < FORK_MAX_SIGS) {
-                                in->sigs[in->nsigs].sig = sig;
-                                if (ptrace(PTRACE_GETSIGINFO, t->tid, NULL,
-                                           &in->sigs[in->nsigs].info) < 0)
-                                        memset(&in->sigs[in->nsigs].info, 0,
-                                               sizeof(in->sigs[0].info));
-                                in->nsigs++;
-                        }
+                        hold_signal(in, t->tid, sig);
                 }
                 /* event stops (group stop, our interrupt) and held
                  * signals: step on */
