@@ -1066,32 +1066,55 @@ static void helper_end(const struct helper_args *a, pid_t child, int rep_w)
         write_all(rep_w, &em, sizeof(em));
 }
 
-static void helper_main(const struct helper_args *a, int req_r, int rep_w)
+/* Terminal and kill signals are the tool's business: the helper finishes
+ * (or undoes) what it started and follows the tool out when the request
+ * pipe closes.  SIGALRM ends a blocking wait (no SA_RESTART). */
+static void helper_signals(void)
 {
         static const int quiet[] = { SIGINT, SIGQUIT, SIGHUP, SIGTERM, SIGPIPE };
+        struct sigaction sa;
+
+        for (size_t i = 0; i < sizeof(quiet) / sizeof(quiet[0]); i++)
+                signal(quiet[i], SIG_IGN);
+        signal(SIGCHLD, SIG_DFL);
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_alarm;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGALRM, &sa, NULL);
+}
+
+/* The tool's next one-byte request on req_r, or 0 once it is gone (EOF,
+ * an error). */
+static char next_cmd(int req_r)
+{
+        struct pollfd p = { .fd = req_r, .events = POLLIN };
+        char cmd;
+        int r;
+
+        for (;;) {
+                p.revents = 0;
+                r = poll(&p, 1, -1);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r < 0 || read(req_r, &cmd, 1) != 1)
+                        return 0;
+                return cmd ? cmd : 0;
+        }
+}
+
+static void helper_main(const struct helper_args *a, int req_r, int rep_w)
+{
         struct ctx c = { .pid = a->pid, .wait_stop = wait_stop };
         struct inject in = { .gadget = a->gadget, .nr = SYS_clone };
         struct ready_msg rm;
         struct fork_msg fm;
         struct diag d = {0};
-        struct pollfd p = { .fd = req_r, .events = POLLIN };
-        struct sigaction sa;
         uint64_t t_stopped = 0, t_fork0 = 0, t0 = mono_ns();
         ssize_t ti;
-        size_t i;
         char cmd;
         int r;
 
-        /* Terminal and kill signals are the tool's business: the helper
-         * finishes (or undoes) what it started and follows the tool out
-         * when the request pipe closes. */
-        for (i = 0; i < sizeof(quiet) / sizeof(quiet[0]); i++)
-                signal(quiet[i], SIG_IGN);
-        signal(SIGCHLD, SIG_DFL);
-        memset(&sa, 0, sizeof(sa));
-        sa.sa_handler = on_alarm;      /* no SA_RESTART: it ends a wait */
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGALRM, &sa, NULL);
+        helper_signals();
         memset(&fm, 0, sizeof(fm));
         memset(&rm, 0, sizeof(rm));
         rm.unsafe = helper_escape(a, rm.why, sizeof(rm.why));
@@ -1102,15 +1125,8 @@ static void helper_main(const struct helper_args *a, int req_r, int rep_w)
          * died meanwhile (EOF): then the target was never touched. */
         if (write_all(rep_w, &rm, sizeof(rm)) < 0)
                 return;
-        for (;;) {
-                p.revents = 0;
-                r = poll(&p, 1, -1);
-                if (r < 0 && errno == EINTR)
-                        continue;
-                if (r < 0 || read(req_r, &cmd, 1) != 1 || cmd != 'g')
-                        return;
-                break;
-        }
+        if (next_cmd(req_r) != 'g')
+                return;
 
         c.t = calloc(SNAP_MAX_THREADS, sizeof(*c.t));
         if (!c.t) {
@@ -1184,14 +1200,9 @@ reply:
         if (fm.r < 0)
                 return;
         /* hold the child until asked, or until the tool goes away */
-        for (;;) {
-                p.revents = 0;
-                r = poll(&p, 1, -1);
-                if (r < 0 && errno == EINTR)
-                        continue;
-                if (r < 0 || read(req_r, &cmd, 1) != 1 || cmd == 'e')
-                        break;
-        }
+        do
+                cmd = next_cmd(req_r);
+        while (cmd && cmd != 'e');
         helper_end(a, fm.child, rep_w);
 }
 
@@ -1579,6 +1590,46 @@ static pid_t spawn_helper(const struct helper_args *a, int *ret_sock)
         return h;
 }
 
+/* Waits for the helper h to end (it ends once its socket closes). */
+static void reap(pid_t h)
+{
+        int st;
+
+        while (waitpid(h, &st, 0) < 0 && errno == EINTR)
+                ;
+}
+
+/* What a fork snapshot reports: the helper's timings and, in
+ * stats->warning, what the user must know (an unsafe helper, a child that
+ * did not stop where expected, the copy-on-write growth while it lives). */
+static void fill_stats(struct snapshot_stats *stats, const struct ready_msg *rm,
+                       const struct fork_msg *fm, pid_t h, pid_t pid)
+{
+        size_t n;
+
+        stats->mode_used = SNAPSHOT_FORK;
+        stats->pause_ms = fm->pause_ms;
+        stats->stop_ms = fm->stop_ms;
+        stats->fork_ms = fm->fork_ms;
+        stats->prep_ms = rm->prep_ms;
+        stats->threads = fm->threads;
+        stats->child_pid = fm->child;
+        stats->warning[0] = '\0';
+        if (rm->unsafe)
+                snprintf(stats->warning, sizeof(stats->warning),
+                         "fork mode is not kill-safe here (%s): if the fork helper (pid %d) is killed during its injection (about a millisecond) process %d can crash (" FORK_UNSAFE_RATE "), and if it is killed while the forked child lives, the child's zombie stays in process %d until it exits; ",
+                         rm->why, (int)h, (int)pid, (int)pid);
+        n = strlen(stats->warning);
+        if (!fm->child_pristine)
+                snprintf(stats->warning + n, sizeof(stats->warning) - n,
+                         "the forked child %d did not stop where expected", (int)fm->child);
+        else
+                snprintf(stats->warning + n, sizeof(stats->warning) - n,
+                         "copy-on-write: process %d may grow by up to %llu MiB while the forked child %d lives; end it early",
+                         (int)pid, (unsigned long long)(stats->writable_bytes >> 20),
+                         (int)fm->child);
+}
+
 int snap_fork_take(pid_t pid, const struct snapshot_opts *opts, bool require_safe,
                    struct memsrc **ret, struct snapshot_stats *stats,
                    int *ret_fallback, struct diag *d)
@@ -1625,8 +1676,7 @@ int snap_fork_take(pid_t pid, const struct snapshot_opts *opts, bool require_saf
         r = write_all(sock, "g", 1);
         if (r < 0) {
                 close(sock);
-                while (waitpid(h, &st, 0) < 0 && errno == EINTR)
-                        ;
+                reap(h);
                 *ret_fallback = SNAP_FORK_FALLBACK;
                 return diag_set(d, -EPROTO, "the fork helper (pid %d) died", (int)h);
         }
@@ -1643,8 +1693,7 @@ int snap_fork_take(pid_t pid, const struct snapshot_opts *opts, bool require_saf
         }
         if (fm.r < 0) {
                 close(sock);
-                while (waitpid(h, &st, 0) < 0 && errno == EINTR)
-                        ;
+                reap(h);
                 *ret_fallback = fm.fallback ? SNAP_FORK_FALLBACK : SNAP_FORK_NO_FALLBACK;
                 fm.msg[sizeof(fm.msg) - 1] = '\0';
                 diag_set(d, fm.r, "%s", fm.msg[0] ? fm.msg : strerror(-fm.r));
@@ -1687,31 +1736,8 @@ int snap_fork_take(pid_t pid, const struct snapshot_opts *opts, bool require_saf
         }
         /* the target runs again: reading ahead costs it nothing */
         f->pf_running = pthread_create(&f->pf, NULL, fsrc_prefetch, f) == 0;
-        if (stats) {
-                size_t n;
-
-                stats->mode_used = SNAPSHOT_FORK;
-                stats->pause_ms = fm.pause_ms;
-                stats->stop_ms = fm.stop_ms;
-                stats->fork_ms = fm.fork_ms;
-                stats->prep_ms = rm.prep_ms;
-                stats->threads = fm.threads;
-                stats->child_pid = fm.child;
-                stats->warning[0] = '\0';
-                if (rm.unsafe)
-                        snprintf(stats->warning, sizeof(stats->warning),
-                                 "fork mode is not kill-safe here (%s): if the fork helper (pid %d) is killed during its injection (about a millisecond) process %d can crash (" FORK_UNSAFE_RATE "), and if it is killed while the forked child lives, the child's zombie stays in process %d until it exits; ",
-                                 rm.why, (int)h, (int)pid, (int)pid);
-                n = strlen(stats->warning);
-                if (!fm.child_pristine)
-                        snprintf(stats->warning + n, sizeof(stats->warning) - n,
-                                 "the forked child %d did not stop where expected", (int)fm.child);
-                else
-                        snprintf(stats->warning + n, sizeof(stats->warning) - n,
-                                 "copy-on-write: process %d may grow by up to %llu MiB while the forked child %d lives; end it early",
-                                 (int)pid, (unsigned long long)(stats->writable_bytes >> 20),
-                                 (int)fm.child);
-        }
+        if (stats)
+                fill_stats(stats, &rm, &fm, h, pid);
         *ret = &f->base;
         return 0;
 fail:
@@ -1719,8 +1745,7 @@ fail:
                 memsrc_free(&f->base);
         } else {
                 close(sock);
-                while (waitpid(h, &st, 0) < 0 && errno == EINTR)
-                        ;
+                reap(h);
         }
         *ret_fallback = SNAP_FORK_FALLBACK;
         return r;
