@@ -134,9 +134,17 @@ def sqla_listeners_setup():
     def owner():
         return engine.dispatch.before_cursor_execute.listeners
     def exclusive():
-        # each listener, its defaults and the payload they hold
-        return [o for f in owner() if getattr(f, '__name__', '') == 'audit'
-                for o in (f, f.__defaults__, f.__defaults__[0], f.__defaults__[0][0])]
+        # each listener: SQLAlchemy's wrapper, its closure and cell, the
+        # audit function in it, its defaults and the payload they hold
+        out = []
+        for f in owner():
+            cells = [c for c in (f.__closure__ or ()) if getattr(c.cell_contents, '__name__',
+                                                                 '') == 'audit']
+            for c in cells:
+                a = c.cell_contents
+                out += [f, f.__closure__, c, a, a.__defaults__, a.__defaults__[0],
+                        a.__defaults__[0][0]]
+        return out
     return grow, owner, '__main__.engine.dispatch.before_cursor_execute.listeners', exclusive
 
 
