@@ -87,7 +87,8 @@ def flask_cache_setup():
 
     @app.route('/page/<int:n>')
     def page(n):
-        body = {'n': n, 'body': 'p%d-' % n + 'x' * 200, 'links': ['/page/%d' % i for i in range(4)]}
+        body = {'n': n, 'body': 'p%d-' % n + 'x' * 200,
+                'links': ['/page/%d' % i for i in range(4)]}
         _page_cache['/page/%d' % n] = body
         return jsonify(n=n)
 
