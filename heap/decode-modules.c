@@ -324,6 +324,20 @@ int dec_lock(struct walker *w, uint64_t obj, struct tinfo *t)
         return emit_own_type(w, t, DK_LOCK);
 }
 
+/* Modules/_sqlite/statement.c: from 3.11 on the statement keeps no object
+ * (stmt_traverse visits its heap type alone); 3.10's also visits the sql
+ * str, a member of a private struct no layout describes, so there it
+ * stays opaque as before. */
+int dec_sqlstmt(struct walker *w, uint64_t obj, struct tinfo *t)
+{
+        (void)obj;
+        if (!py_at_least(w->l->version_hex, 3, 11)) {
+                w->cur_opaque = true;
+                return 0;
+        }
+        return emit_own_type(w, t, DK_SQLSTMT);
+}
+
 /* Objects/: iterators keep what they iterate (listiter_traverse, ...) */
 TYPED_DECODER(dec_mappingproxy, DK_MAPPINGPROXY, LS_MAPPINGPROXY,
               { LF_MAPPINGPROXY_MAPPING, CL_MAPPING })

@@ -146,6 +146,8 @@
          * visit their type */ \
         K(LOCK, dec_lock, GENERIC, BY_TYPE, (), ("_thread.lock", "_thread.RLock", \
           "_socket.socket"), NO_EXC) \
+        /* a GC type from 3.10 on; 3.11+ visit only the type */ \
+        K(SQLSTMT, dec_sqlstmt, GENERIC, BY_TYPE, (), ("sqlite3.Statement"), NO_EXC) \
         K(MAPPINGPROXY, dec_mappingproxy, GENERIC, BY_TYPE, (), ("mappingproxy"), NO_EXC) \
         K(LISTITER, dec_listiter, GENERIC, BY_TYPE, (), ("list_iterator"), NO_EXC) \
         K(TUPLEITER, dec_tupleiter, GENERIC, BY_TYPE, (), ("tuple_iterator"), NO_EXC) \

@@ -158,10 +158,34 @@ struct tcount {
         uint64_t n;
 };
 
+/* An owner's share as the suspects count it: itself and what its
+ * credited items dominate, in both heaps alike (a thread that its own
+ * frame holds too still counts under threading._active). */
+struct share {
+        uint64_t retained, objects, nnew;
+};
+
+/* slot[i]: 1 + the index of the share of object i, 0 for none. */
+static void credited_shares(const struct heap *h, const uint32_t *holder, const uint32_t *slot,
+                            const uint64_t *count, const uint64_t *nnew, struct share *sh)
+{
+        for (uint32_t x = 0; x < h->nobjs; x++) {
+                uint32_t o = holder[x];
+                struct share *t;
+
+                if (o >= h->nobjs || !slot[o])
+                        continue;
+                t = &sh[slot[o] - 1];
+                t->retained += h->retained[x];
+                t->objects += count[x];
+                t->nnew += nnew ? nnew[x] : 0;
+        }
+}
+
 /* "200 × dict, 120 × str": the commonest types of the new objects under
- * owner, from its dominated subtree. */
-static void describe_new(const struct heap *h, const uint8_t *is_new, uint32_t owner,
-                         char *out, size_t len)
+ * owner: in the dominated subtrees of the items credited to it. */
+static void describe_new(const struct heap *h, const uint8_t *is_new, const uint32_t *holder,
+                         uint32_t owner, char *out, size_t len)
 {
         struct tcount top[NEW_TYPES] = {{0}};
         size_t used = 0;
@@ -172,9 +196,10 @@ static void describe_new(const struct heap *h, const uint8_t *is_new, uint32_t o
 
                 if (!is_new[v])
                         continue;
-                while (u != NONE && u != owner && steps++ < 4096)
+                while (u != NONE && u < h->nobjs && u != owner && holder[u] != owner &&
+                       steps++ < 4096)
                         u = h->idom[u];
-                if (u != owner)
+                if (u == NONE || u >= h->nobjs || (u != owner && holder[u] != owner))
                         continue;
                 for (int k = 0; k < NEW_TYPES; k++) {
                         if (top[k].n && top[k].type != h->objs[v].type)
@@ -208,6 +233,8 @@ int heap_growth_compute(const struct heap *old, const struct heap *cur, uint32_t
         struct heap_diff *diff = NULL;
         uint64_t *ccount = NULL, *cnew = NULL, *ocount = NULL, *onew = NULL;
         uint8_t *is_new = NULL;
+        uint32_t *cholder = NULL, *oholder = NULL, *cslot = NULL, *oslot = NULL;
+        struct share *csh = NULL, *osh = NULL;
         struct heap_owner_growth *v = NULL;
         uint32_t n = 0;
         int r;
@@ -225,8 +252,17 @@ int heap_growth_compute(const struct heap *old, const struct heap *cur, uint32_t
         ocount = malloc(sizeof(*ocount) * ((size_t)old->nobjs + 1));
         onew = malloc(sizeof(*onew) * ((size_t)old->nobjs + 1));
         v = calloc(s.n ? s.n : 1, sizeof(*v));
-        if (r >= 0 && (!is_new || !ccount || !cnew || !ocount || !onew || !v))
+        cslot = calloc((size_t)cur->nobjs + 1, sizeof(*cslot));
+        oslot = calloc((size_t)old->nobjs + 1, sizeof(*oslot));
+        csh = calloc(s.n ? s.n : 1, sizeof(*csh));
+        osh = calloc(s.n ? s.n : 1, sizeof(*osh));
+        if (r >= 0 && (!is_new || !ccount || !cnew || !ocount || !onew || !v || !cslot ||
+                       !oslot || !csh || !osh))
                 r = -ENOMEM;
+        if (r >= 0)
+                r = heap_suspects_holders(cur, &cholder);
+        if (r >= 0)
+                r = heap_suspects_holders(old, &oholder);
         if (r < 0)
                 goto out;
         for (uint32_t k = 0; k < diff->nnew; k++)
@@ -235,28 +271,44 @@ int heap_growth_compute(const struct heap *old, const struct heap *cur, uint32_t
         if ((r = subtree_sums(cur, is_new, ccount, cnew)) < 0 ||
             (r = subtree_sums(old, NULL, ocount, onew)) < 0)
                 goto out;
+        /* the owners, matched in the older heap by their paths */
+        for (uint32_t k = 0; k < s.n; k++) {
+                uint32_t o;
+
+                v[k].owner = s.v[k].owner;
+                v[k].old_owner = NONE;
+                if (s.v[k].name.path[0] == '<')
+                        continue;
+                o = heap_growth_match(old, cur, s.v[k].owner);
+                v[k].old_owner = o;
+                if (!cslot[s.v[k].owner])
+                        cslot[s.v[k].owner] = k + 1;
+                if (o != NONE && !oslot[o])
+                        oslot[o] = k + 1;
+        }
+        credited_shares(cur, cholder, cslot, ccount, cnew, csh);
+        credited_shares(old, oholder, oslot, ocount, NULL, osh);
         for (uint32_t k = 0; k < s.n; k++) {
                 const struct heap_suspect *sp = &s.v[k];
                 struct heap_owner_growth *g = &v[n];
-                uint32_t o;
+                uint32_t o = v[k].old_owner, cs = cslot[sp->owner] - 1;
 
                 /* reached only from a root with no name (C code): no path
                  * finds it again in the other snapshot */
                 if (sp->name.path[0] == '<')
                         continue;
-                o = heap_growth_match(old, cur, sp->owner);
 
                 *g = (struct heap_owner_growth){ .name = sp->name, .owner = sp->owner,
                                                  .old_owner = o };
-                g->new_retained = cur->retained[sp->owner];
-                g->new_objects = ccount[sp->owner];
+                g->new_retained = cur->objs[sp->owner].size + csh[cs].retained;
+                g->new_objects = 1 + csh[cs].objects;
+                g->new_objs = (uint64_t)is_new[sp->owner] + csh[cs].nnew;
                 if (o != NONE) {
-                        g->old_retained = old->retained[o];
-                        g->old_objects = ocount[o];
+                        g->old_retained = old->objs[o].size + osh[oslot[o] - 1].retained;
+                        g->old_objects = 1 + osh[oslot[o] - 1].objects;
                 }
                 g->dretained = (int64_t)g->new_retained - (int64_t)g->old_retained;
                 g->dobjects = (int64_t)g->new_objects - (int64_t)g->old_objects;
-                g->new_objs = cnew[sp->owner];
                 memcpy(g->accumulates, sp->accumulates, sizeof(g->accumulates));
                 if (g->dretained <= 0 && g->dobjects <= 0)
                         continue;
@@ -267,7 +319,7 @@ int heap_growth_compute(const struct heap *old, const struct heap *cur, uint32_t
                 n = max ? max : 10;
         for (uint32_t k = 0; k < n; k++)
                 if (v[k].new_objs)
-                        describe_new(cur, is_new, v[k].owner, v[k].new_types,
+                        describe_new(cur, is_new, cholder, v[k].owner, v[k].new_types,
                                      sizeof(v[k].new_types));
         ret->n = n;
         ret->v = v;
@@ -276,6 +328,12 @@ out:
         heap_suspects_release(&s);
         heap_diff_free(diff);
         free(is_new);
+        free(cholder);
+        free(oholder);
+        free(cslot);
+        free(oslot);
+        free(csh);
+        free(osh);
         free(ccount);
         free(cnew);
         free(ocount);

@@ -10,10 +10,12 @@
  * Owners reached only from roots with no name (held by C code) have no
  * path to follow and are left out.
  *
- * Sizes are the dominator tree's (retained bytes and objects under the
- * owner), in both heaps, so the two sides are measured alike.  The objects
- * under an owner that the older heap did not have (heap_diff: same address
- * and same type is the same object) are counted as new, by type.
+ * Sizes are the suspects' (heap_suspects_holders): the owner and the
+ * dominator subtrees of the items credited to it, in both heaps, so the
+ * two sides are measured alike and a thread its own frame also holds
+ * counts under threading._active.  The objects among them that the older
+ * heap did not have (heap_diff: same address and same type is the same
+ * object) are counted as new, by type.
  *
  * The result owns its data (heap_growth_release).  0, -EINVAL (a heap not
  * analysed), -ENOMEM.
@@ -32,7 +34,7 @@ struct heap_owner_growth {
         uint32_t owner;               /* object index in the newer heap */
         uint32_t old_owner;           /* in the older heap; UINT32_MAX: none */
         uint64_t old_retained, new_retained;
-        uint64_t old_objects, new_objects;   /* under the owner (dominated) */
+        uint64_t old_objects, new_objects;   /* under the owner (credited) */
         int64_t dretained, dobjects;
         uint64_t new_objs;            /* objects under it the older heap lacks */
         char new_types[256];          /* "200 × dict, 200 × str" (the most) */

@@ -895,6 +895,34 @@ out:
         return r;
 }
 
+int heap_suspects_holders(const struct heap *h, uint32_t **ret)
+{
+        struct scratch s = {0};
+        int r = 0;
+
+        if (!h || !ret || !h->analysed || !h->idom || !h->retained || !h->pred_start)
+                return -EINVAL;
+        s.n = h->nobjs;
+        s.holder = malloc(sizeof(*s.holder) * ((size_t)s.n + 1));
+        s.score = malloc(sizeof(*s.score) * ((size_t)s.n + 1));
+        s.items = malloc(sizeof(*s.items) * ((size_t)s.n + 1));
+        s.structure = malloc((size_t)s.n + 1);
+        if (!s.holder || !s.score || !s.items || !s.structure) {
+                r = -ENOMEM;
+                goto out;
+        }
+        mark_structure(h, &s);
+        credit_holders(h, &s);
+        *ret = s.holder;
+        s.holder = NULL;
+out:
+        free(s.holder);
+        free(s.score);
+        free(s.items);
+        free(s.structure);
+        return r;
+}
+
 void heap_suspects_release(struct heap_suspects *s)
 {
         if (!s)

@@ -74,6 +74,11 @@ struct heap_suspects {
 int heap_suspects_compute(const struct heap *h, uint32_t max, struct heap_suspects *ret);
 void heap_suspects_release(struct heap_suspects *s);
 
+/* Per object, the owner it is credited to (UINT32_MAX: none), as the
+ * suspects count them; an owner's items are the objects credited to it.
+ * The caller frees *ret.  0, -EINVAL, -ENOMEM. */
+int heap_suspects_holders(const struct heap *h, uint32_t **ret);
+
 /* The name of obj's shortest path from a root (heap_path_from_root).  No
  * root: root_kind HEAP_ROOT__COUNT and the path is the object's type. */
 int heap_owner_name(const struct heap *h, uint32_t obj, struct heap_owner_name *ret);

@@ -712,7 +712,28 @@ def m_misc():
     node = ast.parse('a = b').body[0]
     node.owner = x
     x.append(node)
+    try:
+        import sqlite3
+    except ImportError:
+        return x
+    # a connection keeps its prepared statements in its cache
+    con = sqlite3.connect(':memory:')
+    con.execute('select %d' % id(x)).fetchall()
+    x.append(con)
     return x
+
+
+def sqlite_statement_type():
+    """sqlite3.Statement where the tool decodes it (3.11+: 3.10's keeps its
+    sql in a struct no layout describes); its type is not exported."""
+    import gc
+    if sys.version_info < (3, 11):
+        return []
+    for o in gc.get_objects():
+        t = type(o)
+        if t.__name__ == 'Statement' and t.__module__ == 'sqlite3':
+            return [t]
+    return []
 
 
 MODULES = [m_asyncio_tasks, m_contextvars, m_thread_local, m_io, m_itertools, m_misc]
@@ -743,7 +764,7 @@ def module_types():
             type(iter({})), type(iter({}.items())), type(iter(int, 1))]
     import ast
     out += [ast.Assign, ast.Name, ast.Store, ast.Load]
-    return out
+    return out + sqlite_statement_type()
 
 
 EXTRA = [
