@@ -269,6 +269,13 @@ const struct mkey store_meta_keys[N_META_KEYS] = {
         MKV("layout_inferred", MK_TEXT, layout_inferred, 5),
         MKV("layout_gapped", MK_TEXT, layout_gapped, 5),
         MKV("layout_experimental", MK_INT, layout_experimental, 5),
+        MKV("n_native", MK_INT, nnative, 6),
+        MKV("n_untracked_edges", MK_INT, nuedges, 6),
+        MKV("native_checksum", MK_TEXT, native_checksum, 6),
+        MKV("rss", MK_INT, rss, 6),
+        MKV("arenas_used", MK_INT, arenas_used, 6),
+        MKV("arenas_free", MK_INT, arenas_free, 6),
+        MKV("arenas_why", MK_TEXT, arenas_why, 6),
 };
 _Static_assert(sizeof(store_meta_keys) / sizeof(store_meta_keys[0]) == N_META_KEYS,
                "N_META_KEYS must count store_meta_keys");
@@ -292,8 +299,10 @@ const char store_schema_sql[] =
         " opaque INTEGER, retained INTEGER);\n"
         "CREATE TABLE objects(obj_id INTEGER PRIMARY KEY, addr INTEGER, type_id INTEGER,"
         " gen TEXT, refcnt INTEGER, size INTEGER, flags INTEGER, retained INTEGER,"
-        " idom INTEGER, root TEXT, preview TEXT);\n"
+        " idom INTEGER, root TEXT, preview TEXT, native INTEGER);\n"
         "CREATE TABLE labels(label_id INTEGER PRIMARY KEY, text TEXT);\n"
+        "CREATE TABLE untracked_edges(src INTEGER, ord INTEGER, dst INTEGER,"
+        " label_id INTEGER, idx INTEGER, PRIMARY KEY (src, ord)) WITHOUT ROWID;\n"
         "CREATE TABLE edges(src INTEGER, ord INTEGER, dst INTEGER, label_id INTEGER,"
         " idx INTEGER, PRIMARY KEY (src, ord)) WITHOUT ROWID;\n"
         "CREATE TABLE cycles(cycle_id INTEGER PRIMARY KEY, members INTEGER, bytes INTEGER,"
@@ -410,10 +419,13 @@ uint64_t store_model_checksum(const struct heap *h)
                 cs_word(&s, o->size);
                 cs_word(&s, (uint64_t)o->refcnt);
                 cs_word(&s, o->type | (uint64_t)o->gen << 32 | (uint64_t)o->flags << 40);
-                cs_word(&s, h->edge_start[i]);
+                /* the tracked objects' edges only: those of untracked
+                 * objects (format 6) are meta.native_checksum's, so that
+                 * older readers, which do not load them, agree */
+                cs_word(&s, h->edge_start[i < h->ntracked ? i : h->ntracked]);
         }
-        cs_word(&s, h->nedges);
-        for (uint64_t e = 0; e < h->nedges; e++)
+        cs_word(&s, h->edge_start[h->ntracked]);
+        for (uint64_t e = 0; e < h->edge_start[h->ntracked]; e++)
                 cs_word(&s, h->edge_dst[e] | (uint64_t)h->edge_label[e] << 32);
         cs_word(&s, h->ngc_garbage);
         for (uint32_t i = 0; i < h->ngc_garbage; i++)
@@ -473,6 +485,27 @@ uint64_t store_model_checksum(const struct heap *h)
         store_cs_str(&s, m->snapshot_mode);
         cs_word(&s, store_dbl_bits(m->symbols_ms));
         store_cs_str(&s, m->layout_disagreements);
+        return s;
+}
+
+/* The native bytes: a checksum of their own (meta.native_checksum), so
+ * that a reader of format 5 or older, which knows neither the column nor
+ * the key, still accepts the file. */
+uint64_t store_native_checksum(const struct heap *h)
+{
+        uint64_t s = 0x6e617469766531ULL;  /* "native1" */
+
+        cs_word(&s, h->nobjs);
+        for (uint32_t i = 0; h->native && i < h->nobjs; i++)
+                if (h->native[i]) {
+                        cs_word(&s, i);
+                        cs_word(&s, h->native[i]);
+                }
+        for (uint32_t i = h->ntracked; i < h->nobjs; i++)
+                for (uint64_t e = h->edge_start[i]; e < h->edge_start[i + 1]; e++) {
+                        cs_word(&s, i);
+                        cs_word(&s, h->edge_dst[e] | (uint64_t)h->edge_label[e] << 32);
+                }
         return s;
 }
 
