@@ -10,7 +10,8 @@
  * the GC lists, in walk order; [ntracked, nobjs) are objects that tracked
  * objects refer to but that are not on any GC list (str, int, untracked
  * tuples/dicts, static types, ...): their gen is HEAP_GEN_UNTRACKED and they
- * have no outgoing edges recorded.
+ * have no outgoing edges recorded, except a numpy view's edge to its base
+ * (heap/native.c), which no tp_traverse reports.
  *
  * Edges are in CSR form: the referents of object i are
  * edge_dst[edge_start[i] .. edge_start[i+1]), in tp_traverse order, each with

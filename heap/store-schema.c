@@ -26,7 +26,7 @@
  *
  * meta(key TEXT PRIMARY KEY, value)            one row per fact, typed
  *   format           'pyleak-attach-dump' (what makes the file a dump)
- *   format_version   4: the schema version the file was written with
+ *   format_version   6: the schema version the file was written with
  *   min_reader       1: the oldest format_version a reader may support and
  *                    still read this file.  Additive changes (new tables,
  *                    columns, meta keys) raise format_version only; a
@@ -84,6 +84,19 @@
  *                    4, 4.0 and '4' differ); a row added to meta changes
  *                    it too.  Checked whenever present, whatever
  *                    format_version says
+ *   n_native, n_untracked_edges
+ *                    (format 6+) objects with native bytes, rows of
+ *                    untracked_edges
+ *   native_checksum  (format 6+) hex 64-bit hash of objects.native and of
+ *                    untracked_edges; apart from checksum (which covers
+ *                    the tracked objects' edges only) so that a format-5
+ *                    reader, which knows neither, still accepts the file
+ *   rss              (format 6+) the target's VmRSS in bytes at snapshot
+ *                    time, -1 when unknown (core files)
+ *   arenas_used, arenas_free
+ *                    (format 6+) pymalloc's arenas in use and their free
+ *                    pools, in bytes; -1 when unknown
+ *   arenas_why       (format 6+) why they are unknown ('' when known)
  *
  * gc_state(enabled, collecting, debug, threshold0, threshold1, threshold2,
  *          count0, count1, count2, frozen)     exactly one row
@@ -100,7 +113,7 @@
  *   retained: bytes freed if every instance went away
  *
  * objects(obj_id INTEGER PRIMARY KEY, addr, type_id, gen, refcnt, size,
- *         flags, retained, idom, root, preview)
+ *         flags, retained, idom, root, preview, native)
  *   gen       '0', '1', '2', 'permanent' (gc.freeze()), or 'untracked'
  *   refcnt    ob_refcnt (sys.getrefcount(x) - 1); immortal objects
  *             (3.12+) show a huge value
@@ -125,6 +138,11 @@
  *             code objects, "module 'name'", "class 'mod.Name'".  A column
  *             rather than a table: a million previews cost a fraction of
  *             what a million more rows would
+ *   native    (format 6+) native bytes: the buffer outside the object
+ *             that it owns (a bytearray's allocation, an array.array's
+ *             items, a numpy array's shape and own data; see
+ *             heap/native.c), which size leaves out and retained
+ *             includes; NULL when none
  *
  * labels(label_id INTEGER PRIMARY KEY, text)
  *   edge labels other than item indices: '.attr', "['key']", '<key>',
@@ -133,8 +151,12 @@
  * edges(src, ord, dst, label_id, idx)  PRIMARY KEY (src, ord)
  *   one row per reference src -> dst (obj_ids); ord is the position in the
  *   source's tp_traverse order (0, 1, ...); only tracked objects
- *   have outgoing edges.  The label is labels.text for label_id, or '[idx]'
- *   (a sequence item) when label_id is NULL.
+ *   have outgoing edges here.  The label is labels.text for label_id, or
+ *   '[idx]' (a sequence item) when label_id is NULL.
+ * untracked_edges(src, ord, dst, label_id, idx)  PRIMARY KEY (src, ord)
+ *   (format 6+) the same for the few untracked objects whose references the
+ *   walker records: a numpy array that is a view, '.base' to its base (no
+ *   tp_traverse reports it; it is what keeps the base's data alive)
  *
  * cycles(cycle_id INTEGER PRIMARY KEY, members, bytes, garbage, retained,
  *        signature)
@@ -193,9 +215,13 @@
  *
  * Format history: 1 first release; 2 adds objects.preview and the meta
  * keys n_previews, previews_dropped, previews_checksum; 3 adds the meta key
- * fork_ms; 4 adds meta_checksum (all additive: min_reader stays 1, so an
- * older pyleak-attach still opens a format-4 file, without checking
- * meta_checksum).
+ * fork_ms; 4 adds meta_checksum; 5 the layout_* keys; 6 adds
+ * objects.native, the untracked_edges table and the meta keys n_native,
+ * n_untracked_edges, native_checksum, rss, arenas_used, arenas_free,
+ * arenas_why (all additive: min_reader stays 1, so an older pyleak-attach
+ * still opens a format-6 file, without the native bytes, the view edges
+ * and the accounting figures, and without checking what it does not
+ * know).
  * Planned (later formats, additive: min_reader stays 1, so this reader
  * keeps reading them): per-object referrer paths cached for the browser,
  * several snapshots in one file.
