@@ -186,7 +186,8 @@ static bool is_dtype(struct walker *w, uint64_t descr)
         for (int depth = 0; typ && depth < 4; depth++) {
                 if (type_named(w, typ, "numpy.dtype", true))
                         return true;
-                if (pyo_u64(&w->p, typ + lo(w->l, LF_TYPE_BASE), &typ) < 0)
+                if (!lhas(w->l, LF_TYPE_BASE) ||
+                    pyo_u64(&w->p, typ + lo(w->l, LF_TYPE_BASE), &typ) < 0)
                         break;
         }
         return false;
