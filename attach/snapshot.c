@@ -91,6 +91,30 @@ int snapshot_mode_parse(const char *s, enum snapshot_mode *ret)
 #define PLAN_FORK_MS_PER_GB 33.0
 #define PLAN_STOP_MS 2.0
 
+int snapshot_rss(pid_t pid, uint64_t *ret)
+{
+        char path[64], *text = NULL, *p, *end;
+        unsigned long long kib;
+        int r;
+
+        snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+        r = proc_read_file(path, 1u << 16, &text, NULL);
+        if (r < 0)
+                return r;
+        p = strstr(text, "\nVmRSS:");
+        if (!p) {
+                free(text);
+                return -ENOENT;
+        }
+        errno = 0;
+        kib = strtoull(p + 7, &end, 10);
+        r = errno || end == p + 7 || kib > (1ULL << 44) ? -EBADMSG : 0;
+        free(text);
+        if (r == 0)
+                *ret = (uint64_t)kib << 10;
+        return r;
+}
+
 int snapshot_plan(pid_t pid, const struct snapshot_opts *opts, struct snapshot_plan *ret,
                   struct diag *d)
 {

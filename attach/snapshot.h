@@ -162,6 +162,11 @@ int snapshot_take(pid_t pid, const struct snapshot_opts *opts,
                   struct memsrc **ret, struct snapshot_stats *stats,
                   struct diag *d);
 
+/* The target's resident set size now (VmRSS of /proc/PID/status), in
+ * bytes: the accounting line's RSS.  -ESRCH gone, -ENOENT no VmRSS (a
+ * zombie, a kernel thread), -EBADMSG unparsable. */
+int snapshot_rss(pid_t pid, uint64_t *ret);
+
 /* What snapshot_take would do, found without stopping the target (its
  * status and smaps are read, nothing else): for --check. */
 struct snapshot_plan {

@@ -100,7 +100,7 @@ int resolve_object(struct walker *w, uint64_t addr, uint32_t *ret)
                 return r;
         /* str and int keys and values are mostly untracked: this is where
          * most previews come from */
-        return preview_record(w, *ret, addr, &oh);
+        return obj_recorded(w, *ret, addr, &oh);
 }
 
 typedef int (*decoder_fn)(struct walker *w, uint64_t obj, struct tinfo *t);
@@ -283,4 +283,5 @@ void walker_release(struct walker *w)
         u64map_release(&w->tmap);
         u64map_release(&w->lmap);
         pyo_release(&w->p);
+        native_release(w);
 }

@@ -20,6 +20,7 @@
 #include "u64map.h"
 
 struct diag;
+struct native_state;
 
 /* Decoder kinds: what a type's tp_traverse does.  One per row of
  * decode-table.h, which says how each is recognised, decoded, sized and
@@ -71,6 +72,8 @@ struct tinfo {
         bool base_heap;          /* the base decoder's type is a heap type */
         bool is_metatype;        /* instances are type objects */
         uint8_t pv_kind;         /* preview.c: what to preview, 0 = not
+                                    worked out yet */
+        uint8_t native_kind;     /* native.c: whose buffer it has, 0 = not
                                     worked out yet */
         uint32_t nslots;
         struct slotdef *slots;   /* __slots__ members over the subtype chain */
@@ -210,6 +213,7 @@ struct walker {
         bool accept_collections; /* heap_build_opts.accept_collections */
         bool live;               /* reading a running process: validate
                                     headers harder (obj_header) */
+        struct native_state *native; /* native.c: numpy's layout, views */
         uint32_t cur_src;
         bool cur_partial;
         bool cur_opaque;         /* edges incomplete: opaque C base type */
@@ -287,5 +291,27 @@ int type_display_name(struct walker *w, uint64_t type_addr, char *buf, size_t le
  * the target; oh is its header (obj_header).  Unreadable or odd memory just records
  * nothing; only -ENOMEM is returned. */
 int preview_record(struct walker *w, uint32_t idx, uint64_t obj, const struct objhdr *oh);
+
+/* Native bytes (heap/native.c, heap.h: heap.native): native_record() for
+ * every object added, with its type info; native_links() once every
+ * tracked object's edges are in (the edge from an untracked numpy view to
+ * its base: the only edges of untracked objects), then native_finish(),
+ * before heap_finish() (a tracked view whose owner the graph lacks);
+ * native_release() frees the state.  Odd memory records nothing; only
+ * -ENOMEM is returned. */
+int native_record(struct walker *w, uint32_t idx, uint64_t obj, struct tinfo *t);
+int native_links(struct walker *w);
+int native_finish(struct walker *w);
+void native_release(struct walker *w);
+
+/* What the walker does for every object it adds: its native bytes and its
+ * preview. */
+static inline int obj_recorded(struct walker *w, uint32_t idx, uint64_t obj,
+                               const struct objhdr *oh)
+{
+        int r = native_record(w, idx, obj, oh->t);
+
+        return r < 0 ? r : preview_record(w, idx, obj, oh);
+}
 
 #endif

@@ -610,7 +610,7 @@ int heap_dominators_tree(struct heap *h)
                 const struct heap_obj *o = &h->objs[d.vertex[p]];
 
                 tp[p] = o->type;
-                retp[p] = o->size;
+                retp[p] = o->size + heap_native(h, d.vertex[p]);
         }
         /* a dominator is numbered before what it dominates, so one sweep in
          * reverse preorder has every subtree complete before it is added */

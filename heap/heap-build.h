@@ -9,6 +9,7 @@
  *       heap_add_edge(h, i, dst, label) for each referent (dst may be an
  *       untracked object added on the fly with heap_add_object(...,
  *       HEAP_GEN_UNTRACKED, ...))
+ *   then, in increasing order, edges of untracked objects, if any
  *   heap_finish(h);   (fills edge_start for all objects, counts, histogram)
  * All functions return 0 or -ENOMEM / -EINVAL.
  */
@@ -38,7 +39,9 @@ int64_t heap_type_find(const struct heap *h, uint64_t type_addr);
 int heap_intern_label(struct heap *h, const char *text, uint32_t *ret);
 
 /* Appends an edge src -> dst.  src must be >= the src of the previous call
- * and < ntracked. */
+ * and < nobjs: the tracked objects' edges first, then those of the few
+ * untracked objects whose references the walker records (a numpy view's
+ * base: heap/native.c). */
 int heap_add_edge(struct heap *h, uint32_t src, uint32_t dst, uint32_t label);
 
 /* Explicit roots (heap.h: kinds MODULE, THREAD, INTERP), threads and their
@@ -55,6 +58,10 @@ int heap_add_frame(struct heap *h, uint32_t thread, const char *function,
                    uint32_t *ret);
 
 int heap_finish(struct heap *h);
+
+/* Sets object obj's native bytes (heap.native), before or after
+ * heap_finish(); 0 clears them.  -EINVAL for an unknown object. */
+int heap_set_native(struct heap *h, uint32_t obj, uint64_t bytes);
 
 /* Keeps a copy of a consistency problem (heap.h) while fewer than
  * HEAP_PROBLEMS_MAX are kept; counting it is the caller's business. */

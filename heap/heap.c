@@ -76,12 +76,15 @@ struct heap_priv {
         struct addrmap addrs;        /* object address -> index */
         struct idxmap objmap;        /* ... the objects addrmap cannot hold */
         struct idxmap typemap, labelmap;
-        uint64_t *estart;    /* edge_start while building: ntracked + 1 */
+        uint64_t *estart;    /* edge_start while building: ntracked + 1,
+                                more once untracked sources come */
         uint32_t nstart;     /* entries of estart filled so far */
+        uint32_t capstart;   /* entries of estart allocated */
         int64_t last_src;    /* src of the latest heap_add_edge, or -1 */
         int tracked_done;
         int finished;
         uint32_t cap_threads, cap_frames;  /* h->threads / h->frames */
+        uint32_t native_len;         /* entries of h->native allocated */
 };
 
 /* splitmix64's finaliser: object addresses are 16-byte aligned and packed in
@@ -635,16 +638,28 @@ int heap_intern_label(struct heap *h, const char *text, uint32_t *ret)
         return 0;
 }
 
-/* The build-time edge_start covers only tracked objects (the only sources);
- * it is allocated once ntracked is final. */
-static int ensure_estart(struct heap *h)
+/* The build-time edge_start covers the tracked objects, allocated once
+ * ntracked is final, and grows for the few untracked sources that come
+ * after them (heap-build.h). */
+static int ensure_estart(struct heap *h, uint64_t need)
 {
         struct heap_priv *p = priv(h);
+        uint64_t n = (uint64_t)h->ntracked + 1;
+        uint64_t *es;
 
-        if (p->estart)
+        if (p->estart && need <= p->capstart)
                 return 0;
-        p->estart = malloc(((size_t)h->ntracked + 1) * sizeof(*p->estart));
-        return p->estart ? 0 : -ENOMEM;
+        if (need > n)
+                n = need + need / 2 < (uint64_t)h->nobjs + 1 ? need + need / 2 :
+                        (uint64_t)h->nobjs + 1;
+        if (n < need)
+                n = need;
+        es = realloc(p->estart, n * sizeof(*es));
+        if (!es)
+                return -ENOMEM;
+        p->estart = es;
+        p->capstart = (uint32_t)n;
+        return 0;
 }
 
 int heap_add_edge(struct heap *h, uint32_t src, uint32_t dst, uint32_t label)
@@ -655,11 +670,11 @@ int heap_add_edge(struct heap *h, uint32_t src, uint32_t dst, uint32_t label)
 
         if (!h || !(p = priv(h)) || !p->tracked_done || p->finished)
                 return -EINVAL;
-        if (src >= h->ntracked || (int64_t)src < p->last_src || dst >= h->nobjs)
+        if (src >= h->nobjs || (int64_t)src < p->last_src || dst >= h->nobjs)
                 return -EINVAL;
         if (!(label & HEAP_LABEL_INDEX_BIT) && label >= h->nlabels)
                 return -EINVAL;
-        r = ensure_estart(h);
+        r = ensure_estart(h, (uint64_t)src + 1);
         if (r < 0)
                 return r;
         if (h->nedges == h->cap_edges) {
@@ -684,6 +699,46 @@ int heap_add_edge(struct heap *h, uint32_t src, uint32_t dst, uint32_t label)
         return 0;
 }
 
+/* Room in h->native for n objects (zeros for the new ones). */
+static int native_extend(struct heap *h, uint64_t n)
+{
+        struct heap_priv *p = priv(h);
+        uint64_t *nn;
+
+        if (n <= p->native_len)
+                return 0;
+        nn = realloc(h->native, n * sizeof(*nn));
+        if (!nn)
+                return -ENOMEM;
+        memset(nn + p->native_len, 0, (n - p->native_len) * sizeof(*nn));
+        h->native = nn;
+        p->native_len = (uint32_t)n;
+        return 0;
+}
+
+int heap_set_native(struct heap *h, uint32_t obj, uint64_t bytes)
+{
+        struct heap_priv *p;
+        int r;
+
+        if (!h || !(p = priv(h)) || obj >= h->nobjs)
+                return -EINVAL;
+        if (!h->native && !bytes)
+                return 0;
+        /* objects keep coming while the walk runs: room for them too */
+        r = native_extend(h, p->finished || h->cap_objs <= obj ? (uint64_t)h->nobjs :
+                          (uint64_t)h->cap_objs);
+        if (r < 0)
+                return r;
+        uint64_t old = h->native[obj];
+
+        h->native_total = h->native_total - old + bytes;
+        h->native[obj] = bytes;
+        if (p->finished)
+                h->types[h->objs[obj].type].native += bytes - old;
+        return 0;
+}
+
 int heap_finish(struct heap *h)
 {
         struct heap_priv *p;
@@ -693,7 +748,7 @@ int heap_finish(struct heap *h)
         if (!h || !(p = priv(h)) || p->finished)
                 return -EINVAL;
         p->tracked_done = 1;
-        r = ensure_estart(h);
+        r = ensure_estart(h, 1);
         if (r < 0)
                 return r;
         es = realloc(p->estart, ((size_t)h->nobjs + 1) * sizeof(*es));
@@ -725,7 +780,13 @@ int heap_finish(struct heap *h)
         memset(h->ngen_counts, 0, sizeof(h->ngen_counts));
         h->ndecoded = 0;
         for (uint32_t t = 0; t < h->ntypes; t++)
-                h->types[t].count = h->types[t].bytes = h->types[t].tracked = 0;
+                h->types[t].count = h->types[t].bytes = h->types[t].tracked =
+                        h->types[t].native = 0;
+        if (h->native && p->native_len < h->nobjs) {
+                r = native_extend(h, h->nobjs);
+                if (r < 0)
+                        return r;
+        }
         for (uint32_t i = 0; i < h->nobjs; i++) {
                 const struct heap_obj *o = &h->objs[i];
                 struct heap_type *t = &h->types[o->type];
@@ -733,6 +794,7 @@ int heap_finish(struct heap *h)
                 h->ngen_counts[o->gen]++;
                 t->count++;
                 t->bytes += o->size;
+                t->native += heap_native(h, i);
                 if (o->gen != HEAP_GEN_UNTRACKED) {
                         t->tracked++;
                         if (!(o->flags & HOBJ_OPAQUE))
@@ -970,6 +1032,22 @@ const char *heap_gen_name(enum heap_gen g)
         return (unsigned)g < HEAP_GEN__COUNT ? names[g] : "?";
 }
 
+void heap_accounting(const struct heap *h, struct heap_accounting *ret)
+{
+        uint64_t objects = 0, explained;
+
+        for (uint32_t t = 0; t < h->ntypes; t++)
+                objects += h->types[t].bytes;
+        *ret = (struct heap_accounting){
+                .python_objects = objects,
+                .buffers = h->native_total,
+                .unexplained_known = h->meta.memory.rss_known,
+        };
+        explained = objects + h->native_total;
+        if (ret->unexplained_known && h->meta.memory.rss > explained)
+                ret->unexplained = h->meta.memory.rss - explained;
+}
+
 void heap_free(struct heap *h)
 {
         struct heap_priv *p;
@@ -998,6 +1076,7 @@ void heap_free(struct heap *h)
         free(h->types);
         free(h->labels);
         free(h->objs);
+        free(h->native);
         free(h->edge_start);
         free(h->edge_dst);
         free(h->edge_label);

@@ -10,7 +10,8 @@
  * the GC lists, in walk order; [ntracked, nobjs) are objects that tracked
  * objects refer to but that are not on any GC list (str, int, untracked
  * tuples/dicts, static types, ...): their gen is HEAP_GEN_UNTRACKED and they
- * have no outgoing edges recorded.
+ * have no outgoing edges recorded, except a numpy view's edge to its base
+ * (heap/native.c), which no tp_traverse reports.
  *
  * Edges are in CSR form: the referents of object i are
  * edge_dst[edge_start[i] .. edge_start[i+1]), in tp_traverse order, each with
@@ -77,6 +78,7 @@ struct heap_type {
         bool opaque;         /* no decoder for this type */
         uint64_t retained;   /* analysis: bytes freed if every instance went
                                 away (heap_dominators) */
+        uint64_t native;     /* sum of their native bytes (heap.native) */
 };
 
 struct heap_gcstate {
@@ -89,6 +91,18 @@ struct heap_gcstate {
         int thresholds[3];
         int counts[3];
         uint64_t frozen;     /* objects in the permanent generation */
+};
+
+/* What the target's memory holds beside the objects of the graph: the
+ * accounting line of the reports.  A figure the snapshot could not know is
+ * flagged unknown, never guessed. */
+struct heap_memory {
+        bool rss_known;
+        uint64_t rss;              /* VmRSS of the target at snapshot time */
+        bool arenas_known;
+        uint64_t arenas_used;      /* pymalloc: bytes of arenas in use ... */
+        uint64_t arenas_free;      /* ... and of their free pools */
+        char arenas_why[160];      /* why the arenas are unknown ("" known) */
 };
 
 struct heap_meta {
@@ -138,6 +152,7 @@ struct heap_meta {
         uint64_t previews_dropped; /* value previews not recorded because
                                       their pool reached its cap
                                       (HEAP_PREVIEW_POOL_MAX) */
+        struct heap_memory memory;
 };
 
 /* Cycles: strongly connected components with more than one object, or a
@@ -301,8 +316,31 @@ struct heap {
         char *preview_pool;
         uint64_t preview_pool_len, preview_pool_cap;
 
+        /* native bytes (heap_native()): per object, the bytes of the
+         * buffer outside the object that it owns and that its size
+         * (sys.getsizeof) leaves out or that nothing in the graph would
+         * count otherwise: a bytearray's ob_alloc, an array.array's items,
+         * a numpy array's own data (and the data of a base array no object
+         * of the graph holds, on the first view that pins it).  Added to
+         * the size for retained sizes.  NULL when no object has any;
+         * native_total is their sum. */
+        uint64_t *native;
+        uint64_t native_total;
+
         void *priv;                /* the builder's internals (heap.c) */
 };
+
+static inline uint64_t heap_native(const struct heap *h, uint32_t i)
+{
+        return h->native ? h->native[i] : 0;
+}
+
+/* The bytes an object counts for retained sizes: its own and its native
+ * buffer's. */
+static inline uint64_t heap_weight(const struct heap *h, uint32_t i)
+{
+        return h->objs[i].size + heap_native(h, i);
+}
 
 /* Longest preview text stored (bytes, NUL excluded), and the cap of all
  * preview texts together: past it the walker stops recording and counts
@@ -382,6 +420,18 @@ static inline uint64_t heap_nref(const struct heap *h, uint32_t i)
 {
         return h->edge_start[i + 1] - h->edge_start[i];
 }
+
+/* The accounting line: the target's RSS against what the graph explains.
+ * python_objects is the sum of the graph's object sizes, buffers its
+ * native bytes (heap.native); unexplained is the RSS neither covers
+ * (0 when they cover it all), known only when the RSS is. */
+struct heap_accounting {
+        uint64_t python_objects;
+        uint64_t buffers;
+        bool unexplained_known;
+        uint64_t unexplained;
+};
+void heap_accounting(const struct heap *h, struct heap_accounting *ret);
 
 const char *heap_gen_name(enum heap_gen g);  /* "0","1","2","permanent","untracked" */
 

@@ -51,6 +51,12 @@ struct dump_meta {
         char layout_inferred[sizeof(((struct heap_meta *)0)->layout_inferred)];
         char layout_gapped[sizeof(((struct heap_meta *)0)->layout_gapped)];
         int64_t layout_experimental;
+        int64_t nnative;             /* format 6+: objects with native bytes */
+        int64_t nuedges;             /* ... edges of untracked objects */
+        char native_checksum[24];
+        int64_t rss;                 /* -1: unknown */
+        int64_t arenas_used, arenas_free;  /* -1: unknown */
+        char arenas_why[sizeof(((struct heap_meta *)0)->memory.arenas_why)];
 };
 
 enum mkind { MK_TEXT, MK_INT, MK_REAL };
@@ -63,7 +69,7 @@ struct mkey {
 };
 
 /* One list of keys serves the writer and the reader (store-schema.c). */
-#define N_META_KEYS 47
+#define N_META_KEYS 54
 extern const struct mkey store_meta_keys[N_META_KEYS];
 
 extern const char *const store_root_kind_names[HEAP_ROOT__COUNT];
@@ -86,6 +92,8 @@ uint64_t store_dbl_bits(double v);
 uint64_t store_model_checksum(const struct heap *h);
 /* The previews (meta.previews_checksum). */
 uint64_t store_previews_checksum(const struct heap *h);
+/* The native bytes (meta.native_checksum, format 6+). */
+uint64_t store_native_checksum(const struct heap *h);
 
 /* meta.meta_checksum of the meta table in db: an SQLite result code;
  * SQLITE_TOOBIG past max_rows rows. */

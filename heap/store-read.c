@@ -467,8 +467,12 @@ static int check_meta_counts(struct reader *rd)
             dm->nlabels > UINT32_MAX / 2 || dm->ngc_garbage < 0 || dm->ngc_garbage > cap ||
             dm->nroots < 0 || dm->nroots > cap || dm->nthreads < 0 || dm->nthreads > cap ||
             dm->nframes < 0 || dm->nframes > cap || dm->npreviews < 0 ||
-            dm->npreviews > cap || dm->npreviews > dm->nobjs || dm->previews_dropped < 0)
+            dm->npreviews > cap || dm->npreviews > dm->nobjs || dm->previews_dropped < 0 ||
+            dm->nuedges < 0 || dm->nuedges > cap || dm->nnative < 0 || dm->nnative > dm->nobjs)
                 return damaged(rd, "implausible row counts in meta");
+        if (dm->format_version >= 6 && (dm->rss < -1 || dm->arenas_used < -1 ||
+                                        dm->arenas_free < -1))
+                return damaged(rd, "implausible memory figures in meta");
         if (dm->pid < INT_MIN || dm->pid > INT_MAX || dm->threads < INT_MIN ||
             dm->threads > INT_MAX || dm->interpreters < INT_MIN || dm->interpreters > INT_MAX ||
             dm->python_hex < 0 || dm->python_hex > UINT32_MAX)
@@ -611,6 +615,16 @@ static int object_row(struct reader *rd, sqlite3_stmt *st, int64_t n, void *ctx)
         if (r < 0)
                 return build_fail(rd, r, "objects", (uint64_t)n);
         hash_stored_analysis(rd, st);
+        if (rd->dm.format_version >= 6 && sqlite3_column_type(st, 11) != SQLITE_NULL) {
+                int64_t nb = sqlite3_column_int64(st, 11);
+
+                if (!col_is_int(st, 11) || nb <= 0)
+                        return damaged(rd, "objects row %" PRId64 " has malformed native bytes",
+                                       n);
+                r = heap_set_native(h, (uint32_t)n, (uint64_t)nb);
+                if (r < 0)
+                        return build_fail(rd, r, "objects", (uint64_t)n);
+        }
         /* the type before the text: reading converts it */
         pvtype = rd->dm.format_version >= 2 ? sqlite3_column_type(st, 10) : SQLITE_NULL;
         if (pvtype == SQLITE_NULL)
@@ -631,6 +645,12 @@ static int read_objects(struct reader *rd, struct heap *h)
                 "SELECT obj_id, addr, type_id, gen, refcnt, size, flags, retained, idom, root,"
                 " preview FROM objects ORDER BY obj_id",
         };
+        /* format 6 adds the native column */
+        static const struct table objects_v6 = {
+                "objects", object_row, true,
+                "SELECT obj_id, addr, type_id, gen, refcnt, size, flags, retained, idom, root,"
+                " preview, native FROM objects ORDER BY obj_id",
+        };
         /* format 1 has no preview column */
         static const struct table objects_v1 = {
                 "objects", object_row, true,
@@ -638,7 +658,8 @@ static int read_objects(struct reader *rd, struct heap *h)
                 " FROM objects ORDER BY obj_id",
         };
         struct objects_ctx c = {.h = h};
-        int r = read_rows(rd, rd->dm.format_version >= 2 ? &objects : &objects_v1, rd->dm.nobjs,
+        int r = read_rows(rd, rd->dm.format_version >= 6 ? &objects_v6 :
+                          rd->dm.format_version >= 2 ? &objects : &objects_v1, rd->dm.nobjs,
                           &c, NULL);
 
         heap_mark_tracked_done(h);
@@ -663,8 +684,29 @@ static int check_previews(struct reader *rd, struct heap *h)
         return 0;
 }
 
+/* After read_objects: the native bytes it restored against the meta. */
+static int check_native(struct reader *rd, struct heap *h)
+{
+        char sum[24];
+        int64_t n = 0;
+
+        if (rd->dm.format_version < 6)
+                return 0;
+        for (uint32_t i = 0; h->native && i < h->nobjs; i++)
+                n += h->native[i] != 0;
+        if (n != rd->dm.nnative)
+                return damaged(rd, "objects hold %" PRId64 " native sizes, meta says %" PRId64, n,
+                               rd->dm.nnative);
+        snprintf(sum, sizeof(sum), "%016" PRIx64, store_native_checksum(h));
+        if (strcmp(sum, rd->dm.native_checksum) != 0)
+                return damaged(rd, "native bytes checksum mismatch: rows say %s, meta says %s",
+                               sum, rd->dm.native_checksum);
+        return 0;
+}
+
 struct edges_ctx {
         struct heap *h;
+        bool untracked;      /* untracked_edges: sources past ntracked */
         int64_t prev_src, next_ord;
 };
 
@@ -693,8 +735,10 @@ static int edge_row(struct reader *rd, sqlite3_stmt *st, int64_t n, void *ctx)
                         label = -1;
         }
         /* ord must run 0, 1, 2... within each source: a gap is a lost row */
-        if (!col_is_int(st, 0) || !col_is_int(st, 1) || !col_is_int(st, 2) || src < 0 ||
-            src >= h->ntracked || src < c->prev_src || ord != c->next_ord || dst < 0 ||
+        if (!col_is_int(st, 0) || !col_is_int(st, 1) || !col_is_int(st, 2) ||
+            src < (c->untracked ? h->ntracked : 0) ||
+            src >= (c->untracked ? h->nobjs : h->ntracked) || src < c->prev_src ||
+            ord != c->next_ord || dst < 0 ||
             dst >= h->nobjs || label < 0)
                 return ROW_MALFORMED;
         r = heap_add_edge(h, (uint32_t)src, (uint32_t)dst, (uint32_t)label);
@@ -711,9 +755,19 @@ static int read_edges(struct reader *rd, struct heap *h)
                 "edges", edge_row, false,
                 "SELECT src, ord, dst, label_id, idx FROM edges ORDER BY src, ord",
         };
+        /* format 6: the edges of untracked objects (a numpy view's base) */
+        static const struct table uedges = {
+                "untracked_edges", edge_row, false,
+                "SELECT src, ord, dst, label_id, idx FROM untracked_edges ORDER BY src, ord",
+        };
         struct edges_ctx c = {.h = h, .prev_src = -1};
+        int r = read_rows(rd, &edges, rd->dm.nedges, &c, NULL);
 
-        return read_rows(rd, &edges, rd->dm.nedges, &c, NULL);
+        if (r < 0 || rd->dm.format_version < 6)
+                return r;
+        c.untracked = true;
+        c.prev_src = -1;
+        return read_rows(rd, &uedges, rd->dm.nuedges, &c, NULL);
 }
 
 struct gc_garbage_ctx {
@@ -1171,6 +1225,15 @@ static void restore_meta(const struct dump_meta *dm, struct heap_meta *m)
         snprintf(m->layout_gapped, sizeof(m->layout_gapped), "%s", dm->layout_gapped);
         m->layout_experimental = dm->layout_experimental != 0;
         m->previews_dropped = (uint64_t)dm->previews_dropped;
+        /* format 5 and older: nothing known (rss, arenas_* read as 0) */
+        m->memory.rss_known = dm->format_version >= 6 && dm->rss >= 0;
+        m->memory.rss = m->memory.rss_known ? (uint64_t)dm->rss : 0;
+        m->memory.arenas_known = dm->format_version >= 6 && dm->arenas_used >= 0 &&
+                dm->arenas_free >= 0;
+        m->memory.arenas_used = m->memory.arenas_known ? (uint64_t)dm->arenas_used : 0;
+        m->memory.arenas_free = m->memory.arenas_known ? (uint64_t)dm->arenas_free : 0;
+        snprintf(m->memory.arenas_why, sizeof(m->memory.arenas_why), "%s",
+                 dm->format_version >= 6 ? dm->arenas_why : "the dump predates format 6");
 }
 
 static int load(struct reader *rd, struct heap *h)
@@ -1189,7 +1252,8 @@ static int load(struct reader *rd, struct heap *h)
         if (r < 0)
                 return r;
         if (h->ntypes != dm->ntypes || h->nlabels != dm->nlabels || h->nobjs != dm->nobjs ||
-            h->ntracked != dm->ntracked || (int64_t)h->nedges != dm->nedges)
+            h->ntracked != dm->ntracked ||
+            (int64_t)h->nedges != dm->nedges + (dm->format_version >= 6 ? dm->nuedges : 0))
                 return damaged(rd, "row counts disagree with meta (types %u/%" PRId64
                                ", labels %u/%" PRId64 ", objects %u/%" PRId64
                                ", tracked %u/%" PRId64 ", edges %" PRIu64 "/%" PRId64 ")",
@@ -1207,6 +1271,8 @@ static int load(struct reader *rd, struct heap *h)
                 r = read_stacks(rd, h);
         if (r >= 0)
                 r = check_previews(rd, h);
+        if (r >= 0)
+                r = check_native(rd, h);
         if (r < 0)
                 return r;
         restore_meta(dm, &h->meta);

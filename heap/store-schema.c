@@ -26,7 +26,7 @@
  *
  * meta(key TEXT PRIMARY KEY, value)            one row per fact, typed
  *   format           'pyleak-attach-dump' (what makes the file a dump)
- *   format_version   4: the schema version the file was written with
+ *   format_version   6: the schema version the file was written with
  *   min_reader       1: the oldest format_version a reader may support and
  *                    still read this file.  Additive changes (new tables,
  *                    columns, meta keys) raise format_version only; a
@@ -84,6 +84,19 @@
  *                    4, 4.0 and '4' differ); a row added to meta changes
  *                    it too.  Checked whenever present, whatever
  *                    format_version says
+ *   n_native, n_untracked_edges
+ *                    (format 6+) objects with native bytes, rows of
+ *                    untracked_edges
+ *   native_checksum  (format 6+) hex 64-bit hash of objects.native and of
+ *                    untracked_edges; apart from checksum (which covers
+ *                    the tracked objects' edges only) so that a format-5
+ *                    reader, which knows neither, still accepts the file
+ *   rss              (format 6+) the target's VmRSS in bytes at snapshot
+ *                    time, -1 when unknown (core files)
+ *   arenas_used, arenas_free
+ *                    (format 6+) pymalloc's arenas in use and their free
+ *                    pools, in bytes; -1 when unknown
+ *   arenas_why       (format 6+) why they are unknown ('' when known)
  *
  * gc_state(enabled, collecting, debug, threshold0, threshold1, threshold2,
  *          count0, count1, count2, frozen)     exactly one row
@@ -100,7 +113,7 @@
  *   retained: bytes freed if every instance went away
  *
  * objects(obj_id INTEGER PRIMARY KEY, addr, type_id, gen, refcnt, size,
- *         flags, retained, idom, root, preview)
+ *         flags, retained, idom, root, preview, native)
  *   gen       '0', '1', '2', 'permanent' (gc.freeze()), or 'untracked'
  *   refcnt    ob_refcnt (sys.getrefcount(x) - 1); immortal objects
  *             (3.12+) show a huge value
@@ -125,6 +138,11 @@
  *             code objects, "module 'name'", "class 'mod.Name'".  A column
  *             rather than a table: a million previews cost a fraction of
  *             what a million more rows would
+ *   native    (format 6+) native bytes: the buffer outside the object
+ *             that it owns (a bytearray's allocation, an array.array's
+ *             items, a numpy array's shape and own data; see
+ *             heap/native.c), which size leaves out and retained
+ *             includes; NULL when none
  *
  * labels(label_id INTEGER PRIMARY KEY, text)
  *   edge labels other than item indices: '.attr', "['key']", '<key>',
@@ -133,8 +151,12 @@
  * edges(src, ord, dst, label_id, idx)  PRIMARY KEY (src, ord)
  *   one row per reference src -> dst (obj_ids); ord is the position in the
  *   source's tp_traverse order (0, 1, ...); only tracked objects
- *   have outgoing edges.  The label is labels.text for label_id, or '[idx]'
- *   (a sequence item) when label_id is NULL.
+ *   have outgoing edges here.  The label is labels.text for label_id, or
+ *   '[idx]' (a sequence item) when label_id is NULL.
+ * untracked_edges(src, ord, dst, label_id, idx)  PRIMARY KEY (src, ord)
+ *   (format 6+) the same for the few untracked objects whose references the
+ *   walker records: a numpy array that is a view, '.base' to its base (no
+ *   tp_traverse reports it; it is what keeps the base's data alive)
  *
  * cycles(cycle_id INTEGER PRIMARY KEY, members, bytes, garbage, retained,
  *        signature)
@@ -193,9 +215,13 @@
  *
  * Format history: 1 first release; 2 adds objects.preview and the meta
  * keys n_previews, previews_dropped, previews_checksum; 3 adds the meta key
- * fork_ms; 4 adds meta_checksum (all additive: min_reader stays 1, so an
- * older pyleak-attach still opens a format-4 file, without checking
- * meta_checksum).
+ * fork_ms; 4 adds meta_checksum; 5 the layout_* keys; 6 adds
+ * objects.native, the untracked_edges table and the meta keys n_native,
+ * n_untracked_edges, native_checksum, rss, arenas_used, arenas_free,
+ * arenas_why (all additive: min_reader stays 1, so an older pyleak-attach
+ * still opens a format-6 file, without the native bytes, the view edges
+ * and the accounting figures, and without checking what it does not
+ * know).
  * Planned (later formats, additive: min_reader stays 1, so this reader
  * keeps reading them): per-object referrer paths cached for the browser,
  * several snapshots in one file.
@@ -269,6 +295,13 @@ const struct mkey store_meta_keys[N_META_KEYS] = {
         MKV("layout_inferred", MK_TEXT, layout_inferred, 5),
         MKV("layout_gapped", MK_TEXT, layout_gapped, 5),
         MKV("layout_experimental", MK_INT, layout_experimental, 5),
+        MKV("n_native", MK_INT, nnative, 6),
+        MKV("n_untracked_edges", MK_INT, nuedges, 6),
+        MKV("native_checksum", MK_TEXT, native_checksum, 6),
+        MKV("rss", MK_INT, rss, 6),
+        MKV("arenas_used", MK_INT, arenas_used, 6),
+        MKV("arenas_free", MK_INT, arenas_free, 6),
+        MKV("arenas_why", MK_TEXT, arenas_why, 6),
 };
 _Static_assert(sizeof(store_meta_keys) / sizeof(store_meta_keys[0]) == N_META_KEYS,
                "N_META_KEYS must count store_meta_keys");
@@ -292,8 +325,10 @@ const char store_schema_sql[] =
         " opaque INTEGER, retained INTEGER);\n"
         "CREATE TABLE objects(obj_id INTEGER PRIMARY KEY, addr INTEGER, type_id INTEGER,"
         " gen TEXT, refcnt INTEGER, size INTEGER, flags INTEGER, retained INTEGER,"
-        " idom INTEGER, root TEXT, preview TEXT);\n"
+        " idom INTEGER, root TEXT, preview TEXT, native INTEGER);\n"
         "CREATE TABLE labels(label_id INTEGER PRIMARY KEY, text TEXT);\n"
+        "CREATE TABLE untracked_edges(src INTEGER, ord INTEGER, dst INTEGER,"
+        " label_id INTEGER, idx INTEGER, PRIMARY KEY (src, ord)) WITHOUT ROWID;\n"
         "CREATE TABLE edges(src INTEGER, ord INTEGER, dst INTEGER, label_id INTEGER,"
         " idx INTEGER, PRIMARY KEY (src, ord)) WITHOUT ROWID;\n"
         "CREATE TABLE cycles(cycle_id INTEGER PRIMARY KEY, members INTEGER, bytes INTEGER,"
@@ -410,10 +445,13 @@ uint64_t store_model_checksum(const struct heap *h)
                 cs_word(&s, o->size);
                 cs_word(&s, (uint64_t)o->refcnt);
                 cs_word(&s, o->type | (uint64_t)o->gen << 32 | (uint64_t)o->flags << 40);
-                cs_word(&s, h->edge_start[i]);
+                /* the tracked objects' edges only: those of untracked
+                 * objects (format 6) are meta.native_checksum's, so that
+                 * older readers, which do not load them, agree */
+                cs_word(&s, h->edge_start[i < h->ntracked ? i : h->ntracked]);
         }
-        cs_word(&s, h->nedges);
-        for (uint64_t e = 0; e < h->nedges; e++)
+        cs_word(&s, h->edge_start[h->ntracked]);
+        for (uint64_t e = 0; e < h->edge_start[h->ntracked]; e++)
                 cs_word(&s, h->edge_dst[e] | (uint64_t)h->edge_label[e] << 32);
         cs_word(&s, h->ngc_garbage);
         for (uint32_t i = 0; i < h->ngc_garbage; i++)
@@ -473,6 +511,27 @@ uint64_t store_model_checksum(const struct heap *h)
         store_cs_str(&s, m->snapshot_mode);
         cs_word(&s, store_dbl_bits(m->symbols_ms));
         store_cs_str(&s, m->layout_disagreements);
+        return s;
+}
+
+/* The native bytes: a checksum of their own (meta.native_checksum), so
+ * that a reader of format 5 or older, which knows neither the column nor
+ * the key, still accepts the file. */
+uint64_t store_native_checksum(const struct heap *h)
+{
+        uint64_t s = 0x6e617469766531ULL;  /* "native1" */
+
+        cs_word(&s, h->nobjs);
+        for (uint32_t i = 0; h->native && i < h->nobjs; i++)
+                if (h->native[i]) {
+                        cs_word(&s, i);
+                        cs_word(&s, h->native[i]);
+                }
+        for (uint32_t i = h->ntracked; i < h->nobjs; i++)
+                for (uint64_t e = h->edge_start[i]; e < h->edge_start[i + 1]; e++) {
+                        cs_word(&s, i);
+                        cs_word(&s, h->edge_dst[e] | (uint64_t)h->edge_label[e] << 32);
+                }
         return s;
 }
 

@@ -276,7 +276,8 @@ static void fill_dump_meta(const struct heap *h, const struct store_write_opts *
         dm->analysed = h->analysed;
         dm->nobjs = h->nobjs;
         dm->ntracked = h->ntracked;
-        dm->nedges = (int64_t)h->nedges;
+        dm->nedges = (int64_t)h->edge_start[h->ntracked];
+        dm->nuedges = (int64_t)(h->nedges - h->edge_start[h->ntracked]);
         dm->ntypes = h->ntypes;
         dm->nlabels = h->nlabels;
         dm->ngc_garbage = h->ngc_garbage;
@@ -289,6 +290,14 @@ static void fill_dump_meta(const struct heap *h, const struct store_write_opts *
         dm->previews_dropped = (int64_t)h->meta.previews_dropped;
         snprintf(dm->previews_checksum, sizeof(dm->previews_checksum), "%016" PRIx64,
                  store_previews_checksum(h));
+        for (uint32_t i = 0; h->native && i < h->nobjs; i++)
+                dm->nnative += h->native[i] != 0;
+        snprintf(dm->native_checksum, sizeof(dm->native_checksum), "%016" PRIx64,
+                 store_native_checksum(h));
+        dm->rss = m->memory.rss_known ? (int64_t)m->memory.rss : -1;
+        dm->arenas_used = m->memory.arenas_known ? (int64_t)m->memory.arenas_used : -1;
+        dm->arenas_free = m->memory.arenas_known ? (int64_t)m->memory.arenas_free : -1;
+        snprintf(dm->arenas_why, sizeof(dm->arenas_why), "%s", m->memory.arenas_why);
 }
 
 /* Every key but meta_checksum, then meta_checksum over what is now in the
@@ -455,7 +464,7 @@ static int write_objects(struct writer *w, const struct heap *h)
 
         if (store_root_kinds(h, &rootk) < 0)
                 return w_oom(w);
-        r = batch_new(w, "objects", 11, &b);
+        r = batch_new(w, "objects", 12, &b);
         for (uint32_t i = 0, k = 0; i < h->nobjs && r >= 0; i++) {
                 const struct heap_obj *o = &h->objs[i];
                 struct store_obj_cells an;
@@ -476,18 +485,21 @@ static int write_objects(struct writer *w, const struct heap *h)
                         k++;
                 cell_text(b, 10, k < h->npreviews && h->preview_obj[k] == i ?
                           h->preview_pool + h->preview_off[k] : NULL);
+                cell_maybe(b, 11, heap_native(h, i) != 0, (int64_t)heap_native(h, i));
                 r = batch_row(b);
         }
         free(rootk);
         return batch_end(b, r);
 }
 
-static int write_edges(struct writer *w, const struct heap *h)
+/* The edges of objects [from, to) into table. */
+static int write_edge_rows(struct writer *w, const struct heap *h, const char *table,
+                           uint32_t from, uint32_t to)
 {
         struct batch *b = NULL;
-        int r = batch_new(w, "edges", 5, &b);
+        int r = batch_new(w, table, 5, &b);
 
-        for (uint32_t i = 0; i < h->ntracked && r >= 0; i++) {
+        for (uint32_t i = from; i < to && r >= 0; i++) {
                 for (uint64_t e = h->edge_start[i]; e < h->edge_start[i + 1] && r >= 0; e++) {
                         uint32_t l = h->edge_label[e];
 
@@ -505,6 +517,15 @@ static int write_edges(struct writer *w, const struct heap *h)
                 }
         }
         return batch_end(b, r);
+}
+
+/* Tracked objects' edges in edges; the untracked ones' (a numpy view's
+ * base) in a table of their own, which older readers do not know. */
+static int write_edges(struct writer *w, const struct heap *h)
+{
+        int r = write_edge_rows(w, h, "edges", 0, h->ntracked);
+
+        return r < 0 ? r : write_edge_rows(w, h, "untracked_edges", h->ntracked, h->nobjs);
 }
 
 /* A list of object indices into (obj_id) or, with pos, (pos, obj_id). */

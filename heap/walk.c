@@ -341,7 +341,7 @@ static int walk_list(struct walker *w, const struct gclist *gl, uint64_t max,
                         r = add_unreadable(w, node, obj, gl->gen, &idx);
                 else if ((r = heap_add_object(w->h, obj, oh.type, gl->gen, oh.refcnt, oh.size,
                                               oh.flags, &idx)) == 0)
-                        r = preview_record(w, idx, obj, &oh);
+                        r = obj_recorded(w, idx, obj, &oh);
                 if (r == -EEXIST)
                         return list_broken(w, gl, &(struct heap_problem){
                                 .obj = obj, .node = node, .check = HEAP_CHECK_DUPLICATE }, d);
@@ -482,7 +482,7 @@ static int live_step_once(struct walker *w, const struct gcstate *gs, const stru
         r = heap_add_object(w->h, obj, oh.type, gl->gen, oh.refcnt, oh.size, oh.flags, &idx);
         if (r < 0)
                 return r;
-        return preview_record(w, idx, obj, &oh);
+        return obj_recorded(w, idx, obj, &oh);
 }
 
 static int live_step(struct walker *w, const struct gcstate *gs, const struct gclist *gl,
@@ -521,7 +521,7 @@ static int take_between(struct walker *w, const struct gclist *gl, uint64_t node
         if (r < 0)
                 return add_unreadable(w, node, obj, gl->gen, &idx);
         r = heap_add_object(w->h, obj, oh.type, gl->gen, oh.refcnt, oh.size, oh.flags, &idx);
-        return r < 0 ? r : preview_record(w, idx, obj, &oh);
+        return r < 0 ? r : obj_recorded(w, idx, obj, &oh);
 }
 
 /* The list read backwards from its head's _gc_prev, after the forward
@@ -1616,7 +1616,17 @@ int heap_build(struct memsrc *m, const struct pyinterp *pi,
         snprintf(h->meta.interp_path, sizeof(h->meta.interp_path), "%s",
                  pi->elf_path ? pi->elf_path : "");
         h->meta.interpreters = ninterp;
+        /* never guessed: pymalloc's arena bookkeeping (static in
+         * obmalloc.c up to 3.11, in the runtime or the interpreter from
+         * 3.12) is not read */
+        snprintf(h->meta.memory.arenas_why, sizeof(h->meta.memory.arenas_why),
+                 "pyleak-attach does not read pymalloc's arena state yet");
         h->meta.inconsistencies += w.inconsistencies;
+        r = native_links(&w);
+        if (r >= 0)
+                r = native_finish(&w);
+        if (r < 0)
+                goto fail;
         r = heap_finish(h);
         if (r < 0)
                 goto fail;

@@ -70,6 +70,11 @@
         S(LONG,         "PyLongObject|_longobject") \
         S(BYTES,        "PyBytesObject") \
         S(FLOAT,        "PyFloatObject") \
+        /* buffers outside the object (heap/native.c); arrayobject is \
+         * private to the array module, found by DWARF only */ \
+        S(BYTEARRAY,    "PyByteArrayObject") \
+        S(ARRAYOBJ,     "arrayobject") \
+        S(ARRAYDESCR,   "arraydescr") \
         S(ERRITEM,      "_PyErr_StackItem|_err_stackitem") \
         S(NAMESPACE,    "_PyNamespaceObject") \
         S(ABCDATA,      "_abc_data") \
@@ -576,4 +581,10 @@
         F(LONG_DIGIT,            LONG,    "ob_digit|long_value.ob_digit") \
         F(LONG_TAG,              LONG,    "long_value.lv_tag") /* 3.12+ */ \
         F(BYTES_SVAL,            BYTES,   "ob_sval") \
-        F(FLOAT_FVAL,            FLOAT,   "ob_fval")
+        F(FLOAT_FVAL,            FLOAT,   "ob_fval") \
+        F(BYTEARRAY_ALLOC,       BYTEARRAY, "ob_alloc") \
+        F(BYTEARRAY_BYTES,       BYTEARRAY, "ob_bytes") \
+        F(ARRAYOBJ_ITEM,         ARRAYOBJ, "ob_item") \
+        F(ARRAYOBJ_ALLOCATED,    ARRAYOBJ, "allocated") \
+        F(ARRAYOBJ_DESCR,        ARRAYOBJ, "ob_descr") \
+        F(ARRAYDESCR_ITEMSIZE,   ARRAYDESCR, "itemsize")

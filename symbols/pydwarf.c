@@ -358,7 +358,7 @@ static void debug_search_path(const char *root, char *buf, size_t len);
  * Debian builds (lib-dynload) and whose private structs the layout
  * describes (_struct is one in pyenv 3.12+); a build that links them in
  * has them in its main DWARF. */
-static const char *const ext_modules[] = { "_asyncio", "_struct" };
+static const char *const ext_modules[] = { "_asyncio", "_struct", "array" };
 
 /* The release build of module mod in lib-dynload next to the interpreter
  * ELF at path (a libpython in lib/, or an executable in bin/): its name is

@@ -2,6 +2,7 @@
 #include "fmt.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <wchar.h>
@@ -174,5 +175,77 @@ const char *fmt_layout_summary(const struct heap_meta *m, char *buf, size_t len)
                  m->layout_experimental ? "; EXPERIMENTAL" : "");
         if (!m->layout_checks[0] && !m->layout_inferred[0])
                 snprintf(buf, len, "checks not recorded (dump before format 5)");
+        return buf;
+}
+
+/* Appends to buf at *pos, never past len. */
+static void cat(char *buf, size_t len, size_t *pos, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static void cat(char *buf, size_t len, size_t *pos, const char *fmt, ...)
+{
+        va_list ap;
+        int n;
+
+        if (*pos >= len)
+                return;
+        va_start(ap, fmt);
+        n = vsnprintf(buf + *pos, len - *pos, fmt, ap);
+        va_end(ap);
+        if (n > 0)
+                *pos = *pos + (size_t)n < len ? *pos + (size_t)n : len - 1;
+}
+
+const char *fmt_memory_line(const struct heap *h, char *buf, size_t len)
+{
+        const struct heap_memory *m = &h->meta.memory;
+        struct heap_accounting a;
+        char b1[32], b2[32], b3[32], nm[160];
+        size_t pos = 0;
+        uint32_t top[3] = {UINT32_MAX, UINT32_MAX, UINT32_MAX};
+
+        if (!len)
+                return buf;
+        buf[0] = '\0';
+        heap_accounting(h, &a);
+        if (m->rss_known)
+                cat(buf, len, &pos, "RSS %s: ", fmt_bytes(m->rss, b1, sizeof(b1)));
+        else
+                cat(buf, len, &pos, "RSS unknown (%s): ",
+                    !strcmp(h->meta.snapshot_mode, "core") ? "a core file does not say" :
+                    "not recorded");
+        cat(buf, len, &pos, "Python objects %s, buffers %s",
+            fmt_bytes(a.python_objects, b2, sizeof(b2)), fmt_bytes(a.buffers, b3, sizeof(b3)));
+        /* the three types holding most of the buffers */
+        for (uint32_t t = 0; t < h->ntypes; t++) {
+                uint64_t n = h->types[t].native;
+
+                if (!n)
+                        continue;
+                for (int k = 0; k < 3; k++) {
+                        if (top[k] == UINT32_MAX || n > h->types[top[k]].native) {
+                                for (int j = 2; j > k; j--)
+                                        top[j] = top[j - 1];
+                                top[k] = t;
+                                break;
+                        }
+                }
+        }
+        for (int k = 0; k < 3 && top[k] != UINT32_MAX; k++)
+                cat(buf, len, &pos, "%s%s %s", k ? ", " : " (",
+                    fmt_clean(h->types[top[k]].fullname ? h->types[top[k]].fullname : "?",
+                              nm, sizeof(nm)),
+                    fmt_bytes(h->types[top[k]].native, b1, sizeof(b1)));
+        if (top[0] != UINT32_MAX)
+                cat(buf, len, &pos, ")");
+        if (a.unexplained_known)
+                cat(buf, len, &pos, "; %s not explained by Python objects or their buffers",
+                    fmt_bytes(a.unexplained, b1, sizeof(b1)));
+        if (m->arenas_known)
+                cat(buf, len, &pos, "; pymalloc arenas %s used, %s free",
+                    fmt_bytes(m->arenas_used, b1, sizeof(b1)),
+                    fmt_bytes(m->arenas_free, b2, sizeof(b2)));
+        else
+                cat(buf, len, &pos, "; pymalloc arenas unknown%s%s%s", m->arenas_why[0] ? " (" : "",
+                    fmt_clean(m->arenas_why, nm, sizeof(nm)), m->arenas_why[0] ? ")" : "");
         return buf;
 }

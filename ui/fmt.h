@@ -44,4 +44,12 @@ struct heap_meta;
  * (the JSON python.layout block has the names). */
 const char *fmt_layout_summary(const struct heap_meta *m, char *buf, size_t len);
 
+struct heap;
+/* The accounting line of the text report and the overview, without its
+ * "memory: " lead: "RSS 512.0 MiB: Python objects 12.3 MiB, buffers
+ * 380.0 MiB (numpy.ndarray 379.0 MiB, ...); 120.0 MiB not explained by
+ * Python objects or their buffers; pymalloc arenas unknown (...)".  Type
+ * names are cleaned (fmt_clean).  Always NUL-terminated; returns buf. */
+const char *fmt_memory_line(const struct heap *h, char *buf, size_t len);
+
 #endif

@@ -549,6 +549,8 @@ static int take_heap(struct app *a, bool quiet, struct heap **ret, struct diag *
         h->meta.threads = st.threads;
         h->meta.bytes_copied = st.bytes_copied;
         h->meta.pid_in_namespace = memsrc_pid_in_namespace(a->live);
+        /* read after the snapshot: the accounting line's RSS */
+        h->meta.memory.rss_known = snapshot_rss(a->o->pid, &h->meta.memory.rss) == 0;
         set_symbol_facts(h, a->pi);
         snprintf(h->meta.snapshot_mode, sizeof(h->meta.snapshot_mode), "%s",
                  snapshot_mode_name(st.mode_used));

@@ -178,7 +178,9 @@ static void write_nodes(struct hs *s)
                         k == GARBAGE_NODE ? s->nheads : s->per_kind[k]);
         for (uint32_t i = 0; i < h->nobjs; i++) {
                 const struct heap_obj *o = &h->objs[i];
-                uint64_t size = o->size > UINT32_MAX ? UINT32_MAX : o->size;
+                /* native bytes included, as in the tool's retained sizes
+                 * (and sys.getsizeof of a bytearray or an owning array) */
+                uint64_t w = heap_weight(h, i), size = w > UINT32_MAX ? UINT32_MAX : w;
                 bool str = is_str(h, i);
 
                 fprintf(s->f, ",\n%d,%" PRIu32 ",%" PRIu32 ",%" PRIu64 ",%" PRIu64 ",0,0",

@@ -174,8 +174,9 @@ static void write_types(FILE *f, const struct heap *h)
                 fputs(", \"qualname\": ", f);
                 json_str(f, t->qualname ? t->qualname : "");
                 fprintf(f, ", \"count\": %" PRIu64 ", \"bytes\": %" PRIu64
-                        ", \"tracked\": %" PRIu64 ", \"retained\": %" PRIu64 "}", t->count,
-                        t->bytes, t->tracked, t->retained);
+                        ", \"native\": %" PRIu64 ", \"tracked\": %" PRIu64
+                        ", \"retained\": %" PRIu64 "}", t->count, t->bytes, t->native,
+                        t->tracked, t->retained);
                 first = false;
         }
         fputs("\n  ],\n", f);
@@ -217,6 +218,36 @@ static void write_coverage(FILE *f, const struct heap *h)
         free(n);
 }
 
+/* The accounting line: what the target's RSS holds against what the graph
+ * explains.  null for what the snapshot could not know. */
+static void write_memory(FILE *f, const struct heap *h)
+{
+        const struct heap_memory *m = &h->meta.memory;
+        struct heap_accounting a;
+
+        heap_accounting(h, &a);
+        fputs("  \"memory\": {\"rss\": ", f);
+        if (m->rss_known)
+                fprintf(f, "%" PRIu64, m->rss);
+        else
+                fputs("null", f);
+        fputs(", \"pymalloc_arenas\": ", f);
+        if (m->arenas_known)
+                fprintf(f, "{\"used\": %" PRIu64 ", \"free\": %" PRIu64 "}", m->arenas_used,
+                        m->arenas_free);
+        else
+                fputs("null", f);
+        fputs(", \"pymalloc_arenas_why\": ", f);
+        json_str(f, m->arenas_why);
+        fprintf(f, ", \"python_objects\": %" PRIu64 ", \"buffers\": %" PRIu64
+                ", \"unexplained\": ", a.python_objects, a.buffers);
+        if (a.unexplained_known)
+                fprintf(f, "%" PRIu64, a.unexplained);
+        else
+                fputs("null", f);
+        fputs("},\n", f);
+}
+
 static void write_objects(FILE *f, const struct heap *h)
 {
         char lbl[256];
@@ -228,9 +259,10 @@ static void write_objects(FILE *f, const struct heap *h)
                 fprintf(f, "%s\n    {\"id\": %" PRIu64 ", \"type\": ", i ? "," : "", o->addr);
                 json_str(f, report_type_name(h, i));
                 fprintf(f, ", \"gen\": \"%s\", \"refcnt\": %" PRId64 ", \"size\": %" PRIu64
-                        ", \"retained\": %" PRIu64 ", \"opaque\": %s, \"referents\": [",
-                        heap_gen_name(o->gen), o->refcnt, o->size,
-                        h->retained ? h->retained[i] : o->size,
+                        ", \"native\": %" PRIu64 ", \"retained\": %" PRIu64
+                        ", \"opaque\": %s, \"referents\": [",
+                        heap_gen_name(o->gen), o->refcnt, o->size, heap_native(h, i),
+                        h->retained ? h->retained[i] : heap_weight(h, i),
                         (o->flags & HOBJ_OPAQUE) ? "true" : "false");
                 for (uint64_t e = h->edge_start[i]; e < h->edge_start[i + 1]; e++) {
                         fprintf(f, "%s{\"id\": %" PRIu64 ", \"label\": ",
@@ -478,6 +510,7 @@ int report_json(const struct heap *h, FILE *f, const struct report_opts *o)
         fprintf(f, "],\n  \"untracked_referents\": %" PRIu32 ",\n",
                 h->ngen_counts[HEAP_GEN_UNTRACKED]);
         write_coverage(f, h);
+        write_memory(f, h);
         write_types(f, h);
 
         if (o && o->baseline) {

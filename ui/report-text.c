@@ -264,6 +264,11 @@ int report_text(const struct heap *h, FILE *f, const struct report_opts *o)
                 " tracked objects\n",
                 h->ngen_counts[0], h->ngen_counts[1], h->ngen_counts[2], h->ngen_counts[3],
                 h->ntracked ? 100.0 * h->ndecoded / h->ntracked : 100.0, h->ntracked);
+        {
+                char mem[768];
+
+                fprintf(f, "memory: %s\n", fmt_memory_line(h, mem, sizeof(mem)));
+        }
         if (m->inconsistencies)
                 fprintf(f, "warning: %" PRIu64 " inconsistencies in target memory; the "
                         "result is partial\n", m->inconsistencies);

@@ -135,11 +135,20 @@ static int build_object(struct view *v)
         nby = h->pred_start ? h->pred_start[v->obj + 1] - h->pred_start[v->obj] : 0;
         snprintf(v->title, sizeof(v->title), "Object %s", screens_obj_ref(v, v->obj, t, sizeof(t)));
         view_add_head(v, "%s   id %" PRIu64, screens_obj_ref(v, v->obj, t, sizeof(t)), o->addr);
-        view_add_head(v, "refcount %" PRId64 "%s   size %s   retained %s   generation %s",
-                      o->refcnt, o->flags & HOBJ_IMMORTAL ? " (immortal)" : "",
-                      fmt_bytes(o->size, b1, sizeof(b1)),
-                      h->retained ? fmt_bytes(h->retained[v->obj], b2, sizeof(b2)) : "-",
-                      heap_gen_name(o->gen));
+        {
+                char b3[32], nat[48] = "";
+
+                /* a buffer it owns outside itself (README: Native memory) */
+                if (heap_native(h, v->obj))
+                        snprintf(nat, sizeof(nat), " + native %s",
+                                 fmt_bytes(heap_native(h, v->obj), b3, sizeof(b3)));
+                view_add_head(v, "refcount %" PRId64 "%s   size %s%s   retained %s   "
+                              "generation %s", o->refcnt,
+                              o->flags & HOBJ_IMMORTAL ? " (immortal)" : "",
+                              fmt_bytes(o->size, b1, sizeof(b1)), nat,
+                              h->retained ? fmt_bytes(h->retained[v->obj], b2, sizeof(b2)) :
+                              "-", heap_gen_name(o->gen));
+        }
         snprintf(fl, sizeof(fl), "%s%s%s%s%s",
                  o->flags & HOBJ_GARBAGE ? ", GARBAGE (a collection frees it)" : "",
                  o->flags & HOBJ_GC_GARBAGE ? ", in gc.garbage" : "",

@@ -125,6 +125,15 @@ static int build_overview(struct view *v)
                       PRIu64 " opaque type%s: their references are unknown)",
                       h->ntracked ? 100.0 * h->ndecoded / h->ntracked : 100.0, h->ntracked, opaque,
                       opaque == 1 ? "" : "s");
+        {
+                char mem[768];
+                struct heap_accounting a;
+
+                heap_accounting(h, &a);
+                view_add_text(v, a.unexplained_known && a.unexplained > a.python_objects + a.buffers ?
+                              STYLE_WARN : STYLE_NORMAL, "memory       %s",
+                              fmt_memory_line(h, mem, sizeof(mem)));
+        }
         if (m->inconsistencies)
                 view_add_text(v, STYLE_WARN, "warning      %" PRIu64 " inconsistencies in target "
                               "memory: the result is partial", m->inconsistencies);

@@ -158,13 +158,16 @@ def main():
            'every edge name is a string (element edges carry their index)')
 
     con = sqlite3.connect(db)
-    objs = con.execute('SELECT o.obj_id, o.addr, t.module || "." || t.qualname, o.size, '
+    objs = con.execute('SELECT o.obj_id, o.addr, t.module || "." || t.qualname, o.size + coalesce(o.native, 0), '
                        'o.retained FROM objects o JOIN types t ON t.type_id = o.type_id '
                        'ORDER BY o.obj_id').fetchall()
     dedges = {}
-    for src, dst, lbl, idx in con.execute(
-            'SELECT e.src, e.dst, l.text, e.idx FROM edges e LEFT JOIN labels l '
-            'ON l.label_id = e.label_id ORDER BY e.src, e.ord'):
+    for src, dst, lbl, idx, _ in con.execute(
+            'SELECT e.src, e.dst, l.text, e.idx, e.ord FROM edges e LEFT JOIN labels l '
+            'ON l.label_id = e.label_id UNION ALL '
+            # format 6: a numpy view's edge to its base
+            'SELECT e.src, e.dst, l.text, e.idx, e.ord FROM untracked_edges e LEFT JOIN labels l '
+            'ON l.label_id = e.label_id ORDER BY 1, 5'):
         dedges.setdefault(src, []).append((dst, lbl, idx))
     first = nnodes - len(objs)
     tap.ok(first > 0 and nodes[0 * nf + f_type] == ntypes.index('synthetic'),

@@ -60,7 +60,6 @@ static void test_protocol(void)
         ok(heap_add_edge(h, a, u1, lkey) == 0, "a -> u1");
         ok(heap_add_edge(h, a, b, heap_label_index(3)) == 0, "a -> b");
         ok(heap_add_edge(h, a, a, lname) == 0, "a -> a");
-        ok(heap_add_edge(h, 4, a, lname) == -EINVAL, "untracked source rejected");
         ok(heap_add_edge(h, c, 99, lname) == -EINVAL, "bad dst rejected");
         ok(heap_add_edge(h, c, b, 77) == -EINVAL, "bad label rejected");
         /* b has no edges: sources may be skipped */
@@ -70,23 +69,28 @@ static void test_protocol(void)
            "add untracked u2 during edges");
         ok(heap_add_edge(h, c, u2, heap_label_index(0)) == 0, "c -> u2");
         ok(heap_add_edge(h, c, u2, heap_label_index(0)) == 0, "c -> u2 duplicate kept");
-        /* d has no edges either: the last tracked object */
+        /* d has no edges either: the last tracked object.  Untracked
+         * sources come after every tracked one (a numpy view's base) */
+        ok(heap_add_edge(h, u1, a, lname) == 0, "untracked u1 -> a, after the tracked sources");
+        ok(heap_add_edge(h, d, a, lname) == -EINVAL, "a tracked source after it rejected");
+        ok(heap_add_edge(h, 6, a, lname) == -EINVAL, "a source past the objects rejected");
 
         ok(heap_finish(h) == 0, "finish");
         ok(heap_finish(h) == -EINVAL, "finish twice rejected");
         ok(heap_add_object(h, 0x600, tstr, HEAP_GEN_UNTRACKED, 1, 1, 0, &i) == -EINVAL,
            "add after finish rejected");
-        ok(h->nedges == 6, "six edges");
+        ok(h->nedges == 7, "seven edges");
         {
-                static const uint64_t want[7] = {0, 3, 3, 6, 6, 6, 6};
+                static const uint64_t want[7] = {0, 3, 3, 6, 6, 7, 7};
 
                 ok(memcmp(h->edge_start, want, sizeof(want)) == 0, "edge_start CSR");
         }
         ok(heap_nref(h, a) == 3 && heap_nref(h, b) == 0 && heap_nref(h, c) == 3 &&
-                   heap_nref(h, d) == 0 && heap_nref(h, u1) == 0 && heap_nref(h, u2) == 0,
-           "out-degrees incl. untracked = 0");
+                   heap_nref(h, d) == 0 && heap_nref(h, u1) == 1 && heap_nref(h, u2) == 0,
+           "out-degrees, the untracked source's included");
         ok(h->edge_dst[0] == u1 && h->edge_dst[1] == b && h->edge_dst[2] == a &&
-                   h->edge_dst[3] == b && h->edge_dst[4] == u2 && h->edge_dst[5] == u2,
+                   h->edge_dst[3] == b && h->edge_dst[4] == u2 && h->edge_dst[5] == u2 &&
+                   h->edge_dst[6] == a,
            "edge_dst in insertion order");
         ok(strcmp(heap_label_text(h, h->edge_label[0], buf, sizeof(buf)), "['k']") == 0,
            "text label");
@@ -114,6 +118,16 @@ static void test_protocol(void)
         ok(h->types[tstr].count == 2 && h->types[tstr].bytes == 110 &&
                    h->types[tstr].tracked == 0,
            "str histogram");
+        ok(h->native == NULL && heap_native(h, u1) == 0 && heap_weight(h, u1) == 50,
+           "no native bytes: none stored");
+        ok(heap_set_native(h, u1, 1000) == 0 && heap_set_native(h, u2, 24) == 0 &&
+                   heap_native(h, u1) == 1000 && heap_weight(h, u1) == 1050 &&
+                   h->native_total == 1024 && h->types[tstr].native == 1024,
+           "native bytes after finish: object, total, type");
+        ok(heap_set_native(h, u1, 400) == 0 && h->native_total == 424 &&
+                   h->types[tstr].native == 424 && heap_native(h, a) == 0,
+           "native bytes replaced, not added");
+        ok(heap_set_native(h, 6, 1) == -EINVAL, "native bytes of an unknown object rejected");
         ok(strcmp(heap_gen_name(HEAP_GEN_0), "0") == 0 &&
                    strcmp(heap_gen_name(HEAP_GEN_PERMANENT), "permanent") == 0 &&
                    strcmp(heap_gen_name(HEAP_GEN_UNTRACKED), "untracked") == 0 &&

@@ -664,8 +664,8 @@ static void test_versions(const char *img, size_t len)
                  "meta min_reader 0 is out of range"},
                 {"update meta set value = 9223372036854775807 where key = 'min_reader'", -EBADMSG,
                  "meta min_reader 9223372036854775807 is out of range"},
-                {"update meta set value = 6 where key = 'min_reader'", -EBADMSG,
-                 "meta min_reader 6 is out of range (1 to format_version 5)"},
+                {"update meta set value = 7 where key = 'min_reader'", -EBADMSG,
+                 "meta min_reader 7 is out of range (1 to format_version 6)"},
                 {"delete from meta where key = 'min_reader'", -EBADMSG,
                  "meta key 'min_reader' missing"},
                 {"update meta set value = '4' where key = 'format_version'", -EBADMSG,
@@ -682,12 +682,12 @@ static void test_versions(const char *img, size_t len)
                  "meta format_version 4294967296 is out of range"},
                 {"delete from meta where key = 'format_version'", -EBADMSG,
                  "meta key 'format_version' missing"},
-                {"update meta set value = 5 where key = 'min_reader'", 0, ""},
-                {"update meta set value = 6 where key in ('min_reader', 'format_version')",
-                 -EPROTONOSUPPORT, "needs a newer pyleak-attach: it is a format 6 dump that only"
-                 " readers of format 6 or later understand"},
-                {"update meta set value = 7 where key = 'format_version';"
-                 " update meta set value = 6 where key = 'min_reader'",
+                {"update meta set value = 6 where key = 'min_reader'", 0, ""},
+                {"update meta set value = 7 where key in ('min_reader', 'format_version')",
+                 -EPROTONOSUPPORT, "needs a newer pyleak-attach: it is a format 7 dump that only"
+                 " readers of format 7 or later understand"},
+                {"update meta set value = 8 where key = 'format_version';"
+                 " update meta set value = 7 where key = 'min_reader'",
                  -EPROTONOSUPPORT, "needs a newer pyleak-attach"},
         };
         int bad = 0;

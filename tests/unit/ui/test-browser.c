@@ -103,6 +103,8 @@ static struct heap *scenario(unsigned extra)
         snprintf(h->meta.layout_source, sizeof(h->meta.layout_source), "dwarf");
         snprintf(h->meta.interp_path, sizeof(h->meta.interp_path), "/usr/lib/libpython3.12.so");
         h->meta.pause_ms = 9.5;
+        h->meta.memory.rss_known = true;
+        h->meta.memory.rss = 1 << 20;
         h->gc.enabled = true;
         h->gc.thresholds[0] = 700;
         r |= heap_analyse(h);
@@ -292,6 +294,8 @@ int main(void)
         ok(has(b, "Overview"), "overview opens first");
         ok(has(b, "process      pid 4242, CPython 3.12.1"), "overview: process");
         ok(has(b, "gc           enabled, thresholds 700/0/0"), "overview: gc state");
+        ok(has(b, "memory       RSS 1.0 MiB: Python objects 2.7 KiB, buffers 0 B; 1021.3 KiB not "
+                  "explained"), "overview: the accounting line");
         ok(has(b, "Garbage waiting for a collection: 2 objects, 112 B"),
            "overview: garbage waiting");
         ok(has(b, "gc.garbage: 1 object"), "overview: gc.garbage");

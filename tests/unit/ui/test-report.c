@@ -82,7 +82,8 @@ int main(void)
                         "{\"name\": \"permanent\", \"objects\": 0}]") != NULL,
            "JSON generations");
         ok(strstr(json, "{\"id\": 16384, \"type\": \"builtins.list\", \"gen\": \"1\", "
-                        "\"refcnt\": 2, \"size\": 64, \"retained\": 64, \"opaque\": false, "
+                        "\"refcnt\": 2, \"size\": 64, \"native\": 0, \"retained\": 64, "
+                        "\"opaque\": false, "
                         "\"referents\": "
                         "[{\"id\": 16384, \"label\": \"[0]\"}, {\"id\": 20480, \"label\": "
                         "\"[1]\"}]}") != NULL,
