@@ -17,68 +17,81 @@
 /* distinct types named in new_types */
 #define NEW_TYPES 4
 
-/* Objects under each object in the dominator tree (itself included), and
- * of those the ones marked new: one pass, deepest first. */
-static int subtree_sums(const struct heap *h, const uint8_t *is_new, uint64_t *count,
-                        uint64_t *nnew)
+/* Objects under each owner own[k] in the dominator tree (itself
+ * included), and of those the ones marked new.  Only the owners' sums are
+ * read, so one pass finds each object's nearest owner above it (memoised
+ * walks up the tree) rather than summing every subtree of the heap; an
+ * owner inside another adds its sums to the enclosing ones.  Owners
+ * listed twice get the same sums. */
+static int owner_sums(const struct heap *h, const uint32_t *own, uint32_t nown,
+                      const uint8_t *is_new, uint64_t *count, uint64_t *nnew)
 {
-        uint32_t n = h->nobjs, maxd = 0;
-        uint32_t *depth = malloc(sizeof(*depth) * ((size_t)n + 1));
-        uint32_t *stack = malloc(sizeof(*stack) * ((size_t)n + 1));
-        uint32_t *bucket = NULL, *order = NULL;
+        const uint32_t unseen = NONE - 1;
+        uint32_t n = h->nobjs, *near = NULL, *stack = NULL, *slot = NULL, *par = NULL;
+        uint64_t *dc = NULL, *dn = NULL;
+        int r = -ENOMEM;
 
-        if (!depth || !stack)
-                goto nomem;
+        near = malloc(sizeof(*near) * ((size_t)n + 1));
+        stack = malloc(sizeof(*stack) * ((size_t)n + 1));
+        slot = malloc(sizeof(*slot) * ((size_t)nown + 1));
+        par = malloc(sizeof(*par) * ((size_t)nown + 1));
+        dc = calloc((size_t)nown + 1, sizeof(*dc));
+        dn = calloc((size_t)nown + 1, sizeof(*dn));
+        if (!near || !stack || !slot || !par || !dc || !dn)
+                goto out;
         for (uint32_t v = 0; v < n; v++)
-                depth[v] = NONE;
-        /* depth by walking up to a known one, then back down */
+                near[v] = unseen;
+        /* slot[k]: the first k naming the same object */
+        for (uint32_t k = 0; k < nown; k++) {
+                slot[k] = NONE;
+                if (own[k] >= n)
+                        continue;
+                if (near[own[k]] == unseen)
+                        near[own[k]] = k;
+                slot[k] = near[own[k]];
+        }
         for (uint32_t v = 0; v < n; v++) {
-                uint32_t sp = 0, u = v, d;
+                uint32_t sp = 0, u = v, at;
 
-                while (u != NONE && depth[u] == NONE && sp < n) {
+                while (u < n && near[u] == unseen && sp < n) {
                         stack[sp++] = u;
                         u = h->idom[u];
                 }
-                d = u == NONE ? 0 : depth[u] + 1;
-                while (sp) {
-                        depth[stack[--sp]] = d++;
-                        if (d - 1 > maxd)
-                                maxd = d - 1;
+                at = u < n && near[u] != unseen ? near[u] : NONE;
+                while (sp)
+                        near[stack[--sp]] = at;
+                if (near[v] < nown) {
+                        dc[near[v]]++;
+                        dn[near[v]] += is_new ? is_new[v] : 0;
                 }
         }
-        bucket = calloc((size_t)maxd + 2, sizeof(*bucket));
-        order = malloc(sizeof(*order) * ((size_t)n + 1));
-        if (!bucket || !order)
-                goto nomem;
-        for (uint32_t v = 0; v < n; v++)
-                bucket[depth[v] + 1]++;
-        for (uint32_t d = 1; d <= maxd + 1; d++)
-                bucket[d] += bucket[d - 1];
-        for (uint32_t v = 0; v < n; v++)
-                order[bucket[depth[v]]++] = v;
-        for (uint32_t v = 0; v < n; v++) {
-                count[v] = 1;
-                nnew[v] = is_new ? is_new[v] : 0;
-        }
-        for (uint32_t k = n; k-- > 0;) {
-                uint32_t v = order[k], p = h->idom[v];
+        for (uint32_t k = 0; k < nown; k++) {
+                uint32_t up = slot[k] == k ? h->idom[own[k]] : NONE;
 
-                if (p != NONE && p < n) {
-                        count[p] += count[v];
-                        nnew[p] += nnew[v];
-                }
+                par[k] = up < n && near[up] < nown ? near[up] : NONE;
+                count[k] = nnew[k] = 0;
         }
-        free(depth);
+        /* the owners form a tree of their own: at most nown steps up */
+        for (uint32_t k = 0; k < nown; k++)
+                for (uint32_t p = slot[k] == k ? k : NONE, d = 0; p != NONE && d <= nown;
+                     p = par[p], d++) {
+                        count[p] += dc[k];
+                        nnew[p] += dn[k];
+                }
+        for (uint32_t k = 0; k < nown; k++)
+                if (slot[k] != NONE && slot[k] != k) {
+                        count[k] = count[slot[k]];
+                        nnew[k] = nnew[slot[k]];
+                }
+        r = 0;
+out:
+        free(near);
         free(stack);
-        free(bucket);
-        free(order);
-        return 0;
-nomem:
-        free(depth);
-        free(stack);
-        free(bucket);
-        free(order);
-        return -ENOMEM;
+        free(slot);
+        free(par);
+        free(dc);
+        free(dn);
+        return r;
 }
 
 static const char *label_of(const struct heap *h, uint32_t label, char *buf, size_t len)
@@ -205,10 +218,11 @@ int heap_growth_compute(const struct heap *old, const struct heap *cur, uint32_t
                         struct heap_growth *ret)
 {
         struct heap_suspects s = {0};
-        uint64_t *ccount = NULL, *cnew = NULL, *ocount = NULL, *onew = NULL;
+        uint64_t *sums = NULL;
+        uint32_t *own = NULL;
         uint8_t *is_new = NULL;
         struct heap_owner_growth *v = NULL;
-        uint32_t n = 0;
+        uint32_t n = 0, m = 0;
         int r;
 
         if (!old || !cur || !ret || !old->analysed || !cur->analysed || !old->idom ||
@@ -217,46 +231,51 @@ int heap_growth_compute(const struct heap *old, const struct heap *cur, uint32_t
         *ret = (struct heap_growth){0};
         r = heap_suspects_compute(cur, CANDIDATES, &s);
         is_new = calloc((size_t)cur->nobjs + 1, 1);
-        ccount = malloc(sizeof(*ccount) * ((size_t)cur->nobjs + 1));
-        cnew = malloc(sizeof(*cnew) * ((size_t)cur->nobjs + 1));
-        ocount = malloc(sizeof(*ocount) * ((size_t)old->nobjs + 1));
-        onew = malloc(sizeof(*onew) * ((size_t)old->nobjs + 1));
         v = calloc(s.n ? s.n : 1, sizeof(*v));
-        if (r >= 0 && (!is_new || !ccount || !cnew || !ocount || !onew || !v))
+        /* per owner: new and old objects, new ones, (old's new ones) */
+        sums = calloc(4 * ((size_t)s.n + 1), sizeof(*sums));
+        own = calloc(2 * ((size_t)s.n + 1), sizeof(*own));
+        if (r >= 0 && (!is_new || !v || !sums || !own))
                 r = -ENOMEM;
         if (r < 0)
                 goto out;
         /* the new objects alone: heap_diff would name every cycle too */
-        if ((r = heap_diff_new_flags(old, cur, is_new, NULL)) < 0 ||
-            (r = subtree_sums(cur, is_new, ccount, cnew)) < 0 ||
-            (r = subtree_sums(old, NULL, ocount, onew)) < 0)
+        if ((r = heap_diff_new_flags(old, cur, is_new, NULL)) < 0)
                 goto out;
         for (uint32_t k = 0; k < s.n; k++) {
                 const struct heap_suspect *sp = &s.v[k];
-                struct heap_owner_growth *g = &v[n];
-                uint32_t o;
 
                 /* reached only from a root with no name (C code): no path
                  * finds it again in the other snapshot */
                 if (sp->name.path[0] == '<')
                         continue;
-                o = heap_growth_match(old, cur, sp->owner);
+                v[m] = (struct heap_owner_growth){ .name = sp->name, .owner = sp->owner,
+                                                   .old_owner = heap_growth_match(old, cur,
+                                                                                  sp->owner) };
+                memcpy(v[m].accumulates, sp->accumulates, sizeof(v[m].accumulates));
+                own[m] = sp->owner;
+                own[s.n + 1 + m] = v[m].old_owner;
+                m++;
+        }
+        if ((r = owner_sums(cur, own, m, is_new, sums, sums + (s.n + 1))) < 0 ||
+            (r = owner_sums(old, own + s.n + 1, m, NULL, sums + 2 * (s.n + 1),
+                            sums + 3 * (s.n + 1))) < 0)
+                goto out;
+        for (uint32_t k = 0; k < m; k++) {
+                struct heap_owner_growth g = v[k];
 
-                *g = (struct heap_owner_growth){ .name = sp->name, .owner = sp->owner,
-                                                 .old_owner = o };
-                g->new_retained = cur->retained[sp->owner];
-                g->new_objects = ccount[sp->owner];
-                if (o != NONE) {
-                        g->old_retained = old->retained[o];
-                        g->old_objects = ocount[o];
+                g.new_retained = cur->retained[g.owner];
+                g.new_objects = sums[k];
+                if (g.old_owner != NONE) {
+                        g.old_retained = old->retained[g.old_owner];
+                        g.old_objects = sums[2 * (s.n + 1) + k];
                 }
-                g->dretained = (int64_t)g->new_retained - (int64_t)g->old_retained;
-                g->dobjects = (int64_t)g->new_objects - (int64_t)g->old_objects;
-                g->new_objs = cnew[sp->owner];
-                memcpy(g->accumulates, sp->accumulates, sizeof(g->accumulates));
-                if (g->dretained <= 0 && g->dobjects <= 0)
+                g.dretained = (int64_t)g.new_retained - (int64_t)g.old_retained;
+                g.dobjects = (int64_t)g.new_objects - (int64_t)g.old_objects;
+                g.new_objs = sums[s.n + 1 + k];
+                if (g.dretained <= 0 && g.dobjects <= 0)
                         continue;
-                n++;
+                v[n++] = g;
         }
         qsort(v, n, sizeof(*v), by_growth);
         if (n > (max ? max : 10))
@@ -271,10 +290,8 @@ int heap_growth_compute(const struct heap *old, const struct heap *cur, uint32_t
 out:
         heap_suspects_release(&s);
         free(is_new);
-        free(ccount);
-        free(cnew);
-        free(ocount);
-        free(onew);
+        free(sums);
+        free(own);
         free(v);
         return r;
 }
