@@ -199,6 +199,20 @@ out:
         return r;
 }
 
+/* heap_diff's rule: same address and same type (address and name) is
+ * the same object. */
+static bool is_new_object(const struct heap *old, const struct heap *cur, uint32_t v)
+{
+        const struct heap_obj *o = &cur->objs[v];
+        const struct heap_type *ct = &cur->types[o->type], *ot;
+        int64_t i = heap_find(old, o->addr);
+
+        if (i < 0)
+                return true;
+        ot = &old->types[old->objs[i].type];
+        return ot->addr != ct->addr || strcmp(ot->fullname, ct->fullname) != 0;
+}
+
 static int diff_objects(const struct heap *old, const struct heap *cur, struct heap_diff *d)
 {
         uint32_t n = 0;
@@ -207,19 +221,28 @@ static int diff_objects(const struct heap *old, const struct heap *cur, struct h
         if (!d->new_objs)
                 return -ENOMEM;
         for (uint32_t v = 0; v < cur->nobjs; v++) {
-                const struct heap_obj *o = &cur->objs[v];
-                const struct heap_type *ct = &cur->types[o->type], *ot;
-                int64_t i = heap_find(old, o->addr);
-
-                if (i >= 0) {
-                        ot = &old->types[old->objs[i].type];
-                        if (ot->addr == ct->addr && strcmp(ot->fullname, ct->fullname) == 0)
-                                continue;
-                }
+                if (!is_new_object(old, cur, v))
+                        continue;
                 d->new_objs[n++] = v;
-                d->new_bytes += o->size;
+                d->new_bytes += cur->objs[v].size;
         }
         d->nnew = n;
+        return 0;
+}
+
+int heap_diff_new_flags(const struct heap *old, const struct heap *cur, uint8_t *is_new,
+                        uint32_t *ret_n)
+{
+        uint32_t n = 0;
+
+        if (!old || !cur || !is_new)
+                return -EINVAL;
+        for (uint32_t v = 0; v < cur->nobjs; v++) {
+                is_new[v] = is_new_object(old, cur, v);
+                n += is_new[v];
+        }
+        if (ret_n)
+                *ret_n = n;
         return 0;
 }
 

@@ -230,7 +230,6 @@ int heap_growth_compute(const struct heap *old, const struct heap *cur, uint32_t
                         struct heap_growth *ret)
 {
         struct heap_suspects s = {0};
-        struct heap_diff *diff = NULL;
         uint64_t *ccount = NULL, *cnew = NULL, *ocount = NULL, *onew = NULL;
         uint8_t *is_new = NULL;
         uint32_t *cholder = NULL, *oholder = NULL, *cslot = NULL, *oslot = NULL;
@@ -244,8 +243,6 @@ int heap_growth_compute(const struct heap *old, const struct heap *cur, uint32_t
                 return -EINVAL;
         *ret = (struct heap_growth){0};
         r = heap_suspects_compute(cur, CANDIDATES, &s);
-        if (r >= 0)
-                r = heap_diff(old, cur, &diff);
         is_new = calloc((size_t)cur->nobjs + 1, 1);
         ccount = malloc(sizeof(*ccount) * ((size_t)cur->nobjs + 1));
         cnew = malloc(sizeof(*cnew) * ((size_t)cur->nobjs + 1));
@@ -265,9 +262,9 @@ int heap_growth_compute(const struct heap *old, const struct heap *cur, uint32_t
                 r = heap_suspects_holders(old, &oholder);
         if (r < 0)
                 goto out;
-        for (uint32_t k = 0; k < diff->nnew; k++)
-                if (diff->new_objs[k] < cur->nobjs)
-                        is_new[diff->new_objs[k]] = 1;
+        /* the new objects alone: heap_diff would name every cycle too */
+        if ((r = heap_diff_new_flags(old, cur, is_new, NULL)) < 0)
+                goto out;
         if ((r = subtree_sums(cur, is_new, ccount, cnew)) < 0 ||
             (r = subtree_sums(old, NULL, ocount, onew)) < 0)
                 goto out;
@@ -326,7 +323,6 @@ int heap_growth_compute(const struct heap *old, const struct heap *cur, uint32_t
         v = NULL;
 out:
         heap_suspects_release(&s);
-        heap_diff_free(diff);
         free(is_new);
         free(cholder);
         free(oholder);

@@ -329,6 +329,7 @@ int heap_owner_name(const struct heap *h, uint32_t obj, struct heap_owner_name *
 
 struct scratch {
         uint32_t n;
+        uint8_t *tkind;      /* per type: K_* below, from its names, once */
         uint8_t *structure;  /* per object: heap_obj_is_structure(), once */
         uint32_t *holder;    /* per object: the owner it is credited to */
         uint32_t *count;     /* per object: objects it dominates, itself included */
@@ -337,19 +338,45 @@ struct scratch {
         uint32_t *items;     /* per object: items credited to it */
 };
 
-/* A function has eight references, a class dozens: neither collects. */
-static bool is_collection(const struct heap *h, uint32_t i)
+/* What a type's names say, looked up once per type rather than compared
+ * as strings for every object and referrer. */
+#define K_MODULE 1       /* is_module() */
+#define K_STRUCTURAL 2   /* structural_type() */
+#define K_DICT 4         /* type_is(t, "dict") */
+
+static void mark_types(const struct heap *h, struct scratch *s)
 {
-        return heap_nref(h, i) >= HEAP_SUSPECT_MIN_ITEMS && !is_type_or_module(h, i) &&
-               !structural_type(type_of(h, i));
+        for (uint32_t t = 0; t < h->ntypes; t++)
+                s->tkind[t] = (type_is(&h->types[t], "module") ? K_MODULE : 0) |
+                              (structural_type(&h->types[t]) ? K_STRUCTURAL : 0) |
+                              (type_is(&h->types[t], "dict") ? K_DICT : 0);
+}
+
+static bool kind_is(const struct heap *h, const struct scratch *s, uint32_t i, uint8_t k)
+{
+        uint32_t t = h->objs[i].type;
+
+        return t < h->ntypes && (s->tkind[t] & k);
+}
+
+static bool s_type_or_module(const struct heap *h, const struct scratch *s, uint32_t i)
+{
+        return (h->objs[i].flags & HOBJ_IS_TYPE) || kind_is(h, s, i, K_MODULE);
+}
+
+/* A function has eight references, a class dozens: neither collects. */
+static bool is_collection(const struct heap *h, const struct scratch *s, uint32_t i)
+{
+        return heap_nref(h, i) >= HEAP_SUSPECT_MIN_ITEMS && !s_type_or_module(h, s, i) &&
+               !kind_is(h, s, i, K_STRUCTURAL);
 }
 
 /* Never an item: classes and modules are structure, immortal objects
  * everyone's, garbage the collector's. */
-static bool not_an_item(const struct heap *h, uint32_t i)
+static bool not_an_item(const struct heap *h, const struct scratch *s, uint32_t i)
 {
         return h->objs[i].flags & (HOBJ_IS_TYPE | HOBJ_IMMORTAL | HOBJ_GARBAGE) ||
-               is_module(h, i);
+               kind_is(h, s, i, K_MODULE);
 }
 
 /* heap_obj_is_structure() for every object in one pass: the namespaces
@@ -358,12 +385,12 @@ static void mark_structure(const struct heap *h, struct scratch *s)
 {
         for (uint32_t i = 0; i < s->n; i++)
                 s->structure[i] = (h->objs[i].flags & HOBJ_IS_TYPE) ||
-                                  structural_type(type_of(h, i));
+                                  kind_is(h, s, i, K_STRUCTURAL);
         for (uint32_t i = 0; i < s->n; i++) {
-                if (!is_type_or_module(h, i))
+                if (!s_type_or_module(h, s, i))
                         continue;
                 for (uint64_t e = h->edge_start[i]; e < h->edge_start[i + 1]; e++)
-                        if (type_is(type_of(h, h->edge_dst[e]), "dict"))
+                        if (kind_is(h, s, h->edge_dst[e], K_DICT))
                                 s->structure[h->edge_dst[e]] = 1;
         }
         for (uint32_t r = 0; r < h->nroots && !heap_root_is_computed(&h->roots[r]); r++)
@@ -410,7 +437,7 @@ static uint32_t holder_among_referrers(const struct heap *h, const struct scratc
         for (uint64_t e = h->pred_start[obj]; e < h->pred_start[obj + 1]; e++) {
                 uint32_t r = h->pred_src[e];
 
-                if (r == obj || !is_collection(h, r) || (h->objs[r].flags & HOBJ_GARBAGE))
+                if (r == obj || !is_collection(h, s, r) || (h->objs[r].flags & HOBJ_GARBAGE))
                         continue;
                 if (dom != NONE && h->idom[r] != dom)
                         continue;
@@ -432,9 +459,9 @@ static void credit_holders(const struct heap *h, struct scratch *s)
                 uint32_t p = h->idom[x], r;
 
                 s->holder[x] = NONE;
-                if (not_an_item(h, x))
+                if (not_an_item(h, s, x))
                         continue;
-                r = p < s->n && is_collection(h, p) ? p : holder_among_referrers(h, s, x, p);
+                r = p < s->n && is_collection(h, s, p) ? p : holder_among_referrers(h, s, x, p);
                 if (r == NONE)
                         r = p < s->n ? p : NONE;
                 if (r == NONE)
@@ -869,11 +896,13 @@ int heap_suspects_compute(const struct heap *h, uint32_t max, struct heap_suspec
         s.score = malloc(sizeof(*s.score) * ((size_t)s.n + 1));
         s.items = malloc(sizeof(*s.items) * ((size_t)s.n + 1));
         s.structure = malloc((size_t)s.n + 1);
+        s.tkind = malloc((size_t)h->ntypes + 1);
         acc = calloc(CAND_MAX, sizeof(*acc));
-        if (!s.holder || !s.count || !s.pos || !s.score || !s.items || !s.structure || !acc) {
+        if (!s.tkind || !s.holder || !s.count || !s.pos || !s.score || !s.items || !s.structure || !acc) {
                 r = -ENOMEM;
                 goto out;
         }
+        mark_types(h, &s);
         mark_structure(h, &s);
         count_dominated(h, &s);
         credit_holders(h, &s);
@@ -891,6 +920,7 @@ out:
         free(s.score);
         free(s.items);
         free(s.structure);
+        free(s.tkind);
         free(acc);
         return r;
 }
@@ -907,15 +937,18 @@ int heap_suspects_holders(const struct heap *h, uint32_t **ret)
         s.score = malloc(sizeof(*s.score) * ((size_t)s.n + 1));
         s.items = malloc(sizeof(*s.items) * ((size_t)s.n + 1));
         s.structure = malloc((size_t)s.n + 1);
-        if (!s.holder || !s.score || !s.items || !s.structure) {
+        s.tkind = malloc((size_t)h->ntypes + 1);
+        if (!s.holder || !s.score || !s.items || !s.structure || !s.tkind) {
                 r = -ENOMEM;
                 goto out;
         }
+        mark_types(h, &s);
         mark_structure(h, &s);
         credit_holders(h, &s);
         *ret = s.holder;
         s.holder = NULL;
 out:
+        free(s.tkind);
         free(s.holder);
         free(s.score);
         free(s.items);

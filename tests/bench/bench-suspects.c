@@ -1,13 +1,16 @@
 /* bench-suspects: what the leak suspects add to the analysis of a dump.
  *
- *     bench-suspects DUMP [RUNS]
+ *     bench-suspects DUMP [RUNS [BASELINE]]
  *
  * Reads DUMP, then RUNS times (default 5): releases the analysis, runs
  * heap_analyse(), heap_suspects_compute() and heap_growth_compute()
- * against the same dump read a second time as the baseline (the work of
- * --baseline: suspects, the diff, subtree sums, paths followed), and
- * prints the times; the last line gives the medians and the ratios.  A
- * figure, not a test. */
+ * against BASELINE, an earlier dump of the same process (default: DUMP
+ * read a second time, which nothing grew in), the work of --baseline:
+ * suspects, the new objects, subtree sums, paths followed.  Prints the
+ * times and the owner that grew most, as a check that the growth was
+ * found; the last line gives the medians and the ratios.  A figure, not
+ * a test. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -31,16 +34,21 @@ int main(int argc, char **argv)
         struct heap *h = NULL, *old = NULL;
         double an[32], su[32], gr[32];
         int runs = argc > 2 ? atoi(argv[2]) : 5;
+        const char *base = argc > 3 ? argv[3] : argv[1];
 
-        if (argc < 2 || runs < 1 || runs > 32) {
-                fprintf(stderr, "usage: bench-suspects DUMP [RUNS (1-32)]\n");
+        if (argc < 2 || argc > 4 || runs < 1 || runs > 32) {
+                fprintf(stderr, "usage: bench-suspects DUMP [RUNS (1-32) [BASELINE]]\n");
                 return 2;
         }
-        if (heap_store_read(argv[1], &h, &d) < 0 || heap_store_read(argv[1], &old, &d) < 0 ||
-            (!old->analysed && heap_analyse(old) < 0)) {
+        if (heap_store_read(argv[1], &h, &d) < 0) {
                 fprintf(stderr, "bench-suspects: cannot read %s: %s\n", argv[1], d.msg);
                 return 1;
         }
+        if (heap_store_read(base, &old, &d) < 0 || (!old->analysed && heap_analyse(old) < 0)) {
+                fprintf(stderr, "bench-suspects: cannot read %s: %s\n", base, d.msg);
+                return 1;
+        }
+        printf("baseline %s: %u objects; %s: %u objects\n", base, old->nobjs, argv[1], h->nobjs);
         for (int i = 0; i < runs; i++) {
                 struct heap_suspects s = {0};
                 double t0;
@@ -61,7 +69,11 @@ int main(int argc, char **argv)
                         return 1;
                 gr[i] = mono_ms() - t0;
                 printf("run %d: %u objects, analysis %.1f ms, suspects %.1f ms (%u), baseline "
-                       "growth %.1f ms\n", i + 1, h->nobjs, an[i], su[i], s.n, gr[i]);
+                       "growth %.1f ms (%u)\n", i + 1, h->nobjs, an[i], su[i], s.n, gr[i], g.n);
+                if (i == 0 && g.n)
+                        printf("  grew most: %s %+" PRId64 " objects, %+" PRId64 " bytes, %" PRIu64
+                               " new (%s)\n", g.v[0].name.owner, g.v[0].dobjects,
+                               g.v[0].dretained, g.v[0].new_objs, g.v[0].new_types);
                 heap_suspects_release(&s);
                 heap_growth_release(&g);
         }

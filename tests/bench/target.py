@@ -1,14 +1,20 @@
 """Benchmark target: N tracked objects, then wait.
 
-    python target.py N --ready-fd R --cmd-fd C
+    python target.py N --ready-fd R --cmd-fd C [--grow M]
 
 Objects: pairs of __slots__ instances referring to each other (one cycle per
 pair), held by lists of 1000 pairs; every 10th pair also carries a dict.
-Writes b"R" to R when built, exits when C reaches EOF.
+Writes b"R" to R when built, exits when C reaches EOF.  Each b"G" read
+from C builds M more objects of the same shape (default N / 10) into the
+module's list GROWN, the leak a later snapshot finds (__main__.GROWN), and
+writes b"R" again.
 """
 import gc
 import os
 import sys
+
+
+GROWN = []
 
 
 class Item:
@@ -47,10 +53,17 @@ def main():
     opts = dict(zip(sys.argv[2::2], sys.argv[3::2]))
     gc.disable()
     keep = build(n)
+    grow = int(opts.get('--grow', n // 10))
     gc.collect()
     os.write(int(opts['--ready-fd']), b'R')
-    while os.read(int(opts['--cmd-fd']), 64):
-        pass
+    while True:
+        cmd = os.read(int(opts['--cmd-fd']), 64)
+        if not cmd:
+            break
+        for _ in range(cmd.count(b'G')):
+            GROWN.extend(build(grow))
+            gc.collect()
+            os.write(int(opts['--ready-fd']), b'R')
     return len(keep)
 
 

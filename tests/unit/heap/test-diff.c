@@ -2,6 +2,7 @@
  * per cycle shape, new objects (an address reused by another type is new),
  * ordering, and misuse. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +92,24 @@ static void test_growth(void)
                    d->new_objs[3] == 5 && d->new_objs[4] == 7,
            "new objects: reused address with another type counts, old ones do not");
         ok(d->new_bytes == 670, "new objects: bytes summed");
+        {
+                /* growth's cheaper path: the same objects, as flags */
+                uint8_t flags[8];
+                uint32_t nflags = 0, k = 0;
+                int same = 1;
+
+                memset(flags, 0xee, sizeof(flags));
+                ok(heap_diff_new_flags(old, cur, flags, &nflags) == 0 && nflags == d->nnew,
+                   "new flags: as many as heap_diff's new objects");
+                for (uint32_t v = 0; v < 8; v++) {
+                        bool listed = k < d->nnew && d->new_objs[k] == v;
+
+                        same &= flags[v] == (listed ? 1 : 0);
+                        k += listed;
+                }
+                ok(same, "new flags: exactly heap_diff's new objects, 0 elsewhere");
+                ok(heap_diff_new_flags(old, cur, NULL, NULL) == -EINVAL, "new flags: NULL rejected");
+        }
         heap_diff_free(d);
         heap_diff_free(NULL);
 

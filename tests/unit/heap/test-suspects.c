@@ -1,13 +1,15 @@
 /* test-suspects: leak suspects on hand-built graphs: the owner named by
  * its path from a module ("m.cache"), and the short name from the last
  * instance ("Foo.items"), its items and retained bytes, the interpreter's
- * namespaces never owners, and nothing on a heap that is not analysed. */
+ * namespaces never owners, nothing on a heap that is not analysed, and
+ * the objects --baseline growth counts under an owner on both sides. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "fixture-graph.h"
+#include "growth.h"
 #include "suspects.h"
 #include "tap.h"
 #include "testutil.h"
@@ -85,8 +87,61 @@ static void test_module_cache(void)
         fx_free(h);
 }
 
+/* 0 module m -> __dict__ 1 -> ['cache'] 2 -> [k] items, each item
+ * holding one child of its own: the cache dominates 1 + 2 * items. */
+static struct heap *cache_heap(uint32_t items)
+{
+        struct fx_obj o[64];
+        struct fx_edge e[64];
+        uint32_t ne = 0, no = 3;
+        struct heap *h;
+
+        o[0] = (struct fx_obj){2, 1, 1, 0, FX_MODULE, 0};
+        o[1] = (struct fx_obj){2, 1, 1, 0, FX_DICT, 0};
+        o[2] = (struct fx_obj){2, 1, 1, 0, FX_DICT, 0};
+        e[ne++] = (struct fx_edge){0, 1, "__dict__"};
+        e[ne++] = (struct fx_edge){1, 2, "['cache']"};
+        e[ne++] = (struct fx_edge){no + 2 * items, no + 2 * items, "m"};
+        for (uint32_t k = 0; k < items; k++, no += 2) {
+                o[no] = (struct fx_obj){2, 1, 100, 0, FX_NODE, 0};
+                o[no + 1] = (struct fx_obj){2, 1, 10, 0, FX_LIST, 0};
+                e[ne++] = (struct fx_edge){2, no, NULL};
+                e[ne++] = (struct fx_edge){no, no + 1, NULL};
+        }
+        o[no++] = (struct fx_obj){2, 1, 1, 0, FX_NODE, 0};
+        h = fx_build(o, no, e, ne);
+        if (h) {
+                fx_add_root(h, 0, HEAP_ROOT_MODULE);
+                label_root(h, "m");
+        }
+        return h;
+}
+
+static void test_growth_counts(void)
+{
+        /* the objects under the owner, on both sides, and the new ones:
+         * dominated subtrees counted whole, the owner included */
+        struct heap *old = cache_heap(NITEMS), *cur = cache_heap(NITEMS + 5);
+        struct heap_growth g = {0};
+
+        ok(old && cur && heap_analyse(old) == 0 && heap_analyse(cur) == 0, "growth: analysed");
+        ok(heap_growth_compute(old, cur, 5, &g) == 0 && g.n >= 1, "growth: computed (%u)", g.n);
+        if (g.n >= 1) {
+                ok(!strcmp(g.v[0].name.owner, "m.cache") && g.v[0].old_owner == 2,
+                   "growth: m.cache matched by path (%s)", g.v[0].name.owner);
+                ok(g.v[0].old_objects == 1 + 2 * NITEMS && g.v[0].new_objects == 1 + 2 * (NITEMS + 5),
+                   "growth: objects under the owner (%llu -> %llu)",
+                   (unsigned long long)g.v[0].old_objects, (unsigned long long)g.v[0].new_objects);
+                ok(g.v[0].dobjects == 10, "growth: +10 objects (%lld)", (long long)g.v[0].dobjects);
+        }
+        heap_growth_release(&g);
+        fx_free(old);
+        fx_free(cur);
+}
+
 int main(void)
 {
         test_module_cache();
+        test_growth_counts();
         return tap_done();
 }
