@@ -1520,6 +1520,9 @@ static int walk_gc_state(struct walker *w, uint64_t gc, bool first, uint64_t max
         return 0;
 }
 
+/* A power of two: a mask tests it; ~1 ms of decoding between calls. */
+#define WALK_PROGRESS_EVERY 16384
+
 int heap_build(struct memsrc *m, const struct pyinterp *pi,
                const struct heap_build_opts *opts, struct heap **ret, struct diag *d)
 {
@@ -1581,6 +1584,8 @@ int heap_build(struct memsrc *m, const struct pyinterp *pi,
          * to a snapshot than fields read again later; a referent that does
          * not check out is read afresh (resolve_object). */
         for (uint32_t i = 0; i < h->ntracked; i++) {
+                if (opts && opts->progress && !(i & (WALK_PROGRESS_EVERY - 1)))
+                        opts->progress(opts->progress_ctx, i, h->ntracked);
                 /* the GC lists are in allocation order, not address
                  * order: fetch ahead of the decoder */
                 if (i + DECODE_AHEAD < h->ntracked)
