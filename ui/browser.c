@@ -186,6 +186,9 @@ int browser_new(struct session *s, bool utf8, struct browser **ret)
                 browser_free(b);
                 return -ENOMEM;
         }
+        /* a pool opens on its comparison; Back shows the worker browsed */
+        if (s->nworkers)
+                open_screen(b, VIEW_WORKERS);
         *ret = b;
         return 0;
 }
@@ -233,6 +236,8 @@ static uint32_t selected_obj(struct browser *b)
         return o;
 }
 
+static int do_select_worker(struct browser *b, uint32_t i);
+
 static int do_enter(struct browser *b)
 {
         struct view *v = browser_top(b);
@@ -248,6 +253,8 @@ static int do_enter(struct browser *b)
                 return open_view(b, VIEW_CYCLE, UI_NONE, r->a, UI_NONE, r->b);
         if (r->kind == ROW_TYPE)
                 return open_view(b, VIEW_INSTANCES, UI_NONE, UI_NONE, r->a, false);
+        if (r->kind == ROW_WORKER)
+                return do_select_worker(b, r->a);
         return BR_NONE;
 }
 
@@ -454,6 +461,32 @@ static int rebuild(struct browser *b, const struct place *p)
                 break;
         }
         return 0;
+}
+
+/* A pool: the worker's snapshot replaces the one browsed, as after a
+ * re-snapshot, and the browser starts again from its overview. */
+static int do_select_worker(struct browser *b, uint32_t i)
+{
+        struct place p = {.kind = VIEW_OVERVIEW};
+        char err[512] = "";
+        int r;
+
+        if (!b->s->select_worker || i >= b->s->nworkers)
+                return BR_NONE;
+        busy(b, "opening the worker's snapshot...");
+        r = b->s->select_worker(b->s, i, err, sizeof(err));
+        if (r < 0) {
+                say(b, true, "cannot browse that worker: %s", err[0] ? err : strerror(-r));
+                return BR_ALL;
+        }
+        r = rebuild(b, &p);
+        if (r < 0) {
+                b->fatal = r;
+                return BR_QUIT;
+        }
+        say(b, false, "worker %d (%u of %u); W lists the workers again", b->s->heap->meta.pid,
+            i + 1, b->s->nworkers);
+        return BR_ALL;
 }
 
 static int do_resnapshot(struct browser *b)

@@ -9,11 +9,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "browser.h"
 #include "fmt.h"
 #include "growth.h"
 #include "heap.h"
 #include "progress.h"
 #include "report.h"
+#include "session.h"
 #include "suspects.h"
 
 #define POOL_TOP_SUSPECTS 3
@@ -51,6 +53,7 @@ struct worker {
         char dump[4096];
         char *json, *text;              /* the worker's own reports */
         size_t json_len, text_len;
+        struct heap *heap;              /* kept for the browser only */
         unsigned diverges;              /* 1 << enum metric */
 };
 
@@ -64,6 +67,7 @@ struct pool {
         struct heap *baseline;          /* --baseline without %p: one for all */
         const char *text_path;          /* --text, or stdout when no output is
                                            chosen (as for one process) */
+        bool browse;
 };
 
 /* ---- names ------------------------------------------------------------ */
@@ -537,7 +541,10 @@ static void worker_run(struct pool *p, unsigned i)
         progress_clear();
         if (owned)
                 heap_free(base);
-        heap_free(h);
+        if (p->browse)
+                w->heap = h;
+        else
+                heap_free(h);
 }
 
 /* ---- the pool's reports ----------------------------------------------- */
@@ -656,38 +663,50 @@ static void write_json(FILE *f, const struct pool *p)
         fputs("]}}\n", f);
 }
 
-static void write_text(FILE *f, const struct pool *p)
+/* The table's lines: the text report's and the browser's Workers screen. */
+static void title_line(FILE *f, const struct pool *p)
+{
+        fprintf(f, "Pool of %u worker%s", p->n, p->n == 1 ? "" : "s");
+        if (p->o->children_of)
+                fprintf(f, " (the CPython descendants of %d)", (int)p->o->children_of);
+        fputs(", each snapshotted alone, one after another", f);
+}
+
+static void header_line(FILE *f, const struct pool *p)
+{
+        fprintf(f, "  %-8s %11s %11s %11s  %s", "worker", "RSS", "objects",
+                p->o->baseline ? "growth" : "", "top suspect (retained)");
+}
+
+static void worker_line(FILE *f, const struct pool *p, unsigned i)
+{
+        const struct worker *w = &p->w[i];
+        char b1[32], b2[32];
+
+        if (w->code == EXIT_NOTHING) {
+                fprintf(f, "  %-8d failed: %.*s", (int)w->pid, (int)strcspn(w->error, "\n"),
+                        w->error);
+                return;
+        }
+        fprintf(f, "  %-8d %11s %11" PRIu32 " %11s  ", (int)w->pid,
+                w->rss_known ? fmt_bytes(w->rss, b1, sizeof(b1)) : "?", w->objects,
+                w->have_growth ? (w->growth_objects ? fmt_delta(w->growth_objects, b2,
+                                                                sizeof(b2)) : "0") : "");
+        if (w->ntop)
+                fprintf(f, "%s (%s)", w->top[0].path,
+                        fmt_bytes(w->top[0].retained, b1, sizeof(b1)));
+        else
+                fputs("-", f);
+        if (w->diverges)
+                fputs("   <- diverges", f);
+}
+
+/* "Diverging: ..." lines and the rule. */
+static void verdict_lines(FILE *f, const struct pool *p)
 {
         char b1[32], b2[32];
         unsigned ndiv = 0;
 
-        fprintf(f, "Pool of %u worker%s", p->n, p->n == 1 ? "" : "s");
-        if (p->o->children_of)
-                fprintf(f, " (the CPython descendants of %d)", (int)p->o->children_of);
-        fputs(", each snapshotted alone, one after another\n\n", f);
-        fprintf(f, "  %-8s %11s %11s %11s  %s\n", "worker", "RSS", "objects",
-                p->o->baseline ? "growth" : "", "top suspect (retained)");
-        for (unsigned i = 0; i < p->n; i++) {
-                const struct worker *w = &p->w[i];
-
-                if (w->code == EXIT_NOTHING) {
-                        fprintf(f, "  %-8d failed: %.*s\n", (int)w->pid,
-                                (int)strcspn(w->error, "\n"), w->error);
-                        continue;
-                }
-                fprintf(f, "  %-8d %11s %11" PRIu32 " %11s  ", (int)w->pid,
-                        w->rss_known ? fmt_bytes(w->rss, b1, sizeof(b1)) : "?", w->objects,
-                        w->have_growth ? (w->growth_objects ? fmt_delta(w->growth_objects, b2,
-                                                                        sizeof(b2)) : "0")
-                                       : "");
-                if (w->ntop)
-                        fprintf(f, "%s (%s)", w->top[0].path,
-                                fmt_bytes(w->top[0].retained, b1, sizeof(b1)));
-                else
-                        fputs("-", f);
-                fputs(w->diverges ? "   <- diverges\n" : "\n", f);
-        }
-        fputc('\n', f);
         for (unsigned i = 0; i < p->n; i++) {
                 const struct worker *w = &p->w[i];
                 const char *sep = "";
@@ -724,6 +743,20 @@ static void write_text(FILE *f, const struct pool *p)
                 fprintf(f, "Diverging: none%s\n", p->have_median[M_OBJECTS] ? "" :
                         " (fewer than 2 workers to compare)");
         fprintf(f, "(%s)\n", rule_text);
+}
+
+static void write_text(FILE *f, const struct pool *p)
+{
+        title_line(f, p);
+        fputs("\n\n", f);
+        header_line(f, p);
+        fputc('\n', f);
+        for (unsigned i = 0; i < p->n; i++) {
+                worker_line(f, p, i);
+                fputc('\n', f);
+        }
+        fputc('\n', f);
+        verdict_lines(f, p);
         for (unsigned i = 0; i < p->n; i++) {
                 const struct worker *w = &p->w[i];
 
@@ -754,6 +787,126 @@ static int write_out(const struct pool *p, const char *path, bool json)
         if (r < 0)
                 fprintf(stderr, "pyleak-attach: writing %s failed: %s\n", path, strerror(-r));
         return r;
+}
+
+/* ---- the browser ------------------------------------------------------ */
+
+static int select_worker(struct session *s, unsigned i, char *msg, size_t len)
+{
+        struct pool *p = s->ctx;
+
+        if (i >= p->n || !p->w[i].heap) {
+                snprintf(msg, len, "worker %d has no snapshot (it failed)", (int)p->w[i].pid);
+                return -ENOENT;
+        }
+        s->heap = p->w[i].heap;
+        s->diff = NULL;
+        s->diff_against = NULL;
+        s->worker = i;
+        s->generation++;
+        return 0;
+}
+
+static int session_dump(struct session *s, const char *path, bool force, char *msg, size_t len)
+{
+        struct pool *p = s->ctx;
+        struct diag d = {0};
+        int r = p->ops->write_dump(s->heap, path, force, &d);
+
+        if (r < 0)
+                snprintf(msg, len, "%.*s", (int)strcspn(d.msg[0] ? d.msg : strerror(-r), "\n"),
+                         d.msg[0] ? d.msg : strerror(-r));
+        return r;
+}
+
+/* Lines of what fn writes, NULL-terminated; NULL when out of memory. */
+static char **lines_of(const struct pool *p, void (*fn)(FILE *f, const struct pool *p))
+{
+        char *text = NULL, **v = NULL, *save = NULL, *tok;
+        size_t len = 0, n = 0;
+        FILE *f = open_memstream(&text, &len);
+
+        if (!f)
+                return NULL;
+        fn(f, p);
+        if (fclose(f) != 0)
+                return NULL;
+        v = calloc(len + 2, sizeof(*v));
+        for (tok = v ? strtok_r(text, "\n", &save) : NULL; tok; tok = strtok_r(NULL, "\n", &save))
+                if (!(v[n++] = strdup(tok)))
+                        break;
+        free(text);
+        return v;
+}
+
+static void head_lines(FILE *f, const struct pool *p)
+{
+        title_line(f, p);
+        fputc('\n', f);
+        verdict_lines(f, p);
+        fputs(" \n", f);
+        header_line(f, p);
+        fputc('\n', f);
+}
+
+static void free_lines(char **v)
+{
+        for (size_t i = 0; v && v[i]; i++)
+                free(v[i]);
+        free(v);
+}
+
+/* The browser opens on the Workers screen; Enter browses a worker. */
+static int browse(struct pool *p)
+{
+        struct session s = {0};
+        char **head = lines_of(p, head_lines), **rows = calloc(p->n, sizeof(*rows));
+        bool *ok = calloc(p->n, sizeof(*ok));
+        int code = EXIT_NOTHING, r = -ENOMEM;
+        unsigned first = p->n;
+
+        for (unsigned i = 0; rows && i < p->n; i++) {
+                size_t len;
+                FILE *f = open_memstream(&rows[i], &len);
+
+                if (!f)
+                        break;
+                worker_line(f, p, i);
+                fclose(f);
+                ok[i] = p->w[i].heap != NULL;
+                if (ok[i] && first == p->n)
+                        first = i;
+        }
+        if (first == p->n) {
+                fprintf(stderr, "pyleak-attach: no worker of the pool could be read: nothing "
+                        "to browse\n");
+                goto out;
+        }
+        if (head && rows && ok) {
+                s.heap = p->w[first].heap;
+                s.worker = first;
+                s.nworkers = p->n;
+                s.pool_head = (const char *const *)head;
+                s.worker_rows = (const char *const *)rows;
+                s.worker_browsable = ok;
+                s.select_worker = select_worker;
+                s.write_dump = session_dump;
+                s.ctx = p;
+                progress_finish();
+                r = tui_run(&s);
+        }
+        if (r < 0)
+                fprintf(stderr, "pyleak-attach: cannot open the browser: %s\nhint: use --text - "
+                        "or --json - for a report\n", strerror(-r));
+        else
+                code = EXIT_COMPLETE;
+out:
+        for (unsigned i = 0; rows && i < p->n; i++)
+                free(rows[i]);
+        free(rows);
+        free(ok);
+        free_lines(head);
+        return code;
 }
 
 /* ---- the run ---------------------------------------------------------- */
@@ -836,7 +989,14 @@ int pool_run(const struct options *o, const struct pool_ops *ops)
                 pids = found;
         }
         check_names(&p, (pid_t *)pids, n);
-        p.text_path = o->text_path ? o->text_path : !o->json_path && !o->dump_path ? "-" : NULL;
+        /* as for one process: the browser on a terminal, when no output
+         * is asked for */
+        p.browse = !o->json_path && !o->text_path && !o->dump_path && !o->no_browser &&
+                   isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+        if (p.browse)
+                cli_check_terminal();
+        p.text_path = o->text_path ? o->text_path :
+                      !o->json_path && !o->dump_path && !p.browse ? "-" : NULL;
         p.w = calloc(n ? n : 1, sizeof(*p.w));
         if (!p.w) {
                 fprintf(stderr, "pyleak-attach: out of memory\n");
@@ -875,6 +1035,8 @@ int pool_run(const struct options *o, const struct pool_ops *ops)
                 code = EXIT_NOTHING;
         if (p.text_path && write_out(&p, p.text_path, false) < 0)
                 code = EXIT_NOTHING;
+        if (p.browse && browse(&p) != EXIT_COMPLETE)
+                code = EXIT_NOTHING;
         /* the worst of the workers' */
         for (unsigned i = 0; i < p.n; i++)
                 if (p.w[i].code > code)
@@ -895,6 +1057,7 @@ out:
                         ops->close(p.w[i].src);
                 free(p.w[i].json);
                 free(p.w[i].text);
+                heap_free(p.w[i].heap);
         }
         heap_free(p.baseline);
         free(p.w);
