@@ -119,6 +119,19 @@ static int screen(struct browser *b, enum view_kind kind, struct view **ret)
         return 0;
 }
 
+/* The Workers screen opens on the worker browsed. */
+static void select_browsed_worker(struct browser *b, struct view *v)
+{
+        for (uint32_t i = 0; i < v->nvis; i++) {
+                const struct row *r = view_row(v, i);
+
+                if (r && r->kind == ROW_WORKER && r->a == b->s->worker) {
+                        view_move(v, (int64_t)i - (int64_t)v->sel, page_rows(b, v));
+                        return;
+                }
+        }
+}
+
 static int open_screen(struct browser *b, enum view_kind kind)
 {
         struct view *v;
@@ -128,6 +141,8 @@ static int open_screen(struct browser *b, enum view_kind kind)
                 say(b, true, "cannot open the screen: %s", view_error(r));
                 return BR_VIEW;
         }
+        if (kind == VIEW_WORKERS)
+                select_browsed_worker(b, v);
         if (browser_top(b) != v)
                 push(b, v);
         return BR_VIEW;
