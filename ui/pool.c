@@ -911,6 +911,24 @@ out:
 
 /* ---- the run ---------------------------------------------------------- */
 
+/* Exit code 2 is said on stderr, as exit code 1 is: which workers. */
+static void explain_failed(const struct pool *p)
+{
+        unsigned nfailed = 0;
+
+        for (unsigned i = 0; i < p->n; i++)
+                nfailed += p->w[i].code == EXIT_NOTHING;
+        if (!nfailed)
+                return;
+        fprintf(stderr, "pyleak-attach: exit code 2: %s", nfailed == p->n ? "no worker of the "
+                "pool could be read:" : nfailed == 1 ? "worker" : "workers");
+        for (unsigned i = 0; i < p->n; i++)
+                if (p->w[i].code == EXIT_NOTHING)
+                        fprintf(stderr, " %d", (int)p->w[i].pid);
+        fprintf(stderr, "%s\n", nfailed == p->n ? " failed (above)" :
+                " could not be read (above); the other workers are in the report");
+}
+
 /* Cheap refusals before any worker is touched (exit 64). */
 static void check_names(const struct pool *p, pid_t *pids, unsigned n)
 {
@@ -1012,10 +1030,18 @@ int pool_run(const struct options *o, const struct pool_ops *ops)
                 return EXIT_NOTHING;
         }
         if (!o->quiet) {
-                fprintf(stderr, "pyleak-attach: pool of %u worker%s:", p.n, p.n == 1 ? "" : "s");
+                unsigned k = 0;
+
                 for (unsigned i = 0; i < p.n; i++)
-                        fprintf(stderr, " %d", (int)p.w[i].pid);
-                fprintf(stderr, "; each is stopped alone, one after another\n");
+                        k += p.w[i].src != NULL;
+                if (k) {
+                        fprintf(stderr, "pyleak-attach: pool of %u worker%s:", k,
+                                k == 1 ? "" : "s");
+                        for (unsigned i = 0; i < p.n; i++)
+                                if (p.w[i].src)
+                                        fprintf(stderr, " %d", (int)p.w[i].pid);
+                        fprintf(stderr, "; each is stopped alone, one after another\n");
+                }
         }
         if (o->baseline && !has_pid_field(o->baseline)) {
                 struct diag d = {0};
@@ -1046,11 +1072,7 @@ int pool_run(const struct options *o, const struct pool_ops *ops)
                         "of a worker was inconsistent somewhere (its report's \"problems\" "
                         "lists it); what was written is usable\n");
         else if (code == EXIT_NOTHING)
-                for (unsigned i = 0; i < p.n; i++)
-                        if (p.w[i].code == EXIT_NOTHING)
-                                fprintf(stderr, "pyleak-attach: exit code 2: worker %d could not "
-                                        "be read (above); the other workers are in the "
-                                        "report\n", (int)p.w[i].pid);
+                explain_failed(&p);
 out:
         for (unsigned i = 0; i < p.n; i++) {
                 if (p.w[i].src)
