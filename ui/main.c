@@ -746,6 +746,7 @@ static int run_watch(struct app *a, struct options *o, int *code)
                 taken++;
                 if (h->meta.inconsistencies)
                         *code = EXIT_PARTIAL;
+                progress_clear();
                 if (!o->quiet)
                         fprintf(stderr, "pyleak-attach: watch %u/%u: %" PRIu32 " objects, "
                                 "%" PRIu32 " cycles\n", i + 1, count, h->ntracked, h->cycles.n);

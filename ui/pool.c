@@ -172,8 +172,10 @@ static int proc_children(pid_t pid, pid_t *v, unsigned max, unsigned *n)
                 if (!f)
                         continue;
                 any_file = true;
+                /* not this tool, should a master have started it */
                 while (fscanf(f, "%ld", &c) == 1)
-                        if (c > 0 && c <= INT32_MAX && *n < max && !seen(v, *n, (pid_t)c))
+                        if (c > 0 && c <= INT32_MAX && *n < max && c != getpid() &&
+                            !seen(v, *n, (pid_t)c))
                                 v[(*n)++] = (pid_t)c;
                 fclose(f);
         }
@@ -243,7 +245,8 @@ static int scan_descendants(pid_t master, pid_t *out, unsigned max, unsigned *re
                 pid_t parent = q == 0 ? master : out[q - 1];
 
                 for (size_t i = 0; i < np && n < max; i++)
-                        if (ppid[i] == parent && pid[i] != master && !seen(out, n, pid[i]))
+                        if (ppid[i] == parent && pid[i] != master && pid[i] != getpid() &&
+                            !seen(out, n, pid[i]))
                                 out[n++] = pid[i];
         }
         free(pid);

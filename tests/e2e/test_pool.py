@@ -30,6 +30,7 @@ import fcntl
 import json
 import os
 import pty
+import re
 import select
 import sqlite3
 import struct
@@ -377,6 +378,9 @@ def run_stderr_pty(tool, args):
     return rc, text
 
 
+PROGRESS_LINE = re.compile(r'pyleak-attach: (worker \d+/\d+ \(pid \d+\): )?'
+                           r'(stop/copy|walk|analyse|write): ')
+
 BIG = textwrap.dedent('''
     import sys
     big = [[i] for i in range(1000000)]
@@ -396,8 +400,7 @@ def cmd_progress(a, tap, py, tmp):
                'stderr a terminal: the progress line is drawn in place (\\r) with the phase '
                'and objects/s', ['exit %r; walk lines %r' % (rc, lines[-3:])] +
                tail(text.replace('\r', '\\r\n'), 12))
-        drawn = [x for x in text.split('\r') if x.startswith('pyleak-attach: ') and
-                 any(('%s: ' % ph) in x for ph in ('stop/copy', 'walk', 'analyse', 'write'))]
+        drawn = [x for x in text.split('\r') if PROGRESS_LINE.match(x)]
         tap.ok(drawn and all(len(x.rstrip()) < 80 for x in drawn),
                'the progress line fits the 80 columns of the terminal',
                ['%r' % x for x in drawn if len(x.rstrip()) >= 80][:5])
