@@ -1042,7 +1042,8 @@ static int pool_open(const struct options *o, pid_t pid, void **ret, char *versi
         w->a.previews = true;
         r = memsrc_open_live(pid, &w->a.live, d);
         if (r == 0)
-                r = pyinterp_find_early(w->a.live, &w->a.pi, d);
+                r = pyinterp_find_early(w->a.live, &(struct pyinterp_opts){ w->o.layout_cache },
+                                        &w->a.pi, d);
         if (r < 0 && r != -ENOMEM)
                 (void)snapshot_explain_exit(pid, d);
         if (r < 0) {
