@@ -85,7 +85,13 @@ static void compose(char *line, size_t len, double now)
                 return;
         size_t head = o;
 
-        if (P.phase == PROGRESS_WALK && P.total && now > P.decode_t0) {
+        if (P.phase == PROGRESS_WALK && !P.total && P.done && now > P.phase_t0) {
+                /* the GC lists: how many there are is known at their end */
+                o += (size_t)snprintf(line + o, len - o, "%s objects listed, %s objects/s",
+                                      grouped(P.done, a, sizeof(a)),
+                                      grouped((uint64_t)(P.done / ((now - P.phase_t0) / 1000)),
+                                              b, sizeof(b)));
+        } else if (P.phase == PROGRESS_WALK && P.total && now > P.decode_t0) {
                 double rate = P.done / ((now - P.decode_t0) / 1000);
 
                 o += (size_t)snprintf(line + o, len - o, "%s of %s objects",
