@@ -210,6 +210,9 @@ struct walker {
 
         uint64_t inconsistencies;
         bool no_previews;        /* heap_build_opts.no_previews */
+        void (*progress)(void *ctx, uint32_t done, uint32_t total);
+        void *progress_ctx;      /* heap_build_opts.progress: objects listed
+                                    (total 0), then decoded */
         bool accept_collections; /* heap_build_opts.accept_collections */
         bool live;               /* reading a running process: validate
                                     headers harder (obj_header) */

@@ -380,6 +380,13 @@ struct heap_build_opts {
         bool no_previews;          /* record no value previews (heap_preview):
                                       only the browser and dumps show them,
                                       and they cost ~5% of a walk */
+        /* Optional: called from the walking thread every few thousand
+         * objects, first as the GC lists are walked (done: objects listed,
+         * total 0: not known yet), then as their references are decoded
+         * (done of total); it must be cheap and must not print from here:
+         * the caller (ui/progress.c) only stores the numbers. */
+        void (*progress)(void *ctx, uint32_t done, uint32_t total);
+        void *progress_ctx;
 };
 
 /* Walks every interpreter's GC lists (all generations + permanent) and

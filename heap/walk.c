@@ -27,6 +27,9 @@
 #include "memsrc.h"
 #include "pyinterp.h"
 
+/* heap_build_opts.progress: a power of two (a mask tests it), ~1 ms of
+ * work between calls. */
+#define WALK_PROGRESS_EVERY 16384
 #define DEFAULT_MAX_OBJECTS 100000000ULL
 #define MAX_FRAME_SLOTS_ROOTS ((uint64_t)1 << 20)
 #define MAX_INTERPRETERS    256
@@ -348,6 +351,8 @@ static int walk_list(struct walker *w, const struct gclist *gl, uint64_t max,
                 if (r < 0)
                         return r;
                 count++;
+                if (w->progress && !(w->h->nobjs & (WALK_PROGRESS_EVERY - 1)))
+                        w->progress(w->progress_ctx, w->h->nobjs, 0);
                 prev = node;
                 raw = next;
                 node = next & ~(uint64_t)3;
@@ -1545,6 +1550,8 @@ int heap_build(struct memsrc *m, const struct pyinterp *pi,
                 goto fail;
         w.live = live;
         w.no_previews = opts && opts->no_previews;
+        w.progress = opts ? opts->progress : NULL;
+        w.progress_ctx = opts ? opts->progress_ctx : NULL;
         w.accept_collections = live && opts && opts->accept_collections;
         h->meta.approximate = live;
 
@@ -1581,6 +1588,8 @@ int heap_build(struct memsrc *m, const struct pyinterp *pi,
          * to a snapshot than fields read again later; a referent that does
          * not check out is read afresh (resolve_object). */
         for (uint32_t i = 0; i < h->ntracked; i++) {
+                if (opts && opts->progress && !(i & (WALK_PROGRESS_EVERY - 1)))
+                        opts->progress(opts->progress_ctx, i, h->ntracked);
                 /* the GC lists are in allocation order, not address
                  * order: fetch ahead of the decoder */
                 if (i + DECODE_AHEAD < h->ntracked)

@@ -27,7 +27,8 @@ _pyleak_attach()
         local opts="--json --text --objects --top --dump --force --dot --dot-top
                 --dot-cycles --dot-local --all-cycles --baseline --watch --count
                 --heapsnapshot --snapshot --max-memory --no-browser --no-cache
-                --check --core --exe --sysroot -q --quiet -h --help -V --version"
+                --check --children --core --exe --sysroot -q --quiet -h --help -V
+                --version"
         local IFS=$'\n'
 
         case $prev in
@@ -42,6 +43,11 @@ _pyleak_attach()
                 return ;;
         --sysroot)
                 COMPREPLY=($(compgen -d -- "$cur"))
+                return ;;
+        --children)
+                # a pool master: a CPython process itself (gunicorn,
+                # celery, multiprocessing)
+                COMPREPLY=($(compgen -W "$(_pyleak_attach_pids)" -- "$cur"))
                 return ;;
         --snapshot)
                 COMPREPLY=($(compgen -W $'copy\nfork\nlive\nauto' -- "$cur"))

@@ -119,6 +119,19 @@ static int screen(struct browser *b, enum view_kind kind, struct view **ret)
         return 0;
 }
 
+/* The Workers screen opens on the worker browsed. */
+static void select_browsed_worker(struct browser *b, struct view *v)
+{
+        for (uint32_t i = 0; i < v->nvis; i++) {
+                const struct row *r = view_row(v, i);
+
+                if (r && r->kind == ROW_WORKER && r->a == b->s->worker) {
+                        view_move(v, (int64_t)i - (int64_t)v->sel, page_rows(b, v));
+                        return;
+                }
+        }
+}
+
 static int open_screen(struct browser *b, enum view_kind kind)
 {
         struct view *v;
@@ -128,6 +141,8 @@ static int open_screen(struct browser *b, enum view_kind kind)
                 say(b, true, "cannot open the screen: %s", view_error(r));
                 return BR_VIEW;
         }
+        if (kind == VIEW_WORKERS)
+                select_browsed_worker(b, v);
         if (browser_top(b) != v)
                 push(b, v);
         return BR_VIEW;
@@ -186,6 +201,9 @@ int browser_new(struct session *s, bool utf8, struct browser **ret)
                 browser_free(b);
                 return -ENOMEM;
         }
+        /* a pool opens on its comparison; Back shows the worker browsed */
+        if (s->nworkers)
+                open_screen(b, VIEW_WORKERS);
         *ret = b;
         return 0;
 }
@@ -233,6 +251,8 @@ static uint32_t selected_obj(struct browser *b)
         return o;
 }
 
+static int do_select_worker(struct browser *b, uint32_t i);
+
 static int do_enter(struct browser *b)
 {
         struct view *v = browser_top(b);
@@ -248,6 +268,8 @@ static int do_enter(struct browser *b)
                 return open_view(b, VIEW_CYCLE, UI_NONE, r->a, UI_NONE, r->b);
         if (r->kind == ROW_TYPE)
                 return open_view(b, VIEW_INSTANCES, UI_NONE, UI_NONE, r->a, false);
+        if (r->kind == ROW_WORKER)
+                return do_select_worker(b, r->a);
         return BR_NONE;
 }
 
@@ -454,6 +476,32 @@ static int rebuild(struct browser *b, const struct place *p)
                 break;
         }
         return 0;
+}
+
+/* A pool: the worker's snapshot replaces the one browsed, as after a
+ * re-snapshot, and the browser starts again from its overview. */
+static int do_select_worker(struct browser *b, uint32_t i)
+{
+        struct place p = {.kind = VIEW_OVERVIEW};
+        char err[512] = "";
+        int r;
+
+        if (!b->s->select_worker || i >= b->s->nworkers)
+                return BR_NONE;
+        busy(b, "opening the worker's snapshot...");
+        r = b->s->select_worker(b->s, i, err, sizeof(err));
+        if (r < 0) {
+                say(b, true, "cannot browse that worker: %s", err[0] ? err : strerror(-r));
+                return BR_ALL;
+        }
+        r = rebuild(b, &p);
+        if (r < 0) {
+                b->fatal = r;
+                return BR_QUIT;
+        }
+        say(b, false, "worker %d (%u of %u); W lists the workers again", b->s->heap->meta.pid,
+            i + 1, b->s->nworkers);
+        return BR_ALL;
 }
 
 static int do_resnapshot(struct browser *b)

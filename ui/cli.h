@@ -28,8 +28,14 @@ enum exit_code {
  * and auto would fork for a reason the user did not mean. */
 #define CLI_MIN_BUDGET (1ull << 20)
 
+/* A pool: at most this many workers in one run. */
+#define POOL_MAX_WORKERS 1024
+
 struct options {
         pid_t pid;
+        pid_t *pids;               /* PID PID...: a pool, in the order given */
+        unsigned npids;
+        pid_t children_of;         /* --children PID: its CPython descendants */
         const char *dump_in;       /* FILE argument: a dump to reopen */
         const char *core_path;     /* --core FILE */
         const char *exe_path;      /* --exe PATH (with --core) */

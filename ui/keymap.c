@@ -31,6 +31,7 @@ static const struct keybinding keymap[] = {
         {'t', REQ_TYPES},
         {'g', REQ_GARBAGE},
         {'T', REQ_THREADS},
+        {'W', REQ_WORKERS},
         {'p', REQ_PATH},
         {'?', REQ_HELP},
         {'/', REQ_SEARCH},

@@ -43,6 +43,7 @@ enum ui_key {
         R(SCREEN, TYPES,        "types: count, bytes, retained, growth") \
         R(SCREEN, GARBAGE,      "garbage: what a collection would free, gc.garbage") \
         R(SCREEN, THREADS,      "threads, their frames and the locals they hold") \
+        R(SCREEN, WORKERS,      "a pool's workers compared (Enter browses one)") \
         R(SCREEN, PATH,         "shortest path from a root to the selected object") \
         R(SCREEN, HELP,         "this help") \
         R(LIST, SEARCH,         "search: type name, id (hex or decimal), text") \

@@ -31,6 +31,8 @@
 #include "heap.h"
 #include "memsrc.h"
 #include "layoutcache.h"
+#include "pool.h"
+#include "progress.h"
 #include "pyinterp.h"
 #include "report.h"
 #include "session.h"
@@ -54,6 +56,7 @@ struct app {
 
 static const char usage_text[] =
 "usage: pyleak-attach [OPTIONS] PID\n"
+"       pyleak-attach [OPTIONS] PID PID... | --children PID\n"
 "       pyleak-attach --check PID\n"
 "       pyleak-attach [OPTIONS] DUMPFILE\n"
 "       pyleak-attach [OPTIONS] --core COREFILE [--exe PATH] [--sysroot DIR]\n"
@@ -101,6 +104,11 @@ static const char usage_text[] =
 "  --no-cache           read the interpreter's DWARF even if an earlier run\n"
 "                       cached its layout, and cache nothing (the cache is\n"
 "                       $PYLEAK_ATTACH_CACHE_DIR, else ~/.cache/pyleak-attach)\n"
+"  --children PID       a pool: every CPython descendant of PID (a pool\n"
+"                       master: gunicorn, uwsgi, celery, multiprocessing),\n"
+"                       each snapshotted alone, one after another, and\n"
+"                       compared; PID PID... names the workers instead;\n"
+"                       --dump then takes a name with %p (the pid) or DIR/\n"
 "  --check              with a PID: say whether an attach would work and what\n"
 "                       it would cost (permission, interpreter, layout, mode,\n"
 "                       pause, budget), without stopping the target\n"
@@ -174,13 +182,64 @@ static bool is_dump_arg(const char *s)
         return stat(s, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+static pid_t parse_pid(const char *s, const char *what)
+{
+        char *end;
+        long v;
+
+        errno = 0;
+        v = strtol(s, &end, 10);
+        if (errno || *end || v <= 0 || v > INT_MAX) {
+                if (s[strspn(s, "0123456789")])
+                        die_usage("%s takes process ids, not '%s'", what, s);
+                die_usage("'%s' is not a process id", s);
+        }
+        return (pid_t)v;
+}
+
+/* PID PID... or --children PID: the options that make sense for one
+ * process only are refused here, before any target is touched. */
+static void parse_pool(int argc, char **argv, struct options *o)
+{
+        static pid_t pids[POOL_MAX_WORKERS];
+
+        if (o->children_of && optind < argc)
+                die_usage("unexpected argument '%s' (--children takes the pool master's PID; "
+                          "its workers are found, not named)", argv[optind]);
+        if (argc - optind > POOL_MAX_WORKERS)
+                die_usage("at most %d PIDs in one pool", POOL_MAX_WORKERS);
+        for (int i = optind; i < argc; i++) {
+                pid_t p = parse_pid(argv[i], "a pool");
+
+                for (unsigned k = 0; k < o->npids; k++)
+                        if (pids[k] == p)
+                                die_usage("PID %d is given twice", (int)p);
+                pids[o->npids++] = p;
+        }
+        o->pids = pids;
+        if (o->check)
+                die_usage("%s", "--check takes one PID: check the workers one at a time");
+        if (o->watch_s)
+                die_usage("%s", "--watch takes one PID: watch one worker of the pool, the one "
+                          "a pool report names as diverging");
+        if (o->dot_path || o->heapsnapshot_path)
+                die_usage("%s", "--dot and --heapsnapshot take one PID: write them for one "
+                          "worker, e.g. the one a pool report names as diverging");
+        if (o->force && !o->dump_path)
+                die_usage("%s", "--force only applies to --dump");
+        if (o->dump_path)
+                o->dump_path = pool_dump_pattern("--dump", o->dump_path);
+        if (o->baseline)
+                o->baseline = pool_dump_pattern("--baseline", o->baseline);
+}
+
 static void parse_args(int argc, char **argv, struct options *o)
 {
         enum { OPT_JSON = 256, OPT_TEXT, OPT_OBJECTS, OPT_TOP, OPT_MAXMEM, OPT_DUMP,
                OPT_FORCE, OPT_DOT, OPT_DOT_TOP, OPT_DOT_CYCLES, OPT_DOT_LOCAL, OPT_HEAPSNAPSHOT,
                OPT_ALL_CYCLES, OPT_BASELINE, OPT_WATCH, OPT_COUNT,
                OPT_SNAPSHOT, OPT_NO_BROWSER, OPT_NO_CACHE, OPT_CORE, OPT_EXE, OPT_SYSROOT,
-               OPT_CHECK };
+               OPT_CHECK, OPT_CHILDREN };
         static const struct option longopts[] = {
                 {"json", required_argument, NULL, OPT_JSON},
                 {"text", required_argument, NULL, OPT_TEXT},
@@ -205,6 +264,7 @@ static void parse_args(int argc, char **argv, struct options *o)
                 {"exe", required_argument, NULL, OPT_EXE},
                 {"sysroot", required_argument, NULL, OPT_SYSROOT},
                 {"check", no_argument, NULL, OPT_CHECK},
+                {"children", required_argument, NULL, OPT_CHILDREN},
                 {"quiet", no_argument, NULL, 'q'},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'V'},
@@ -260,6 +320,7 @@ static void parse_args(int argc, char **argv, struct options *o)
                 case OPT_EXE: o->exe_path = optarg; break;
                 case OPT_SYSROOT: o->sysroot = optarg; break;
                 case OPT_CHECK: o->check = true; break;
+                case OPT_CHILDREN: o->children_of = parse_pid(optarg, "--children"); break;
                 case 'q': o->quiet = true; break;
                 case 'h':
                         fputs(usage_text, stdout);
@@ -277,14 +338,18 @@ static void parse_args(int argc, char **argv, struct options *o)
         if ((o->exe_path || o->sysroot) && !o->core_path)
                 die_usage("%s", "--exe and --sysroot only apply to --core");
         if (o->core_path) {
+                if (o->children_of)
+                        die_usage("%s", "--children takes a running pool, not --core");
                 if (optind < argc)
                         die_usage("unexpected argument '%s' (--core takes no PID)", argv[optind]);
                 return;
         }
+        if (o->children_of || optind + 1 < argc) {
+                parse_pool(argc, argv, o);
+                return;
+        }
         if (optind >= argc)
                 die_usage("%s", "missing PID (the process to inspect) or dump file");
-        if (optind + 1 < argc)
-                die_usage("unexpected argument '%s'", argv[optind + 1]);
         if (o->force && !o->dump_path)
                 die_usage("%s", "--force only applies to --dump");
         if ((o->dot_top || o->ndot_cycles || o->dot_local) && !o->dot_path)
@@ -312,6 +377,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 
 static int fail(const struct diag *d, int err, const char *what)
 {
+        progress_clear();
         if (d && d->msg[0])
                 fprintf(stderr, "pyleak-attach: %s\n", d->msg);
         else
@@ -425,7 +491,9 @@ static int take_heap(struct app *a, bool quiet, struct heap **ret, struct diag *
         so.mode = a->o->mode;
         for (int attempt = 0;; attempt++) {
                 test_target_exit(a->o->pid, "snapshot");
+                progress_phase(PROGRESS_COPY);
                 r = snapshot_take(a->o->pid, &so, &snap, &st, d);
+                progress_clear();
                 /* whatever failed, a target that has exited is the cause */
                 if (r < 0 && r != -ENOMEM && snapshot_explain_exit(a->o->pid, d) < 0)
                         return -ESRCH;
@@ -444,7 +512,9 @@ static int take_heap(struct app *a, bool quiet, struct heap **ret, struct diag *
                 bo = (struct heap_build_opts){.live = st.mode_used == SNAPSHOT_LIVE,
                                               .no_previews = !a->previews,
                                               .accept_collections =
-                                                      attempt == COLLECTING_RETRIES};
+                                                      attempt == COLLECTING_RETRIES,
+                                              .progress = progress_walk};
+                progress_phase(PROGRESS_WALK);
                 r = heap_build(snap, a->pi, &bo, &h, d);
                 /* A live read of a target that exits fails at some address
                  * ("cannot read the GC list head"), or, where the walker
@@ -458,6 +528,7 @@ static int take_heap(struct app *a, bool quiet, struct heap **ret, struct diag *
                         memsrc_free(snap);
                         return -ESRCH;
                 }
+                progress_clear();
                 settled = settle_layout(a, snap, &bo, quiet, &r, &h, d);
                 memsrc_free(snap);
                 snap = NULL;
@@ -554,7 +625,9 @@ static int take_heap(struct app *a, bool quiet, struct heap **ret, struct diag *
         set_symbol_facts(h, a->pi);
         snprintf(h->meta.snapshot_mode, sizeof(h->meta.snapshot_mode), "%s",
                  snapshot_mode_name(st.mode_used));
+        progress_phase(PROGRESS_ANALYSE);
         r = heap_analyse(h);
+        progress_clear();
         if (r < 0) {
                 diag_set(d, r, "analysis failed: %s", strerror(-r));
                 heap_free(h);
@@ -675,6 +748,7 @@ static int run_watch(struct app *a, struct options *o, int *code)
                 taken++;
                 if (h->meta.inconsistencies)
                         *code = EXIT_PARTIAL;
+                progress_clear();
                 if (!o->quiet)
                         fprintf(stderr, "pyleak-attach: watch %u/%u: %" PRIu32 " objects, "
                                 "%" PRIu32 " cycles\n", i + 1, count, h->ntracked, h->cycles.n);
@@ -853,6 +927,7 @@ static int write_dump_file(const struct heap *h, const struct options *o)
 
         if (r == -EEXIST && !d.msg[0])
                 diag_set(&d, r, "%s exists\nhint: --force replaces it", o->dump_path);
+        progress_clear();
         if (r < 0)
                 fail(&d, r, "cannot write the dump");
         else if (!o->quiet)
@@ -907,6 +982,7 @@ static void warn_problems(const struct heap *h)
 
         if (!h->meta.inconsistencies)
                 return;
+        progress_clear();
         fprintf(stderr, "pyleak-attach: warning: %" PRIu64 " inconsistenc%s in target memory; "
                 "the result is partial%s\n", h->meta.inconsistencies,
                 h->meta.inconsistencies == 1 ? "y" : "ies", n ? ":" : "");
@@ -935,6 +1011,89 @@ static void explain_partial(const struct heap *h)
                 h->meta.approximate ? " (a live read of a changing process)" : "");
 }
 
+/* ---- a pool's workers: what pool.c needs of the attach pipeline ---- */
+
+struct pool_src {
+        struct options o;
+        struct app a;
+};
+
+static void pool_close(void *src)
+{
+        struct pool_src *w = src;
+
+        if (!w)
+                return;
+        pyinterp_free(w->a.pi);
+        memsrc_free(w->a.live);
+        free(w);
+}
+
+/* As a single attach does before its pause: constant data only. */
+static int pool_open(const struct options *o, pid_t pid, void **ret, char *version,
+                     size_t len, struct diag *d)
+{
+        struct pool_src *w = calloc(1, sizeof(*w));
+        int r;
+
+        if (!w)
+                return diag_set(d, -ENOMEM, "out of memory");
+        w->o = *o;
+        w->o.pid = pid;
+        w->a.o = &w->o;
+        w->a.previews = true;
+        r = memsrc_open_live(pid, &w->a.live, d);
+        if (r == 0)
+                r = pyinterp_find_early(w->a.live, &(struct pyinterp_opts){ w->o.layout_cache },
+                                        &w->a.pi, d);
+        if (r < 0 && r != -ENOMEM)
+                (void)snapshot_explain_exit(pid, d);
+        if (r < 0) {
+                pool_close(w);
+                return r;
+        }
+        snprintf(version, len, "%s", w->a.pi->version);
+        *ret = w;
+        return 0;
+}
+
+static int pool_snapshot(void *src, struct heap **ret, struct diag *d)
+{
+        struct pool_src *w = src;
+
+        return take_heap(&w->a, w->o.quiet, ret, d);
+}
+
+static int pool_write_dump(const struct heap *h, const char *path, bool force, struct diag *d)
+{
+        struct store_write_opts wo = {.force = force, .tmp = &dump_tmp};
+        int r = heap_store_write(h, path, &wo, d);
+
+        if (r == -EEXIST && !d->msg[0])
+                diag_set(d, r, "%s exists\nhint: --force replaces it", path);
+        return r;
+}
+
+static int pool_read_dump(const char *path, struct heap **ret, struct diag *d)
+{
+        struct heap *h = NULL;
+        int r = heap_store_read(path, &h, d);
+
+        if (r == 0 && !h->analysed)
+                r = heap_analyse(h);
+        if (r < 0) {
+                heap_free(h);
+                return r;
+        }
+        *ret = h;
+        return 0;
+}
+
+static const struct pool_ops pool_ops = {
+        .open = pool_open, .snapshot = pool_snapshot, .close = pool_close,
+        .write_dump = pool_write_dump, .read_dump = pool_read_dump,
+};
+
 static struct heap *volatile exit_heap;
 static struct heap *volatile exit_baseline;
 
@@ -958,6 +1117,12 @@ int main(int argc, char **argv)
                 return check_run(&o);
         snapshot_install_signal_guard();
         install_dump_cleanup();
+        progress_start(!o.quiet && isatty(STDERR_FILENO));
+        if (o.npids || o.children_of) {
+                code = pool_run(&o, &pool_ops);
+                progress_finish();
+                return code;
+        }
         t0 = mono_ms();
         any_output = o.json_path || o.text_path || o.dump_path || o.dot_path ||
                      o.heapsnapshot_path;
@@ -977,10 +1142,12 @@ int main(int argc, char **argv)
                         code = fail(&d, r, "cannot read the dump");
                         goto out;
                 }
+                progress_phase(PROGRESS_ANALYSE);
                 if (!h->analysed && (r = heap_analyse(h)) < 0) {
                         code = fail(NULL, r, "analysis failed");
                         goto out;
                 }
+                progress_clear();
                 if (!o.quiet)
                         fprintf(stderr, "pyleak-attach: %s: pid %d, CPython %s; %" PRIu32
                                 " objects, %" PRIu32 " cycles, %" PRIu32 " garbage\n", o.dump_in,
@@ -1031,6 +1198,7 @@ int main(int argc, char **argv)
                                     "cannot read the object graph" : "cannot take the snapshot");
                         goto out;
                 }
+                progress_clear();
                 if (!o.quiet)
                         fprintf(stderr, "pyleak-attach: paused the target %.1f ms; %" PRIu32
                                 " objects, %" PRIu32 " cycles, %" PRIu32 " garbage; %.0f ms "
@@ -1061,6 +1229,11 @@ int main(int argc, char **argv)
                 warn_problems(h);
         if (!any_output && !browse)
                 o.text_path = "-";
+        /* a report on the terminal would be drawn over */
+        if (isatty(STDOUT_FILENO))
+                progress_clear();
+        else
+                progress_phase(PROGRESS_WRITE);
         if (o.dump_path && write_dump_file(h, &o) < 0)
                 code = EXIT_NOTHING;
         if (o.json_path && write_report(h, o.json_path, true, &ro) < 0)
@@ -1071,6 +1244,8 @@ int main(int argc, char **argv)
                 code = EXIT_NOTHING;
         if (o.dot_path && write_dot(h, &o) < 0)
                 code = EXIT_NOTHING;
+        /* the browser owns the terminal from here */
+        progress_finish();
         if (browse) {
                 s.heap = h;
                 /* against the baseline: growth columns and new objects
@@ -1099,6 +1274,7 @@ int main(int argc, char **argv)
         if (code == EXIT_PARTIAL)
                 explain_partial(h);
 out:
+        progress_finish();
         /* The graph is left to the exit: freeing it block by block took
          * 33 ms at 1M objects for nothing.  A volatile static keeps it
          * reachable, so leak checkers do not report it. */

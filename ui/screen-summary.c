@@ -12,6 +12,7 @@
 #include "keymap.h"
 #include "suspects.h"
 #include "screens-internal.h"
+#include "session.h"
 #include "view-index.h"
 #include "view.h"
 
@@ -256,6 +257,37 @@ const struct view_ops overview_ops = {
         .name = "Overview", .cols = screens_line_cols, .ncols = 1,
         .build = build_overview, .cell = screens_cell_line,
 };
+/* A pool: the workers side by side, as the text report's table; Enter
+ * browses the selected worker's snapshot. */
+static int build_workers(struct view *v)
+{
+        const struct session *s = v->ix->s;
+        int r = 0;
+
+        snprintf(v->title, sizeof(v->title), "Workers");
+        if (!s || !s->nworkers)
+                return view_add_text(v, STYLE_DIM, "  not a pool: pyleak-attach PID PID... or "
+                                     "--children PID compares the workers of one");
+        for (unsigned k = 0; s->pool_head && s->pool_head[k] && r >= 0; k++)
+                r = view_add_text(v, k ? STYLE_NORMAL : STYLE_HEADING, "%s", s->pool_head[k]);
+        for (unsigned i = 0; i < s->nworkers && r >= 0; i++) {
+                uint8_t style = strstr(s->worker_rows[i], "<- diverges") ? STYLE_WARN :
+                                STYLE_NORMAL;
+
+                if (s->worker_browsable[i])
+                        r = view_add_worker_text(v, style, i, "%s%s", s->worker_rows[i],
+                                                 i == s->worker ? "   (browsing)" : "");
+                else
+                        r = view_add_text(v, STYLE_DIM, "%s", s->worker_rows[i]);
+        }
+        return r < 0 ? r : 0;
+}
+
+const struct view_ops workers_ops = {
+        .name = "Workers", .cols = screens_line_cols, .ncols = 1,
+        .build = build_workers, .cell = screens_cell_line,
+};
+
 const struct view_ops threads_ops = {
         .name = "Threads", .cols = screens_line_cols, .ncols = 1,
         .build = build_threads, .cell = screens_cell_line,

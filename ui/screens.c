@@ -97,6 +97,7 @@ void screens_cell_line(const struct view *v, const struct row *r, int col, char 
                 out->stable = true;
                 return;
         case ROW_OBJTEXT:
+        case ROW_WORKER:
                 out->text = v->texts[r->b];
                 out->stable = true;
                 return;

@@ -39,6 +39,7 @@ struct view;
         S(PATH,      path_ops,      REQ_NONE) \
         S(GARBAGE,   garbage_ops,   REQ_GARBAGE) \
         S(THREADS,   threads_ops,   REQ_THREADS) \
+        S(WORKERS,   workers_ops,   REQ_WORKERS) \
         S(HELP,      help_ops,      REQ_HELP)
 
 enum view_kind {

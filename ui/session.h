@@ -12,6 +12,12 @@
  * write_dump() writes heap to PATH.  Both return 0 or a negative errno with a one-line explanation in msg; on failure the
  * session is unchanged.  `generation` grows by one on every successful
  * re-snapshot: anything the browser derived from the old heap is stale.
+ *
+ * A pool (pool.c): nworkers > 0, and the Workers screen lists the workers
+ * compared (pool_head: the lines above them; worker_rows: one line each;
+ * worker_browsable: whether its snapshot can be opened).  select_worker()
+ * makes worker i's snapshot the heap (diff NULL), like a re-snapshot:
+ * generation grows.
  */
 #ifndef PYLEAK_SESSION_H
 #define PYLEAK_SESSION_H
@@ -34,6 +40,12 @@ struct session {
         int (*write_dump)(struct session *s, const char *path, bool force,
                           char *msg, size_t len);
         void *ctx;               /* main.c's: options, reader, interpreter */
+
+        unsigned nworkers, worker;
+        const char *const *pool_head;    /* NULL-terminated */
+        const char *const *worker_rows;
+        const bool *worker_browsable;
+        int (*select_worker)(struct session *s, unsigned i, char *msg, size_t len);
 };
 
 #endif

@@ -80,6 +80,20 @@ int view_add_obj_text(struct view *v, uint8_t style, uint32_t obj, const char *f
         return view_add_row(v, ROW_OBJTEXT, style, obj, t);
 }
 
+int view_add_worker_text(struct view *v, uint8_t style, uint32_t worker, const char *fmt, ...)
+{
+        uint32_t t;
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = keep_text(v, fmt, ap, &t);
+        va_end(ap);
+        if (r < 0)
+                return r;
+        return view_add_row(v, ROW_WORKER, style, worker, t);
+}
+
 void view_add_head(struct view *v, const char *fmt, ...)
 {
         va_list ap;
@@ -144,7 +158,8 @@ static int row_garbage(const struct view *v, const struct row *r)
 
 bool view_row_acts(const struct row *r)
 {
-        return view_row_obj(r) != UI_NONE || r->kind == ROW_CYCLE || r->kind == ROW_TYPE;
+        return view_row_obj(r) != UI_NONE || r->kind == ROW_CYCLE || r->kind == ROW_TYPE ||
+               r->kind == ROW_WORKER;
 }
 
 /* The acting row nearest s, looking in direction dir first; -1 if none. */

@@ -43,6 +43,7 @@ enum row_kind {
         ROW_LOCAL,      /* a: object, b: root index */
         ROW_OBJTEXT,    /* a: object, b: text index: an object named by a
                            text the view keeps (a leak suspect) */
+        ROW_WORKER,     /* a: worker of the session's pool, b: text index */
 };
 
 enum row_style {
@@ -205,6 +206,9 @@ int view_add_text(struct view *v, uint8_t style, const char *fmt, ...);
 /* A row that opens obj (Enter, p) and reads as the text the view keeps. */
 __attribute__((format(printf, 4, 5)))
 int view_add_obj_text(struct view *v, uint8_t style, uint32_t obj, const char *fmt, ...);
+/* A pool's worker (session.h), named by a text the view keeps. */
+__attribute__((format(printf, 4, 5)))
+int view_add_worker_text(struct view *v, uint8_t style, uint32_t worker, const char *fmt, ...);
 /* Whether Enter does something on the row: the cursor only stops there. */
 bool view_row_acts(const struct row *r);
 /* A line above the column header (at most four; more are dropped). */

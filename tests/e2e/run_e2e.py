@@ -975,7 +975,7 @@ def cmd_cli(args, tap):
 
     # --- usage
     for argv, desc in ([[], 'no PID'], [['--bogus', '1'], 'unknown option'],
-                       [['notapid'], 'PID not a number'], [['1', '2'], 'two PIDs'],
+                       [['notapid'], 'PID not a number'], [['1', 'notapid'], 'a pool with a word for a PID'],
                        [['--json'], 'option missing its argument'],
                        [['--max-memory', 'lots', '1'], 'bad --max-memory']):
         rc, out, err, secs = run_tool(tool, argv, 60)

@@ -253,6 +253,54 @@ static int all_sorts_ok(struct browser *b)
 }
 
 /* Every screen the key script visits, joined: what the dump test compares. */
+/* A pool (pool.c): the session's workers; select_worker switches heaps. */
+static int fake_select_worker(struct session *s, unsigned i, char *msg, size_t len)
+{
+        struct heap **hs = s->ctx;
+
+        (void)msg;
+        (void)len;
+        s->heap = hs[i];
+        s->diff = NULL;
+        s->worker = i;
+        s->generation++;
+        return 0;
+}
+
+static void test_pool(void)
+{
+        static const char *const head[] = {"Pool of 2 workers, each snapshotted alone",
+                                           "Diverging: worker 4343: tracked objects 13", NULL};
+        static const char *const rows[] = {"  4242      1.0 MiB      10  app.keep",
+                                           "  4343      9.0 MiB      13  app.keep   <- diverges"};
+        static const bool browsable[] = {true, true};
+        struct heap *hs[2] = {scenario(0), scenario(3)};
+        struct session s = {.nworkers = 2, .pool_head = head, .worker_rows = rows,
+                            .worker_browsable = browsable,
+                            .select_worker = fake_select_worker, .ctx = hs};
+        struct browser *b;
+
+        hs[1]->meta.pid = 4343;
+        s.heap = hs[0];
+        ok(browser_new(&s, false, &b) == 0, "pool: browser_new");
+        browser_resize(b, ROWS, COLS);
+        ok(has(b, "Workers") && has(b, "Pool of 2 workers") && has(b, "Diverging: worker 4343"),
+           "pool: opens on the Workers screen, the verdict above the workers");
+        ok(sel_has(b, "4242") && sel_has(b, "(browsing)"),
+           "pool: the first worker, the one browsed, is selected");
+        keys(b, "j\n");
+        ok(has(b, "process      pid 4343, CPython 3.12.1") && has(b, "worker 4343 (2 of 2)"),
+           "pool: Enter browses the selected worker's snapshot, from its overview");
+        keys(b, "W");
+        ok(sel_has(b, "4343") && sel_has(b, "(browsing)") && lacks(b, "10  app.keep   (browsing)"),
+           "pool: W lists the workers again, the browsed one marked");
+        keys(b, "\b");
+        ok(has(b, "process      pid 4343"), "pool: Back returns to the worker's overview");
+        browser_free(b);
+        heap_free(hs[0]);
+        heap_free(hs[1]);
+}
+
 static char *tour(struct session *s)
 {
         static const char *const script[] = {
@@ -398,6 +446,11 @@ int main(void)
         ok(all_sorts_ok(b), "local cycles: every column sorts right");
         keys(b, "l");
 
+        /* W: not a pool */
+        keys(b, "W");
+        ok(has(b, "not a pool: pyleak-attach PID PID... or --children PID"),
+           "W outside a pool says how to get one");
+
         /* threads and help */
         keys(b, "T");
         ok(has(b, "Thread 7 (native id 4242), 1 frame"), "threads: thread");
@@ -466,5 +519,6 @@ int main(void)
                 heap_free(s2.heap);
                 unlink(path);
         }
+        test_pool();
         return tap_done();
 }

@@ -1,0 +1,268 @@
+#include "progress.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+
+#define TICK_MS 200
+#define LINE_MAX_COLS 160
+
+static const char *const phase_name[] = {
+        [PROGRESS_NONE] = "", [PROGRESS_COPY] = "stop/copy", [PROGRESS_WALK] = "walk",
+        [PROGRESS_ANALYSE] = "analyse", [PROGRESS_WRITE] = "write",
+};
+
+static struct {
+        pthread_mutex_t lock;
+        pthread_cond_t wake;
+        pthread_t thread;
+        bool running, stopping, hidden;
+        double t0, phase_t0, decode_t0, worker_t0, pool_t0;
+        enum progress_phase phase;
+        uint32_t done, total;
+        unsigned worker, nworkers;
+        pid_t pid;
+        size_t drawn;              /* columns of the line on screen now */
+} P = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+
+/* "1,500,000" */
+static const char *grouped(uint64_t v, char *buf, size_t len)
+{
+        char raw[32];
+        int n = snprintf(raw, sizeof(raw), "%llu", (unsigned long long)v);
+        size_t o = 0;
+
+        for (int i = 0; i < n && o + 2 < len; i++) {
+                if (i && (n - i) % 3 == 0)
+                        buf[o++] = ',';
+                buf[o++] = raw[i];
+        }
+        buf[o] = 0;
+        return buf;
+}
+
+static const char *seconds(double ms, char *buf, size_t len)
+{
+        if (ms < 10000)
+                snprintf(buf, len, "%.1f s", ms / 1000);
+        else if (ms < 120000)
+                snprintf(buf, len, "%.0f s", ms / 1000);
+        else
+                snprintf(buf, len, "%.0f min", ms / 60000);
+        return buf;
+}
+
+static int columns(void)
+{
+        struct winsize ws;
+
+        if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1)
+                return ws.ws_col < LINE_MAX_COLS ? ws.ws_col : LINE_MAX_COLS;
+        return 80;
+}
+
+/* The line for now, under the lock. */
+static void compose(char *line, size_t len, double now)
+{
+        char a[32], b[32], c[32];
+        size_t o;
+
+        o = (size_t)snprintf(line, len, "pyleak-attach: ");
+        if (P.nworkers)
+                o += (size_t)snprintf(line + o, len - o, "worker %u/%u (pid %d): ",
+                                      P.worker + 1, P.nworkers, (int)P.pid);
+        if (o >= len)
+                return;
+        o += (size_t)snprintf(line + o, len - o, "%s: ", phase_name[P.phase]);
+        if (o >= len)
+                return;
+        size_t head = o;
+
+        if (P.phase == PROGRESS_WALK && !P.total && P.done && now > P.phase_t0) {
+                /* the GC lists: how many there are is known at their end */
+                o += (size_t)snprintf(line + o, len - o, "%s objects listed, %s objects/s",
+                                      grouped(P.done, a, sizeof(a)),
+                                      grouped((uint64_t)(P.done / ((now - P.phase_t0) / 1000)),
+                                              b, sizeof(b)));
+        } else if (P.phase == PROGRESS_WALK && P.total && now > P.decode_t0) {
+                double rate = P.done / ((now - P.decode_t0) / 1000);
+
+                o += (size_t)snprintf(line + o, len - o, "%s of %s objects",
+                                      grouped(P.done, a, sizeof(a)),
+                                      grouped(P.total, b, sizeof(b)));
+                /* one huge container can hold the first batch for long:
+                 * no rate from nothing */
+                if (P.done && o < len)
+                        o += (size_t)snprintf(line + o, len - o, ", %s objects/s",
+                                              grouped((uint64_t)rate, c, sizeof(c)));
+                if (P.done && rate > 0 && o < len)
+                        o += (size_t)snprintf(line + o, len - o, ", about %s left",
+                                              seconds((P.total - P.done) / rate * 1000, a,
+                                                      sizeof(a)));
+        } else if (P.phase == PROGRESS_ANALYSE && P.total) {
+                double walk_s = (P.phase_t0 - P.decode_t0) / 1000;
+
+                o += (size_t)snprintf(line + o, len - o, "%s objects", grouped(P.total, a,
+                                                                                 sizeof(a)));
+                if (walk_s > 0 && o < len)
+                        o += (size_t)snprintf(line + o, len - o, " (walked at %s objects/s)",
+                                              grouped((uint64_t)(P.total / walk_s), b,
+                                                      sizeof(b)));
+        }
+        if (o < len)
+                o += (size_t)snprintf(line + o, len - o, "%s%s", o == head ? "" : ", ",
+                                      seconds(now - P.phase_t0, a, sizeof(a)));
+        /* a pool: the workers done say how long the rest will take */
+        if (P.nworkers && P.worker > 0 && o < len) {
+                double per = (P.worker_t0 - P.pool_t0) / P.worker;
+                double left = per * (P.nworkers - P.worker) - (now - P.worker_t0);
+
+                if (left > 0)
+                        snprintf(line + o, len - o, "; pool: about %s left",
+                                 seconds(left, a, sizeof(a)));
+        }
+}
+
+/* Under the lock. */
+static void erase(void)
+{
+        char pad[LINE_MAX_COLS + 3];
+
+        if (!P.drawn)
+                return;
+        pad[0] = '\r';
+        memset(pad + 1, ' ', P.drawn);
+        pad[P.drawn + 1] = '\r';
+        (void)!write(STDERR_FILENO, pad, P.drawn + 2);
+        P.drawn = 0;
+}
+
+static void draw(double now)
+{
+        char line[LINE_MAX_COLS + 1], out[2 * LINE_MAX_COLS + 4];
+        size_t cols = (size_t)columns() - 1, n, o = 0;
+
+        compose(line, sizeof(line), now);
+        n = strlen(line);
+        /* never wrap: a wrapped line cannot be redrawn in place */
+        if (n > cols)
+                n = cols;
+        out[o++] = '\r';
+        memcpy(out + o, line, n);
+        o += n;
+        /* what is left of a longer line before */
+        for (size_t k = n; k < P.drawn; k++)
+                out[o++] = ' ';
+        (void)!write(STDERR_FILENO, out, o);
+        P.drawn = n;
+}
+
+static void *run(void *arg)
+{
+        (void)arg;
+        pthread_mutex_lock(&P.lock);
+        while (!P.stopping) {
+                struct timespec ts;
+                double now;
+
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_nsec += TICK_MS * 1000000L;
+                if (ts.tv_nsec >= 1000000000L) {
+                        ts.tv_sec++;
+                        ts.tv_nsec -= 1000000000L;
+                }
+                pthread_cond_timedwait(&P.wake, &P.lock, &ts);
+                if (P.stopping)
+                        break;
+                now = mono_ms();
+                if (P.phase != PROGRESS_NONE && !P.hidden && now - P.t0 >= PROGRESS_DELAY_MS)
+                        draw(now);
+        }
+        erase();
+        pthread_mutex_unlock(&P.lock);
+        return NULL;
+}
+
+void progress_start(bool enabled)
+{
+        sigset_t all, old;
+
+        P.t0 = mono_ms();
+        if (!enabled || P.running)
+                return;
+        /* signals stay with the main thread: it holds the ptrace
+         * attachment its handlers must release */
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        P.running = pthread_create(&P.thread, NULL, run, NULL) == 0;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+void progress_phase(enum progress_phase p)
+{
+        double now = mono_ms();
+
+        pthread_mutex_lock(&P.lock);
+        if (p == PROGRESS_ANALYSE && P.phase == PROGRESS_WALK)
+                P.decode_t0 = P.decode_t0 ? P.decode_t0 : now;
+        else
+                P.total = 0;
+        if (p == PROGRESS_WALK)
+                P.decode_t0 = 0;
+        P.phase = p;
+        P.phase_t0 = now;
+        P.done = 0;
+        P.hidden = false;
+        pthread_mutex_unlock(&P.lock);
+}
+
+void progress_walk(void *ctx, uint32_t done, uint32_t total)
+{
+        (void)ctx;
+        pthread_mutex_lock(&P.lock);
+        if (!P.decode_t0 || done == 0)
+                P.decode_t0 = mono_ms();
+        P.done = done;
+        P.total = total;
+        pthread_mutex_unlock(&P.lock);
+}
+
+void progress_worker(unsigned i, unsigned n, pid_t pid)
+{
+        pthread_mutex_lock(&P.lock);
+        P.worker_t0 = mono_ms();
+        if (i == 0)
+                P.pool_t0 = P.worker_t0;
+        P.worker = i;
+        P.nworkers = n;
+        P.pid = pid;
+        pthread_mutex_unlock(&P.lock);
+}
+
+void progress_clear(void)
+{
+        pthread_mutex_lock(&P.lock);
+        erase();
+        P.hidden = true;
+        pthread_mutex_unlock(&P.lock);
+}
+
+void progress_finish(void)
+{
+        pthread_mutex_lock(&P.lock);
+        P.stopping = true;
+        P.phase = PROGRESS_NONE;
+        pthread_cond_signal(&P.wake);
+        pthread_mutex_unlock(&P.lock);
+        if (P.running)
+                pthread_join(P.thread, NULL);
+        P.running = false;
+        P.stopping = false;
+}
