@@ -256,8 +256,9 @@ int heap_growth_compute(const struct heap *old, const struct heap *cur, uint32_t
         if (r >= 0 && (!is_new || !ccount || !cnew || !ocount || !onew || !v || !cslot ||
                        !oslot || !csh || !osh))
                 r = -ENOMEM;
+        /* the suspects' own crediting of cur: computed once */
         if (r >= 0)
-                r = heap_suspects_holders(cur, &cholder);
+                cholder = s.holder;
         if (r >= 0)
                 r = heap_suspects_holders(old, &oholder);
         if (r < 0)
@@ -324,7 +325,6 @@ int heap_growth_compute(const struct heap *old, const struct heap *cur, uint32_t
 out:
         heap_suspects_release(&s);
         free(is_new);
-        free(cholder);
         free(oholder);
         free(cslot);
         free(oslot);

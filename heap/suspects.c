@@ -913,6 +913,10 @@ int heap_suspects_compute(const struct heap *h, uint32_t max, struct heap_suspec
         if (r < 0)
                 goto out;
         r = fold(h, &s, c, nc, acc, max ? max : 10, ret);
+        if (r >= 0) {
+                ret->holder = s.holder;
+                s.holder = NULL;
+        }
 out:
         free(s.holder);
         free(s.count);
@@ -961,6 +965,8 @@ void heap_suspects_release(struct heap_suspects *s)
         if (!s)
                 return;
         free(s->v);
+        free(s->holder);
         s->v = NULL;
+        s->holder = NULL;
         s->n = 0;
 }

@@ -67,6 +67,9 @@ struct heap_suspect {
 struct heap_suspects {
         uint32_t n;
         struct heap_suspect *v;   /* best first */
+        uint32_t *holder;         /* per object, as heap_suspects_holders()
+                                     gives it: computed anyway, kept for
+                                     heap_growth_compute */
 };
 
 /* At most max suspects (0: 10), best first.  Costs a few passes over the
