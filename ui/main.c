@@ -1097,12 +1097,126 @@ static const struct pool_ops pool_ops = {
 static struct heap *volatile exit_heap;
 static struct heap *volatile exit_baseline;
 
+/* The dump given instead of a pid, analysed if it was written without. */
+static int open_dump(const struct options *o, struct heap **ret)
+{
+        struct diag d = {0};
+        struct heap *h = NULL;
+        int r;
+
+        r = heap_store_read(o->dump_in, &h, &d);
+        *ret = h;
+        if (r < 0)
+                return fail(&d, r, "cannot read the dump");
+        progress_phase(PROGRESS_ANALYSE);
+        if (!h->analysed && (r = heap_analyse(h)) < 0)
+                return fail(NULL, r, "analysis failed");
+        progress_clear();
+        if (!o->quiet)
+                fprintf(stderr, "pyleak-attach: %s: pid %d, CPython %s; %" PRIu32
+                        " objects, %" PRIu32 " cycles, %" PRIu32 " garbage\n", o->dump_in,
+                        h->meta.pid, h->meta.python_version, h->ntracked, h->cycles.n,
+                        h->ngarbage);
+        return EXIT_COMPLETE;
+}
+
+/* Opens the live target and finds its interpreter, while it runs (only
+ * constant data is read): EXIT_COMPLETE, or the exit code of the failure,
+ * said on stderr. */
+static int open_target(struct app *a, struct diag *d)
+{
+        const struct options *o = a->o;
+        int r;
+
+        r = memsrc_open_live(o->pid, &a->live, d);
+        if (r < 0)
+                return fail(d, r, "cannot open the target");
+        /* Symbols first, while the target runs: only constant data is
+         * read. */
+        r = pyinterp_find_early(a->live, &(struct pyinterp_opts){ o->layout_cache },
+                                &a->pi, d);
+        if (r < 0 && r != -ENOMEM)
+                (void)snapshot_explain_exit(o->pid, d);
+        if (r < 0)
+                return fail(d, r, "cannot find the Python interpreter");
+        if (!o->quiet) {
+                char how[300] = "";
+
+                /* which DWARF, and whether it came from the cache;
+                 * a stripped build may have none to be found */
+                if (a->pi->pending)
+                        snprintf(how, sizeof(how), "; its DWARF, if found, is "
+                                 "compared during the walk");
+                else if (a->pi->layout.source && !strcmp(a->pi->layout.source, "dwarf"))
+                        snprintf(how, sizeof(how), " (%s)", a->pi->layout_detail);
+                fprintf(stderr, "pyleak-attach: pid %d runs CPython %s (%s); layout "
+                        "from %s%s\n", o->pid, a->pi->version,
+                        a->pi->elf_path ? a->pi->elf_path : "?",
+                        a->pi->layout.source ? a->pi->layout.source : "?", how);
+        }
+        return EXIT_COMPLETE;
+}
+
+/* The older dump --baseline names, analysed, into *ret and ro. */
+static int read_baseline(const struct options *o, const struct heap *h, struct heap **ret,
+                         struct report_opts *ro)
+{
+        struct diag d = {0};
+        struct heap *baseline = NULL;
+        int r;
+
+        r = heap_store_read(o->baseline, &baseline, &d);
+        *ret = baseline;
+        if (r == 0 && !baseline->analysed)
+                r = heap_analyse(baseline);
+        if (r < 0)
+                return fail(&d, r, "cannot read the baseline dump");
+        if (strcmp(baseline->meta.python_version, h->meta.python_version) && !o->quiet)
+                fprintf(stderr, "pyleak-attach: warning: the baseline is of CPython %s, "
+                        "this snapshot of %s: owners are matched by path all the "
+                        "same\n", baseline->meta.python_version, h->meta.python_version);
+        ro->baseline = baseline;
+        ro->baseline_name = o->baseline;
+        return EXIT_COMPLETE;
+}
+
+/* The browser on h, against baseline if any: the exit code, and *h the
+ * heap it ended with (a re-snapshot replaces it). */
+static int browse_heap(struct app *a, struct heap **h, struct heap *baseline)
+{
+        struct session s = {0};
+        int r, code;
+
+        s.heap = *h;
+        /* against the baseline: growth columns and new objects
+         * marked from the first screen */
+        if (baseline && heap_diff(baseline, *h, &s.diff) == 0)
+                s.diff_against = "vs the baseline";
+        s.live = !a->o->dump_in && !a->o->core_path;
+        s.resnapshot = s.live ? session_resnapshot : NULL;
+        s.write_dump = session_write_dump;
+        s.ctx = a;
+        r = tui_run(&s);
+        *h = s.heap;
+        heap_diff_free(s.diff);
+        if (r < 0) {
+                fprintf(stderr, "pyleak-attach: cannot open the browser: %s\n"
+                        "hint: use --text - or --json - for a report\n", strerror(-r));
+                return EXIT_NOTHING;
+        }
+        code = (*h)->meta.inconsistencies ? EXIT_PARTIAL : EXIT_COMPLETE;
+        /* the terminal is ours again: the problems the browser showed are
+         * said here too */
+        if (code == EXIT_PARTIAL)
+                warn_problems(*h);
+        return code;
+}
+
 int main(int argc, char **argv)
 {
         struct options o = {0};
         struct diag d = {0};
         struct app a = {.o = &o};
-        struct session s = {0};
         struct report_opts ro;
         struct heap *h = NULL, *baseline = NULL;
         bool browse, any_output;
@@ -1137,53 +1251,13 @@ int main(int argc, char **argv)
                         goto out;
                 }
         } else if (o.dump_in) {
-                r = heap_store_read(o.dump_in, &h, &d);
-                if (r < 0) {
-                        code = fail(&d, r, "cannot read the dump");
+                code = open_dump(&o, &h);
+                if (code != EXIT_COMPLETE)
                         goto out;
-                }
-                progress_phase(PROGRESS_ANALYSE);
-                if (!h->analysed && (r = heap_analyse(h)) < 0) {
-                        code = fail(NULL, r, "analysis failed");
-                        goto out;
-                }
-                progress_clear();
-                if (!o.quiet)
-                        fprintf(stderr, "pyleak-attach: %s: pid %d, CPython %s; %" PRIu32
-                                " objects, %" PRIu32 " cycles, %" PRIu32 " garbage\n", o.dump_in,
-                                h->meta.pid, h->meta.python_version, h->ntracked, h->cycles.n,
-                                h->ngarbage);
         } else {
-                r = memsrc_open_live(o.pid, &a.live, &d);
-                if (r < 0) {
-                        code = fail(&d, r, "cannot open the target");
+                code = open_target(&a, &d);
+                if (code != EXIT_COMPLETE)
                         goto out;
-                }
-                /* Symbols first, while the target runs: only constant data is
-                 * read. */
-                r = pyinterp_find_early(a.live, &(struct pyinterp_opts){ o.layout_cache },
-                                        &a.pi, &d);
-                if (r < 0 && r != -ENOMEM)
-                        (void)snapshot_explain_exit(o.pid, &d);
-                if (r < 0) {
-                        code = fail(&d, r, "cannot find the Python interpreter");
-                        goto out;
-                }
-                if (!o.quiet) {
-                        char how[300] = "";
-
-                        /* which DWARF, and whether it came from the cache;
-                         * a stripped build may have none to be found */
-                        if (a.pi->pending)
-                                snprintf(how, sizeof(how), "; its DWARF, if found, is "
-                                         "compared during the walk");
-                        else if (a.pi->layout.source && !strcmp(a.pi->layout.source, "dwarf"))
-                                snprintf(how, sizeof(how), " (%s)", a.pi->layout_detail);
-                        fprintf(stderr, "pyleak-attach: pid %d runs CPython %s (%s); layout "
-                                "from %s%s\n", o.pid, a.pi->version,
-                                a.pi->elf_path ? a.pi->elf_path : "?",
-                                a.pi->layout.source ? a.pi->layout.source : "?", how);
-                }
                 /* the browser and dumps show value previews; the reports
                  * name threads by them (the leak suspects' roots), so a
                  * report from a dump reads as the live one did */
@@ -1208,22 +1282,8 @@ int main(int argc, char **argv)
 
         ro = (struct report_opts){.objects = o.objects, .top = o.top ? o.top : 20,
                                   .all_cycles = o.all_cycles};
-        if (o.baseline) {
-                r = heap_store_read(o.baseline, &baseline, &d);
-                if (r == 0 && !baseline->analysed)
-                        r = heap_analyse(baseline);
-                if (r < 0) {
-                        code = fail(&d, r, "cannot read the baseline dump");
-                        goto out;
-                }
-                if (strcmp(baseline->meta.python_version, h->meta.python_version) && !o.quiet)
-                        fprintf(stderr, "pyleak-attach: warning: the baseline is of CPython %s, "
-                                "this snapshot of %s: owners are matched by path all the "
-                                "same\n", baseline->meta.python_version,
-                                h->meta.python_version);
-                ro.baseline = baseline;
-                ro.baseline_name = o.baseline;
-        }
+        if (o.baseline && (code = read_baseline(&o, h, &baseline, &ro)) != EXIT_COMPLETE)
+                goto out;
         code = h->meta.inconsistencies ? EXIT_PARTIAL : EXIT_COMPLETE;
         if (!browse)
                 warn_problems(h);
@@ -1246,31 +1306,8 @@ int main(int argc, char **argv)
                 code = EXIT_NOTHING;
         /* the browser owns the terminal from here */
         progress_finish();
-        if (browse) {
-                s.heap = h;
-                /* against the baseline: growth columns and new objects
-                 * marked from the first screen */
-                if (baseline && heap_diff(baseline, h, &s.diff) == 0)
-                        s.diff_against = "vs the baseline";
-                s.live = !o.dump_in && !o.core_path;
-                s.resnapshot = s.live ? session_resnapshot : NULL;
-                s.write_dump = session_write_dump;
-                s.ctx = &a;
-                r = tui_run(&s);
-                h = s.heap;
-                heap_diff_free(s.diff);
-                if (r < 0) {
-                        fprintf(stderr, "pyleak-attach: cannot open the browser: %s\n"
-                                "hint: use --text - or --json - for a report\n", strerror(-r));
-                        code = EXIT_NOTHING;
-                } else {
-                        code = h->meta.inconsistencies ? EXIT_PARTIAL : EXIT_COMPLETE;
-                        /* the terminal is ours again: the problems the
-                         * browser showed are said here too */
-                        if (code == EXIT_PARTIAL)
-                                warn_problems(h);
-                }
-        }
+        if (browse)
+                code = browse_heap(&a, &h, baseline);
         if (code == EXIT_PARTIAL)
                 explain_partial(h);
 out:
