@@ -537,12 +537,38 @@ static int cycles_retained(const struct heap *h, struct heap_cycles *c)
         return 0;
 }
 
+/* The tree in the heap's own numbering: h->idom and h->retained from the
+ * preorder-numbered d->idom and retp. */
+static int publish(struct heap *h, const struct dom *d, const uint64_t *retp)
+{
+        uint32_t n = d->n, *idom = heap_big_malloc(((size_t)n + 1) * sizeof(*idom));
+        uint64_t *retained = heap_big_malloc(((size_t)n + 1) * sizeof(*retained));
+
+        if (!idom || !retained) {
+                free(idom);
+                free(retained);
+                return -ENOMEM;
+        }
+        for (uint32_t p = 1; p <= n; p++) {
+                uint32_t v = d->vertex[p];
+
+                idom[v] = d->idom[p] ? d->vertex[d->idom[p]] : NONE;
+                retained[v] = retp[p];
+        }
+        free(h->idom);
+        free(h->retained);
+        analysis_own(h);
+        h->idom = idom;
+        h->retained = retained;
+        return 0;
+}
+
 int heap_dominators_tree(struct heap *h)
 {
         struct dom d = {0};
         uint64_t *rootchild = NULL, *pstart = NULL;
-        uint32_t *idom = NULL, *tp = NULL, *psrc = NULL;
-        uint64_t *retained = NULL, *retp = NULL;
+        uint32_t *tp = NULL, *psrc = NULL;
+        uint64_t *retp = NULL;
         uint32_t n;
         int r;
 
@@ -622,26 +648,7 @@ int heap_dominators_tree(struct heap *h)
         free(tp);
         tp = NULL;
 
-        idom = heap_big_malloc(((size_t)n + 1) * sizeof(*idom));
-        retained = heap_big_malloc(((size_t)n + 1) * sizeof(*retained));
-        if (!idom || !retained) {
-                r = -ENOMEM;
-                goto out;
-        }
-        for (uint32_t p = 1; p <= n; p++) {
-                uint32_t v = d.vertex[p];
-
-                idom[v] = d.idom[p] ? d.vertex[d.idom[p]] : NONE;
-                retained[v] = retp[p];
-        }
-
-        free(h->idom);
-        free(h->retained);
-        analysis_own(h);
-        h->idom = idom;
-        h->retained = retained;
-        idom = NULL;
-        retained = NULL;
+        r = publish(h, &d, retp);
 out:
         free(pstart);
         free(psrc);
@@ -652,8 +659,6 @@ out:
         free(d.fs);
         free(d.es);
         free(rootchild);
-        free(idom);
-        free(retained);
         free(tp);
         free(retp);
         return r;

@@ -474,6 +474,78 @@ static void test_target_exit(pid_t pid, const char *stage)
         }
 }
 
+/* A stopped snapshot whose lists broke (-EBADMSG, d says where): whether
+ * to take another.  A thread stopped in the middle of linking an object
+ * into its GC list (any instruction can be the one) leaves that list
+ * broken in a stopped snapshot: the next snapshot almost surely catches
+ * it elsewhere, with the update finished.  The same check failing on the
+ * same node again (torn_first: the first break's text) is what the
+ * target's memory holds: a corruption, which d then says. */
+static bool torn_again(const struct app *a, bool quiet, int *retries, char *torn_first,
+                       struct diag *d)
+{
+        int n = (int)strcspn(d->msg, "\n");
+
+        if (*retries > 0 && !strncmp(d->msg, torn_first, (size_t)n) && torn_first[n] == '\0') {
+                diag_append(d, "the same check failed on the same node in two snapshots, so "
+                            "no thread was caught in the middle of an update: the target's "
+                            "memory is corrupt");
+                diag_append(d, "hint: something in the process wrote over interpreter memory "
+                            "(a C extension, ctypes); it may crash, and a core file keeps the "
+                            "evidence (gcore %d)", (int)a->o->pid);
+                return false;
+        }
+        if ((*retries)++ < TORN_RETRIES) {
+                if (!quiet)
+                        fprintf(stderr, "pyleak-attach: %.*s\npyleak-attach: a thread stopped "
+                                "in the middle of linking or unlinking an object leaves a list "
+                                "so: taking another snapshot\n", n, d->msg);
+                snprintf(torn_first, DIAG_MSG_MAX, "%.*s", n, d->msg);
+                diag_clear(d);
+                return true;
+        }
+        diag_append(d, "hint: the lists broke at another place in each of %d snapshots: the "
+                    "target updates them faster than it can be stopped cleanly; try again, "
+                    "or --snapshot live", TORN_RETRIES + 1);
+        return false;
+}
+
+/* What the snapshot itself says about h (its pause, its mode, ...). */
+static void fill_meta(const struct app *a, const struct snapshot_stats *st, struct heap *h)
+{
+        h->meta.pid = a->o->pid;
+        h->meta.pause_ms = st->pause_ms;
+        h->meta.stop_ms = st->stop_ms;
+        h->meta.fork_ms = st->mode_used == SNAPSHOT_FORK ? st->fork_ms : 0;
+        h->meta.threads = st->threads;
+        h->meta.bytes_copied = st->bytes_copied;
+        h->meta.pid_in_namespace = memsrc_pid_in_namespace(a->live);
+        /* read after the snapshot: the accounting line's RSS */
+        h->meta.memory.rss_known = snapshot_rss(a->o->pid, &h->meta.memory.rss) == 0;
+        set_symbol_facts(h, a->pi);
+        snprintf(h->meta.snapshot_mode, sizeof(h->meta.snapshot_mode), "%s",
+                 snapshot_mode_name(st->mode_used));
+}
+
+/* After the last try: a target that collected at every read is said so,
+ * partial (the last live try takes what it read) or failed (-EAGAIN). */
+static int said_collecting(int r, bool accepted, const struct heap *h, bool quiet,
+                           struct diag *d)
+{
+        if (r == 0 && accepted && h->gc.collecting && !quiet)
+                fprintf(stderr, "pyleak-attach: a garbage collection was running in the target "
+                        "during every one of %d live reads: this is what its lists held "
+                        "around it, and the objects it was collecting are missing (partial)\n"
+                        "hint: the target collects constantly; try again, or raise its "
+                        "thresholds with gc.set_threshold()\n", COLLECTING_RETRIES + 1);
+        if (r == -EAGAIN)
+                diag_set(d, r, "a garbage collection was running in the target at every "
+                         "one of %d snapshots\nhint: the target collects constantly; try "
+                         "again, or raise its thresholds with gc.set_threshold()",
+                         COLLECTING_RETRIES + 1);
+        return r;
+}
+
 /* Snapshot, graph, analysis: one heap, or -errno with d filled.  The
  * captured memory is released as soon as the graph is built (it can be
  * gigabytes; a fork child is ended by it). */
@@ -541,33 +613,9 @@ static int take_heap(struct app *a, bool quiet, struct heap **ret, struct diag *
                  * finished.  The same check failing on the same node again
                  * is what the target's memory holds: a corruption. */
                 if (r == -EBADMSG && !bo.live) {
-                        int n = (int)strcspn(d->msg, "\n");
-
-                        if (torn_retries > 0 && !strncmp(d->msg, torn_first, (size_t)n) &&
-                            torn_first[n] == '\0') {
-                                diag_append(d, "the same check failed on the same node in two "
-                                            "snapshots, so no thread was caught in the middle "
-                                            "of an update: the target's memory is corrupt");
-                                diag_append(d, "hint: something in the process wrote over "
-                                            "interpreter memory (a C extension, ctypes); it "
-                                            "may crash, and a core file keeps the evidence "
-                                            "(gcore %d)", (int)a->o->pid);
-                                break;
-                        }
-                        if (torn_retries++ < TORN_RETRIES) {
-                                if (!quiet)
-                                        fprintf(stderr, "pyleak-attach: %.*s\npyleak-attach: "
-                                                "a thread stopped in the middle of linking "
-                                                "or unlinking an object leaves a list so: "
-                                                "taking another snapshot\n", n, d->msg);
-                                snprintf(torn_first, sizeof(torn_first), "%.*s", n, d->msg);
-                                diag_clear(d);
+                        if (torn_again(a, quiet, &torn_retries, torn_first, d))
                                 continue;
-                        }
-                        diag_append(d, "hint: the lists broke at another place in each of %d "
-                                    "snapshots: the target updates them faster than it can be "
-                                    "stopped cleanly; try again, or --snapshot live",
-                                    TORN_RETRIES + 1);
+                        break;
                 }
                 if (r != -EAGAIN || attempt >= COLLECTING_RETRIES)
                         break;
@@ -576,17 +624,7 @@ static int take_heap(struct app *a, bool quiet, struct heap **ret, struct diag *
                                 "the target; retrying the snapshot\n");
                 nanosleep(&(struct timespec){0, COLLECTING_DELAY_MS * 1000000L}, NULL);
         }
-        if (r == 0 && bo.accept_collections && h->gc.collecting && !quiet)
-                fprintf(stderr, "pyleak-attach: a garbage collection was running in the target "
-                        "during every one of %d live reads: this is what its lists held "
-                        "around it, and the objects it was collecting are missing (partial)\n"
-                        "hint: the target collects constantly; try again, or raise its "
-                        "thresholds with gc.set_threshold()\n", COLLECTING_RETRIES + 1);
-        if (r == -EAGAIN)
-                diag_set(d, r, "a garbage collection was running in the target at every "
-                         "one of %d snapshots\nhint: the target collects constantly; try "
-                         "again, or raise its thresholds with gc.set_threshold()",
-                         COLLECTING_RETRIES + 1);
+        r = said_collecting(r, bo.accept_collections, h, quiet, d);
         if (r < 0)
                 return r;
         /* A copy or fork child holds the snapshot, but read-only memory is
@@ -613,18 +651,7 @@ static int take_heap(struct app *a, bool quiet, struct heap **ret, struct diag *
                                 "objects: it is shutting down (or has not started)\nhint: "
                                 "attach while the program runs", (int)a->o->pid);
         }
-        h->meta.pid = a->o->pid;
-        h->meta.pause_ms = st.pause_ms;
-        h->meta.stop_ms = st.stop_ms;
-        h->meta.fork_ms = st.mode_used == SNAPSHOT_FORK ? st.fork_ms : 0;
-        h->meta.threads = st.threads;
-        h->meta.bytes_copied = st.bytes_copied;
-        h->meta.pid_in_namespace = memsrc_pid_in_namespace(a->live);
-        /* read after the snapshot: the accounting line's RSS */
-        h->meta.memory.rss_known = snapshot_rss(a->o->pid, &h->meta.memory.rss) == 0;
-        set_symbol_facts(h, a->pi);
-        snprintf(h->meta.snapshot_mode, sizeof(h->meta.snapshot_mode), "%s",
-                 snapshot_mode_name(st.mode_used));
+        fill_meta(a, &st, h);
         progress_phase(PROGRESS_ANALYSE);
         r = heap_analyse(h);
         progress_clear();
