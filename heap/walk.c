@@ -1525,6 +1525,34 @@ static int walk_gc_state(struct walker *w, uint64_t gc, bool first, uint64_t max
         return 0;
 }
 
+/* Every tracked object's references, as its tp_traverse would visit
+ * them.  Live: no refresh first.  The decoders read the objects whose
+ * headers the list walk just validated, and a header and the fields next
+ * to it read in one block are one moment of the target, closer to a
+ * snapshot than fields read again later; a referent that does not check
+ * out is read afresh (resolve_object). */
+static int decode_all(struct walker *w, struct diag *d)
+{
+        struct heap *h = w->h;
+        int r;
+
+        for (uint32_t i = 0; i < h->ntracked; i++) {
+                if (w->progress && !(i & (WALK_PROGRESS_EVERY - 1)))
+                        w->progress(w->progress_ctx, i, h->ntracked);
+                /* the GC lists are in allocation order, not address
+                 * order: fetch ahead of the decoder */
+                if (i + DECODE_AHEAD < h->ntracked)
+                        pyo_prefetch(&w->p, h->objs[i + DECODE_AHEAD].addr);
+                r = decode_object(w, i, h->objs[i].addr);
+                if (r < 0) {
+                        if (r == -ENOMEM)
+                                diag_set(d, r, "out of memory while decoding references");
+                        return r;
+                }
+        }
+        return 0;
+}
+
 int heap_build(struct memsrc *m, const struct pyinterp *pi,
                const struct heap_build_opts *opts, struct heap **ret, struct diag *d)
 {
@@ -1587,20 +1615,9 @@ int heap_build(struct memsrc *m, const struct pyinterp *pi,
          * next to it read in one block are one moment of the target, closer
          * to a snapshot than fields read again later; a referent that does
          * not check out is read afresh (resolve_object). */
-        for (uint32_t i = 0; i < h->ntracked; i++) {
-                if (opts && opts->progress && !(i & (WALK_PROGRESS_EVERY - 1)))
-                        opts->progress(opts->progress_ctx, i, h->ntracked);
-                /* the GC lists are in allocation order, not address
-                 * order: fetch ahead of the decoder */
-                if (i + DECODE_AHEAD < h->ntracked)
-                        pyo_prefetch(&w.p, h->objs[i + DECODE_AHEAD].addr);
-                r = decode_object(&w, i, h->objs[i].addr);
-                if (r < 0) {
-                        if (r == -ENOMEM)
-                                diag_set(d, r, "out of memory while decoding references");
-                        goto fail;
-                }
-        }
+        r = decode_all(&w, d);
+        if (r < 0)
+                goto fail;
         /* the roots as they are now: threads have run on meanwhile */
         if (live)
                 memsrc_forget(m, 0, UINT64_MAX);

@@ -233,6 +233,56 @@ static void parse_pool(int argc, char **argv, struct options *o)
                 o->baseline = pool_dump_pattern("--baseline", o->baseline);
 }
 
+/* The options together, and the PID or dump file: what getopt cannot
+ * check.  Refusals exit 64 (die_usage). */
+static void check_args(int argc, char **argv, struct options *o)
+{
+        char *end;
+        long v;
+
+        if (o->check && (o->core_path || o->json_path || o->text_path || o->dump_path ||
+                         o->dot_path || o->heapsnapshot_path || o->objects || o->force))
+                die_usage("%s", "--check takes a PID and no output option: it only checks");
+        if ((o->exe_path || o->sysroot) && !o->core_path)
+                die_usage("%s", "--exe and --sysroot only apply to --core");
+        if (o->core_path) {
+                if (o->children_of)
+                        die_usage("%s", "--children takes a running pool, not --core");
+                if (optind < argc)
+                        die_usage("unexpected argument '%s' (--core takes no PID)", argv[optind]);
+                return;
+        }
+        if (o->children_of || optind + 1 < argc) {
+                parse_pool(argc, argv, o);
+                return;
+        }
+        if (optind >= argc)
+                die_usage("%s", "missing PID (the process to inspect) or dump file");
+        if (o->force && !o->dump_path)
+                die_usage("%s", "--force only applies to --dump");
+        if ((o->dot_top || o->ndot_cycles || o->dot_local) && !o->dot_path)
+                die_usage("%s", "--dot-top, --dot-cycles and --dot-local need --dot FILE");
+        if (o->watch_count && !o->watch_s)
+                die_usage("%s", "--count only applies to --watch");
+        if (o->baseline && !is_dump_arg(o->baseline))
+                die_usage("--baseline takes a dump file written by --dump, not '%s'",
+                          o->baseline);
+        if (!o->check && is_dump_arg(argv[optind])) {
+                if (o->watch_s)
+                        die_usage("%s", "--watch takes snapshots of a process, not of a dump");
+                o->dump_in = argv[optind];
+                return;
+        }
+        errno = 0;
+        v = strtol(argv[optind], &end, 10);
+        if (errno || *end || v <= 0 || v > INT_MAX) {
+                if (argv[optind][strspn(argv[optind], "0123456789")])
+                        die_usage("'%s' is neither a process id nor a dump file", argv[optind]);
+                die_usage("'%s' is not a process id", argv[optind]);
+        }
+        o->pid = (pid_t)v;
+}
+
 static void parse_args(int argc, char **argv, struct options *o)
 {
         enum { OPT_JSON = 256, OPT_TEXT, OPT_OBJECTS, OPT_TOP, OPT_MAXMEM, OPT_DUMP,
@@ -270,8 +320,6 @@ static void parse_args(int argc, char **argv, struct options *o)
                 {"version", no_argument, NULL, 'V'},
                 {0},
         };
-        char *end;
-        long v;
         int c;
 
         o->mode = SNAPSHOT_AUTO;
@@ -332,47 +380,7 @@ static void parse_args(int argc, char **argv, struct options *o)
                         die_usage("unknown or incomplete option '%s'", argv[optind - 1]);
                 }
         }
-        if (o->check && (o->core_path || o->json_path || o->text_path || o->dump_path ||
-                         o->dot_path || o->heapsnapshot_path || o->objects || o->force))
-                die_usage("%s", "--check takes a PID and no output option: it only checks");
-        if ((o->exe_path || o->sysroot) && !o->core_path)
-                die_usage("%s", "--exe and --sysroot only apply to --core");
-        if (o->core_path) {
-                if (o->children_of)
-                        die_usage("%s", "--children takes a running pool, not --core");
-                if (optind < argc)
-                        die_usage("unexpected argument '%s' (--core takes no PID)", argv[optind]);
-                return;
-        }
-        if (o->children_of || optind + 1 < argc) {
-                parse_pool(argc, argv, o);
-                return;
-        }
-        if (optind >= argc)
-                die_usage("%s", "missing PID (the process to inspect) or dump file");
-        if (o->force && !o->dump_path)
-                die_usage("%s", "--force only applies to --dump");
-        if ((o->dot_top || o->ndot_cycles || o->dot_local) && !o->dot_path)
-                die_usage("%s", "--dot-top, --dot-cycles and --dot-local need --dot FILE");
-        if (o->watch_count && !o->watch_s)
-                die_usage("%s", "--count only applies to --watch");
-        if (o->baseline && !is_dump_arg(o->baseline))
-                die_usage("--baseline takes a dump file written by --dump, not '%s'",
-                          o->baseline);
-        if (!o->check && is_dump_arg(argv[optind])) {
-                if (o->watch_s)
-                        die_usage("%s", "--watch takes snapshots of a process, not of a dump");
-                o->dump_in = argv[optind];
-                return;
-        }
-        errno = 0;
-        v = strtol(argv[optind], &end, 10);
-        if (errno || *end || v <= 0 || v > INT_MAX) {
-                if (argv[optind][strspn(argv[optind], "0123456789")])
-                        die_usage("'%s' is neither a process id nor a dump file", argv[optind]);
-                die_usage("'%s' is not a process id", argv[optind]);
-        }
-        o->pid = (pid_t)v;
+        check_args(argc, argv, o);
 }
 
 static int fail(const struct diag *d, int err, const char *what)
