@@ -181,7 +181,8 @@ struct walker {
         struct diag *d;
 
         struct tinfo **tv;       /* stable pointers: decoders hold them */
-        uint32_t ntv, captv;
+        uint32_t ntv;
+        size_t captv;
         struct u64map tmap;      /* type address -> tv index */
         /* in front of tmap: a few types make most objects, and the walk
          * asks for one or two per object */

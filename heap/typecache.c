@@ -7,6 +7,7 @@
  * with another traverse.  Bad type addresses are remembered too, so
  * garbage is judged once.
  */
+#include "grow.h"
 #include "decode-internal.h"
 
 #include <errno.h>
@@ -387,15 +388,8 @@ static int tinfo_store(struct walker *w, uint64_t addr, struct tinfo *t)
 {
         int r;
 
-        if (w->ntv == w->captv) {
-                uint32_t nc = w->captv ? w->captv * 2 : 256;
-                struct tinfo **n = realloc(w->tv, nc * sizeof(*n));
-
-                if (!n)
-                        return -ENOMEM;
-                w->tv = n;
-                w->captv = nc;
-        }
+        if (GROW(w->tv, w->captv, (size_t)w->ntv + 1, 256) < 0)
+                return -ENOMEM;
         w->tv[w->ntv] = t;
         r = u64map_put(&w->tmap, addr, w->ntv);
         if (r < 0)

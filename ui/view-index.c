@@ -2,6 +2,7 @@
  * runs once per snapshot (or once per grouping), so that moving, sorting
  * and searching a list of 250k rows costs only what the rows themselves
  * cost. */
+#include "grow.h"
 #include "view-index.h"
 
 #include <errno.h>
@@ -279,15 +280,8 @@ static int sigtab_intern(struct sigtab *st, const uint32_t *t, uint32_t n, uint3
                         return 0;
                 }
         }
-        if (st->npool + n > st->cappool) {
-                size_t cap = (st->cappool + n) * 2;
-                uint32_t *p = realloc(st->pool, sizeof(*p) * cap);
-
-                if (!p)
-                        return -ENOMEM;
-                st->pool = p;
-                st->cappool = cap;
-        }
+        if (GROW(st->pool, st->cappool, st->npool + n, 64) < 0)
+                return -ENOMEM;
         memcpy(st->pool + st->npool, t, sizeof(*t) * n);
         st->slots[k] = (struct sigset){.hash = hash, .off = (uint32_t)st->npool, .len = n,
                                        .id = ++st->n};

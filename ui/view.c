@@ -1,5 +1,6 @@
 /* view.c: the list engine (view.h): rows, filter, sort, selection, search
  * and the fitting of rows to the terminal's width, for any screen. */
+#include "grow.h"
 #include "view.h"
 
 #include <errno.h>
@@ -17,15 +18,8 @@
 
 int view_add_row(struct view *v, uint8_t kind, uint8_t style, uint32_t a, uint32_t b)
 {
-        if (v->nrows == v->caprows) {
-                uint32_t cap = v->caprows ? v->caprows * 2 : 64;
-                struct row *r = realloc(v->rows, sizeof(*r) * cap);
-
-                if (!r)
-                        return -ENOMEM;
-                v->rows = r;
-                v->caprows = cap;
-        }
+        if (GROW(v->rows, v->caprows, (size_t)v->nrows + 1, 64) < 0)
+                return -ENOMEM;
         v->rows[v->nrows++] = (struct row){.kind = kind, .style = style, .a = a, .b = b};
         return 0;
 }
@@ -36,16 +30,9 @@ static int keep_text(struct view *v, const char *fmt, va_list ap, uint32_t *ret)
 
         if (vasprintf(&s, fmt, ap) < 0)
                 return -ENOMEM;
-        if (v->ntexts == v->captexts) {
-                uint32_t cap = v->captexts ? v->captexts * 2 : 16;
-                char **t = realloc(v->texts, sizeof(*t) * cap);
-
-                if (!t) {
-                        free(s);
-                        return -ENOMEM;
-                }
-                v->texts = t;
-                v->captexts = cap;
+        if (GROW(v->texts, v->captexts, (size_t)v->ntexts + 1, 16) < 0) {
+                free(s);
+                return -ENOMEM;
         }
         v->texts[v->ntexts] = s;
         *ret = v->ntexts++;

@@ -116,7 +116,8 @@ struct view {
         int nhead;
 
         struct row *rows;                /* every row, in build order */
-        uint32_t nrows, caprows;
+        uint32_t nrows;
+        size_t caprows;
         uint32_t *vis;                   /* filtered + sorted row numbers */
         uint32_t nvis;
         /* unfiltered sort orders already computed, per column and
@@ -138,7 +139,8 @@ struct view {
         uint32_t member;                 /* cycle view: start of the drawing */
 
         char **texts;
-        uint32_t ntexts, captexts;
+        uint32_t ntexts;
+        size_t captexts;
 };
 
 /* ---- life cycle ---------------------------------------------------------- */
