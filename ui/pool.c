@@ -314,29 +314,29 @@ static struct heap *worker_baseline(struct pool *p, struct worker *w, bool *owne
 static void worker_facts(struct worker *w, const struct heap *h, const struct heap *base)
 {
         struct heap_suspects s = {0};
+        bool have_suspects;
 
         w->objects = h->ntracked;
         w->cycles = h->cycles.n;
         w->garbage = h->ngarbage;
         w->pause_ms = h->meta.pause_ms;
         w->inconsistencies = h->meta.inconsistencies;
-        if (heap_suspects_compute(h, POOL_TOP_SUSPECTS, &s) == 0) {
-                for (uint32_t k = 0; k < s.n && k < POOL_TOP_SUSPECTS; k++) {
-                        struct worker_suspect *t = &w->top[w->ntop++];
+        have_suspects = heap_suspects_compute(h, POOL_TOP_SUSPECTS, &s) == 0;
+        for (uint32_t k = 0; have_suspects && k < s.n && k < POOL_TOP_SUSPECTS; k++) {
+                struct worker_suspect *t = &w->top[w->ntop++];
 
-                        snprintf(t->owner, sizeof(t->owner), "%s", s.v[k].name.owner);
-                        snprintf(t->path, sizeof(t->path), "%s", s.v[k].name.path);
-                        t->retained = s.v[k].retained;
-                        t->objects = s.v[k].objects;
-                }
-                heap_suspects_release(&s);
+                snprintf(t->owner, sizeof(t->owner), "%s", s.v[k].name.owner);
+                snprintf(t->path, sizeof(t->path), "%s", s.v[k].name.path);
+                t->retained = s.v[k].retained;
+                t->objects = s.v[k].objects;
         }
         if (base) {
                 struct heap_growth g = {0};
 
                 w->have_growth = true;
                 w->growth_objects = (int64_t)h->ntracked - (int64_t)base->ntracked;
-                if (heap_growth_compute(base, h, 1, &g) == 0) {
+                /* from the suspects above: no second pass over the objects */
+                if (have_suspects && heap_growth_compute_with(base, h, &s, 1, &g) == 0) {
                         if (g.n) {
                                 snprintf(w->grown_path, sizeof(w->grown_path), "%s",
                                          g.v[0].name.path);
@@ -345,6 +345,7 @@ static void worker_facts(struct worker *w, const struct heap *h, const struct he
                         heap_growth_release(&g);
                 }
         }
+        heap_suspects_release(&s);
 }
 
 static void worker_run(struct pool *p, unsigned i)
