@@ -736,7 +736,33 @@ def sqlite_statement_type():
     return []
 
 
-MODULES = [m_asyncio_tasks, m_contextvars, m_thread_local, m_io, m_itertools, m_misc]
+# C modules whose state the tool decodes (modstate_rules in
+# heap/decode-functions.c), with the minor versions it does so on: every
+# kind of state it reads (types, exceptions, dicts, interned strs and ints
+# the traverse leaves out, int.__abs__ cached by _random).  m_modstate
+# imports them; classify() marks them 'cstate': never opaque, and their
+# edges equal gc.get_referents(module) like every decoded object's.
+MODSTATE_DECODED = {
+    '_csv': (8, 14), '_pickle': (8, 14), '_elementtree': (8, 14), '_struct': (9, 14),
+    'select': (9, 14), 'posix': (9, 14), '_random': (9, 14), '_signal': (10, 14),
+    'array': (10, 14), '_ssl': (10, 14), '_functools': (10, 14), '_sre': (10, 14),
+    'time': (11, 14),
+}
+
+
+def m_modstate():
+    import importlib
+    out = []
+    for name in sorted(MODSTATE_DECODED):
+        try:
+            out.append(importlib.import_module(name))
+        except ImportError:
+            pass
+    return out
+
+
+MODULES = [m_asyncio_tasks, m_contextvars, m_thread_local, m_io, m_itertools, m_misc,
+           m_modstate]
 
 
 def module_types():
@@ -975,8 +1001,8 @@ def must_decode_types():
 
 def classify(kinds):
     """Runs after every snapshot object has been read (it imports ctypes).
-    Returns ({type name: why it must be decoded, or ''}, {module id: 'py' or
-    'c'}).  A Python class is a heap type whose tp_dealloc is
+    Returns ({type name: why it must be decoded, or ''}, {module id: 'py',
+    'c', or 'cstate' (a C module whose state the tool decodes)}).  A Python class is a heap type whose tp_dealloc is
     subtype_dealloc; it must be decoded when its nearest C base is.  A module
     is Python-level when md_def is NULL (no C state)."""
     try:
@@ -1027,8 +1053,13 @@ def classify(kinds):
         r = reason(t)
         why[n] = r if why.get(n, r) == r else ''
     mods = {}
+    minor = sys.version_info[1]
     for i, m in kinds['modules'].items():
-        mods[str(i)] = 'c' if md_def(m) else 'py'
+        kind = 'c' if md_def(m) else 'py'
+        first, last = MODSTATE_DECODED.get(m.__dict__.get('__name__'), (0, -1))
+        if kind == 'c' and first <= minor <= last:
+            kind = 'cstate'
+        mods[str(i)] = kind
     return why, mods
 
 
