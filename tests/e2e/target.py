@@ -761,8 +761,54 @@ def m_modstate():
     return out
 
 
+def m_thirdparty():
+    """Third-party C types the tool decodes by a candidate layout checked
+    on each instance (heap/decode-thirdparty.c), where installed (Debian's
+    python3-multidict and python3-aiohttp for /usr/bin/python3.11): headers
+    kept in (CI)MultiDicts with the embedded and the grown pair array, their
+    proxies, aiohttp's reify.  Each holds the list that holds it."""
+    x = []
+    try:
+        import multidict
+    except ImportError:
+        multidict = None
+    if multidict is not None:
+        small = multidict.CIMultiDict([('Host', x), (multidict.istr('X-A'), 'b')])
+        big = multidict.MultiDict(('k%d' % i, [i, x]) for i in range(40))
+        big.add('k0', x)
+        x += [small, big, multidict.CIMultiDictProxy(small), multidict.MultiDictProxy(big)]
+    try:
+        from aiohttp._helpers import reify
+    except ImportError:
+        reify = None
+    if reify is not None and type(reify).__name__ == 'type' and reify.__module__ == 'aiohttp._helpers':
+        class Holder:
+            @reify
+            def owner(self):
+                return x
+        x += [Holder.__dict__['owner'], Holder]
+    return x
+
+
+def thirdparty_types():
+    out = []
+    try:
+        import multidict
+        out += [multidict.MultiDict, multidict.CIMultiDict, multidict.MultiDictProxy,
+                multidict.CIMultiDictProxy]
+    except ImportError:
+        pass
+    try:
+        from aiohttp._helpers import reify
+        if reify.__module__ == 'aiohttp._helpers':
+            out.append(reify)
+    except ImportError:
+        pass
+    return [t for t in out if t.__module__ in ('multidict._multidict', 'aiohttp._helpers')]
+
+
 MODULES = [m_asyncio_tasks, m_contextvars, m_thread_local, m_io, m_itertools, m_misc,
-           m_modstate]
+           m_modstate, m_thirdparty]
 
 
 def module_types():
@@ -790,7 +836,7 @@ def module_types():
             type(iter({})), type(iter({}.items())), type(iter(int, 1))]
     import ast
     out += [ast.Assign, ast.Name, ast.Store, ast.Load]
-    return out + sqlite_statement_type()
+    return out + sqlite_statement_type() + thirdparty_types()
 
 
 EXTRA = [
