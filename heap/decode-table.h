@@ -165,7 +165,9 @@
           "multidict._multidict.CIMultiDict"), NO_EXC) \
         K(MDPROXY, dec_mdproxy, GENERIC, BY_TYPE, (), ("multidict._multidict.MultiDictProxy", \
           "multidict._multidict.CIMultiDictProxy"), NO_EXC) \
-        K(REIFY, dec_reify, GENERIC, BY_TYPE, (), ("aiohttp._helpers.reify"), NO_EXC)
+        K(REIFY, dec_reify, GENERIC, BY_TYPE, (), ("aiohttp._helpers.reify"), NO_EXC) \
+        K(FROZENLIST, dec_frozenlist, GENERIC, BY_TYPE, (), ("frozenlist._frozenlist.FrozenList"), \
+          NO_EXC)
 
 /* Unwraps a parenthesised SYMBOLS or NAMES list. */
 #define DECODE_LIST(...) __VA_ARGS__

@@ -1,7 +1,9 @@
 /* decode-thirdparty: C types of third-party packages that web services'
  * heaps hold by the dozen: multidict's MultiDict, CIMultiDict and their
- * proxies (every aiohttp request and response keeps its headers in them)
- * and aiohttp's reify (one per cached property of its request classes).
+ * proxies (every aiohttp request and response keeps its headers in them),
+ * aiohttp's reify (one per cached property of its request classes) and
+ * frozenlist's FrozenList (aiosignal's signals, aiohttp's cleanup
+ * contexts).
  *
  * Their structs are private to the package's .c file (or its Cython
  * output), and no package ships headers or DWARF, so no layout provider
@@ -161,4 +163,38 @@ int dec_reify(struct walker *w, uint64_t obj, struct tinfo *t)
         if (r < 0)
                 return r;
         return emit(w, ld64(v, 8), w->lab[CL_NAME]);
+}
+
+/* frozenlist 1.x (frozenlist/_frozenlist.pyx, Cython): cdef class
+ * FrozenList { cdef readonly bint frozen; cdef list _items } has cdef
+ * methods, so Cython's vtable pointer comes first: vtab 16, frozen 24 (an
+ * int in zeroed memory), _items 32.  Cython's traverse visits _items.
+ * aiosignal.Signal and aiohttp's CleanupContext are Python subclasses:
+ * the instance decoder hands their C part here. */
+#define FL_BASICSIZE 40
+#define FL_VTAB 16
+
+int dec_frozenlist(struct walker *w, uint64_t obj, struct tinfo *t)
+{
+        uint64_t f[3];
+        const void *v;
+        struct tinfo *lt;
+        uint64_t items;
+
+        if (t->kind == DK_FROZENLIST && t->basicsize != FL_BASICSIZE) {
+                gap(w);
+                return 0;
+        }
+        v = pyo_view(&w->p, obj + FL_VTAB, sizeof(f), f);
+        if (!v) {
+                partial(w);
+                return 0;
+        }
+        items = ld64(v, 16);
+        if (!ld64(v, 0) || ld64(v, 8) > 1 ||
+            (items && (!(lt = type_at(w, items)) || !is_sym(w, PYSYM_LIST_TYPE, lt->addr)))) {
+                gap(w);
+                return 0;
+        }
+        return emit(w, items, w->lab[CL_FL_ITEMS]);
 }

@@ -764,9 +764,11 @@ def m_modstate():
 def m_thirdparty():
     """Third-party C types the tool decodes by a candidate layout checked
     on each instance (heap/decode-thirdparty.c), where installed (Debian's
-    python3-multidict and python3-aiohttp for /usr/bin/python3.11): headers
+    python3-multidict, python3-frozenlist and python3-aiohttp for
+    /usr/bin/python3.11): headers
     kept in (CI)MultiDicts with the embedded and the grown pair array, their
-    proxies, aiohttp's reify.  Each holds the list that holds it."""
+    proxies, aiohttp's reify, frozenlist's FrozenList and a Python subclass
+    of it.  Each holds the list that holds it."""
     x = []
     try:
         import multidict
@@ -787,6 +789,18 @@ def m_thirdparty():
             def owner(self):
                 return x
         x += [Holder.__dict__['owner'], Holder]
+    try:
+        from frozenlist import FrozenList
+    except ImportError:
+        FrozenList = None
+    if FrozenList is not None and FrozenList.__module__ == 'frozenlist._frozenlist':
+        class Callbacks(FrozenList):
+            __slots__ = ('owner',)
+        frozen = FrozenList([x])
+        frozen.freeze()
+        sub = Callbacks([x, 1])
+        sub.owner = x
+        x += [frozen, FrozenList(), sub]
     return x
 
 
@@ -804,7 +818,13 @@ def thirdparty_types():
             out.append(reify)
     except ImportError:
         pass
-    return [t for t in out if t.__module__ in ('multidict._multidict', 'aiohttp._helpers')]
+    try:
+        from frozenlist import FrozenList
+        out.append(FrozenList)
+    except ImportError:
+        pass
+    return [t for t in out if t.__module__ in ('multidict._multidict', 'aiohttp._helpers',
+                                               'frozenlist._frozenlist')]
 
 
 MODULES = [m_asyncio_tasks, m_contextvars, m_thread_local, m_io, m_itertools, m_misc,
