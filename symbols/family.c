@@ -45,12 +45,13 @@ static size_t family_tables(uint32_t hex, const char *variant, const struct layo
 
 /* The debug offsets are read from the target itself: where they speak they
  * win; the widths they lack are kept. */
-static void overlay(struct layout *l, const struct layout *dbg, uint8_t *sprov, uint8_t *fprov)
+static void overlay_as(struct layout *l, const struct layout *dbg, uint8_t prov, uint8_t *sprov,
+                       uint8_t *fprov)
 {
         for (int s = 0; s < LS__COUNT; s++)
                 if (dbg->s[s].present) {
                         l->s[s] = dbg->s[s];
-                        sprov[s] = LP_DEBUG_OFFSETS;
+                        sprov[s] = prov;
                 }
         for (int f = 0; f < LF__COUNT; f++) {
                 if (!dbg->f[f].present)
@@ -59,8 +60,13 @@ static void overlay(struct layout *l, const struct layout *dbg, uint8_t *sprov, 
                         l->f[f] = dbg->f[f];
                 l->f[f].offset = dbg->f[f].offset;
                 l->f[f].present = true;
-                fprov[f] = LP_DEBUG_OFFSETS;
+                fprov[f] = prov;
         }
+}
+
+static void overlay(struct layout *l, const struct layout *dbg, uint8_t *sprov, uint8_t *fprov)
+{
+        overlay_as(l, dbg, LP_DEBUG_OFFSETS, sprov, fprov);
 }
 
 static void mark(const struct layout *l, uint8_t p, uint8_t *sprov, uint8_t *fprov)
@@ -185,9 +191,10 @@ static size_t neighbour_tables(uint32_t hex, const struct layout_table **out)
         return n;
 }
 
-static bool struct_fields_equal(const struct layout *a, const struct layout *b, int s)
+/* Every field of s alike in a and b, and (with sizes) the struct's size. */
+static bool fields_alike(const struct layout *a, const struct layout *b, int s, bool sizes)
 {
-        if (a->s[s].present != b->s[s].present || a->s[s].size != b->s[s].size)
+        if (a->s[s].present != b->s[s].present || (sizes && a->s[s].size != b->s[s].size))
                 return false;
         for (int f = 0; f < LF__COUNT; f++) {
                 const struct layout_field_info *x = &a->f[f], *y = &b->f[f];
@@ -199,6 +206,11 @@ static bool struct_fields_equal(const struct layout *a, const struct layout *b, 
                         return false;
         }
         return true;
+}
+
+static bool struct_fields_equal(const struct layout *a, const struct layout *b, int s)
+{
+        return fields_alike(a, b, s, true);
 }
 
 static void take_struct(struct layout *dst, const struct layout *src, int s)
@@ -262,6 +274,15 @@ static const struct {
         { LS_TUPLEGETTER, { "_collections._tuplegetter", "collections._tuplegetter" } },
         { LS_ABCDATA, { "_abc._abc_data" } },
         { LS_METHWRAPPER, { "method-wrapper" } },
+        { LS_TEXTIO, { "_io.TextIOWrapper" } },
+        { LS_STRINGIO, { "_io.StringIO" } },
+        { LS_THLOCAL, { "_thread._local" } },
+        { LS_IT_ACCUMULATE, { "itertools.accumulate" } },
+        { LS_IT_GROUPBY, { "itertools.groupby" } },
+        { LS_IT_PAIRWISE, { "itertools.pairwise" } },
+        { LS_IT_TEE, { "itertools._tee" } },
+        { LS_FUTURE, { "_asyncio.Future" } },
+        { LS_TASK, { "_asyncio.Task" } },
 };
 
 static bool named_size(struct memsrc *m, const struct pyinterp *pi, struct trial *tr, int s,
@@ -343,8 +364,18 @@ static void resolve_struct(struct memsrc *m, const struct pyinterp *pi, struct t
         int pick = -1;
         bool agree = n > 1 && struct_fields_equal(&nb[0], &nb[1], s);
 
+        if (!dbg && (s == LS_RUNTIME || s == LS_INTERP || s == LS_TSTATE))
+                return;   /* only what infer_runtime placed and checked:
+                             the neighbours may agree where this build
+                             differs (3.11 and 3.13 on 3.12's thread ids) */
         if (agree) {
                 take_struct(&t->l, &nb[0], s);
+                return;
+        }
+        if (!dbg && s == LS_TYPE && n > 1 && fields_alike(&nb[0], &nb[1], s, false)) {
+                /* the size follows from the heap type (type_size) */
+                take_struct(&t->l, &nb[0], s);
+                t->l.s[s].size = 0;
                 return;
         }
         if (size_from_target(m, pi, t, dbg, s, &want, &how)) {
@@ -365,7 +396,7 @@ static void resolve_struct(struct memsrc *m, const struct pyinterp *pi, struct t
                         }
                         return;
                 }
-        } else if (n == 1 && nb[0].s[s].present) {
+        } else if (n == 1 && nb[0].s[s].present && !(settled_later(s) && !dbg)) {
                 take_struct(&t->l, &nb[0], s);
                 return;
         }
@@ -494,6 +525,264 @@ static void probe_heaptype(struct memsrc *m, const struct pyinterp *pi, struct t
             "tp_basicsize)", tabs[pick]->source, k, (unsigned long long)size);
 }
 
+/* --- without debug offsets: structs sized and checked on live objects ---- */
+
+static bool is_a(struct memsrc *m, const struct layout *l, uint64_t obj, uint64_t type)
+{
+        uint64_t t;
+
+        return type && obj >= 4096 && obj < (1ull << 47) && !(obj & 7) &&
+               memsrc_read_u64(m, obj + lo(l, LF_OBJECT_TYPE), &t) == 0 && t == type;
+}
+
+static void take_checked(struct trial *t, const struct layout *nb, int s, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
+/* s from nb, its size and fields marked as placed by a check on memory. */
+static void take_checked(struct trial *t, const struct layout *nb, int s, const char *fmt, ...)
+{
+        char why[256];
+        va_list ap;
+
+        take_struct(&t->l, nb, s);
+        t->sprov[s] = LP_INFERRED;
+        for (int f = 0; f < LF__COUNT; f++)
+                if ((int)layout_field_struct(f) == s && t->l.f[f].present)
+                        t->fprov[f] = LP_INFERRED;
+        ungap(t->gapped, layout_struct_name(s));
+        va_start(ap, fmt);
+        vsnprintf(why, sizeof(why), fmt, ap);
+        va_end(ap);
+        diag_list_add(t->inferred, sizeof(t->inferred), "%s from %s", layout_struct_name(s), why);
+}
+
+/* Structs that end in an interpreter frame: through 3.13 a one-word
+ * placeholder (_f_frame_data[1], gi_iframe[1]), from 3.14 the whole frame.
+ * A neighbour's struct fits when the type's tp_basicsize is where its frame
+ * starts plus that frame's localsplus, as that neighbour has them. */
+static const struct basicsize_pair framed_types[] = {
+        { LS_FRAMEOBJ, PYSYM_FRAME_TYPE, false },
+        { LS_GEN, PYSYM_GEN_TYPE, false },
+        { LS_ASYNCGEN, PYSYM_ASYNCGEN_TYPE, false },
+};
+
+static void probe_framed(struct memsrc *m, const struct pyinterp *pi, struct trial *t,
+                         const struct layout *nb, const struct layout_table *const *tabs, size_t n)
+{
+        for (size_t i = 0; i < sizeof(framed_types) / sizeof(framed_types[0]); i++) {
+                int s = framed_types[i].sid, pick = -1, fits = 0;
+                uint64_t bs;
+
+                if (t->l.s[s].present ||
+                    verify_type_basicsize(m, pi, &t->l, &framed_types[i], &bs) < 0)
+                        continue;
+                for (size_t c = 0; c < n; c++) {
+                        /* the placeholder or frame: what follows gi_iframe
+                         * in this neighbour's generator */
+                        uint32_t tail = lsz(&nb[c], LS_GEN) - lo(&nb[c], LF_GEN_IFRAME);
+
+                        if (!nb[c].s[s].present || !lhas(&nb[c], LF_IFRAME_LOCALSPLUS) ||
+                            !lhas(&nb[c], LF_GEN_IFRAME) || tail > lsz(&nb[c], LS_GEN))
+                                continue;
+                        if (s == LS_FRAMEOBJ)
+                                tail = 8;
+                        if (lsz(&nb[c], s) == bs - lo(&nb[c], LF_IFRAME_LOCALSPLUS) + tail) {
+                                pick = (int)c;
+                                fits++;
+                        }
+                }
+                if (fits == 1)
+                        take_checked(t, &nb[pick], s, "%s (%s's tp_basicsize %llu is where its "
+                                     "frame starts plus the frame's localsplus)", tabs[pick]->source,
+                                     pysym_name(framed_types[i].sym), (unsigned long long)bs);
+        }
+}
+
+/* An interpreter frame read with l: its code is a code object, its globals
+ * and builtins dicts. */
+static bool iframe_holds(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
+                         uint64_t fr)
+{
+        uint64_t code, g, b;
+
+        return memsrc_read_u64(m, fr + lo(l, LF_IFRAME_CODE), &code) == 0 &&
+               memsrc_read_u64(m, fr + lo(l, LF_IFRAME_GLOBALS), &g) == 0 &&
+               memsrc_read_u64(m, fr + lo(l, LF_IFRAME_BUILTINS), &b) == 0 &&
+               is_a(m, l, code, pi->sym[PYSYM_CODE_TYPE]) &&
+               is_a(m, l, g, pi->sym[PYSYM_DICT_TYPE]) && is_a(m, l, b, pi->sym[PYSYM_DICT_TYPE]);
+}
+
+/* How many of the live frame objects and generators have frames that hold
+ * with nb's interpreter frame (found through t's frame object and
+ * generator structs). */
+static int iframe_score(struct memsrc *m, const struct pyinterp *pi, const struct trial *t,
+                        const struct layout *nb)
+{
+        struct layout l = t->l;
+        int score = 0;
+
+        take_struct(&l, nb, LS_IFRAME);
+        for (size_t i = 0; i < t->census.nframe && lhas(&l, LF_FRAMEOBJ_FRAME); i++) {
+                uint64_t fr;
+
+                if (memsrc_read_u64(m, t->census.frame[i] + lo(&l, LF_FRAMEOBJ_FRAME), &fr) == 0 &&
+                    fr && iframe_holds(m, pi, &l, fr))
+                        score++;
+        }
+        for (size_t i = 0; i < t->census.ngen && lhas(&l, LF_GEN_IFRAME); i++)
+                score += iframe_holds(m, pi, &l, t->census.gen[i] + lo(&l, LF_GEN_IFRAME));
+        return score;
+}
+
+/* The interpreter frame (3.11+) of the neighbour whose frames hold on live
+ * frame objects and generators, when the other's hold on none. */
+static void probe_iframe(struct memsrc *m, const struct pyinterp *pi, struct trial *t,
+                         const struct layout *nb, const struct layout_table *const *tabs, size_t n)
+{
+        int score[2] = { 0, 0 }, pick = -1;
+
+        if (t->l.s[LS_IFRAME].present)
+                return;
+        for (size_t c = 0; c < n; c++)
+                if (nb[c].s[LS_IFRAME].present)
+                        score[c] = iframe_score(m, pi, t, &nb[c]);
+        for (size_t c = 0; c < n; c++)
+                if (score[c] > 0 && (n == 1 || score[1 - c] == 0))
+                        pick = (int)c;
+        if (pick >= 0)
+                take_checked(t, &nb[pick], LS_IFRAME, "%s (on %d live frames its code is a code "
+                             "object and its globals and builtins dicts; not so with the other "
+                             "neighbour's)", tabs[pick]->source, score[pick]);
+}
+
+/* A code object read with l: its count of local names is the length of its
+ * tuple of them (co_nlocalsplus and co_localsplusnames 3.11+, co_nlocals
+ * and co_varnames before). */
+static bool code_holds(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
+                       uint64_t code)
+{
+        enum layout_field_id nf = LF_CODE_NLOCALSPLUS, tf = LF_CODE_LOCALSPLUSNAMES;
+        uint64_t names, len;
+        int32_t cnt;
+
+        if (!lhas(l, nf) || !lhas(l, tf)) {
+                nf = LF_CODE_NLOCALS;
+                tf = LF_CODE_VARNAMES;
+        }
+        return lhas(l, nf) && lhas(l, tf) &&
+               memsrc_read(m, code + lo(l, nf), &cnt, sizeof(cnt)) == 0 &&
+               memsrc_read_u64(m, code + lo(l, tf), &names) == 0 &&
+               is_a(m, l, names, pi->sym[PYSYM_TUPLE_TYPE]) &&
+               memsrc_read_u64(m, names + lo(l, LF_VAROBJECT_SIZE), &len) == 0 &&
+               cnt >= 0 && (uint64_t)cnt == len;
+}
+
+/* The code object of the neighbour whose counts hold on the code of every
+ * live function sampled (and the other's not); co_code_adaptive (3.11+)
+ * where PyCode_Type's tp_basicsize says, its one-unit array after it. */
+static void probe_code(struct memsrc *m, const struct pyinterp *pi, struct trial *t,
+                       const struct layout *nb, const struct layout_table *const *tabs, size_t n)
+{
+        static const struct basicsize_pair code_type = { LS_CODE, PYSYM_CODE_TYPE, false };
+        bool all[2] = { false, false };
+        int pick = -1;
+        uint64_t bs;
+
+        if (t->l.s[LS_CODE].present || !lhas(&t->l, LF_FUNC_CODE) || t->census.nfunc < 2)
+                return;
+        for (size_t c = 0; c < n; c++) {
+                struct layout l = t->l;
+
+                take_struct(&l, &nb[c], LS_CODE);
+                all[c] = nb[c].s[LS_CODE].present;
+                for (size_t i = 0; i < t->census.nfunc && all[c]; i++) {
+                        uint64_t code;
+
+                        all[c] = memsrc_read_u64(m, t->census.func[i] + lo(&l, LF_FUNC_CODE),
+                                                 &code) == 0 &&
+                                 is_a(m, &l, code, pi->sym[PYSYM_CODE_TYPE]) &&
+                                 code_holds(m, pi, &l, code);
+                }
+        }
+        for (size_t c = 0; c < n; c++)
+                if (all[c] && (n == 1 || !all[1 - c]))
+                        pick = (int)c;
+        if (pick < 0 || verify_type_basicsize(m, pi, &t->l, &code_type, &bs) < 0)
+                return;
+        take_checked(t, &nb[pick], LS_CODE, "%s (the count of local names is the length of "
+                     "their tuple on %zu live functions' code; the other neighbour's is not)",
+                     tabs[pick]->source, t->census.nfunc);
+        if (lhas(&t->l, LF_CODE_CODE_ADAPTIVE) && bs != lo(&t->l, LF_CODE_CODE_ADAPTIVE) &&
+            bs < 4096) {
+                uint32_t tail = lsz(&t->l, LS_CODE) - lo(&t->l, LF_CODE_CODE_ADAPTIVE);
+
+                t->l.f[LF_CODE_CODE_ADAPTIVE].offset = (uint32_t)bs;
+                t->l.s[LS_CODE].size = (uint32_t)bs + tail;
+                diag_list_add(t->inferred, sizeof(t->inferred), "CODE_CODE_ADAPTIVE at %llu "
+                              "(PyCode_Type's tp_basicsize)", (unsigned long long)bs);
+        }
+}
+
+/* Structs another begins with: PyUnicodeObject opens with
+ * PyCompactUnicodeObject, which opens with PyASCIIObject.  A prefix the
+ * neighbours differ on is the one of the neighbour whose whole struct the
+ * target took (its size confirmed by tp_basicsize). */
+static const struct {
+        enum layout_struct_id prefix, whole;
+} prefixes[] = {
+        { LS_ASCII, LS_UNICODE },
+        { LS_COMPACTUNI, LS_UNICODE },
+};
+
+static void probe_prefixes(struct trial *t, const struct layout *nb,
+                           const struct layout_table *const *tabs, size_t n)
+{
+        for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+                int s = prefixes[i].prefix, w = prefixes[i].whole, pick = -1, fits = 0;
+
+                if (t->l.s[s].present || !t->l.s[w].present)
+                        continue;
+                for (size_t c = 0; c < n; c++)
+                        if (nb[c].s[s].present && struct_fields_equal(&t->l, &nb[c], w)) {
+                                pick = (int)c;
+                                fits++;
+                        }
+                if (fits == 1)
+                        take_checked(t, &nb[pick], s, "%s (it begins %s, which was taken from "
+                                     "there: its size is the type's tp_basicsize)",
+                                     tabs[pick]->source, layout_struct_name(w));
+        }
+}
+
+/* PyTypeObject's size, when its fields were settled but not its size:
+ * where the heap type's name lies less the method suites between, which
+ * the neighbours agree on. */
+static void probe_type_size(struct trial *t, const struct layout *nb, size_t n)
+{
+        uint32_t between = 0;
+
+        if (!t->l.s[LS_TYPE].present || lsz(&t->l, LS_TYPE))
+                return;
+        for (size_t c = 0; c < n; c++) {
+                uint32_t b = lo(&nb[c], LF_HEAPTYPE_NAME) - lsz(&nb[c], LS_TYPE);
+
+                if (!lhas(&nb[c], LF_HEAPTYPE_NAME) || (c && b != between))
+                        goto gap;
+                between = b;
+        }
+        if (!lhas(&t->l, LF_HEAPTYPE_NAME) || lo(&t->l, LF_HEAPTYPE_NAME) <= between)
+                goto gap;
+        t->l.s[LS_TYPE].size = lo(&t->l, LF_HEAPTYPE_NAME) - between;
+        t->sprov[LS_TYPE] = LP_INFERRED;
+        diag_list_add(t->inferred, sizeof(t->inferred), "TYPE %u bytes (HEAPTYPE_NAME less the "
+                      "%u bytes of method suites before it in both neighbours)",
+                      lsz(&t->l, LS_TYPE), between);
+        return;
+gap:
+        drop_struct(&t->l, LS_TYPE);
+        diag_list_add(t->gapped, sizeof(t->gapped), "TYPE");
+}
+
 /* Structs every object's walk reads: one the neighbours leave unsettled
  * (left out, or only the debug offsets' fields of it) would turn the whole
  * walk into garbage rather than leave some objects opaque, so the layout
@@ -521,6 +810,29 @@ static int essential_settled(const struct trial *t, struct diag *d)
         return 0;
 }
 
+/* What infer_runtime reads with nb[0]'s offsets: only where every
+ * neighbour has them alike. */
+static const enum layout_field_id runtime_basics[] = {
+        LF_OBJECT_TYPE, LF_TSTATE_NEXT, LF_TSTATE_INTERP, LF_GCHEAD_NEXT, LF_GCHEAD_PREV,
+        LF_GC_GENERATIONS, LF_GC_GENERATION0,
+};
+
+static int basics_agree(const struct layout *nb, size_t n, struct diag *d)
+{
+        for (size_t i = 0; i < sizeof(runtime_basics) / sizeof(runtime_basics[0]); i++) {
+                enum layout_field_id f = runtime_basics[i];
+
+                if (!nb[0].f[f].present || (n > 1 && (!nb[1].f[f].present ||
+                    nb[1].f[f].offset != nb[0].f[f].offset)))
+                        return diag_set(d, -ENOENT, "the neighbours do not agree on %s, which "
+                                        "placing the runtime without debug offsets reads",
+                                        layout_field_name(f));
+        }
+        if (n > 1 && nb[0].s[LS_GCGEN].size != nb[1].s[LS_GCGEN].size)
+                return diag_set(d, -ENOENT, "the neighbours do not agree on the size of GCGEN");
+        return 0;
+}
+
 static int try_neighbours(struct memsrc *m, struct pyinterp *pi, const struct layout *dbg,
                           struct trial *t, struct diag *d)
 {
@@ -528,11 +840,13 @@ static int try_neighbours(struct memsrc *m, struct pyinterp *pi, const struct la
         struct layout nb[2];
         size_t n = neighbour_tables(pi->version_hex, tabs);
         struct diag cd = { 0 };
+        struct layout *inf = NULL;
+        uint8_t prov = LP_DEBUG_OFFSETS;
         int rc;
 
         struct infer_hints hints = { .nenabled = 0 };
 
-        if (!n || !dbg)
+        if (!n)
                 return -ENOENT;
         memset(t, 0, sizeof(*t));
         for (size_t i = 0; i < n; i++) {
@@ -542,8 +856,29 @@ static int try_neighbours(struct memsrc *m, struct pyinterp *pi, const struct la
                 if (lhas(&nb[i], LF_GC_ENABLED))
                         hints.enabled[hints.nenabled++] = lo(&nb[i], LF_GC_ENABLED);
         }
+        if (!dbg) {
+                /* what the debug offsets give 3.13+, placed from memory */
+                inf = malloc(sizeof(*inf));
+                if (!inf)
+                        return diag_set(d, -ENOMEM, "out of memory");
+                layout_init(inf, pi->version_hex);
+                rc = basics_agree(nb, n, &cd);
+                if (rc == 0 && infer_runtime(m, pi, nb, n, inf, t->inferred,
+                                             sizeof(t->inferred)) < 0)
+                        rc = diag_set(&cd, -ENOENT, "no interpreter whose thread list points "
+                                      "back at it, or no GC state in it or the runtime");
+                if (rc < 0) {
+                        diag_list_add(pi->layout_candidates, sizeof(pi->layout_candidates),
+                            "neighbours %s%s%s: %s", tabs[0]->source, n > 1 ? " and " : "",
+                            n > 1 ? tabs[1]->source : "", cd.msg);
+                        free(inf);
+                        return -ENOENT;
+                }
+                dbg = inf;
+                prov = LP_INFERRED;
+        }
         layout_init(&t->l, pi->version_hex);
-        overlay(&t->l, dbg, t->sprov, t->fprov);
+        overlay_as(&t->l, dbg, prov, t->sprov, t->fprov);
         /* the object, type and GC structs first: tp_basicsize and the
          * objects on the GC lists settle the others */
         for (int pass = 0; pass < 2; pass++) {
@@ -552,9 +887,9 @@ static int try_neighbours(struct memsrc *m, struct pyinterp *pi, const struct la
                                      s == LS_GCHEAD || s == LS_GCGEN || settled_later(s);
 
                         if (first == (pass == 0))
-                                resolve_struct(m, pi, t, nb, tabs, n, dbg, s);
+                                resolve_struct(m, pi, t, nb, tabs, n, inf ? NULL : dbg, s);
                 }
-                overlay(&t->l, dbg, t->sprov, t->fprov);
+                overlay_as(&t->l, dbg, prov, t->sprov, t->fprov);
                 if (pass == 0)
                         (void)infer_gc(m, pi, &t->l, false, &hints, t->inferred,
                                        sizeof(t->inferred));
@@ -571,17 +906,28 @@ static int try_neighbours(struct memsrc *m, struct pyinterp *pi, const struct la
                         t->fprov[f] = LP_INFERRED;
         if (!t->l.s[LS_HEAPTYPE].present)
                 probe_heaptype(m, pi, t, nb, tabs, n);
+        if (inf) {
+                if (!t->census.taken)
+                        infer_census(m, pi, &t->l, &t->census);
+                probe_type_size(t, nb, n);
+                probe_prefixes(t, nb, tabs, n);
+                probe_framed(m, pi, t, nb, tabs, n);
+                probe_iframe(m, pi, t, nb, tabs, n);
+                probe_code(m, pi, t, nb, tabs, n);
+        }
         rc = essential_settled(t, &cd);
         if (rc == 0)
                 rc = verify_layout(m, pi, &t->l, &t->checks, &cd);
         diag_list_add(pi->layout_candidates, sizeof(pi->layout_candidates), "neighbours %s%s%s: %.*s",
             tabs[0]->source, n > 1 ? " and " : "", n > 1 ? tabs[1]->source : "",
             rc == 0 ? 20 : (int)strcspn(cd.msg, "\n"), rc == 0 ? "every check held" : cd.msg);
+        free(inf);
         if (rc == -ESRCH)
                 return diag_set(d, rc, "%s", cd.msg);
         if (rc < 0)
                 return -ENOENT;
-        adopt(pi, t, "debug_offsets+neighbours+inferred (experimental)");
+        adopt(pi, t, prov == LP_INFERRED ? "neighbours+inferred (experimental)"
+                                          : "debug_offsets+neighbours+inferred (experimental)");
         pi->layout_experimental = true;
         return 0;
 }

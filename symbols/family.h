@@ -57,6 +57,18 @@ struct infer_hints {
 int infer_gc(struct memsrc *m, const struct pyinterp *pi, struct layout *l, int trust_gen0,
              const struct infer_hints *hints, char *note, size_t len);
 
+/* Without debug offsets (3.8-3.12): the runtime's interpreters head, the
+ * interpreter's threads head, next and GC state (or the runtime's, 3.8)
+ * placed in out from the target's memory, each offset tried first where
+ * the neighbours nb[0..n) put it, then scanned for, within bounds, and
+ * kept only when a named check holds (appended to note): the thread list
+ * points back at the interpreter; generation0 points at three GC list
+ * heads that link back.  nb[0] must hold the object, thread-state link and
+ * GC state fields the neighbours agree on.  -ENOENT when no interpreter
+ * with such a thread list or no GC state is found. */
+int infer_runtime(struct memsrc *m, const struct pyinterp *pi, const struct layout *nb,
+                  size_t n, struct layout *out, char *note, size_t len);
+
 /* What the oldest objects on the GC lists placed in l are: their
  * distinct types and the classes (heap types) among them, the live
  * instances that candidate offsets of private structs are checked on. */
@@ -72,6 +84,11 @@ struct type_census {
         bool named[INFER_CENSUS_TYPES];     /* names[i] read (may be "") */
         char names[INFER_CENSUS_TYPES][48];
         uint64_t heap[INFER_CENSUS_HEAP];
+        /* a few live functions, frame objects and generators (or
+         * coroutines): what a neighbour's code and frame structs are
+         * checked on when their sizes do not tell */
+        size_t nfunc, nframe, ngen;
+        uint64_t func[INFER_CENSUS_HEAP], frame[INFER_CENSUS_HEAP], gen[INFER_CENSUS_HEAP];
 };
 
 void infer_census(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
