@@ -165,8 +165,9 @@ static int try_family(struct memsrc *m, struct pyinterp *pi, const char *variant
 
 /* --- neighbours ----------------------------------------------------------- */
 
-/* The nearest table of the minor version below and of the one above. */
-static size_t neighbour_tables(uint32_t hex, const struct layout_table **out)
+/* The nearest table of the minor version below and of the one above, of
+ * the build's own variant where that minor has one. */
+static size_t neighbour_tables(uint32_t hex, const char *variant, const struct layout_table **out)
 {
         size_t n = 0;
 
@@ -180,10 +181,15 @@ static size_t neighbour_tables(uint32_t hex, const struct layout_table **out)
                                 continue;
                         /* nearest: the newest below, the oldest above */
                         out[n] = t[0];
-                        for (size_t i = 1; i < k; i++)
-                                if (dir < 0 ? t[i]->version_hex > out[n]->version_hex
-                                            : t[i]->version_hex < out[n]->version_hex)
+                        for (size_t i = 1; i < k; i++) {
+                                bool vi = !strcmp(t[i]->variant, variant);
+                                bool vo = !strcmp(out[n]->variant, variant);
+
+                                if (vi > vo || (vi == vo &&
+                                    (dir < 0 ? t[i]->version_hex > out[n]->version_hex
+                                             : t[i]->version_hex < out[n]->version_hex)))
                                         out[n] = t[i];
+                        }
                         n++;
                         break;
                 }
@@ -483,46 +489,130 @@ static bool heaptype_holds(struct memsrc *m, const struct pyinterp *pi,
 
 /* The heap type struct of the neighbour whose fields hold on every live
  * class found (at least three), its size as PyType_Type's tp_basicsize. */
+/* A neighbour's heap-type fields moved by shift bytes (the block of them
+ * moves as a whole when a method suite before it grows, as as_async did in
+ * 3.10): into out, false when one would fall outside size. */
+static bool shifted_heaptype(const struct layout *nb, int shift, uint64_t size,
+                             struct layout *out)
+{
+        take_struct(out, nb, LS_HEAPTYPE);
+        for (int f = 0; f < LF__COUNT; f++) {
+                struct layout_field_info *x = &out->f[f];
+
+                if (layout_field_struct(f) != LS_HEAPTYPE || !x->present)
+                        continue;
+                if ((int64_t)x->offset + shift < 0 || x->offset + shift + x->size > size)
+                        return false;
+                x->offset = (uint32_t)((int64_t)x->offset + shift);
+        }
+        return true;
+}
+
+/* 1 when a has every field of struct s that b has, at the same offsets,
+ * and more; -1 the other way round; 0 when they differ otherwise. */
+static int more_fields(const struct layout *a, const struct layout *b, int s)
+{
+        int na = 0, nb = 0;
+
+        for (int f = 0; f < LF__COUNT; f++) {
+                const struct layout_field_info *x = &a->f[f], *y = &b->f[f];
+
+                if ((int)layout_field_struct(f) != s)
+                        continue;
+                if (x->present && y->present && x->offset != y->offset)
+                        return 0;
+                na += x->present && !y->present;
+                nb += y->present && !x->present;
+        }
+        return na && !nb ? 1 : nb && !na ? -1 : 0;
+}
+
+static bool heaptype_holds_all(struct memsrc *m, const struct pyinterp *pi,
+                               const struct layout *cand, const uint64_t *types, size_t k)
+{
+        bool all = cand->s[LS_HEAPTYPE].present;
+
+        for (size_t i = 0; i < k && all; i++)
+                all = heaptype_holds(m, pi, cand, types[i]);
+        return all;
+}
+
+/* The heap type struct of the neighbour whose fields hold on every live
+ * class found (at least three), its size as PyType_Type's tp_basicsize;
+ * failing that (and only without debug offsets, shift_ok), the same fields
+ * shifted by up to four words.  A heap type the neighbours' sizes alone
+ * settled is checked the same way first. */
 static void probe_heaptype(struct memsrc *m, const struct pyinterp *pi, struct trial *t,
                            const struct layout *nb, const struct layout_table *const *tabs,
-                           size_t n)
+                           size_t n, bool shift_ok)
 {
         size_t nbp, k;
         const struct basicsize_pair *p = verify_basicsize_pairs(&nbp);
         uint64_t *types = t->census.heap, size = 0;
-        int pick = -1;
+        int pick = -1, pick_shift = 0;
+        struct layout *cand = malloc(sizeof(*cand));
 
+        if (!cand)
+                return;
         if (!t->census.taken)
                 infer_census(m, pi, &t->l, &t->census);
         k = t->census.nheap;
-        if (k < 3)
-                return;
-        for (size_t i = 0; i < nbp; i++)
+        for (size_t i = 0; i < nbp && k >= 3; i++)
                 if (p[i].sid == LS_HEAPTYPE &&
                     verify_type_basicsize(m, pi, &t->l, &p[i], &size) < 0)
-                        return;
-        for (size_t c = 0; c < n; c++) {
-                bool all = nb[c].s[LS_HEAPTYPE].present;
-
-                for (size_t i = 0; i < k && all; i++)
-                        all = heaptype_holds(m, pi, &nb[c], types[i]);
-                if (all && pick >= 0)
-                        return;   /* two fit: no telling */
-                if (all)
-                        pick = (int)c;
+                        k = 0;
+        if (k < 3 || (t->l.s[LS_HEAPTYPE].present &&
+                      heaptype_holds_all(m, pi, &t->l, types, k)))
+                goto out;
+        if (t->l.s[LS_HEAPTYPE].present) {
+                /* a neighbour's size fits, its fields do not */
+                drop_struct(&t->l, LS_HEAPTYPE);
+                diag_list_add(t->gapped, sizeof(t->gapped), "HEAPTYPE");
         }
+        for (int shift = 0; shift <= (shift_ok ? 32 : 0) && pick < 0; shift += 8)
+                for (int sign = 1; sign >= (shift ? -1 : 1); sign -= 2)
+                        for (size_t c = 0; c < n; c++) {
+                                *cand = t->l;
+                                if (!shifted_heaptype(&nb[c], sign * shift, size, cand) ||
+                                    !heaptype_holds_all(m, pi, cand, types, k))
+                                        continue;
+                                if (pick >= 0 && !struct_fields_equal(cand, &t->l, LS_HEAPTYPE)) {
+                                        int more = more_fields(cand, &t->l, LS_HEAPTYPE);
+
+                                        if (more > 0) {
+                                                /* one fit has a field more, which
+                                                 * holds too: the other's all agree */
+                                                pick = (int)c;
+                                                pick_shift = sign * shift;
+                                                take_struct(&t->l, cand, LS_HEAPTYPE);
+                                        } else if (more == 0) {
+                                                /* two fit: no telling */
+                                                drop_struct(&t->l, LS_HEAPTYPE);
+                                                goto out;
+                                        }
+                                        continue;
+                                }
+                                if (pick < 0) {
+                                        pick = (int)c;
+                                        pick_shift = sign * shift;
+                                        take_struct(&t->l, cand, LS_HEAPTYPE);
+                                }
+                        }
         if (pick < 0 || !size)
-                return;
-        take_struct(&t->l, &nb[pick], LS_HEAPTYPE);
+                goto out;
         t->l.s[LS_HEAPTYPE].size = (uint32_t)size;
+        t->l.s[LS_HEAPTYPE].present = true;
         t->sprov[LS_HEAPTYPE] = LP_INFERRED;
         for (int f = 0; f < LF__COUNT; f++)
                 if (layout_field_struct(f) == LS_HEAPTYPE && t->l.f[f].present)
                         t->fprov[f] = LP_INFERRED;
         ungap(t->gapped, "HEAPTYPE");
-        diag_list_add(t->inferred, sizeof(t->inferred), "HEAPTYPE fields from %s (they hold a str, a "
-            "str, a tuple and a module on %zu live classes), %llu bytes (PyType_Type's "
-            "tp_basicsize)", tabs[pick]->source, k, (unsigned long long)size);
+        diag_list_add(t->inferred, sizeof(t->inferred), "HEAPTYPE fields from %s%s%.0d (they "
+            "hold a str, a str, a tuple and a module on %zu live classes), %llu bytes (PyType_Type's "
+            "tp_basicsize)", tabs[pick]->source, pick_shift ? " moved by " : "", pick_shift, k,
+            (unsigned long long)size);
+out:
+        free(cand);
 }
 
 /* --- without debug offsets: structs sized and checked on live objects ---- */
@@ -581,8 +671,18 @@ static void probe_framed(struct memsrc *m, const struct pyinterp *pi, struct tri
                          * in this neighbour's generator */
                         uint32_t tail = lsz(&nb[c], LS_GEN) - lo(&nb[c], LF_GEN_IFRAME);
 
-                        if (!nb[c].s[s].present || !lhas(&nb[c], LF_IFRAME_LOCALSPLUS) ||
-                            !lhas(&nb[c], LF_GEN_IFRAME) || tail > lsz(&nb[c], LS_GEN))
+                        if (!nb[c].s[s].present)
+                                continue;
+                        if (!lhas(&nb[c], LF_GEN_IFRAME)) {
+                                /* through 3.10 frames are objects of their
+                                 * own: the struct is the whole basicsize */
+                                if (lsz(&nb[c], s) == bs) {
+                                        pick = (int)c;
+                                        fits++;
+                                }
+                                continue;
+                        }
+                        if (!lhas(&nb[c], LF_IFRAME_LOCALSPLUS) || tail > lsz(&nb[c], LS_GEN))
                                 continue;
                         if (s == LS_FRAMEOBJ)
                                 tail = 8;
@@ -592,9 +692,11 @@ static void probe_framed(struct memsrc *m, const struct pyinterp *pi, struct tri
                         }
                 }
                 if (fits == 1)
-                        take_checked(t, &nb[pick], s, "%s (%s's tp_basicsize %llu is where its "
-                                     "frame starts plus the frame's localsplus)", tabs[pick]->source,
-                                     pysym_name(framed_types[i].sym), (unsigned long long)bs);
+                        take_checked(t, &nb[pick], s, "%s (%s's tp_basicsize %llu is %s)",
+                                     tabs[pick]->source, pysym_name(framed_types[i].sym),
+                                     (unsigned long long)bs, lhas(&nb[pick], LF_GEN_IFRAME) ?
+                                     "where its frame starts plus the frame's localsplus" :
+                                     "its size");
         }
 }
 
@@ -779,8 +881,17 @@ static void probe_type_size(struct trial *t, const struct layout *nb, size_t n)
                       lsz(&t->l, LS_TYPE), between);
         return;
 gap:
-        drop_struct(&t->l, LS_TYPE);
-        diag_list_add(t->gapped, sizeof(t->gapped), "TYPE");
+        /* the fields are settled; reading a static type reads no further
+         * than the smaller size, which holds them all.  Only
+         * sys.getsizeof of a static type depends on it (not verified) */
+        between = lsz(&nb[0], LS_TYPE);
+        for (size_t c = 1; c < n; c++)
+                if (lsz(&nb[c], LS_TYPE) < between)
+                        between = lsz(&nb[c], LS_TYPE);
+        t->l.s[LS_TYPE].size = between;
+        diag_list_add(t->inferred, sizeof(t->inferred), "TYPE %u bytes, not verified (the "
+                      "smaller of the neighbours' sizes: the fields they agree on lie within it; "
+                      "the static types' sys.getsizeof may be off)", between);
 }
 
 /* Structs every object's walk reads: one the neighbours leave unsettled
@@ -833,12 +944,12 @@ static int basics_agree(const struct layout *nb, size_t n, struct diag *d)
         return 0;
 }
 
-static int try_neighbours(struct memsrc *m, struct pyinterp *pi, const struct layout *dbg,
-                          struct trial *t, struct diag *d)
+static int try_neighbours(struct memsrc *m, struct pyinterp *pi, const char *variant,
+                          const struct layout *dbg, struct trial *t, struct diag *d)
 {
         const struct layout_table *tabs[2];
         struct layout nb[2];
-        size_t n = neighbour_tables(pi->version_hex, tabs);
+        size_t n = neighbour_tables(pi->version_hex, variant, tabs);
         struct diag cd = { 0 };
         struct layout *inf = NULL;
         uint8_t prov = LP_DEBUG_OFFSETS;
@@ -904,8 +1015,8 @@ static int try_neighbours(struct memsrc *m, struct pyinterp *pi, const struct la
                 if (layout_field_struct(f) == LS_GCSTATE && t->l.f[f].present &&
                     t->fprov[f] != LP_DEBUG_OFFSETS)
                         t->fprov[f] = LP_INFERRED;
-        if (!t->l.s[LS_HEAPTYPE].present)
-                probe_heaptype(m, pi, t, nb, tabs, n);
+        if (!t->l.s[LS_HEAPTYPE].present || inf)
+                probe_heaptype(m, pi, t, nb, tabs, n, inf != NULL);
         if (inf) {
                 if (!t->census.taken)
                         infer_census(m, pi, &t->l, &t->census);
@@ -944,7 +1055,7 @@ int family_choose(struct memsrc *m, struct pyinterp *pi, const char *variant,
         pi->layout_experimental = false;
         rc = try_family(m, pi, variant, dbg, t, d);
         if (rc == -ENOENT)
-                rc = try_neighbours(m, pi, dbg, t, d);
+                rc = try_neighbours(m, pi, variant, dbg, t, d);
         free(t);
         if (rc == -ENOENT && !pi->layout_candidates[0])
                 diag_set(d, -ENOENT, "no tables of %u.%u", py_major(pi->version_hex),
