@@ -402,7 +402,7 @@ static void resolve_struct(struct memsrc *m, const struct pyinterp *pi, struct t
                         }
                         return;
                 }
-        } else if (n == 1 && nb[0].s[s].present && !(settled_later(s) && !dbg)) {
+        } else if (n == 1 && nb[0].s[s].present) {
                 take_struct(&t->l, &nb[0], s);
                 return;
         }
@@ -491,7 +491,7 @@ static bool heaptype_holds(struct memsrc *m, const struct pyinterp *pi,
  * class found (at least three), its size as PyType_Type's tp_basicsize. */
 /* A neighbour's heap-type fields moved by shift bytes (the block of them
  * moves as a whole when a method suite before it grows, as as_async did in
- * 3.10): into out, false when one would fall outside size. */
+ * 3.10): into out; a field moved past size is absent. */
 static bool shifted_heaptype(const struct layout *nb, int shift, uint64_t size,
                              struct layout *out)
 {
@@ -501,9 +501,13 @@ static bool shifted_heaptype(const struct layout *nb, int shift, uint64_t size,
 
                 if (layout_field_struct(f) != LS_HEAPTYPE || !x->present)
                         continue;
-                if ((int64_t)x->offset + shift < 0 || x->offset + shift + x->size > size)
+                if ((int64_t)x->offset + shift < 0)
                         return false;
                 x->offset = (uint32_t)((int64_t)x->offset + shift);
+                /* past the end: this build has not got it (3.8 lacks
+                 * 3.9's ht_module) */
+                if (x->offset + x->size > size)
+                        x->present = false;
         }
         return true;
 }
