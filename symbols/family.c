@@ -757,7 +757,7 @@ static void probe_iframe(struct memsrc *m, const struct pyinterp *pi, struct tri
                         pick = (int)c;
         if (pick >= 0)
                 take_checked(t, &nb[pick], LS_IFRAME, "%s (on %d live frames its code is a code "
-                             "object and its globals and builtins dicts; not so with the other "
+                             "object and its globals and builtins dicts, on none with the other "
                              "neighbour's)", tabs[pick]->source, score[pick]);
 }
 
@@ -816,7 +816,7 @@ static void probe_code(struct memsrc *m, const struct pyinterp *pi, struct trial
         if (pick < 0 || verify_type_basicsize(m, pi, &t->l, &code_type, &bs) < 0)
                 return;
         take_checked(t, &nb[pick], LS_CODE, "%s (the count of local names is the length of "
-                     "their tuple on %zu live functions' code; the other neighbour's is not)",
+                     "their tuple on %zu live functions' code, not with the other neighbour's)",
                      tabs[pick]->source, t->census.nfunc);
         if (lhas(&t->l, LF_CODE_CODE_ADAPTIVE) && bs != lo(&t->l, LF_CODE_CODE_ADAPTIVE) &&
             bs < 4096) {
@@ -858,6 +858,42 @@ static void probe_prefixes(struct trial *t, const struct layout *nb,
                                      "there: its size is the type's tp_basicsize)",
                                      tabs[pick]->source, layout_struct_name(w));
         }
+}
+
+/* The int struct of the neighbour that reads True as 1: one digit of
+ * value 1, its count and sign in lv_tag (3.12+) or in ob_size before. */
+static void probe_long(struct memsrc *m, const struct pyinterp *pi, struct trial *t,
+                       const struct layout *nb, const struct layout_table *const *tabs, size_t n)
+{
+        uint64_t tru = pi->sym[PYSYM_TRUE];
+        int pick = -1, fits = 0;
+
+        if (t->l.s[LS_LONG].present || !tru)
+                return;
+        for (size_t c = 0; c < n; c++) {
+                const struct layout *l = &nb[c];
+                uint64_t word;
+                uint32_t digit;
+                bool one;
+
+                if (!l->s[LS_LONG].present || !lhas(l, LF_LONG_DIGIT) ||
+                    memsrc_read(m, tru + lo(l, LF_LONG_DIGIT), &digit, sizeof(digit)) < 0)
+                        continue;
+                if (lhas(l, LF_LONG_TAG))
+                        one = memsrc_read_u64(m, tru + lo(l, LF_LONG_TAG), &word) == 0 &&
+                              (word & 3) == 0 && (word >> 3) == 1;
+                else
+                        one = lhas(l, LF_VAROBJECT_SIZE) &&
+                              memsrc_read_u64(m, tru + lo(l, LF_VAROBJECT_SIZE), &word) == 0 &&
+                              word == 1;
+                if (one && digit == 1) {
+                        pick = (int)c;
+                        fits++;
+                }
+        }
+        if (fits == 1)
+                take_checked(t, &nb[pick], LS_LONG, "%s (True reads as one digit of 1 with it, "
+                             "not with the other neighbour's)", tabs[pick]->source);
 }
 
 /* PyTypeObject's size, when its fields were settled but not its size:
@@ -1026,6 +1062,7 @@ static int try_neighbours(struct memsrc *m, struct pyinterp *pi, const char *var
                         infer_census(m, pi, &t->l, &t->census);
                 probe_type_size(t, nb, n);
                 probe_prefixes(t, nb, tabs, n);
+                probe_long(m, pi, t, nb, tabs, n);
                 probe_framed(m, pi, t, nb, tabs, n);
                 probe_iframe(m, pi, t, nb, tabs, n);
                 probe_code(m, pi, t, nb, tabs, n);
