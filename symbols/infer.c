@@ -348,6 +348,7 @@ int infer_type_named(struct memsrc *m, const struct layout *l, struct type_censu
 #define RUNTIME_SCAN 4096u
 #define INTERP_SCAN 8192u
 #define THREADS_MAX 1024
+#define THREADS_BUDGET (16 * THREADS_MAX)
 
 /* The offsets the neighbours give f, each once, then nothing more: the
  * candidates tried before a scan. */
@@ -364,9 +365,10 @@ static size_t nb_offsets(const struct layout *nb, size_t n, enum layout_field_id
 
 /* The thread list of the interpreter at interp, read with the threads head
  * at thead and tstate->interp, ->next as l has them: every thread state on
- * it points back at interp.  The number of threads, 0 when it does not hold. */
+ * it points back at interp.  The number of threads, 0 when it does not hold
+ * or when *budget (thread states read, shared by a whole search) runs out. */
 static int threads_hold(struct memsrc *m, const struct layout *l, uint64_t interp,
-                        uint32_t thead)
+                        uint32_t thead, int *budget)
 {
         uint64_t ts, back;
         int n = 0;
@@ -374,6 +376,10 @@ static int threads_hold(struct memsrc *m, const struct layout *l, uint64_t inter
         if (memsrc_read_u64(m, interp + thead, &ts) < 0 || !plausible_ptr(ts))
                 return 0;
         for (; ts && n < THREADS_MAX; n++) {
+                /* memory made to look like long thread lists at every
+                 * candidate must not make the search quadratic */
+                if (--*budget < 0)
+                        return 0;
                 if (!plausible_ptr(ts) ||
                     memsrc_read_u64(m, ts + lo(l, LF_TSTATE_INTERP), &back) < 0 || back != interp ||
                     memsrc_read_u64(m, ts + lo(l, LF_TSTATE_NEXT), &ts) < 0)
@@ -408,7 +414,7 @@ static bool gc_state_at(struct memsrc *m, const struct layout *l, const uint8_t 
 static int find_gc_state(struct memsrc *m, const struct layout *l, uint64_t base, uint32_t size,
                          const uint32_t *cand, size_t ncand, uint32_t *ret)
 {
-        static uint8_t block[INTERP_SCAN];
+        uint8_t block[INTERP_SCAN];
 
         if (size > sizeof(block) || memsrc_read(m, base, block, size) < 0)
                 return -EFAULT;
@@ -446,10 +452,11 @@ static int find_heads(struct memsrc *m, const struct pyinterp *pi, const struct 
                       const struct layout *nb, size_t n, uint32_t *ret_h, uint32_t *ret_t,
                       bool *from_nb)
 {
-        static uint32_t hc[RUNTIME_SCAN / 8 + 4], tc[TSCAN / 8 + 4];
+        uint32_t hc[RUNTIME_SCAN / 8 + 4], tc[TSCAN / 8 + 4];
         size_t nhn, ntn;
         size_t nh = candidates(nb, n, LF_RUNTIME_INTERP_HEAD, RUNTIME_SCAN, hc, RUNTIME_SCAN / 8 + 4, &nhn);
         size_t nt = candidates(nb, n, LF_INTERP_THREADS_HEAD, TSCAN, tc, TSCAN / 8 + 4, &ntn);
+        int budget = THREADS_BUDGET;
 
         for (size_t i = 0; i < nh; i++) {
                 uint64_t interp;
@@ -464,7 +471,7 @@ static int find_heads(struct memsrc *m, const struct pyinterp *pi, const struct 
                         if (tc[j] + 8 > sizeof(block))
                                 continue;
                         memcpy(&ts, block + tc[j], 8);
-                        if (!plausible_ptr(ts) || threads_hold(m, l, interp, tc[j]) <= 0)
+                        if (!plausible_ptr(ts) || threads_hold(m, l, interp, tc[j], &budget) <= 0)
                                 continue;
                         *ret_h = hc[i];
                         *ret_t = tc[j];
@@ -500,8 +507,9 @@ static int nb_field(struct memsrc *m, const struct layout *l, const struct layou
 static bool null_or_interp(struct memsrc *m, const struct layout *l, uint64_t v, const void *arg)
 {
         uint32_t thead = *(const uint32_t *)arg;
+        int budget = THREADS_MAX;
 
-        return !v || threads_hold(m, l, v, thead) > 0;
+        return !v || threads_hold(m, l, v, thead, &budget) > 0;
 }
 
 static void set_ptr(struct layout *l, enum layout_field_id f, uint32_t off)
