@@ -896,6 +896,74 @@ static void probe_long(struct memsrc *m, const struct pyinterp *pi, struct trial
                              "not with the other neighbour's)", tabs[pick]->source);
 }
 
+/* Whether the str at s is the compact ASCII text want (read with l). */
+static bool str_is(struct memsrc *m, const struct layout *l, uint64_t s, const char *want)
+{
+        char buf[16];
+        uint64_t len;
+        uint32_t state;
+        size_t n = strlen(want);
+
+        /* state: bit 5 compact, bit 6 ascii (every version 3.8+) */
+        return n < sizeof(buf) && lhas(l, LF_ASCII_LENGTH) && lhas(l, LF_ASCII_STATE) &&
+               lsz(l, LS_ASCII) && memsrc_read_u64(m, s + lo(l, LF_ASCII_LENGTH), &len) == 0 &&
+               len == n && memsrc_read(m, s + lo(l, LF_ASCII_STATE), &state, 4) == 0 &&
+               (state & 0x60) == 0x60 && memsrc_read(m, s + lsz(l, LS_ASCII), buf, n + 1) == 0 &&
+               !memcmp(buf, want, n + 1);
+}
+
+/* Without debug offsets: the interpreter's sys and builtins dicts are the
+ * words of the interpreter that hold the md_dict of the live module named
+ * sys (builtins), when exactly one word does. */
+static void probe_interp_dicts(struct memsrc *m, const struct pyinterp *pi, struct trial *t)
+{
+        static const struct {
+                enum layout_field_id f;
+                const char *name;
+        } want[] = { { LF_INTERP_SYSDICT, "sys" }, { LF_INTERP_BUILTINS, "builtins" } };
+        const struct layout *l = &t->l;
+        uint64_t interp;
+        uint8_t *block;
+        uint32_t size = 8192;
+
+        if (!lhas(l, LF_RUNTIME_INTERP_HEAD) || !lhas(l, LF_MODULE_NAME) ||
+            !lhas(l, LF_MODULE_DICT) ||
+            memsrc_read_u64(m, pi->runtime_addr + lo(l, LF_RUNTIME_INTERP_HEAD), &interp) < 0 ||
+            !(block = malloc(size)))
+                return;
+        if (memsrc_read(m, interp, block, size) < 0) {
+                free(block);
+                return;
+        }
+        for (size_t w = 0; w < sizeof(want) / sizeof(want[0]); w++) {
+                uint64_t dict = 0, name, v;
+                uint32_t off = 0;
+                int hits = 0;
+
+                for (size_t i = 0; i < t->census.nmod && !dict; i++)
+                        if (memsrc_read_u64(m, t->census.mod[i] + lo(l, LF_MODULE_NAME), &name) == 0 &&
+                            str_is(m, l, name, want[w].name) &&
+                            memsrc_read_u64(m, t->census.mod[i] + lo(l, LF_MODULE_DICT), &v) == 0)
+                                dict = v;
+                for (uint32_t o = 0; dict && o + 8 <= size; o += 8) {
+                        memcpy(&v, block + o, 8);
+                        if (v == dict) {
+                                off = o;
+                                hits++;
+                        }
+                }
+                if (hits != 1)
+                        continue;
+                t->l.f[want[w].f] = (struct layout_field_info){ .offset = off, .size = 8,
+                        .elem_size = 8, .present = true };
+                t->fprov[want[w].f] = LP_INFERRED;
+                diag_list_add(t->inferred, sizeof(t->inferred), "%s interp+%u (the one word of "
+                              "the interpreter that holds the %s module's md_dict)",
+                              layout_field_name(want[w].f), off, want[w].name);
+        }
+        free(block);
+}
+
 /* PyTypeObject's size, when its fields were settled but not its size:
  * where the heap type's name lies less the method suites between, which
  * the neighbours agree on. */
@@ -1063,6 +1131,7 @@ static int try_neighbours(struct memsrc *m, struct pyinterp *pi, const char *var
                 probe_type_size(t, nb, n);
                 probe_prefixes(t, nb, tabs, n);
                 probe_long(m, pi, t, nb, tabs, n);
+                probe_interp_dicts(m, pi, t);
                 probe_framed(m, pi, t, nb, tabs, n);
                 probe_iframe(m, pi, t, nb, tabs, n);
                 probe_code(m, pi, t, nb, tabs, n);

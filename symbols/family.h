@@ -75,6 +75,7 @@ int infer_runtime(struct memsrc *m, const struct pyinterp *pi, const struct layo
 #define INFER_CENSUS_TYPES 2048
 #define INFER_CENSUS_SLOTS 4096     /* power of two, > INFER_CENSUS_TYPES */
 #define INFER_CENSUS_HEAP 16
+#define INFER_CENSUS_MODS 128
 
 struct type_census {
         bool taken;
@@ -87,8 +88,9 @@ struct type_census {
         /* a few live functions, frame objects and generators (or
          * coroutines): what a neighbour's code and frame structs are
          * checked on when their sizes do not tell */
-        size_t nfunc, nframe, ngen;
+        size_t nfunc, nframe, ngen, nmod;
         uint64_t func[INFER_CENSUS_HEAP], frame[INFER_CENSUS_HEAP], gen[INFER_CENSUS_HEAP];
+        uint64_t mod[INFER_CENSUS_MODS];    /* live modules (sys, builtins among them) */
 };
 
 void infer_census(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,

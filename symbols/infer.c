@@ -258,6 +258,8 @@ static void sample(struct type_census *c, const struct pyinterp *pi, uint64_t t,
         else if (t && (t == pi->sym[PYSYM_GEN_TYPE] || t == pi->sym[PYSYM_CORO_TYPE]) &&
                  c->ngen < INFER_CENSUS_HEAP)
                 c->gen[c->ngen++] = obj;
+        else if (t == pi->sym[PYSYM_MODULE_TYPE] && c->nmod < INFER_CENSUS_MODS)
+                c->mod[c->nmod++] = obj;
 }
 
 void infer_census(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
