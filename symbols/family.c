@@ -90,7 +90,7 @@ struct trial {
         struct layout l;
         struct type_census census;   /* taken once GC lists are placed */
         uint8_t sprov[LS__COUNT], fprov[LF__COUNT];
-        char inferred[2048];
+        char inferred[4096];
         char gapped[512];
         uint32_t checks;
 };
@@ -572,6 +572,8 @@ static void probe_heaptype(struct memsrc *m, const struct pyinterp *pi, struct t
                 /* a neighbour's size fits, its fields do not */
                 drop_struct(&t->l, LS_HEAPTYPE);
                 diag_list_add(t->gapped, sizeof(t->gapped), "HEAPTYPE");
+                diag_list_add(t->inferred, sizeof(t->inferred), "HEAPTYPE: the fields of the "
+                              "neighbour its size picked do not hold on live classes");
         }
         for (int shift = 0; shift <= (shift_ok ? 32 : 0) && pick < 0; shift += 8)
                 for (int sign = 1; sign >= (shift ? -1 : 1); sign -= 2)
@@ -998,8 +1000,8 @@ gap:
                         between = lsz(&nb[c], LS_TYPE);
         t->l.s[LS_TYPE].size = between;
         diag_list_add(t->inferred, sizeof(t->inferred), "TYPE %u bytes, not verified (the "
-                      "smaller of the neighbours' sizes: the fields they agree on lie within it; "
-                      "the static types' sys.getsizeof may be off)", between);
+                      "smaller of the neighbours' sizes, within which lie the fields they agree "
+                      "on, so the static types' sys.getsizeof may be off)", between);
 }
 
 /* Structs every object's walk reads: one the neighbours leave unsettled

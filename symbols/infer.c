@@ -574,8 +574,8 @@ int infer_runtime(struct memsrc *m, const struct pyinterp *pi, const struct layo
                         .size = lsz(&l, LS_GCSTATE), .elem_size = lsz(&l, LS_GCSTATE),
                         .present = true };
                 diag_list_add(note, len, "RUNTIME_GC runtime+%u (%s: the interpreter holds no GC "
-                              "state; generation0 there points at three GC list heads that "
-                              "link back)", off, rc ? "a neighbour's offset" : "scanned");
+                              "state, and generation0 there points at three GC list heads "
+                              "that link back)", off, rc ? "a neighbour's offset" : "scanned");
         }
         /* INTERP_MODULES, _SYSDICT, _BUILTINS are left out: the interpreter
          * holds other dicts, and no check here tells them apart (the
