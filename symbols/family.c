@@ -966,6 +966,114 @@ static void probe_interp_dicts(struct memsrc *m, const struct pyinterp *pi, stru
         free(block);
 }
 
+/* Where a thread state keeps its current frame, tried on every thread of
+ * the interpreter (at most THREAD_PROBE): fr_at(c) is the frame candidate c
+ * gives the thread ts, or -EFAULT; ok when at least one thread has a frame
+ * and every frame found holds. */
+#define THREAD_PROBE 64
+
+struct frame_cand {
+        uint32_t tsoff, cfoff;        /* cfoff UINT32_MAX: tsoff holds the frame */
+};
+
+static int frame_of(struct memsrc *m, uint64_t ts, const struct frame_cand *c, uint64_t *fr)
+{
+        uint64_t cf;
+
+        if (c->cfoff == UINT32_MAX)
+                return memsrc_read_u64(m, ts + c->tsoff, fr);
+        if (memsrc_read_u64(m, ts + c->tsoff, &cf) < 0)
+                return -EFAULT;
+        *fr = 0;
+        return cf ? memsrc_read_u64(m, cf + c->cfoff, fr) : 0;
+}
+
+static bool frames_hold(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
+                        uint64_t interp, const struct frame_cand *c)
+{
+        uint64_t ts, fr;
+        int seen = 0;
+
+        if (memsrc_read_u64(m, interp + lo(l, LF_INTERP_THREADS_HEAD), &ts) < 0)
+                return false;
+        for (int i = 0; ts && i < THREAD_PROBE; i++) {
+                if (frame_of(m, ts, c, &fr) < 0)
+                        return false;
+                if (fr) {
+                        /* <=3.10 a frame object, 3.11+ an interpreter frame */
+                        if (c->cfoff == UINT32_MAX ? !is_a(m, l, fr, pi->sym[PYSYM_FRAME_TYPE])
+                                                   : !iframe_holds(m, pi, l, fr))
+                                return false;
+                        seen++;
+                }
+                if (memsrc_read_u64(m, ts + lo(l, LF_TSTATE_NEXT), &ts) < 0)
+                        return false;
+        }
+        return seen > 0;
+}
+
+/* Without debug offsets: the thread state's frame (<=3.10) or its cframe
+ * and the cframe's current frame (3.11-3.12), from the neighbours' offsets
+ * (and the first two words of the cframe), kept when exactly one candidate
+ * gives every thread's frame a frame that holds. */
+static void probe_thread_frames(struct memsrc *m, const struct pyinterp *pi, struct trial *t,
+                                const struct layout *nb, size_t n)
+{
+        struct frame_cand cand[16], pick = { 0, 0 };
+        const struct layout *l = &t->l;
+        size_t k = 0, fits = 0;
+        uint64_t interp;
+
+        if (!lhas(l, LF_RUNTIME_INTERP_HEAD) || !lhas(l, LF_INTERP_THREADS_HEAD) ||
+            memsrc_read_u64(m, pi->runtime_addr + lo(l, LF_RUNTIME_INTERP_HEAD), &interp) < 0)
+                return;
+        for (size_t c = 0; c < n; c++) {
+                if (lhas(&nb[c], LF_TSTATE_FRAME) && !lhas(l, LF_IFRAME_CODE))
+                        cand[k++] = (struct frame_cand){ lo(&nb[c], LF_TSTATE_FRAME), UINT32_MAX };
+                if (!lhas(&nb[c], LF_TSTATE_CFRAME) || !lhas(l, LF_IFRAME_CODE))
+                        continue;
+                for (size_t d = 0; d < n; d++)
+                        if (lhas(&nb[d], LF_CFRAME_CURRENT_FRAME))
+                                cand[k++] = (struct frame_cand){ lo(&nb[c], LF_TSTATE_CFRAME),
+                                                                 lo(&nb[d], LF_CFRAME_CURRENT_FRAME) };
+                cand[k++] = (struct frame_cand){ lo(&nb[c], LF_TSTATE_CFRAME), 0 };
+                cand[k++] = (struct frame_cand){ lo(&nb[c], LF_TSTATE_CFRAME), 8 };
+        }
+        for (size_t i = 0; i < k; i++) {
+                bool dup = false;
+
+                for (size_t j = 0; j < i && !dup; j++)
+                        dup = cand[j].tsoff == cand[i].tsoff && cand[j].cfoff == cand[i].cfoff;
+                if (!dup && frames_hold(m, pi, l, interp, &cand[i])) {
+                        pick = cand[i];
+                        fits++;
+                }
+        }
+        if (fits != 1)
+                return;
+        if (pick.cfoff == UINT32_MAX) {
+                t->l.f[LF_TSTATE_FRAME] = (struct layout_field_info){ .offset = pick.tsoff,
+                        .size = 8, .elem_size = 8, .present = true };
+                t->fprov[LF_TSTATE_FRAME] = LP_INFERRED;
+                diag_list_add(t->inferred, sizeof(t->inferred), "TSTATE_FRAME tstate+%u (a "
+                              "neighbour's offset, the only one where every thread's frame is "
+                              "a frame object)", pick.tsoff);
+                return;
+        }
+        t->l.f[LF_TSTATE_CFRAME] = (struct layout_field_info){ .offset = pick.tsoff, .size = 8,
+                .elem_size = 8, .present = true };
+        t->l.f[LF_CFRAME_CURRENT_FRAME] = (struct layout_field_info){ .offset = pick.cfoff,
+                .size = 8, .elem_size = 8, .present = true };
+        t->l.s[LS_CFRAME] = (struct layout_struct_info){ .size = 0, .present = true };
+        t->fprov[LF_TSTATE_CFRAME] = t->fprov[LF_CFRAME_CURRENT_FRAME] = LP_INFERRED;
+        t->sprov[LS_CFRAME] = LP_INFERRED;
+        ungap(t->gapped, "CFRAME");
+        diag_list_add(t->inferred, sizeof(t->inferred), "TSTATE_CFRAME tstate+%u, "
+                      "CFRAME_CURRENT_FRAME cframe+%u (the only pair, of the neighbours' offsets "
+                      "and the cframe's first two words, where every thread's current frame "
+                      "has a code object and globals and builtins dicts)", pick.tsoff, pick.cfoff);
+}
+
 /* PyTypeObject's size, when its fields were settled but not its size:
  * where the heap type's name lies less the method suites between, which
  * the neighbours agree on. */
@@ -1137,6 +1245,7 @@ static int try_neighbours(struct memsrc *m, struct pyinterp *pi, const char *var
                 probe_framed(m, pi, t, nb, tabs, n);
                 probe_iframe(m, pi, t, nb, tabs, n);
                 probe_code(m, pi, t, nb, tabs, n);
+                probe_thread_frames(m, pi, t, nb, n);   /* checked with IFRAME */
         }
         rc = essential_settled(t, &cd);
         if (rc == 0)
