@@ -8,11 +8,14 @@
  *      own variant first, then the nearest patch level.  Builds of one minor
  *      version differ only where a patch release or a distribution moved
  *      something, and the checks tell the candidates apart;
- *   2. with _Py_DebugOffsets (3.13+) and no family, or none that passes:
- *      the neighbouring minor versions' tables, struct by struct, where
- *      they agree or where the type's tp_basicsize picks one; a struct
- *      neither settles is left out (its objects are opaque and counted in
- *      layout_gaps).  Labelled experimental.
+ *   2. no family, or none that passes: the neighbouring minor versions'
+ *      tables, struct by struct, where they agree or where the type's
+ *      tp_basicsize picks one; a struct neither settles is left out (its
+ *      objects are opaque and counted in layout_gaps).  Without
+ *      _Py_DebugOffsets (3.8-3.12) what they give is placed by
+ *      infer_runtime, and structs whose size does not tell are checked on
+ *      live objects (frames, code, heap types, ints, the threads' frames).
+ *      Labelled experimental.
  * Over each candidate the debug offsets win where they speak, then the
  * target's own pointers place the GC list heads (infer_gc), then every
  * check of LAYOUT_CHECKS must hold; the first candidate that passes is the
