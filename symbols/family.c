@@ -45,12 +45,13 @@ static size_t family_tables(uint32_t hex, const char *variant, const struct layo
 
 /* The debug offsets are read from the target itself: where they speak they
  * win; the widths they lack are kept. */
-static void overlay(struct layout *l, const struct layout *dbg, uint8_t *sprov, uint8_t *fprov)
+static void overlay_as(struct layout *l, const struct layout *dbg, uint8_t prov, uint8_t *sprov,
+                       uint8_t *fprov)
 {
         for (int s = 0; s < LS__COUNT; s++)
                 if (dbg->s[s].present) {
                         l->s[s] = dbg->s[s];
-                        sprov[s] = LP_DEBUG_OFFSETS;
+                        sprov[s] = prov;
                 }
         for (int f = 0; f < LF__COUNT; f++) {
                 if (!dbg->f[f].present)
@@ -59,8 +60,13 @@ static void overlay(struct layout *l, const struct layout *dbg, uint8_t *sprov, 
                         l->f[f] = dbg->f[f];
                 l->f[f].offset = dbg->f[f].offset;
                 l->f[f].present = true;
-                fprov[f] = LP_DEBUG_OFFSETS;
+                fprov[f] = prov;
         }
+}
+
+static void overlay(struct layout *l, const struct layout *dbg, uint8_t *sprov, uint8_t *fprov)
+{
+        overlay_as(l, dbg, LP_DEBUG_OFFSETS, sprov, fprov);
 }
 
 static void mark(const struct layout *l, uint8_t p, uint8_t *sprov, uint8_t *fprov)
@@ -84,7 +90,7 @@ struct trial {
         struct layout l;
         struct type_census census;   /* taken once GC lists are placed */
         uint8_t sprov[LS__COUNT], fprov[LF__COUNT];
-        char inferred[2048];
+        char inferred[4096];
         char gapped[512];
         uint32_t checks;
 };
@@ -159,8 +165,9 @@ static int try_family(struct memsrc *m, struct pyinterp *pi, const char *variant
 
 /* --- neighbours ----------------------------------------------------------- */
 
-/* The nearest table of the minor version below and of the one above. */
-static size_t neighbour_tables(uint32_t hex, const struct layout_table **out)
+/* The nearest table of the minor version below and of the one above, of
+ * the build's own variant where that minor has one. */
+static size_t neighbour_tables(uint32_t hex, const char *variant, const struct layout_table **out)
 {
         size_t n = 0;
 
@@ -174,10 +181,15 @@ static size_t neighbour_tables(uint32_t hex, const struct layout_table **out)
                                 continue;
                         /* nearest: the newest below, the oldest above */
                         out[n] = t[0];
-                        for (size_t i = 1; i < k; i++)
-                                if (dir < 0 ? t[i]->version_hex > out[n]->version_hex
-                                            : t[i]->version_hex < out[n]->version_hex)
+                        for (size_t i = 1; i < k; i++) {
+                                bool vi = !strcmp(t[i]->variant, variant);
+                                bool vo = !strcmp(out[n]->variant, variant);
+
+                                if (vi > vo || (vi == vo &&
+                                    (dir < 0 ? t[i]->version_hex > out[n]->version_hex
+                                             : t[i]->version_hex < out[n]->version_hex)))
                                         out[n] = t[i];
+                        }
                         n++;
                         break;
                 }
@@ -185,9 +197,10 @@ static size_t neighbour_tables(uint32_t hex, const struct layout_table **out)
         return n;
 }
 
-static bool struct_fields_equal(const struct layout *a, const struct layout *b, int s)
+/* Every field of s alike in a and b, and (with sizes) the struct's size. */
+static bool fields_alike(const struct layout *a, const struct layout *b, int s, bool sizes)
 {
-        if (a->s[s].present != b->s[s].present || a->s[s].size != b->s[s].size)
+        if (a->s[s].present != b->s[s].present || (sizes && a->s[s].size != b->s[s].size))
                 return false;
         for (int f = 0; f < LF__COUNT; f++) {
                 const struct layout_field_info *x = &a->f[f], *y = &b->f[f];
@@ -199,6 +212,11 @@ static bool struct_fields_equal(const struct layout *a, const struct layout *b, 
                         return false;
         }
         return true;
+}
+
+static bool struct_fields_equal(const struct layout *a, const struct layout *b, int s)
+{
+        return fields_alike(a, b, s, true);
 }
 
 static void take_struct(struct layout *dst, const struct layout *src, int s)
@@ -262,6 +280,15 @@ static const struct {
         { LS_TUPLEGETTER, { "_collections._tuplegetter", "collections._tuplegetter" } },
         { LS_ABCDATA, { "_abc._abc_data" } },
         { LS_METHWRAPPER, { "method-wrapper" } },
+        { LS_TEXTIO, { "_io.TextIOWrapper" } },
+        { LS_STRINGIO, { "_io.StringIO" } },
+        { LS_THLOCAL, { "_thread._local" } },
+        { LS_IT_ACCUMULATE, { "itertools.accumulate" } },
+        { LS_IT_GROUPBY, { "itertools.groupby" } },
+        { LS_IT_PAIRWISE, { "itertools.pairwise" } },
+        { LS_IT_TEE, { "itertools._tee" } },
+        { LS_FUTURE, { "_asyncio.Future" } },
+        { LS_TASK, { "_asyncio.Task" } },
 };
 
 static bool named_size(struct memsrc *m, const struct pyinterp *pi, struct trial *tr, int s,
@@ -343,8 +370,18 @@ static void resolve_struct(struct memsrc *m, const struct pyinterp *pi, struct t
         int pick = -1;
         bool agree = n > 1 && struct_fields_equal(&nb[0], &nb[1], s);
 
+        if (!dbg && (s == LS_RUNTIME || s == LS_INTERP || s == LS_TSTATE))
+                return;   /* only what infer_runtime placed and checked:
+                             the neighbours may agree where this build
+                             differs (3.11 and 3.13 on 3.12's thread ids) */
         if (agree) {
                 take_struct(&t->l, &nb[0], s);
+                return;
+        }
+        if (!dbg && s == LS_TYPE && n > 1 && fields_alike(&nb[0], &nb[1], s, false)) {
+                /* the size follows from the heap type (type_size) */
+                take_struct(&t->l, &nb[0], s);
+                t->l.s[s].size = 0;
                 return;
         }
         if (size_from_target(m, pi, t, dbg, s, &want, &how)) {
@@ -452,46 +489,627 @@ static bool heaptype_holds(struct memsrc *m, const struct pyinterp *pi,
 
 /* The heap type struct of the neighbour whose fields hold on every live
  * class found (at least three), its size as PyType_Type's tp_basicsize. */
+/* A neighbour's heap-type fields moved by shift bytes (the block of them
+ * moves as a whole when a method suite before it grows, as as_async did in
+ * 3.10): into out; a field moved past size is absent. */
+static bool shifted_heaptype(const struct layout *nb, int shift, uint64_t size,
+                             struct layout *out)
+{
+        take_struct(out, nb, LS_HEAPTYPE);
+        for (int f = 0; f < LF__COUNT; f++) {
+                struct layout_field_info *x = &out->f[f];
+
+                if (layout_field_struct(f) != LS_HEAPTYPE || !x->present)
+                        continue;
+                if ((int64_t)x->offset + shift < 0)
+                        return false;
+                x->offset = (uint32_t)((int64_t)x->offset + shift);
+                /* past the end: this build has not got it (3.8 lacks
+                 * 3.9's ht_module) */
+                if (x->offset + x->size > size)
+                        x->present = false;
+        }
+        return true;
+}
+
+/* 1 when a has every field of struct s that b has, at the same offsets,
+ * and more; -1 the other way round; 0 when they differ otherwise. */
+static int more_fields(const struct layout *a, const struct layout *b, int s)
+{
+        int na = 0, nb = 0;
+
+        for (int f = 0; f < LF__COUNT; f++) {
+                const struct layout_field_info *x = &a->f[f], *y = &b->f[f];
+
+                if ((int)layout_field_struct(f) != s)
+                        continue;
+                if (x->present && y->present && x->offset != y->offset)
+                        return 0;
+                na += x->present && !y->present;
+                nb += y->present && !x->present;
+        }
+        return na && !nb ? 1 : nb && !na ? -1 : 0;
+}
+
+static bool heaptype_holds_all(struct memsrc *m, const struct pyinterp *pi,
+                               const struct layout *cand, const uint64_t *types, size_t k)
+{
+        bool all = cand->s[LS_HEAPTYPE].present;
+
+        for (size_t i = 0; i < k && all; i++)
+                all = heaptype_holds(m, pi, cand, types[i]);
+        return all;
+}
+
+/* The heap type struct of the neighbour whose fields hold on every live
+ * class found (at least three), its size as PyType_Type's tp_basicsize;
+ * failing that (and only without debug offsets, shift_ok), the same fields
+ * shifted by up to four words.  A heap type the neighbours' sizes alone
+ * settled is checked the same way first. */
 static void probe_heaptype(struct memsrc *m, const struct pyinterp *pi, struct trial *t,
                            const struct layout *nb, const struct layout_table *const *tabs,
-                           size_t n)
+                           size_t n, bool shift_ok)
 {
         size_t nbp, k;
         const struct basicsize_pair *p = verify_basicsize_pairs(&nbp);
         uint64_t *types = t->census.heap, size = 0;
-        int pick = -1;
+        int pick = -1, pick_shift = 0;
+        struct layout *cand = malloc(sizeof(*cand));
 
+        if (!cand)
+                return;
         if (!t->census.taken)
                 infer_census(m, pi, &t->l, &t->census);
         k = t->census.nheap;
-        if (k < 3)
-                return;
-        for (size_t i = 0; i < nbp; i++)
+        for (size_t i = 0; i < nbp && k >= 3; i++)
                 if (p[i].sid == LS_HEAPTYPE &&
                     verify_type_basicsize(m, pi, &t->l, &p[i], &size) < 0)
-                        return;
-        for (size_t c = 0; c < n; c++) {
-                bool all = nb[c].s[LS_HEAPTYPE].present;
-
-                for (size_t i = 0; i < k && all; i++)
-                        all = heaptype_holds(m, pi, &nb[c], types[i]);
-                if (all && pick >= 0)
-                        return;   /* two fit: no telling */
-                if (all)
-                        pick = (int)c;
+                        k = 0;
+        if (k < 3 || (t->l.s[LS_HEAPTYPE].present &&
+                      heaptype_holds_all(m, pi, &t->l, types, k)))
+                goto out;
+        if (t->l.s[LS_HEAPTYPE].present) {
+                /* a neighbour's size fits, its fields do not */
+                drop_struct(&t->l, LS_HEAPTYPE);
+                diag_list_add(t->gapped, sizeof(t->gapped), "HEAPTYPE");
+                diag_list_add(t->inferred, sizeof(t->inferred), "HEAPTYPE: the fields of the "
+                              "neighbour its size picked do not hold on live classes");
         }
+        for (int shift = 0; shift <= (shift_ok ? 32 : 0) && pick < 0; shift += 8)
+                for (int sign = 1; sign >= (shift ? -1 : 1); sign -= 2)
+                        for (size_t c = 0; c < n; c++) {
+                                *cand = t->l;
+                                if (!shifted_heaptype(&nb[c], sign * shift, size, cand) ||
+                                    !heaptype_holds_all(m, pi, cand, types, k))
+                                        continue;
+                                if (pick >= 0 && !struct_fields_equal(cand, &t->l, LS_HEAPTYPE)) {
+                                        int more = more_fields(cand, &t->l, LS_HEAPTYPE);
+
+                                        if (more > 0) {
+                                                /* one fit has a field more, which
+                                                 * holds too: the other's all agree */
+                                                pick = (int)c;
+                                                pick_shift = sign * shift;
+                                                take_struct(&t->l, cand, LS_HEAPTYPE);
+                                        } else if (more == 0) {
+                                                /* two fit: no telling */
+                                                drop_struct(&t->l, LS_HEAPTYPE);
+                                                goto out;
+                                        }
+                                        continue;
+                                }
+                                if (pick < 0) {
+                                        pick = (int)c;
+                                        pick_shift = sign * shift;
+                                        take_struct(&t->l, cand, LS_HEAPTYPE);
+                                }
+                        }
         if (pick < 0 || !size)
-                return;
-        take_struct(&t->l, &nb[pick], LS_HEAPTYPE);
+                goto out;
         t->l.s[LS_HEAPTYPE].size = (uint32_t)size;
+        t->l.s[LS_HEAPTYPE].present = true;
         t->sprov[LS_HEAPTYPE] = LP_INFERRED;
         for (int f = 0; f < LF__COUNT; f++)
                 if (layout_field_struct(f) == LS_HEAPTYPE && t->l.f[f].present)
                         t->fprov[f] = LP_INFERRED;
         ungap(t->gapped, "HEAPTYPE");
-        diag_list_add(t->inferred, sizeof(t->inferred), "HEAPTYPE fields from %s (they hold a str, a "
-            "str, a tuple and a module on %zu live classes), %llu bytes (PyType_Type's "
-            "tp_basicsize)", tabs[pick]->source, k, (unsigned long long)size);
+        diag_list_add(t->inferred, sizeof(t->inferred), "HEAPTYPE fields from %s%s%.0d (they "
+            "hold a str, a str, a tuple and a module on %zu live classes), %llu bytes (PyType_Type's "
+            "tp_basicsize)", tabs[pick]->source, pick_shift ? " moved by " : "", pick_shift, k,
+            (unsigned long long)size);
+out:
+        free(cand);
+}
+
+/* --- without debug offsets: structs sized and checked on live objects ---- */
+
+static bool is_a(struct memsrc *m, const struct layout *l, uint64_t obj, uint64_t type)
+{
+        uint64_t t;
+
+        return type && obj >= 4096 && obj < (1ull << 47) && !(obj & 7) &&
+               memsrc_read_u64(m, obj + lo(l, LF_OBJECT_TYPE), &t) == 0 && t == type;
+}
+
+static void take_checked(struct trial *t, const struct layout *nb, int s, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
+/* s from nb, its size and fields marked as placed by a check on memory. */
+static void take_checked(struct trial *t, const struct layout *nb, int s, const char *fmt, ...)
+{
+        char why[256];
+        va_list ap;
+
+        take_struct(&t->l, nb, s);
+        t->sprov[s] = LP_INFERRED;
+        for (int f = 0; f < LF__COUNT; f++)
+                if ((int)layout_field_struct(f) == s && t->l.f[f].present)
+                        t->fprov[f] = LP_INFERRED;
+        ungap(t->gapped, layout_struct_name(s));
+        va_start(ap, fmt);
+        vsnprintf(why, sizeof(why), fmt, ap);
+        va_end(ap);
+        diag_list_add(t->inferred, sizeof(t->inferred), "%s from %s", layout_struct_name(s), why);
+}
+
+/* Structs that end in an interpreter frame: through 3.13 a one-word
+ * placeholder (_f_frame_data[1], gi_iframe[1]), from 3.14 the whole frame.
+ * A neighbour's struct fits when the type's tp_basicsize is where its frame
+ * starts plus that frame's localsplus, as that neighbour has them. */
+static const struct basicsize_pair framed_types[] = {
+        { LS_FRAMEOBJ, PYSYM_FRAME_TYPE, false },
+        { LS_GEN, PYSYM_GEN_TYPE, false },
+        { LS_ASYNCGEN, PYSYM_ASYNCGEN_TYPE, false },
+};
+
+static void probe_framed(struct memsrc *m, const struct pyinterp *pi, struct trial *t,
+                         const struct layout *nb, const struct layout_table *const *tabs, size_t n)
+{
+        for (size_t i = 0; i < sizeof(framed_types) / sizeof(framed_types[0]); i++) {
+                int s = framed_types[i].sid, pick = -1, fits = 0;
+                uint64_t bs;
+
+                if (t->l.s[s].present ||
+                    verify_type_basicsize(m, pi, &t->l, &framed_types[i], &bs) < 0)
+                        continue;
+                for (size_t c = 0; c < n; c++) {
+                        /* the placeholder or frame: what follows gi_iframe
+                         * in this neighbour's generator */
+                        uint32_t tail = lsz(&nb[c], LS_GEN) - lo(&nb[c], LF_GEN_IFRAME);
+
+                        if (!nb[c].s[s].present)
+                                continue;
+                        if (!lhas(&nb[c], LF_GEN_IFRAME)) {
+                                /* through 3.10 frames are objects of their
+                                 * own: the struct is the whole basicsize */
+                                if (lsz(&nb[c], s) == bs) {
+                                        pick = (int)c;
+                                        fits++;
+                                }
+                                continue;
+                        }
+                        if (!lhas(&nb[c], LF_IFRAME_LOCALSPLUS) || tail > lsz(&nb[c], LS_GEN))
+                                continue;
+                        if (s == LS_FRAMEOBJ)
+                                tail = 8;
+                        if (lsz(&nb[c], s) == bs - lo(&nb[c], LF_IFRAME_LOCALSPLUS) + tail) {
+                                pick = (int)c;
+                                fits++;
+                        }
+                }
+                if (fits == 1)
+                        take_checked(t, &nb[pick], s, "%s (%s's tp_basicsize %llu is %s)",
+                                     tabs[pick]->source, pysym_name(framed_types[i].sym),
+                                     (unsigned long long)bs, lhas(&nb[pick], LF_GEN_IFRAME) ?
+                                     "where its frame starts plus the frame's localsplus" :
+                                     "its size");
+        }
+}
+
+/* An interpreter frame read with l: its code is a code object, its globals
+ * and builtins dicts. */
+static bool iframe_holds(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
+                         uint64_t fr)
+{
+        uint64_t code, g, b;
+
+        return memsrc_read_u64(m, fr + lo(l, LF_IFRAME_CODE), &code) == 0 &&
+               memsrc_read_u64(m, fr + lo(l, LF_IFRAME_GLOBALS), &g) == 0 &&
+               memsrc_read_u64(m, fr + lo(l, LF_IFRAME_BUILTINS), &b) == 0 &&
+               is_a(m, l, code, pi->sym[PYSYM_CODE_TYPE]) &&
+               is_a(m, l, g, pi->sym[PYSYM_DICT_TYPE]) && is_a(m, l, b, pi->sym[PYSYM_DICT_TYPE]);
+}
+
+/* How many of the live frame objects and generators have frames that hold
+ * with nb's interpreter frame (found through t's frame object and
+ * generator structs). */
+static int iframe_score(struct memsrc *m, const struct pyinterp *pi, const struct trial *t,
+                        const struct layout *nb)
+{
+        struct layout l = t->l;
+        int score = 0;
+
+        take_struct(&l, nb, LS_IFRAME);
+        for (size_t i = 0; i < t->census.nframe && lhas(&l, LF_FRAMEOBJ_FRAME); i++) {
+                uint64_t fr;
+
+                if (memsrc_read_u64(m, t->census.frame[i] + lo(&l, LF_FRAMEOBJ_FRAME), &fr) == 0 &&
+                    fr && iframe_holds(m, pi, &l, fr))
+                        score++;
+        }
+        for (size_t i = 0; i < t->census.ngen && lhas(&l, LF_GEN_IFRAME); i++)
+                score += iframe_holds(m, pi, &l, t->census.gen[i] + lo(&l, LF_GEN_IFRAME));
+        return score;
+}
+
+/* The interpreter frame (3.11+) of the neighbour whose frames hold on live
+ * frame objects and generators, when the other's hold on none. */
+static void probe_iframe(struct memsrc *m, const struct pyinterp *pi, struct trial *t,
+                         const struct layout *nb, const struct layout_table *const *tabs, size_t n)
+{
+        int score[2] = { 0, 0 }, pick = -1;
+
+        if (t->l.s[LS_IFRAME].present)
+                return;
+        for (size_t c = 0; c < n; c++)
+                if (nb[c].s[LS_IFRAME].present)
+                        score[c] = iframe_score(m, pi, t, &nb[c]);
+        for (size_t c = 0; c < n; c++)
+                if (score[c] > 0 && (n == 1 || score[1 - c] == 0))
+                        pick = (int)c;
+        if (pick >= 0)
+                take_checked(t, &nb[pick], LS_IFRAME, "%s (on %d live frames its code is a code "
+                             "object and its globals and builtins dicts, on none with the other "
+                             "neighbour's)", tabs[pick]->source, score[pick]);
+}
+
+/* A code object read with l: its count of local names is the length of its
+ * tuple of them (co_nlocalsplus and co_localsplusnames 3.11+, co_nlocals
+ * and co_varnames before). */
+static bool code_holds(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
+                       uint64_t code)
+{
+        enum layout_field_id nf = LF_CODE_NLOCALSPLUS, tf = LF_CODE_LOCALSPLUSNAMES;
+        uint64_t names, len;
+        int32_t cnt;
+
+        if (!lhas(l, nf) || !lhas(l, tf)) {
+                nf = LF_CODE_NLOCALS;
+                tf = LF_CODE_VARNAMES;
+        }
+        return lhas(l, nf) && lhas(l, tf) &&
+               memsrc_read(m, code + lo(l, nf), &cnt, sizeof(cnt)) == 0 &&
+               memsrc_read_u64(m, code + lo(l, tf), &names) == 0 &&
+               is_a(m, l, names, pi->sym[PYSYM_TUPLE_TYPE]) &&
+               memsrc_read_u64(m, names + lo(l, LF_VAROBJECT_SIZE), &len) == 0 &&
+               cnt >= 0 && (uint64_t)cnt == len;
+}
+
+/* The code object of the neighbour whose counts hold on the code of every
+ * live function sampled (and the other's not); co_code_adaptive (3.11+)
+ * where PyCode_Type's tp_basicsize says, its one-unit array after it. */
+static void probe_code(struct memsrc *m, const struct pyinterp *pi, struct trial *t,
+                       const struct layout *nb, const struct layout_table *const *tabs, size_t n)
+{
+        static const struct basicsize_pair code_type = { LS_CODE, PYSYM_CODE_TYPE, false };
+        bool all[2] = { false, false };
+        int pick = -1;
+        uint64_t bs;
+
+        if (t->l.s[LS_CODE].present || !lhas(&t->l, LF_FUNC_CODE) || t->census.nfunc < 2)
+                return;
+        for (size_t c = 0; c < n; c++) {
+                struct layout l = t->l;
+
+                take_struct(&l, &nb[c], LS_CODE);
+                all[c] = nb[c].s[LS_CODE].present;
+                for (size_t i = 0; i < t->census.nfunc && all[c]; i++) {
+                        uint64_t code;
+
+                        all[c] = memsrc_read_u64(m, t->census.func[i] + lo(&l, LF_FUNC_CODE),
+                                                 &code) == 0 &&
+                                 is_a(m, &l, code, pi->sym[PYSYM_CODE_TYPE]) &&
+                                 code_holds(m, pi, &l, code);
+                }
+        }
+        for (size_t c = 0; c < n; c++)
+                if (all[c] && (n == 1 || !all[1 - c]))
+                        pick = (int)c;
+        if (pick < 0 || verify_type_basicsize(m, pi, &t->l, &code_type, &bs) < 0)
+                return;
+        take_checked(t, &nb[pick], LS_CODE, "%s (the count of local names is the length of "
+                     "their tuple on %zu live functions' code, not with the other neighbour's)",
+                     tabs[pick]->source, t->census.nfunc);
+        if (lhas(&t->l, LF_CODE_CODE_ADAPTIVE) && bs != lo(&t->l, LF_CODE_CODE_ADAPTIVE) &&
+            bs < 4096) {
+                uint32_t tail = lsz(&t->l, LS_CODE) - lo(&t->l, LF_CODE_CODE_ADAPTIVE);
+
+                t->l.f[LF_CODE_CODE_ADAPTIVE].offset = (uint32_t)bs;
+                t->l.s[LS_CODE].size = (uint32_t)bs + tail;
+                diag_list_add(t->inferred, sizeof(t->inferred), "CODE_CODE_ADAPTIVE at %llu "
+                              "(PyCode_Type's tp_basicsize)", (unsigned long long)bs);
+        }
+}
+
+/* Structs another begins with: PyUnicodeObject opens with
+ * PyCompactUnicodeObject, which opens with PyASCIIObject.  A prefix the
+ * neighbours differ on is the one of the neighbour whose whole struct the
+ * target took (its size confirmed by tp_basicsize). */
+static const struct {
+        enum layout_struct_id prefix, whole;
+} prefixes[] = {
+        { LS_ASCII, LS_UNICODE },
+        { LS_COMPACTUNI, LS_UNICODE },
+};
+
+static void probe_prefixes(struct trial *t, const struct layout *nb,
+                           const struct layout_table *const *tabs, size_t n)
+{
+        for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+                int s = prefixes[i].prefix, w = prefixes[i].whole, pick = -1, fits = 0;
+
+                if (t->l.s[s].present || !t->l.s[w].present)
+                        continue;
+                for (size_t c = 0; c < n; c++)
+                        if (nb[c].s[s].present && struct_fields_equal(&t->l, &nb[c], w)) {
+                                pick = (int)c;
+                                fits++;
+                        }
+                if (fits == 1)
+                        take_checked(t, &nb[pick], s, "%s (it begins %s, which was taken from "
+                                     "there: its size is the type's tp_basicsize)",
+                                     tabs[pick]->source, layout_struct_name(w));
+        }
+}
+
+/* The int struct of the neighbour that reads True as 1: one digit of
+ * value 1, its count and sign in lv_tag (3.12+) or in ob_size before. */
+static void probe_long(struct memsrc *m, const struct pyinterp *pi, struct trial *t,
+                       const struct layout *nb, const struct layout_table *const *tabs, size_t n)
+{
+        uint64_t tru = pi->sym[PYSYM_TRUE];
+        int pick = -1, fits = 0;
+
+        if (t->l.s[LS_LONG].present || !tru)
+                return;
+        for (size_t c = 0; c < n; c++) {
+                const struct layout *l = &nb[c];
+                uint64_t word;
+                uint32_t digit;
+                bool one;
+
+                if (!l->s[LS_LONG].present || !lhas(l, LF_LONG_DIGIT) ||
+                    memsrc_read(m, tru + lo(l, LF_LONG_DIGIT), &digit, sizeof(digit)) < 0)
+                        continue;
+                if (lhas(l, LF_LONG_TAG))
+                        one = memsrc_read_u64(m, tru + lo(l, LF_LONG_TAG), &word) == 0 &&
+                              (word & 3) == 0 && (word >> 3) == 1;
+                else
+                        one = lhas(l, LF_VAROBJECT_SIZE) &&
+                              memsrc_read_u64(m, tru + lo(l, LF_VAROBJECT_SIZE), &word) == 0 &&
+                              word == 1;
+                if (one && digit == 1) {
+                        pick = (int)c;
+                        fits++;
+                }
+        }
+        if (fits == 1)
+                take_checked(t, &nb[pick], LS_LONG, "%s (True reads as one digit of 1 with it, "
+                             "not with the other neighbour's)", tabs[pick]->source);
+}
+
+/* Whether the str at s is the compact ASCII text want (read with l). */
+static bool str_is(struct memsrc *m, const struct layout *l, uint64_t s, const char *want)
+{
+        char buf[16];
+        uint64_t len;
+        uint32_t state;
+        size_t n = strlen(want);
+
+        /* state: bit 5 compact, bit 6 ascii (every version 3.8+) */
+        return n < sizeof(buf) && lhas(l, LF_ASCII_LENGTH) && lhas(l, LF_ASCII_STATE) &&
+               lsz(l, LS_ASCII) && memsrc_read_u64(m, s + lo(l, LF_ASCII_LENGTH), &len) == 0 &&
+               len == n && memsrc_read(m, s + lo(l, LF_ASCII_STATE), &state, 4) == 0 &&
+               (state & 0x60) == 0x60 && memsrc_read(m, s + lsz(l, LS_ASCII), buf, n + 1) == 0 &&
+               !memcmp(buf, want, n + 1);
+}
+
+/* Without debug offsets: the interpreter's sys and builtins dicts are the
+ * words of the interpreter that hold the md_dict of the live module named
+ * sys (builtins), when exactly one word does. */
+static void probe_interp_dicts(struct memsrc *m, const struct pyinterp *pi, struct trial *t)
+{
+        static const struct {
+                enum layout_field_id f;
+                const char *name;
+        } want[] = { { LF_INTERP_SYSDICT, "sys" }, { LF_INTERP_BUILTINS, "builtins" } };
+        const struct layout *l = &t->l;
+        uint64_t interp;
+        uint8_t *block;
+        uint32_t size = 8192;
+
+        if (!lhas(l, LF_RUNTIME_INTERP_HEAD) || !lhas(l, LF_MODULE_NAME) ||
+            !lhas(l, LF_MODULE_DICT) ||
+            memsrc_read_u64(m, pi->runtime_addr + lo(l, LF_RUNTIME_INTERP_HEAD), &interp) < 0 ||
+            !(block = malloc(size)))
+                return;
+        if (memsrc_read(m, interp, block, size) < 0) {
+                free(block);
+                return;
+        }
+        for (size_t w = 0; w < sizeof(want) / sizeof(want[0]); w++) {
+                uint64_t dict = 0, name, v;
+                uint32_t off = 0;
+                int hits = 0;
+
+                for (size_t i = 0; i < t->census.nmod && !dict; i++)
+                        if (memsrc_read_u64(m, t->census.mod[i] + lo(l, LF_MODULE_NAME), &name) == 0 &&
+                            str_is(m, l, name, want[w].name) &&
+                            memsrc_read_u64(m, t->census.mod[i] + lo(l, LF_MODULE_DICT), &v) == 0)
+                                dict = v;
+                for (uint32_t o = 0; dict && o + 8 <= size; o += 8) {
+                        memcpy(&v, block + o, 8);
+                        if (v == dict) {
+                                off = o;
+                                hits++;
+                        }
+                }
+                if (hits != 1)
+                        continue;
+                t->l.f[want[w].f] = (struct layout_field_info){ .offset = off, .size = 8,
+                        .elem_size = 8, .present = true };
+                t->fprov[want[w].f] = LP_INFERRED;
+                diag_list_add(t->inferred, sizeof(t->inferred), "%s interp+%u (the one word of "
+                              "the interpreter that holds the %s module's md_dict)",
+                              layout_field_name(want[w].f), off, want[w].name);
+        }
+        free(block);
+}
+
+/* Where a thread state keeps its current frame, tried on every thread of
+ * the interpreter (at most THREAD_PROBE): fr_at(c) is the frame candidate c
+ * gives the thread ts, or -EFAULT; ok when at least one thread has a frame
+ * and every frame found holds. */
+#define THREAD_PROBE 64
+
+struct frame_cand {
+        uint32_t tsoff, cfoff;        /* cfoff UINT32_MAX: tsoff holds the frame */
+};
+
+static int frame_of(struct memsrc *m, uint64_t ts, const struct frame_cand *c, uint64_t *fr)
+{
+        uint64_t cf;
+
+        if (c->cfoff == UINT32_MAX)
+                return memsrc_read_u64(m, ts + c->tsoff, fr);
+        if (memsrc_read_u64(m, ts + c->tsoff, &cf) < 0)
+                return -EFAULT;
+        *fr = 0;
+        return cf ? memsrc_read_u64(m, cf + c->cfoff, fr) : 0;
+}
+
+static bool frames_hold(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
+                        uint64_t interp, const struct frame_cand *c)
+{
+        uint64_t ts, fr;
+        int seen = 0;
+
+        if (memsrc_read_u64(m, interp + lo(l, LF_INTERP_THREADS_HEAD), &ts) < 0)
+                return false;
+        for (int i = 0; ts && i < THREAD_PROBE; i++) {
+                if (frame_of(m, ts, c, &fr) < 0)
+                        return false;
+                if (fr) {
+                        /* <=3.10 a frame object, 3.11+ an interpreter frame */
+                        if (c->cfoff == UINT32_MAX ? !is_a(m, l, fr, pi->sym[PYSYM_FRAME_TYPE])
+                                                   : !iframe_holds(m, pi, l, fr))
+                                return false;
+                        seen++;
+                }
+                if (memsrc_read_u64(m, ts + lo(l, LF_TSTATE_NEXT), &ts) < 0)
+                        return false;
+        }
+        return seen > 0;
+}
+
+/* Without debug offsets: the thread state's frame (<=3.10) or its cframe
+ * and the cframe's current frame (3.11-3.12), from the neighbours' offsets
+ * (and the first two words of the cframe), kept when exactly one candidate
+ * gives every thread's frame a frame that holds. */
+static void probe_thread_frames(struct memsrc *m, const struct pyinterp *pi, struct trial *t,
+                                const struct layout *nb, size_t n)
+{
+        struct frame_cand cand[16], pick = { 0, 0 };
+        const struct layout *l = &t->l;
+        size_t k = 0, fits = 0;
+        uint64_t interp;
+
+        if (!lhas(l, LF_RUNTIME_INTERP_HEAD) || !lhas(l, LF_INTERP_THREADS_HEAD) ||
+            memsrc_read_u64(m, pi->runtime_addr + lo(l, LF_RUNTIME_INTERP_HEAD), &interp) < 0)
+                return;
+        for (size_t c = 0; c < n; c++) {
+                if (lhas(&nb[c], LF_TSTATE_FRAME) && !lhas(l, LF_IFRAME_CODE))
+                        cand[k++] = (struct frame_cand){ lo(&nb[c], LF_TSTATE_FRAME), UINT32_MAX };
+                if (!lhas(&nb[c], LF_TSTATE_CFRAME) || !lhas(l, LF_IFRAME_CODE))
+                        continue;
+                for (size_t d = 0; d < n; d++)
+                        if (lhas(&nb[d], LF_CFRAME_CURRENT_FRAME))
+                                cand[k++] = (struct frame_cand){ lo(&nb[c], LF_TSTATE_CFRAME),
+                                                                 lo(&nb[d], LF_CFRAME_CURRENT_FRAME) };
+                cand[k++] = (struct frame_cand){ lo(&nb[c], LF_TSTATE_CFRAME), 0 };
+                cand[k++] = (struct frame_cand){ lo(&nb[c], LF_TSTATE_CFRAME), 8 };
+        }
+        for (size_t i = 0; i < k; i++) {
+                bool dup = false;
+
+                for (size_t j = 0; j < i && !dup; j++)
+                        dup = cand[j].tsoff == cand[i].tsoff && cand[j].cfoff == cand[i].cfoff;
+                if (!dup && frames_hold(m, pi, l, interp, &cand[i])) {
+                        pick = cand[i];
+                        fits++;
+                }
+        }
+        if (fits != 1)
+                return;
+        if (pick.cfoff == UINT32_MAX) {
+                t->l.f[LF_TSTATE_FRAME] = (struct layout_field_info){ .offset = pick.tsoff,
+                        .size = 8, .elem_size = 8, .present = true };
+                t->fprov[LF_TSTATE_FRAME] = LP_INFERRED;
+                diag_list_add(t->inferred, sizeof(t->inferred), "TSTATE_FRAME tstate+%u (a "
+                              "neighbour's offset, the only one where every thread's frame is "
+                              "a frame object)", pick.tsoff);
+                return;
+        }
+        t->l.f[LF_TSTATE_CFRAME] = (struct layout_field_info){ .offset = pick.tsoff, .size = 8,
+                .elem_size = 8, .present = true };
+        t->l.f[LF_CFRAME_CURRENT_FRAME] = (struct layout_field_info){ .offset = pick.cfoff,
+                .size = 8, .elem_size = 8, .present = true };
+        t->l.s[LS_CFRAME] = (struct layout_struct_info){ .size = 0, .present = true };
+        t->fprov[LF_TSTATE_CFRAME] = t->fprov[LF_CFRAME_CURRENT_FRAME] = LP_INFERRED;
+        t->sprov[LS_CFRAME] = LP_INFERRED;
+        ungap(t->gapped, "CFRAME");
+        diag_list_add(t->inferred, sizeof(t->inferred), "TSTATE_CFRAME tstate+%u, "
+                      "CFRAME_CURRENT_FRAME cframe+%u (the only pair, of the neighbours' offsets "
+                      "and the cframe's first two words, where every thread's current frame "
+                      "has a code object and globals and builtins dicts)", pick.tsoff, pick.cfoff);
+}
+
+/* PyTypeObject's size, when its fields were settled but not its size:
+ * where the heap type's name lies less the method suites between, which
+ * the neighbours agree on. */
+static void probe_type_size(struct trial *t, const struct layout *nb, size_t n)
+{
+        uint32_t between = 0;
+
+        if (!t->l.s[LS_TYPE].present || lsz(&t->l, LS_TYPE))
+                return;
+        for (size_t c = 0; c < n; c++) {
+                uint32_t b = lo(&nb[c], LF_HEAPTYPE_NAME) - lsz(&nb[c], LS_TYPE);
+
+                if (!lhas(&nb[c], LF_HEAPTYPE_NAME) || (c && b != between))
+                        goto gap;
+                between = b;
+        }
+        if (!lhas(&t->l, LF_HEAPTYPE_NAME) || lo(&t->l, LF_HEAPTYPE_NAME) <= between)
+                goto gap;
+        t->l.s[LS_TYPE].size = lo(&t->l, LF_HEAPTYPE_NAME) - between;
+        t->sprov[LS_TYPE] = LP_INFERRED;
+        diag_list_add(t->inferred, sizeof(t->inferred), "TYPE %u bytes (HEAPTYPE_NAME less the "
+                      "%u bytes of method suites before it in both neighbours)",
+                      lsz(&t->l, LS_TYPE), between);
+        return;
+gap:
+        /* the fields are settled; reading a static type reads no further
+         * than the smaller size, which holds them all.  Only
+         * sys.getsizeof of a static type depends on it (not verified) */
+        between = lsz(&nb[0], LS_TYPE);
+        for (size_t c = 1; c < n; c++)
+                if (lsz(&nb[c], LS_TYPE) < between)
+                        between = lsz(&nb[c], LS_TYPE);
+        t->l.s[LS_TYPE].size = between;
+        diag_list_add(t->inferred, sizeof(t->inferred), "TYPE %u bytes, not verified (the "
+                      "smaller of the neighbours' sizes, within which lie the fields they agree "
+                      "on, so the static types' sys.getsizeof may be off)", between);
 }
 
 /* Structs every object's walk reads: one the neighbours leave unsettled
@@ -521,18 +1139,43 @@ static int essential_settled(const struct trial *t, struct diag *d)
         return 0;
 }
 
-static int try_neighbours(struct memsrc *m, struct pyinterp *pi, const struct layout *dbg,
-                          struct trial *t, struct diag *d)
+/* What infer_runtime reads with nb[0]'s offsets: only where every
+ * neighbour has them alike. */
+static const enum layout_field_id runtime_basics[] = {
+        LF_OBJECT_TYPE, LF_TSTATE_NEXT, LF_TSTATE_INTERP, LF_GCHEAD_NEXT, LF_GCHEAD_PREV,
+        LF_GC_GENERATIONS, LF_GC_GENERATION0,
+};
+
+static int basics_agree(const struct layout *nb, size_t n, struct diag *d)
+{
+        for (size_t i = 0; i < sizeof(runtime_basics) / sizeof(runtime_basics[0]); i++) {
+                enum layout_field_id f = runtime_basics[i];
+
+                if (!nb[0].f[f].present || (n > 1 && (!nb[1].f[f].present ||
+                    nb[1].f[f].offset != nb[0].f[f].offset)))
+                        return diag_set(d, -ENOENT, "the neighbours do not agree on %s, which "
+                                        "placing the runtime without debug offsets reads",
+                                        layout_field_name(f));
+        }
+        if (n > 1 && nb[0].s[LS_GCGEN].size != nb[1].s[LS_GCGEN].size)
+                return diag_set(d, -ENOENT, "the neighbours do not agree on the size of GCGEN");
+        return 0;
+}
+
+static int try_neighbours(struct memsrc *m, struct pyinterp *pi, const char *variant,
+                          const struct layout *dbg, struct trial *t, struct diag *d)
 {
         const struct layout_table *tabs[2];
         struct layout nb[2];
-        size_t n = neighbour_tables(pi->version_hex, tabs);
+        size_t n = neighbour_tables(pi->version_hex, variant, tabs);
         struct diag cd = { 0 };
+        struct layout *inf = NULL;
+        uint8_t prov = LP_DEBUG_OFFSETS;
         int rc;
 
         struct infer_hints hints = { .nenabled = 0 };
 
-        if (!n || !dbg)
+        if (!n)
                 return -ENOENT;
         memset(t, 0, sizeof(*t));
         for (size_t i = 0; i < n; i++) {
@@ -542,8 +1185,29 @@ static int try_neighbours(struct memsrc *m, struct pyinterp *pi, const struct la
                 if (lhas(&nb[i], LF_GC_ENABLED))
                         hints.enabled[hints.nenabled++] = lo(&nb[i], LF_GC_ENABLED);
         }
+        if (!dbg) {
+                /* what the debug offsets give 3.13+, placed from memory */
+                inf = malloc(sizeof(*inf));
+                if (!inf)
+                        return diag_set(d, -ENOMEM, "out of memory");
+                layout_init(inf, pi->version_hex);
+                rc = basics_agree(nb, n, &cd);
+                if (rc == 0 && infer_runtime(m, pi, nb, n, inf, t->inferred,
+                                             sizeof(t->inferred)) < 0)
+                        rc = diag_set(&cd, -ENOENT, "no interpreter whose thread list points "
+                                      "back at it, or no GC state in it or the runtime");
+                if (rc < 0) {
+                        diag_list_add(pi->layout_candidates, sizeof(pi->layout_candidates),
+                            "neighbours %s%s%s: %s", tabs[0]->source, n > 1 ? " and " : "",
+                            n > 1 ? tabs[1]->source : "", cd.msg);
+                        free(inf);
+                        return -ENOENT;
+                }
+                dbg = inf;
+                prov = LP_INFERRED;
+        }
         layout_init(&t->l, pi->version_hex);
-        overlay(&t->l, dbg, t->sprov, t->fprov);
+        overlay_as(&t->l, dbg, prov, t->sprov, t->fprov);
         /* the object, type and GC structs first: tp_basicsize and the
          * objects on the GC lists settle the others */
         for (int pass = 0; pass < 2; pass++) {
@@ -552,9 +1216,9 @@ static int try_neighbours(struct memsrc *m, struct pyinterp *pi, const struct la
                                      s == LS_GCHEAD || s == LS_GCGEN || settled_later(s);
 
                         if (first == (pass == 0))
-                                resolve_struct(m, pi, t, nb, tabs, n, dbg, s);
+                                resolve_struct(m, pi, t, nb, tabs, n, inf ? NULL : dbg, s);
                 }
-                overlay(&t->l, dbg, t->sprov, t->fprov);
+                overlay_as(&t->l, dbg, prov, t->sprov, t->fprov);
                 if (pass == 0)
                         (void)infer_gc(m, pi, &t->l, false, &hints, t->inferred,
                                        sizeof(t->inferred));
@@ -569,19 +1233,33 @@ static int try_neighbours(struct memsrc *m, struct pyinterp *pi, const struct la
                 if (layout_field_struct(f) == LS_GCSTATE && t->l.f[f].present &&
                     t->fprov[f] != LP_DEBUG_OFFSETS)
                         t->fprov[f] = LP_INFERRED;
-        if (!t->l.s[LS_HEAPTYPE].present)
-                probe_heaptype(m, pi, t, nb, tabs, n);
+        if (!t->l.s[LS_HEAPTYPE].present || inf)
+                probe_heaptype(m, pi, t, nb, tabs, n, inf != NULL);
+        if (inf) {
+                if (!t->census.taken)
+                        infer_census(m, pi, &t->l, &t->census);
+                probe_type_size(t, nb, n);
+                probe_prefixes(t, nb, tabs, n);
+                probe_long(m, pi, t, nb, tabs, n);
+                probe_interp_dicts(m, pi, t);
+                probe_framed(m, pi, t, nb, tabs, n);
+                probe_iframe(m, pi, t, nb, tabs, n);
+                probe_code(m, pi, t, nb, tabs, n);
+                probe_thread_frames(m, pi, t, nb, n);   /* checked with IFRAME */
+        }
         rc = essential_settled(t, &cd);
         if (rc == 0)
                 rc = verify_layout(m, pi, &t->l, &t->checks, &cd);
         diag_list_add(pi->layout_candidates, sizeof(pi->layout_candidates), "neighbours %s%s%s: %.*s",
             tabs[0]->source, n > 1 ? " and " : "", n > 1 ? tabs[1]->source : "",
             rc == 0 ? 20 : (int)strcspn(cd.msg, "\n"), rc == 0 ? "every check held" : cd.msg);
+        free(inf);
         if (rc == -ESRCH)
                 return diag_set(d, rc, "%s", cd.msg);
         if (rc < 0)
                 return -ENOENT;
-        adopt(pi, t, "debug_offsets+neighbours+inferred (experimental)");
+        adopt(pi, t, prov == LP_INFERRED ? "neighbours+inferred (experimental)"
+                                          : "debug_offsets+neighbours+inferred (experimental)");
         pi->layout_experimental = true;
         return 0;
 }
@@ -598,7 +1276,7 @@ int family_choose(struct memsrc *m, struct pyinterp *pi, const char *variant,
         pi->layout_experimental = false;
         rc = try_family(m, pi, variant, dbg, t, d);
         if (rc == -ENOENT)
-                rc = try_neighbours(m, pi, dbg, t, d);
+                rc = try_neighbours(m, pi, variant, dbg, t, d);
         free(t);
         if (rc == -ENOENT && !pi->layout_candidates[0])
                 diag_set(d, -ENOENT, "no tables of %u.%u", py_major(pi->version_hex),

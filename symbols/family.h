@@ -8,11 +8,14 @@
  *      own variant first, then the nearest patch level.  Builds of one minor
  *      version differ only where a patch release or a distribution moved
  *      something, and the checks tell the candidates apart;
- *   2. with _Py_DebugOffsets (3.13+) and no family, or none that passes:
- *      the neighbouring minor versions' tables, struct by struct, where
- *      they agree or where the type's tp_basicsize picks one; a struct
- *      neither settles is left out (its objects are opaque and counted in
- *      layout_gaps).  Labelled experimental.
+ *   2. no family, or none that passes: the neighbouring minor versions'
+ *      tables, struct by struct, where they agree or where the type's
+ *      tp_basicsize picks one; a struct neither settles is left out (its
+ *      objects are opaque and counted in layout_gaps).  Without
+ *      _Py_DebugOffsets (3.8-3.12) what they give is placed by
+ *      infer_runtime, and structs whose size does not tell are checked on
+ *      live objects (frames, code, heap types, ints, the threads' frames).
+ *      Labelled experimental.
  * Over each candidate the debug offsets win where they speak, then the
  * target's own pointers place the GC list heads (infer_gc), then every
  * check of LAYOUT_CHECKS must hold; the first candidate that passes is the
@@ -57,12 +60,25 @@ struct infer_hints {
 int infer_gc(struct memsrc *m, const struct pyinterp *pi, struct layout *l, int trust_gen0,
              const struct infer_hints *hints, char *note, size_t len);
 
+/* Without debug offsets (3.8-3.12): the runtime's interpreters head, the
+ * interpreter's threads head, next and GC state (or the runtime's, 3.8)
+ * placed in out from the target's memory, each offset tried first where
+ * the neighbours nb[0..n) put it, then scanned for, within bounds, and
+ * kept only when a named check holds (appended to note): the thread list
+ * points back at the interpreter; generation0 points at three GC list
+ * heads that link back.  nb[0] must hold the object, thread-state link and
+ * GC state fields the neighbours agree on.  -ENOENT when no interpreter
+ * with such a thread list or no GC state is found. */
+int infer_runtime(struct memsrc *m, const struct pyinterp *pi, const struct layout *nb,
+                  size_t n, struct layout *out, char *note, size_t len);
+
 /* What the oldest objects on the GC lists placed in l are: their
  * distinct types and the classes (heap types) among them, the live
  * instances that candidate offsets of private structs are checked on. */
 #define INFER_CENSUS_TYPES 2048
 #define INFER_CENSUS_SLOTS 4096     /* power of two, > INFER_CENSUS_TYPES */
 #define INFER_CENSUS_HEAP 16
+#define INFER_CENSUS_MODS 128
 
 struct type_census {
         bool taken;
@@ -72,6 +88,12 @@ struct type_census {
         bool named[INFER_CENSUS_TYPES];     /* names[i] read (may be "") */
         char names[INFER_CENSUS_TYPES][48];
         uint64_t heap[INFER_CENSUS_HEAP];
+        /* a few live functions, frame objects and generators (or
+         * coroutines): what a neighbour's code and frame structs are
+         * checked on when their sizes do not tell */
+        size_t nfunc, nframe, ngen, nmod;
+        uint64_t func[INFER_CENSUS_HEAP], frame[INFER_CENSUS_HEAP], gen[INFER_CENSUS_HEAP];
+        uint64_t mod[INFER_CENSUS_MODS];    /* live modules (sys, builtins among them) */
 };
 
 void infer_census(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,

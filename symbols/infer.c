@@ -249,6 +249,19 @@ static bool census_add(struct type_census *c, uint64_t t)
         return false;
 }
 
+static void sample(struct type_census *c, const struct pyinterp *pi, uint64_t t, uint64_t obj)
+{
+        if (t == pi->sym[PYSYM_FUNCTION_TYPE] && c->nfunc < INFER_CENSUS_HEAP)
+                c->func[c->nfunc++] = obj;
+        else if (t == pi->sym[PYSYM_FRAME_TYPE] && c->nframe < INFER_CENSUS_HEAP)
+                c->frame[c->nframe++] = obj;
+        else if (t && (t == pi->sym[PYSYM_GEN_TYPE] || t == pi->sym[PYSYM_CORO_TYPE]) &&
+                 c->ngen < INFER_CENSUS_HEAP)
+                c->gen[c->ngen++] = obj;
+        else if (t == pi->sym[PYSYM_MODULE_TYPE] && c->nmod < INFER_CENSUS_MODS)
+                c->mod[c->nmod++] = obj;
+}
+
 void infer_census(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
                   struct type_census *c)
 {
@@ -292,6 +305,7 @@ void infer_census(struct memsrc *m, const struct pyinterp *pi, const struct layo
                             memsrc_read_u64(m, obj + lo(l, LF_TYPE_FLAGS), &flags) == 0 &&
                             (flags & Py_TPFLAGS_HEAPTYPE))
                                 c->heap[c->nheap++] = obj;
+                        sample(c, pi, t, obj);
                         memcpy(&node, buf + lo(l, LF_GCHEAD_NEXT), 8);
                 }
         }
@@ -324,4 +338,247 @@ int infer_type_named(struct memsrc *m, const struct layout *l, struct type_censu
                         }
         }
         return -ENOENT;
+}
+
+/* --- the runtime, the interpreter and its threads, without debug offsets -- */
+
+/* Bounds of the scans: every version's interpreters head lies in the first
+ * few hundred bytes of _PyRuntime, its threads head in the first few
+ * hundred of the interpreter, and its GC state (or, in 3.8, the runtime's)
+ * within the first 8 KiB; 3.13+, where they lie further, have debug
+ * offsets and never come here. */
+#define RUNTIME_SCAN 4096u
+#define INTERP_SCAN 8192u
+#define THREADS_MAX 1024
+#define THREADS_BUDGET (16 * THREADS_MAX)
+
+/* The offsets the neighbours give f, each once, then nothing more: the
+ * candidates tried before a scan. */
+static size_t nb_offsets(const struct layout *nb, size_t n, enum layout_field_id f,
+                         uint32_t *out)
+{
+        size_t k = 0;
+
+        for (size_t i = 0; i < n; i++)
+                if (nb[i].f[f].present && (k == 0 || out[0] != nb[i].f[f].offset))
+                        out[k++] = nb[i].f[f].offset;
+        return k;
+}
+
+/* The thread list of the interpreter at interp, read with the threads head
+ * at thead and tstate->interp, ->next as l has them: every thread state on
+ * it points back at interp.  The number of threads, 0 when it does not hold
+ * or when *budget (thread states read, shared by a whole search) runs out. */
+static int threads_hold(struct memsrc *m, const struct layout *l, uint64_t interp,
+                        uint32_t thead, int *budget)
+{
+        uint64_t ts, back;
+        int n = 0;
+
+        if (memsrc_read_u64(m, interp + thead, &ts) < 0 || !plausible_ptr(ts))
+                return 0;
+        for (; ts && n < THREADS_MAX; n++) {
+                /* memory made to look like long thread lists at every
+                 * candidate must not make the search quadratic */
+                if (--*budget < 0)
+                        return 0;
+                if (!plausible_ptr(ts) ||
+                    memsrc_read_u64(m, ts + lo(l, LF_TSTATE_INTERP), &back) < 0 || back != interp ||
+                    memsrc_read_u64(m, ts + lo(l, LF_TSTATE_NEXT), &ts) < 0)
+                        return 0;
+        }
+        return ts ? 0 : n;
+}
+
+/* The GC state at gc, read with l's GC state and GC head fields (which the
+ * neighbours agree on): generation0 points at the first of three list heads
+ * whose neighbours point back at them. */
+static bool gc_state_at(struct memsrc *m, const struct layout *l, const uint8_t *block,
+                        uint32_t off, uint32_t size, uint64_t base)
+{
+        uint32_t heads = lo(l, LF_GC_GENERATIONS), g0 = lo(l, LF_GC_GENERATION0);
+        uint32_t step = lsz(l, LS_GCGEN) ? lsz(l, LS_GCGEN) : 24;
+        uint64_t v;
+
+        if (off + g0 + 8 > size)
+                return false;
+        memcpy(&v, block + off + g0, 8);
+        if (v != base + off + heads)
+                return false;
+        for (int i = 0; i < 3; i++)
+                if (!verify_links_hold(m, l, base + off + heads + (uint64_t)i * step))
+                        return false;
+        return true;
+}
+
+/* Where the GC state lies in the block at base (the interpreter or the
+ * runtime): the neighbours' offsets first, then every 8-byte offset. */
+static int find_gc_state(struct memsrc *m, const struct layout *l, uint64_t base, uint32_t size,
+                         const uint32_t *cand, size_t ncand, uint32_t *ret)
+{
+        uint8_t block[INTERP_SCAN];
+
+        if (size > sizeof(block) || memsrc_read(m, base, block, size) < 0)
+                return -EFAULT;
+        for (size_t i = 0; i < ncand; i++)
+                if (cand[i] < size && gc_state_at(m, l, block, cand[i], size, base)) {
+                        *ret = cand[i];
+                        return 1;
+                }
+        for (uint32_t off = 0; off + 8 <= size; off += 8)
+                if (gc_state_at(m, l, block, off, size, base)) {
+                        *ret = off;
+                        return 0;
+                }
+        return -ENOENT;
+}
+
+/* Candidates: the neighbours' offsets, then every 8-byte offset below
+ * limit (scan set from the first that is not a neighbour's). */
+static size_t candidates(const struct layout *nb, size_t n, enum layout_field_id f,
+                         uint32_t limit, uint32_t *out, size_t max, size_t *nfrom_nb)
+{
+        size_t k = nb_offsets(nb, n, f, out);
+
+        *nfrom_nb = k;
+        for (uint32_t off = 0; off < limit && k < max; off += 8)
+                out[k++] = off;
+        return k;
+}
+
+#define TSCAN 1024u
+
+/* interpreters.head and the interpreter's threads head together: the first
+ * pair whose thread list points back at the interpreter. */
+static int find_heads(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
+                      const struct layout *nb, size_t n, uint32_t *ret_h, uint32_t *ret_t,
+                      bool *from_nb)
+{
+        uint32_t hc[RUNTIME_SCAN / 8 + 4], tc[TSCAN / 8 + 4];
+        size_t nhn, ntn;
+        size_t nh = candidates(nb, n, LF_RUNTIME_INTERP_HEAD, RUNTIME_SCAN, hc, RUNTIME_SCAN / 8 + 4, &nhn);
+        size_t nt = candidates(nb, n, LF_INTERP_THREADS_HEAD, TSCAN, tc, TSCAN / 8 + 4, &ntn);
+        int budget = THREADS_BUDGET;
+
+        for (size_t i = 0; i < nh; i++) {
+                uint64_t interp;
+                uint8_t block[TSCAN];
+
+                if (memsrc_read_u64(m, pi->runtime_addr + hc[i], &interp) < 0 ||
+                    !plausible_ptr(interp) || memsrc_read(m, interp, block, sizeof(block)) < 0)
+                        continue;
+                for (size_t j = 0; j < nt; j++) {
+                        uint64_t ts;
+
+                        if (tc[j] + 8 > sizeof(block))
+                                continue;
+                        memcpy(&ts, block + tc[j], 8);
+                        if (!plausible_ptr(ts) || threads_hold(m, l, interp, tc[j], &budget) <= 0)
+                                continue;
+                        *ret_h = hc[i];
+                        *ret_t = tc[j];
+                        *from_nb = i < nhn && j < ntn;
+                        return 0;
+                }
+        }
+        return -ENOENT;
+}
+
+/* One pointer-sized field of the interpreter from the neighbours: the
+ * offset whose word holds what ok() accepts, when exactly one distinct
+ * offset does. */
+static int nb_field(struct memsrc *m, const struct layout *l, const struct layout *nb, size_t n,
+                    enum layout_field_id f, uint64_t base,
+                    bool (*ok)(struct memsrc *, const struct layout *, uint64_t, const void *),
+                    const void *arg, uint32_t *ret)
+{
+        uint32_t c[4];
+        size_t k = nb_offsets(nb, n, f, c), hits = 0;
+
+        for (size_t i = 0; i < k; i++) {
+                uint64_t v;
+
+                if (memsrc_read_u64(m, base + c[i], &v) == 0 && ok(m, l, v, arg)) {
+                        *ret = c[i];
+                        hits++;
+                }
+        }
+        return hits == 1 ? 0 : -ENOENT;
+}
+
+static bool null_or_interp(struct memsrc *m, const struct layout *l, uint64_t v, const void *arg)
+{
+        uint32_t thead = *(const uint32_t *)arg;
+        int budget = THREADS_MAX;
+
+        return !v || threads_hold(m, l, v, thead, &budget) > 0;
+}
+
+static void set_ptr(struct layout *l, enum layout_field_id f, uint32_t off)
+{
+        set_field(l, f, off, 8, 8);
+}
+
+int infer_runtime(struct memsrc *m, const struct pyinterp *pi, const struct layout *nb,
+                  size_t n, struct layout *out, char *note, size_t len)
+{
+        struct layout l = nb[0];     /* the object, thread-state links and GC
+                                        state fields, which the callers have
+                                        checked the neighbours agree on */
+        uint32_t h, t, off, gcc[4];
+        uint64_t interp, v;
+        bool from_nb;
+        size_t k;
+        int rc;
+
+        if (!lhas(&l, LF_OBJECT_TYPE) || !lhas(&l, LF_TSTATE_INTERP) ||
+            !lhas(&l, LF_TSTATE_NEXT) || !lhas(&l, LF_GC_GENERATIONS) ||
+            !lhas(&l, LF_GC_GENERATION0) || !lhas(&l, LF_GCHEAD_NEXT))
+                return -ENOENT;
+        if (find_heads(m, pi, &l, nb, n, &h, &t, &from_nb) < 0)
+                return -ENOENT;
+        memsrc_read_u64(m, pi->runtime_addr + h, &interp);
+        set_ptr(out, LF_RUNTIME_INTERP_HEAD, h);
+        set_ptr(out, LF_INTERP_THREADS_HEAD, t);
+        out->f[LF_TSTATE_INTERP] = l.f[LF_TSTATE_INTERP];
+        out->f[LF_TSTATE_NEXT] = l.f[LF_TSTATE_NEXT];
+        diag_list_add(note, len, "RUNTIME_INTERP_HEAD runtime+%u, INTERP_THREADS_HEAD interp+%u "
+                      "(%s: every thread state on that list points back at that interpreter)",
+                      h, t, from_nb ? "a neighbour's offsets" : "scanned");
+        if (memsrc_read_u64(m, pi->runtime_addr + h + 8, &v) == 0 && v == interp) {
+                set_ptr(out, LF_RUNTIME_INTERP_MAIN, h + 8);
+                diag_list_add(note, len, "RUNTIME_INTERP_MAIN runtime+%u (the word after the head "
+                              "holds the same interpreter)", h + 8);
+        }
+        if (nb_field(m, &l, nb, n, LF_INTERP_NEXT, interp, null_or_interp, &t, &off) == 0) {
+                set_ptr(out, LF_INTERP_NEXT, off);
+                diag_list_add(note, len, "INTERP_NEXT interp+%u (the one neighbour's offset that "
+                              "holds NULL or another interpreter)", off);
+        }
+        /* the GC state: the interpreter's (3.9+), else the runtime's (3.8) */
+        k = nb_offsets(nb, n, LF_INTERP_GC, gcc);
+        rc = find_gc_state(m, &l, interp, INTERP_SCAN, gcc, k, &off);
+        if (rc >= 0) {
+                out->f[LF_INTERP_GC] = (struct layout_field_info){ .offset = off,
+                        .size = lsz(&l, LS_GCSTATE), .elem_size = lsz(&l, LS_GCSTATE),
+                        .present = true };
+                diag_list_add(note, len, "INTERP_GC interp+%u (%s: generation0 there points at "
+                              "three GC list heads that link back)", off,
+                              rc ? "a neighbour's offset" : "scanned");
+        } else {
+                k = nb_offsets(nb, n, LF_RUNTIME_GC, gcc);
+                rc = find_gc_state(m, &l, pi->runtime_addr, RUNTIME_SCAN, gcc, k, &off);
+                if (rc < 0)
+                        return -ENOENT;
+                out->f[LF_RUNTIME_GC] = (struct layout_field_info){ .offset = off,
+                        .size = lsz(&l, LS_GCSTATE), .elem_size = lsz(&l, LS_GCSTATE),
+                        .present = true };
+                diag_list_add(note, len, "RUNTIME_GC runtime+%u (%s: the interpreter holds no GC "
+                              "state, and generation0 there points at three GC list heads "
+                              "that link back)", off, rc ? "a neighbour's offset" : "scanned");
+        }
+        /* INTERP_MODULES, _SYSDICT, _BUILTINS are left out: the interpreter
+         * holds other dicts, and no check here tells them apart (the
+         * walk then annotates no module roots) */
+        return 0;
 }
