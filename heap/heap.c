@@ -49,7 +49,8 @@ struct idxmap {
  * beyond the memory budget, huge indices) goes to the objmap hash table. */
 #define AM_SHIFT 12
 #define AM_SLOTS (1u << (AM_SHIFT - 4))
-#define AM_CHUNK 256                      /* blocks per allocation */
+#define AM_CHUNK 256                      /* blocks per allocation, at most */
+#define AM_CHUNK_FIRST 4                  /* the first one's: doubled each time */
 #define AM_BUDGET_BASE ((uint64_t)64 << 20)
 #define AM_BUDGET_PER_OBJ 64              /* sparse heaps fall back to objmap */
 
@@ -57,8 +58,11 @@ struct addrmap {
         uint64_t *keys;          /* directory: block number + 1, 0 = empty */
         uint32_t **blocks;       /* directory: the block's slots */
         uint64_t cap, n;         /* directory capacity (power of two), used */
-        uint32_t **chunks;       /* allocations, AM_CHUNK blocks each */
+        uint32_t **chunks;       /* allocations of blocks */
         uint64_t nchunks, capchunks;
+        uint32_t chunk_cap;      /* blocks in the last chunk: a small heap
+                                    (a tiny service, a fuzzer's input)
+                                    zeroes 16 KiB, not AM_CHUNK's 256 KiB */
         uint32_t chunk_used;     /* blocks handed out of the last chunk */
         uint64_t bytes;          /* memory held in chunks */
         /* the block of the latest lookup while the heap is built: a list
@@ -163,7 +167,7 @@ static uint32_t *addrmap_slot(struct addrmap *a, uint64_t addr, uint64_t budget,
         b = addrmap_block_last(a, blk);
         if (b)
                 return &b[(addr >> 4) & (AM_SLOTS - 1)];
-        if (a->bytes >= budget && a->chunk_used == AM_CHUNK)
+        if (a->bytes >= budget && a->chunk_used == a->chunk_cap)
                 return NULL;
         if ((a->n + 1) * 2 > a->cap) {
                 uint64_t ncap = a->cap ? a->cap * 2 : 1024;
@@ -190,7 +194,10 @@ static uint32_t *addrmap_slot(struct addrmap *a, uint64_t addr, uint64_t budget,
                 a->blocks = nb;
                 a->cap = ncap;
         }
-        if (!a->nchunks || a->chunk_used == AM_CHUNK) {
+        if (!a->nchunks || a->chunk_used == a->chunk_cap) {
+                uint32_t cap = !a->chunk_cap ? AM_CHUNK_FIRST
+                             : a->chunk_cap < AM_CHUNK ? a->chunk_cap * 2 : AM_CHUNK;
+
                 if (a->nchunks == a->capchunks) {
                         uint64_t nc = a->capchunks ? a->capchunks * 2 : 16;
                         uint32_t **n = realloc(a->chunks, nc * sizeof(*n));
@@ -205,15 +212,16 @@ static uint32_t *addrmap_slot(struct addrmap *a, uint64_t addr, uint64_t budget,
                 /* zeroed by hand, not by calloc: a fresh mapping would
                  * map its pages read-only at the first look at a slot and
                  * take a second fault at the first store, twice per page */
-                a->chunks[a->nchunks] = malloc((size_t)AM_CHUNK * AM_SLOTS * sizeof(uint32_t));
+                a->chunks[a->nchunks] = malloc((size_t)cap * AM_SLOTS * sizeof(uint32_t));
                 if (!a->chunks[a->nchunks]) {
                         *err = -ENOMEM;
                         return NULL;
                 }
-                memset(a->chunks[a->nchunks], 0, (size_t)AM_CHUNK * AM_SLOTS * sizeof(uint32_t));
+                memset(a->chunks[a->nchunks], 0, (size_t)cap * AM_SLOTS * sizeof(uint32_t));
                 a->nchunks++;
+                a->chunk_cap = cap;
                 a->chunk_used = 0;
-                a->bytes += (uint64_t)AM_CHUNK * AM_SLOTS * sizeof(uint32_t);
+                a->bytes += (uint64_t)cap * AM_SLOTS * sizeof(uint32_t);
         }
         b = a->chunks[a->nchunks - 1] + (size_t)a->chunk_used++ * AM_SLOTS;
         mask = a->cap - 1;
