@@ -24,8 +24,9 @@
  * bytes. */
 #define SIZE_CLASSES 32
 #define ALIGNMENT 16
-/* states summed at most: more interpreters than heap_build walks */
-#define MAX_STATES 64
+/* states summed at most: as many as the interpreters heap_build walks
+ * (MAX_INTERPRETERS in walk.c), each of which may have its own (3.12+) */
+#define MAX_STATES 256
 /* arena objects read per memsrc_read */
 #define CHUNK 256
 /* the largest arena_object / pool_header accepted (48 / 48 in 3.8-3.13) */
