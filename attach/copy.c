@@ -434,6 +434,37 @@ static int copy_seg(struct copier *cp, int pagemap_fd, uint64_t page,
         return copy_pieces(cp, p, np);
 }
 
+/* ---- progress ------------------------------------------------------------ */
+
+/* Bytes faulted in between two progress reports: a big mapping is one
+ * call, and the line should still move. */
+#define SNAP_PREFAULT_STEP (64ull << 20)
+
+struct copy_progress {
+        snapshot_progress_fn fn;  /* NULL: nobody asked */
+        void *ctx;
+        enum snapshot_stage stage;
+        uint64_t total;
+        atomic_uint_fast64_t done;
+};
+
+static void progress_stage(struct copy_progress *p, enum snapshot_stage stage)
+{
+        if (!p->fn)
+                return;
+        p->stage = stage;
+        atomic_store(&p->done, 0);
+        p->fn(p->ctx, stage, 0, p->total);
+}
+
+/* From any copying thread: the callback only stores (snapshot.h). */
+static void progress_add(struct copy_progress *p, uint64_t bytes)
+{
+        if (!p || !p->fn || !bytes)
+                return;
+        p->fn(p->ctx, p->stage, atomic_fetch_add(&p->done, bytes) + bytes, p->total);
+}
+
 /* ---- copying threads ---------------------------------------------------- */
 
 struct pool;
@@ -462,6 +493,7 @@ struct pool {
         uint64_t page;
         atomic_size_t next;       /* next segment to claim */
         atomic_int err;           /* first error, 0 = none */
+        struct copy_progress *prog;
         struct copier cp[SNAP_COPIERS_MAX];   /* [0]: the calling thread */
 };
 
@@ -474,7 +506,10 @@ static void copy_claims(struct pool *pl, struct copier *cp)
                 k = atomic_fetch_add(&pl->next, 1);
                 if (k >= pl->ng)
                         break;
+                uint64_t before = cp->bytes;
+
                 r = copy_seg(cp, pl->pagemap_fd, pl->page, &pl->g[k]);
+                progress_add(pl->prog, cp->bytes - before);
                 if (r < 0) {
                         none = 0;
                         atomic_compare_exchange_strong(&pl->err, &none, r);
@@ -626,24 +661,28 @@ struct prepared {
 
 static bool populate_missing;   /* MADV_POPULATE_WRITE unknown (< 5.14) */
 
+/* ---- buffers, before the stop -------------------------------------------- */
+
 /* Faults in len bytes at p now so that the copy does not fault in the
  * pause. */
-static int prefault(char *p, uint64_t len, uint64_t page)
+static int prefault(char *p, uint64_t len, uint64_t page, struct copy_progress *prog)
 {
         volatile char *v = p;
-        uint64_t i;
+        uint64_t off, step, i;
 
-        if (!populate_missing) {
-                if (madvise(p, (size_t)len, MADV_POPULATE_WRITE) == 0)
-                        return 0;
-                if (errno == ENOMEM)
-                        return -ENOMEM;
-                if (errno == EINVAL)
-                        populate_missing = true;
+        for (off = 0; off < len; off += step) {
+                step = len - off < SNAP_PREFAULT_STEP ? len - off : SNAP_PREFAULT_STEP;
+                if (populate_missing || madvise(p + off, (size_t)step, MADV_POPULATE_WRITE) < 0) {
+                        if (!populate_missing && errno == ENOMEM)
+                                return -ENOMEM;
+                        if (!populate_missing && errno == EINVAL)
+                                populate_missing = true;
+                        /* one write per page faults it in, as the copy would */
+                        for (i = off; i < off + step; i += page)
+                                v[i] = 0;
+                }
+                progress_add(prog, step);
         }
-        /* one write per page faults it in, as the copy would */
-        for (i = 0; i < len; i += page)
-                v[i] = 0;
         return 0;
 }
 
@@ -651,7 +690,7 @@ static int prefault(char *p, uint64_t len, uint64_t page)
  * the page map shows it now: only the existing pages of an anonymous
  * mapping (the resident and swapped ones, which the budget counted). */
 static int prefault_region(int pagemap_fd, uint64_t page, const struct mem_region *r,
-                           char *buf)
+                           char *buf, struct copy_progress *prog)
 {
         uint64_t ent[SNAP_PAGEMAP_ENTS], npages, base, run = 0, idx;
         bool in_run = false;
@@ -660,7 +699,7 @@ static int prefault_region(int pagemap_fd, uint64_t page, const struct mem_regio
         int ret;
 
         if (!procmaps_region_anon(r) || pagemap_fd < 0)
-                return prefault(buf, r->end - r->start, page);
+                return prefault(buf, r->end - r->start, page, prog);
         npages = (r->end - r->start) / page;
         for (base = 0; base < npages; base += got) {
                 want = npages - base < SNAP_PAGEMAP_ENTS ? (size_t)(npages - base)
@@ -671,7 +710,7 @@ static int prefault_region(int pagemap_fd, uint64_t page, const struct mem_regio
                         /* no page map: the copy reads the rest in full */
                         if (in_run)
                                 base = run;
-                        return prefault(buf + base * page, (npages - base) * page, page);
+                        return prefault(buf + base * page, (npages - base) * page, page, prog);
                 }
                 got = (size_t)n / sizeof(ent[0]);
                 for (j = 0; j < got; j++) {
@@ -682,7 +721,7 @@ static int prefault_region(int pagemap_fd, uint64_t page, const struct mem_regio
                                         in_run = true;
                                 }
                         } else if (in_run) {
-                                ret = prefault(buf + run * page, (idx - run) * page, page);
+                                ret = prefault(buf + run * page, (idx - run) * page, page, prog);
                                 if (ret < 0)
                                         return ret;
                                 in_run = false;
@@ -690,7 +729,7 @@ static int prefault_region(int pagemap_fd, uint64_t page, const struct mem_regio
                 }
         }
         if (in_run)
-                return prefault(buf + run * page, (npages - run) * page, page);
+                return prefault(buf + run * page, (npages - run) * page, page, prog);
         return 0;
 }
 
@@ -710,7 +749,7 @@ static void prepared_release(struct prepared *pp)
  * it, its pages that the copy will write already faulted in. */
 static int prepare_buffers(pid_t pid, const struct mem_region *pre, size_t npre,
                            int pagemap_fd, uint64_t page, struct prepared *pp,
-                           struct diag *d)
+                           struct copy_progress *prog, struct diag *d)
 {
         struct prep *p;
         uint64_t len;
@@ -741,7 +780,7 @@ static int prepare_buffers(pid_t pid, const struct mem_region *pre, size_t npre,
                 } else {
                         pp->n++;
                         snap_advise_huge(pagemap_fd, &pre[i], p->buf);
-                        r = prefault_region(pagemap_fd, page, &pre[i], p->buf);
+                        r = prefault_region(pagemap_fd, page, &pre[i], p->buf, prog);
                 }
                 if (r < 0) {
                         prepared_release(pp);
@@ -982,6 +1021,9 @@ int snap_copy_take(pid_t pid, const struct snapshot_opts *opts, uint64_t max_byt
         struct copier cp = { .pid = pid, .mem_fd = -1, .use_vm_readv = true };
         struct prepared pp = {0};
         struct copy_result res = {0};
+        struct copy_progress prog = {.fn = opts ? opts->progress : NULL,
+                                     .ctx = opts ? opts->progress_ctx : NULL,
+                                     .total = snap_copy_size(pre, resident, npre)};
         struct pool pool;
         struct snap *s = NULL;
         int timeout_ms = opts && opts->stop_timeout_ms > 0 ? opts->stop_timeout_ms
@@ -996,7 +1038,7 @@ int snap_copy_take(pid_t pid, const struct snapshot_opts *opts, uint64_t max_byt
         int r, pagemap_fd = -1;
 
         memset(&pool, 0, sizeof(pool));
-        r = snap_check_budget(pid, snap_copy_size(pre, resident, npre), max_bytes, d);
+        r = snap_check_budget(pid, prog.total, max_bytes, d);
         if (r < 0)
                 return r;
         rtid = proc_reader_tid(pid);
@@ -1023,10 +1065,12 @@ int snap_copy_take(pid_t pid, const struct snapshot_opts *opts, uint64_t max_byt
         /* everything that allocates or faults happens here, while the
          * target runs */
         t_prep0 = mono_ns();
-        r = prepare_buffers(pid, pre, npre, pagemap_fd, page, &pp, d);
+        progress_stage(&prog, SNAPSHOT_STAGE_PREPARE);
+        r = prepare_buffers(pid, pre, npre, pagemap_fd, page, &pp, &prog, d);
         if (r < 0)
                 goto out;
         pool_start(&pool, copiers_wanted(debug));
+        pool.prog = &prog;
         t_prep1 = mono_ns();
 
         r = snap_stop_all(&c, timeout_ms, d);
@@ -1037,6 +1081,7 @@ int snap_copy_take(pid_t pid, const struct snapshot_opts *opts, uint64_t max_byt
         r = map_while_stopped(s, &c, &cp, max_bytes, pre, resident, npre, d);
         if (r < 0)
                 goto out;
+        progress_stage(&prog, SNAPSHOT_STAGE_COPY);
         t_copy0 = mono_ns();
         r = copy_regions(s, &cp, &pool, pagemap_fd, &pp, &res, d);
         t_copy1 = mono_ns();

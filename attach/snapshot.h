@@ -88,6 +88,22 @@ enum snapshot_mode {
  * control run); it then counts as not kill-safe. */
 #define SNAPSHOT_DEBUG_FORK_NO_ESCAPE 0x8u
 
+/* What a copy-mode snapshot's progress counts: its buffers faulted in
+ * before the stop (the long part on a big target), then the copy itself
+ * while the target is stopped. */
+enum snapshot_stage {
+        SNAPSHOT_STAGE_PREPARE,
+        SNAPSHOT_STAGE_COPY,
+};
+
+/* done of total bytes, total being what the budget measured (resident and
+ * swapped pages); done can pass it when the target grew meanwhile.  Called
+ * from the copying threads while the target is stopped, so it must only
+ * store (atomics): no lock, no output, nothing that can block, for the
+ * pause waits on it. */
+typedef void (*snapshot_progress_fn)(void *ctx, enum snapshot_stage stage, uint64_t done,
+                                     uint64_t total);
+
 struct snapshot_opts {
         uint64_t max_bytes;        /* memory budget for the copy: 0 = half of
                                       min(MemAvailable, headroom of this
@@ -99,6 +115,8 @@ struct snapshot_opts {
         enum snapshot_mode mode;   /* 0 = COPY, see above */
         uint64_t auto_threshold;   /* 0 = SNAPSHOT_AUTO_THRESHOLD */
         unsigned debug;            /* SNAPSHOT_DEBUG_*, tests only */
+        snapshot_progress_fn progress;   /* copy mode; NULL = none */
+        void *progress_ctx;
 };
 
 struct snapshot_stats {

@@ -43,8 +43,9 @@ static inline void partial(struct walker *w)
 }
 
 /* The layout lacks what this decoder needs (a private struct no provider
- * described): the object's edges are unknown, not wrong.  Counted apart
- * from memory problems (meta.layout_gaps). */
+ * described, or a third-party type's candidate layout that failed its
+ * checks on this instance): the object's edges are unknown, not wrong.
+ * Counted apart from memory problems (meta.layout_gaps). */
 static inline void gap(struct walker *w)
 {
         w->cur_opaque = true;

@@ -158,7 +158,16 @@
           "dict_reverseitemiterator"), NO_EXC) \
         K(SETITER, dec_setiter, GENERIC, BY_TYPE, (), ("set_iterator"), NO_EXC) \
         /* the C base of every ast node class (3.8 names it _ast.AST) */ \
-        K(AST, dec_ast, GENERIC, BY_TYPE, (), ("ast.AST", "_ast.AST"), NO_EXC)
+        K(AST, dec_ast, GENERIC, BY_TYPE, (), ("ast.AST", "_ast.AST"), NO_EXC) \
+        /* third-party C types (decode-thirdparty.c): candidate layouts \
+         * checked on each instance */ \
+        K(MULTIDICT, dec_multidict, GENERIC, BY_TYPE, (), ("multidict._multidict.MultiDict", \
+          "multidict._multidict.CIMultiDict"), NO_EXC) \
+        K(MDPROXY, dec_mdproxy, GENERIC, BY_TYPE, (), ("multidict._multidict.MultiDictProxy", \
+          "multidict._multidict.CIMultiDictProxy"), NO_EXC) \
+        K(REIFY, dec_reify, GENERIC, BY_TYPE, (), ("aiohttp._helpers.reify"), NO_EXC) \
+        K(FROZENLIST, dec_frozenlist, GENERIC, BY_TYPE, (), ("frozenlist._frozenlist.FrozenList"), \
+          NO_EXC)
 
 /* Unwraps a parenthesised SYMBOLS or NAMES list. */
 #define DECODE_LIST(...) __VA_ARGS__

@@ -146,7 +146,7 @@ static inline bool tinfo_base_opaque(const struct tinfo *t)
         L(TASK, "<task>") L(FUTURE, "<future>") L(ARG, "<arg>") \
         L(CTX_PREV, "<prev context>") L(CTX_VARS, "<vars>") \
         L(DEFAULT, "<default>") L(TOK_CTX, "<context>") L(TOK_VAR, "var") \
-        L(TOK_OLDVAL, "old_value") L(HAMT_ROOT, "<root>") L(HAMT_ENTRY, "<entry>") \
+        L(TOK_OLDVAL, "old_value") L(MD_VALUE, "<value>") L(MD_MULTIDICT, "<multidict>") L(FL_ITEMS, "_items") L(HAMT_ROOT, "<root>") L(HAMT_ENTRY, "<entry>") \
         L(LOCAL_ARGS, "<args>") L(LOCAL_KW, "<kw>") L(LOCAL_DUMMIES, "<dummies>") \
         L(LOCAL_DICTS, "<localdicts>") L(LOCAL_WATCHDOGS, "<thread_watchdogs>") \
         L(RAW, "raw") L(READER, "<reader>") L(WRITER, "<writer>") L(BUFFER, "buffer") \

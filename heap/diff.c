@@ -121,26 +121,169 @@ out:
         return r;
 }
 
-/* Appends one entry per cycle of c (signature strings are allocated). */
+/* Cycles of one set of member types read alike: each set is named once
+ * and becomes one entry (count: its cycles), so that a heap of a million
+ * small cycles sorts a few names, not a million.  Two sets may still read
+ * the same (a class redefined): merge() adds such entries up. */
+struct shapes {
+        uint32_t *types;      /* the sets, one after another */
+        size_t ntypes, captypes;
+        struct shape_slot {
+                uint64_t hash;
+                size_t off;
+                uint32_t len;
+                bool full;
+                size_t entry;     /* index into the entries; SIZE_MAX: none yet */
+        } *slots;
+        size_t cap, used;
+};
+
+static uint64_t set_hash(const uint32_t *t, uint32_t n)
+{
+        uint64_t x = 0xcbf29ce484222325ULL;
+
+        for (uint32_t i = 0; i < n; i++)
+                x = (x ^ t[i]) * 0x100000001b3ULL;
+        return x ^ n;
+}
+
+static int shapes_grow(struct shapes *sh)
+{
+        size_t cap = sh->cap ? sh->cap * 2 : 256;
+        struct shape_slot *ns = malloc(cap * sizeof(*ns));
+
+        if (!ns)
+                return -ENOMEM;
+        for (size_t i = 0; i < cap; i++)
+                ns[i].full = false;
+        for (size_t i = 0; i < sh->cap; i++) {
+                size_t j = sh->slots[i].hash & (cap - 1);
+
+                if (!sh->slots[i].full)
+                        continue;
+                while (ns[j].full)
+                        j = (j + 1) & (cap - 1);
+                ns[j] = sh->slots[i];
+        }
+        free(sh->slots);
+        sh->slots = ns;
+        sh->cap = cap;
+        return 0;
+}
+
+/* The slot of the set t[0..n) (sorted, distinct), a new one if unseen
+ * (its entry SIZE_MAX, the set copied in); NULL: out of memory. */
+static struct shape_slot *shapes_find(struct shapes *sh, const uint32_t *t, uint32_t n)
+{
+        uint64_t hash = set_hash(t, n);
+        size_t j;
+
+        if ((sh->used + 1) * 2 > sh->cap && shapes_grow(sh) < 0)
+                return NULL;
+        for (j = hash & (sh->cap - 1); sh->slots[j].full; j = (j + 1) & (sh->cap - 1))
+                if (sh->slots[j].hash == hash && sh->slots[j].len == n &&
+                    !memcmp(sh->types + sh->slots[j].off, t, n * sizeof(*t)))
+                        return &sh->slots[j];
+        if (sh->ntypes + n > sh->captypes) {
+                size_t cap = (sh->ntypes + n) * 2;
+                uint32_t *nt = realloc(sh->types, cap * sizeof(*nt));
+
+                if (!nt)
+                        return NULL;
+                sh->types = nt;
+                sh->captypes = cap;
+        }
+        memcpy(sh->types + sh->ntypes, t, n * sizeof(*t));
+        sh->slots[j] = (struct shape_slot){hash, sh->ntypes, n, true, SIZE_MAX};
+        sh->ntypes += n;
+        sh->used++;
+        return &sh->slots[j];
+}
+
+static int u32_cmp(const void *a, const void *b)
+{
+        uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+        return x < y ? -1 : x > y;
+}
+
+/* Most cycles have two or three members: no qsort call for those. */
+static void sort_types(uint32_t *t, uint32_t n)
+{
+        if (n > 16) {
+                qsort(t, n, sizeof(*t), u32_cmp);
+                return;
+        }
+        for (uint32_t i = 1; i < n; i++)
+                for (uint32_t j = i; j > 0 && t[j] < t[j - 1]; j--) {
+                        uint32_t x = t[j];
+
+                        t[j] = t[j - 1];
+                        t[j - 1] = x;
+                }
+}
+
+/* Appends one entry per set of member types of c's cycles (signature
+ * strings are allocated). */
 static int shape_entries(const struct heap *h, const struct heap_cycles *c, bool cur,
                          struct entry *e, size_t *k)
 {
-        for (uint32_t i = 0; i < c->n; i++) {
-                char small[128], *s;
-                int len = heap_cycles_signature(h, c, i, small, sizeof(small));
+        struct shapes sh = {0};
+        uint32_t *t = NULL, capt = 0;
+        int r = 0;
 
-                if (len < 0)
-                        return len;
-                s = malloc((size_t)len + 1);
-                if (!s)
-                        return -ENOMEM;
-                if ((size_t)len < sizeof(small))
-                        memcpy(s, small, (size_t)len + 1);
-                else
-                        heap_cycles_signature(h, c, i, s, (size_t)len + 1);
-                e[(*k)++] = (struct entry){s, 1, c->bytes[i], cur};
+        for (uint32_t i = 0; i < c->n && r >= 0; i++) {
+                uint32_t first = c->start[i], nm = c->start[i + 1] - first, nt = 0;
+                struct shape_slot *slot;
+
+                if (nm > capt) {
+                        uint32_t *n2 = realloc(t, ((size_t)nm + 1) * sizeof(*t));
+
+                        if (!n2) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        t = n2;
+                        capt = nm;
+                }
+                for (uint32_t m = 0; m < nm; m++)
+                        t[m] = h->objs[c->members[first + m]].type;
+                sort_types(t, nm);
+                for (uint32_t m = 0; m < nm; m++)
+                        if (m == 0 || t[m] != t[m - 1])
+                                t[nt++] = t[m];
+                slot = shapes_find(&sh, t, nt);
+                if (!slot) {
+                        r = -ENOMEM;
+                        break;
+                }
+                if (slot->entry == SIZE_MAX) {
+                        char small[128], *sig;
+                        int len = heap_cycles_signature(h, c, i, small, sizeof(small));
+
+                        if (len < 0) {
+                                r = len;
+                                break;
+                        }
+                        sig = malloc((size_t)len + 1);
+                        if (!sig) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        if ((size_t)len < sizeof(small))
+                                memcpy(sig, small, (size_t)len + 1);
+                        else
+                                heap_cycles_signature(h, c, i, sig, (size_t)len + 1);
+                        slot->entry = *k;
+                        e[(*k)++] = (struct entry){sig, 0, 0, cur};
+                }
+                e[slot->entry].count++;
+                e[slot->entry].bytes += c->bytes[i];
         }
-        return 0;
+        free(t);
+        free(sh.types);
+        free(sh.slots);
+        return r;
 }
 
 static int diff_shapes(const struct heap *old, const struct heap_cycles *oc,
@@ -161,7 +304,7 @@ static int diff_shapes(const struct heap *old, const struct heap_cycles *oc,
                 r = shape_entries(cur, cc, true, e, &k);
         if (r < 0)
                 goto out;
-        r = merge(e, n, &t, &nt);
+        r = merge(e, k, &t, &nt);
         if (r < 0)
                 goto out;
         s = calloc((size_t)nt + 1, sizeof(*s));
@@ -200,49 +343,92 @@ out:
 }
 
 /* heap_diff's rule: same address and same type (address and name) is
- * the same object. */
-static bool is_new_object(const struct heap *old, const struct heap *cur, uint32_t v)
+ * the same object.  The memo spares most of the lookups and the name
+ * comparisons: a million objects compare a few hundred type names. */
+struct memo {
+        uint32_t *same;   /* per type of cur: the old type last found to be it */
+        int64_t next;     /* the old object after the last one found */
+};
+
+static bool is_new_object(const struct heap *old, const struct heap *cur, uint32_t v,
+                          struct memo *m)
 {
         const struct heap_obj *o = &cur->objs[v];
         const struct heap_type *ct = &cur->types[o->type], *ot;
-        int64_t i = heap_find(old, o->addr);
+        uint32_t *same = m->same;
+        int64_t i;
+        uint32_t t;
 
+        /* both heaps list the objects in the order of the collector's
+         * lists, which survivors keep: the old object after the last one
+         * found is most often the next, and an address is one object */
+        if (m->next >= 0 && m->next < old->nobjs && old->objs[m->next].addr == o->addr)
+                i = m->next;
+        else
+                i = heap_find(old, o->addr);
         if (i < 0)
                 return true;
-        ot = &old->types[old->objs[i].type];
-        return ot->addr != ct->addr || strcmp(ot->fullname, ct->fullname) != 0;
+        m->next = i + 1;
+        t = old->objs[i].type;
+        if (same && same[o->type] == t)
+                return false;
+        ot = &old->types[t];
+        if (ot->addr != ct->addr || strcmp(ot->fullname, ct->fullname) != 0)
+                return true;
+        if (same)
+                same[o->type] = t;
+        return false;
+}
+
+/* Without memory for the memo's types each name is compared: slower,
+ * the same answer. */
+static struct memo memo_new(const struct heap *cur)
+{
+        struct memo m = {.same = malloc(((size_t)cur->ntypes + 1) * sizeof(*m.same)),
+                         .next = -1};
+
+        if (m.same)
+                memset(m.same, 0xff, ((size_t)cur->ntypes + 1) * sizeof(*m.same));
+        return m;
 }
 
 static int diff_objects(const struct heap *old, const struct heap *cur, struct heap_diff *d)
 {
+        struct memo m = memo_new(cur);
         uint32_t n = 0;
 
         d->new_objs = malloc(((size_t)cur->nobjs + 1) * sizeof(*d->new_objs));
-        if (!d->new_objs)
+        if (!d->new_objs) {
+                free(m.same);
                 return -ENOMEM;
+        }
         for (uint32_t v = 0; v < cur->nobjs; v++) {
-                if (!is_new_object(old, cur, v))
+                if (!is_new_object(old, cur, v, &m))
                         continue;
                 d->new_objs[n++] = v;
                 d->new_bytes += cur->objs[v].size;
         }
         d->nnew = n;
+        free(m.same);
         return 0;
 }
 
 int heap_diff_new_flags(const struct heap *old, const struct heap *cur, uint8_t *is_new,
                         uint32_t *ret_n)
 {
+        struct memo m;
         uint32_t n = 0;
 
         if (!old || !cur || !is_new)
                 return -EINVAL;
+        m = memo_new(cur);
         for (uint32_t v = 0; v < cur->nobjs; v++) {
-                is_new[v] = is_new_object(old, cur, v);
+                is_new[v] = is_new_object(old, cur, v, &m);
                 n += is_new[v];
         }
         if (ret_n)
                 *ret_n = n;
+        free(m.same);
         return 0;
 }
 

@@ -55,9 +55,9 @@ void heap_diff_free(struct heap_diff *d);
 /* Only heap_diff's new objects, as flags: is_new[v] (cur->nobjs bytes) is
  * 1 for each object of cur that old did not have, else 0; their number
  * goes to *ret_n (may be NULL).  For callers that need neither the types
- * nor the cycle shapes (heap_growth_compute): naming every cycle of both
- * heaps costs several times the analysis.  The heaps need not be
- * analysed.  -EINVAL. */
+ * nor the cycle shapes (heap_growth_compute): grouping every cycle of
+ * both heaps by its member types costs a fifth of the analysis at 1M
+ * objects.  The heaps need not be analysed.  -EINVAL. */
 int heap_diff_new_flags(const struct heap *old, const struct heap *cur, uint8_t *is_new,
                         uint32_t *ret_n);
 

@@ -17,70 +17,6 @@
 /* distinct types named in new_types */
 #define NEW_TYPES 4
 
-/* Objects under each object in the dominator tree (itself included), and
- * of those the ones marked new: one pass, deepest first. */
-static int subtree_sums(const struct heap *h, const uint8_t *is_new, uint64_t *count,
-                        uint64_t *nnew)
-{
-        uint32_t n = h->nobjs, maxd = 0;
-        uint32_t *depth = malloc(sizeof(*depth) * ((size_t)n + 1));
-        uint32_t *stack = malloc(sizeof(*stack) * ((size_t)n + 1));
-        uint32_t *bucket = NULL, *order = NULL;
-
-        if (!depth || !stack)
-                goto nomem;
-        for (uint32_t v = 0; v < n; v++)
-                depth[v] = NONE;
-        /* depth by walking up to a known one, then back down */
-        for (uint32_t v = 0; v < n; v++) {
-                uint32_t sp = 0, u = v, d;
-
-                while (u != NONE && depth[u] == NONE && sp < n) {
-                        stack[sp++] = u;
-                        u = h->idom[u];
-                }
-                d = u == NONE ? 0 : depth[u] + 1;
-                while (sp) {
-                        depth[stack[--sp]] = d++;
-                        if (d - 1 > maxd)
-                                maxd = d - 1;
-                }
-        }
-        bucket = calloc((size_t)maxd + 2, sizeof(*bucket));
-        order = malloc(sizeof(*order) * ((size_t)n + 1));
-        if (!bucket || !order)
-                goto nomem;
-        for (uint32_t v = 0; v < n; v++)
-                bucket[depth[v] + 1]++;
-        for (uint32_t d = 1; d <= maxd + 1; d++)
-                bucket[d] += bucket[d - 1];
-        for (uint32_t v = 0; v < n; v++)
-                order[bucket[depth[v]]++] = v;
-        for (uint32_t v = 0; v < n; v++) {
-                count[v] = 1;
-                nnew[v] = is_new ? is_new[v] : 0;
-        }
-        for (uint32_t k = n; k-- > 0;) {
-                uint32_t v = order[k], p = h->idom[v];
-
-                if (p != NONE && p < n) {
-                        count[p] += count[v];
-                        nnew[p] += nnew[v];
-                }
-        }
-        free(depth);
-        free(stack);
-        free(bucket);
-        free(order);
-        return 0;
-nomem:
-        free(depth);
-        free(stack);
-        free(bucket);
-        free(order);
-        return -ENOMEM;
-}
-
 static const char *label_of(const struct heap *h, uint32_t label, char *buf, size_t len)
 {
         return heap_label_text(h, label, buf, len);
@@ -158,30 +94,6 @@ struct tcount {
         uint64_t n;
 };
 
-/* An owner's share as the suspects count it: itself and what its
- * credited items dominate, in both heaps alike (a thread that its own
- * frame holds too still counts under threading._active). */
-struct share {
-        uint64_t retained, objects, nnew;
-};
-
-/* slot[i]: 1 + the index of the share of object i, 0 for none. */
-static void credited_shares(const struct heap *h, const uint32_t *holder, const uint32_t *slot,
-                            const uint64_t *count, const uint64_t *nnew, struct share *sh)
-{
-        for (uint32_t x = 0; x < h->nobjs; x++) {
-                uint32_t o = holder[x];
-                struct share *t;
-
-                if (o >= h->nobjs || !slot[o])
-                        continue;
-                t = &sh[slot[o] - 1];
-                t->retained += h->retained[x];
-                t->objects += count[x];
-                t->nnew += nnew ? nnew[x] : 0;
-        }
-}
-
 /* "200 × dict, 120 × str": the commonest types of the new objects under
  * owner: in the dominated subtrees of the items credited to it. */
 static void describe_new(const struct heap *h, const uint8_t *is_new, const uint32_t *holder,
@@ -226,85 +138,88 @@ static void describe_new(const struct heap *h, const uint8_t *is_new, const uint
         }
 }
 
-int heap_growth_compute(const struct heap *old, const struct heap *cur, uint32_t max,
-                        struct heap_growth *ret)
+/* The matched owners' sizes: the newer heap's as its suspects counted
+ * them, the older heap's credited alike for those owners alone
+ * (heap_suspects_shares), and the new objects under each. */
+static int owner_sizes(const struct heap *old, const struct heap *cur,
+                       const struct heap_suspects *s, const uint32_t *holder,
+                       const uint8_t *is_new, struct heap_owner_growth *v)
 {
-        struct heap_suspects s = {0};
-        uint64_t *ccount = NULL, *cnew = NULL, *ocount = NULL, *onew = NULL;
-        uint8_t *is_new = NULL;
-        uint32_t *cholder = NULL, *oholder = NULL, *cslot = NULL, *oslot = NULL;
-        struct share *csh = NULL, *osh = NULL;
-        struct heap_owner_growth *v = NULL;
-        uint32_t n = 0;
+        uint32_t cown[CANDIDATES], oown[CANDIDATES], ns = s->n < CANDIDATES ? s->n : CANDIDATES;
+        struct heap_owner_share csh[CANDIDATES], osh[CANDIDATES];
         int r;
 
-        if (!old || !cur || !ret || !old->analysed || !cur->analysed || !old->idom ||
-            !cur->idom)
+        for (uint32_t k = 0; k < ns; k++) {
+                cown[k] = s->v[k].name.path[0] == '<' ? NONE : s->v[k].owner;
+                oown[k] = v[k].old_owner;
+        }
+        if ((r = heap_suspects_shares(cur, holder, cown, ns, is_new, csh)) < 0 ||
+            (r = heap_suspects_shares(old, NULL, oown, ns, NULL, osh)) < 0)
+                return r;
+        for (uint32_t k = 0; k < ns; k++) {
+                const struct heap_suspect *sp = &s->v[k];
+                uint32_t o = v[k].old_owner;
+
+                v[k].new_retained = sp->own_retained;
+                v[k].new_objects = sp->own_objects;
+                v[k].new_objs = (uint64_t)is_new[sp->owner] + csh[k].objects;
+                if (o != NONE) {
+                        v[k].old_retained = old->objs[o].size + osh[k].retained;
+                        v[k].old_objects = 1 + osh[k].objects;
+                }
+        }
+        return 0;
+}
+
+int heap_growth_compute_with(const struct heap *old, const struct heap *cur,
+                             const struct heap_suspects *given, uint32_t max,
+                             struct heap_growth *ret)
+{
+        struct heap_suspects mine = {0};
+        const struct heap_suspects *s = given;
+        uint8_t *is_new = NULL;
+        struct heap_owner_growth *v = NULL;
+        uint32_t n = 0;
+        int r = 0;
+
+        if (!old || !cur || !ret || !given || !given->holder || !old->analysed ||
+            !cur->analysed || !old->idom || !cur->idom)
                 return -EINVAL;
         *ret = (struct heap_growth){0};
-        r = heap_suspects_compute(cur, CANDIDATES, &s);
+        /* growth is ranked among more owners than a report lists */
+        if (heap_suspects_max(given) != CANDIDATES) {
+                r = heap_suspects_refold(cur, given, CANDIDATES, &mine);
+                s = &mine;
+        }
         is_new = calloc((size_t)cur->nobjs + 1, 1);
-        ccount = malloc(sizeof(*ccount) * ((size_t)cur->nobjs + 1));
-        cnew = malloc(sizeof(*cnew) * ((size_t)cur->nobjs + 1));
-        ocount = malloc(sizeof(*ocount) * ((size_t)old->nobjs + 1));
-        onew = malloc(sizeof(*onew) * ((size_t)old->nobjs + 1));
-        v = calloc(s.n ? s.n : 1, sizeof(*v));
-        cslot = calloc((size_t)cur->nobjs + 1, sizeof(*cslot));
-        oslot = calloc((size_t)old->nobjs + 1, sizeof(*oslot));
-        csh = calloc(s.n ? s.n : 1, sizeof(*csh));
-        osh = calloc(s.n ? s.n : 1, sizeof(*osh));
-        if (r >= 0 && (!is_new || !ccount || !cnew || !ocount || !onew || !v || !cslot ||
-                       !oslot || !csh || !osh))
+        v = calloc(s->n ? s->n : 1, sizeof(*v));
+        if (r >= 0 && (!is_new || !v))
                 r = -ENOMEM;
-        /* the suspects' own crediting of cur: computed once */
-        if (r >= 0)
-                cholder = s.holder;
-        if (r >= 0)
-                r = heap_suspects_holders(old, &oholder);
         if (r < 0)
                 goto out;
         /* the new objects alone: heap_diff would name every cycle too */
         if ((r = heap_diff_new_flags(old, cur, is_new, NULL)) < 0)
                 goto out;
-        if ((r = subtree_sums(cur, is_new, ccount, cnew)) < 0 ||
-            (r = subtree_sums(old, NULL, ocount, onew)) < 0)
-                goto out;
-        /* the owners, matched in the older heap by their paths */
-        for (uint32_t k = 0; k < s.n; k++) {
-                uint32_t o;
-
-                v[k].owner = s.v[k].owner;
+        /* the owners, matched in the older heap by their paths; reached
+         * only from a root with no name (C code), no path finds them again
+         * in the other snapshot */
+        for (uint32_t k = 0; k < s->n; k++) {
                 v[k].old_owner = NONE;
-                if (s.v[k].name.path[0] == '<')
-                        continue;
-                o = heap_growth_match(old, cur, s.v[k].owner);
-                v[k].old_owner = o;
-                if (!cslot[s.v[k].owner])
-                        cslot[s.v[k].owner] = k + 1;
-                if (o != NONE && !oslot[o])
-                        oslot[o] = k + 1;
+                if (s->v[k].name.path[0] != '<')
+                        v[k].old_owner = heap_growth_match(old, cur, s->v[k].owner);
         }
-        credited_shares(cur, cholder, cslot, ccount, cnew, csh);
-        credited_shares(old, oholder, oslot, ocount, NULL, osh);
-        for (uint32_t k = 0; k < s.n; k++) {
-                const struct heap_suspect *sp = &s.v[k];
+        /* a refolded list keeps no holder: the given one's is the same */
+        if ((r = owner_sizes(old, cur, s, given->holder, is_new, v)) < 0)
+                goto out;
+        for (uint32_t k = 0; k < s->n && k < CANDIDATES; k++) {
+                const struct heap_suspect *sp = &s->v[k];
                 struct heap_owner_growth *g = &v[n];
-                uint32_t o = v[k].old_owner, cs = cslot[sp->owner] - 1;
 
-                /* reached only from a root with no name (C code): no path
-                 * finds it again in the other snapshot */
                 if (sp->name.path[0] == '<')
                         continue;
-
-                *g = (struct heap_owner_growth){ .name = sp->name, .owner = sp->owner,
-                                                 .old_owner = o };
-                g->new_retained = cur->objs[sp->owner].size + csh[cs].retained;
-                g->new_objects = 1 + csh[cs].objects;
-                g->new_objs = (uint64_t)is_new[sp->owner] + csh[cs].nnew;
-                if (o != NONE) {
-                        g->old_retained = old->objs[o].size + osh[oslot[o] - 1].retained;
-                        g->old_objects = 1 + osh[oslot[o] - 1].objects;
-                }
+                *g = v[k];
+                g->name = sp->name;
+                g->owner = sp->owner;
                 g->dretained = (int64_t)g->new_retained - (int64_t)g->old_retained;
                 g->dobjects = (int64_t)g->new_objects - (int64_t)g->old_objects;
                 memcpy(g->accumulates, sp->accumulates, sizeof(g->accumulates));
@@ -317,24 +232,31 @@ int heap_growth_compute(const struct heap *old, const struct heap *cur, uint32_t
                 n = max ? max : 10;
         for (uint32_t k = 0; k < n; k++)
                 if (v[k].new_objs)
-                        describe_new(cur, is_new, cholder, v[k].owner, v[k].new_types,
+                        describe_new(cur, is_new, given->holder, v[k].owner, v[k].new_types,
                                      sizeof(v[k].new_types));
         ret->n = n;
         ret->v = v;
         v = NULL;
 out:
-        heap_suspects_release(&s);
+        heap_suspects_release(&mine);
         free(is_new);
-        free(oholder);
-        free(cslot);
-        free(oslot);
-        free(csh);
-        free(osh);
-        free(ccount);
-        free(cnew);
-        free(ocount);
-        free(onew);
         free(v);
+        return r;
+}
+
+int heap_growth_compute(const struct heap *old, const struct heap *cur, uint32_t max,
+                        struct heap_growth *ret)
+{
+        struct heap_suspects s = {0};
+        int r;
+
+        if (!old || !cur || !ret || !old->analysed || !cur->analysed || !old->idom ||
+            !cur->idom)
+                return -EINVAL;
+        r = heap_suspects_compute(cur, CANDIDATES, &s);
+        if (r >= 0)
+                r = heap_growth_compute_with(old, cur, &s, max, ret);
+        heap_suspects_release(&s);
         return r;
 }
 

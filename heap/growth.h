@@ -49,6 +49,12 @@ struct heap_growth {
 /* At most max owners (0: 10) that grew, most first. */
 int heap_growth_compute(const struct heap *old, const struct heap *cur, uint32_t max,
                         struct heap_growth *ret);
+/* The same from cur's suspects as the caller computed them (any max, the
+ * state kept): a report that lists the suspects anyway makes no second
+ * pass over the objects for them. */
+int heap_growth_compute_with(const struct heap *old, const struct heap *cur,
+                             const struct heap_suspects *s, uint32_t max,
+                             struct heap_growth *ret);
 void heap_growth_release(struct heap_growth *g);
 
 /* The object the older heap reaches by the path that names cur's obj

@@ -336,6 +336,9 @@ struct scratch {
         uint32_t *pos;       /* per object: 1 + index of its candidate */
         uint64_t *score;     /* per object: retained sizes credited to it */
         uint32_t *items;     /* per object: items credited to it */
+        uint32_t *interp;    /* without structure[]: the objects of the
+                                interpreter's roots, ascending */
+        uint32_t ninterp;
 };
 
 /* What a type's names say, looked up once per type rather than compared
@@ -398,6 +401,36 @@ static void mark_structure(const struct heap *h, struct scratch *s)
                         s->structure[h->roots[r].obj] = 1;
 }
 
+/* mark_structure()'s answer for one object, for the crediting of a few
+ * objects (heap_suspects_shares) that marks no array. */
+static bool structure_one(const struct heap *h, const struct scratch *s, uint32_t i)
+{
+        uint32_t lo = 0, hi = s->ninterp;
+
+        if ((h->objs[i].flags & HOBJ_IS_TYPE) || kind_is(h, s, i, K_STRUCTURAL))
+                return true;
+        if (kind_is(h, s, i, K_DICT))
+                for (uint64_t e = h->pred_start[i]; e < h->pred_start[i + 1]; e++)
+                        if (s_type_or_module(h, s, h->pred_src[e]))
+                                return true;
+        while (lo < hi) {
+                uint32_t mid = lo + (hi - lo) / 2;
+
+                if (s->interp[mid] == i)
+                        return true;
+                if (s->interp[mid] < i)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return false;
+}
+
+static bool is_structure(const struct heap *h, const struct scratch *s, uint32_t i)
+{
+        return s->structure ? s->structure[i] : structure_one(h, s, i);
+}
+
 /* Objects dominated, by peeling the dominator tree from its leaves: the
  * heap keeps no order of the tree. */
 static int count_dominated(const struct heap *h, struct scratch *s)
@@ -441,12 +474,28 @@ static uint32_t holder_among_referrers(const struct heap *h, const struct scratc
                         continue;
                 if (dom != NONE && h->idom[r] != dom)
                         continue;
-                if (!s->structure[r])
+                if (!is_structure(h, s, r))
                         return r;
                 if (any == NONE)
                         any = r;
         }
         return any;
+}
+
+/* The owner x is credited to, NONE for none: its dominator, or the
+ * collection among its referrers, or its dominator all the same.  So an
+ * owner's items are among its dominator-tree children and its referents
+ * (heap_suspects_shares counts on it). */
+static uint32_t credit_one(const struct heap *h, const struct scratch *s, uint32_t x)
+{
+        uint32_t p = h->idom[x], r;
+
+        if (not_an_item(h, s, x))
+                return NONE;
+        r = p < s->n && is_collection(h, s, p) ? p : holder_among_referrers(h, s, x, p);
+        if (r == NONE)
+                r = p < s->n ? p : NONE;
+        return r;
 }
 
 static void credit_holders(const struct heap *h, struct scratch *s)
@@ -456,17 +505,11 @@ static void credit_holders(const struct heap *h, struct scratch *s)
                 s->items[i] = 0;
         }
         for (uint32_t x = 0; x < s->n; x++) {
-                uint32_t p = h->idom[x], r;
+                uint32_t r = credit_one(h, s, x);
 
-                s->holder[x] = NONE;
-                if (not_an_item(h, s, x))
-                        continue;
-                r = p < s->n && is_collection(h, s, p) ? p : holder_among_referrers(h, s, x, p);
-                if (r == NONE)
-                        r = p < s->n ? p : NONE;
-                if (r == NONE)
-                        continue;
                 s->holder[x] = r;
+                if (r == NONE)
+                        continue;
                 s->items[r]++;
                 s->score[r] += h->retained[x];
         }
@@ -814,26 +857,42 @@ static bool ranks_before(const struct heap_suspect *a, const struct heap_suspect
         return a->retained > b->retained;
 }
 
+/* What the passes over the objects found, kept with the result so that
+ * another max folds again without them (heap_suspects_refold). */
+struct heap_suspects_state {
+        uint32_t nc;
+        uint32_t max;                /* the max the result was folded for */
+        struct cand c[CAND_MAX];
+        uint64_t items[CAND_MAX];    /* items credited to each candidate */
+        struct acc acc[CAND_MAX];    /* as accumulate() left them */
+};
+
 /* Names the candidates and folds those that read the same and hold the
- * same kind of item into the first of them. */
-static int fold(const struct heap *h, struct scratch *s, const struct cand *c, uint32_t nc,
-                struct acc *acc, uint32_t max, struct heap_suspects *ret)
+ * same kind of item into the first of them.  Folds a copy of st->acc:
+ * the state serves again. */
+static int fold(const struct heap *h, const struct heap_suspects_state *st, uint32_t max,
+                struct heap_suspects *ret)
 {
+        const struct cand *c = st->c;
+        uint32_t nc = st->nc;
         struct heap_suspect *v = calloc(nc ? nc : 1, sizeof(*v));
         uint32_t *first = calloc(nc ? nc : 1, sizeof(*first)), n = 0;
+        struct acc *acc = malloc(sizeof(*acc) * (nc ? nc : 1));
         int r = 0;
 
-        if (!v || !first) {
+        if (!v || !first || !acc) {
                 r = -ENOMEM;
                 goto out;
         }
+        memcpy(acc, st->acc, sizeof(*acc) * nc);
         /* naming costs a search from the roots: a few more than asked for
          * leave room for folding and for the interpreter's owners to step
          * back */
         for (uint32_t k = 0; k < nc && n < max + 4; k++) {
                 struct heap_suspect sp = {
                         .owner = c[k].obj, .nfolded = 1, .retained = c[k].score,
-                        .objects = c[k].objects, .items = s->items[c[k].obj],
+                        .objects = c[k].objects, .items = st->items[k],
+                        .own_retained = c[k].score, .own_objects = c[k].objects,
                 };
                 uint32_t j;
 
@@ -875,15 +934,14 @@ static int fold(const struct heap *h, struct scratch *s, const struct cand *c, u
 out:
         free(v);
         free(first);
+        free(acc);
         return r;
 }
 
 int heap_suspects_compute(const struct heap *h, uint32_t max, struct heap_suspects *ret)
 {
         struct scratch s = {0};
-        struct cand c[CAND_MAX];
-        struct acc *acc = NULL;
-        uint32_t nc;
+        struct heap_suspects_state *st = NULL;
         int r;
 
         if (!h || !ret || !h->analysed || !h->idom || !h->retained || !h->pred_start)
@@ -897,8 +955,9 @@ int heap_suspects_compute(const struct heap *h, uint32_t max, struct heap_suspec
         s.items = malloc(sizeof(*s.items) * ((size_t)s.n + 1));
         s.structure = malloc((size_t)s.n + 1);
         s.tkind = malloc((size_t)h->ntypes + 1);
-        acc = calloc(CAND_MAX, sizeof(*acc));
-        if (!s.tkind || !s.holder || !s.count || !s.pos || !s.score || !s.items || !s.structure || !acc) {
+        st = calloc(1, sizeof(*st));
+        if (!s.tkind || !s.holder || !s.count || !s.pos || !s.score || !s.items || !s.structure ||
+            !st) {
                 r = -ENOMEM;
                 goto out;
         }
@@ -907,15 +966,20 @@ int heap_suspects_compute(const struct heap *h, uint32_t max, struct heap_suspec
         count_dominated(h, &s);
         credit_holders(h, &s);
         memset(s.pos, 0, sizeof(*s.pos) * s.n);
-        nc = rank_candidates(h, &s, c);
-        nc = innermost(h, &s, c, nc);
-        r = accumulate(h, &s, c, nc, acc);
+        st->nc = rank_candidates(h, &s, st->c);
+        st->nc = innermost(h, &s, st->c, st->nc);
+        r = accumulate(h, &s, st->c, st->nc, st->acc);
         if (r < 0)
                 goto out;
-        r = fold(h, &s, c, nc, acc, max ? max : 10, ret);
+        for (uint32_t k = 0; k < st->nc; k++)
+                st->items[k] = s.items[st->c[k].obj];
+        st->max = max ? max : 10;
+        r = fold(h, st, st->max, ret);
         if (r >= 0) {
                 ret->holder = s.holder;
+                ret->state = st;
                 s.holder = NULL;
+                st = NULL;
         }
 out:
         free(s.holder);
@@ -925,8 +989,22 @@ out:
         free(s.items);
         free(s.structure);
         free(s.tkind);
-        free(acc);
+        free(st);
         return r;
+}
+
+int heap_suspects_refold(const struct heap *h, const struct heap_suspects *s, uint32_t max,
+                         struct heap_suspects *ret)
+{
+        if (!h || !s || !s->state || !ret)
+                return -EINVAL;
+        *ret = (struct heap_suspects){0};
+        return fold(h, s->state, max ? max : 10, ret);
+}
+
+uint32_t heap_suspects_max(const struct heap_suspects *s)
+{
+        return s && s->state ? s->state->max : 0;
 }
 
 int heap_suspects_holders(const struct heap *h, uint32_t **ret)
@@ -960,13 +1038,199 @@ out:
         return r;
 }
 
+/* ---- a few owners' shares ------------------------------------------------ */
+
+/* near[v] in heap_suspects_shares: the nearest item at or above v in the
+ * dominator tree (an object index), or one of these.  Object indices stay
+ * below NEAR_ITEM: a heap that large would not fit in memory. */
+#define NEAR_UNKNOWN UINT32_MAX
+#define NEAR_TOP (UINT32_MAX - 1)  /* no item above */
+#define NEAR_ITEM 0xffffff00u      /* | owner slot: v is an item itself */
+
+static bool near_is_item(uint32_t x)
+{
+        return x >= NEAR_ITEM && x < NEAR_TOP;
+}
+
+/* The nearest item at or above u, NONE for none; remembered on the way
+ * down, so that all objects together cost one walk of the tree.  Bounded
+ * by the object count (an idom chain that loops stops there). */
+static uint32_t nearest_item(const struct heap *h, uint32_t *near, uint32_t u)
+{
+        uint32_t t = u, val;
+
+        for (uint32_t steps = 0; near[t] == NEAR_UNKNOWN && steps < h->nobjs; steps++) {
+                if (h->idom[t] >= h->nobjs)
+                        break;
+                t = h->idom[t];
+        }
+        val = near[t] == NEAR_UNKNOWN ? NEAR_TOP : near_is_item(near[t]) ? t : near[t];
+        for (uint32_t w = u; w < h->nobjs && near[w] == NEAR_UNKNOWN; w = h->idom[w])
+                near[w] = val;
+        return near_is_item(near[u]) ? u : near[u] == NEAR_TOP ? NONE : near[u];
+}
+
+struct slot {
+        uint32_t obj, k;
+};
+
+static int cmp_slot(const void *a, const void *b)
+{
+        const struct slot *x = a, *y = b;
+
+        if (x->obj != y->obj)
+                return x->obj < y->obj ? -1 : 1;
+        return x->k < y->k ? -1 : x->k > y->k;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+        uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+        return x < y ? -1 : x > y;
+}
+
+/* The slot of owner obj (the first with that object), or NONE. */
+static uint32_t slot_of(const struct slot *sl, uint32_t n, uint32_t obj)
+{
+        uint32_t lo = 0, hi = n;
+
+        while (lo < hi) {
+                uint32_t mid = lo + (hi - lo) / 2;
+
+                if (sl[mid].obj < obj)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo < n && sl[lo].obj == obj ? sl[lo].k : NONE;
+}
+
+static void mark_item(const struct heap *h, uint32_t *near, uint32_t x, uint32_t k,
+                      struct heap_owner_share *ret)
+{
+        near[x] = NEAR_ITEM | k;
+        ret[k].retained += h->retained[x];
+}
+
+/* The items of the owners, credited one by one: their dominator-tree
+ * children and their referents (credit_one), each object once. */
+static int mark_credited(const struct heap *h, struct scratch *s, const struct slot *sl,
+                         uint32_t nsl, const uint64_t *isowner, uint32_t *near,
+                         struct heap_owner_share *ret)
+{
+        uint64_t *done = calloc(((size_t)s->n + 63) / 64 + 1, sizeof(*done));
+        int r = -ENOMEM;
+
+        s->interp = malloc(sizeof(*s->interp) * ((size_t)h->nroots + 1));
+        if (!done || !s->interp)
+                goto out;
+        for (uint32_t i = 0; i < h->nroots && !heap_root_is_computed(&h->roots[i]); i++)
+                if (h->roots[i].kind == HEAP_ROOT_INTERP && h->roots[i].obj < s->n)
+                        s->interp[s->ninterp++] = h->roots[i].obj;
+        qsort(s->interp, s->ninterp, sizeof(*s->interp), cmp_u32);
+        for (uint32_t x = 0; x < s->n; x++) {
+                uint32_t p = h->idom[x], o;
+
+                near[x] = NEAR_UNKNOWN;
+                if (p >= s->n || !(isowner[p / 64] & (1ULL << (p % 64))))
+                        continue;
+                done[x / 64] |= 1ULL << (x % 64);
+                o = credit_one(h, s, x);
+                if (o != NONE && (isowner[o / 64] & (1ULL << (o % 64))))
+                        mark_item(h, near, x, slot_of(sl, nsl, o), ret);
+        }
+        for (uint32_t k = 0; k < nsl; k++) {
+                uint32_t from = sl[k].obj;
+
+                for (uint64_t e = h->edge_start[from]; e < h->edge_start[from + 1]; e++) {
+                        uint32_t x = h->edge_dst[e], o;
+
+                        if (x >= s->n || (done[x / 64] & (1ULL << (x % 64))))
+                                continue;
+                        done[x / 64] |= 1ULL << (x % 64);
+                        o = credit_one(h, s, x);
+                        if (o != NONE && (isowner[o / 64] & (1ULL << (o % 64))))
+                                mark_item(h, near, x, slot_of(sl, nsl, o), ret);
+                }
+        }
+        r = 0;
+out:
+        free(done);
+        return r;
+}
+
+int heap_suspects_shares(const struct heap *h, const uint32_t *holder, const uint32_t *owners,
+                         uint32_t n, const uint8_t *want, struct heap_owner_share *ret)
+{
+        struct scratch s = {0};
+        struct slot *sl = NULL;
+        uint32_t *near = NULL, nsl = 0;
+        uint64_t *isowner = NULL;
+        int r = -ENOMEM;
+
+        if (!h || !ret || (n && !owners) || n > HEAP_SHARES_MAX || !h->analysed || !h->idom ||
+            !h->retained || !h->pred_start || h->nobjs >= NEAR_ITEM)
+                return -EINVAL;
+        memset(ret, 0, sizeof(*ret) * n);
+        s.n = h->nobjs;
+        sl = malloc(sizeof(*sl) * (n ? n : 1));
+        near = malloc(sizeof(*near) * ((size_t)s.n + 1));
+        s.tkind = malloc((size_t)h->ntypes + 1);
+        isowner = calloc(((size_t)s.n + 63) / 64 + 1, sizeof(*isowner));
+        if (!sl || !near || !s.tkind || !isowner)
+                goto out;
+        for (uint32_t k = 0; k < n; k++)
+                if (owners[k] < s.n) {
+                        sl[nsl++] = (struct slot){owners[k], k};
+                        isowner[owners[k] / 64] |= 1ULL << (owners[k] % 64);
+                }
+        qsort(sl, nsl, sizeof(*sl), cmp_slot);
+        mark_types(h, &s);
+        if (holder) {
+                for (uint32_t x = 0; x < s.n; x++) {
+                        uint32_t o = holder[x];
+
+                        near[x] = NEAR_UNKNOWN;
+                        if (o < s.n && (isowner[o / 64] & (1ULL << (o % 64))))
+                                mark_item(h, near, x, slot_of(sl, nsl, o), ret);
+                }
+        } else if ((r = mark_credited(h, &s, sl, nsl, isowner, near, ret)) < 0) {
+                goto out;
+        }
+        /* every object under an item counts for that item's owner, once
+         * per item above it */
+        for (uint32_t v = 0; v < s.n; v++) {
+                if (want && !want[v])
+                        continue;
+                for (uint32_t x = nearest_item(h, near, v), d = 0; x != NONE && d < s.n; d++) {
+                        ret[near[x] - NEAR_ITEM].objects++;
+                        x = h->idom[x] < s.n ? nearest_item(h, near, h->idom[x]) : NONE;
+                }
+        }
+        /* an owner listed twice: the first's share */
+        for (uint32_t k = 0; k < n; k++) {
+                uint32_t j = owners[k] < s.n ? slot_of(sl, nsl, owners[k]) : NONE;
+
+                if (j != NONE && j != k)
+                        ret[k] = ret[j];
+        }
+        r = 0;
+out:
+        free(sl);
+        free(near);
+        free(isowner);
+        free(s.tkind);
+        free(s.interp);
+        return r;
+}
+
 void heap_suspects_release(struct heap_suspects *s)
 {
         if (!s)
                 return;
         free(s->v);
         free(s->holder);
-        s->v = NULL;
-        s->holder = NULL;
-        s->n = 0;
+        free(s->state);
+        *s = (struct heap_suspects){0};
 }

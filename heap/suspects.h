@@ -56,6 +56,8 @@ struct heap_suspect {
                                   retained sizes of their items */
         uint64_t objects;      /* objects those bytes are */
         uint64_t items;        /* items credited to the owners */
+        uint64_t own_retained; /* the first owner alone, as retained and */
+        uint64_t own_objects;  /* objects count it (heap_growth_compute) */
         struct heap_owner_name name;
         bool interpreter;      /* held in the interpreter's own tables (sys,
                                   the import system, C code with no name):
@@ -70,12 +72,39 @@ struct heap_suspects {
         uint32_t *holder;         /* per object, as heap_suspects_holders()
                                      gives it: computed anyway, kept for
                                      heap_growth_compute */
+        struct heap_suspects_state *state;  /* what the passes found, for
+                                               heap_suspects_refold */
 };
 
 /* At most max suspects (0: 10), best first.  Costs a few passes over the
  * objects and the referrers, and one search from the roots per suspect. */
 int heap_suspects_compute(const struct heap *h, uint32_t max, struct heap_suspects *ret);
 void heap_suspects_release(struct heap_suspects *s);
+
+/* What heap_suspects_compute(h, max) gives, from what the passes of s
+ * (computed on the same heap) found: only the naming and the folding
+ * again, no pass over the objects.  ret->holder and ret->state are NULL
+ * (s keeps them).  0, -EINVAL (s has no state), -ENOMEM. */
+int heap_suspects_refold(const struct heap *h, const struct heap_suspects *s, uint32_t max,
+                         struct heap_suspects *ret);
+/* The max s was folded for (0: none, a refolded or empty result). */
+uint32_t heap_suspects_max(const struct heap_suspects *s);
+
+/* What heap_suspects_holders() credits to each of a few owners, without
+ * crediting every object: per owners[k] (object indices; UINT32_MAX and
+ * repeats allowed), the retained bytes of its items (ret[k].retained) and
+ * the objects under them in the dominator tree, themselves included
+ * (ret[k].objects), only those with want[v] when want is given.  holder:
+ * heap_suspects_holders()'s array if the caller has it, else NULL (only
+ * the owners' dominator-tree children and referents are credited, which
+ * is where an owner's items are).  Scratch: 4 bytes per object.  0,
+ * -EINVAL (not analysed, more than HEAP_SHARES_MAX owners), -ENOMEM. */
+#define HEAP_SHARES_MAX 128
+struct heap_owner_share {
+        uint64_t retained, objects;
+};
+int heap_suspects_shares(const struct heap *h, const uint32_t *holder, const uint32_t *owners,
+                         uint32_t n, const uint8_t *want, struct heap_owner_share *ret);
 
 /* Per object, the owner it is credited to (UINT32_MAX: none), as the
  * suspects count them; an owner's items are the objects credited to it.

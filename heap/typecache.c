@@ -470,6 +470,11 @@ int tinfo_get_slow(struct walker *w, uint64_t addr, struct tinfo **ret)
         struct tcache_ent *tc;
         int r;
 
+        /* 0 is the map's empty-slot key (u64map.h): looking it up would
+         * answer whatever type an empty slot last held, so a word of zeros
+         * read as an object header would pass for an object */
+        if (!addr || (addr & 7))
+                return -EBADMSG;
         if (u64map_get(&w->tmap, addr, &idx)) {
                 t = w->tv[idx];
                 if (!t)

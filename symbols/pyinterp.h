@@ -83,6 +83,7 @@ struct diag;
         S(BYTES_TYPE,         "PyBytes_Type") \
         S(BYTEARRAY_TYPE,     "PyByteArray_Type") \
         S(FLOAT_TYPE,         "PyFloat_Type") \
+        S(CAPSULE_TYPE,       "PyCapsule_Type") \
         S(BASEEXC_PTR,        "PyExc_BaseException") \
         /* C exception types with their own fields (pointer variables) */ \
         S(OSERR_PTR,          "PyExc_OSError") \

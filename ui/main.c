@@ -569,6 +569,7 @@ static int take_heap(struct app *a, bool quiet, struct heap **ret, struct diag *
 
         so.max_bytes = a->o->max_memory;
         so.mode = a->o->mode;
+        so.progress = progress_copy;
         for (int attempt = 0;; attempt++) {
                 test_target_exit(a->o->pid, "snapshot");
                 progress_phase(PROGRESS_COPY);

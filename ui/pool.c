@@ -1,6 +1,5 @@
 #include "pool.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -13,13 +12,13 @@
 #include "fmt.h"
 #include "growth.h"
 #include "heap.h"
+#include "proctree.h"
 #include "progress.h"
 #include "report.h"
 #include "session.h"
 #include "suspects.h"
 
 #define POOL_TOP_SUSPECTS 3
-#define PROC_SCAN_MAX 1000000       /* /proc entries read by the fallback */
 #define DEFAULT_DUMP_NAME "pyleak-attach-%p.db"
 
 enum metric { M_RSS, M_OBJECTS, M_GROWTH, M__COUNT };
@@ -137,146 +136,6 @@ const char *pool_dump_pattern(const char *opt, const char *path)
 }
 
 /* ---- finding the workers ---------------------------------------------- */
-
-static bool seen(const pid_t *v, unsigned n, pid_t p)
-{
-        for (unsigned i = 0; i < n; i++)
-                if (v[i] == p)
-                        return true;
-        return false;
-}
-
-/* Appends the children of pid (every thread's list) to v.  -ENOSYS when
- * the kernel has no children files (CONFIG_PROC_CHILDREN off). */
-static int proc_children(pid_t pid, pid_t *v, unsigned max, unsigned *n)
-{
-        char path[64];
-        struct dirent *e;
-        DIR *dir;
-        bool any_file = false;
-
-        snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-        dir = opendir(path);
-        if (!dir)
-                return errno == ENOENT ? -ESRCH : -errno;
-        while ((e = readdir(dir)) != NULL) {
-                char cpath[128];
-                FILE *f;
-                long c;
-
-                if (e->d_name[0] < '0' || e->d_name[0] > '9')
-                        continue;
-                snprintf(cpath, sizeof(cpath), "/proc/%d/task/%.20s/children", (int)pid,
-                         e->d_name);
-                f = fopen(cpath, "re");
-                if (!f)
-                        continue;
-                any_file = true;
-                /* not this tool, should a master have started it */
-                while (fscanf(f, "%ld", &c) == 1)
-                        if (c > 0 && c <= INT32_MAX && *n < max && c != getpid() &&
-                            !seen(v, *n, (pid_t)c))
-                                v[(*n)++] = (pid_t)c;
-                fclose(f);
-        }
-        closedir(dir);
-        return any_file ? 0 : -ENOSYS;
-}
-
-/* The ppid of /proc/N/stat: after the last ')' of the command, the state,
- * then the ppid. */
-static pid_t proc_ppid(const char *pid)
-{
-        char path[64], buf[1024], *rp;
-        FILE *f;
-        size_t n;
-        int ppid;
-
-        snprintf(path, sizeof(path), "/proc/%.20s/stat", pid);
-        f = fopen(path, "re");
-        if (!f)
-                return -1;
-        n = fread(buf, 1, sizeof(buf) - 1, f);
-        fclose(f);
-        buf[n] = 0;
-        rp = strrchr(buf, ')');
-        if (!rp || sscanf(rp + 1, " %*c %d", &ppid) != 1)
-                return -1;
-        return (pid_t)ppid;
-}
-
-/* The fallback: one scan of /proc, then the same breadth-first order. */
-static int scan_descendants(pid_t master, pid_t *out, unsigned max, unsigned *ret_n)
-{
-        pid_t *pid = NULL, *ppid = NULL;
-        size_t np = 0, cap = 0, scanned = 0;
-        unsigned n = 0;
-        struct dirent *e;
-        DIR *dir = opendir("/proc");
-
-        if (!dir)
-                return -errno;
-        while ((e = readdir(dir)) != NULL && scanned++ < PROC_SCAN_MAX) {
-                pid_t pp;
-
-                if (e->d_name[0] < '1' || e->d_name[0] > '9')
-                        continue;
-                pp = proc_ppid(e->d_name);
-                if (pp <= 0)
-                        continue;
-                if (np == cap) {
-                        size_t nc = cap ? cap * 2 : 1024;
-                        pid_t *a = realloc(pid, nc * sizeof(*a)), *b;
-
-                        if (!a)
-                                break;
-                        pid = a;
-                        b = realloc(ppid, nc * sizeof(*b));
-                        if (!b)
-                                break;
-                        ppid = b;
-                        cap = nc;
-                }
-                pid[np] = (pid_t)atoi(e->d_name);
-                ppid[np++] = pp;
-        }
-        closedir(dir);
-        for (unsigned q = 0; q <= n && n < max; q++) {
-                pid_t parent = q == 0 ? master : out[q - 1];
-
-                for (size_t i = 0; i < np && n < max; i++)
-                        if (ppid[i] == parent && pid[i] != master && pid[i] != getpid() &&
-                            !seen(out, n, pid[i]))
-                                out[n++] = pid[i];
-        }
-        free(pid);
-        free(ppid);
-        *ret_n = n;
-        return 0;
-}
-
-int pool_descendants(pid_t master, pid_t *out, unsigned max, unsigned *ret_n)
-{
-        unsigned n = 0;
-        char path[64];
-        struct stat st;
-        int r;
-
-        snprintf(path, sizeof(path), "/proc/%d", (int)master);
-        if (stat(path, &st) < 0)
-                return -ESRCH;
-        r = proc_children(master, out, max, &n);
-        if (r == -ENOSYS)
-                return scan_descendants(master, out, max, ret_n);
-        if (r < 0)
-                return r;
-        /* breadth first: a worker's own children (a gunicorn worker's
-         * subprocess) follow the workers */
-        for (unsigned q = 0; q < n && n < max; q++)
-                (void)proc_children(out[q], out, max, &n);
-        *ret_n = n;
-        return 0;
-}
 
 static void comm_of(pid_t pid, char *buf, size_t len)
 {
@@ -455,29 +314,29 @@ static struct heap *worker_baseline(struct pool *p, struct worker *w, bool *owne
 static void worker_facts(struct worker *w, const struct heap *h, const struct heap *base)
 {
         struct heap_suspects s = {0};
+        bool have_suspects;
 
         w->objects = h->ntracked;
         w->cycles = h->cycles.n;
         w->garbage = h->ngarbage;
         w->pause_ms = h->meta.pause_ms;
         w->inconsistencies = h->meta.inconsistencies;
-        if (heap_suspects_compute(h, POOL_TOP_SUSPECTS, &s) == 0) {
-                for (uint32_t k = 0; k < s.n && k < POOL_TOP_SUSPECTS; k++) {
-                        struct worker_suspect *t = &w->top[w->ntop++];
+        have_suspects = heap_suspects_compute(h, POOL_TOP_SUSPECTS, &s) == 0;
+        for (uint32_t k = 0; have_suspects && k < s.n && k < POOL_TOP_SUSPECTS; k++) {
+                struct worker_suspect *t = &w->top[w->ntop++];
 
-                        snprintf(t->owner, sizeof(t->owner), "%s", s.v[k].name.owner);
-                        snprintf(t->path, sizeof(t->path), "%s", s.v[k].name.path);
-                        t->retained = s.v[k].retained;
-                        t->objects = s.v[k].objects;
-                }
-                heap_suspects_release(&s);
+                snprintf(t->owner, sizeof(t->owner), "%s", s.v[k].name.owner);
+                snprintf(t->path, sizeof(t->path), "%s", s.v[k].name.path);
+                t->retained = s.v[k].retained;
+                t->objects = s.v[k].objects;
         }
         if (base) {
                 struct heap_growth g = {0};
 
                 w->have_growth = true;
                 w->growth_objects = (int64_t)h->ntracked - (int64_t)base->ntracked;
-                if (heap_growth_compute(base, h, 1, &g) == 0) {
+                /* from the suspects above: no second pass over the objects */
+                if (have_suspects && heap_growth_compute_with(base, h, &s, 1, &g) == 0) {
                         if (g.n) {
                                 snprintf(w->grown_path, sizeof(w->grown_path), "%s",
                                          g.v[0].name.path);
@@ -486,6 +345,7 @@ static void worker_facts(struct worker *w, const struct heap *h, const struct he
                         heap_growth_release(&g);
                 }
         }
+        heap_suspects_release(&s);
 }
 
 static void worker_run(struct pool *p, unsigned i)
@@ -998,7 +858,8 @@ int pool_run(const struct options *o, const struct pool_ops *ops)
         int code = EXIT_COMPLETE, r;
 
         if (o->children_of) {
-                r = pool_descendants(o->children_of, found, POOL_MAX_WORKERS, &n);
+                r = proctree_descendants(o->children_of, PROCTREE_AUTO, found, POOL_MAX_WORKERS,
+                                         &n);
                 if (r < 0) {
                         fprintf(stderr, "pyleak-attach: cannot list the children of process %d: "
                                 "%s\nhint: give the pool master's PID (pgrep -a -o gunicorn, "

@@ -59,10 +59,6 @@ const char *pool_dump_pattern(const char *opt, const char *path);
 /* %p of pattern replaced by pid ("%%" is a '%'); -ENAMETOOLONG. */
 int pool_expand(const char *pattern, pid_t pid, char *buf, size_t len);
 
-/* The CPython-or-not descendants of master, breadth first, at most max:
- * 0, or -ESRCH when master does not exist. */
-int pool_descendants(pid_t master, pid_t *out, unsigned max, unsigned *ret_n);
-
 /* The divergence rule: value exceeds the median by more than
  * POOL_DIVERGE_RATIO and by at least floor. */
 #define POOL_DIVERGE_RATIO 1.25

@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "fmt.h"
 
 #define TICK_MS 200
 #define LINE_MAX_COLS 160
@@ -30,6 +33,11 @@ static struct {
         unsigned worker, nworkers;
         pid_t pid;
         size_t drawn;              /* columns of the line on screen now */
+        /* the copy's bytes: stored by the copying threads while the
+         * target is stopped, so atomics, never the lock */
+        _Atomic uint64_t bytes_done, bytes_total;
+        _Atomic int stage;         /* enum snapshot_stage */
+        _Atomic double stage_t0;   /* 0: no bytes this phase */
 } P = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
 
 /* "1,500,000" */
@@ -68,65 +76,142 @@ static int columns(void)
         return 80;
 }
 
-/* The line for now, under the lock. */
-static void compose(char *line, size_t len, double now)
+/* Three significant digits and a suffix (k, M, G, T, P with base 1000;
+ * K, M, G, T, P with base 1024 for bytes): at most 6 columns, which is
+ * what keeps a compact line within 80 whatever the numbers. */
+static const char *si(double v, double base, char *buf, size_t len)
 {
-        char a[32], b[32], c[32];
-        size_t o;
+        static const char k1000[] = "kMGTP", k1024[] = "KMGTP";
+        const char *suf = base == 1024 ? k1024 : k1000;
+        int i = -1;
 
-        o = (size_t)snprintf(line, len, "pyleak-attach: ");
-        if (P.nworkers)
-                o += (size_t)snprintf(line + o, len - o, "worker %u/%u (pid %d): ",
-                                      P.worker + 1, P.nworkers, (int)P.pid);
-        if (o >= len)
-                return;
-        o += (size_t)snprintf(line + o, len - o, "%s: ", phase_name[P.phase]);
-        if (o >= len)
-                return;
-        size_t head = o;
+        while (v >= 999.5 && i < 4) {
+                v /= base;
+                i++;
+        }
+        if (i < 0)
+                snprintf(buf, len, "%.0f", v);
+        else
+                snprintf(buf, len, v < 9.995 ? "%.2f%c" : v < 99.95 ? "%.1f%c" : "%.0f%c", v,
+                         suf[i]);
+        return buf;
+}
 
-        if (P.phase == PROGRESS_WALK && !P.total && P.done && now > P.phase_t0) {
+/* Appends to line (capacity len, *o used so far); never past the end. */
+static void add(char *line, size_t len, size_t *o, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static void add(char *line, size_t len, size_t *o, const char *fmt, ...)
+{
+        va_list ap;
+        int n;
+
+        if (*o + 1 >= len)
+                return;
+        va_start(ap, fmt);
+        n = vsnprintf(line + *o, len - *o, fmt, ap);
+        va_end(ap);
+        if (n > 0)
+                *o = *o + (size_t)n < len ? *o + (size_t)n : len - 1;
+}
+
+/* "copying 1.2 GiB of 3.4 GiB, 2.1 GiB/s, about 1.1 s left": the copy
+ * mode's buffers being faulted in (before the stop), then the copy. */
+static void compose_bytes(char *line, size_t len, size_t *o, double now, bool compact)
+{
+        uint64_t done = atomic_load(&P.bytes_done), total = atomic_load(&P.bytes_total);
+        double t0 = atomic_load(&P.stage_t0), rate;
+        char a[32], b[32];
+
+        add(line, len, o, "%s %s%s%s",
+            atomic_load(&P.stage) == SNAPSHOT_STAGE_COPY ? "copying" : "preparing",
+            compact ? si((double)done, 1024, a, sizeof(a)) : fmt_bytes(done, a, sizeof(a)),
+            compact ? "/" : " of ",
+            compact ? si((double)total, 1024, b, sizeof(b)) : fmt_bytes(total, b, sizeof(b)));
+        rate = now > t0 ? done / ((now - t0) / 1000) : 0;
+        if (done && rate > 0)
+                add(line, len, o, ", %s/s", compact ? si(rate, 1024, a, sizeof(a))
+                                                    : fmt_bytes((uint64_t)rate, a, sizeof(a)));
+        /* the target grew since it was measured: no estimate past the end */
+        if (done && rate > 0 && done < total)
+                add(line, len, o, compact ? ", %s left" : ", about %s left",
+                    seconds((total - done) / rate * 1000, a, sizeof(a)));
+}
+
+static void compose_walk(char *line, size_t len, size_t *o, double now, bool compact)
+{
+        char a[32], b[32];
+        double rate;
+
+        if (!P.total) {
                 /* the GC lists: how many there are is known at their end */
-                o += (size_t)snprintf(line + o, len - o, "%s objects listed, %s objects/s",
-                                      grouped(P.done, a, sizeof(a)),
-                                      grouped((uint64_t)(P.done / ((now - P.phase_t0) / 1000)),
-                                              b, sizeof(b)));
-        } else if (P.phase == PROGRESS_WALK && P.total && now > P.decode_t0) {
-                double rate = P.done / ((now - P.decode_t0) / 1000);
+                rate = P.done / ((now - P.phase_t0) / 1000);
+                if (compact)
+                        add(line, len, o, "%s listed, %s/s", si(P.done, 1000, a, sizeof(a)),
+                            si(rate, 1000, b, sizeof(b)));
+                else
+                        add(line, len, o, "%s objects listed, %s objects/s",
+                            grouped(P.done, a, sizeof(a)), grouped((uint64_t)rate, b, sizeof(b)));
+                return;
+        }
+        rate = P.done / ((now - P.decode_t0) / 1000);
+        if (compact)
+                add(line, len, o, "%s/%s", si(P.done, 1000, a, sizeof(a)),
+                    si(P.total, 1000, b, sizeof(b)));
+        else
+                add(line, len, o, "%s of %s objects", grouped(P.done, a, sizeof(a)),
+                    grouped(P.total, b, sizeof(b)));
+        /* one huge container can hold the first batch for long: no rate
+         * from nothing */
+        if (P.done)
+                add(line, len, o, compact ? ", %s/s" : ", %s objects/s",
+                    compact ? si(rate, 1000, a, sizeof(a)) : grouped((uint64_t)rate, a, sizeof(a)));
+        if (P.done && rate > 0)
+                add(line, len, o, compact ? ", %s left" : ", about %s left",
+                    seconds((P.total - P.done) / rate * 1000, a, sizeof(a)));
+}
 
-                o += (size_t)snprintf(line + o, len - o, "%s of %s objects",
-                                      grouped(P.done, a, sizeof(a)),
-                                      grouped(P.total, b, sizeof(b)));
-                /* one huge container can hold the first batch for long:
-                 * no rate from nothing */
-                if (P.done && o < len)
-                        o += (size_t)snprintf(line + o, len - o, ", %s objects/s",
-                                              grouped((uint64_t)rate, c, sizeof(c)));
-                if (P.done && rate > 0 && o < len)
-                        o += (size_t)snprintf(line + o, len - o, ", about %s left",
-                                              seconds((P.total - P.done) / rate * 1000, a,
-                                                      sizeof(a)));
-        } else if (P.phase == PROGRESS_ANALYSE && P.total) {
+/* The line for now, under the lock.  compact: the same facts in fewer
+ * columns (what a narrow terminal gets): numbers with SI suffixes, no
+ * "pyleak-attach: " (the line is a status, gone when the run ends), and
+ * neither the phase's elapsed time nor the pool's estimate once there is
+ * a count to show. */
+static void compose(char *line, size_t len, double now, bool compact)
+{
+        char a[32], b[32];
+        size_t o = 0, head;
+
+        line[0] = 0;
+        if (!compact)
+                add(line, len, &o, "pyleak-attach: ");
+        if (P.nworkers)
+                add(line, len, &o, compact ? "[%u/%u pid %d] " : "worker %u/%u (pid %d): ",
+                    P.worker + 1, P.nworkers, (int)P.pid);
+        add(line, len, &o, "%s: ", phase_name[P.phase]);
+        head = o;
+        if (P.phase == PROGRESS_WALK && !P.total && P.done && now > P.phase_t0)
+                compose_walk(line, len, &o, now, compact);
+        else if (P.phase == PROGRESS_WALK && P.total && now > P.decode_t0)
+                compose_walk(line, len, &o, now, compact);
+        else if (P.phase == PROGRESS_COPY && atomic_load(&P.stage_t0) > 0)
+                compose_bytes(line, len, &o, now, compact);
+        else if (P.phase == PROGRESS_ANALYSE && P.total) {
                 double walk_s = (P.phase_t0 - P.decode_t0) / 1000;
 
-                o += (size_t)snprintf(line + o, len - o, "%s objects", grouped(P.total, a,
-                                                                                 sizeof(a)));
-                if (walk_s > 0 && o < len)
-                        o += (size_t)snprintf(line + o, len - o, " (walked at %s objects/s)",
-                                              grouped((uint64_t)(P.total / walk_s), b,
-                                                      sizeof(b)));
+                add(line, len, &o, "%s objects", grouped(P.total, a, sizeof(a)));
+                if (walk_s > 0 && !compact)
+                        add(line, len, &o, " (walked at %s objects/s)",
+                            grouped((uint64_t)(P.total / walk_s), b, sizeof(b)));
         }
-        if (o < len)
-                o += (size_t)snprintf(line + o, len - o, "%s%s", o == head ? "" : ", ",
-                                      seconds(now - P.phase_t0, a, sizeof(a)));
+        if (compact && o != head)
+                return;
+        add(line, len, &o, "%s%s", o == head ? "" : ", ", seconds(now - P.phase_t0, a, sizeof(a)));
         /* a pool: the workers done say how long the rest will take */
-        if (P.nworkers && P.worker > 0 && o < len) {
+        if (P.nworkers && P.worker > 0 && !compact) {
                 double per = (P.worker_t0 - P.pool_t0) / P.worker;
                 double left = per * (P.nworkers - P.worker) - (now - P.worker_t0);
 
                 if (left > 0)
-                        snprintf(line + o, len - o, "; pool: about %s left",
-                                 seconds(left, a, sizeof(a)));
+                        add(line, len, &o, "; pool: about %s left", seconds(left, a, sizeof(a)));
         }
 }
 
@@ -149,8 +234,12 @@ static void draw(double now)
         char line[LINE_MAX_COLS + 1], out[2 * LINE_MAX_COLS + 4];
         size_t cols = (size_t)columns() - 1, n, o = 0;
 
-        compose(line, sizeof(line), now);
+        compose(line, sizeof(line), now, false);
         n = strlen(line);
+        if (n > cols) {
+                compose(line, sizeof(line), now, true);
+                n = strlen(line);
+        }
         /* never wrap: a wrapped line cannot be redrawn in place */
         if (n > cols)
                 n = cols;
@@ -218,6 +307,7 @@ void progress_phase(enum progress_phase p)
                 P.decode_t0 = 0;
         P.phase = p;
         P.phase_t0 = now;
+        atomic_store(&P.stage_t0, 0.0);
         P.done = 0;
         P.hidden = false;
         pthread_mutex_unlock(&P.lock);
@@ -234,6 +324,17 @@ void progress_walk(void *ctx, uint32_t done, uint32_t total)
         pthread_mutex_unlock(&P.lock);
 }
 
+void progress_copy(void *ctx, enum snapshot_stage stage, uint64_t done, uint64_t total)
+{
+        (void)ctx;
+        /* a stage starts at 0 bytes: its rate is counted from here */
+        if (!done || atomic_load(&P.stage) != (int)stage)
+                atomic_store(&P.stage_t0, mono_ms());
+        atomic_store(&P.stage, (int)stage);
+        atomic_store(&P.bytes_total, total);
+        atomic_store(&P.bytes_done, done);
+}
+
 void progress_worker(unsigned i, unsigned n, pid_t pid)
 {
         pthread_mutex_lock(&P.lock);
@@ -243,6 +344,13 @@ void progress_worker(unsigned i, unsigned n, pid_t pid)
         P.worker = i;
         P.nworkers = n;
         P.pid = pid;
+        pthread_mutex_unlock(&P.lock);
+}
+
+void progress_line(char *buf, size_t len, bool compact)
+{
+        pthread_mutex_lock(&P.lock);
+        compose(buf, len, mono_ms(), compact);
         pthread_mutex_unlock(&P.lock);
 }
 

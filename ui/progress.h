@@ -22,6 +22,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "snapshot.h"
+
 #define PROGRESS_DELAY_MS 1000
 
 enum progress_phase {
@@ -43,9 +45,17 @@ void progress_phase(enum progress_phase p);
 /* heap_build_opts.progress: done of total objects decoded. */
 void progress_walk(void *ctx, uint32_t done, uint32_t total);
 
+/* snapshot_opts.progress: the copy mode's bytes, prepared then copied.
+ * Stores atomics only: it runs while the target is stopped. */
+void progress_copy(void *ctx, enum snapshot_stage stage, uint64_t done, uint64_t total);
+
 /* A pool: worker i (0-based) of n, pid; the line names it and, from the
  * second worker on, estimates what is left of the pool. */
 void progress_worker(unsigned i, unsigned n, pid_t pid);
+
+/* The line as it would be drawn now (tests); compact: the form a
+ * terminal too narrow for the full one gets. */
+void progress_line(char *buf, size_t len, bool compact);
 
 /* Erases the line now (before another message); the next phase draws it
  * again. */

@@ -367,16 +367,16 @@ static void write_owner_growth(FILE *f, const struct heap_owner_growth *g)
         fputc('}', f);
 }
 
-static void write_suspects(FILE *f, const struct heap *h, const struct heap_growth *growth)
+/* s: NULL when out of memory, an empty list then, as a heap with no
+ * owner gives. */
+static void write_suspects(FILE *f, const struct heap *h, const struct heap_suspects *s,
+                           const struct heap_growth *growth)
 {
-        struct heap_suspects s = {0};
+        uint32_t n = s ? s->n : 0;
 
         fputs("  \"suspects\": [", f);
-        /* out of memory: an empty list, as a heap with no owner gives */
-        if (heap_suspects_compute(h, 10, &s) < 0)
-                s.n = 0;
-        for (uint32_t k = 0; k < s.n; k++) {
-                const struct heap_suspect *sp = &s.v[k];
+        for (uint32_t k = 0; k < n; k++) {
+                const struct heap_suspect *sp = &s->v[k];
 
                 fprintf(f, "%s\n    {\"owner\": ", k ? "," : "");
                 json_str(f, sp->name.owner);
@@ -397,8 +397,7 @@ static void write_suspects(FILE *f, const struct heap *h, const struct heap_grow
                         fputs(growth ? "{\"retained\": 0, \"objects\": 0}" : "null", f);
                 fputc('}', f);
         }
-        fputs(s.n ? "\n  ],\n" : "],\n", f);
-        heap_suspects_release(&s);
+        fputs(n ? "\n  ],\n" : "],\n", f);
 }
 
 /* "growth": the owners that grew since the baseline (README, "Growth
@@ -468,7 +467,8 @@ int report_json(const struct heap *h, FILE *f, const struct report_opts *o)
         const struct heap_meta *m = &h->meta;
         const struct heap_gcstate *g = &h->gc;
         struct heap_growth growth = {0};
-        bool have_growth = false;
+        struct heap_suspects s = {0};
+        bool have_growth = false, have_suspects;
 
         fprintf(f, "{\n  \"tool\": {\"name\": \"pyleak-attach\", \"version\": \"%s\"},\n",
                 PYLEAK_VERSION);
@@ -513,13 +513,17 @@ int report_json(const struct heap *h, FILE *f, const struct report_opts *o)
         write_memory(f, h);
         write_types(f, h);
 
+        /* computed once: the growth starts from them */
+        have_suspects = heap_suspects_compute(h, 10, &s) == 0;
         if (o && o->baseline) {
-                if (heap_growth_compute(o->baseline, h, 10, &growth) == 0)
+                if (have_suspects &&
+                    heap_growth_compute_with(o->baseline, h, &s, 10, &growth) == 0)
                         have_growth = true;
                 write_growth(f, h, o, have_growth ? &growth : NULL);
         }
-        write_suspects(f, h, have_growth ? &growth : NULL);
+        write_suspects(f, h, have_suspects ? &s : NULL, have_growth ? &growth : NULL);
         heap_growth_release(&growth);
+        heap_suspects_release(&s);
         write_cycles(f, h, o && o->all_cycles);
         fputs("  \"garbage\": ", f);
         json_ids(f, h, h->garbage, h->ngarbage);

@@ -133,14 +133,17 @@ static void write_cycles(FILE *f, const struct heap *h, unsigned top, bool all)
                         fmt_bytes(sbytes, b, sizeof(b)), fmt_bytes(sret, rb, sizeof(rb)));
 }
 
-/* With a baseline: the owners that grew since, first of all. */
-static void write_growth(FILE *f, const struct heap *h, const struct report_opts *o)
+/* With a baseline: the owners that grew since, first of all.  s: the
+ * suspects the report lists (NULL: not computed), which growth starts
+ * from. */
+static void write_growth(FILE *f, const struct heap *h, const struct report_opts *o,
+                         const struct heap_suspects *s)
 {
         struct heap_growth g = {0};
         char b[32], b2[32], c1[1024], c2[1024];
 
         (void)b2;
-        if (heap_growth_compute(o->baseline, h, 10, &g) < 0) {
+        if (!s || heap_growth_compute_with(o->baseline, h, s, 10, &g) < 0) {
                 fputs("Growth since the baseline: not computed (out of memory)\n", f);
                 return;
         }
@@ -163,20 +166,20 @@ static void write_growth(FILE *f, const struct heap *h, const struct report_opts
         heap_growth_release(&g);
 }
 
-/* The owners that hold the memory, first: what a person came for. */
-static void write_suspects(FILE *f, const struct heap *h, unsigned top)
+/* The owners that hold the memory, first: what a person came for.  s:
+ * NULL when they could not be computed. */
+static void write_suspects(FILE *f, const struct heap_suspects *s)
 {
-        struct heap_suspects s = {0};
         char b[32], c1[1024], c2[1024];
 
-        if (heap_suspects_compute(h, top < 10 ? top : 10, &s) < 0) {
+        if (!s) {
                 fputs("Leak suspects: not computed (out of memory)\n", f);
                 return;
         }
-        fprintf(f, "Leak suspects: %" PRIu32 " owner%s by retained size%s\n", s.n,
-                s.n == 1 ? "" : "s", s.n ? "" : " (no container holds many objects)");
-        for (uint32_t k = 0; k < s.n; k++) {
-                const struct heap_suspect *sp = &s.v[k];
+        fprintf(f, "Leak suspects: %" PRIu32 " owner%s by retained size%s\n", s->n,
+                s->n == 1 ? "" : "s", s->n ? "" : " (no container holds many objects)");
+        for (uint32_t k = 0; k < s->n; k++) {
+                const struct heap_suspect *sp = &s->v[k];
                 char fold[32] = "";
 
                 if (sp->nfolded > 1)
@@ -188,7 +191,6 @@ static void write_suspects(FILE *f, const struct heap *h, unsigned top)
                 fprintf(f, "       under %s (%s)\n", CLEAN(sp->name.root, c1),
                         CLEAN(sp->name.path, c2));
         }
-        heap_suspects_release(&s);
 }
 
 static void write_types(FILE *f, const struct heap *h, unsigned top)
@@ -237,12 +239,17 @@ int report_text(const struct heap *h, FILE *f, const struct report_opts *o)
         bool all = o && o->all_cycles;
         uint64_t gbytes = 0;
         char b[32], c1[4 * sizeof(m->interp_path)], c2[256];
+        struct heap_suspects s = {0};
+        bool have_suspects;
 
         fprintf(f, "pyleak-attach %s: pid %d, CPython %s\n", PYLEAK_VERSION, m->pid,
                 CLEAN(m->python_version, c2));
+        /* computed once: the growth starts from them */
+        have_suspects = heap_suspects_compute(h, top < 10 ? top : 10, &s) == 0;
         if (o && o->baseline)
-                write_growth(f, h, o);
-        write_suspects(f, h, top);
+                write_growth(f, h, o, have_suspects ? &s : NULL);
+        write_suspects(f, have_suspects ? &s : NULL);
+        heap_suspects_release(&s);
         fputc('\n', f);
         fprintf(f, "interpreter: %s", CLEAN(m->interp_path, c1));
         fprintf(f, " (layout from %s)\n", CLEAN(m->layout_source, c2));

@@ -591,7 +591,7 @@ def compare(tap, tag, ctx, target_pid):
     required = 0
     for i in ctx.nodes:
         if i in mods:
-            req = mods[i] == 'py'
+            req = mods[i] in ('py', 'cstate')
         else:
             req = bool(must.get(ctx.otypes.get(i)))
         if req:
@@ -599,13 +599,15 @@ def compare(tap, tag, ctx, target_pid):
             if i in opaque:
                 bad.append(i)
     cmods = [i for i in mods if mods[i] == 'c' and i in ctx.nodes]
-    d = ['%d tracked objects of the listed types (%d of them Python-level modules), %d opaque; '
-         '%d C modules, %d of them opaque (allowed)' % (
-             required, sum(1 for v in mods.values() if v == 'py'), len(bad), len(cmods),
+    d = ['%d tracked objects of the listed types (%d of them Python-level modules, %d C modules '
+         'whose state is decoded), %d opaque; %d other C modules, %d of them opaque (allowed)' % (
+             required, sum(1 for v in mods.values() if v == 'py'),
+             sum(1 for v in mods.values() if v == 'cstate'), len(bad), len(cmods),
              sum(1 for i in cmods if i in opaque))]
     if bad:
         d.append('opaque by type: ' + type_summary(ctx, bad, 16))
-        d += ['  %s (%s)' % (ctx.desc(i), 'Python-level module' if i in mods else must.get(ctx.otypes.get(i)))
+        kinds = {'py': 'Python-level module', 'cstate': 'C module whose state is decoded'}
+        d += ['  %s (%s)' % (ctx.desc(i), kinds[mods[i]] if i in mods else must.get(ctx.otypes.get(i)))
               for i in sorted(bad, key=lambda i: (ctx.typ(i), i))[:MAX_DIAG]]
     # A listed type can be opaque only where the tool itself declares a
     # layout gap (snapshot.layout_gaps: no provider describes the private
@@ -614,7 +616,8 @@ def compare(tap, tag, ctx, target_pid):
     gaps = ((r.get('snapshot') or {}).get('layout_gaps') or 0)
     tap.ok_or_todo(have_objects and 'must_decode' in o and required > 0 and not bad,
                    have_objects and 'must_decode' in o and required > 0 and 0 < len(bad) <= gaps,
-                   t('never opaque: the issue\'s decoded types, Python classes, Python-level modules'),
+                   t('never opaque: the issue\'s decoded types, Python classes, Python-level modules, '
+                     'the C modules whose state is decoded'),
                    'declared layout gap: %d objects whose private struct no provider '
                    'describes on this build' % gaps, d)
 
@@ -867,6 +870,13 @@ def cmd_versions(args, tap):
         return
     want = args.python or []
     for ver in want or sorted(found, key=lambda v: tuple(map(int, v.split('.')))):
+        if os.path.isabs(ver):
+            # an interpreter by path (Debian's /usr/bin/python3.11: a
+            # stripped build read through a generated table)
+            if not os.access(ver, os.X_OK):
+                tap.skip('python %s' % ver, 'not installed')
+                continue
+            found[ver] = ver
         if ver not in found:
             tap.skip('python %s' % ver, 'not installed under %s/versions' % pyenv_root())
             continue

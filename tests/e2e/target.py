@@ -736,7 +736,99 @@ def sqlite_statement_type():
     return []
 
 
-MODULES = [m_asyncio_tasks, m_contextvars, m_thread_local, m_io, m_itertools, m_misc]
+# C modules whose state the tool decodes (modstate_rules in
+# heap/decode-functions.c), with the minor versions it does so on: every
+# kind of state it reads (types, exceptions, dicts, interned strs and ints
+# the traverse leaves out, int.__abs__ cached by _random).  m_modstate
+# imports them; classify() marks them 'cstate': never opaque, and their
+# edges equal gc.get_referents(module) like every decoded object's.
+MODSTATE_DECODED = {
+    '_csv': (8, 14), '_pickle': (8, 14), '_elementtree': (8, 14), '_struct': (9, 14),
+    'select': (9, 14), 'posix': (9, 14), '_random': (9, 14), '_signal': (10, 14),
+    'array': (10, 14), '_ssl': (10, 14), '_functools': (10, 14), '_sre': (10, 14),
+    'time': (11, 14),
+}
+
+
+def m_modstate():
+    import importlib
+    out = []
+    for name in sorted(MODSTATE_DECODED):
+        try:
+            out.append(importlib.import_module(name))
+        except ImportError:
+            pass
+    return out
+
+
+def m_thirdparty():
+    """Third-party C types the tool decodes by a candidate layout checked
+    on each instance (heap/decode-thirdparty.c), where installed (Debian's
+    python3-multidict, python3-frozenlist and python3-aiohttp for
+    /usr/bin/python3.11): headers
+    kept in (CI)MultiDicts with the embedded and the grown pair array, their
+    proxies, aiohttp's reify, frozenlist's FrozenList and a Python subclass
+    of it.  Each holds the list that holds it."""
+    x = []
+    try:
+        import multidict
+    except ImportError:
+        multidict = None
+    if multidict is not None:
+        small = multidict.CIMultiDict([('Host', x), (multidict.istr('X-A'), 'b')])
+        big = multidict.MultiDict(('k%d' % i, [i, x]) for i in range(40))
+        big.add('k0', x)
+        x += [small, big, multidict.CIMultiDictProxy(small), multidict.MultiDictProxy(big)]
+    try:
+        from aiohttp._helpers import reify
+    except ImportError:
+        reify = None
+    if reify is not None and type(reify).__name__ == 'type' and reify.__module__ == 'aiohttp._helpers':
+        class Holder:
+            @reify
+            def owner(self):
+                return x
+        x += [Holder.__dict__['owner'], Holder]
+    try:
+        from frozenlist import FrozenList
+    except ImportError:
+        FrozenList = None
+    if FrozenList is not None and FrozenList.__module__ == 'frozenlist._frozenlist':
+        class Callbacks(FrozenList):
+            __slots__ = ('owner',)
+        frozen = FrozenList([x])
+        frozen.freeze()
+        sub = Callbacks([x, 1])
+        sub.owner = x
+        x += [frozen, FrozenList(), sub]
+    return x
+
+
+def thirdparty_types():
+    out = []
+    try:
+        import multidict
+        out += [multidict.MultiDict, multidict.CIMultiDict, multidict.MultiDictProxy,
+                multidict.CIMultiDictProxy]
+    except ImportError:
+        pass
+    try:
+        from aiohttp._helpers import reify
+        if reify.__module__ == 'aiohttp._helpers':
+            out.append(reify)
+    except ImportError:
+        pass
+    try:
+        from frozenlist import FrozenList
+        out.append(FrozenList)
+    except ImportError:
+        pass
+    return [t for t in out if t.__module__ in ('multidict._multidict', 'aiohttp._helpers',
+                                               'frozenlist._frozenlist')]
+
+
+MODULES = [m_asyncio_tasks, m_contextvars, m_thread_local, m_io, m_itertools, m_misc,
+           m_modstate, m_thirdparty]
 
 
 def module_types():
@@ -764,7 +856,7 @@ def module_types():
             type(iter({})), type(iter({}.items())), type(iter(int, 1))]
     import ast
     out += [ast.Assign, ast.Name, ast.Store, ast.Load]
-    return out + sqlite_statement_type()
+    return out + sqlite_statement_type() + thirdparty_types()
 
 
 EXTRA = [
@@ -975,8 +1067,8 @@ def must_decode_types():
 
 def classify(kinds):
     """Runs after every snapshot object has been read (it imports ctypes).
-    Returns ({type name: why it must be decoded, or ''}, {module id: 'py' or
-    'c'}).  A Python class is a heap type whose tp_dealloc is
+    Returns ({type name: why it must be decoded, or ''}, {module id: 'py',
+    'c', or 'cstate' (a C module whose state the tool decodes)}).  A Python class is a heap type whose tp_dealloc is
     subtype_dealloc; it must be decoded when its nearest C base is.  A module
     is Python-level when md_def is NULL (no C state)."""
     try:
@@ -1027,8 +1119,13 @@ def classify(kinds):
         r = reason(t)
         why[n] = r if why.get(n, r) == r else ''
     mods = {}
+    minor = sys.version_info[1]
     for i, m in kinds['modules'].items():
-        mods[str(i)] = 'c' if md_def(m) else 'py'
+        kind = 'c' if md_def(m) else 'py'
+        first, last = MODSTATE_DECODED.get(m.__dict__.get('__name__'), (0, -1))
+        if kind == 'c' and first <= minor <= last:
+            kind = 'cstate'
+        mods[str(i)] = kind
     return why, mods
 
 

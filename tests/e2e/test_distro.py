@@ -90,7 +90,9 @@ def cmd_chroot(args, tap):
             if args.python and c['minor'] not in args.python:
                 continue
             tag = '%s %s' % (c['suite'], c['version'])
-            for s in args.scenario or SCENARIOS:
+            # modules: the C module states decoded on Debian's own 3.13 and
+            # 3.14 builds (doc/internals.md §Module state)
+            for s in args.scenario or SCENARIOS + ['modules']:
                 envtest.run_scenario(tap, args.tool, tag, tmp, s,
                                      dict(python=c['python'], chroot=c['root']),
                                      check=no_dwarf_check(expect_path=c['python']))

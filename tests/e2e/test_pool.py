@@ -378,8 +378,12 @@ def run_stderr_pty(tool, args):
     return rc, text
 
 
-PROGRESS_LINE = re.compile(r'pyleak-attach: (worker \d+/\d+ \(pid \d+\): )?'
+PROGRESS_LINE = re.compile(r'(pyleak-attach: (worker \d+/\d+ \(pid \d+\): )?|(\[\d+/\d+ pid \d+\] )?)'
                            r'(stop/copy|walk|analyse|write): ')
+# a walk's line, full or compact (a terminal too narrow for the full one):
+# the count of the total, the rate and the estimate
+WALK_COUNT = re.compile(r'walk: ([\d,]+ of [\d,]+ objects, [\d,]+ objects/s, about |'
+                        r'[\d.]+[kM]?/[\d.]+[kM]?, [\d.]+[kMG]?/s, )[\d.]+ (s|min) left')
 
 BIG = textwrap.dedent('''
     import sys
@@ -395,10 +399,10 @@ def cmd_progress(a, tap, py, tmp):
     try:
         tap.ok(t.stdout.readline().strip() == 'ready', 'a target with a million tracked objects')
         rc, text = run_stderr_pty(tool, [t.pid, '--text', '/dev/null'])
-        lines = [x for x in text.split('\r') if x.startswith('pyleak-attach: walk: ')]
-        tap.ok(rc == 0 and any('objects/s' in x and ' of ' in x for x in lines),
-               'stderr a terminal: the progress line is drawn in place (\\r) with the phase '
-               'and objects/s', ['exit %r; walk lines %r' % (rc, lines[-3:])] +
+        lines = [x for x in text.split('\r') if x.startswith(('pyleak-attach: walk: ', 'walk: '))]
+        tap.ok(rc == 0 and any(WALK_COUNT.search(x) for x in lines),
+               'stderr a terminal: the progress line is drawn in place (\\r) with the phase, '
+               'the count, objects/s and an estimate, within 80 columns', ['exit %r; walk lines %r' % (rc, lines[-3:])] +
                tail(text.replace('\r', '\\r\n'), 12))
         drawn = [x for x in text.split('\r') if PROGRESS_LINE.match(x)]
         tap.ok(drawn and all(len(x.rstrip()) < 80 for x in drawn),
@@ -410,6 +414,24 @@ def cmd_progress(a, tap, py, tmp):
         rc, text = run_stderr_pty(tool, [t.pid, '--text', '/dev/null', '-q'])
         tap.ok(rc == 0 and text == '', '-q on a terminal: nothing on stderr',
                ['exit %r; %r' % (rc, text[-500:])])
+        # a pool of two: by the second worker the run has lasted more than
+        # the line's delay (a whole attach of a million objects), and its
+        # walk lasts many of the line's ticks
+        t2 = subprocess.Popen([py, '-c', BIG], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+        try:
+            tap.ok(t2.stdout.readline().strip() == 'ready', 'a second such target: a pool of two')
+            rc, text = run_stderr_pty(tool, [t.pid, t2.pid, '--text', '/dev/null'])
+            heads = ('pyleak-attach: worker 2/2 (pid %d): walk: ' % t2.pid,
+                     '[2/2 pid %d] walk: ' % t2.pid)
+            lines = [x for x in text.split('\r') if x.startswith(heads)]
+            tap.ok(rc == 0 and any(WALK_COUNT.search(x) for x in lines),
+                   'a pool: the line names the worker (2/2, its pid) before its phase',
+                   ['exit %r; worker 2 lines %r' % (rc, lines[-3:])] +
+                   tail(text.replace('\r', '\\r\n'), 12))
+        finally:
+            t2.stdin.close()
+            t2.wait(timeout=60)
     finally:
         t.stdin.close()
         t.wait(timeout=60)

@@ -1276,6 +1276,21 @@ static void check(int ver)
                 ok(r == -EBADMSG && !h, "%s: looping list is -EBADMSG (%d: %s)", v, r, d.msg);
                 w64(&f, n1, save);
         }
+        /* a referent whose type word is 0 (C data that passes for an object
+         * up to its header): no type has address 0, though 0 is the type
+         * map's empty-slot key */
+        {
+                uint64_t save = r64(&f, o.key + 8);
+
+                w64(&f, o.key + 8, 0);
+                h = NULL;
+                r = heap_build(f.m, &f.pi, NULL, &h, &d);
+                ok(r == 0 && edge_pos(h, o.G, o.key, "<key>") < 0 &&
+                   (h->objs[idx_of(h, o.G)].flags & HOBJ_PARTIAL),
+                   "%s: a referent whose type word is 0 is no object", v);
+                heap_free(h);
+                w64(&f, o.key + 8, save);
+        }
         if (f.incr) {
                 check_incr_corrupt(&f, v);
                 check_incr_settings(&f, v);
