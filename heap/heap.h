@@ -100,9 +100,12 @@ struct heap_memory {
         bool rss_known;
         uint64_t rss;              /* VmRSS of the target at snapshot time */
         bool arenas_known;
-        uint64_t arenas_used;      /* pymalloc: bytes of arenas in use ... */
-        uint64_t arenas_free;      /* ... and of their free pools */
-        char arenas_why[160];      /* why the arenas are unknown ("" known) */
+        uint64_t arenas_used;      /* pymalloc: bytes of the arenas it holds
+                                      (allocated arenas x ARENA_SIZE) ... */
+        uint64_t arenas_free;      /* ... and of them, the bytes holding no
+                                      block: free pools and the free blocks
+                                      of pools in use (heap/obmalloc.h) */
+        char arenas_why[256];      /* why the arenas are unknown ("" known) */
 };
 
 struct heap_meta {

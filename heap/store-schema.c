@@ -94,8 +94,10 @@
  *   rss              (format 6+) the target's VmRSS in bytes at snapshot
  *                    time, -1 when unknown (core files)
  *   arenas_used, arenas_free
- *                    (format 6+) pymalloc's arenas in use and their free
- *                    pools, in bytes; -1 when unknown
+ *                    (format 6+) pymalloc's arenas: the bytes of the
+ *                    arenas it holds (allocated arenas x arena size) and,
+ *                    of them, the bytes holding no block (unused pools and
+ *                    the free blocks of pools in use); -1 when unknown
  *   arenas_why       (format 6+) why they are unknown ('' when known)
  *
  * gc_state(enabled, collecting, debug, threshold0, threshold1, threshold2,

@@ -25,6 +25,7 @@
 #include "diag.h"
 #include "heap-build.h"
 #include "memsrc.h"
+#include "obmalloc.h"
 #include "pyinterp.h"
 
 /* heap_build_opts.progress: a power of two (a mask tests it), ~1 ms of
@@ -1642,11 +1643,10 @@ int heap_build(struct memsrc *m, const struct pyinterp *pi,
         snprintf(h->meta.interp_path, sizeof(h->meta.interp_path), "%s",
                  pi->elf_path ? pi->elf_path : "");
         h->meta.interpreters = ninterp;
-        /* never guessed: pymalloc's arena bookkeeping (static in
-         * obmalloc.c up to 3.11, in the runtime or the interpreter from
-         * 3.12) is not read */
-        snprintf(h->meta.memory.arenas_why, sizeof(h->meta.memory.arenas_why),
-                 "pyleak-attach does not read pymalloc's arena state yet");
+        /* Never guessed: what cannot be read is unknown with its reason
+         * (arenas_why), which the accounting line shows; the graph stands
+         * without it. */
+        (void)obmalloc_read(m, pi, interps, ninterp, &h->meta.memory);
         h->meta.inconsistencies += w.inconsistencies;
         r = native_links(&w);
         if (r >= 0)

@@ -145,7 +145,13 @@
         S(CALLITER,     "calliterobject") \
         S(DICTITER,     "dictiterobject") \
         S(SETITER,      "setiterobject") \
-        S(AST,          "AST_object")
+        S(AST,          "AST_object") \
+        /* pymalloc's arena bookkeeping, for the accounting line \
+         * (heap/obmalloc.c): private to obmalloc.c up to 3.11 (DWARF \
+         * only), in pycore_obmalloc.h from 3.12 */ \
+        S(OBMALLOC,     "_obmalloc_state") \
+        S(ARENAOBJ,     "arena_object") \
+        S(POOLHDR,      "pool_header")
 
 #define LAYOUT_FIELDS(F) \
         /* runtime and interpreters */ \
@@ -587,4 +593,17 @@
         F(ARRAYOBJ_ITEM,         ARRAYOBJ, "ob_item") \
         F(ARRAYOBJ_ALLOCATED,    ARRAYOBJ, "allocated") \
         F(ARRAYOBJ_DESCR,        ARRAYOBJ, "ob_descr") \
-        F(ARRAYDESCR_ITEMSIZE,   ARRAYDESCR, "itemsize")
+        F(ARRAYDESCR_ITEMSIZE,   ARRAYDESCR, "itemsize") \
+        /* pymalloc (heap/obmalloc.c).  INTERP_OBMALLOC is the state itself \
+         * in 3.12 and a pointer to it from 3.13: its width (the struct's \
+         * size or a pointer's) tells which */ \
+        F(INTERP_OBMALLOC,       INTERP,  "obmalloc") /* 3.12+ */ \
+        F(OBM_ARENAS,            OBMALLOC, "mgmt.arenas") \
+        F(OBM_MAXARENAS,         OBMALLOC, "mgmt.maxarenas") \
+        F(OBM_NARENAS,           OBMALLOC, "mgmt.narenas_currently_allocated") \
+        F(ARENA_ADDRESS,         ARENAOBJ, "address") \
+        F(ARENA_POOL_ADDRESS,    ARENAOBJ, "pool_address") \
+        F(ARENA_NFREEPOOLS,      ARENAOBJ, "nfreepools") \
+        F(ARENA_NTOTALPOOLS,     ARENAOBJ, "ntotalpools") \
+        F(POOL_COUNT,            POOLHDR, "ref.count") \
+        F(POOL_SZIDX,            POOLHDR, "szidx")

@@ -172,6 +172,13 @@ void layout_derive_facts(struct layout *l)
          * is the cut-off used here.  Debian backported it to earlier 3.13
          * builds; a provider that knows better may override this fact. */
         f->io_visits_all = minor >= 12;
+        /* obmalloc.c's ARENA_SIZE and POOL_SIZE on 64-bit builds: 3.10
+         * (bpo-37448, the radix tree) made them USE_LARGE_ARENAS and
+         * USE_LARGE_POOLS.  _debugmallocstats prints "bytes/arena" and the
+         * pool size of 3.8-3.13; heap/obmalloc.c checks every arena's
+         * ntotalpools against them. */
+        f->pymalloc_arena_size = minor >= 10 ? 1u << 20 : minor >= 8 ? 1u << 18 : 0;
+        f->pymalloc_pool_size = minor >= 10 ? 1u << 14 : minor >= 8 ? 1u << 12 : 0;
         if (minor >= 14)
                 f->dict_visits_embedded_values = true;
         else if (minor == 13 && l->variant && !strcmp(l->variant, "debian"))

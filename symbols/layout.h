@@ -107,6 +107,10 @@ struct layout_facts {
                                           (state.ready, removed by PEP 623) */
         bool long_zero_has_digit;      /* 3.11+: int.__sizeof__ counts one
                                           digit for 0 */
+        uint32_t pymalloc_arena_size;  /* ARENA_SIZE: 256 KiB 3.8-3.9, 1 MiB
+                                          3.10+; 0 unknown */
+        uint32_t pymalloc_pool_size;   /* POOL_SIZE: 4 KiB 3.8-3.9, 16 KiB
+                                          3.10+; 0 unknown */
         bool io_visits_all;            /* 3.12+ (heap-type _io): BytesIO's
                                           buf, StringIO's decoder and
                                           BufferedRWPair's reader and writer

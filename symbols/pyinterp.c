@@ -284,6 +284,29 @@ static void os_release_id(struct memsrc *m, char *buf, size_t len)
         fclose(f);
 }
 
+/* Local symbols a stripped build lost, from the table generated for this
+ * very build (its build-id): stripping keeps the layout of the file, so
+ * the offset from _PyRuntime recorded from the unstripped binary holds. */
+static void table_symbols(struct pyinterp *pi)
+{
+        if (!pi->runtime_addr || !pi->build_id[0])
+                return;
+        for (size_t t = 0; t < layout_tables_count; t++) {
+                const struct layout_table *tb = &layout_tables[t];
+
+                if (tb->version_hex != pi->version_hex ||
+                    !layout_table_built_for(tb, pi->build_id))
+                        continue;
+                for (int i = 0; i < PYSYM__COUNT; i++) {
+                        int64_t off;
+
+                        if (!pi->sym[i] &&
+                            layout_table_runtime_rel(tb, pi->build_id, sym_names[i], &off) == 0)
+                                pi->sym[i] = pi->runtime_addr + (uint64_t)off;
+                }
+        }
+}
+
 /* The distribution build variant.  Tables are keyed by it because
  * distribution patches change layouts (Debian's 3.13 moves the GC
  * generation heads, doc/internals.md §GC lists, §Traps).  Decided, in order, by:
@@ -789,6 +812,7 @@ static int find(struct memsrc *m, bool early, const struct pyinterp_opts *o,
         if (rc < 0)
                 goto fail;
         pi->version_hex = hex;
+        table_symbols(pi);
 
         /* .gnu_debuglink targets are searched next to the file; for a live
          * target that directory is in its mount namespace. */

@@ -107,7 +107,12 @@ struct diag;
         S(LOOKDICT,           "lookdict") \
         S(LOOKDICT_UNICODE,   "lookdict_unicode") \
         S(LOOKDICT_UNICODE_NODUMMY, "lookdict_unicode_nodummy") \
-        S(LOOKDICT_SPLIT,     "lookdict_split")
+        S(LOOKDICT_SPLIT,     "lookdict_split") \
+        /* <=3.11: pymalloc's arena bookkeeping, static in obmalloc.c
+         * (heap/obmalloc.c) */ \
+        S(OBM_ARENAS,         "arenas") \
+        S(OBM_MAXARENAS,      "maxarenas") \
+        S(OBM_NARENAS,        "narenas_currently_allocated")
 
 enum pysym_id {
 #define PYSYM_ENUM(id, name) PYSYM_##id,

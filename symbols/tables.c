@@ -85,6 +85,28 @@ static int field_id(const char *name, int sid)
         return -1;
 }
 
+int layout_table_runtime_rel(const struct layout_table *t, const char *build_id,
+                             const char *name, int64_t *ret)
+{
+        const char *p;
+
+        if (!layout_table_built_for(t, build_id) || !name || !name[0])
+                return -ENOENT;
+        for (p = t->text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+                char bid[96], sym[96];
+                long long off;
+
+                if (strncmp(p, "runtime-rel ", 12) ||
+                    sscanf(p, "runtime-rel %95s %95s %lld", bid, sym, &off) != 3)
+                        continue;
+                if (!strcmp(bid, build_id) && !strcmp(sym, name)) {
+                        *ret = off;
+                        return 0;
+                }
+        }
+        return -ENOENT;
+}
+
 int layout_table_fill(const struct layout_table *t, struct layout *l, unsigned *ret_unknown)
 {
         const char *p = t->text;
@@ -114,6 +136,7 @@ int layout_table_fill(const struct layout_table *t, struct layout *l, unsigned *
                 } else if (!strncmp(line, "version ", 8) || !strncmp(line, "variant ", 8) ||
                            !strncmp(line, "build-id ", 9) || !strncmp(line, "headers ", 8) ||
                            !strncmp(line, "verified-dwarf ", 15) ||
+                           !strncmp(line, "runtime-rel ", 12) ||
                            !line[0]) {
                         continue;
                 } else if (sscanf(line, "%95s %u %u %u", name, &a, &b, &c) == 4) {

@@ -61,6 +61,14 @@ bool layout_table_built_for(const struct layout_table *t, const char *build_id);
  * build with this build-id: that DWARF would tell nothing more. */
 bool layout_table_verified_for(const struct layout_table *t, const char *build_id);
 
+/* Where a local symbol (one stripping removes: obmalloc.c's statics) sits
+ * relative to _PyRuntime in the binary with this build-id, from the
+ * table's "runtime-rel BUILD-ID NAME OFFSET" lines, which the generator
+ * writes from that very binary's .symtab: 0 and *ret, or -ENOENT (not
+ * recorded, or t was not generated for this build). */
+int layout_table_runtime_rel(const struct layout_table *t, const char *build_id,
+                             const char *name, int64_t *ret);
+
 /* Fills l from table t (every struct and field the table lists; others are
  * left as they were) and sets l->source = t->source.  Names the running
  * layout-fields.h does not know are skipped; *ret_unknown (may be NULL)

@@ -199,7 +199,7 @@ const char *fmt_memory_line(const struct heap *h, char *buf, size_t len)
 {
         const struct heap_memory *m = &h->meta.memory;
         struct heap_accounting a;
-        char b1[32], b2[32], b3[32], nm[160];
+        char b1[32], b2[32], b3[32], nm[256];
         size_t pos = 0;
         uint32_t top[3] = {UINT32_MAX, UINT32_MAX, UINT32_MAX};
 
@@ -241,7 +241,7 @@ const char *fmt_memory_line(const struct heap *h, char *buf, size_t len)
                 cat(buf, len, &pos, "; %s not explained by Python objects or their buffers",
                     fmt_bytes(a.unexplained, b1, sizeof(b1)));
         if (m->arenas_known)
-                cat(buf, len, &pos, "; pymalloc arenas %s used, %s free",
+                cat(buf, len, &pos, "; pymalloc arenas %s, %s of them free",
                     fmt_bytes(m->arenas_used, b1, sizeof(b1)),
                     fmt_bytes(m->arenas_free, b2, sizeof(b2)));
         else

@@ -125,6 +125,22 @@ static void test_tables(void)
         ok(layout_table_lookup(0x030e05f0, "", "cccda113240f3ba4c016991793a62dc0cfe01613", &t) ==
            -ENOENT, "a build-id match with another version is not used");
 
+        /* obmalloc.c's statics from _PyRuntime, for the table's own build
+         * only (readelf -s of pyenv's libpython3.8.so.1.0: arenas at
+         * 0x359960, _PyRuntime at 0x372e00) */
+        {
+                const char *bid = "ff2a4988bea9e9bbbb8004eb6e74cc0792734c3b";
+                int64_t off = 0, other = 0;
+                bool found = layout_table_lookup(0x030812f0, "", bid, &t) == 0 &&
+                             layout_table_runtime_rel(t, bid, "arenas", &off) == 0;
+
+                ok(found && off == -103584 &&
+                   layout_table_runtime_rel(t, "ff2a4988bea9e9bbbb8004eb6e74cc0792734c3c",
+                                            "arenas", &other) == -ENOENT &&
+                   layout_table_runtime_rel(t, bid, "usedpools", &other) == -ENOENT,
+                   "3.8.18: runtime-rel of arenas for its build-id only (%lld)", (long long)off);
+        }
+
         /* tables made from the same build's DWARF (python3.X-dbg) say so,
          * for that build only, and carry the private structs */
         ok(layout_table_lookup(0x030e0af0, "debian", NULL, &t) == 0 &&

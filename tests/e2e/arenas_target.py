@@ -1,0 +1,38 @@
+"""Target of test_arenas.py: pymalloc's own account of its arenas.
+
+    python arenas_target.py FD OUT
+
+Builds small objects and frees a third of them (pools with free blocks),
+writes sys._debugmallocstats() (the interpreter's own figures) to OUT,
+then writes b'R' to the pipe FD and blocks reading stdin until EOF (into
+a buffer made beforehand), so the heap the tool snapshots is the one the
+figures describe: nothing between the stats and the block allocates
+(module-level C calls returning cached small ints).
+"""
+import os
+import sys
+
+
+def build():
+    keep = []
+    for i in range(40000):
+        keep.append((i, str(i), [i], {'k': i}))
+    for i in range(0, len(keep), 3):
+        keep[i] = None
+    return keep
+
+
+data = build()
+w = int(sys.argv[1])
+fd = os.open(sys.argv[2], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+saved = os.dup(2)
+# made before the stats: os.read would allocate its result (a 48-byte
+# block) before it blocks, inside the snapshot but after the figures
+stdin = open(0, 'rb', buffering=0, closefd=False)
+buf = bytearray(1)
+os.dup2(fd, 2)
+sys._debugmallocstats()
+os.dup2(saved, 2)
+os.write(w, b'R')
+while stdin.readinto(buf):
+    pass
