@@ -178,10 +178,7 @@ const char *fmt_layout_summary(const struct heap_meta *m, char *buf, size_t len)
         return buf;
 }
 
-/* Appends to buf at *pos, never past len. */
-static void cat(char *buf, size_t len, size_t *pos, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-static void cat(char *buf, size_t len, size_t *pos, const char *fmt, ...)
+void fmt_cat(char *buf, size_t len, size_t *pos, const char *fmt, ...)
 {
         va_list ap;
         int n;
@@ -208,12 +205,12 @@ const char *fmt_memory_line(const struct heap *h, char *buf, size_t len)
         buf[0] = '\0';
         heap_accounting(h, &a);
         if (m->rss_known)
-                cat(buf, len, &pos, "RSS %s: ", fmt_bytes(m->rss, b1, sizeof(b1)));
+                fmt_cat(buf, len, &pos, "RSS %s: ", fmt_bytes(m->rss, b1, sizeof(b1)));
         else
-                cat(buf, len, &pos, "RSS unknown (%s): ",
+                fmt_cat(buf, len, &pos, "RSS unknown (%s): ",
                     !strcmp(h->meta.snapshot_mode, "core") ? "a core file does not say" :
                     "not recorded");
-        cat(buf, len, &pos, "Python objects %s, buffers %s",
+        fmt_cat(buf, len, &pos, "Python objects %s, buffers %s",
             fmt_bytes(a.python_objects, b2, sizeof(b2)), fmt_bytes(a.buffers, b3, sizeof(b3)));
         /* the three types holding most of the buffers */
         for (uint32_t t = 0; t < h->ntypes; t++) {
@@ -231,21 +228,21 @@ const char *fmt_memory_line(const struct heap *h, char *buf, size_t len)
                 }
         }
         for (int k = 0; k < 3 && top[k] != UINT32_MAX; k++)
-                cat(buf, len, &pos, "%s%s %s", k ? ", " : " (",
+                fmt_cat(buf, len, &pos, "%s%s %s", k ? ", " : " (",
                     fmt_clean(h->types[top[k]].fullname ? h->types[top[k]].fullname : "?",
                               nm, sizeof(nm)),
                     fmt_bytes(h->types[top[k]].native, b1, sizeof(b1)));
         if (top[0] != UINT32_MAX)
-                cat(buf, len, &pos, ")");
+                fmt_cat(buf, len, &pos, ")");
         if (a.unexplained_known)
-                cat(buf, len, &pos, "; %s not explained by Python objects or their buffers",
+                fmt_cat(buf, len, &pos, "; %s not explained by Python objects or their buffers",
                     fmt_bytes(a.unexplained, b1, sizeof(b1)));
         if (m->arenas_known)
-                cat(buf, len, &pos, "; pymalloc arenas %s, %s of them free",
+                fmt_cat(buf, len, &pos, "; pymalloc arenas %s, %s of them free",
                     fmt_bytes(m->arenas_used, b1, sizeof(b1)),
                     fmt_bytes(m->arenas_free, b2, sizeof(b2)));
         else
-                cat(buf, len, &pos, "; pymalloc arenas unknown%s%s%s", m->arenas_why[0] ? " (" : "",
+                fmt_cat(buf, len, &pos, "; pymalloc arenas unknown%s%s%s", m->arenas_why[0] ? " (" : "",
                     fmt_clean(m->arenas_why, nm, sizeof(nm)), m->arenas_why[0] ? ")" : "");
         return buf;
 }

@@ -16,6 +16,10 @@
 
 /* "512 B", "1.2 KiB", "3.0 GiB" into buf; returns buf. */
 const char *fmt_bytes(uint64_t b, char *buf, size_t len);
+/* Appends printf output to buf at *pos, never past len (a line built in
+ * pieces: the end is cut, never overrun). */
+void fmt_cat(char *buf, size_t len, size_t *pos, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
 /* "+12", "-3", "" for 0; returns buf. */
 const char *fmt_delta(int64_t d, char *buf, size_t len);
 /* Signed size: "+1.2 KiB", "-512 B", "" for 0. */

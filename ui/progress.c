@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
@@ -97,23 +96,6 @@ static const char *si(double v, double base, char *buf, size_t len)
         return buf;
 }
 
-/* Appends to line (capacity len, *o used so far); never past the end. */
-static void add(char *line, size_t len, size_t *o, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-static void add(char *line, size_t len, size_t *o, const char *fmt, ...)
-{
-        va_list ap;
-        int n;
-
-        if (*o + 1 >= len)
-                return;
-        va_start(ap, fmt);
-        n = vsnprintf(line + *o, len - *o, fmt, ap);
-        va_end(ap);
-        if (n > 0)
-                *o = *o + (size_t)n < len ? *o + (size_t)n : len - 1;
-}
-
 /* "copying 1.2 GiB of 3.4 GiB, 2.1 GiB/s, about 1.1 s left": the copy
  * mode's buffers being faulted in (before the stop), then the copy. */
 static void compose_bytes(char *line, size_t len, size_t *o, double now, bool compact)
@@ -122,18 +104,18 @@ static void compose_bytes(char *line, size_t len, size_t *o, double now, bool co
         double t0 = atomic_load(&P.stage_t0), rate;
         char a[32], b[32];
 
-        add(line, len, o, "%s %s%s%s",
+        fmt_cat(line, len, o, "%s %s%s%s",
             atomic_load(&P.stage) == SNAPSHOT_STAGE_COPY ? "copying" : "preparing",
             compact ? si((double)done, 1024, a, sizeof(a)) : fmt_bytes(done, a, sizeof(a)),
             compact ? "/" : " of ",
             compact ? si((double)total, 1024, b, sizeof(b)) : fmt_bytes(total, b, sizeof(b)));
         rate = now > t0 ? done / ((now - t0) / 1000) : 0;
         if (done && rate > 0)
-                add(line, len, o, ", %s/s", compact ? si(rate, 1024, a, sizeof(a))
+                fmt_cat(line, len, o, ", %s/s", compact ? si(rate, 1024, a, sizeof(a))
                                                     : fmt_bytes((uint64_t)rate, a, sizeof(a)));
         /* the target grew since it was measured: no estimate past the end */
         if (done && rate > 0 && done < total)
-                add(line, len, o, compact ? ", %s left" : ", about %s left",
+                fmt_cat(line, len, o, compact ? ", %s left" : ", about %s left",
                     seconds((total - done) / rate * 1000, a, sizeof(a)));
 }
 
@@ -146,27 +128,27 @@ static void compose_walk(char *line, size_t len, size_t *o, double now, bool com
                 /* the GC lists: how many there are is known at their end */
                 rate = P.done / ((now - P.phase_t0) / 1000);
                 if (compact)
-                        add(line, len, o, "%s listed, %s/s", si(P.done, 1000, a, sizeof(a)),
+                        fmt_cat(line, len, o, "%s listed, %s/s", si(P.done, 1000, a, sizeof(a)),
                             si(rate, 1000, b, sizeof(b)));
                 else
-                        add(line, len, o, "%s objects listed, %s objects/s",
+                        fmt_cat(line, len, o, "%s objects listed, %s objects/s",
                             grouped(P.done, a, sizeof(a)), grouped((uint64_t)rate, b, sizeof(b)));
                 return;
         }
         rate = P.done / ((now - P.decode_t0) / 1000);
         if (compact)
-                add(line, len, o, "%s/%s", si(P.done, 1000, a, sizeof(a)),
+                fmt_cat(line, len, o, "%s/%s", si(P.done, 1000, a, sizeof(a)),
                     si(P.total, 1000, b, sizeof(b)));
         else
-                add(line, len, o, "%s of %s objects", grouped(P.done, a, sizeof(a)),
+                fmt_cat(line, len, o, "%s of %s objects", grouped(P.done, a, sizeof(a)),
                     grouped(P.total, b, sizeof(b)));
         /* one huge container can hold the first batch for long: no rate
          * from nothing */
         if (P.done)
-                add(line, len, o, compact ? ", %s/s" : ", %s objects/s",
+                fmt_cat(line, len, o, compact ? ", %s/s" : ", %s objects/s",
                     compact ? si(rate, 1000, a, sizeof(a)) : grouped((uint64_t)rate, a, sizeof(a)));
         if (P.done && rate > 0)
-                add(line, len, o, compact ? ", %s left" : ", about %s left",
+                fmt_cat(line, len, o, compact ? ", %s left" : ", about %s left",
                     seconds((P.total - P.done) / rate * 1000, a, sizeof(a)));
 }
 
@@ -182,11 +164,11 @@ static void compose(char *line, size_t len, double now, bool compact)
 
         line[0] = 0;
         if (!compact)
-                add(line, len, &o, "pyleak-attach: ");
+                fmt_cat(line, len, &o, "pyleak-attach: ");
         if (P.nworkers)
-                add(line, len, &o, compact ? "[%u/%u pid %d] " : "worker %u/%u (pid %d): ",
+                fmt_cat(line, len, &o, compact ? "[%u/%u pid %d] " : "worker %u/%u (pid %d): ",
                     P.worker + 1, P.nworkers, (int)P.pid);
-        add(line, len, &o, "%s: ", phase_name[P.phase]);
+        fmt_cat(line, len, &o, "%s: ", phase_name[P.phase]);
         head = o;
         if (P.phase == PROGRESS_WALK && !P.total && P.done && now > P.phase_t0)
                 compose_walk(line, len, &o, now, compact);
@@ -197,21 +179,21 @@ static void compose(char *line, size_t len, double now, bool compact)
         else if (P.phase == PROGRESS_ANALYSE && P.total) {
                 double walk_s = (P.phase_t0 - P.decode_t0) / 1000;
 
-                add(line, len, &o, "%s objects", grouped(P.total, a, sizeof(a)));
+                fmt_cat(line, len, &o, "%s objects", grouped(P.total, a, sizeof(a)));
                 if (walk_s > 0 && !compact)
-                        add(line, len, &o, " (walked at %s objects/s)",
+                        fmt_cat(line, len, &o, " (walked at %s objects/s)",
                             grouped((uint64_t)(P.total / walk_s), b, sizeof(b)));
         }
         if (compact && o != head)
                 return;
-        add(line, len, &o, "%s%s", o == head ? "" : ", ", seconds(now - P.phase_t0, a, sizeof(a)));
+        fmt_cat(line, len, &o, "%s%s", o == head ? "" : ", ", seconds(now - P.phase_t0, a, sizeof(a)));
         /* a pool: the workers done say how long the rest will take */
         if (P.nworkers && P.worker > 0 && !compact) {
                 double per = (P.worker_t0 - P.pool_t0) / P.worker;
                 double left = per * (P.nworkers - P.worker) - (now - P.worker_t0);
 
                 if (left > 0)
-                        add(line, len, &o, "; pool: about %s left", seconds(left, a, sizeof(a)));
+                        fmt_cat(line, len, &o, "; pool: about %s left", seconds(left, a, sizeof(a)));
         }
 }
 

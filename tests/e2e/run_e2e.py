@@ -65,8 +65,10 @@ class Tap:
         return False
 
     def ok(self, cond, desc, diag=(), always=False):
-        """One result; the '#' diagnostics are printed for failures (and
-        for passes when `always`)."""
+        """One result; the '#' diagnostics (lines, or one text) are printed
+        for failures (and for passes when `always`)."""
+        if isinstance(diag, str):
+            diag = [diag]
         self.n += 1
         if not cond:
             self.failed += 1
@@ -327,6 +329,20 @@ def run_tool(tool, args, timeout=TOOL_TIMEOUT, user=None, env=None):
     err = err.decode('utf-8', 'replace')
     check_sanitizer(cmd, rc, err)
     return rc, out.decode('utf-8', 'replace'), err, secs
+
+
+def stop_target(p):
+    """Ends a target that waits on its stdin: EOF, then a kill if it does
+    not exit within 30 s."""
+    try:
+        p.stdin.close()
+    except OSError:
+        pass
+    try:
+        p.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
 
 
 def tail(text, n=15):

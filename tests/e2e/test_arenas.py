@@ -37,29 +37,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'env'))
 import targets  # noqa: E402
 
+import run_e2e  # noqa: E402
+
 TARGET = os.path.join(HERE, 'arenas_target.py')
 KNOWN = ['3.8', '3.10', '3.11', '3.12', '3.13']
 MODES = ['copy', 'fork']
 
 
-class Tap:
-    def __init__(self):
-        self.n = self.failed = 0
-
-    def ok(self, cond, desc, diag=''):
-        self.n += 1
-        print('%s %d - %s' % ('ok' if cond else 'not ok', self.n, desc.replace('#', '')))
-        if not cond:
-            self.failed += 1
-            for line in str(diag).splitlines()[:40]:
-                print('#   ' + line)
-        sys.stdout.flush()
-        return cond
-
-    def skip(self, desc, why):
-        self.n += 1
-        print('ok %d - %s # SKIP %s' % (self.n, desc, why))
-        sys.stdout.flush()
+Tap = run_e2e.Tap
 
 
 def start(python, stats, env=None):
@@ -75,16 +60,7 @@ def start(python, stats, env=None):
     return p, ready
 
 
-def stop(p):
-    try:
-        p.stdin.close()
-    except OSError:
-        pass
-    try:
-        p.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
+stop = run_e2e.stop_target
 
 
 def run_tool(tool, args):

@@ -23,6 +23,8 @@ import subprocess
 import sys
 import tempfile
 
+import run_e2e  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TARGET = os.path.join(HERE, 'native_target.py')
 # What the interpreter's own figure cannot see: objects Python code cannot
@@ -34,22 +36,7 @@ CASES = [('/usr/bin/python3.11', 'numpy'),
          (os.path.expanduser('~/.pyenv/versions/3.8.18/bin/python3.8'), 'buffers')]
 
 
-class Tap:
-    def __init__(self):
-        self.n = self.failed = 0
-
-    def ok(self, cond, desc, diag=''):
-        self.n += 1
-        print('%s %d - %s' % ('ok' if cond else 'not ok', self.n, desc.replace('#', '')))
-        if not cond:
-            self.failed += 1
-            for line in str(diag).splitlines()[:40]:
-                print('#   ' + line)
-        sys.stdout.flush()
-
-    def skip(self, desc, why):
-        self.n += 1
-        print('ok %d - %s # SKIP %s' % (self.n, desc, why))
+Tap = run_e2e.Tap
 
 
 def start(cmd):
@@ -62,16 +49,7 @@ def start(cmd):
     return p, line
 
 
-def stop(p):
-    try:
-        p.stdin.close()
-    except OSError:
-        pass
-    try:
-        p.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
+stop = run_e2e.stop_target
 
 
 def run_tool(tool, args):

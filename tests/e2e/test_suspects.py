@@ -19,6 +19,8 @@ import os
 import subprocess
 import sys
 
+import run_e2e  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 TARGET = os.path.join(HERE, 'suspects_target.py')
@@ -28,22 +30,7 @@ PYTHONS = [os.path.expanduser('~/.pyenv/versions/3.11.7/bin/python3.11'),
            '/usr/bin/python3.11']
 
 
-class Tap:
-    def __init__(self):
-        self.n = self.failed = 0
-
-    def ok(self, cond, desc, diag=''):
-        self.n += 1
-        print('%s %d - %s' % ('ok' if cond else 'not ok', self.n, desc.replace('#', '')))
-        if not cond:
-            self.failed += 1
-            for line in str(diag).splitlines()[:40]:
-                print('#   ' + line)
-        sys.stdout.flush()
-
-    def skip(self, desc, why):
-        self.n += 1
-        print('ok %d - %s # SKIP %s' % (self.n, desc, why))
+Tap = run_e2e.Tap
 
 
 def start(cmd):
@@ -58,16 +45,7 @@ def start(cmd):
     return p, line
 
 
-def stop(p):
-    try:
-        p.stdin.close()
-    except OSError:
-        pass
-    try:
-        p.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
+stop = run_e2e.stop_target
 
 
 def run_tool(tool, args):
