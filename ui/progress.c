@@ -186,14 +186,16 @@ static void compose(char *line, size_t len, double now, bool compact)
         }
         if (compact && o != head)
                 return;
-        fmt_cat(line, len, &o, "%s%s", o == head ? "" : ", ", seconds(now - P.phase_t0, a, sizeof(a)));
+        fmt_cat(line, len, &o, "%s%s", o == head ? "" : ", ",
+                seconds(now - P.phase_t0, a, sizeof(a)));
         /* a pool: the workers done say how long the rest will take */
         if (P.nworkers && P.worker > 0 && !compact) {
                 double per = (P.worker_t0 - P.pool_t0) / P.worker;
                 double left = per * (P.nworkers - P.worker) - (now - P.worker_t0);
 
                 if (left > 0)
-                        fmt_cat(line, len, &o, "; pool: about %s left", seconds(left, a, sizeof(a)));
+                        fmt_cat(line, len, &o, "; pool: about %s left",
+                                seconds(left, a, sizeof(a)));
         }
 }
 
