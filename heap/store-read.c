@@ -167,7 +167,7 @@ static int open_db(struct reader *rd)
         r = check_header(rd);
         if (r < 0)
                 return r;
-        rc = sqlite3_open_v2(rd->path, &rd->db, SQLITE_OPEN_READONLY, NULL);
+        rc = sqlite3_open_v2(rd->path, &rd->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
         if (rc != SQLITE_OK)
                 return rfail(rd, rc);
         /* The file is input: do not let its schema run functions with side

@@ -827,7 +827,8 @@ int heap_store_write(const struct heap *h, const char *path, const struct store_
         }
 
         /* NOFOLLOW: the name is in a directory others may write to. */
-        rc = sqlite3_open_v2(tmp, &w.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL);
+        rc = sqlite3_open_v2(tmp, &w.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX,
+                             NULL);
         if (rc != SQLITE_OK) {
                 r = wfail(&w, rc, "open");
                 goto fail;
