@@ -212,12 +212,13 @@ static int obj_sizeof(struct walker *w, uint64_t obj, const void *hv,
         *ret = (uint64_t)t->basicsize;
         if (t->itemsize) {
                 int64_t n = (int64_t)ld64(hv, lo(l, LF_VAROBJECT_SIZE));
+                /* a negative ob_size is a sign (int); its magnitude taken
+                 * unsigned, for garbage can hold INT64_MIN */
+                uint64_t m = n < 0 ? 0 - (uint64_t)n : (uint64_t)n;
 
-                if (n < 0)
-                        n = -n;
-                if ((uint64_t)n > MAX_ITEMS * 8)
+                if (m > MAX_ITEMS * 8)
                         return -EBADMSG;
-                *ret += (uint64_t)n * (uint64_t)t->itemsize;
+                *ret += m * (uint64_t)t->itemsize;
         }
         return 0;
 }
