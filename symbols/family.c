@@ -11,6 +11,7 @@
 
 #include "diag.h"
 #include "memsrc.h"
+#include "probe.h"
 #include "pyinterp.h"
 #include "tables.h"
 #include "verify.h"
@@ -92,6 +93,7 @@ struct trial {
         uint8_t sprov[LS__COUNT], fprov[LF__COUNT];
         char inferred[4096];
         char gapped[512];
+        char gapped_why[512];   /* why a probe left an essential struct out */
         uint32_t checks;
 };
 
@@ -236,8 +238,9 @@ static void drop_struct(struct layout *l, int s)
                         l->f[f].present = false;
 }
 
-/* Takes "NAME" out of a "; "-separated list. */
-static void ungap(char *list, const char *name)
+/* Takes one "NAME" or "NAME (why)" out of a "; "-separated list: true if
+ * there was one. */
+static bool ungap_one(char *list, const char *name)
 {
         size_t n = strlen(name);
 
@@ -245,16 +248,31 @@ static void ungap(char *list, const char *name)
                 bool start = p == list || (p >= list + 2 && !memcmp(p - 2, "; ", 2));
                 char *end = p + n;
 
-                if (!start || (*end && memcmp(end, "; ", 2)))
+                if (!start || (*end && memcmp(end, "; ", 2) && memcmp(end, " (", 2)))
                         continue;
+                if (*end && !memcmp(end, " (", 2)) {
+                        /* "NAME (why)": up to the next entry */
+                        char *next = strstr(end, "; ");
+
+                        end = next ? next : end + strlen(end);
+                }
                 if (*end)
                         memmove(p, end + 2, strlen(end + 2) + 1);
                 else if (p == list)
                         *p = '\0';
                 else
                         p[-2] = '\0';
-                return;
+                return true;
         }
+        return false;
+}
+
+/* Takes every entry of NAME out (a struct may be listed twice: left out
+ * by the neighbours, then again by a probe that dropped it). */
+static void ungap(char *list, const char *name)
+{
+        for (int i = 0; i < 8 && ungap_one(list, name); i++)
+                ;
 }
 
 /* Fields of the GC state and the runtime that the checks or inference
@@ -531,6 +549,17 @@ static int more_fields(const struct layout *a, const struct layout *b, int s)
         return na && !nb ? 1 : nb && !na ? -1 : 0;
 }
 
+/* Whether cand places every field of s that the debug offsets dbg (may
+ * be NULL) give where they do. */
+static bool agrees_with(const struct layout *cand, const struct layout *dbg, int s)
+{
+        for (int f = 0; f < LF__COUNT && dbg; f++)
+                if ((int)layout_field_struct(f) == s && dbg->f[f].present &&
+                    (!cand->f[f].present || cand->f[f].offset != dbg->f[f].offset))
+                        return false;
+        return true;
+}
+
 static bool heaptype_holds_all(struct memsrc *m, const struct pyinterp *pi,
                                const struct layout *cand, const uint64_t *types, size_t k)
 {
@@ -543,12 +572,12 @@ static bool heaptype_holds_all(struct memsrc *m, const struct pyinterp *pi,
 
 /* The heap type struct of the neighbour whose fields hold on every live
  * class found (at least three), its size as PyType_Type's tp_basicsize;
- * failing that (and only without debug offsets, shift_ok), the same fields
- * shifted by up to four words.  A heap type the neighbours' sizes alone
+ * failing that, the same fields shifted by up to four words (3.15 moved
+ * them by one), where they agree with the debug offsets dbg (or NULL).  A heap type the neighbours' sizes alone
  * settled is checked the same way first. */
 static void probe_heaptype(struct memsrc *m, const struct pyinterp *pi, struct trial *t,
                            const struct layout *nb, const struct layout_table *const *tabs,
-                           size_t n, bool shift_ok)
+                           size_t n, const struct layout *dbg)
 {
         size_t nbp, k;
         const struct basicsize_pair *p = verify_basicsize_pairs(&nbp);
@@ -575,11 +604,12 @@ static void probe_heaptype(struct memsrc *m, const struct pyinterp *pi, struct t
                 diag_list_add(t->inferred, sizeof(t->inferred), "HEAPTYPE: the fields of the "
                               "neighbour its size picked do not hold on live classes");
         }
-        for (int shift = 0; shift <= (shift_ok ? 32 : 0) && pick < 0; shift += 8)
+        for (int shift = 0; shift <= 32 && pick < 0; shift += 8)
                 for (int sign = 1; sign >= (shift ? -1 : 1); sign -= 2)
                         for (size_t c = 0; c < n; c++) {
                                 *cand = t->l;
                                 if (!shifted_heaptype(&nb[c], sign * shift, size, cand) ||
+                                    !agrees_with(cand, dbg, LS_HEAPTYPE) ||
                                     !heaptype_holds_all(m, pi, cand, types, k))
                                         continue;
                                 if (pick >= 0 && !struct_fields_equal(cand, &t->l, LS_HEAPTYPE)) {
@@ -1112,6 +1142,81 @@ gap:
                       "on, so the static types' sys.getsizeof may be off)", between);
 }
 
+static bool gapped(const struct trial *t, int s);
+
+/* Every field of s placed by a check on memory (those the debug offsets
+ * gave keep their provider). */
+static void mark_probed(struct trial *t, int s, const char *why)
+{
+        t->sprov[s] = LP_INFERRED;
+        for (int f = 0; f < LF__COUNT; f++)
+                if ((int)layout_field_struct(f) == s && t->l.f[f].present &&
+                    t->fprov[f] != LP_DEBUG_OFFSETS)
+                        t->fprov[f] = LP_INFERRED;
+        ungap(t->gapped, layout_struct_name(s));
+        diag_list_add(t->inferred, sizeof(t->inferred), "%s", why);
+}
+
+/* PyTypeObject when the neighbours' does not fit the size the debug
+ * offsets give (3.15 grew it by a word): their fields, as they are or
+ * moved past an inserted word, each checked on static types (probe.h). */
+static void probe_type_fields(struct memsrc *m, const struct pyinterp *pi, struct trial *t,
+                              const struct layout *nb, size_t n, const struct layout *dbg)
+{
+        char why[512];
+        int fits = 0, pick = -1;
+        struct layout *out = malloc(sizeof(*out));
+
+        if (!out)
+                return;
+        if (!dbg || !dbg->s[LS_TYPE].present || !gapped(t, LS_TYPE))
+                goto done;
+        if (!t->census.taken)
+                infer_census(m, pi, &t->l, &t->census);
+        for (size_t c = 0; c < n; c++) {
+                *out = t->l;
+                if (probe_type(m, pi, &t->l, &nb[c], lsz(dbg, LS_TYPE), t->census.heap,
+                               t->census.nheap, out, why, sizeof(why)) == 0) {
+                        pick = (int)c;
+                        fits++;
+                } else {
+                        diag_list_add(t->gapped_why, sizeof(t->gapped_why), "%s", why);
+                }
+        }
+        if (fits != 1)
+                goto done;
+        *out = t->l;
+        (void)probe_type(m, pi, &t->l, &nb[pick], lsz(dbg, LS_TYPE), t->census.heap,
+                         t->census.nheap, out, why, sizeof(why));
+        take_struct(&t->l, out, LS_TYPE);
+        mark_probed(t, LS_TYPE, why);
+done:
+        free(out);
+}
+
+/* PyModuleObject when no neighbour's fits (3.15 dropped md_def and copies
+ * the def's state size and traverse into the module): each field found on
+ * the live modules (probe.h), the size the module type's tp_basicsize. */
+static void probe_module_fields(struct memsrc *m, const struct pyinterp *pi, struct trial *t)
+{
+        static const struct basicsize_pair module_type = { LS_MODULE, PYSYM_MODULE_TYPE, false };
+        char why[768] = "";
+        uint64_t size;
+
+        if (t->l.s[LS_MODULE].present && !gapped(t, LS_MODULE))
+                return;
+        if (verify_type_basicsize(m, pi, &t->l, &module_type, &size) < 0 || size > 4096)
+                return;
+        if (!t->census.taken)
+                infer_census(m, pi, &t->l, &t->census);
+        if (probe_module(m, pi, &t->l, t->census.mod, t->census.nmod, (uint32_t)size, &t->l,
+                         why, sizeof(why)) == 0)
+                mark_probed(t, LS_MODULE, why);
+        else
+                diag_list_add(t->gapped_why, sizeof(t->gapped_why), "MODULE: %s", why[0] ? why :
+                              "no one word of the live modules fits each field");
+}
+
 /* Structs every object's walk reads: one the neighbours leave unsettled
  * (left out, or only the debug offsets' fields of it) would turn the whole
  * walk into garbage rather than leave some objects opaque, so the layout
@@ -1121,20 +1226,29 @@ static const enum layout_struct_id essential[] = {
         LS_TUPLE, LS_DICT, LS_DICTKEYS, LS_ASCII, LS_MODULE, LS_FUNC, LS_CODE,
 };
 
+/* Whether struct s is listed as left out (alone or "S (why)"). */
+static bool gapped(const struct trial *t, int s)
+{
+        const char *name = layout_struct_name(s);
+        const char *p = strstr(t->gapped, name);
+        size_t n = strlen(name);
+
+        while (p && ((p > t->gapped && p[-1] != ' ') || (p[n] && p[n] != ';' && p[n] != ' ')))
+                p = strstr(p + 1, name);
+        return p != NULL;
+}
+
 static int essential_settled(const struct trial *t, struct diag *d)
 {
         for (size_t i = 0; i < sizeof(essential) / sizeof(essential[0]); i++) {
                 const char *name = layout_struct_name(essential[i]);
-                const char *p = strstr(t->gapped, name);
-                size_t n = strlen(name);
 
-                while (p && ((p > t->gapped && p[-1] != ' ') || (p[n] && p[n] != ';' && p[n] != ' ')))
-                        p = strstr(p + 1, name);
-                if (p)
+                if (gapped(t, essential[i]))
                         return diag_set(d, -EBADMSG, "the neighbours do not settle struct %s, "
                                         "which every walk reads (its size and fields differ "
                                         "between them and the target's own sizes do not pick "
-                                        "one)", name);
+                                        "one%s%s)", name, t->gapped_why[0] ? "; " : "",
+                                        t->gapped_why);
         }
         return 0;
 }
@@ -1233,8 +1347,10 @@ static int try_neighbours(struct memsrc *m, struct pyinterp *pi, const char *var
                 if (layout_field_struct(f) == LS_GCSTATE && t->l.f[f].present &&
                     t->fprov[f] != LP_DEBUG_OFFSETS)
                         t->fprov[f] = LP_INFERRED;
-        if (!t->l.s[LS_HEAPTYPE].present || inf)
-                probe_heaptype(m, pi, t, nb, tabs, n, inf != NULL);
+        probe_type_fields(m, pi, t, nb, n, inf ? NULL : dbg);
+        if (!t->l.s[LS_HEAPTYPE].present || inf || gapped(t, LS_HEAPTYPE))
+                probe_heaptype(m, pi, t, nb, tabs, n, inf ? NULL : dbg);
+        probe_module_fields(m, pi, t);
         if (inf) {
                 if (!t->census.taken)
                         infer_census(m, pi, &t->l, &t->census);

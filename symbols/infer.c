@@ -122,6 +122,22 @@ static void place_enabled(struct layout *l, const uint8_t *block, uint32_t heads
                          "before the heads, the one another version uses)", pick, pick + 4);
                 return;
         }
+        if (heads == 8) {
+                /* one place only: the GC state opens with the two ints
+                 * (3.15), which a disabled collector leaves at 0 */
+                int32_t en, dbg;
+
+                memcpy(&en, block, 4);
+                memcpy(&dbg, block + 4, 4);
+                if ((en == 0 || en == 1) && dbg >= 0 && dbg <= 0x3f) {
+                        set_field(l, LF_GC_ENABLED, 0, 4, 4);
+                        set_field(l, LF_GC_DEBUG, 4, 4, 4);
+                        diag_list_add(note, len, "GC_ENABLED gc+0, GC_DEBUG gc+4 (the only place "
+                                 "for the two ints before the heads at gc+8; they read a flag "
+                                 "and a debug mask)");
+                }
+                return;
+        }
         found = 0;
         for (uint32_t gap = 0; gap <= 4; gap += 4) {
                 uint32_t c = heads - 8 - gap;

@@ -1,0 +1,48 @@
+/* probe: the fields of PyTypeObject and PyModuleObject settled on the
+ * target's own objects when no table of the build describes them and the
+ * neighbouring versions' tables do not agree with its sizes (3.15 grew
+ * PyTypeObject by a word and rebuilt the module object).  Private to
+ * symbols/ (family.c is the caller).
+ *
+ * Every field placed here was read at its candidate offset on live or
+ * static objects whose value the interpreter fixes (bool's tp_base is int,
+ * a module's md_dict is a dict that holds its md_name, ...) and held; a
+ * field no check can read is not placed.  Reads are bounded: a fixed number
+ * of objects, of candidate offsets and of dict entries.  Nothing is
+ * allocated; the caller owns every buffer.  Errors: -ENOENT when no
+ * candidate holds, -EBADMSG when more than one does (no telling). */
+#ifndef PYLEAK_PROBE_H
+#define PYLEAK_PROBE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pyinterp.h"
+
+struct memsrc;
+
+/* PyTypeObject's fields from the neighbour's (nb) as they are, or with
+ * size - nb's size bytes (a word or a few) inserted before one of them,
+ * the candidate whose every field holds on the static types (and heap
+ * types heap[0..nheap), on which tp_dict is a dict).  l supplies the
+ * object, tuple and other structs the checks read through, and the TYPE
+ * fields already known (from _Py_DebugOffsets): a candidate must place
+ * those where l does.  On success the TYPE fields of out are set (size
+ * size) and why names the checks. */
+int probe_type(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
+               const struct layout *nb, uint32_t size, const uint64_t *heap, size_t nheap,
+               struct layout *out, char *why, size_t len);
+
+/* PyModuleObject's fields, each the one word offset below size (the
+ * module type's tp_basicsize) where every live module mods[0..nmod) (at
+ * least three) holds it: md_dict a dict; md_name a str its md_dict holds;
+ * the module's PyModuleDef (md_def through 3.14, md_token 3.15+) NULL or a
+ * def named like the module; then, for modules with a def, either (3.15)
+ * md_state_size and md_state_traverse copied from it, or (3.14 and
+ * before) md_def itself; md_state non-NULL exactly when the def asks for a
+ * state.  On success the MODULE fields of out are set (size size). */
+int probe_module(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
+                 const uint64_t *mods, size_t nmod, uint32_t size, struct layout *out,
+                 char *why, size_t len);
+
+#endif
