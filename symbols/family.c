@@ -573,8 +573,9 @@ static bool heaptype_holds_all(struct memsrc *m, const struct pyinterp *pi,
 /* The heap type struct of the neighbour whose fields hold on every live
  * class found (at least three), its size as PyType_Type's tp_basicsize;
  * failing that, the same fields shifted by up to four words (3.15 moved
- * them by one), where they agree with the debug offsets dbg (or NULL).  A heap type the neighbours' sizes alone
- * settled is checked the same way first. */
+ * them by one), where they agree with the debug offsets dbg (or NULL).
+ * A heap type the neighbours' sizes alone settled is checked the same way
+ * first. */
 static void probe_heaptype(struct memsrc *m, const struct pyinterp *pi, struct trial *t,
                            const struct layout *nb, const struct layout_table *const *tabs,
                            size_t n, const struct layout *dbg)

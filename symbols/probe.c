@@ -577,11 +577,12 @@ static int mod_settle(struct mod_probe *mp, uint32_t size, struct layout *out, c
         }
         out->s[LS_MODULE] = (struct layout_struct_info){ .size = size, .present = true };
         snprintf(why, len, "MODULE %u bytes: md_dict +%d (a dict on all %zu live modules), "
-                 "md_name +%d (a str its md_dict holds), %s +%d (NULL or a PyModuleDef named "
-                 "like the module), %s, md_state +%d (non-NULL exactly where the def asks for "
-                 "a state)", size, dict * 8, mp->n, name * 8, msize >= 0 ? "md_token" : "md_def",
-                 def * 8, msize >= 0 ? "md_state_size and md_state_traverse the def's m_size "
-                 "and m_traverse" : "no copy of the def's m_size and m_traverse", state * 8);
+                 "md_name +%d (a str, the __name__ of its md_dict on most), %s +%d (NULL or a "
+                 "PyModuleDef named like the module), %s, md_state +%d (writable data where "
+                 "the def asks for a state, NULL on Python modules)", size, dict * 8, mp->n,
+                 name * 8, msize >= 0 ? "md_token" : "md_def", def * 8,
+                 msize >= 0 ? "md_state_size and md_state_traverse the def's m_size and "
+                 "m_traverse" : "no copy of the def's m_size and m_traverse", state * 8);
         if (msize >= 0) {
                 size_t at = strlen(why);
 
