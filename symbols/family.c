@@ -1218,6 +1218,87 @@ static void probe_module_fields(struct memsrc *m, const struct pyinterp *pi, str
                               "no one word of the live modules fits each field");
 }
 
+/* PyDictKeysObject when the neighbours differ on it (3.10 keeps 3.9's,
+ * 3.11 rebuilt it) and nothing sizes it: the neighbour's with which the
+ * live modules' dicts read (probe.h). */
+static void probe_dictkeys_struct(struct memsrc *m, const struct pyinterp *pi, struct trial *t,
+                                  const struct layout *nb, const struct layout_table *const *tabs,
+                                  size_t n)
+{
+        char why[256];
+        int pick;
+
+        if (!gapped(t, LS_DICTKEYS))
+                return;
+        if (probe_dictkeys(m, pi, &t->l, nb, n, t->census.mod, t->census.nmod, &pick, why,
+                           sizeof(why)) < 0) {
+                diag_list_add(t->gapped_why, sizeof(t->gapped_why), "%s", why);
+                return;
+        }
+        take_checked(t, &nb[pick], LS_DICTKEYS, "%s (%s)", tabs[pick]->source, why);
+}
+
+/* A function read with l: its code a code object, its globals a dict, its
+ * name and qualname str. */
+static bool func_holds(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
+                       uint64_t fn)
+{
+        static const struct {
+                enum layout_field_id f;
+                enum pysym_id type;
+        } want[] = {
+                { LF_FUNC_CODE, PYSYM_CODE_TYPE }, { LF_FUNC_GLOBALS, PYSYM_DICT_TYPE },
+                { LF_FUNC_NAME, PYSYM_UNICODE_TYPE }, { LF_FUNC_QUALNAME, PYSYM_UNICODE_TYPE },
+        };
+
+        for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+                uint64_t v;
+
+                if (!lhas(l, want[i].f) || memsrc_read_u64(m, fn + lo(l, want[i].f), &v) < 0 ||
+                    !is_a(m, l, v, pi->sym[want[i].type]))
+                        return false;
+        }
+        return true;
+}
+
+/* The function struct when no neighbour's has the target's size (3.11
+ * appended func_version to 3.10's fields, 3.9's differ): the one
+ * neighbour's whose fields all lie within PyFunction_Type's tp_basicsize
+ * and hold on every live function sampled, with that size. */
+static void probe_func(struct memsrc *m, const struct pyinterp *pi, struct trial *t,
+                       const struct layout *nb, const struct layout_table *const *tabs, size_t n)
+{
+        static const struct basicsize_pair func_type = { LS_FUNC, PYSYM_FUNCTION_TYPE, false };
+        int pick = -1, fits = 0;
+        uint64_t bs;
+
+        if (!gapped(t, LS_FUNC) || t->census.nfunc < 2 ||
+            verify_type_basicsize(m, pi, &t->l, &func_type, &bs) < 0 || bs > 4096)
+                return;
+        for (size_t c = 0; c < n; c++) {
+                struct layout l = t->l;
+                bool all = nb[c].s[LS_FUNC].present;
+
+                take_struct(&l, &nb[c], LS_FUNC);
+                for (int f = 0; f < LF__COUNT && all; f++)
+                        all = layout_field_struct(f) != LS_FUNC || !l.f[f].present ||
+                              l.f[f].offset + l.f[f].size <= bs;
+                for (size_t i = 0; i < t->census.nfunc && all; i++)
+                        all = func_holds(m, pi, &l, t->census.func[i]);
+                if (all) {
+                        pick = (int)c;
+                        fits++;
+                }
+        }
+        if (fits != 1)
+                return;
+        take_checked(t, &nb[pick], LS_FUNC, "%s's fields, %llu bytes (PyFunction_Type's "
+                     "tp_basicsize; on %zu live functions the code is a code object, the globals "
+                     "a dict, the name and qualname str; not with the other neighbour's)",
+                     tabs[pick]->source, (unsigned long long)bs, t->census.nfunc);
+        t->l.s[LS_FUNC].size = (uint32_t)bs;
+}
+
 /* Structs every object's walk reads: one the neighbours leave unsettled
  * (left out, or only the debug offsets' fields of it) would turn the whole
  * walk into garbage rather than leave some objects opaque, so the layout
@@ -1359,6 +1440,8 @@ static int try_neighbours(struct memsrc *m, struct pyinterp *pi, const char *var
                 probe_prefixes(t, nb, tabs, n);
                 probe_long(m, pi, t, nb, tabs, n);
                 probe_interp_dicts(m, pi, t);
+                probe_dictkeys_struct(m, pi, t, nb, tabs, n);
+                probe_func(m, pi, t, nb, tabs, n);      /* before the code, read through it */
                 probe_framed(m, pi, t, nb, tabs, n);
                 probe_iframe(m, pi, t, nb, tabs, n);
                 probe_code(m, pi, t, nb, tabs, n);

@@ -621,3 +621,62 @@ int probe_module(struct memsrc *m, const struct pyinterp *pi, const struct layou
         free(mp);
         return rc;
 }
+
+/* --- PyDictKeysObject ----------------------------------------------------- */
+
+int probe_dictkeys(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
+                   const struct layout *nb, size_t n, const uint64_t *mods, size_t nmod,
+                   int *ret_pick, char *why, size_t len)
+{
+        struct layout *cand = malloc(sizeof(*cand));
+        size_t score[4] = { 0, 0, 0, 0 }, tried = 0;
+        int pick = -1;
+
+        if (!cand)
+                return -ENOMEM;
+        if (n > 4 || !lhas(l, LF_MODULE_DICT)) {
+                free(cand);
+                return -ENOENT;
+        }
+        for (size_t c = 0; c < n; c++) {
+                const struct pr p = { m, pi, cand };
+
+                *cand = *l;
+                cand->s[LS_DICTKEYS] = nb[c].s[LS_DICTKEYS];
+                for (int f = 0; f < LF__COUNT; f++)
+                        if (layout_field_struct(f) == LS_DICTKEYS)
+                                cand->f[f] = nb[c].f[f];
+                tried = 0;
+                for (size_t i = 0; i < nmod && tried < MAX_PROBE_MODS; i++) {
+                        uint64_t dict, name;
+                        char text[MAX_NAME];
+
+                        if (!is_a(&p, mods[i], PYSYM_MODULE_TYPE) ||
+                            !rd(&p, mods[i] + lo(l, LF_MODULE_DICT), &dict))
+                                continue;
+                        tried++;
+                        score[c] += dict_get(&p, dict, "__name__", &name) &&
+                                    str_text(&p, name, text);
+                }
+        }
+        free(cand);
+        /* nine in ten with one, under one in ten with every other (a
+         * wrong layout may hit a str by chance) */
+        for (size_t c = 0; c < n; c++) {
+                bool others = false;
+
+                for (size_t d = 0; d < n; d++)
+                        others |= d != c && 10 * score[d] >= tried;
+                if (score[c] >= 3 && 10 * score[c] >= 9 * tried && !others)
+                        pick = (int)c;
+        }
+        if (pick < 0) {
+                snprintf(why, len, "DICTKEYS: no one neighbour's reads the live modules' "
+                         "__name__ (%zu and %zu of %zu)", score[0], score[1], tried);
+                return -ENOENT;
+        }
+        *ret_pick = pick;
+        snprintf(why, len, "the \"__name__\" of %zu of %zu live modules' md_dict is a str "
+                 "read with it, of under a tenth with the other neighbour's", score[pick], tried);
+        return 0;
+}

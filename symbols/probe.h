@@ -45,4 +45,13 @@ int probe_module(struct memsrc *m, const struct pyinterp *pi, const struct layou
                  const uint64_t *mods, size_t nmod, uint32_t size, struct layout *out,
                  char *why, size_t len);
 
+/* Which of the neighbours' PyDictKeysObject (nb[0..n), at most four)
+ * reads the dicts of the live modules mods[0..nmod): the one with which
+ * nine in ten md_dicts map "__name__" to a str, when every other's reads
+ * under a tenth.
+ * *ret_pick is its index. */
+int probe_dictkeys(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
+                   const struct layout *nb, size_t n, const uint64_t *mods, size_t nmod,
+                   int *ret_pick, char *why, size_t len);
+
 #endif
