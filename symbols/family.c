@@ -1293,8 +1293,8 @@ static void probe_func(struct memsrc *m, const struct pyinterp *pi, struct trial
         if (fits != 1)
                 return;
         take_checked(t, &nb[pick], LS_FUNC, "%s's fields, %llu bytes (PyFunction_Type's "
-                     "tp_basicsize; on %zu live functions the code is a code object, the globals "
-                     "a dict, the name and qualname str; not with the other neighbour's)",
+                     "tp_basicsize: on %zu live functions the code is a code object, the globals "
+                     "a dict, the name and qualname str, not with the other neighbour's)",
                      tabs[pick]->source, (unsigned long long)bs, t->census.nfunc);
         t->l.s[LS_FUNC].size = (uint32_t)bs;
 }
@@ -1320,6 +1320,13 @@ static bool gapped(const struct trial *t, int s)
         return p != NULL;
 }
 
+/* Structs of objects every program has and a reference graph cannot do
+ * without (frames and generators hold the locals that keep objects
+ * alive): left out, they would be opaque in every walk, so the layout is
+ * refused rather than walked half-blind.  (3.10's frame has an
+ * f_stackdepth neither neighbour has.) */
+static const enum layout_struct_id must_decode[] = { LS_FRAMEOBJ, LS_GEN, LS_ASYNCGEN };
+
 static int essential_settled(const struct trial *t, struct diag *d)
 {
         for (size_t i = 0; i < sizeof(essential) / sizeof(essential[0]); i++) {
@@ -1332,6 +1339,13 @@ static int essential_settled(const struct trial *t, struct diag *d)
                                         "one%s%s)", name, t->gapped_why[0] ? "; " : "",
                                         t->gapped_why);
         }
+        for (size_t i = 0; i < sizeof(must_decode) / sizeof(must_decode[0]); i++)
+                if (gapped(t, must_decode[i]))
+                        return diag_set(d, -EBADMSG, "the neighbours do not settle struct %s "
+                                        "(its size and fields differ between them and no check "
+                                        "on live objects picks one), and without it frames "
+                                        "and generators would be opaque",
+                                        layout_struct_name(must_decode[i]));
         return 0;
 }
 

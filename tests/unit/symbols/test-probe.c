@@ -404,6 +404,72 @@ static void test_modules(void)
         memsrc_free(m);
 }
 
+/* --- dict keys ------------------------------------------------------------ */
+
+static struct layout nb39;        /* 3.9.18: dk_size and dk_lookup */
+
+/* A one-entry dict {"__name__": name} with 3.9's keys: dk_size 8, one
+ * byte per index, entries {hash, key, value} after the indices. */
+static uint64_t dict39_new(struct memsrc *m, uint64_t name)
+{
+        uint64_t d = obj_next, k = obj_next + 0x80, e;
+
+        obj_next += 0x200;
+        put64(m, d + 8, pi.sym[PYSYM_DICT_TYPE]);
+        put64(m, d + lo(&nb39, LF_DICT_KEYS), k);
+        put64(m, k + lo(&nb39, LF_DICTKEYS_SIZE), 8);
+        put64(m, k + lo(&nb39, LF_DICTKEYS_NENTRIES), 1);
+        e = k + lo(&nb39, LF_DICTKEYS_INDICES) + 8;
+        put64(m, e + 8, str_new(m, "__name__"));
+        put64(m, e + 16, name);
+        return d;
+}
+
+static void test_dictkeys(void)
+{
+        const struct layout_table *t[8];
+        struct layout nb[2], l;
+        uint64_t mods[NMODS];
+        char why[256];
+        struct memsrc *m;
+        int rc, pick = -1;
+
+        layout_init(&nb39, 0x030912f0);
+        if (!layout_tables_of(3, 9, t, 8) || layout_table_fill(t[0], &nb39, NULL) < 0) {
+                ok(0, "3.9's table loads");
+                return;
+        }
+        nb[0] = nb39;
+        nb[1] = nb14;
+        l = nb14;
+        m = space();
+        for (size_t i = 0; i < NMODS; i++) {
+                mods[i] = MODS + 0x100 * i;
+                put64(m, mods[i] + 8, pi.sym[PYSYM_MODULE_TYPE]);
+                put64(m, mods[i] + lo(&l, LF_MODULE_DICT),
+                      dict39_new(m, str_new(m, mods_spec[i].name)));
+        }
+        rc = probe_dictkeys(m, &pi, &l, nb, 2, mods, NMODS, &pick, why, sizeof(why));
+        ok(rc == 0 && pick == 0, "3.10-like dicts read with 3.9's keys, not 3.14's (rc %d, "
+           "pick %d: %s)", rc, pick, why);
+        /* both neighbours the same: each reads them, no telling */
+        nb[1] = nb39;
+        rc = probe_dictkeys(m, &pi, &l, nb, 2, mods, NMODS, &pick, why, sizeof(why));
+        ok(rc == -ENOENT, "two neighbours that both read them: -ENOENT (rc %d: %s)", rc, why);
+        /* hostile: every dict claims 2^40 entries */
+        nb[1] = nb14;
+        for (size_t i = 0; i < NMODS; i++) {
+                uint64_t d, k;
+
+                memcpy(&d, at(mods[i] + lo(&l, LF_MODULE_DICT), 8), 8);
+                memcpy(&k, at(d + lo(&nb39, LF_DICT_KEYS), 8), 8);
+                put64(m, k + lo(&nb39, LF_DICTKEYS_NENTRIES), 1ull << 40);
+        }
+        rc = probe_dictkeys(m, &pi, &l, nb, 2, mods, NMODS, &pick, why, sizeof(why));
+        ok(rc == -ENOENT, "dicts of 2^40 entries: not read through, nothing picked (rc %d)", rc);
+        memsrc_free(m);
+}
+
 int main(void)
 {
         const struct layout_table *t[8];
@@ -416,5 +482,6 @@ int main(void)
         }
         test_types();
         test_modules();
+        test_dictkeys();
         return tap_done();
 }
