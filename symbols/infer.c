@@ -283,7 +283,7 @@ void infer_census(struct memsrc *m, const struct pyinterp *pi, const struct layo
 {
         uint32_t step = lsz(l, LS_GCGEN) ? lsz(l, LS_GCGEN) : 24, hsz = lsz(l, LS_GCHEAD);
         uint64_t gc, interp = 0;
-        int budget = CENSUS_OBJECTS;
+        int budget = CENSUS_OBJECTS, ended = 0;
         bool cached;
 
         memset(c, 0, sizeof(*c));
@@ -309,7 +309,11 @@ void infer_census(struct memsrc *m, const struct pyinterp *pi, const struct layo
 
                         node &= ~(uint64_t)3;
                         obj = node + hsz;
-                        if (node == head || !plausible_ptr(node) || want > sizeof(buf) ||
+                        if (node == head) {
+                                ended++;
+                                break;
+                        }
+                        if (!plausible_ptr(node) || want > sizeof(buf) ||
                             memsrc_read(m, node, buf, want) < 0)
                                 break;
                         memcpy(&t, buf + hsz + lo(l, LF_OBJECT_TYPE), 8);
@@ -325,8 +329,17 @@ void infer_census(struct memsrc *m, const struct pyinterp *pi, const struct layo
                         memcpy(&node, buf + lo(l, LF_GCHEAD_NEXT), 8);
                 }
         }
+        c->complete = ended == 3;
         if (cached)
                 memsrc_live_cache(m, 0);
+}
+
+bool infer_census_has(const struct type_census *c, uint64_t type)
+{
+        for (size_t i = 0; i < c->ntypes && type; i++)
+                if (c->types[i] == type)
+                        return true;
+        return false;
 }
 
 int infer_type_named(struct memsrc *m, const struct layout *l, struct type_census *c,
