@@ -1436,15 +1436,6 @@ out:
         free(cand);
 }
 
-#define FRAME_SAMPLE (4 * INFER_CENSUS_HEAP)
-
-struct frame_sample {
-        uint64_t f[FRAME_SAMPLE];
-        bool suspended[FRAME_SAMPLE];   /* a live generator's frame */
-        bool running[FRAME_SAMPLE];     /* on a thread's frame chain */
-        size_t n;
-};
-
 /* The slots before a <=3.10 frame's value stack: locals, cells, frees. */
 static bool frame_slots(struct memsrc *m, const struct layout *l, uint64_t code, uint64_t *ret)
 {
@@ -1504,52 +1495,6 @@ static bool frame_holds(struct memsrc *m, const struct pyinterp *pi, const struc
                          : !v || (v >= vs && v <= vs + 8 * (uint64_t)depth);
 }
 
-/* 3.10's f_stackdepth, which no neighbour has: the one int (4-aligned,
- * outside l's other frame fields) that reads -1 on every frame a thread
- * is running, lies within co_stacksize on the others and, in a suspended
- * generator's frame, counts stack slots that hold NULL or objects; one
- * running frame or one nonzero count at least tells it. */
-static int find_stackdepth(struct memsrc *m, const struct layout *l,
-                           const struct frame_sample *fs)
-{
-        int pick = -1;
-
-        for (uint32_t o = 16; o + 4 <= lo(l, LF_FRAMEOBJ_LOCALSPLUS); o += 4) {
-                bool all = true, taken = false;
-                size_t tells = 0;
-
-                for (int f = 0; f < LF__COUNT && !taken; f++)
-                        taken = layout_field_struct(f) == LS_FRAMEOBJ && l->f[f].present &&
-                                o + 4 > l->f[f].offset &&
-                                o < l->f[f].offset + (l->f[f].size ? l->f[f].size : 8);
-                for (size_t i = 0; i < fs->n && all && !taken; i++) {
-                        uint64_t code, vs, v;
-                        int32_t d, max;
-
-                        if (fs->running[i]) {
-                                /* 3.10 sets it to -1 while the frame runs */
-                                all = memsrc_read(m, fs->f[i] + o, &d, 4) == 0 && d == -1;
-                                tells += all;
-                                continue;
-                        }
-                        all = memsrc_read(m, fs->f[i] + o, &d, 4) == 0 && d >= 0 &&
-                              memsrc_read_u64(m, fs->f[i] + lo(l, LF_FRAMEOBJ_CODE), &code) == 0 &&
-                              memsrc_read(m, code + lo(l, LF_CODE_STACKSIZE), &max, 4) == 0 &&
-                              d <= max && d <= 4096 &&
-                              memsrc_read_u64(m, fs->f[i] + lo(l, LF_FRAMEOBJ_VALUESTACK), &vs) == 0;
-                        for (int32_t k = 0; k < d && all && fs->suspended[i]; k++)
-                                all = memsrc_read_u64(m, vs + 8 * (uint64_t)k, &v) == 0 &&
-                                      null_or_obj(m, l, v);
-                        tells += all && fs->suspended[i] && d > 0;
-                }
-                if (taken || !all || !tells)
-                        continue;
-                if (pick >= 0)
-                        return -2;
-                pick = (int)o;
-        }
-        return pick;
-}
 
 static void sample_add(struct frame_sample *fs, uint64_t f, bool suspended, bool running)
 {
@@ -1679,11 +1624,11 @@ static void probe_frameobj(struct memsrc *m, const struct pyinterp *pi, struct t
                 goto out;
         }
         if (!lhas(&cand[1], LF_FRAMEOBJ_STACKTOP) && !lhas(&cand[1], LF_FRAMEOBJ_STACKDEPTH)) {
-                depth = find_stackdepth(m, &cand[1], fs);
+                depth = probe_stackdepth(m, &cand[1], fs);
                 if (depth < 0) {
                         diag_list_add(t->gapped_why, sizeof(t->gapped_why), "FRAMEOBJ: %s int "
                                       "counts the suspended frames' stacks",
-                                      depth == -2 ? "more than one" : "no");
+                                      depth == -EBADMSG ? "more than one" : "no");
                         goto out;
                 }
                 cand[1].f[LF_FRAMEOBJ_STACKDEPTH] = (struct layout_field_info){

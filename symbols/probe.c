@@ -680,3 +680,59 @@ int probe_dictkeys(struct memsrc *m, const struct pyinterp *pi, const struct lay
                  "read with it, of under a tenth with the other neighbour's", score[pick], tried);
         return 0;
 }
+
+/* --- the <=3.10 frame's stack depth ---------------------------------------- */
+
+static bool null_or_obj(struct memsrc *m, const struct layout *l, uint64_t v)
+{
+        uint64_t t;
+
+        return !v || (plausible(v) && memsrc_read_u64(m, v + lo(l, LF_OBJECT_TYPE), &t) == 0 &&
+                      plausible(t));
+}
+
+int probe_stackdepth(struct memsrc *m, const struct layout *l, const struct frame_sample *fs)
+{
+        int pick = -1;
+
+        if (!lhas(l, LF_FRAMEOBJ_LOCALSPLUS) || !lhas(l, LF_FRAMEOBJ_CODE) ||
+            !lhas(l, LF_FRAMEOBJ_VALUESTACK) || !lhas(l, LF_CODE_STACKSIZE) ||
+            lo(l, LF_FRAMEOBJ_LOCALSPLUS) > 4096 || fs->n > FRAME_SAMPLE)
+                return -ENOENT;
+
+        for (uint32_t o = 16; o + 4 <= lo(l, LF_FRAMEOBJ_LOCALSPLUS); o += 4) {
+                bool all = true, taken = false;
+                size_t tells = 0;
+
+                for (int f = 0; f < LF__COUNT && !taken; f++)
+                        taken = layout_field_struct(f) == LS_FRAMEOBJ && l->f[f].present &&
+                                o + 4 > l->f[f].offset &&
+                                o < l->f[f].offset + (l->f[f].size ? l->f[f].size : 8);
+                for (size_t i = 0; i < fs->n && all && !taken; i++) {
+                        uint64_t code, vs, v;
+                        int32_t d, max;
+
+                        if (fs->running[i]) {
+                                /* 3.10 sets it to -1 while the frame runs */
+                                all = memsrc_read(m, fs->f[i] + o, &d, 4) == 0 && d == -1;
+                                tells += all;
+                                continue;
+                        }
+                        all = memsrc_read(m, fs->f[i] + o, &d, 4) == 0 && d >= 0 &&
+                              memsrc_read_u64(m, fs->f[i] + lo(l, LF_FRAMEOBJ_CODE), &code) == 0 &&
+                              memsrc_read(m, code + lo(l, LF_CODE_STACKSIZE), &max, 4) == 0 &&
+                              d <= max && d <= 4096 &&
+                              memsrc_read_u64(m, fs->f[i] + lo(l, LF_FRAMEOBJ_VALUESTACK), &vs) == 0;
+                        for (int32_t k = 0; k < d && all && fs->suspended[i]; k++)
+                                all = memsrc_read_u64(m, vs + 8 * (uint64_t)k, &v) == 0 &&
+                                      null_or_obj(m, l, v);
+                        tells += all && fs->suspended[i] && d > 0;
+                }
+                if (taken || !all || !tells)
+                        continue;
+                if (pick >= 0)
+                        return -EBADMSG;
+                pick = (int)o;
+        }
+        return pick >= 0 ? pick : -ENOENT;
+}

@@ -14,6 +14,7 @@
 #ifndef PYLEAK_PROBE_H
 #define PYLEAK_PROBE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,5 +54,23 @@ int probe_module(struct memsrc *m, const struct pyinterp *pi, const struct layou
 int probe_dictkeys(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
                    const struct layout *nb, size_t n, const uint64_t *mods, size_t nmod,
                    int *ret_pick, char *why, size_t len);
+
+/* Frames of a build whose frames are objects of their own (<=3.10). */
+#define FRAME_SAMPLE 64
+
+struct frame_sample {
+        uint64_t f[FRAME_SAMPLE];
+        bool suspended[FRAME_SAMPLE];   /* a live generator's frame */
+        bool running[FRAME_SAMPLE];     /* on a thread's frame chain */
+        size_t n;
+};
+
+/* 3.10's f_stackdepth (no neighbour has it): the one int (4-aligned,
+ * below the frame's localsplus and outside l's other frame fields) that
+ * reads -1 on every frame a thread is running, lies within co_stacksize on
+ * the others and, in a suspended generator's frame, counts stack slots
+ * that hold NULL or objects; one running frame or one nonzero count at
+ * least tells it.  Its offset, -ENOENT none, -EBADMSG more than one. */
+int probe_stackdepth(struct memsrc *m, const struct layout *l, const struct frame_sample *fs);
 
 #endif

@@ -470,6 +470,67 @@ static void test_dictkeys(void)
         memsrc_free(m);
 }
 
+/* --- the 3.10 frame's stack depth ----------------------------------------- */
+
+static void test_stackdepth(void)
+{
+        struct layout l = nb39;
+        struct frame_sample fs;
+        struct memsrc *m = space();
+        uint64_t code = obj_next, item = str_new(m, "x");
+        int rc;
+
+        obj_next += 0x100;
+        /* 3.10's frame: 3.9's without f_stacktop (a word), f_trace at 72,
+         * f_stackdepth (what is looked for) at 80, f_trace_lines 1 at 84 */
+        l.f[LF_FRAMEOBJ_STACKTOP].present = false;
+        l.f[LF_FRAMEOBJ_TRACE].offset = 72;
+        l.f[LF_FRAMEOBJ_LASTI].present = l.f[LF_FRAMEOBJ_LINENO].present = false;
+        l.f[LF_FRAMEOBJ_LOCALSPLUS].offset = 352;
+        put64(m, code + lo(&l, LF_CODE_STACKSIZE), 4);
+        memset(&fs, 0, sizeof(fs));
+        for (int i = 0; i < 4; i++) {
+                uint64_t f = obj_next;
+                int32_t depth = i < 2 ? -1 : i - 1, flag = 1;
+
+                obj_next += 0x400;
+                put64(m, f + lo(&l, LF_FRAMEOBJ_CODE), code);
+                put64(m, f + lo(&l, LF_FRAMEOBJ_VALUESTACK), f + 352);
+                put64(m, f + 352, item);
+                put64(m, f + 360, item);
+                memcpy(at(f + 80, 4), &depth, 4);
+                memcpy(at(f + 84, 4), &flag, 4);
+                fs.f[fs.n] = f;
+                fs.running[fs.n] = i < 2;       /* two running, two suspended */
+                fs.suspended[fs.n++] = i >= 2;
+        }
+        rc = probe_stackdepth(m, &l, &fs);
+        ok(rc == 80, "f_stackdepth: -1 on running frames, a count on suspended ones (rc %d)",
+           rc);
+        /* f_trace_lines reads 1 on the running frames: never taken, even
+         * if the running ones were not sampled */
+        fs.f[0] = fs.f[2];
+        fs.running[0] = false;
+        fs.suspended[0] = true;
+        fs.n = 1;
+        rc = probe_stackdepth(m, &l, &fs);
+        ok(rc == -EBADMSG, "one suspended frame alone: two ints count its stack, no telling "
+           "(rc %d)", rc);
+        /* hostile: a depth past co_stacksize is no count */
+        fs.n = 4;
+        fs.f[0] = obj_next - 0x400;
+        {
+                int32_t big = 1 << 30;
+
+                memcpy(at(fs.f[0] + 80, 4), &big, 4);
+                memcpy(at(fs.f[0] + 84, 4), &big, 4);
+        }
+        rc = probe_stackdepth(m, &l, &fs);
+        ok(rc == -ENOENT, "a frame claiming 2^30 stack slots: nothing taken, none read (rc %d)",
+           rc);
+        memsrc_free(m);
+}
+
 int main(void)
 {
         const struct layout_table *t[8];
@@ -483,5 +544,6 @@ int main(void)
         test_types();
         test_modules();
         test_dictkeys();
+        test_stackdepth();
         return tap_done();
 }
