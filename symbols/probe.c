@@ -722,7 +722,8 @@ int probe_stackdepth(struct memsrc *m, const struct layout *l, const struct fram
                               memsrc_read_u64(m, fs->f[i] + lo(l, LF_FRAMEOBJ_CODE), &code) == 0 &&
                               memsrc_read(m, code + lo(l, LF_CODE_STACKSIZE), &max, 4) == 0 &&
                               d <= max && d <= 4096 &&
-                              memsrc_read_u64(m, fs->f[i] + lo(l, LF_FRAMEOBJ_VALUESTACK), &vs) == 0;
+                              memsrc_read_u64(m, fs->f[i] + lo(l, LF_FRAMEOBJ_VALUESTACK),
+                                              &vs) == 0;
                         for (int32_t k = 0; k < d && all && fs->suspended[i]; k++)
                                 all = memsrc_read_u64(m, vs + 8 * (uint64_t)k, &v) == 0 &&
                                       null_or_obj(m, l, v);
