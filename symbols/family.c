@@ -11,6 +11,7 @@
 
 #include "diag.h"
 #include "memsrc.h"
+#include "probe.h"
 #include "pyinterp.h"
 #include "tables.h"
 #include "verify.h"
@@ -92,6 +93,7 @@ struct trial {
         uint8_t sprov[LS__COUNT], fprov[LF__COUNT];
         char inferred[4096];
         char gapped[512];
+        char gapped_why[512];   /* why a probe left an essential struct out */
         uint32_t checks;
 };
 
@@ -236,8 +238,9 @@ static void drop_struct(struct layout *l, int s)
                         l->f[f].present = false;
 }
 
-/* Takes "NAME" out of a "; "-separated list. */
-static void ungap(char *list, const char *name)
+/* Takes one "NAME" or "NAME (why)" out of a "; "-separated list: true if
+ * there was one. */
+static bool ungap_one(char *list, const char *name)
 {
         size_t n = strlen(name);
 
@@ -245,16 +248,31 @@ static void ungap(char *list, const char *name)
                 bool start = p == list || (p >= list + 2 && !memcmp(p - 2, "; ", 2));
                 char *end = p + n;
 
-                if (!start || (*end && memcmp(end, "; ", 2)))
+                if (!start || (*end && memcmp(end, "; ", 2) && memcmp(end, " (", 2)))
                         continue;
+                if (*end && !memcmp(end, " (", 2)) {
+                        /* "NAME (why)": up to the next entry */
+                        char *next = strstr(end, "; ");
+
+                        end = next ? next : end + strlen(end);
+                }
                 if (*end)
                         memmove(p, end + 2, strlen(end + 2) + 1);
                 else if (p == list)
                         *p = '\0';
                 else
                         p[-2] = '\0';
-                return;
+                return true;
         }
+        return false;
+}
+
+/* Takes every entry of NAME out (a struct may be listed twice: left out
+ * by the neighbours, then again by a probe that dropped it). */
+static void ungap(char *list, const char *name)
+{
+        for (int i = 0; i < 8 && ungap_one(list, name); i++)
+                ;
 }
 
 /* Fields of the GC state and the runtime that the checks or inference
@@ -531,6 +549,17 @@ static int more_fields(const struct layout *a, const struct layout *b, int s)
         return na && !nb ? 1 : nb && !na ? -1 : 0;
 }
 
+/* Whether cand places every field of s that the debug offsets dbg (may
+ * be NULL) give where they do. */
+static bool agrees_with(const struct layout *cand, const struct layout *dbg, int s)
+{
+        for (int f = 0; f < LF__COUNT && dbg; f++)
+                if ((int)layout_field_struct(f) == s && dbg->f[f].present &&
+                    (!cand->f[f].present || cand->f[f].offset != dbg->f[f].offset))
+                        return false;
+        return true;
+}
+
 static bool heaptype_holds_all(struct memsrc *m, const struct pyinterp *pi,
                                const struct layout *cand, const uint64_t *types, size_t k)
 {
@@ -543,12 +572,13 @@ static bool heaptype_holds_all(struct memsrc *m, const struct pyinterp *pi,
 
 /* The heap type struct of the neighbour whose fields hold on every live
  * class found (at least three), its size as PyType_Type's tp_basicsize;
- * failing that (and only without debug offsets, shift_ok), the same fields
- * shifted by up to four words.  A heap type the neighbours' sizes alone
- * settled is checked the same way first. */
+ * failing that, the same fields shifted by up to four words (3.15 moved
+ * them by one), where they agree with the debug offsets dbg (or NULL).
+ * A heap type the neighbours' sizes alone settled is checked the same way
+ * first. */
 static void probe_heaptype(struct memsrc *m, const struct pyinterp *pi, struct trial *t,
                            const struct layout *nb, const struct layout_table *const *tabs,
-                           size_t n, bool shift_ok)
+                           size_t n, const struct layout *dbg)
 {
         size_t nbp, k;
         const struct basicsize_pair *p = verify_basicsize_pairs(&nbp);
@@ -575,11 +605,12 @@ static void probe_heaptype(struct memsrc *m, const struct pyinterp *pi, struct t
                 diag_list_add(t->inferred, sizeof(t->inferred), "HEAPTYPE: the fields of the "
                               "neighbour its size picked do not hold on live classes");
         }
-        for (int shift = 0; shift <= (shift_ok ? 32 : 0) && pick < 0; shift += 8)
+        for (int shift = 0; shift <= 32 && pick < 0; shift += 8)
                 for (int sign = 1; sign >= (shift ? -1 : 1); sign -= 2)
                         for (size_t c = 0; c < n; c++) {
                                 *cand = t->l;
                                 if (!shifted_heaptype(&nb[c], sign * shift, size, cand) ||
+                                    !agrees_with(cand, dbg, LS_HEAPTYPE) ||
                                     !heaptype_holds_all(m, pi, cand, types, k))
                                         continue;
                                 if (pick >= 0 && !struct_fields_equal(cand, &t->l, LS_HEAPTYPE)) {
@@ -1112,6 +1143,514 @@ gap:
                       "on, so the static types' sys.getsizeof may be off)", between);
 }
 
+static bool gapped(const struct trial *t, int s);
+
+/* Every field of s placed by a check on memory (those the debug offsets
+ * gave keep their provider). */
+static void mark_probed(struct trial *t, int s, const char *why)
+{
+        t->sprov[s] = LP_INFERRED;
+        for (int f = 0; f < LF__COUNT; f++)
+                if ((int)layout_field_struct(f) == s && t->l.f[f].present &&
+                    t->fprov[f] != LP_DEBUG_OFFSETS)
+                        t->fprov[f] = LP_INFERRED;
+        ungap(t->gapped, layout_struct_name(s));
+        if (why[0])
+                diag_list_add(t->inferred, sizeof(t->inferred), "%s", why);
+}
+
+/* PyTypeObject when the neighbours' does not fit the size the debug
+ * offsets give (3.15 grew it by a word): their fields, as they are or
+ * moved past an inserted word, each checked on static types (probe.h). */
+static void probe_type_fields(struct memsrc *m, const struct pyinterp *pi, struct trial *t,
+                              const struct layout *nb, size_t n, const struct layout *dbg)
+{
+        char why[512];
+        int fits = 0, pick = -1;
+        struct layout *out = malloc(sizeof(*out));
+
+        if (!out)
+                return;
+        if (!dbg || !dbg->s[LS_TYPE].present || !gapped(t, LS_TYPE))
+                goto done;
+        if (!t->census.taken)
+                infer_census(m, pi, &t->l, &t->census);
+        for (size_t c = 0; c < n; c++) {
+                *out = t->l;
+                if (probe_type(m, pi, &t->l, &nb[c], lsz(dbg, LS_TYPE), t->census.heap,
+                               t->census.nheap, out, why, sizeof(why)) == 0) {
+                        pick = (int)c;
+                        fits++;
+                } else {
+                        diag_list_add(t->gapped_why, sizeof(t->gapped_why), "%s", why);
+                }
+        }
+        if (fits != 1)
+                goto done;
+        *out = t->l;
+        (void)probe_type(m, pi, &t->l, &nb[pick], lsz(dbg, LS_TYPE), t->census.heap,
+                         t->census.nheap, out, why, sizeof(why));
+        take_struct(&t->l, out, LS_TYPE);
+        mark_probed(t, LS_TYPE, why);
+done:
+        free(out);
+}
+
+/* PyModuleObject when no neighbour's fits (3.15 dropped md_def and copies
+ * the def's state size and traverse into the module): each field found on
+ * the live modules (probe.h), the size the module type's tp_basicsize. */
+static void probe_module_fields(struct memsrc *m, const struct pyinterp *pi, struct trial *t)
+{
+        static const struct basicsize_pair module_type = { LS_MODULE, PYSYM_MODULE_TYPE, false };
+        char why[768] = "";
+        uint64_t size;
+
+        if (t->l.s[LS_MODULE].present && !gapped(t, LS_MODULE))
+                return;
+        if (verify_type_basicsize(m, pi, &t->l, &module_type, &size) < 0 || size > 4096)
+                return;
+        if (!t->census.taken)
+                infer_census(m, pi, &t->l, &t->census);
+        if (probe_module(m, pi, &t->l, t->census.mod, t->census.nmod, (uint32_t)size, &t->l,
+                         why, sizeof(why)) == 0)
+                mark_probed(t, LS_MODULE, why);
+        else
+                diag_list_add(t->gapped_why, sizeof(t->gapped_why), "MODULE: %s", why[0] ? why :
+                              "no one word of the live modules fits each field");
+}
+
+/* PyDictKeysObject when the neighbours differ on it (3.10 keeps 3.9's,
+ * 3.11 rebuilt it) and nothing sizes it: the neighbour's with which the
+ * live modules' dicts read (probe.h). */
+static void probe_dictkeys_struct(struct memsrc *m, const struct pyinterp *pi, struct trial *t,
+                                  const struct layout *nb, const struct layout_table *const *tabs,
+                                  size_t n)
+{
+        char why[256];
+        int pick;
+
+        if (!gapped(t, LS_DICTKEYS))
+                return;
+        if (probe_dictkeys(m, pi, &t->l, nb, n, t->census.mod, t->census.nmod, &pick, why,
+                           sizeof(why)) < 0) {
+                diag_list_add(t->gapped_why, sizeof(t->gapped_why), "%s", why);
+                return;
+        }
+        take_checked(t, &nb[pick], LS_DICTKEYS, "%s (%s)", tabs[pick]->source, why);
+}
+
+/* A function read with l: its code a code object, its globals a dict, its
+ * name and qualname str. */
+static bool func_holds(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
+                       uint64_t fn)
+{
+        static const struct {
+                enum layout_field_id f;
+                enum pysym_id type;
+        } want[] = {
+                { LF_FUNC_CODE, PYSYM_CODE_TYPE }, { LF_FUNC_GLOBALS, PYSYM_DICT_TYPE },
+                { LF_FUNC_NAME, PYSYM_UNICODE_TYPE }, { LF_FUNC_QUALNAME, PYSYM_UNICODE_TYPE },
+        };
+
+        for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+                uint64_t v;
+
+                if (!lhas(l, want[i].f) || memsrc_read_u64(m, fn + lo(l, want[i].f), &v) < 0 ||
+                    !is_a(m, l, v, pi->sym[want[i].type]))
+                        return false;
+        }
+        return true;
+}
+
+/* The function struct when no neighbour's has the target's size (3.11
+ * appended func_version to 3.10's fields, 3.9's differ): the one
+ * neighbour's whose fields all lie within PyFunction_Type's tp_basicsize
+ * and hold on every live function sampled, with that size. */
+static void probe_func(struct memsrc *m, const struct pyinterp *pi, struct trial *t,
+                       const struct layout *nb, const struct layout_table *const *tabs, size_t n)
+{
+        static const struct basicsize_pair func_type = { LS_FUNC, PYSYM_FUNCTION_TYPE, false };
+        int pick = -1, fits = 0;
+        uint64_t bs;
+
+        if (!gapped(t, LS_FUNC) || t->census.nfunc < 2 ||
+            verify_type_basicsize(m, pi, &t->l, &func_type, &bs) < 0 || bs > 4096)
+                return;
+        for (size_t c = 0; c < n; c++) {
+                struct layout l = t->l;
+                bool all = nb[c].s[LS_FUNC].present;
+
+                take_struct(&l, &nb[c], LS_FUNC);
+                for (int f = 0; f < LF__COUNT && all; f++)
+                        all = layout_field_struct(f) != LS_FUNC || !l.f[f].present ||
+                              l.f[f].offset + l.f[f].size <= bs;
+                for (size_t i = 0; i < t->census.nfunc && all; i++)
+                        all = func_holds(m, pi, &l, t->census.func[i]);
+                if (all) {
+                        pick = (int)c;
+                        fits++;
+                }
+        }
+        if (fits != 1)
+                return;
+        take_checked(t, &nb[pick], LS_FUNC, "%s's fields, %llu bytes (PyFunction_Type's "
+                     "tp_basicsize: on %zu live functions the code is a code object, the globals "
+                     "a dict, the name and qualname str, not with the other neighbour's)",
+                     tabs[pick]->source, (unsigned long long)bs, t->census.nfunc);
+        t->l.s[LS_FUNC].size = (uint32_t)bs;
+}
+
+/* --- <=3.10 frames and generators: a neighbour's with a word removed ---- */
+
+/* nb's struct s for a build whose type is delta bytes smaller or larger:
+ * with delta < 0 the word at pivot is gone (a field there with it) and the
+ * fields after move up; with delta > 0 a word is inserted at pivot. */
+static void moved_struct(const struct layout *nb, int s, uint32_t pivot, int delta,
+                         uint32_t size, struct layout *out)
+{
+        take_struct(out, nb, s);
+        for (int f = 0; f < LF__COUNT; f++) {
+                struct layout_field_info *x = &out->f[f];
+
+                if ((int)layout_field_struct(f) != s || !x->present)
+                        continue;
+                if (delta < 0 && x->offset >= pivot && x->offset < pivot - delta)
+                        x->present = false;
+                else if (x->offset >= pivot)
+                        x->offset = (uint32_t)((int64_t)x->offset + delta);
+                if (x->present && x->offset + (x->size ? x->size : 8) > size)
+                        x->present = false;
+        }
+        out->s[s].size = size;
+}
+
+static bool null_or_obj(struct memsrc *m, const struct layout *l, uint64_t v)
+{
+        uint64_t t;
+
+        return !v || (v >= 4096 && v < (1ull << 47) && !(v & 7) &&
+                      memsrc_read_u64(m, v + lo(l, LF_OBJECT_TYPE), &t) == 0 && t >= 4096 &&
+                      t < (1ull << 47) && !(t & 7));
+}
+
+/* A generator or coroutine read with l: its frame NULL or a frame object,
+ * its code a code object, its name and qualname str, its exception state
+ * NULL or objects. */
+static bool gen_holds(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
+                      uint64_t g)
+{
+        static const enum layout_field_id exc[] = {
+                LF_ERRITEM_TYPE, LF_ERRITEM_VALUE, LF_ERRITEM_TRACEBACK,
+        };
+        uint64_t fr, code, name, qual, v;
+
+        if (!lhas(l, LF_GEN_FRAME) || !lhas(l, LF_GEN_CODE) || !lhas(l, LF_GEN_NAME) ||
+            !lhas(l, LF_GEN_QUALNAME) || memsrc_read_u64(m, g + lo(l, LF_GEN_FRAME), &fr) < 0 ||
+            memsrc_read_u64(m, g + lo(l, LF_GEN_CODE), &code) < 0 ||
+            memsrc_read_u64(m, g + lo(l, LF_GEN_NAME), &name) < 0 ||
+            memsrc_read_u64(m, g + lo(l, LF_GEN_QUALNAME), &qual) < 0 ||
+            (fr && !is_a(m, l, fr, pi->sym[PYSYM_FRAME_TYPE])) ||
+            !is_a(m, l, code, pi->sym[PYSYM_CODE_TYPE]) ||
+            !is_a(m, l, name, pi->sym[PYSYM_UNICODE_TYPE]) ||
+            !is_a(m, l, qual, pi->sym[PYSYM_UNICODE_TYPE]))
+                return false;
+        for (size_t i = 0; i < sizeof(exc) / sizeof(exc[0]) && lhas(l, LF_GEN_EXC_STATE); i++)
+                if (lhas(l, exc[i]) && (memsrc_read_u64(m, g + lo(l, LF_GEN_EXC_STATE) +
+                                                           lo(l, exc[i]), &v) < 0 ||
+                                        !null_or_obj(m, l, v)))
+                        return false;
+        return true;
+}
+
+/* Generators of a build whose frames are objects of their own (<=3.10),
+ * when no neighbour's generator has PyGen_Type's tp_basicsize: the one
+ * neighbour's with a word removed or inserted somewhere (3.10 dropped
+ * 3.9's gi_running) whose fields hold on every live generator and
+ * coroutine sampled; the exception state struct of that neighbour when it
+ * ends the generator there; the async generator moved alike when its
+ * type's tp_basicsize agrees. */
+static void probe_gen(struct memsrc *m, const struct pyinterp *pi, struct trial *t,
+                      const struct layout *nb, const struct layout_table *const *tabs, size_t n)
+{
+        struct layout *cand = malloc(2 * sizeof(*cand));
+        uint64_t bs, abs_;
+        int pick = -1, fits = 0, delta = 0;
+        uint32_t pivot = 0;
+
+        if (!cand)
+                return;
+        if (!gapped(t, LS_GEN) || lhas(&t->l, LF_IFRAME_CODE) || t->census.ngen < 2 ||
+            verify_type_basicsize(m, pi, &t->l, &framed_types[1], &bs) < 0)
+                goto out;
+        for (size_t c = 0; c < n; c++) {
+                int64_t d = (int64_t)bs - lsz(&nb[c], LS_GEN);
+
+                if (!nb[c].s[LS_GEN].present || lhas(&nb[c], LF_GEN_IFRAME) || d < -16 ||
+                    d > 16 || (d & 7) || !d)
+                        continue;
+                for (uint32_t pv = 16; pv < lsz(&nb[c], LS_GEN); pv += 8) {
+                        bool all = true;
+
+                        cand[0] = t->l;
+                        moved_struct(&nb[c], LS_GEN, pv, (int)d, (uint32_t)bs, &cand[0]);
+                        if (!t->l.s[LS_ERRITEM].present)
+                                take_struct(&cand[0], &nb[c], LS_ERRITEM);
+                        for (size_t i = 0; i < t->census.ngen && all; i++)
+                                all = gen_holds(m, pi, &cand[0], t->census.gen[i]);
+                        if (!all || (fits && struct_fields_equal(&cand[0], &cand[1], LS_GEN)))
+                                continue;
+                        cand[1] = cand[0];
+                        pick = (int)c;
+                        pivot = pv;
+                        delta = (int)d;
+                        fits++;
+                }
+        }
+        if (fits != 1) {
+                diag_list_add(t->gapped_why, sizeof(t->gapped_why), "GEN: %d placements of a "
+                              "neighbour's hold on %zu generators", fits, t->census.ngen);
+                goto out;
+        }
+        take_struct(&t->l, &cand[1], LS_GEN);
+        mark_probed(t, LS_GEN, "");
+        diag_list_add(t->inferred, sizeof(t->inferred), "GEN from %s, a word %s at +%u, %llu "
+                      "bytes (PyGen_Type's tp_basicsize: on %zu live generators and coroutines "
+                      "the frame is NULL or a frame, the code a code object, the name and "
+                      "qualname str, under every other placement not)", tabs[pick]->source,
+                      delta < 0 ? "removed" : "inserted", pivot, (unsigned long long)bs,
+                      t->census.ngen);
+        if (gapped(t, LS_ERRITEM) && lhas(&t->l, LF_GEN_EXC_STATE) &&
+            lo(&t->l, LF_GEN_EXC_STATE) + lsz(&nb[pick], LS_ERRITEM) == bs)
+                take_checked(t, &nb[pick], LS_ERRITEM, "%s (gi_exc_state, of its size, ends "
+                             "the generator: PyGen_Type's tp_basicsize)", tabs[pick]->source);
+        if (gapped(t, LS_ASYNCGEN) && nb[pick].s[LS_ASYNCGEN].present &&
+            verify_type_basicsize(m, pi, &t->l, &framed_types[2], &abs_) == 0 &&
+            (int64_t)lsz(&nb[pick], LS_ASYNCGEN) + delta == (int64_t)abs_) {
+                cand[0] = t->l;
+                moved_struct(&nb[pick], LS_ASYNCGEN, pivot, delta, (uint32_t)abs_, &cand[0]);
+                take_checked(t, &cand[0], LS_ASYNCGEN, "%s moved as its generator part "
+                             "(PyAsyncGen_Type's tp_basicsize %llu agrees)", tabs[pick]->source,
+                             (unsigned long long)abs_);
+        }
+out:
+        free(cand);
+}
+
+/* The slots before a <=3.10 frame's value stack: locals, cells, frees. */
+static bool frame_slots(struct memsrc *m, const struct layout *l, uint64_t code, uint64_t *ret)
+{
+        uint64_t cells, frees, nc, nf;
+        int32_t nl;
+
+        if (!lhas(l, LF_CODE_NLOCALS) || !lhas(l, LF_CODE_CELLVARS) || !lhas(l, LF_CODE_FREEVARS) ||
+            memsrc_read(m, code + lo(l, LF_CODE_NLOCALS), &nl, 4) < 0 || nl < 0 ||
+            memsrc_read_u64(m, code + lo(l, LF_CODE_CELLVARS), &cells) < 0 ||
+            memsrc_read_u64(m, code + lo(l, LF_CODE_FREEVARS), &frees) < 0 || !cells || !frees ||
+            memsrc_read_u64(m, cells + lo(l, LF_VAROBJECT_SIZE), &nc) < 0 ||
+            memsrc_read_u64(m, frees + lo(l, LF_VAROBJECT_SIZE), &nf) < 0 || nc > 65536 ||
+            nf > 65536)
+                return false;
+        *ret = (uint64_t)nl + nc + nf;
+        return true;
+}
+
+/* A frame object (<=3.10) read with l: its code a code object, its back
+ * NULL or a frame, its globals and builtins dicts, its value stack right
+ * after its locals, cells and frees; its stack top (3.9) within the stack,
+ * and set in a suspended generator's frame. */
+static bool frame_holds(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
+                        uint64_t f, bool suspended)
+{
+        uint64_t code, back, g, b, vs, slots, v;
+        int32_t depth;
+
+        if (!lhas(l, LF_FRAMEOBJ_CODE) || !lhas(l, LF_FRAMEOBJ_BACK) ||
+            !lhas(l, LF_FRAMEOBJ_GLOBALS) || !lhas(l, LF_FRAMEOBJ_BUILTINS) ||
+            !lhas(l, LF_FRAMEOBJ_VALUESTACK) || !lhas(l, LF_FRAMEOBJ_LOCALSPLUS) ||
+            !lhas(l, LF_CODE_STACKSIZE) ||
+            memsrc_read_u64(m, f + lo(l, LF_FRAMEOBJ_CODE), &code) < 0 ||
+            memsrc_read_u64(m, f + lo(l, LF_FRAMEOBJ_BACK), &back) < 0 ||
+            memsrc_read_u64(m, f + lo(l, LF_FRAMEOBJ_GLOBALS), &g) < 0 ||
+            memsrc_read_u64(m, f + lo(l, LF_FRAMEOBJ_BUILTINS), &b) < 0 ||
+            memsrc_read_u64(m, f + lo(l, LF_FRAMEOBJ_VALUESTACK), &vs) < 0 ||
+            !is_a(m, l, code, pi->sym[PYSYM_CODE_TYPE]) ||
+            (back && !is_a(m, l, back, pi->sym[PYSYM_FRAME_TYPE])) ||
+            !is_a(m, l, g, pi->sym[PYSYM_DICT_TYPE]) || !is_a(m, l, b, pi->sym[PYSYM_DICT_TYPE]) ||
+            !frame_slots(m, l, code, &slots) ||
+            vs != f + lo(l, LF_FRAMEOBJ_LOCALSPLUS) + 8 * slots ||
+            memsrc_read(m, code + lo(l, LF_CODE_STACKSIZE), &depth, 4) < 0 || depth < 0)
+                return false;
+        for (int i = 0; i < 2; i++) {
+                enum layout_field_id x = i ? LF_FRAMEOBJ_TRACE : LF_FRAMEOBJ_LOCALS;
+
+                if (lhas(l, x) && (memsrc_read_u64(m, f + lo(l, x), &v) < 0 ||
+                                   !null_or_obj(m, l, v)))
+                        return false;
+        }
+        if (!lhas(l, LF_FRAMEOBJ_STACKTOP))
+                return true;
+        if (memsrc_read_u64(m, f + lo(l, LF_FRAMEOBJ_STACKTOP), &v) < 0)
+                return false;
+        return suspended ? v >= vs && v <= vs + 8 * (uint64_t)depth
+                         : !v || (v >= vs && v <= vs + 8 * (uint64_t)depth);
+}
+
+
+static void sample_add(struct frame_sample *fs, uint64_t f, bool suspended, bool running)
+{
+        for (size_t i = 0; i < fs->n; i++)
+                if (fs->f[i] == f) {
+                        fs->running[i] |= running;
+                        fs->suspended[i] |= suspended;
+                        return;
+                }
+        if (fs->n >= FRAME_SAMPLE)
+                return;
+        fs->f[fs->n] = f;
+        fs->suspended[fs->n] = suspended;
+        fs->running[fs->n++] = running;
+}
+
+/* The frames the threads are running: each thread's current frame and
+ * its callers through f_back at back (every version with frame objects of
+ * their own has it right after the header), each a frame object. */
+static void sample_threads(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
+                           uint32_t back, struct frame_sample *fs)
+{
+        uint64_t interp, ts, fr;
+
+        if (!lhas(l, LF_RUNTIME_INTERP_HEAD) || !lhas(l, LF_INTERP_THREADS_HEAD) ||
+            !lhas(l, LF_TSTATE_FRAME) || !lhas(l, LF_TSTATE_NEXT) ||
+            memsrc_read_u64(m, pi->runtime_addr + lo(l, LF_RUNTIME_INTERP_HEAD), &interp) < 0 ||
+            memsrc_read_u64(m, interp + lo(l, LF_INTERP_THREADS_HEAD), &ts) < 0)
+                return;
+        for (int i = 0; ts && i < THREAD_PROBE; i++) {
+                if (memsrc_read_u64(m, ts + lo(l, LF_TSTATE_FRAME), &fr) < 0)
+                        return;
+                for (int d = 0; d < 64 && is_a(m, l, fr, pi->sym[PYSYM_FRAME_TYPE]); d++) {
+                        sample_add(fs, fr, false, true);
+                        if (memsrc_read_u64(m, fr + back, &fr) < 0)
+                                break;
+                }
+                if (memsrc_read_u64(m, ts + lo(l, LF_TSTATE_NEXT), &ts) < 0)
+                        return;
+        }
+}
+
+static void frame_sample(struct memsrc *m, const struct pyinterp *pi, const struct trial *t,
+                         uint32_t back, struct frame_sample *fs)
+{
+        fs->n = 0;
+        sample_threads(m, pi, &t->l, back, fs);
+        for (size_t i = 0; i < t->census.nframe; i++)
+                sample_add(fs, t->census.frame[i], false, false);
+        for (size_t i = 0; i < t->census.ngen && lhas(&t->l, LF_GEN_FRAME); i++) {
+                uint64_t fr;
+
+                if (memsrc_read_u64(m, t->census.gen[i] + lo(&t->l, LF_GEN_FRAME), &fr) == 0 &&
+                    is_a(m, &t->l, fr, pi->sym[PYSYM_FRAME_TYPE]))
+                        sample_add(fs, fr, true, false);
+        }
+}
+
+/* The frame object of a build whose frames are objects of their own
+ * (<=3.10) when no neighbour's has PyFrame_Type's tp_basicsize: the one
+ * neighbour's with a word removed or inserted somewhere whose fields hold
+ * on every sampled frame (the live frame objects and the frames of live
+ * generators), f_lasti and f_lineno left out (no check reads them); if
+ * that drops the stack top, the stack depth int found beside (3.10). */
+static void probe_frameobj(struct memsrc *m, const struct pyinterp *pi, struct trial *t,
+                           const struct layout *nb, const struct layout_table *const *tabs,
+                           size_t n)
+{
+        struct layout *cand = malloc(2 * sizeof(*cand));
+        struct frame_sample *fs = malloc(sizeof(*fs));
+        int pick = -1, fits = 0, depth = -1;
+        uint32_t pivot = 0, back = 0;
+        uint64_t bs;
+
+        if (!cand || !fs)
+                goto out;
+        if (!gapped(t, LS_FRAMEOBJ) || lhas(&t->l, LF_IFRAME_CODE) ||
+            verify_type_basicsize(m, pi, &t->l, &framed_types[0], &bs) < 0)
+                goto out;
+        for (size_t c = 0; c < n && !back; c++)
+                if (lhas(&nb[c], LF_FRAMEOBJ_LOCALSPLUS) && lhas(&nb[c], LF_FRAMEOBJ_BACK))
+                        back = lo(&nb[c], LF_FRAMEOBJ_BACK);
+        frame_sample(m, pi, t, back, fs);
+        if (fs->n < 2) {
+                diag_list_add(t->gapped_why, sizeof(t->gapped_why), "FRAMEOBJ: %zu frames "
+                              "sampled, too few to tell", fs->n);
+                goto out;
+        }
+        for (size_t c = 0; c < n; c++) {
+                int64_t d = (int64_t)bs - lsz(&nb[c], LS_FRAMEOBJ);
+
+                if (!lhas(&nb[c], LF_FRAMEOBJ_LOCALSPLUS) || d < -16 || d > 16 || (d & 7) || !d)
+                        continue;
+                for (uint32_t pv = 16; pv < lsz(&nb[c], LS_FRAMEOBJ); pv += 8) {
+                        bool all = true;
+
+                        cand[0] = t->l;
+                        moved_struct(&nb[c], LS_FRAMEOBJ, pv, (int)d, (uint32_t)bs, &cand[0]);
+                        cand[0].f[LF_FRAMEOBJ_LASTI].present = false;
+                        cand[0].f[LF_FRAMEOBJ_LINENO].present = false;
+                        bool top_seen = false;
+
+                        for (size_t i = 0; i < fs->n && all; i++) {
+                                uint64_t top = 0;
+
+                                all = frame_holds(m, pi, &cand[0], fs->f[i], fs->suspended[i]);
+                                if (all && lhas(&cand[0], LF_FRAMEOBJ_STACKTOP) &&
+                                    memsrc_read_u64(m, fs->f[i] + lo(&cand[0],
+                                                    LF_FRAMEOBJ_STACKTOP), &top) == 0 && top)
+                                        top_seen = true;
+                        }
+                        /* a stack top NULL on every frame (running ones
+                         * keep it so) was never read as one */
+                        if (lhas(&cand[0], LF_FRAMEOBJ_STACKTOP) && !top_seen)
+                                all = false;
+                        if (!all || (fits && struct_fields_equal(&cand[0], &cand[1], LS_FRAMEOBJ)))
+                                continue;
+                        cand[1] = cand[0];
+                        pick = (int)c;
+                        pivot = pv;
+                        fits++;
+                }
+        }
+        if (fits != 1) {
+                diag_list_add(t->gapped_why, sizeof(t->gapped_why), "FRAMEOBJ: %d placements "
+                              "of a neighbour's hold on %zu frames", fits, fs->n);
+                goto out;
+        }
+        if (!lhas(&cand[1], LF_FRAMEOBJ_STACKTOP) && !lhas(&cand[1], LF_FRAMEOBJ_STACKDEPTH)) {
+                depth = probe_stackdepth(m, &cand[1], fs);
+                if (depth < 0) {
+                        diag_list_add(t->gapped_why, sizeof(t->gapped_why), "FRAMEOBJ: %s int "
+                                      "counts the suspended frames' stacks",
+                                      depth == -EBADMSG ? "more than one" : "no");
+                        goto out;
+                }
+                cand[1].f[LF_FRAMEOBJ_STACKDEPTH] = (struct layout_field_info){
+                        .offset = (uint32_t)depth, .size = 4, .elem_size = 4, .present = true };
+        }
+        take_struct(&t->l, &cand[1], LS_FRAMEOBJ);
+        mark_probed(t, LS_FRAMEOBJ, "");
+        diag_list_add(t->inferred, sizeof(t->inferred), "FRAMEOBJ from %s, the word at +%u "
+                      "removed or one inserted there, %llu bytes (PyFrame_Type's tp_basicsize: "
+                      "on %zu frames the code is a code object, the back NULL or a frame, the "
+                      "globals and builtins dicts, the value stack right after the locals, cells "
+                      "and frees, under every other placement not), f_lasti and f_lineno left "
+                      "out", tabs[pick]->source, pivot, (unsigned long long)bs, fs->n);
+        if (depth >= 0)
+                diag_list_add(t->inferred, sizeof(t->inferred), "FRAMEOBJ_STACKDEPTH +%d (the "
+                              "one int within every frame's co_stacksize that counts NULL or "
+                              "objects on the suspended generators' stacks)", depth);
+out:
+        free(cand);
+        free(fs);
+}
+
 /* Structs every object's walk reads: one the neighbours leave unsettled
  * (left out, or only the debug offsets' fields of it) would turn the whole
  * walk into garbage rather than leave some objects opaque, so the layout
@@ -1121,21 +1660,67 @@ static const enum layout_struct_id essential[] = {
         LS_TUPLE, LS_DICT, LS_DICTKEYS, LS_ASCII, LS_MODULE, LS_FUNC, LS_CODE,
 };
 
-static int essential_settled(const struct trial *t, struct diag *d)
+/* Whether struct s is listed as left out (alone or "S (why)"). */
+static bool gapped(const struct trial *t, int s)
+{
+        const char *name = layout_struct_name(s);
+        const char *p = strstr(t->gapped, name);
+        size_t n = strlen(name);
+
+        while (p && ((p > t->gapped && p[-1] != ' ') || (p[n] && p[n] != ';' && p[n] != ' ')))
+                p = strstr(p + 1, name);
+        return p != NULL;
+}
+
+/* Structs of objects every program has and a reference graph cannot do
+ * without (frames and generators hold the locals that keep objects
+ * alive): left out, they would be opaque in every walk, so the layout is
+ * refused rather than walked half-blind.  (3.10's frame has an
+ * f_stackdepth neither neighbour has.) */
+static const struct {
+        enum layout_struct_id sid;
+        enum pysym_id types[2];
+} must_decode[] = {
+        { LS_FRAMEOBJ, { PYSYM_FRAME_TYPE } },
+        { LS_GEN, { PYSYM_GEN_TYPE, PYSYM_CORO_TYPE } },
+        { LS_ASYNCGEN, { PYSYM_ASYNCGEN_TYPE } },
+};
+
+/* Whether the target has no object of the must-decode struct i on its GC
+ * lists, all of which the census walked: then leaving the struct out
+ * costs this walk nothing (the gap is declared; family layouts are not
+ * cached for a later attach). */
+static bool none_alive(const struct pyinterp *pi, const struct trial *t, size_t i)
+{
+        if (!t->census.taken || !t->census.complete)
+                return false;
+        for (size_t k = 0; k < 2; k++)
+                if (infer_census_has(&t->census, pi->sym[must_decode[i].types[k]]))
+                        return false;
+        return true;
+}
+
+static int essential_settled(const struct pyinterp *pi, const struct trial *t,
+                             struct diag *d)
 {
         for (size_t i = 0; i < sizeof(essential) / sizeof(essential[0]); i++) {
                 const char *name = layout_struct_name(essential[i]);
-                const char *p = strstr(t->gapped, name);
-                size_t n = strlen(name);
 
-                while (p && ((p > t->gapped && p[-1] != ' ') || (p[n] && p[n] != ';' && p[n] != ' ')))
-                        p = strstr(p + 1, name);
-                if (p)
+                if (gapped(t, essential[i]))
                         return diag_set(d, -EBADMSG, "the neighbours do not settle struct %s, "
                                         "which every walk reads (its size and fields differ "
                                         "between them and the target's own sizes do not pick "
-                                        "one)", name);
+                                        "one%s%s)", name, t->gapped_why[0] ? "; " : "",
+                                        t->gapped_why);
         }
+        for (size_t i = 0; i < sizeof(must_decode) / sizeof(must_decode[0]); i++)
+                if (gapped(t, must_decode[i].sid) && !none_alive(pi, t, i))
+                        return diag_set(d, -EBADMSG, "the neighbours do not settle struct %s "
+                                        "(its size and fields differ between them and no check "
+                                        "on live objects picks one%s%s), and without it "
+                                        "frames and generators would be opaque",
+                                        layout_struct_name(must_decode[i].sid),
+                                        t->gapped_why[0] ? ": " : "", t->gapped_why);
         return 0;
 }
 
@@ -1233,8 +1818,10 @@ static int try_neighbours(struct memsrc *m, struct pyinterp *pi, const char *var
                 if (layout_field_struct(f) == LS_GCSTATE && t->l.f[f].present &&
                     t->fprov[f] != LP_DEBUG_OFFSETS)
                         t->fprov[f] = LP_INFERRED;
-        if (!t->l.s[LS_HEAPTYPE].present || inf)
-                probe_heaptype(m, pi, t, nb, tabs, n, inf != NULL);
+        probe_type_fields(m, pi, t, nb, n, inf ? NULL : dbg);
+        if (!t->l.s[LS_HEAPTYPE].present || inf || gapped(t, LS_HEAPTYPE))
+                probe_heaptype(m, pi, t, nb, tabs, n, inf ? NULL : dbg);
+        probe_module_fields(m, pi, t);
         if (inf) {
                 if (!t->census.taken)
                         infer_census(m, pi, &t->l, &t->census);
@@ -1242,12 +1829,18 @@ static int try_neighbours(struct memsrc *m, struct pyinterp *pi, const char *var
                 probe_prefixes(t, nb, tabs, n);
                 probe_long(m, pi, t, nb, tabs, n);
                 probe_interp_dicts(m, pi, t);
+                probe_dictkeys_struct(m, pi, t, nb, tabs, n);
+                probe_func(m, pi, t, nb, tabs, n);      /* before the code, read through it */
                 probe_framed(m, pi, t, nb, tabs, n);
                 probe_iframe(m, pi, t, nb, tabs, n);
                 probe_code(m, pi, t, nb, tabs, n);
                 probe_thread_frames(m, pi, t, nb, n);   /* checked with IFRAME */
+                /* <=3.10: read through the code; the frames through the
+                 * generators too */
+                probe_gen(m, pi, t, nb, tabs, n);
+                probe_frameobj(m, pi, t, nb, tabs, n);
         }
-        rc = essential_settled(t, &cd);
+        rc = essential_settled(pi, t, &cd);
         if (rc == 0)
                 rc = verify_layout(m, pi, &t->l, &t->checks, &cd);
         diag_list_add(pi->layout_candidates, sizeof(pi->layout_candidates), "neighbours %s%s%s: %.*s",

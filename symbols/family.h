@@ -82,6 +82,7 @@ int infer_runtime(struct memsrc *m, const struct pyinterp *pi, const struct layo
 
 struct type_census {
         bool taken;
+        bool complete;      /* every GC list walked to its head: types is all */
         size_t ntypes, nheap;
         uint64_t types[INFER_CENSUS_TYPES];
         uint16_t slot[INFER_CENSUS_SLOTS];   /* 1 + index into types, 0 free */
@@ -98,6 +99,10 @@ struct type_census {
 
 void infer_census(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
                   struct type_census *c);
+
+/* Whether an object of type was seen (with complete, whether any is on
+ * the three GC lists). */
+bool infer_census_has(const struct type_census *c, uint64_t type);
 
 /* A type of the census whose tp_name is one of names (NULL-terminated):
  * private types no symbol names (functools.partial, typing.Union, ...).

@@ -122,6 +122,22 @@ static void place_enabled(struct layout *l, const uint8_t *block, uint32_t heads
                          "before the heads, the one another version uses)", pick, pick + 4);
                 return;
         }
+        if (heads == 8) {
+                /* one place only: the GC state opens with the two ints
+                 * (3.15), which a disabled collector leaves at 0 */
+                int32_t en, dbg;
+
+                memcpy(&en, block, 4);
+                memcpy(&dbg, block + 4, 4);
+                if ((en == 0 || en == 1) && dbg >= 0 && dbg <= 0x3f) {
+                        set_field(l, LF_GC_ENABLED, 0, 4, 4);
+                        set_field(l, LF_GC_DEBUG, 4, 4, 4);
+                        diag_list_add(note, len, "GC_ENABLED gc+0, GC_DEBUG gc+4 (the only place "
+                                 "for the two ints before the heads at gc+8; they read a flag "
+                                 "and a debug mask)");
+                }
+                return;
+        }
         found = 0;
         for (uint32_t gap = 0; gap <= 4; gap += 4) {
                 uint32_t c = heads - 8 - gap;
@@ -267,7 +283,7 @@ void infer_census(struct memsrc *m, const struct pyinterp *pi, const struct layo
 {
         uint32_t step = lsz(l, LS_GCGEN) ? lsz(l, LS_GCGEN) : 24, hsz = lsz(l, LS_GCHEAD);
         uint64_t gc, interp = 0;
-        int budget = CENSUS_OBJECTS;
+        int budget = CENSUS_OBJECTS, ended = 0;
         bool cached;
 
         memset(c, 0, sizeof(*c));
@@ -293,7 +309,11 @@ void infer_census(struct memsrc *m, const struct pyinterp *pi, const struct layo
 
                         node &= ~(uint64_t)3;
                         obj = node + hsz;
-                        if (node == head || !plausible_ptr(node) || want > sizeof(buf) ||
+                        if (node == head) {
+                                ended++;
+                                break;
+                        }
+                        if (!plausible_ptr(node) || want > sizeof(buf) ||
                             memsrc_read(m, node, buf, want) < 0)
                                 break;
                         memcpy(&t, buf + hsz + lo(l, LF_OBJECT_TYPE), 8);
@@ -309,8 +329,17 @@ void infer_census(struct memsrc *m, const struct pyinterp *pi, const struct layo
                         memcpy(&node, buf + lo(l, LF_GCHEAD_NEXT), 8);
                 }
         }
+        c->complete = ended == 3;
         if (cached)
                 memsrc_live_cache(m, 0);
+}
+
+bool infer_census_has(const struct type_census *c, uint64_t type)
+{
+        for (size_t i = 0; i < c->ntypes && type; i++)
+                if (c->types[i] == type)
+                        return true;
+        return false;
 }
 
 int infer_type_named(struct memsrc *m, const struct layout *l, struct type_census *c,
