@@ -309,6 +309,27 @@ static const struct {
         { LS_TASK, { "_asyncio.Task" } },
 };
 
+/* Private structs whose fields are checked on their live instances
+ * (probe_instances): unless the neighbours agree on them in every byte,
+ * a neighbour's is taken only when those checks hold, never for its size
+ * alone (3.14's Struct has 3.13's size and 3.15's fields; with 3.14 the
+ * only neighbour, 3.15's Struct grew a word). */
+static const struct {
+        enum layout_struct_id sid;
+        const char *names[2];
+} instance_checked[] = {
+        { LS_STRUCTOBJ, { "_struct.Struct" } },
+        { LS_IT_CYCLE, { "itertools.cycle" } },
+};
+
+static bool instance_checked_struct(int s)
+{
+        for (size_t i = 0; i < sizeof(instance_checked) / sizeof(instance_checked[0]); i++)
+                if ((int)instance_checked[i].sid == s)
+                        return true;
+        return false;
+}
+
 static bool named_size(struct memsrc *m, const struct pyinterp *pi, struct trial *tr, int s,
                        uint64_t *size)
 {
@@ -394,6 +415,14 @@ static void resolve_struct(struct memsrc *m, const struct pyinterp *pi, struct t
                              differs (3.11 and 3.13 on 3.12's thread ids) */
         if (agree) {
                 take_struct(&t->l, &nb[0], s);
+                return;
+        }
+        if (instance_checked_struct(s)) {
+                /* probe_instance_structs settles it, or it stays out */
+                drop_struct(&t->l, s);
+                if (nb[0].s[s].present || (n > 1 && nb[1].s[s].present))
+                        diag_list_add(t->gapped, sizeof(t->gapped), "%s",
+                                      layout_struct_name(s));
                 return;
         }
         if (!dbg && s == LS_TYPE && n > 1 && fields_alike(&nb[0], &nb[1], s, false)) {
@@ -1219,6 +1248,44 @@ static void probe_module_fields(struct memsrc *m, const struct pyinterp *pi, str
                               "no one word of the live modules fits each field");
 }
 
+/* The private structs of instance_checked the neighbours do not agree on:
+ * the neighbour's whose fields read what they must on the live instances
+ * the census found of the type named so (probe.h), sized by that type's
+ * tp_basicsize.  Without instances, or with no telling, the gap stays. */
+static void probe_instance_structs(struct memsrc *m, const struct pyinterp *pi,
+                                   struct trial *t, const struct layout *nb,
+                                   const struct layout_table *const *tabs, size_t n)
+{
+        for (size_t i = 0; i < sizeof(instance_checked) / sizeof(instance_checked[0]); i++) {
+                int s = instance_checked[i].sid, pick;
+                const char *names[3] = { instance_checked[i].names[0],
+                                         instance_checked[i].names[1], NULL };
+                const uint64_t *objs = NULL;
+                uint64_t type, bs = 0;
+                size_t nobj;
+                char why[384];
+
+                if (!gapped(t, s) || !lhas(&t->l, LF_TYPE_BASICSIZE))
+                        continue;
+                if (!t->census.taken)
+                        infer_census(m, pi, &t->l, &t->census);
+                if (infer_type_named(m, &t->l, &t->census, names, &type) < 0 ||
+                    !(nobj = infer_census_instances(&t->census, type, &objs)))
+                        continue;   /* none alive: nothing is opaque for it */
+                if (memsrc_read_u64(m, type + lo(&t->l, LF_TYPE_BASICSIZE), &bs) < 0 ||
+                    bs > 4096 || probe_instances(m, pi, &t->l, nb, n, s, type, objs, nobj,
+                                                 (uint32_t)bs, &pick, why, sizeof(why)) < 0) {
+                        if (bs > 4096)
+                                snprintf(why, sizeof(why), "%s: its type's tp_basicsize %llu",
+                                         layout_struct_name(s), (unsigned long long)bs);
+                        diag_list_add(t->gapped_why, sizeof(t->gapped_why), "%s", why);
+                        continue;
+                }
+                take_checked(t, &nb[pick], s, "%s: %s", tabs[pick]->source, why);
+                t->l.s[s].size = (uint32_t)bs;
+        }
+}
+
 /* PyDictKeysObject when the neighbours differ on it (3.10 keeps 3.9's,
  * 3.11 rebuilt it) and nothing sizes it: the neighbour's with which the
  * live modules' dicts read (probe.h). */
@@ -1822,6 +1889,7 @@ static int try_neighbours(struct memsrc *m, struct pyinterp *pi, const char *var
         if (!t->l.s[LS_HEAPTYPE].present || inf || gapped(t, LS_HEAPTYPE))
                 probe_heaptype(m, pi, t, nb, tabs, n, inf ? NULL : dbg);
         probe_module_fields(m, pi, t);
+        probe_instance_structs(m, pi, t, nb, tabs, n);
         if (inf) {
                 if (!t->census.taken)
                         infer_census(m, pi, &t->l, &t->census);

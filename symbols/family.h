@@ -79,6 +79,7 @@ int infer_runtime(struct memsrc *m, const struct pyinterp *pi, const struct layo
 #define INFER_CENSUS_SLOTS 4096     /* power of two, > INFER_CENSUS_TYPES */
 #define INFER_CENSUS_HEAP 16
 #define INFER_CENSUS_MODS 128
+#define INFER_CENSUS_INST 16        /* instances kept of each type */
 
 struct type_census {
         bool taken;
@@ -95,6 +96,10 @@ struct type_census {
         size_t nfunc, nframe, ngen, nmod;
         uint64_t func[INFER_CENSUS_HEAP], frame[INFER_CENSUS_HEAP], gen[INFER_CENSUS_HEAP];
         uint64_t mod[INFER_CENSUS_MODS];    /* live modules (sys, builtins among them) */
+        /* the oldest instances of each type (types[i]'s in inst[i]): the
+         * private structs' candidates are checked on them */
+        uint8_t ninst[INFER_CENSUS_TYPES];
+        uint64_t inst[INFER_CENSUS_TYPES][INFER_CENSUS_INST];
 };
 
 void infer_census(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
@@ -103,6 +108,11 @@ void infer_census(struct memsrc *m, const struct pyinterp *pi, const struct layo
 /* Whether an object of type was seen (with complete, whether any is on
  * the three GC lists). */
 bool infer_census_has(const struct type_census *c, uint64_t type);
+
+/* The census's instances of type (at most INFER_CENSUS_INST, the oldest
+ * on the GC lists) in *ret, owned by c; their number, 0 if none. */
+size_t infer_census_instances(const struct type_census *c, uint64_t type,
+                              const uint64_t **ret);
 
 /* A type of the census whose tp_name is one of names (NULL-terminated):
  * private types no symbol names (functools.partial, typing.Union, ...).

@@ -244,8 +244,8 @@ int infer_gc(struct memsrc *m, const struct pyinterp *pi, struct layout *l, int 
 #define CENSUS_CACHE (256u << 20)
 
 /* Adds t to the census's set of types (open addressing over types[]'s
- * indices); false when the set is full. */
-static bool census_add(struct type_census *c, uint64_t t)
+ * indices); its index, or -1 when the set is full. */
+static int census_add(struct type_census *c, uint64_t t)
 {
         uint32_t h = (uint32_t)((t >> 4) * 0x9E3779B1u) & (INFER_CENSUS_SLOTS - 1);
 
@@ -253,16 +253,31 @@ static bool census_add(struct type_census *c, uint64_t t)
                 uint16_t s = c->slot[h];
 
                 if (s && c->types[s - 1] == t)
-                        return true;
+                        return s - 1;
                 if (!s) {
                         if (c->ntypes == INFER_CENSUS_TYPES)
-                                return false;
+                                return -1;
                         c->types[c->ntypes++] = t;
                         c->slot[h] = (uint16_t)c->ntypes;
-                        return true;
+                        return (int)c->ntypes - 1;
                 }
         }
-        return false;
+        return -1;
+}
+
+static int census_index(const struct type_census *c, uint64_t t)
+{
+        uint32_t h = (uint32_t)((t >> 4) * 0x9E3779B1u) & (INFER_CENSUS_SLOTS - 1);
+
+        for (uint32_t k = 0; k < INFER_CENSUS_SLOTS; k++, h = (h + 1) & (INFER_CENSUS_SLOTS - 1)) {
+                uint16_t s = c->slot[h];
+
+                if (!s)
+                        return -1;
+                if (c->types[s - 1] == t)
+                        return s - 1;
+        }
+        return -1;
 }
 
 static void sample(struct type_census *c, const struct pyinterp *pi, uint64_t t, uint64_t obj)
@@ -306,6 +321,7 @@ void infer_census(struct memsrc *m, const struct pyinterp *pi, const struct layo
                         uint8_t buf[64];
                         uint32_t want = hsz + lo(l, LF_OBJECT_TYPE) + 8;
                         uint64_t obj, t, flags;
+                        int k;
 
                         node &= ~(uint64_t)3;
                         obj = node + hsz;
@@ -317,8 +333,10 @@ void infer_census(struct memsrc *m, const struct pyinterp *pi, const struct layo
                             memsrc_read(m, node, buf, want) < 0)
                                 break;
                         memcpy(&t, buf + hsz + lo(l, LF_OBJECT_TYPE), 8);
-                        if (!census_add(c, t))
+                        if ((k = census_add(c, t)) < 0)
                                 budget = 1;     /* the set is full: stop */
+                        else if (c->ninst[k] < INFER_CENSUS_INST)
+                                c->inst[k][c->ninst[k]++] = obj;
                         /* a class: an object whose type is type, with the
                          * heap type flag */
                         if (t == pi->sym[PYSYM_TYPE_TYPE] && c->nheap < INFER_CENSUS_HEAP &&
@@ -340,6 +358,17 @@ bool infer_census_has(const struct type_census *c, uint64_t type)
                 if (c->types[i] == type)
                         return true;
         return false;
+}
+
+size_t infer_census_instances(const struct type_census *c, uint64_t type,
+                              const uint64_t **ret)
+{
+        int k = type ? census_index(c, type) : -1;
+
+        if (k < 0)
+                return 0;
+        *ret = c->inst[k];
+        return c->ninst[k];
 }
 
 int infer_type_named(struct memsrc *m, const struct layout *l, struct type_census *c,

@@ -681,6 +681,181 @@ int probe_dictkeys(struct memsrc *m, const struct pyinterp *pi, const struct lay
         return 0;
 }
 
+/* --- private structs, checked on their live instances ---------------------- */
+
+#define MAX_PROBE_INST 64u
+
+enum inst_want { W_LIST, W_ITER, W_FORMAT };
+
+/* Each field a private struct is placed by, and what it must read on
+ * every live instance.  A field not listed has no check, and a candidate
+ * with it is not taken. */
+static const struct {
+        enum layout_field_id f;
+        enum inst_want want;
+        const char *what;
+} inst_checks[] = {
+        { LF_IT_CYCLE_IT, W_ITER, "it NULL or an object no list, tuple, dict, str or bytes" },
+        { LF_IT_CYCLE_SAVED, W_LIST, "saved a list" },
+        { LF_STRUCTOBJ_FORMAT, W_FORMAT, "s_format a bytes or str" },
+};
+
+static int inst_check_of(int f)
+{
+        for (size_t i = 0; i < sizeof(inst_checks) / sizeof(inst_checks[0]); i++)
+                if ((int)inst_checks[i].f == f)
+                        return (int)i;
+        return -1;
+}
+
+/* Whether v is an object whose type is a type (its type's type is type,
+ * or a metaclass whose type is type). */
+static bool some_object(const struct pr *p, uint64_t v)
+{
+        uint64_t t, tt, ttt;
+        uint64_t type = p->pi->sym[PYSYM_TYPE_TYPE];
+
+        return type && plausible(v) && rd(p, v + lo(p->l, LF_OBJECT_TYPE), &t) && plausible(t) &&
+               rd(p, t + lo(p->l, LF_OBJECT_TYPE), &tt) &&
+               (tt == type || (plausible(tt) && rd(p, tt + lo(p->l, LF_OBJECT_TYPE), &ttt) &&
+                               ttt == type));
+}
+
+static bool inst_word_holds(const struct pr *p, enum inst_want w, uint64_t v)
+{
+        static const enum pysym_id not_iter[] = {
+                PYSYM_LIST_TYPE, PYSYM_TUPLE_TYPE, PYSYM_DICT_TYPE, PYSYM_UNICODE_TYPE,
+                PYSYM_BYTES_TYPE,
+        };
+
+        switch (w) {
+        case W_LIST:
+                return is_a(p, v, PYSYM_LIST_TYPE);
+        case W_ITER:
+                /* cycle drops its iterator once it is exhausted */
+                if (!v)
+                        return true;
+                for (size_t i = 0; i < sizeof(not_iter) / sizeof(not_iter[0]); i++)
+                        if (is_a(p, v, not_iter[i]))
+                                return false;
+                return some_object(p, v);
+        case W_FORMAT:
+                return is_a(p, v, PYSYM_BYTES_TYPE) || is_a(p, v, PYSYM_UNICODE_TYPE);
+        }
+        return false;
+}
+
+/* Whether nb's struct s holds on every instance; else why not, in why. */
+static bool inst_candidate_holds(const struct pr *p, const struct layout *nb, int s,
+                                 const uint64_t *objs, size_t nobj,
+                                 uint32_t size, char *why, size_t len)
+{
+        size_t nf = 0;
+
+        if (!nb->s[s].present) {
+                snprintf(why, len, "no %s", layout_struct_name(s));
+                return false;
+        }
+        for (int f = 0; f < LF__COUNT; f++) {
+                const struct layout_field_info *x = &nb->f[f];
+                int c = inst_check_of(f);
+
+                if ((int)layout_field_struct(f) != s || !x->present)
+                        continue;
+                nf++;
+                if (c < 0) {
+                        snprintf(why, len, "%s: no check reads it", layout_field_name(f));
+                        return false;
+                }
+                if (x->offset < 16 || x->size != 8 || x->offset + 8 > size) {
+                        snprintf(why, len, "%s at +%u: outside the %u bytes of tp_basicsize",
+                                 layout_field_name(f), x->offset, size);
+                        return false;
+                }
+                for (size_t i = 0; i < nobj; i++) {
+                        uint64_t v;
+
+                        if (!rd(p, objs[i] + x->offset, &v) ||
+                            !inst_word_holds(p, inst_checks[c].want, v)) {
+                                snprintf(why, len, "%s at +%u: not %s on 0x%llx",
+                                         layout_field_name(f), x->offset, inst_checks[c].what,
+                                         (unsigned long long)objs[i]);
+                                return false;
+                        }
+                }
+        }
+        if (!nf)
+                snprintf(why, len, "%s has no fields to check", layout_struct_name(s));
+        return nf > 0;
+}
+
+int probe_instances(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
+                    const struct layout *nb, size_t n, int s, uint64_t type, const uint64_t *objs,
+                    size_t nobj, uint32_t size, int *ret_pick, char *why, size_t len)
+{
+        const struct pr p = { m, pi, l };
+        const char *name = layout_struct_name(s);
+        char first_why[192] = "", cwhy[192];
+        int pick = -1;
+
+        if (n > 4 || !nobj || size < 16 || size > 4096 || !lhas(l, LF_OBJECT_TYPE)) {
+                snprintf(why, len, "%s: %s", name, !nobj ? "no live instance to check on" :
+                         "its type's tp_basicsize is no object size");
+                return -ENOENT;
+        }
+        if (nobj > MAX_PROBE_INST)
+                nobj = MAX_PROBE_INST;
+        /* the instances must be of the type: a census gone stale, or
+         * hostile, is no evidence */
+        for (size_t i = 0; i < nobj; i++) {
+                uint64_t t;
+
+                if (!plausible(objs[i]) || !rd(&p, objs[i] + lo(l, LF_OBJECT_TYPE), &t) ||
+                    t != type) {
+                        snprintf(why, len, "%s: 0x%llx is no instance of its type", name,
+                                 (unsigned long long)objs[i]);
+                        return -ENOENT;
+                }
+        }
+        for (size_t c = 0; c < n; c++) {
+                if (!inst_candidate_holds(&p, &nb[c], s, objs, nobj, size, cwhy, sizeof(cwhy))) {
+                        if (!first_why[0])
+                                snprintf(first_why, sizeof(first_why), "%s", cwhy);
+                        continue;
+                }
+                if (pick < 0) {
+                        pick = (int)c;
+                        continue;
+                }
+                for (int f = 0; f < LF__COUNT; f++)
+                        if ((int)layout_field_struct(f) == s &&
+                            (nb[c].f[f].present != nb[pick].f[f].present ||
+                             (nb[c].f[f].present && nb[c].f[f].offset != nb[pick].f[f].offset))) {
+                                snprintf(why, len, "%s: two neighbours' placements hold on its "
+                                         "%zu live instances (no telling)", name, nobj);
+                                return -EBADMSG;
+                        }
+        }
+        if (pick < 0) {
+                snprintf(why, len, "%s: no neighbour's fields hold on its %zu live instances "
+                         "(%s)", name, nobj, first_why);
+                return -ENOENT;
+        }
+        *ret_pick = pick;
+        snprintf(why, len, "%u bytes (its type's tp_basicsize), on all %zu live instances ",
+                 size, nobj);
+        for (int f = 0, k = 0; f < LF__COUNT; f++) {
+                size_t at = strlen(why);
+                int c = inst_check_of(f);
+
+                if ((int)layout_field_struct(f) != s || !nb[pick].f[f].present || c < 0)
+                        continue;
+                snprintf(why + at, len - at, "%s%s +%u", k++ ? ", " : "", inst_checks[c].what,
+                         nb[pick].f[f].offset);
+        }
+        return 0;
+}
+
 /* --- the <=3.10 frame's stack depth ---------------------------------------- */
 
 static bool null_or_obj(struct memsrc *m, const struct layout *l, uint64_t v)

@@ -1,4 +1,5 @@
-/* probe: the fields of PyTypeObject and PyModuleObject settled on the
+/* probe: the fields of PyTypeObject and PyModuleObject (and of private
+ * structs such as PyStructObject, from a neighbour) settled on the
  * target's own objects when no table of the build describes them and the
  * neighbouring versions' tables do not agree with its sizes (3.15 grew
  * PyTypeObject by a word and rebuilt the module object).  Private to
@@ -54,6 +55,20 @@ int probe_module(struct memsrc *m, const struct pyinterp *pi, const struct layou
 int probe_dictkeys(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
                    const struct layout *nb, size_t n, const uint64_t *mods, size_t nmod,
                    int *ret_pick, char *why, size_t len);
+
+/* A private struct no symbol names (PyStructObject, itertools' cycle):
+ * which of the neighbours' nb[0..n) (at most four) reads the live
+ * instances objs[0..nobj) of its type (at address type, whose
+ * tp_basicsize is size).  A candidate holds when it has the struct, each
+ * of its fields has a named check (cycle's saved a list, its it NULL or
+ * an object that is no list, tuple, dict, str or bytes; Struct's s_format
+ * a bytes or str) and lies within size, and every instance, of that type,
+ * reads what the check wants; candidates that place the fields alike are
+ * one.  *ret_pick is the first that holds; -ENOENT none (or no instance),
+ * -EBADMSG two that place them differently.  why names the checks. */
+int probe_instances(struct memsrc *m, const struct pyinterp *pi, const struct layout *l,
+                    const struct layout *nb, size_t n, int s, uint64_t type, const uint64_t *objs,
+                    size_t nobj, uint32_t size, int *ret_pick, char *why, size_t len);
 
 /* Frames of a build whose frames are objects of their own (<=3.10). */
 #define FRAME_SAMPLE 64

@@ -4,7 +4,10 @@
  * before tp_base), modules laid out as 3.15 (md_token and the def's values
  * copied in) and as 3.14 (md_def); and hostile memory (a dict claiming 2^40
  * entries, two words that both look like md_dict, all-zero type objects)
- * bounded and refused, never guessed. */
+ * bounded and refused, never guessed; Struct and cycle objects read with
+ * the neighbour whose fields hold on them, and hostile ones (an it that
+ * is the saved list, fields past tp_basicsize, two placements that both
+ * hold) refused. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -531,6 +534,136 @@ static void test_stackdepth(void)
         memsrc_free(m);
 }
 
+/* --- private structs on their live instances ------------------------------- */
+
+/* An object of type t at a fresh address (the type of a type is type). */
+static uint64_t obj_of(struct memsrc *m, uint64_t t)
+{
+        uint64_t o = obj_next;
+
+        obj_next += 0x100;
+        put64(m, o + 8, t);
+        return o;
+}
+
+/* l with struct s's field f at off (absent when off is 0) and size size. */
+static struct layout placed(const struct layout *l, int s, uint32_t size,
+                            enum layout_field_id f, uint32_t off)
+{
+        struct layout c = *l;
+
+        c.s[s].size = size;
+        c.f[f].present = off != 0;
+        c.f[f].offset = off;
+        return c;
+}
+
+static void test_cycles(void)
+{
+        struct memsrc *m = space();
+        uint64_t cyc_t = obj_of(m, pi.sym[PYSYM_TYPE_TYPE]), iter_t =
+                 obj_of(m, pi.sym[PYSYM_TYPE_TYPE]), objs[4], bad[1];
+        struct layout nb[2];
+        char why[384];
+        int rc, pick = -1;
+
+        /* 3.14's cycle: it +16 (NULL once exhausted), saved +24, 40 bytes */
+        for (int i = 0; i < 4; i++) {
+                objs[i] = obj_of(m, cyc_t);
+                put64(m, objs[i] + 16, i == 3 ? 0 : obj_of(m, iter_t));
+                put64(m, objs[i] + 24, obj_of(m, pi.sym[PYSYM_LIST_TYPE]));
+        }
+        /* a neighbour with the two swapped, then 3.14's */
+        nb[0] = placed(&nb14, LS_IT_CYCLE, 40, LF_IT_CYCLE_IT, 24);
+        nb[0].f[LF_IT_CYCLE_SAVED].offset = 16;
+        nb[1] = nb14;
+        rc = probe_instances(m, &pi, &nb14, nb, 2, LS_IT_CYCLE, cyc_t, objs, 4, 40, &pick, why,
+                             sizeof(why));
+        ok(rc == 0 && pick == 1 && strstr(why, "saved a list +24"),
+           "cycle: the neighbour whose saved reads a list on every instance (rc %d, pick %d: "
+           "%s)", rc, pick, why);
+        /* 3.13's (48 bytes, the same fields) and 3.15's: alike, one */
+        nb[0] = nb14;
+        nb[0].s[LS_IT_CYCLE].size = 48;
+        rc = probe_instances(m, &pi, &nb14, nb, 2, LS_IT_CYCLE, cyc_t, objs, 4, 40, &pick, why,
+                             sizeof(why));
+        ok(rc == 0 && pick == 0, "cycle: two neighbours that place the fields alike are one "
+           "(rc %d, pick %d)", rc, pick);
+        /* hostile: it placed on saved reads a list, no iterator */
+        nb[0] = placed(&nb14, LS_IT_CYCLE, 40, LF_IT_CYCLE_IT, 24);
+        rc = probe_instances(m, &pi, &nb14, nb, 1, LS_IT_CYCLE, cyc_t, objs, 4, 40, &pick, why,
+                             sizeof(why));
+        ok(rc == -ENOENT, "cycle: an it that reads the saved list is refused (rc %d: %s)", rc,
+           why);
+        /* hostile: fields past the type's tp_basicsize */
+        rc = probe_instances(m, &pi, &nb14, &nb14, 1, LS_IT_CYCLE, cyc_t, objs, 4, 24, &pick,
+                             why, sizeof(why));
+        ok(rc == -ENOENT, "cycle: saved +24 outside a 24-byte tp_basicsize: refused (rc %d)", rc);
+        /* hostile: one instance's saved a tuple, another's it unmapped */
+        put64(m, objs[2] + 24, obj_of(m, pi.sym[PYSYM_TUPLE_TYPE]));
+        rc = probe_instances(m, &pi, &nb14, &nb14, 1, LS_IT_CYCLE, cyc_t, objs, 4, 40, &pick,
+                             why, sizeof(why));
+        ok(rc == -ENOENT, "cycle: one instance whose saved is a tuple fails it (rc %d)", rc);
+        put64(m, objs[2] + 24, obj_of(m, pi.sym[PYSYM_LIST_TYPE]));
+        put64(m, objs[1] + 16, 0x7777000);
+        rc = probe_instances(m, &pi, &nb14, &nb14, 1, LS_IT_CYCLE, cyc_t, objs, 4, 40, &pick,
+                             why, sizeof(why));
+        ok(rc == -ENOENT, "cycle: an it pointing at unmapped memory fails it (rc %d)", rc);
+        /* hostile: no instance, or one of another type */
+        rc = probe_instances(m, &pi, &nb14, &nb14, 1, LS_IT_CYCLE, cyc_t, objs, 0, 40, &pick,
+                             why, sizeof(why));
+        ok(rc == -ENOENT, "cycle: no live instance, nothing taken (rc %d)", rc);
+        bad[0] = obj_of(m, iter_t);
+        rc = probe_instances(m, &pi, &nb14, &nb14, 1, LS_IT_CYCLE, cyc_t, bad, 1, 40, &pick,
+                             why, sizeof(why));
+        ok(rc == -ENOENT, "cycle: an object of another type is no evidence (rc %d)", rc);
+        memsrc_free(m);
+}
+
+static void test_structs(void)
+{
+        struct memsrc *m = space();
+        uint64_t st_t = obj_of(m, pi.sym[PYSYM_TYPE_TYPE]), objs[3];
+        struct layout nb[2];
+        char why[384];
+        int rc, pick = -1;
+
+        /* 3.14's Struct: s_format +40 (a bytes, or a str), 56 bytes */
+        for (int i = 0; i < 3; i++) {
+                objs[i] = obj_of(m, st_t);
+                put64(m, objs[i] + 40, i ? obj_of(m, pi.sym[PYSYM_BYTES_TYPE]) :
+                      str_new(m, "<i"));
+        }
+        nb[0] = placed(&nb14, LS_STRUCTOBJ, 64, LF_STRUCTOBJ_FORMAT, 56);
+        nb[1] = nb14;
+        rc = probe_instances(m, &pi, &nb14, nb, 2, LS_STRUCTOBJ, st_t, objs, 3, 56, &pick, why,
+                             sizeof(why));
+        ok(rc == 0 && pick == 1 && strstr(why, "s_format a bytes or str +40"),
+           "Struct: the neighbour whose s_format reads bytes or str (rc %d, pick %d: %s)", rc,
+           pick, why);
+        /* hostile: the word after it a bytes too: two placements hold */
+        for (int i = 0; i < 3; i++)
+                put64(m, objs[i] + 56, obj_of(m, pi.sym[PYSYM_BYTES_TYPE]));
+        rc = probe_instances(m, &pi, &nb14, nb, 2, LS_STRUCTOBJ, st_t, objs, 3, 56, &pick, why,
+                             sizeof(why));
+        ok(rc == 0 && pick == 1, "Struct: +56 past a 56-byte tp_basicsize is not tried (rc %d)",
+           rc);
+        rc = probe_instances(m, &pi, &nb14, nb, 2, LS_STRUCTOBJ, st_t, objs, 3, 64, &pick, why,
+                             sizeof(why));
+        ok(rc == -EBADMSG, "Struct: two placements that both hold: -EBADMSG (rc %d: %s)", rc,
+           why);
+        /* hostile: s_format NULL or an int */
+        put64(m, objs[2] + 40, 0);
+        rc = probe_instances(m, &pi, &nb14, &nb14, 1, LS_STRUCTOBJ, st_t, objs, 3, 56, &pick, why,
+                             sizeof(why));
+        ok(rc == -ENOENT, "Struct: an instance whose s_format is NULL fails it (rc %d)", rc);
+        put64(m, objs[2] + 40, obj_of(m, pi.sym[PYSYM_LONG_TYPE]));
+        rc = probe_instances(m, &pi, &nb14, &nb14, 1, LS_STRUCTOBJ, st_t, objs, 3, 56, &pick, why,
+                             sizeof(why));
+        ok(rc == -ENOENT, "Struct: an instance whose s_format is an int fails it (rc %d)", rc);
+        memsrc_free(m);
+}
+
 int main(void)
 {
         const struct layout_table *t[8];
@@ -545,5 +678,7 @@ int main(void)
         test_modules();
         test_dictkeys();
         test_stackdepth();
+        test_cycles();
+        test_structs();
         return tap_done();
 }
