@@ -842,8 +842,8 @@ int probe_instances(struct memsrc *m, const struct pyinterp *pi, const struct la
                 return -ENOENT;
         }
         *ret_pick = pick;
-        snprintf(why, len, "%u bytes (its type's tp_basicsize), on all %zu live instances ",
-                 size, nobj);
+        snprintf(why, len, "%u bytes (its type's tp_basicsize), on %s %zu live instance%s: ",
+                 size, nobj == 1 ? "its" : "all", nobj, nobj == 1 ? "" : "s");
         for (int f = 0, k = 0; f < LF__COUNT; f++) {
                 size_t at = strlen(why);
                 int c = inst_check_of(f);
