@@ -83,6 +83,11 @@ int infer_runtime(struct memsrc *m, const struct pyinterp *pi, const struct layo
 
 struct type_census {
         bool taken;
+        /* set by the caller before the census: the census's block cache
+         * of the live target stays on after it (the caller turns it off,
+         * memsrc_live_cache(m, 0)), for the probes that read the same
+         * objects next */
+        bool keep_cache;
         bool complete;      /* every GC list walked to its head: types is all */
         size_t ntypes, nheap;
         uint64_t types[INFER_CENSUS_TYPES];

@@ -299,10 +299,11 @@ void infer_census(struct memsrc *m, const struct pyinterp *pi, const struct layo
         uint32_t step = lsz(l, LS_GCGEN) ? lsz(l, LS_GCGEN) : 24, hsz = lsz(l, LS_GCHEAD);
         uint64_t gc, interp = 0;
         int budget = CENSUS_OBJECTS, ended = 0;
-        bool cached;
+        bool cached, keep = c->keep_cache;
 
         memset(c, 0, sizeof(*c));
         c->taken = true;
+        c->keep_cache = keep;
         if (!lhas(l, LF_GC_GENERATIONS) || !hsz || !lhas(l, LF_RUNTIME_INTERP_HEAD) ||
             !lhas(l, LF_TYPE_FLAGS) ||
             memsrc_read_u64(m, pi->runtime_addr + lo(l, LF_RUNTIME_INTERP_HEAD), &interp) < 0 ||
@@ -348,7 +349,7 @@ void infer_census(struct memsrc *m, const struct pyinterp *pi, const struct layo
                 }
         }
         c->complete = ended == 3;
-        if (cached)
+        if (cached && !keep)
                 memsrc_live_cache(m, 0);
 }
 
