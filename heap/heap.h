@@ -149,7 +149,7 @@ struct heap_meta {
          * for dumps before format 5. */
         char layout_checks[640];
         char layout_candidates[384];
-        char layout_inferred[4096];
+        char layout_inferred[8192];
         char layout_gapped[512];
         bool layout_experimental;
         uint64_t previews_dropped; /* value previews not recorded because

@@ -91,7 +91,7 @@ struct trial {
         struct layout l;
         struct type_census census;   /* taken once GC lists are placed */
         uint8_t sprov[LS__COUNT], fprov[LF__COUNT];
-        char inferred[4096];
+        char inferred[8192];   /* 3.15 without its table fills 4 KiB */
         char gapped[512];
         char gapped_why[512];   /* why a probe left an essential struct out */
         uint32_t checks;

@@ -209,7 +209,7 @@ struct pyinterp {
         uint32_t layout_checks;
         bool layout_experimental;
         char layout_candidates[384];
-        char layout_inferred[4096];
+        char layout_inferred[8192];
         char layout_gapped[512];
         double find_ms;              /* wall time the caller waited for the
                                         layout: pyinterp_find, plus
