@@ -3,7 +3,8 @@
  * the runtime's interpreters head, the interpreter's threads head, next and
  * GC state placed from memory; and hostile memory (a thread list that loops,
  * a GC state whose generation0 lies, an unreadable runtime) bounded and
- * refused, never followed for ever or taken on trust. */
+ * refused, never followed for ever or taken on trust; and the census of
+ * the GC lists it places keeping each type's oldest instances. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,6 +101,69 @@ static int run(struct space *s, const struct layout *nb, size_t n, struct layout
         return infer_runtime(s->m, &pi, nb, n, out, note, len);
 }
 
+/* The census (family.h) over a generation of hand-built objects (3.11's
+ * GC state and object header where the runtime was placed): the
+ * oldest instances of each type kept, at most INFER_CENSUS_INST of one;
+ * a list that loops back on itself is bounded by the census's budget. */
+#define OBJS    0x50000000ULL
+#define TYPE_A  0x60000000ULL
+#define TYPE_B  0x60001000ULL
+#define NOBJ    20
+
+static void test_census(struct space *s, const struct layout *nb, const struct layout *placed)
+{
+        static struct layout l;
+        static struct type_census c;
+        struct pyinterp pi;
+        uint8_t *blk = fakemem_add(s->m, OBJS, NOBJ * 64);
+        uint64_t head = INTERP + GC_OFF + 24 + 48, a_first = 0;   /* generation 2 */
+        const uint64_t *inst = NULL;
+        uint32_t hsz;
+        size_t n;
+
+        l = *placed;
+        for (int f = 0; f < LF__COUNT; f++) {
+                int st = layout_field_struct(f);
+
+                if (st == LS_OBJECT || st == LS_GCHEAD || st == LS_TYPE || st == LS_GCSTATE)
+                        l.f[f] = nb->f[f];
+        }
+        l.s[LS_GCHEAD] = nb->s[LS_GCHEAD];
+        l.s[LS_GCGEN] = nb->s[LS_GCGEN];
+        hsz = lsz(&l, LS_GCHEAD);
+        memset(&pi, 0, sizeof(pi));
+        pi.version_hex = 0x030c01f0;
+        pi.runtime_addr = RUNTIME;
+        /* head -> obj 0 -> ... -> obj 19 -> head; two of type B */
+        put64(s->ip, GC_OFF + 24 + 48 + lo(&l, LF_GCHEAD_NEXT), OBJS);
+        for (uint64_t i = 0; i < NOBJ; i++) {
+                uint64_t node = OBJS + 64 * i;
+
+                put64(blk, (uint32_t)(64 * i + lo(&l, LF_GCHEAD_NEXT)),
+                      i + 1 < NOBJ ? node + 64 : head);
+                put64(blk, (uint32_t)(64 * i + hsz + lo(&l, LF_OBJECT_TYPE)),
+                      i == 3 || i == 11 ? TYPE_B : TYPE_A);
+                if (!i)
+                        a_first = node + hsz;
+        }
+        infer_census(s->m, &pi, &l, &c);
+        n = infer_census_instances(&c, TYPE_A, &inst);
+        ok(c.complete && n == INFER_CENSUS_INST && inst[0] == a_first,
+           "census: the %d oldest instances of a type of 18 kept (%zu, complete %d)",
+           INFER_CENSUS_INST, n, c.complete);
+        n = infer_census_instances(&c, TYPE_B, &inst);
+        ok(n == 2 && inst[0] == OBJS + 64 * 3 + hsz && inst[1] == OBJS + 64 * 11 + hsz,
+           "census: both instances of the other type, in list order (%zu)", n);
+        ok(infer_census_instances(&c, 0x70000000ULL, &inst) == 0 &&
+           infer_census_instances(&c, 0, &inst) == 0, "census: no instance of a type not seen");
+        /* hostile: the last object links back to the first */
+        put64(blk, (uint32_t)(64 * (NOBJ - 1) + lo(&l, LF_GCHEAD_NEXT)), OBJS);
+        infer_census(s->m, &pi, &l, &c);
+        n = infer_census_instances(&c, TYPE_A, &inst);
+        ok(!c.complete && n == INFER_CENSUS_INST,
+           "census: a list that loops is walked within the budget, not for ever (%zu)", n);
+}
+
 int main(void)
 {
         static struct layout nb[2], out;
@@ -132,6 +196,8 @@ int main(void)
            !lhas(&out, LF_TSTATE_THREAD_ID), "nothing placed without a check: no dicts, no thread ids");
         ok(strstr(note, "points back") && strstr(note, "link back"), "the note names the checks: %s",
            note);
+        if (rc == 0)
+                test_census(&s, &nb[0], &out);
         memsrc_free(s.m);
 
         /* both neighbours' offsets of next read NULL: no telling, left out */
