@@ -567,6 +567,11 @@ static void test_cycles(void)
         char why[384];
         int rc, pick = -1;
 
+        /* the static types are objects of type type, as in a real
+         * interpreter: a list is an object, only the check tells it from
+         * an iterator */
+        for (int t = 0; t < NT; t++)
+                put64(m, pi.sym[tsym[t]] + 8, pi.sym[PYSYM_TYPE_TYPE]);
         /* 3.14's cycle: it +16 (NULL once exhausted), saved +24, 40 bytes */
         for (int i = 0; i < 4; i++) {
                 objs[i] = obj_of(m, cyc_t);
