@@ -277,7 +277,7 @@ static int sum_pools(struct memsrc *m, const struct layout *l, const struct geom
 static int sum_arena(struct memsrc *m, const struct layout *l, const struct geometry *g,
                      const uint8_t *ao, struct tally *t, struct heap_memory *ret)
 {
-        uint64_t addr, pools, nfree, ntotal, base, expect, carved, empty;
+        uint64_t addr, pools, nfree, ntotal, base, expect, carved, empty = 0;
         int r;
 
         if (field(l, LF_ARENA_ADDRESS, ao, g->ao_size, &addr) < 0 ||
@@ -356,7 +356,7 @@ int obmalloc_read(struct memsrc *m, const struct pyinterp *pi, const uint64_t *i
                   int ninterp, struct heap_memory *ret)
 {
         struct state_addrs st[MAX_STATES];
-        struct geometry g;
+        struct geometry g = {0};
         struct tally t = { 0 };
         uint8_t *buf = NULL;
         int n = 1, r;
