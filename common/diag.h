@@ -22,7 +22,7 @@
 
 #include <stddef.h>
 
-#define DIAG_MSG_MAX 2048
+#define DIAG_MSG_MAX 4096
 
 struct diag {
         int err;                  /* negative errno, 0 when unset */

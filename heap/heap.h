@@ -148,7 +148,7 @@ struct heap_meta {
          * structs left out, and whether it is experimental.  "" / false
          * for dumps before format 5. */
         char layout_checks[640];
-        char layout_candidates[384];
+        char layout_candidates[2048];
         char layout_inferred[8192];
         char layout_gapped[512];
         bool layout_experimental;

@@ -167,34 +167,62 @@ static int try_family(struct memsrc *m, struct pyinterp *pi, const char *variant
 
 /* --- neighbours ----------------------------------------------------------- */
 
-/* The nearest table of the minor version below and of the one above, of
- * the build's own variant where that minor has one. */
+/* Whether table t may stand as the neighbour in direction dir of a build
+ * of version hex: another minor on that side, or its own minor's tables
+ * of a patch level on that side (an older one below, a newer one above). */
+static bool on_side(const struct layout_table *t, uint32_t hex, int dir)
+{
+        if (py_minor(t->version_hex) != py_minor(hex))
+                return true;
+        return dir < 0 ? t->version_hex <= hex : t->version_hex > hex;
+}
+
+/* The nearest table below and above, of the build's own variant where
+ * there is a choice.  Its own minor version's come first: when every
+ * whole-table candidate failed, those still differ from the build in a
+ * struct or two (3.13.18's exception group grew a word in a patch
+ * release); then the next minor version that has a table. */
 static size_t neighbour_tables(uint32_t hex, const char *variant, const struct layout_table **out)
 {
         size_t n = 0;
 
         for (int dir = -1; dir <= 1; dir += 2) {
-                for (int minor = (int)py_minor(hex) + dir; minor >= 8 && minor <= 40;
-                     minor += dir) {
+                for (int minor = (int)py_minor(hex); minor >= 8 && minor <= 40; minor += dir) {
                         const struct layout_table *t[MAX_CANDIDATES];
                         size_t k = layout_tables_of(3, (unsigned)minor, t, MAX_CANDIDATES);
+                        const struct layout_table *best = NULL;
 
-                        if (!k)
-                                continue;
-                        /* nearest: the newest below, the oldest above */
-                        out[n] = t[0];
-                        for (size_t i = 1; i < k; i++) {
-                                bool vi = !strcmp(t[i]->variant, variant);
-                                bool vo = !strcmp(out[n]->variant, variant);
+                        for (size_t i = 0; i < k; i++) {
+                                bool vi, vo;
 
+                                if (!on_side(t[i], hex, dir))
+                                        continue;
+                                if (!best) {
+                                        best = t[i];
+                                        continue;
+                                }
+                                vi = !strcmp(t[i]->variant, variant);
+                                vo = !strcmp(best->variant, variant);
+                                /* nearest: the newest below, the oldest above */
                                 if (vi > vo || (vi == vo &&
-                                    (dir < 0 ? t[i]->version_hex > out[n]->version_hex
-                                             : t[i]->version_hex < out[n]->version_hex)))
-                                        out[n] = t[i];
+                                    (dir < 0 ? t[i]->version_hex > best->version_hex
+                                             : t[i]->version_hex < best->version_hex)))
+                                        best = t[i];
                         }
-                        n++;
+                        if (!best)
+                                continue;
+                        out[n++] = best;
                         break;
                 }
+        }
+        if (n == 2 && py_minor(out[1]->version_hex) == py_minor(hex) &&
+            py_minor(out[0]->version_hex) != py_minor(hex)) {
+                /* the own minor's table first: it is the one whose structs
+                 * stand where the target's sizes do not tell (resolve_struct) */
+                const struct layout_table *own = out[1];
+
+                out[1] = out[0];
+                out[0] = own;
         }
         return n;
 }
@@ -398,6 +426,21 @@ static bool size_from_target(struct memsrc *m, const struct pyinterp *pi, struct
         return false;
 }
 
+/* Whether table t is of the build's own minor version (a patch release
+ * its whole-table candidates could not describe). */
+static bool own_minor(const struct pyinterp *pi, const struct layout_table *t)
+{
+        return py_minor(t->version_hex) == py_minor(pi->version_hex);
+}
+
+static void take_prov(struct trial *t, int s, uint8_t p)
+{
+        t->sprov[s] = p;
+        for (int f = 0; f < LF__COUNT; f++)
+                if ((int)layout_field_struct(f) == s && t->l.f[f].present)
+                        t->fprov[f] = p;
+}
+
 /* One struct from the neighbours: the one whose size the target confirms,
  * else the one they agree on, else nothing (a gap). */
 static void resolve_struct(struct memsrc *m, const struct pyinterp *pi, struct trial *t,
@@ -408,6 +451,7 @@ static void resolve_struct(struct memsrc *m, const struct pyinterp *pi, struct t
         uint64_t want;
         int pick = -1;
         bool agree = n > 1 && struct_fields_equal(&nb[0], &nb[1], s);
+        bool own = own_minor(pi, tabs[0]);
 
         if (!dbg && (s == LS_RUNTIME || s == LS_INTERP || s == LS_TSTATE))
                 return;   /* only what infer_runtime placed and checked:
@@ -435,9 +479,10 @@ static void resolve_struct(struct memsrc *m, const struct pyinterp *pi, struct t
                 for (size_t i = 0; i < n && pick < 0; i++)
                         if (nb[i].s[s].present && nb[i].s[s].size == want)
                                 pick = (int)i;
-                /* two that match in size but not in fields: no telling */
+                /* two that match in size but not in fields: no telling,
+                 * unless one is of the build's own minor version */
                 if (pick == 0 && n > 1 && nb[1].s[s].present && nb[1].s[s].size == want &&
-                    !agree)
+                    !agree && !own)
                         pick = -1;
                 if (pick >= 0) {
                         take_struct(&t->l, &nb[pick], s);
@@ -449,8 +494,14 @@ static void resolve_struct(struct memsrc *m, const struct pyinterp *pi, struct t
                         }
                         return;
                 }
-        } else if (n == 1 && nb[0].s[s].present) {
+        } else if ((n == 1 || own) && nb[0].s[s].present) {
+                /* no size to check it by: the struct of the build's own
+                 * minor version, whose patch releases append to a struct
+                 * (the size checks catch that) but do not move its fields;
+                 * verify_layout's checks then hold it or refuse it */
                 take_struct(&t->l, &nb[0], s);
+                if (own)
+                        take_prov(t, s, LP_FAMILY);
                 return;
         }
         if (settled_later(s)) {
@@ -1894,6 +1945,10 @@ static int try_neighbours(struct memsrc *m, struct pyinterp *pi, const char *var
                 probe_heaptype(m, pi, t, nb, tabs, n, inf ? NULL : dbg);
         probe_module_fields(m, pi, t);
         probe_instance_structs(m, pi, t, nb, tabs, n);
+        if (!inf)
+                /* a framed struct the debug offsets' sizes did not pick
+                 * (3.13's placeholder frame against 3.14's whole one) */
+                probe_framed(m, pi, t, nb, tabs, n);
         if (inf) {
                 if (!t->census.taken)
                         infer_census(m, pi, &t->l, &t->census);
@@ -1925,8 +1980,15 @@ static int try_neighbours(struct memsrc *m, struct pyinterp *pi, const char *var
                 return diag_set(d, rc, "%s", cd.msg);
         if (rc < 0)
                 return -ENOENT;
-        adopt(pi, t, prov == LP_INFERRED ? "neighbours+inferred (experimental)"
-                                          : "debug_offsets+neighbours+inferred (experimental)");
+        if (own_minor(pi, tabs[0]))
+                /* the minor's own table as the lower neighbour */
+                adopt(pi, t, prov == LP_INFERRED
+                             ? "family+neighbours+inferred (experimental)"
+                             : "debug_offsets+family+neighbours+inferred (experimental)");
+        else
+                adopt(pi, t, prov == LP_INFERRED
+                             ? "neighbours+inferred (experimental)"
+                             : "debug_offsets+neighbours+inferred (experimental)");
         pi->layout_experimental = true;
         return 0;
 }

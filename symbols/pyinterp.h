@@ -208,7 +208,7 @@ struct pyinterp {
          * whether it is experimental (neighbours). "" when none. */
         uint32_t layout_checks;
         bool layout_experimental;
-        char layout_candidates[384];
+        char layout_candidates[2048];
         char layout_inferred[8192];
         char layout_gapped[512];
         double find_ms;              /* wall time the caller waited for the
