@@ -22,13 +22,17 @@ same build: pyenv 3.11 without DWARF (.symtab kept), pyenv 3.11 and 3.8
 without anything (the statics from the table's runtime-rel lines), pyenv
 3.12 without anything.  Unknown (null) with the reason naming what is
 missing: Debian's /usr/bin/python3.11 (no .symtab, and its table is not
-from that build).  Each skipped when not installed.
+from that build).  Debian's stripped 3.13-3.15 in the chroots (root:
+tests/env/build-chroots), copy mode and a dump, through their tables
+(trixie, sid) or families (forky).  Each skipped when not installed.
 Readiness through the pipe; no sleeps.
 """
 import argparse
+import glob
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -47,12 +51,22 @@ MODES = ['copy', 'fork']
 Tap = run_e2e.Tap
 
 
-def start(python, stats, env=None):
+def start(python, stats, env=None, root=None):
+    """The target, under chroot root when given (its script and stats file
+    then live in the chroot's /tmp: stats is the host's path to it)."""
     r, w = os.pipe()
     full = dict(os.environ)
     full.update(env or {})
     full.pop('PYTHONMALLOC', None)
-    p = subprocess.Popen([python, TARGET, str(w), stats], pass_fds=(w,), stdin=subprocess.PIPE,
+    argv = [python, TARGET, str(w), stats]
+    if root:
+        inner = os.path.dirname(stats)[len(root):]
+        shutil.copy(TARGET, os.path.dirname(stats))
+        argv = [shutil.which('chroot') or '/usr/sbin/chroot', root, python,
+                inner + '/' + os.path.basename(TARGET), str(w),
+                inner + '/' + os.path.basename(stats)]
+        full = {'PATH': '/usr/sbin:/usr/bin:/sbin:/bin', 'LC_ALL': 'C.UTF-8'}
+    p = subprocess.Popen(argv, pass_fds=(w,), stdin=subprocess.PIPE,
                          stdout=subprocess.DEVNULL, env=full)
     os.close(w)
     with os.fdopen(r, 'rb') as f:
@@ -104,15 +118,18 @@ def report(tool, pid, mode, tmp, tag):
     return rc, rep, line[0] if line else '', err
 
 
-def check_known(tap, tool, tag, python, tmp, env=None, mapped=None, modes=MODES):
+def check_known(tap, tool, tag, python, tmp, env=None, mapped=None, modes=MODES, root=None):
     """The tool's arenas equal the interpreter's figures in every mode and
     from a dump."""
-    if not python or not os.access(python, os.X_OK):
+    if not python or not os.access((root or '') + python, os.X_OK):
         tap.skip('%s: pymalloc arenas' % tag, '%s not installed' % python)
         return
     name = re.sub(r'[^A-Za-z0-9.]+', '-', tag)
     stats = os.path.join(tmp, 'stats-%s.txt' % name)
-    p, ready = start(python, stats, env)
+    if root:
+        stats = os.path.join(tempfile.mkdtemp(prefix='pyleak-arenas-', dir=root + '/tmp'),
+                             'stats-%s.txt' % name)
+    p, ready = start(python, stats, env, root)
     dump = os.path.join(tmp, 'dump-%s.db' % name)
     try:
         if not tap.ok(ready and (mapped is None or mapped(p.pid)),
@@ -199,6 +216,22 @@ def main():
                 check_known(tap, a.tool, tag, s.python, tmp, s.env, s.check_maps, ['copy'])
         check_unknown(tap, a.tool, 'debian python3.11', '/usr/bin/python3.11', None,
                       ['/usr/bin/python3.11 has no .symtab', 'obmalloc.c'], tmp)
+        # Debian's stripped 3.13+ in the chroots: the interpreter's obmalloc
+        # state placed by the shipped tables (sid, trixie) or the family
+        # (forky), no symbol at all
+        chroots = []
+        if os.geteuid() == 0 and targets.build_chroots()[0]:
+            chroots = targets.chroot_pythons()
+        tap.ok(chroots or os.geteuid() != 0, 'the Debian chroots are built',
+               'tests/env/build-chroots failed: see its log')
+        for c in chroots:
+            if c['minor'] in ('3.13', '3.14', '3.15'):
+                try:
+                    check_known(tap, a.tool, '%s %s' % (c['suite'], c['version']), c['python'],
+                                tmp, modes=['copy'], root=c['root'])
+                finally:
+                    for d in glob.glob(c['root'] + '/tmp/pyleak-arenas-*'):
+                        shutil.rmtree(d, ignore_errors=True)
     print('1..%d' % tap.n)
     return 1 if tap.failed else 0
 
