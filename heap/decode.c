@@ -180,19 +180,20 @@ int dict_foreach(struct walker *w, uint64_t dict,
         values = ld64(v, lo(l, LF_DICT_VALUES));
         koff = k.kind > 0 ? lo(l, LF_DICTUNIENTRY_KEY) : lo(l, LF_DICTKEYENTRY_KEY);
         voff = k.kind > 0 ? lo(l, LF_DICTUNIENTRY_VALUE) : lo(l, LF_DICTKEYENTRY_VALUE);
+        /* read before allocating: a garbage nentries (up to MAX_ITEMS) over
+         * unmapped memory costs nothing then, where it cost a 4 GiB
+         * allocation per dict */
+        ents = pyo_array(&w->p, 0, k.entries, k.nentries * k.entry_size);
+        if (values)
+                vals = pyo_array(&w->p, 1, values + (lhas(l, LF_DICTVALUES_VALUES) ?
+                                 lo(l, LF_DICTVALUES_VALUES) : 0), k.nentries * 8);
+        if (!ents || (values && !vals))
+                return -EFAULT;
         /* The callback reads target memory too (names, objects), which may
          * reuse the scratch slots: take a private copy of keys and values. */
         copy = malloc(k.nentries * 2 * sizeof(*copy));
         if (!copy)
                 return -ENOMEM;
-        ents = pyo_array(&w->p, 0, k.entries, k.nentries * k.entry_size);
-        if (values)
-                vals = pyo_array(&w->p, 1, values + (lhas(l, LF_DICTVALUES_VALUES) ?
-                                 lo(l, LF_DICTVALUES_VALUES) : 0), k.nentries * 8);
-        if (!ents || (values && !vals)) {
-                free(copy);
-                return -EFAULT;
-        }
         for (uint64_t i = 0; i < k.nentries; i++) {
                 copy[2 * i] = ld64(ents, (uint32_t)(i * k.entry_size + koff));
                 copy[2 * i + 1] = vals ? ld64(vals, (uint32_t)(8 * i)) :
