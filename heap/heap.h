@@ -383,6 +383,13 @@ struct heap_build_opts {
         bool no_previews;          /* record no value previews (heap_preview):
                                       only the browser and dumps show them,
                                       and they cost ~5% of a walk */
+        bool str_previews_only;    /* record the previews of str objects
+                                      only: all that the reports read (the
+                                      names of threads, a heap snapshot's
+                                      strings), for a run that writes no
+                                      dump and opens no browser; the others
+                                      cost ~10 bytes per object of the
+                                      tool's peak */
         /* Optional: called from the walking thread every few thousand
          * objects, first as the GC lists are walked (done: objects listed,
          * total 0: not known yet), then as their references are decoded
