@@ -211,6 +211,7 @@ struct walker {
 
         uint64_t inconsistencies;
         bool no_previews;        /* heap_build_opts.no_previews */
+        bool str_previews_only;  /* heap_build_opts.str_previews_only */
         void (*progress)(void *ctx, uint32_t done, uint32_t total);
         void *progress_ctx;      /* heap_build_opts.progress: objects listed
                                     (total 0), then decoded */

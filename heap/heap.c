@@ -1,13 +1,16 @@
 /* heap.c: the struct heap model and its builder (heap.h, heap-build.h).
  *
  * Sized for targets with ~10 million objects and 30+ million edges: the
- * object index costs ~13 bytes per object in a dense heap (struct addrmap),
- * the other lookup tables store only 8-byte slots that point back into the
- * model's own arrays, arrays grow by 1.5x rather than 2x (a 400 MB object
- * array should not briefly need 1.2 GB), and heap_finish() trims them to
- * size.
+ * object index costs ~13 bytes per object in a dense heap (struct addrmap;
+ * ~15 in a live target's pools, and only until heap_finish(), see
+ * heap_priv.index_ready), the other lookup tables store only 8-byte slots
+ * that point back into the model's own arrays, arrays grow by 1.5x rather
+ * than 2x (a 400 MB object array should not briefly need 1.2 GB), and
+ * heap_finish() trims them to size.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +92,16 @@ struct heap_priv {
         int finished;
         uint32_t cap_threads, cap_frames;  /* h->threads / h->frames */
         uint32_t native_len;         /* entries of h->native allocated */
+        /* The object index is only the walk's until heap_finish(): a
+         * report never looks an address up again, and the index is ~25%
+         * of the target's heap size (a 1 KiB block per 4 KiB of arena),
+         * ~15 bytes per object at the analyses' peak.  heap_finish()
+         * drops it; the first heap_find() after that (browser, diff)
+         * rebuilds it, once, under index_lock, since a finished heap is
+         * read from any thread.  index_ready: addrs and objmap are
+         * complete. */
+        pthread_mutex_t index_lock;
+        atomic_bool index_ready;
 };
 
 /* splitmix64's finaliser: object addresses are 16-byte aligned and packed in
@@ -422,6 +435,8 @@ struct heap *heap_new(void)
                 return NULL;
         }
         priv(h)->last_src = -1;
+        pthread_mutex_init(&priv(h)->index_lock, NULL);
+        atomic_init(&priv(h)->index_ready, true);
         return h;
 }
 
@@ -504,12 +519,75 @@ void heap_mark_tracked_done(struct heap *h)
                 priv(h)->tracked_done = 1;
 }
 
+/* The index as heap_add_object() built it: the same objects, in the same
+ * order, against the same budgets, go to the same places (objs holds no
+ * address twice). */
+static int index_rebuild(struct heap *h)
+{
+        struct heap_priv *p = priv(h);
+        int r;
+
+        for (uint32_t i = 0; i < h->nobjs; i++) {
+                uint64_t addr = h->objs[i].addr, *slot;
+                uint32_t *dslot = NULL, tag;
+
+                if (i < (UINT32_MAX >> 1) - 1) {
+                        dslot = addrmap_slot(&p->addrs, addr,
+                                             AM_BUDGET_BASE + AM_BUDGET_PER_OBJ * (uint64_t)i,
+                                             &r);
+                        if (r < 0)
+                                return r;
+                        if (dslot && *dslot)
+                                dslot = NULL;
+                }
+                if (dslot) {
+                        *dslot = ((i + 1) << 1) | (uint32_t)((addr >> 3) & 1);
+                        continue;
+                }
+                r = idxmap_reserve(&p->objmap);
+                if (r < 0)
+                        return r;
+                tag = tag_of_u64(addr);
+                slot = idxmap_slot(&p->objmap, h, tag, obj_eq, &addr);
+                *slot = ((uint64_t)tag << 32) | ((uint64_t)i + 1);
+                p->objmap.count++;
+        }
+        /* readers keep to the directory (addrmap_get) */
+        p->addrs.last_key = 0;
+        p->addrs.last = NULL;
+        return 0;
+}
+
+/* false when the index cannot be had (out of memory: heap_find says "not
+ * found", as for an address outside the graph) */
+static bool index_ensure(struct heap_priv *p, const struct heap *h)
+{
+        bool ok = true;
+
+        if (atomic_load_explicit(&p->index_ready, memory_order_acquire))
+                return true;
+        pthread_mutex_lock(&p->index_lock);
+        if (!atomic_load_explicit(&p->index_ready, memory_order_relaxed)) {
+                /* the heap's arrays are not changed, only its private
+                 * index: const is kept for everything a caller sees */
+                ok = index_rebuild((struct heap *)h) >= 0;
+                if (ok)
+                        atomic_store_explicit(&p->index_ready, true, memory_order_release);
+                else {
+                        addrmap_release(&p->addrs);
+                        idxmap_release(&p->objmap);
+                }
+        }
+        pthread_mutex_unlock(&p->index_lock);
+        return ok;
+}
+
 int64_t heap_find(const struct heap *h, uint64_t addr)
 {
         struct heap_priv *p;
         int64_t i;
 
-        if (!h || !(p = priv(h)))
+        if (!h || !(p = priv(h)) || !index_ensure(p, h))
                 return -1;
         i = addrmap_get(&p->addrs, addr, !p->finished);
         if (i >= 0 || !p->objmap.count)
@@ -768,6 +846,9 @@ int heap_finish(struct heap *h)
         h->edge_start = es;
         p->estart = NULL;
         p->finished = 1;
+        addrmap_release(&p->addrs);
+        idxmap_release(&p->objmap);
+        atomic_store_explicit(&p->index_ready, false, memory_order_relaxed);
 
         trim((void **)&h->objs, h->nobjs, sizeof(*h->objs));
         if (h->objs)
@@ -1072,6 +1153,7 @@ void heap_free(struct heap *h)
                 idxmap_release(&p->typemap);
                 idxmap_release(&p->labelmap);
                 free(p->estart);
+                pthread_mutex_destroy(&p->index_lock);
                 free(p);
         }
         for (uint32_t t = 0; t < h->ntypes; t++) {

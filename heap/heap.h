@@ -383,6 +383,13 @@ struct heap_build_opts {
         bool no_previews;          /* record no value previews (heap_preview):
                                       only the browser and dumps show them,
                                       and they cost ~5% of a walk */
+        bool str_previews_only;    /* record the previews of str objects
+                                      only: all that the reports read (the
+                                      names of threads, a heap snapshot's
+                                      strings), for a run that writes no
+                                      dump and opens no browser; the others
+                                      cost ~10 bytes per object of the
+                                      tool's peak */
         /* Optional: called from the walking thread every few thousand
          * objects, first as the GC lists are walked (done: objects listed,
          * total 0: not known yet), then as their references are decoded
@@ -423,7 +430,11 @@ const char *heap_check_name(enum heap_check c);
 const char *heap_problem_text(const struct heap *h, const struct heap_problem *p,
                               char *buf, size_t len);
 
-/* Object index for an address, or -1. */
+/* Object index for an address, or -1.  The index behind it is dropped
+ * when the heap is finished (the analyses and reports never look an
+ * address up): the first call after that rebuilds it, in about the time
+ * the walk took to add the objects (tens of ms per million), and -1 is
+ * also the answer when there is no memory to rebuild it. */
 int64_t heap_find(const struct heap *h, uint64_t addr);
 
 static inline uint64_t heap_nref(const struct heap *h, uint32_t i)

@@ -525,6 +525,8 @@ int preview_record(struct walker *w, uint32_t idx, uint64_t obj, const struct ob
                 return 0;
         if (!t->pv_kind)
                 t->pv_kind = (uint8_t)kind_of(w, t);
+        if (w->str_previews_only && t->pv_kind != PV_STR)
+                return 0;
         /* None's type has no symbol of its own: None is known by address */
         if (t->pv_kind == PV_NONE && (!obj || obj != w->pi->sym[PYSYM_NONE]))
                 return 0;

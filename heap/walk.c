@@ -1579,6 +1579,7 @@ int heap_build(struct memsrc *m, const struct pyinterp *pi,
                 goto fail;
         w.live = live;
         w.no_previews = opts && opts->no_previews;
+        w.str_previews_only = opts && opts->str_previews_only;
         w.progress = opts ? opts->progress : NULL;
         w.progress_ctx = opts ? opts->progress_ctx : NULL;
         w.accept_collections = live && opts && opts->accept_collections;

@@ -52,6 +52,7 @@ struct app {
         struct memsrc *live;
         struct pyinterp *pi;
         bool previews;          /* the browser or a dump will show them */
+        bool str_previews_only; /* ... or only the reports read them */
 };
 
 static const char usage_text[] =
@@ -592,6 +593,7 @@ static int take_heap(struct app *a, bool quiet, struct heap **ret, struct diag *
                  * validates every link and marks the result approximate. */
                 bo = (struct heap_build_opts){.live = st.mode_used == SNAPSHOT_LIVE,
                                               .no_previews = !a->previews,
+                                              .str_previews_only = a->str_previews_only,
                                               .accept_collections =
                                                       attempt == COLLECTING_RETRIES,
                                               .progress = progress_walk};
@@ -1302,6 +1304,8 @@ int main(int argc, char **argv)
                         (void)run_watch(&a, &o, &code);
                         goto out;
                 }
+                /* the reports read the previews of str objects only */
+                a.str_previews_only = !browse && !o.dump_path;
                 r = take_heap(&a, o.quiet, &h, &d);
                 if (r < 0) {
                         code = fail(&d, r, r == -EAGAIN || d.msg[0] ?

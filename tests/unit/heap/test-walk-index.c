@@ -59,6 +59,17 @@ int main(void)
         heap_mark_tracked_done(h);
         ok(heap_finish(h) == 0 && h->nobjs == n && heap_find(h, 0x7f0000000000ULL) == 0,
            "finished: %u objects, index still answers", h->nobjs);
+        /* heap_finish() dropped the index: the first heap_find() rebuilt
+         * it, and every object must be where the walk put it, the ones in
+         * the overflow table (8 bytes apart, misaligned, past the budget)
+         * too */
+        bad = 0;
+        for (uint32_t i = 0; i < h->nobjs; i++)
+                if (heap_find(h, h->objs[i].addr) != (int64_t)i)
+                        bad++;
+        ok(!bad && heap_find(h, 0x7f0000000000ULL + 16 * 123 + 4) == -1 &&
+           heap_find(h, 0x100000000ULL + 48) == -1,
+           "finished: every object at its index after the rebuild, misses still missed");
         heap_free(h);
         return tap_done();
 }

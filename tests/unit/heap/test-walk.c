@@ -2036,6 +2036,24 @@ static void check_previews(int ver)
            "%s plain instance: no preview", v);
         ok(h->meta.previews_dropped == 0, "%s nothing dropped", v);
         heap_free(h);
+        h = NULL;
+        /* a run that writes only reports keeps the previews they read */
+        r = heap_build(f.m, &f.pi, &(struct heap_build_opts){.str_previews_only = true}, &h, &d);
+        ok(r == 0, "%s str previews only: heap_build succeeds (%d %s)", v, r, d.msg);
+        if (r == 0) {
+                int64_t ks = heap_find(h, esc), kl = heap_find(h, o.permlist);
+                int64_t kd = heap_find(h, o.G), kn = heap_find(h, none);
+
+                ok(ks >= 0 && heap_preview(h, (uint32_t)ks, pv, sizeof(pv)) == 0 &&
+                   strncmp(pv, "'\\x01", 5) == 0, "%s str previews only: the str's (%s)", v,
+                   pv);
+                ok(kl >= 0 && kd >= 0 && kn >= 0 &&
+                   heap_preview(h, (uint32_t)kl, pv, sizeof(pv)) == -ENOENT &&
+                   heap_preview(h, (uint32_t)kd, pv, sizeof(pv)) == -ENOENT &&
+                   heap_preview(h, (uint32_t)kn, pv, sizeof(pv)) == -ENOENT,
+                   "%s str previews only: none of a list, a dict, None", v);
+        }
+        heap_free(h);
         memsrc_free(f.m);
 #undef T
 }
