@@ -1,5 +1,6 @@
-/* analysis-internal: what analysis.c and dominators.c share and nothing else
- * includes.
+/* analysis-internal: what analysis.c and dominators.c share, and
+ * store-read.c, which loads a format-7 dump's stored analysis into the heap
+ * and hands it over to the analyses with analysis_own().
  *
  * The analyses own what they store in struct heap (cycles, cycles_local,
  * garbage, idom, retained, the referrer index): every function that stores

@@ -57,6 +57,7 @@ struct dump_meta {
         int64_t rss;                 /* -1: unknown */
         int64_t arenas_used, arenas_free;  /* -1: unknown */
         char arenas_why[sizeof(((struct heap_meta *)0)->memory.arenas_why)];
+        char analysis_checksum[24]; /* format 7+ */
 };
 
 enum mkind { MK_TEXT, MK_INT, MK_REAL };
@@ -69,7 +70,7 @@ struct mkey {
 };
 
 /* One list of keys serves the writer and the reader (store-schema.c). */
-#define N_META_KEYS 54
+#define N_META_KEYS 55
 extern const struct mkey store_meta_keys[N_META_KEYS];
 
 extern const char *const store_root_kind_names[HEAP_ROOT__COUNT];
@@ -94,6 +95,11 @@ uint64_t store_model_checksum(const struct heap *h);
 uint64_t store_previews_checksum(const struct heap *h);
 /* The native bytes (meta.native_checksum, format 6+). */
 uint64_t store_native_checksum(const struct heap *h);
+/* The analysis columns and tables (meta.analysis_checksum, format 7+) of an
+ * analysed heap; sigs: store_cs_str() of every cycle's signature, cycles
+ * then local_cycles, in row order (the heap does not keep them). */
+uint64_t store_analysis_checksum(const struct heap *h, uint64_t sigs);
+#define STORE_SIGS_SEED 0x7369676e73ULL
 
 /* meta.meta_checksum of the meta table in db: an SQLite result code;
  * SQLITE_TOOBIG past max_rows rows. */

@@ -18,8 +18,10 @@
 #include <sqlite3.h>
 
 #include "analysis.h"
+#include "analysis-internal.h"
 #include "config.h"
 #include "diag.h"
+#include "grow.h"
 #include "heap-build.h"
 #include "store-internal.h"
 #include "utf8.h"
@@ -40,6 +42,13 @@ struct reader {
         /* the analysis columns of objects as stored: retained, idom, root
          * (store-schema.c store_obj_analysis()), hashed while reading */
         uint64_t obj_an[3];
+        /* format 7+, analysed: the stored analysis is loaded, not
+         * recomputed (load_analysis()); objects.retained and idom land here */
+        bool load_an;
+        uint64_t *an_retained;
+        uint32_t *an_idom;
+        uint64_t nan_retained;          /* rows whose retained is not NULL */
+        uint64_t sigs;                  /* the signatures read (STORE_SIGS_SEED) */
 };
 
 static const char damaged_hint[] =
@@ -174,7 +183,9 @@ static int open_db(struct reader *rd)
          * effects, and let SQLite check cells more strictly. */
         sqlite3_db_config(rd->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
         sqlite3_db_config(rd->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
-        rc = sqlite3_exec(rd->db, "PRAGMA cell_size_check=ON; PRAGMA cache_size=-65536;",
+        /* Every table is read once, in order: a small cache recycles its
+         * buffers, where a big one allocated a fresh one per page read */
+        rc = sqlite3_exec(rd->db, "PRAGMA cell_size_check=ON; PRAGMA cache_size=-2048;",
                           NULL, NULL, NULL);
         if (rc != SQLITE_OK)
                 return rfail(rd, rc);
@@ -198,6 +209,17 @@ static const char *const dump_tables[] = {
 static bool col_is_int(sqlite3_stmt *st, int c)
 {
         return sqlite3_column_type(st, c) == SQLITE_INTEGER;
+}
+
+/* A column's type and, when an integer, its value (else 0), for the tables
+ * of millions of rows: one call into SQLite per cell instead of two. */
+static inline int col_int(sqlite3_stmt *st, int c, int64_t *v)
+{
+        sqlite3_value *x = sqlite3_column_value(st, c);
+        int type = sqlite3_value_type(x);
+
+        *v = type == SQLITE_INTEGER ? sqlite3_value_int64(x) : 0;
+        return type;
 }
 
 /* What a row callback returns; negative: failed, with the diag set. */
@@ -587,6 +609,24 @@ static void hash_stored_analysis(struct reader *rd, sqlite3_stmt *st)
                 store_cs_value(&rd->obj_an[c], st, 7 + c);
 }
 
+/* Format 7+: objects.retained and idom as the analysis will hold them.
+ * Bounds only: the values are the analysis checksum's business. */
+static int keep_stored_analysis(struct reader *rd, sqlite3_stmt *st, int64_t n)
+{
+        int64_t ret, idom;
+        int tr = col_int(st, 7, &ret), ti = col_int(st, 8, &idom);
+
+        /* retained is a uint64_t as SQLite's int64 (as the writer binds it) */
+        if ((tr != SQLITE_NULL && tr != SQLITE_INTEGER) ||
+            (ti != SQLITE_NULL && (ti != SQLITE_INTEGER || idom < 0 || idom >= rd->dm.nobjs ||
+                                   idom == n)))
+                return -EINVAL;
+        rd->an_retained[n] = (uint64_t)ret;
+        rd->nan_retained += tr != SQLITE_NULL;
+        rd->an_idom[n] = ti == SQLITE_NULL ? UINT32_MAX : (uint32_t)idom;
+        return 0;
+}
+
 struct objects_ctx {
         struct heap *h;
         bool untracked;      /* past the tracked objects */
@@ -597,24 +637,26 @@ static int object_row(struct reader *rd, sqlite3_stmt *st, int64_t n, void *ctx)
         struct objects_ctx *c = ctx;
         struct heap *h = c->h;
         int gen = parse_gen((const char *)sqlite3_column_text(st, 3));
-        int64_t type = sqlite3_column_int64(st, 2), flags = sqlite3_column_int64(st, 6);
+        int64_t addr, type, refcnt, size, flags;
         const char *pv;
         int r, pvtype;
 
-        if (!col_is_int(st, 1) || !col_is_int(st, 2) || !col_is_int(st, 4) ||
-            !col_is_int(st, 5) || !col_is_int(st, 6) || gen < 0 || type < 0 ||
+        if (col_int(st, 1, &addr) != SQLITE_INTEGER || col_int(st, 2, &type) != SQLITE_INTEGER ||
+            col_int(st, 4, &refcnt) != SQLITE_INTEGER || col_int(st, 5, &size) != SQLITE_INTEGER ||
+            col_int(st, 6, &flags) != SQLITE_INTEGER || gen < 0 || type < 0 ||
             type >= h->ntypes || flags < 0 || flags > UINT8_MAX)
                 return ROW_MALFORMED;
         if (gen == HEAP_GEN_UNTRACKED && !c->untracked) {
                 heap_mark_tracked_done(h);
                 c->untracked = true;
         }
-        r = heap_add_object(h, (uint64_t)sqlite3_column_int64(st, 1), (uint32_t)type, gen,
-                            sqlite3_column_int64(st, 4), (uint64_t)sqlite3_column_int64(st, 5),
+        r = heap_add_object(h, (uint64_t)addr, (uint32_t)type, gen, refcnt, (uint64_t)size,
                             (uint8_t)flags, NULL);
         if (r < 0)
                 return build_fail(rd, r, "objects", (uint64_t)n);
         hash_stored_analysis(rd, st);
+        if (rd->load_an && keep_stored_analysis(rd, st, n) < 0)
+                return ROW_MALFORMED;
         if (rd->dm.format_version >= 6 && sqlite3_column_type(st, 11) != SQLITE_NULL) {
                 int64_t nb = sqlite3_column_int64(st, 11);
 
@@ -714,29 +756,23 @@ static int edge_row(struct reader *rd, sqlite3_stmt *st, int64_t n, void *ctx)
 {
         struct edges_ctx *c = ctx;
         struct heap *h = c->h;
-        int64_t src = sqlite3_column_int64(st, 0), ord = sqlite3_column_int64(st, 1);
-        int64_t dst = sqlite3_column_int64(st, 2);
-        int64_t label;
-        bool index_label = sqlite3_column_type(st, 3) == SQLITE_NULL;
+        int64_t src = 0, ord = 0, dst = 0, lid, idx, label;
+        bool ints = col_int(st, 0, &src) == SQLITE_INTEGER &&
+                    col_int(st, 1, &ord) == SQLITE_INTEGER &&
+                    col_int(st, 2, &dst) == SQLITE_INTEGER;
+        int tl = col_int(st, 3, &lid), ti = col_int(st, 4, &idx);
         int r;
 
         if (src != c->prev_src)
                 c->next_ord = 0;
-        if (index_label) {
-                label = sqlite3_column_int64(st, 4);
-                if (!col_is_int(st, 4) || label < 0 || label > INT32_MAX)
-                        label = -1;
-                else
-                        label = heap_label_index((uint32_t)label);
-        } else {
-                label = sqlite3_column_int64(st, 3);
-                if (!col_is_int(st, 3) || label < 0 || label >= h->nlabels ||
-                    sqlite3_column_type(st, 4) != SQLITE_NULL)
-                        label = -1;
-        }
+        if (tl == SQLITE_NULL)
+                label = ti != SQLITE_INTEGER || idx < 0 || idx > INT32_MAX
+                                ? -1 : (int64_t)heap_label_index((uint32_t)idx);
+        else
+                label = tl != SQLITE_INTEGER || lid < 0 || lid >= h->nlabels ||
+                                ti != SQLITE_NULL ? -1 : lid;
         /* ord must run 0, 1, 2... within each source: a gap is a lost row */
-        if (!col_is_int(st, 0) || !col_is_int(st, 1) || !col_is_int(st, 2) ||
-            src < (c->untracked ? h->ntracked : 0) ||
+        if (!ints || src < (c->untracked ? h->ntracked : 0) ||
             src >= (c->untracked ? h->nobjs : h->ntracked) || src < c->prev_src ||
             ord != c->next_ord || dst < 0 ||
             dst >= h->nobjs || label < 0)
@@ -1193,6 +1229,267 @@ static int check_analysis(struct reader *rd, const struct heap *h)
         return r;
 }
 
+/* ---- the analysis, loaded (format 7+) -----------------------------------
+ * A format-7 file holds the analysis with a checksum of its own
+ * (meta.analysis_checksum), so the reader loads it instead of running
+ * heap_analyse() again, which costs more than reading the rows.  What the
+ * model's consumers rely on is checked here, whatever the checksum says:
+ * every index in range, each object in at most one cycle of a set, members
+ * ascending, the garbage list ascending and the dominator tree a tree; the
+ * flags the analysis sets (HOBJ_IN_CYCLE, HOBJ_GARBAGE) must agree with the
+ * lists.  The computed roots are recomputed (a pass over the referrer
+ * index, which the browser needs anyway) and compared with objects.root. */
+
+struct cyc_load {
+        const struct heap *h;
+        struct heap_cycles *c;
+        const char *name;
+        uint64_t *seen;          /* bitmap: objects already in a cycle of this set */
+        size_t cap;
+        uint32_t cur;
+        bool in_cycle_flag;      /* the set whose members carry HOBJ_IN_CYCLE */
+        uint64_t *sigs;
+};
+
+static int cyc_row(struct reader *rd, sqlite3_stmt *st, int64_t n, void *ctx)
+{
+        struct cyc_load *a = ctx;
+        struct heap_cycles *c = a->c;
+        int64_t m = sqlite3_column_int64(st, 1), bytes = sqlite3_column_int64(st, 2);
+        int64_t g = sqlite3_column_int64(st, 3), ret = sqlite3_column_int64(st, 4);
+        const char *sig = (const char *)sqlite3_column_text(st, 5);
+
+        (void)rd;
+        /* every cycle has a member, and no object is in two: at most
+         * nobjs cycles and nobjs members */
+        if (n >= a->h->nobjs || !col_is_int(st, 1) || m < 1 ||
+            m > (int64_t)a->h->nobjs - c->start[n] || !col_is_int(st, 2) ||
+            !col_is_int(st, 3) || g < 0 || g > 1 || !col_is_int(st, 4) ||
+            sqlite3_column_type(st, 5) != SQLITE_TEXT || !sig)
+                return ROW_MALFORMED;
+        if ((size_t)n + 1 >= a->cap) {
+                size_t cap = a->cap * 2;
+                uint32_t *start = realloc(c->start, (size_t)cap * sizeof(*start));
+                uint64_t *b = start ? realloc(c->bytes, (size_t)cap * sizeof(*b)) : NULL;
+                uint64_t *rt = b ? realloc(c->retained, (size_t)cap * sizeof(*rt)) : NULL;
+                bool *gb = rt ? realloc(c->garbage, (size_t)cap * sizeof(*gb)) : NULL;
+
+                if (start)
+                        c->start = start;
+                if (b)
+                        c->bytes = b;
+                if (rt)
+                        c->retained = rt;
+                if (!gb)
+                        return rd_oom(rd);
+                c->garbage = gb;
+                a->cap = cap;
+        }
+        c->start[n + 1] = c->start[n] + (uint32_t)m;
+        c->bytes[n] = (uint64_t)bytes;
+        c->garbage[n] = g != 0;
+        c->retained[n] = (uint64_t)ret;
+        c->n = (uint32_t)n + 1;
+        store_cs_str(a->sigs, sig);
+        return ROW_NEXT;
+}
+
+static int cyc_member_row(struct reader *rd, sqlite3_stmt *st, int64_t n, void *ctx)
+{
+        struct cyc_load *a = ctx;
+        struct heap_cycles *c = a->c;
+        int64_t cy = sqlite3_column_int64(st, 0), obj = sqlite3_column_int64(st, 1);
+
+        (void)rd;
+        while (a->cur < c->n && c->start[a->cur + 1] <= n)
+                a->cur++;
+        if (n >= c->start[c->n] || !col_is_int(st, 0) || cy != a->cur || !col_is_int(st, 1) ||
+            obj < 0 || obj >= a->h->nobjs || (a->seen[obj >> 6] & (1ULL << (obj & 63))) ||
+            (n > c->start[a->cur] && obj <= c->members[n - 1]) ||
+            (a->in_cycle_flag && !(a->h->objs[obj].flags & HOBJ_IN_CYCLE)))
+                return ROW_MALFORMED;
+        a->seen[obj >> 6] |= 1ULL << (obj & 63);
+        c->members[n] = (uint32_t)obj;
+        return ROW_NEXT;
+}
+
+static int load_cycles(struct reader *rd, struct heap *h, struct heap_cycles *c,
+                       const char *table, const char *members, bool in_cycle_flag)
+{
+        char sql1[128], sql2[128];
+        struct table cy = {table, cyc_row, true, sql1};
+        struct table cm = {members, cyc_member_row, false, sql2};
+        struct cyc_load a = {.h = h, .c = c, .name = table, .in_cycle_flag = in_cycle_flag,
+                             .sigs = &rd->sigs};
+        int64_t nm = 0;
+        uint64_t flagged = 0;
+        int r;
+
+        snprintf(sql1, sizeof(sql1), "SELECT cycle_id, members, bytes, garbage, retained,"
+                 " signature FROM %s ORDER BY cycle_id", table);
+        snprintf(sql2, sizeof(sql2), "SELECT cycle_id, obj_id FROM %s ORDER BY cycle_id, obj_id",
+                 members);
+        /* never NULL, even with no rows: as the analysis leaves them */
+        a.cap = 16;
+        c->start = calloc(a.cap, sizeof(*c->start));
+        c->bytes = malloc(a.cap * sizeof(*c->bytes));
+        c->retained = malloc(a.cap * sizeof(*c->retained));
+        c->garbage = malloc(a.cap * sizeof(*c->garbage));
+        a.seen = calloc((size_t)h->nobjs / 64 + 1, sizeof(*a.seen));
+        if (!c->start || !c->bytes || !c->retained || !c->garbage || !a.seen) {
+                free(a.seen);
+                return rd_oom(rd);
+        }
+        r = read_rows(rd, &cy, -1, &a, NULL);
+        if (r >= 0) {
+                c->members = heap_big_malloc(((size_t)c->start[c->n] + 1) * sizeof(*c->members));
+                if (!c->members)
+                        r = rd_oom(rd);
+        }
+        if (r >= 0)
+                r = read_rows(rd, &cm, -1, &a, &nm);
+        if (r >= 0 && nm != c->start[c->n])
+                r = damaged(rd, "%s has %" PRId64 " rows, %s count %" PRIu32, members, nm, table,
+                            c->start[c->n]);
+        for (uint32_t i = 0; r >= 0 && in_cycle_flag && i < h->nobjs; i++)
+                flagged += (h->objs[i].flags & HOBJ_IN_CYCLE) != 0;
+        if (r >= 0 && in_cycle_flag && flagged != c->start[c->n])
+                r = damaged(rd, "objects.flags name %" PRIu64 " cycle members, %s holds %" PRIu32,
+                            flagged, members, c->start[c->n]);
+        free(a.seen);
+        return r;
+}
+
+struct garbage_load {
+        struct heap *h;
+        size_t cap;
+};
+
+static int garbage_load_row(struct reader *rd, sqlite3_stmt *st, int64_t n, void *ctx)
+{
+        struct garbage_load *a = ctx;
+        struct heap *h = a->h;
+        int64_t obj = sqlite3_column_int64(st, 0);
+
+        if (n >= h->nobjs || !col_is_int(st, 0) || obj < 0 || obj >= h->nobjs ||
+            (n > 0 && obj <= h->garbage[n - 1]) || !(h->objs[obj].flags & HOBJ_GARBAGE))
+                return ROW_MALFORMED;
+        if (GROW(h->garbage, a->cap, (size_t)n + 1, 1024) < 0)
+                return rd_oom(rd);
+        h->garbage[n] = (uint32_t)obj;
+        h->ngarbage = (uint32_t)n + 1;
+        return ROW_NEXT;
+}
+
+static int load_garbage(struct reader *rd, struct heap *h)
+{
+        static const struct table garbage = {
+                "garbage", garbage_load_row, false, "SELECT obj_id FROM garbage ORDER BY obj_id",
+        };
+        struct garbage_load a = {.h = h};
+        uint64_t flagged = 0;
+        int r = read_rows(rd, &garbage, -1, &a, NULL);
+
+        for (uint32_t i = 0; r >= 0 && i < h->nobjs; i++)
+                flagged += (h->objs[i].flags & HOBJ_GARBAGE) != 0;
+        if (r >= 0 && flagged != h->ngarbage)
+                r = damaged(rd, "objects.flags name %" PRIu64 " garbage objects, garbage holds %"
+                            PRIu32, flagged, h->ngarbage);
+        return r;
+}
+
+static int type_retained_load_row(struct reader *rd, sqlite3_stmt *st, int64_t n, void *ctx)
+{
+        struct heap *h = ctx;
+        int64_t v = sqlite3_column_int64(st, 1);
+
+        (void)rd;
+        if (n >= h->ntypes || (h->retained ? !col_is_int(st, 1)
+                                           : sqlite3_column_type(st, 1) != SQLITE_NULL))
+                return ROW_MALFORMED;
+        h->types[n].retained = (uint64_t)v;
+        return ROW_NEXT;
+}
+
+/* idom must make a forest: a loop would send a walk up the tree round
+ * forever.  Each object is followed once: state 1 on the current chain,
+ * 2 known to reach the virtual root. */
+static int check_idom_tree(struct reader *rd, const struct heap *h)
+{
+        uint8_t *state = calloc((size_t)h->nobjs + 1, 1);
+        uint32_t *chain = heap_big_malloc(((size_t)h->nobjs + 1) * sizeof(*chain));
+        int r = 0;
+
+        if (!state || !chain) {
+                free(state);
+                free(chain);
+                return rd_oom(rd);
+        }
+        for (uint32_t i = 0; i < h->nobjs && r >= 0; i++) {
+                uint32_t v = i, n = 0;
+
+                while (v != UINT32_MAX && state[v] == 0) {
+                        state[v] = 1;
+                        chain[n++] = v;
+                        v = h->idom[v];
+                }
+                if (v != UINT32_MAX && state[v] == 1)
+                        r = damaged(rd, "objects.idom makes a loop through object %" PRIu32, v);
+                while (n)
+                        state[chain[--n]] = 2;
+        }
+        free(state);
+        free(chain);
+        return r;
+}
+
+static int load_analysis(struct reader *rd, struct heap *h)
+{
+        static const struct table types = {
+                "types", type_retained_load_row, true,
+                "SELECT type_id, retained FROM types ORDER BY type_id",
+        };
+        char sum[24];
+        int r;
+
+        /* the heap owns them from here: heap_free() releases them */
+        analysis_own(h);
+        if (rd->nan_retained != 0 && rd->nan_retained != h->nobjs)
+                return damaged(rd, "objects.retained is NULL in some rows only");
+        h->idom = rd->an_idom;
+        rd->an_idom = NULL;
+        /* all rows: an empty heap's analysis has retained sizes too */
+        if (rd->nan_retained == h->nobjs) {
+                h->retained = rd->an_retained;
+                rd->an_retained = NULL;
+        }
+        rd->sigs = STORE_SIGS_SEED;
+        r = check_idom_tree(rd, h);
+        if (r >= 0)
+                r = read_rows(rd, &types, h->ntypes, h, NULL);
+        if (r >= 0)
+                r = load_cycles(rd, h, &h->cycles, "cycles", "cycle_members", true);
+        if (r >= 0)
+                r = load_cycles(rd, h, &h->cycles_local, "local_cycles", "local_cycle_members",
+                                false);
+        if (r >= 0)
+                r = load_garbage(rd, h);
+        if (r < 0)
+                return r;
+        snprintf(sum, sizeof(sum), "%016" PRIx64, store_analysis_checksum(h, rd->sigs));
+        if (strcmp(sum, rd->dm.analysis_checksum) != 0)
+                return damaged(rd, "analysis_checksum mismatch: the analysis columns and tables"
+                               " say %s, meta says %s", sum, rd->dm.analysis_checksum);
+        r = heap_preds_build(h);
+        if (r >= 0)
+                r = heap_roots_compute(h);
+        if (r < 0)
+                return r == -ENOMEM ? rd_oom(rd) : damaged(rd, "roots: %s", strerror(-r));
+        h->analysed = true;
+        /* objects.root against the roots just computed */
+        return check_obj_analysis(rd, h);
+}
+
 static void restore_meta(const struct dump_meta *dm, struct heap_meta *m)
 {
         m->pid = (int)dm->pid;
@@ -1242,6 +1539,14 @@ static int load(struct reader *rd, struct heap *h)
         char sum[24];
         int r;
 
+        rd->load_an = dm->format_version >= 7 && dm->analysed;
+        if (rd->load_an) {
+                rd->an_retained = heap_big_malloc(((size_t)dm->nobjs + 1) *
+                                                  sizeof(*rd->an_retained));
+                rd->an_idom = heap_big_malloc(((size_t)dm->nobjs + 1) * sizeof(*rd->an_idom));
+                if (!rd->an_retained || !rd->an_idom)
+                        return rd_oom(rd);
+        }
         r = read_rows(rd, &types_table, dm->ntypes, h, NULL);
         if (r >= 0)
                 r = read_rows(rd, &labels_table, dm->nlabels, h, NULL);
@@ -1280,6 +1585,8 @@ static int load(struct reader *rd, struct heap *h)
         if (strcmp(sum, dm->checksum) != 0)
                 return damaged(rd, "checksum mismatch: rows say %s, meta says %s", sum,
                                dm->checksum);
+        if (rd->load_an)
+                return load_analysis(rd, h);
         r = heap_analyse(h);
         if (r < 0)
                 return r == -ENOMEM ? diag_set(rd->d, r, "cannot analyse dump %s: out of memory",
@@ -1294,6 +1601,10 @@ static int load(struct reader *rd, struct heap *h)
 
 static void reader_close(struct reader *rd)
 {
+        free(rd->an_retained);
+        free(rd->an_idom);
+        rd->an_retained = NULL;
+        rd->an_idom = NULL;
         if (rd->db)
                 sqlite3_close(rd->db);
         rd->db = NULL;

@@ -1,7 +1,7 @@
 /* store-schema.c: what the dump writer and reader share (store-internal.h):
  * the schema, the meta keys, the checksums, the SQLite error mapping.
  *
- * ---- Dump file schema, format 4 (README.md "Dump file" copies this) -----
+ * ---- Dump file schema, format 7 (README.md "Dump file" copies this) -----
  *
  * A dump is an SQLite 3 database, application_id 0x50594c4b ("PYLK"),
  * user_version = format_version.  It holds one snapshot: the object graph
@@ -12,11 +12,15 @@
  * what failed: the snapshot's rows are covered by meta.checksum and
  * meta.previews_checksum, every meta row by meta.meta_checksum (format
  * 4+), and the analysis columns and tables (objects.retained, idom, root,
- * types.retained, cycles, local_cycles and their members, garbage) are
- * recomputed from the graph and compared cell by cell.  Format 2 and 3
- * files have no meta_checksum: their host, time, tool_version and the
- * other meta facts outside meta.checksum are checked for type and range
- * only.
+ * types.retained, cycles, local_cycles and their members, garbage) by
+ * meta.analysis_checksum (format 7+: the reader loads them, checking
+ * every index, that each object is in at most one cycle of a set, that
+ * idom makes a tree and that the flags agree with the lists, and
+ * recomputes the computed roots, objects.root); in format 6 and older
+ * they are recomputed from the graph and compared cell by cell.  Format 2
+ * and 3 files have no meta_checksum: their host, time, tool_version and
+ * the other meta facts outside meta.checksum are checked for type and
+ * range only.
  *
  * obj_id is the model's object number: tracked objects (those on a GC list)
  * come first, in walk order, then the untracked objects they refer to.
@@ -26,7 +30,7 @@
  *
  * meta(key TEXT PRIMARY KEY, value)            one row per fact, typed
  *   format           'pyleak-attach-dump' (what makes the file a dump)
- *   format_version   6: the schema version the file was written with
+ *   format_version   7: the schema version the file was written with
  *   min_reader       1: the oldest format_version a reader may support and
  *                    still read this file.  Additive changes (new tables,
  *                    columns, meta keys) raise format_version only; a
@@ -64,6 +68,12 @@
  *                    its layout (a DWARF read done during the walk is not
  *                    counted)
  *   layout_disagreements  fields on which two layout providers disagreed
+ *   layout_checks, layout_candidates, layout_inferred, layout_gapped,
+ *   layout_experimental
+ *                    (format 5+) python.layout of the JSON report: the
+ *                    checks that held, the candidates tried, what was
+ *                    inferred, the structs left out ('; '-separated text),
+ *                    1 for an experimental layout
  *   analysed         1 if the analysis columns and tables are filled
  *   n_objects, n_tracked, n_edges, n_types, n_labels, n_gc_garbage,
  *   n_roots, n_threads, n_frames
@@ -99,6 +109,12 @@
  *                    of them, the bytes holding no block (unused pools and
  *                    the free blocks of pools in use); -1 when unknown
  *   arenas_why       (format 6+) why they are unknown ('' when known)
+ *   analysis_checksum (format 7+) hex 64-bit hash of the analysis columns
+ *                    and tables (objects.retained, idom; types.retained;
+ *                    cycles, local_cycles and their members; garbage),
+ *                    '0000000000000000' when analysed is 0; a format-7
+ *                    reader loads the analysis under it instead of
+ *                    recomputing it
  *
  * gc_state(enabled, collecting, debug, threshold0, threshold1, threshold2,
  *          count0, count1, count2, frozen)     exactly one row
@@ -192,8 +208,8 @@
  *
  * Indexes: gc_garbage(obj_id), plus objects(addr) and edges(dst)
  * (referrers) when the writer is asked for them (store_write_opts.indexes).
- * Building an index costs about a second per million rows, which would
- * break the 5 s budget of a 1M-object dump; without them a lookup by
+ * Building an index costs about a second per million rows, as much as
+ * writing the rows themselves; without them a lookup by
  * address or referrer scans the table (a fraction of a second per million
  * rows).  Add them, or others, to a dump at any time:
  *   sqlite3 FILE 'create index edges_dst on edges(dst)'
@@ -223,7 +239,8 @@
  * arenas_why (all additive: min_reader stays 1, so an older pyleak-attach
  * still opens a format-6 file, without the native bytes, the view edges
  * and the accounting figures, and without checking what it does not
- * know).
+ * know); 7 adds the meta key analysis_checksum (additive too: an older
+ * reader recomputes the analysis and compares it, as before).
  * Planned (later formats, additive: min_reader stays 1, so this reader
  * keeps reading them): per-object referrer paths cached for the browser,
  * several snapshots in one file.
@@ -304,6 +321,7 @@ const struct mkey store_meta_keys[N_META_KEYS] = {
         MKV("arenas_used", MK_INT, arenas_used, 6),
         MKV("arenas_free", MK_INT, arenas_free, 6),
         MKV("arenas_why", MK_TEXT, arenas_why, 6),
+        MKV("analysis_checksum", MK_TEXT, analysis_checksum, 7),
 };
 _Static_assert(sizeof(store_meta_keys) / sizeof(store_meta_keys[0]) == N_META_KEYS,
                "N_META_KEYS must count store_meta_keys");
@@ -534,6 +552,44 @@ uint64_t store_native_checksum(const struct heap *h)
                         cs_word(&s, i);
                         cs_word(&s, h->edge_dst[e] | (uint64_t)h->edge_label[e] << 32);
                 }
+        return s;
+}
+
+/* The analysis as stored: what a format-7 reader loads instead of
+ * recomputing it.  Values are normalised as the writer stores them (an
+ * idom outside the heap is NULL, UINT32_MAX here). */
+uint64_t store_analysis_checksum(const struct heap *h, uint64_t sigs)
+{
+        const struct heap_cycles *sets[2] = {&h->cycles, &h->cycles_local};
+        uint64_t s = 0x616e616c79736973ULL;  /* "analysis" */
+
+        cs_word(&s, h->nobjs);
+        cs_word(&s, h->retained != NULL);
+        for (uint32_t i = 0; i < h->nobjs; i++) {
+                if (h->retained)
+                        cs_word(&s, h->retained[i]);
+                cs_word(&s, h->idom && h->idom[i] < h->nobjs ? h->idom[i] : UINT32_MAX);
+        }
+        cs_word(&s, h->ntypes);
+        for (uint32_t t = 0; t < h->ntypes; t++)
+                cs_word(&s, h->retained ? h->types[t].retained : UINT64_MAX);
+        for (int k = 0; k < 2; k++) {
+                const struct heap_cycles *c = sets[k];
+
+                cs_word(&s, c->n);
+                for (uint32_t i = 0; i < c->n; i++) {
+                        cs_word(&s, c->start[i + 1] - c->start[i]);
+                        cs_word(&s, c->bytes[i]);
+                        cs_word(&s, c->garbage[i]);
+                        cs_word(&s, c->retained ? c->retained[i] : UINT64_MAX);
+                        for (uint32_t m = c->start[i]; m < c->start[i + 1]; m++)
+                                cs_word(&s, c->members[m]);
+                }
+        }
+        cs_word(&s, h->ngarbage);
+        for (uint32_t i = 0; i < h->ngarbage; i++)
+                cs_word(&s, h->garbage[i]);
+        cs_word(&s, sigs);
         return s;
 }
 

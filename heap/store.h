@@ -33,7 +33,7 @@ struct heap;
 struct diag;
 
 /* The newest format this build writes and reads. */
-#define HEAP_STORE_FORMAT_VERSION 6
+#define HEAP_STORE_FORMAT_VERSION 7
 
 /* The temporary file of a heap_store_write() in progress, for a signal
  * handler to remove with heap_store_tmp_unlink(): the writer fills it with
