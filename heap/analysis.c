@@ -384,14 +384,15 @@ static int find_garbage(const struct heap *h, uint32_t **ret_garbage, uint32_t *
         stack = internal;
         for (uint32_t v = 0; v < nt; v++) {
                 const struct heap_obj *o = &objs[v];
-                int64_t gc_refs;
 
                 if (!(coll[v >> 6] & (1ULL << (v & 63))))
                         continue;
-                gc_refs = o->refcnt - (int64_t)internal[v];
-                if (gc_refs < 0)
+                /* gc_refs = refcnt - internal, compared rather than
+                 * subtracted: the refcount is the target's word, and one
+                 * near INT64_MIN would overflow the difference */
+                if (o->refcnt < (int64_t)internal[v])
                         bad++; /* over-decoded references or a torn snapshot */
-                if (gc_refs > 0 || (o->flags & HOBJ_IMMORTAL))
+                if (o->refcnt > (int64_t)internal[v] || (o->flags & HOBJ_IMMORTAL))
                         stack[sp++] = v;
                 else
                         cand[v >> 6] |= 1ULL << (v & 63);
