@@ -1432,6 +1432,11 @@ def file_digest(path):
         return None
 
 
+def default_signals():
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def robust_dump_signals(args, tap, python, tmp):
     """SIGINT, SIGTERM and SIGHUP while `--dump X` writes X.tmp-XXXXXX: the
     tool dies of the signal (re-raised after cleanup), no temporary file is
@@ -1457,8 +1462,11 @@ def robust_dump_signals(args, tap, python, tmp):
             errf = os.path.join(tmp, 'tool-%s.err' % signame)
             argv = [tool, '--dump', dump, '-q'] + (['--force'] if force else []) + [str(tgt.pid)]
             with open(errf, 'w') as ef:
+                # default dispositions whatever the suite inherited: under
+                # nohup (or a shell's background job: SIGINT) the tool would
+                # start with the signal ignored, and rightly keep it so
                 p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=ef)
+                                     stderr=ef, preexec_fn=default_signals)
             # the temporary file appears when the write starts (the
             # snapshot, walk and analysis come first)
             seen = wait_until(lambda: dump_leftovers(dump) or p.poll() is not None, 300, 0.002)
@@ -1517,7 +1525,8 @@ def robust_dump_signals(args, tap, python, tmp):
         # target is seen traced (the stop), else when the dump starts.
         dump = os.path.join(tmp, 'sig-stop.db')
         p = subprocess.Popen([tool, '--dump', dump, '-q', str(tgt.pid)], stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             preexec_fn=default_signals)
         wait_until(lambda: tracer_pid(tgt.pid) == p.pid or dump_leftovers(dump)
                    or p.poll() is not None, 300, 0.0005)
         stopped = tracer_pid(tgt.pid) == p.pid
