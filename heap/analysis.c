@@ -522,16 +522,58 @@ struct tree_job {
         int r;
 };
 
+/* Runs one step and records its wall time on this thread. */
+static int timed_step(struct heap *h, enum heap_cost_step s, int (*fn)(struct heap *))
+{
+        double t0 = mono_ms();
+        int r = fn(h);
+
+        h->costs[s].ms = mono_ms() - t0;
+        return r;
+}
+
 static void *tree_job_run(void *arg)
 {
         struct tree_job *j = arg;
 
-        j->r = heap_preds_build(j->h);
+        j->r = timed_step(j->h, HEAP_COST_REFERRERS, heap_preds_build);
         if (j->r >= 0)
-                j->r = heap_roots_compute(j->h);
+                j->r = timed_step(j->h, HEAP_COST_ROOTS, heap_roots_compute);
         if (j->r >= 0)
-                j->r = heap_dominators_tree(j->h);
+                j->r = timed_step(j->h, HEAP_COST_DOMINATORS, heap_dominators_tree);
         return NULL;
+}
+
+static uint64_t cycles_bytes(const struct heap_cycles *c)
+{
+        if (!c->start)
+                return 0;
+        return ((uint64_t)c->n + 1) * sizeof(*c->start) +
+               (uint64_t)c->start[c->n] * sizeof(*c->members) +
+               (uint64_t)c->n * (sizeof(*c->bytes) + sizeof(*c->garbage));
+}
+
+/* What each step keeps, from the sizes of its results (heap.h: costs). */
+static void record_kept(struct heap *h, uint32_t explicit_roots)
+{
+        struct heap_cost *c = h->costs;
+        uint64_t n1 = (uint64_t)h->nobjs + 1;
+
+        /* a graph from a dump of an older format was not walked here */
+        if (!c[HEAP_COST_MODEL].kept)
+                c[HEAP_COST_MODEL].kept = heap_model_bytes(h);
+        c[HEAP_COST_CYCLES].kept = cycles_bytes(&h->cycles);
+        c[HEAP_COST_LOCAL_CYCLES].kept = cycles_bytes(&h->cycles_local);
+        c[HEAP_COST_GARBAGE].kept = (uint64_t)h->ngarbage * sizeof(*h->garbage);
+        c[HEAP_COST_REFERRERS].kept = h->pred_start ?
+                n1 * sizeof(*h->pred_start) + h->nedges * sizeof(*h->pred_src) : 0;
+        c[HEAP_COST_ROOTS].kept = (uint64_t)(h->nroots - explicit_roots) * sizeof(*h->roots);
+        c[HEAP_COST_DOMINATORS].kept = h->idom ?
+                n1 * (sizeof(*h->idom) + sizeof(*h->retained)) : 0;
+        c[HEAP_COST_CYCLE_RETAINED].kept =
+                (h->cycles.retained ? (uint64_t)h->cycles.n * sizeof(*h->cycles.retained) : 0) +
+                (h->cycles_local.retained ?
+                 (uint64_t)h->cycles_local.n * sizeof(*h->cycles_local.retained) : 0);
 }
 
 int heap_analyse(struct heap *h)
@@ -542,7 +584,8 @@ int heap_analyse(struct heap *h)
         bool threaded;
         uint32_t *part = NULL, *garbage = NULL, ngarbage = 0;
         uint64_t bad = 0;
-        double t0;
+        uint32_t explicit_roots;
+        double t0, ts;
         int r;
 
         if (!h || !h->edge_start)
@@ -553,15 +596,22 @@ int heap_analyse(struct heap *h)
         /* a heap that failed half-way, or came back from a dump with
          * computed roots in it, starts clean */
         heap_analysis_release(h);
+        explicit_roots = h->nroots;
+        for (int s = HEAP_COST_CYCLES; s < HEAP_COST__COUNT; s++)
+                h->costs[s] = (struct heap_cost){0};
+        h->costs_known = false;
         /* before the tree thread starts: it stores results too */
         analysis_own(h);
 
         job = (struct tree_job){ .h = h };
         /* small graphs are not worth a thread */
         threaded = h->nobjs >= 65536 && pthread_create(&th, NULL, tree_job_run, &job) == 0;
+        ts = mono_ms();
         r = find_cycles(h, NULL, NULL, &h->cycles, &part);
+        h->costs[HEAP_COST_CYCLES].ms = mono_ms() - ts;
         /* Dropping edges only splits cycles: the local search looks only
          * inside the cycles just found, usually a fraction of the heap. */
+        ts = mono_ms();
         if (r >= 0)
                 r = local_filter_init(h, part, &local);
         if (r >= 0) {
@@ -569,8 +619,11 @@ int heap_analyse(struct heap *h)
                 free(local.skip_dst);
         }
         free(part);
+        h->costs[HEAP_COST_LOCAL_CYCLES].ms = mono_ms() - ts;
+        ts = mono_ms();
         if (r >= 0)
                 r = find_garbage(h, &garbage, &ngarbage, &bad);
+        h->costs[HEAP_COST_GARBAGE].ms = mono_ms() - ts;
         if (threaded)
                 pthread_join(th, NULL);
         else if (r >= 0)
@@ -588,13 +641,15 @@ int heap_analyse(struct heap *h)
         garbage = NULL;
         set_cycle_garbage(h, &h->cycles);
         set_cycle_garbage(h, &h->cycles_local);
-        r = heap_dominators_cycles(h);
+        r = timed_step(h, HEAP_COST_CYCLE_RETAINED, heap_dominators_cycles);
         if (r < 0)
                 goto fail;
 
         h->meta.inconsistencies += bad;
         h->analysed = true;
         h->meta.analyse_ms = mono_ms() - t0;
+        record_kept(h, explicit_roots);
+        h->costs_known = true;
         return 0;
 fail:
         free(garbage);

@@ -1137,6 +1137,52 @@ void heap_accounting(const struct heap *h, struct heap_accounting *ret)
                 ret->unexplained = h->meta.memory.rss - explained;
 }
 
+const char *heap_cost_name(enum heap_cost_step s)
+{
+        static const char *const names[HEAP_COST__COUNT] = {
+                [HEAP_COST_MODEL] = "model",
+                [HEAP_COST_CYCLES] = "cycles",
+                [HEAP_COST_LOCAL_CYCLES] = "local_cycles",
+                [HEAP_COST_GARBAGE] = "garbage",
+                [HEAP_COST_REFERRERS] = "referrers",
+                [HEAP_COST_ROOTS] = "roots",
+                [HEAP_COST_DOMINATORS] = "dominators",
+                [HEAP_COST_CYCLE_RETAINED] = "cycle_retained",
+        };
+
+        return (unsigned)s < HEAP_COST__COUNT ? names[s] : "?";
+}
+
+/* The bytes the graph itself holds once built: its arrays at their
+ * allocated sizes and its strings, not the allocator's own overhead. */
+uint64_t heap_model_bytes(const struct heap *h)
+{
+        uint64_t b = sizeof(*h);
+
+        b += (uint64_t)h->cap_objs * sizeof(*h->objs);
+        b += h->edge_start ? ((uint64_t)h->nobjs + 1) * sizeof(*h->edge_start) : 0;
+        b += h->cap_edges * (sizeof(*h->edge_dst) + sizeof(*h->edge_label));
+        b += (uint64_t)h->cap_types * sizeof(*h->types);
+        for (uint32_t t = 0; t < h->ntypes; t++) {
+                const struct heap_type *ty = &h->types[t];
+
+                b += (ty->module ? strlen(ty->module) + 1 : 0) +
+                     (ty->qualname ? strlen(ty->qualname) + 1 : 0) +
+                     (ty->fullname ? strlen(ty->fullname) + 1 : 0);
+        }
+        b += (uint64_t)h->cap_labels * sizeof(*h->labels);
+        for (uint32_t l = 0; l < h->nlabels; l++)
+                b += h->labels[l] ? strlen(h->labels[l]) + 1 : 0;
+        b += (uint64_t)h->cap_previews * (sizeof(*h->preview_obj) + sizeof(*h->preview_off));
+        b += h->preview_pool_cap;
+        b += h->native ? (uint64_t)priv(h)->native_len * sizeof(*h->native) : 0;
+        b += (uint64_t)h->cap_roots * sizeof(*h->roots);
+        b += (uint64_t)h->ngc_garbage * sizeof(*h->gc_garbage);
+        b += (uint64_t)priv(h)->cap_threads * sizeof(*h->threads);
+        b += (uint64_t)priv(h)->cap_frames * sizeof(*h->frames);
+        return b;
+}
+
 void heap_free(struct heap *h)
 {
         struct heap_priv *p;

@@ -250,11 +250,41 @@ struct heap_problem {
 /* The first problems are kept (nproblems of them); the rest only counted. */
 #define HEAP_PROBLEMS_MAX 32
 
+/* What the model and each analysis cost in this process, so that the next
+ * bottleneck is visible (the JSON's "costs", tests/bench/scale): wall ms
+ * on the thread that ran it, and the bytes of what it keeps for the rest
+ * of the run.  The dominator tree's steps (referrers, roots, dominators)
+ * run beside the cycle searches, so the ms add up to more than
+ * analyse_ms.  Scratch freed before the step ends is not in `kept`.  All
+ * zero (costs_known false) for a heap loaded from a dump, whose analyses
+ * were not run again. */
+enum heap_cost_step {
+        HEAP_COST_MODEL = 0,       /* the walk: ms = walk_ms, kept = the graph */
+        HEAP_COST_CYCLES,          /* strongly connected components */
+        HEAP_COST_LOCAL_CYCLES,    /* the same, structure edges ignored */
+        HEAP_COST_GARBAGE,         /* what a full collection would free */
+        HEAP_COST_REFERRERS,       /* the referrer index */
+        HEAP_COST_ROOTS,           /* the computed roots */
+        HEAP_COST_DOMINATORS,      /* dominator tree and retained sizes */
+        HEAP_COST_CYCLE_RETAINED,  /* retained size of each cycle */
+        HEAP_COST__COUNT
+};
+
+struct heap_cost {
+        double ms;
+        uint64_t kept;             /* bytes */
+};
+
+const char *heap_cost_name(enum heap_cost_step s);  /* "model", "cycles", ... */
+
 struct heap {
         struct heap_meta meta;
         struct heap_gcstate gc;
         uint32_t nproblems;
         struct heap_problem problems[HEAP_PROBLEMS_MAX];
+
+        bool costs_known;
+        struct heap_cost costs[HEAP_COST__COUNT];
 
         uint32_t nobjs, ntracked, cap_objs;
         struct heap_obj *objs;
@@ -455,6 +485,9 @@ struct heap_accounting {
 void heap_accounting(const struct heap *h, struct heap_accounting *ret);
 
 const char *heap_gen_name(enum heap_gen g);  /* "0","1","2","permanent","untracked" */
+
+/* The bytes the finished graph holds (heap.costs[HEAP_COST_MODEL].kept). */
+uint64_t heap_model_bytes(const struct heap *h);
 
 void heap_free(struct heap *h);
 

@@ -1658,6 +1658,8 @@ int heap_build(struct memsrc *m, const struct pyinterp *pi,
         if (r < 0)
                 goto fail;
         h->meta.walk_ms = mono_ms() - t0;
+        h->costs[HEAP_COST_MODEL] = (struct heap_cost){
+                .ms = h->meta.walk_ms, .kept = heap_model_bytes(h) };
         walker_release(&w);
         *ret = h;
         return 0;

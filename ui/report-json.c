@@ -462,6 +462,21 @@ static void write_cycles(FILE *f, const struct heap *h, bool all)
                 first ? "" : "\n  ", sn, sobj, sbytes, sret);
 }
 
+/* heap.h: costs.  Stored in the heap when its steps ran, so that two
+ * reports of one heap are the same bytes. */
+static void write_costs(FILE *f, const struct heap *h)
+{
+        if (!h->costs_known) {
+                fputs("  \"costs\": null,\n", f);
+                return;
+        }
+        fputs("  \"costs\": {", f);
+        for (int c = 0; c < HEAP_COST__COUNT; c++)
+                fprintf(f, "%s\"%s\": {\"ms\": %.3f, \"kept_bytes\": %" PRIu64 "}",
+                        c ? ", " : "", heap_cost_name(c), h->costs[c].ms, h->costs[c].kept);
+        fputs("},\n", f);
+}
+
 int report_json(const struct heap *h, FILE *f, const struct report_opts *o)
 {
         const struct heap_meta *m = &h->meta;
@@ -522,6 +537,7 @@ int report_json(const struct heap *h, FILE *f, const struct report_opts *o)
                 write_growth(f, h, o, have_growth ? &growth : NULL);
         }
         write_suspects(f, h, have_suspects ? &s : NULL, have_growth ? &growth : NULL);
+        write_costs(f, h);
         heap_growth_release(&growth);
         heap_suspects_release(&s);
         write_cycles(f, h, o && o->all_cycles);

@@ -821,6 +821,8 @@ def compare(tap, tag, ctx, target_pid):
             d.append('  %s: coverage.opaque_types %r, objects marked opaque %r' % (k, ot.get(k), want_ot.get(k)))
     tap.ok(have_objects and good, t('coverage.opaque_types / decoded = the objects marked opaque, by type'), d)
 
+    costs_check(tap, t, r)
+
     hist = collections.Counter(ctx.otypes[i] for i in ctx.nodes)
     thist = {}
     for ty in r.get('types') or []:
@@ -828,6 +830,51 @@ def compare(tap, tag, ctx, target_pid):
     diff = [(k, hist[k], thist.get(k)) for k in hist if thist.get(k) != hist[k]]
     tap.note('%s: type histogram: %d of %d types differ from the tracked-object counts%s' % (
         tag, len(diff), len(hist), (': ' + ', '.join('%s %s vs %s' % x for x in diff[:6])) if diff else ''))
+
+
+COST_STEPS = ('model', 'cycles', 'local_cycles', 'garbage', 'referrers', 'roots',
+              'dominators', 'cycle_retained')
+
+
+def costs_check(tap, t, r):
+    """The report's "costs" (README: JSON report): every step present with
+    its time, and the bytes each analysis says it keeps equal to the sizes
+    of what the same report shows it computed (the objects, edges, cycles
+    and garbage of --objects --all-cycles): objects take 32 bytes in the
+    model, the referrer index 8 per object + 4 per edge, the dominators 4 +
+    8 per object, a strict cycle 4 + 8 + 1 plus 4 per member."""
+    costs = r.get('costs')
+    if not isinstance(costs, dict):
+        tap.ok(False, t('costs: every step, and the bytes kept = the sizes of its results'),
+               ['"costs" is %r' % (costs,)])
+        return
+    nobj = sum(g.get('objects') or 0 for g in r.get('generations') or []) + \
+        (r.get('untracked_referents') or 0)
+    nedge = sum(len(ob.get('referents') or []) for ob in r.get('objects') or [])
+    cyc = r.get('cycles') or []
+    members = sum(len(c.get('members') or []) for c in cyc)
+    want = {
+        'referrers': 8 * (nobj + 1) + 4 * nedge,
+        'dominators': 12 * (nobj + 1),
+        'garbage': 4 * len(r.get('garbage') or []),
+        'cycles': (4 * (len(cyc) + 1) + 4 * members + 9 * len(cyc)) if cyc else 4,
+    }
+    d = []
+    for st in COST_STEPS:
+        c = costs.get(st)
+        if not (isinstance(c, dict) and isinstance(c.get('ms'), (int, float)) and c['ms'] >= 0
+                and isinstance(c.get('kept_bytes'), int) and c['kept_bytes'] >= 0):
+            d.append('step %s: %r' % (st, c))
+    for st, w in want.items():
+        got = (costs.get(st) or {}).get('kept_bytes')
+        if got != w:
+            d.append('%s.kept_bytes %r, its results take %d (%d objects, %d edges, %d cycles of %d members)' % (
+                st, got, w, nobj, nedge, len(cyc), members))
+    model = (costs.get('model') or {}).get('kept_bytes') or 0
+    if model < 40 * nobj + 8 * nedge:
+        d.append('model.kept_bytes %r below 40 B per object + 8 per edge (%d objects, %d edges)' % (
+            model, nobj, nedge))
+    tap.ok(not d, t('costs: every step, and the bytes kept = the sizes of its results'), d)
 
 
 def run_scenario(tap, tool, ver, python, scenario, tmpdir, n_checks):
@@ -875,7 +922,7 @@ def run_scenario(tap, tool, ver, python, scenario, tmpdir, n_checks):
         tgt.stop()
 
 
-N_COMPARE = 25      # TAP lines compare() prints (kept equal on every path)
+N_COMPARE = 26      # TAP lines compare() prints (kept equal on every path)
 
 
 def cmd_versions(args, tap):

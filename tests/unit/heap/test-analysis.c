@@ -105,6 +105,17 @@ static void test_two_cycle(void)
         ok(heap_garbage_bytes(h) == 300, "2-cycle: garbage bytes");
         ok(heap_object_cycle(h, 1, &cyc) == 0 && cyc == 0, "heap_object_cycle");
         ok(h->meta.inconsistencies == 0, "2-cycle: consistent");
+        /* 2 objects, 2 edges, one cycle of 2, 2 garbage: the bytes each
+         * step says it keeps are the sizes of its results (heap.h) */
+        ok(h->costs_known && h->costs[HEAP_COST_REFERRERS].kept == 8 * 3 + 4 * 2 &&
+                   h->costs[HEAP_COST_DOMINATORS].kept == 12 * 3 &&
+                   h->costs[HEAP_COST_CYCLES].kept == 4 * 2 + 4 * 2 + 9 &&
+                   h->costs[HEAP_COST_GARBAGE].kept == 4 * 2 &&
+                   h->costs[HEAP_COST_CYCLE_RETAINED].kept == 8 * 2,
+           "2-cycle: costs kept = the sizes of the results");
+        ok(strcmp(heap_cost_name(HEAP_COST_LOCAL_CYCLES), "local_cycles") == 0 &&
+                   strcmp(heap_cost_name(HEAP_COST__COUNT), "?") == 0,
+           "heap_cost_name");
         {
                 struct heap_cycles before = h->cycles;
                 double ms = h->meta.analyse_ms;
