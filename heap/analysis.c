@@ -195,8 +195,8 @@ static int scc(const struct heap *h, const struct edge_filter *filt, const uint3
                         rindex[v] = CYC_BASE - rindex[v];
         *ret_ncyc = ncyc;
 out:
-        free(fs);
-        free(S.a);
+        heap_big_free(fs);
+        heap_big_free(S.a);
         return r;
 }
 
@@ -222,11 +222,11 @@ static int cyc_cmp(const void *a, const void *b)
 
 static void cycles_release(struct heap_cycles *c)
 {
-        free(c->start);
-        free(c->members);
-        free(c->bytes);
-        free(c->garbage);
-        free(c->retained);
+        heap_big_free(c->start);
+        heap_big_free(c->members);
+        heap_big_free(c->bytes);
+        heap_big_free(c->garbage);
+        heap_big_free(c->retained);
         *c = (struct heap_cycles){0};
 }
 
@@ -282,7 +282,7 @@ static int find_cycles(const struct heap *h, const struct edge_filter *filt,
         /* per-object scratch is no longer needed: give it back before the
          * sorted copy doubles the member list */
         if (!ret_part) {
-                free(comp);
+                heap_big_free(comp);
                 comp = NULL;
         }
 
@@ -321,13 +321,13 @@ static int find_cycles(const struct heap *h, const struct edge_filter *filt,
         r = 0;
 out:
         cycles_release(&c);
-        free(sizes.a);
-        free(comp);
-        free(start);
-        free(members);
-        free(fill);
-        free(bytes);
-        free(keys);
+        heap_big_free(sizes.a);
+        heap_big_free(comp);
+        heap_big_free(start);
+        heap_big_free(members);
+        heap_big_free(fill);
+        heap_big_free(bytes);
+        heap_big_free(keys);
         return r;
 }
 
@@ -424,9 +424,9 @@ static int find_garbage(const struct heap *h, uint32_t **ret_garbage, uint32_t *
         *ret_bad = bad;
         r = 0;
 out:
-        free(internal);
-        free(coll);
-        free(cand);
+        heap_big_free(internal);
+        heap_big_free(coll);
+        heap_big_free(cand);
         return r;
 }
 
@@ -445,8 +445,8 @@ static int local_filter_init(const struct heap *h, const uint32_t *within, struc
         f->skip_dst = calloc(((size_t)h->nobjs + 63) / 64 + 1, sizeof(*f->skip_dst));
         is_module = calloc((size_t)h->ntypes + 1, sizeof(*is_module));
         if (!f->skip_dst || !is_module) {
-                free(f->skip_dst);
-                free(is_module);
+                heap_big_free(f->skip_dst);
+                heap_big_free(is_module);
                 f->skip_dst = NULL;
                 return -ENOMEM;
         }
@@ -456,7 +456,7 @@ static int local_filter_init(const struct heap *h, const uint32_t *within, struc
                 if (within[v] != NONE &&
                     ((h->objs[v].flags & HOBJ_IS_TYPE) || is_module[h->objs[v].type]))
                         f->skip_dst[v >> 6] |= 1ULL << (v & 63);
-        free(is_module);
+        heap_big_free(is_module);
         for (uint32_t l = 0; l < h->nlabels && f->nskip_label < 4; l++)
                 for (size_t k = 0; k < sizeof(local_skip_labels) / sizeof(*local_skip_labels); k++)
                         if (strcmp(h->labels[l], local_skip_labels[k]) == 0)
@@ -479,13 +479,13 @@ void heap_analysis_free(struct heap *h)
 {
         cycles_release(&h->cycles);
         cycles_release(&h->cycles_local);
-        free(h->garbage);
+        heap_big_free(h->garbage);
         h->garbage = NULL;
         h->ngarbage = 0;
-        free(h->idom);
-        free(h->retained);
-        free(h->pred_start);
-        free(h->pred_src);
+        heap_big_free(h->idom);
+        heap_big_free(h->retained);
+        heap_big_free(h->pred_start);
+        heap_big_free(h->pred_src);
         h->idom = NULL;
         h->retained = NULL;
         h->pred_start = NULL;
@@ -616,9 +616,9 @@ int heap_analyse(struct heap *h)
                 r = local_filter_init(h, part, &local);
         if (r >= 0) {
                 r = find_cycles(h, &local, part, &h->cycles_local, NULL);
-                free(local.skip_dst);
+                heap_big_free(local.skip_dst);
         }
-        free(part);
+        heap_big_free(part);
         h->costs[HEAP_COST_LOCAL_CYCLES].ms = mono_ms() - ts;
         ts = mono_ms();
         if (r >= 0)
@@ -652,7 +652,7 @@ int heap_analyse(struct heap *h)
         h->costs_known = true;
         return 0;
 fail:
-        free(garbage);
+        heap_big_free(garbage);
         /* leave the heap as it was: no half-set flags or results */
         heap_analysis_release(h);
         return r;
@@ -701,8 +701,8 @@ int heap_cycles_signature(const struct heap *h, const struct heap_cycles *c, uin
         types = malloc(((size_t)nm + 1) * sizeof(*types));
         names = malloc(((size_t)nm + 1) * sizeof(*names));
         if (!types || !names) {
-                free(types);
-                free(names);
+                heap_big_free(types);
+                heap_big_free(names);
                 return -ENOMEM;
         }
         for (uint32_t i = 0; i < nm; i++)
@@ -739,8 +739,8 @@ int heap_cycles_signature(const struct heap *h, const struct heap_cycles *c, uin
                 }
                 out += l;
         }
-        free(types);
-        free(names);
+        heap_big_free(types);
+        heap_big_free(names);
         return out > INT32_MAX ? INT32_MAX : (int)out;
 }
 

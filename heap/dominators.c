@@ -60,8 +60,8 @@ int heap_preds_build(struct heap *h)
         start = heap_big_calloc((size_t)n + 2, sizeof(*start));
         src = heap_big_malloc(((size_t)h->nedges + 1) * sizeof(*src));
         if (!start || !src) {
-                free(start);
-                free(src);
+                heap_big_free(start);
+                heap_big_free(src);
                 return -ENOMEM;
         }
         for (uint64_t e = 0; e < h->nedges; e++)
@@ -166,9 +166,9 @@ int heap_roots_compute(struct heap *h)
                 }
         }
 out:
-        free(explicit_bits);
-        free(computed_bits);
-        free(count);
+        heap_big_free(explicit_bits);
+        heap_big_free(computed_bits);
+        heap_big_free(count);
         return r;
 }
 
@@ -370,7 +370,7 @@ static int preorder_preds(const struct dom *d, const uint64_t *rootchild, uint64
         m = start[n + 2];
         src = heap_big_malloc((m + 1) * sizeof(*src));
         if (!src) {
-                free(start);
+                heap_big_free(start);
                 return -ENOMEM;
         }
         for (uint32_t v = 0; v < n; v++) {
@@ -490,10 +490,10 @@ static int type_retained(struct heap *h, const struct dom *d, const uint32_t *tp
                 fs[nf++] = (struct dfs_frame){.pos = cstart[p], .v = p};
         }
 out:
-        free(cstart);
-        free(clist);
-        free(onpath);
-        free(fs);
+        heap_big_free(cstart);
+        heap_big_free(clist);
+        heap_big_free(onpath);
+        heap_big_free(fs);
         return r;
 }
 
@@ -508,13 +508,13 @@ static int cycles_retained(const struct heap *h, struct heap_cycles *c)
 {
         uint64_t *ret, *in;
 
-        free(c->retained);
+        heap_big_free(c->retained);
         c->retained = NULL;
         ret = calloc((size_t)c->n + 1, sizeof(*ret));
         in = bitmap_new(h->nobjs);
         if (!ret || !in) {
-                free(ret);
-                free(in);
+                heap_big_free(ret);
+                heap_big_free(in);
                 return -ENOMEM;
         }
         for (uint32_t i = 0; i < c->n; i++) {
@@ -532,7 +532,7 @@ static int cycles_retained(const struct heap *h, struct heap_cycles *c)
                 for (uint32_t k = 0; k < nm; k++)
                         in[m[k] >> 6] = 0;
         }
-        free(in);
+        heap_big_free(in);
         c->retained = ret;
         return 0;
 }
@@ -545,8 +545,8 @@ static int publish(struct heap *h, const struct dom *d, const uint64_t *retp)
         uint64_t *retained = heap_big_malloc(((size_t)n + 1) * sizeof(*retained));
 
         if (!idom || !retained) {
-                free(idom);
-                free(retained);
+                heap_big_free(idom);
+                heap_big_free(retained);
                 return -ENOMEM;
         }
         for (uint32_t p = 1; p <= n; p++) {
@@ -555,8 +555,8 @@ static int publish(struct heap *h, const struct dom *d, const uint64_t *retp)
                 idom[v] = d->idom[p] ? d->vertex[d->idom[p]] : NONE;
                 retained[v] = retp[p];
         }
-        free(h->idom);
-        free(h->retained);
+        heap_big_free(h->idom);
+        heap_big_free(h->retained);
         analysis_own(h);
         h->idom = idom;
         h->retained = retained;
@@ -601,11 +601,11 @@ int heap_dominators_tree(struct heap *h)
                 goto out;
         /* the scratch of the semidominator pass goes before the outputs
          * come in, to keep the peak down */
-        free(d.fs);
-        free(d.es);
+        heap_big_free(d.fs);
+        heap_big_free(d.es);
         d.fs = NULL;
         d.es = NULL;
-        free(rootchild);
+        heap_big_free(rootchild);
         rootchild = NULL;
         /* The arrays below are written in full before they are read, so
          * blocks of the same type that are done with take their place:
@@ -624,7 +624,7 @@ int heap_dominators_tree(struct heap *h)
         }
         for (uint32_t p = 0; p <= n; p++)
                 d.idom[p] = d.vi[p].idom;
-        free(d.vi);
+        heap_big_free(d.vi);
         d.vi = NULL;
         tp = d.dfn;            /* n + 1 entries */
         d.dfn = NULL;
@@ -645,22 +645,22 @@ int heap_dominators_tree(struct heap *h)
         r = type_retained(h, &d, tp, retp);
         if (r < 0)
                 goto out;
-        free(tp);
+        heap_big_free(tp);
         tp = NULL;
 
         r = publish(h, &d, retp);
 out:
-        free(pstart);
-        free(psrc);
-        free(d.dfn);
-        free(d.vertex);
-        free(d.vi);
-        free(d.idom);
-        free(d.fs);
-        free(d.es);
-        free(rootchild);
-        free(tp);
-        free(retp);
+        heap_big_free(pstart);
+        heap_big_free(psrc);
+        heap_big_free(d.dfn);
+        heap_big_free(d.vertex);
+        heap_big_free(d.vi);
+        heap_big_free(d.idom);
+        heap_big_free(d.fs);
+        heap_big_free(d.es);
+        heap_big_free(rootchild);
+        heap_big_free(tp);
+        heap_big_free(retp);
         return r;
 }
 

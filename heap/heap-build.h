@@ -67,11 +67,18 @@ int heap_set_native(struct heap *h, uint32_t obj, uint64_t bytes);
  * HEAP_PROBLEMS_MAX are kept; counting it is the caller's business. */
 void heap_add_problem(struct heap *h, const struct heap_problem *p);
 
-/* malloc() and calloc() for big arrays written soon after (the analysis's
- * per-object and per-edge arrays): the same, plus a transparent-huge-page
- * hint on the block, which makes filling it ~3x cheaper.  free() them. */
+/* The big arrays of the graph and of the analyses (heap/bigmem.c):
+ * malloc(), calloc(), realloc() and free() with a memory budget.  Within
+ * it a block is malloc()ed with a transparent-huge-page hint, which makes
+ * filling it ~3x cheaper; a block of 1 MiB or more that would take the
+ * big blocks' total past it is mapped from an unlinked file in the spill
+ * directory instead, which the kernel can write out under memory pressure.
+ * heap_big_free() and heap_big_realloc() take any malloc()ed pointer as
+ * well; a block from heap_big_*() must go back through them. */
 void *heap_big_malloc(size_t size);
 void *heap_big_calloc(size_t n, size_t size);
+void *heap_big_realloc(void *p, size_t size);
+void heap_big_free(void *p);
 
 /* Records the value preview of object obj (heap_preview()): text is copied,
  * cut at HEAP_PREVIEW_MAX bytes; a second call for the same object replaces

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "grow.h"
 #include "heap-build.h"
@@ -350,38 +349,6 @@ static inline struct heap_priv *priv(const struct heap *h)
         return h->priv;
 }
 
-/* A fresh big block fills with one page fault per 4 KiB, ~2.4 us each on a
- * VM, and the analysis takes its arrays fresh at every phase.  Transparent
- * huge pages (THP "madvise" mode is the common default) make that one
- * fault per 2 MiB, about three times cheaper per byte: at a million objects
- * the dominator tree took 8,000 faults instead of 28,000.  The advice
- * covers only the 2 MiB pages wholly inside the block, so it never commits
- * memory outside it; it has to come before the first touch, and it is only
- * a hint.  Not for blocks that grow by realloc: the walk's arrays took more
- * faults with it, not fewer. */
-#define HUGE_PAGE ((uintptr_t)2 << 20)
-
-static void *advise_huge(void *p, size_t size)
-{
-        uintptr_t a = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
-        uintptr_t b = ((uintptr_t)p + size) & ~(HUGE_PAGE - 1);
-
-        if (p && b > a)
-                (void)madvise((void *)a, b - a, MADV_HUGEPAGE);
-        return p;
-}
-
-void *heap_big_malloc(size_t size)
-{
-        return advise_huge(malloc(size), size);
-}
-
-void *heap_big_calloc(size_t n, size_t size)
-{
-        /* calloc refuses an n * size that overflows: p is NULL then */
-        return advise_huge(calloc(n, size), n * size);
-}
-
 /* Grows *p (elsize-byte elements, capacity *cap) to hold at least need. */
 /* grow_array with the model's 64-bit capacities */
 static int grow(void **p, uint64_t *cap, uint64_t need, size_t elsize, uint64_t min)
@@ -419,6 +386,41 @@ static void trim(void **p, uint64_t n, size_t elsize)
         if (!*p || n == 0)
                 return;
         np = realloc(*p, n * elsize);
+        if (np)
+                *p = np;
+}
+
+/* grow() and trim() for the arrays of one entry or more per object or
+ * edge (objs, edges, edge_start, native): the big blocks, within the
+ * memory budget (heap_big_realloc()); heap_free() gives them back with
+ * heap_big_free(). */
+static int grow_big(void **p, uint64_t *cap, uint64_t need, size_t elsize, uint64_t min)
+{
+        uint64_t ncap;
+        void *np;
+
+        if (need <= *cap)
+                return 0;
+        ncap = *cap < min ? min : *cap + *cap / 2;
+        if (ncap < need)
+                ncap = need;
+        if (!elsize || ncap > SIZE_MAX / elsize)
+                return -ENOMEM;
+        np = heap_big_realloc(*p, (size_t)(ncap * elsize));
+        if (!np)
+                return -ENOMEM;
+        *p = np;
+        *cap = ncap;
+        return 0;
+}
+
+static void trim_big(void **p, uint64_t n, size_t elsize)
+{
+        void *np;
+
+        if (!*p || n == 0)
+                return;
+        np = heap_big_realloc(*p, n * elsize);
         if (np)
                 *p = np;
 }
@@ -486,10 +488,15 @@ int heap_add_object(struct heap *h, uint64_t addr, uint32_t type, enum heap_gen 
                 tag = tag_of_u64(addr);
                 slot = idxmap_slot(&p->objmap, h, tag, obj_eq, &addr);
         }
-        r = grow32((void **)&h->objs, &h->cap_objs, (uint64_t)h->nobjs + 1, sizeof(*h->objs),
-                   HEAP_MAX_OBJS);
-        if (r < 0)
-                return r;
+        if (h->nobjs == h->cap_objs) {
+                uint64_t cap = h->cap_objs;
+
+                r = grow_big((void **)&h->objs, &cap, (uint64_t)h->nobjs + 1, sizeof(*h->objs),
+                             16);
+                if (r < 0)
+                        return r;
+                h->cap_objs = cap > HEAP_MAX_OBJS ? HEAP_MAX_OBJS : (uint32_t)cap;
+        }
         idx = h->nobjs++;
         o = &h->objs[idx];
         *o = (struct heap_obj){
@@ -740,7 +747,7 @@ static int ensure_estart(struct heap *h, uint64_t need)
                         (uint64_t)h->nobjs + 1;
         if (n < need)
                 n = need;
-        es = realloc(p->estart, n * sizeof(*es));
+        es = heap_big_realloc(p->estart, n * sizeof(*es));
         if (!es)
                 return -ENOMEM;
         p->estart = es;
@@ -766,12 +773,13 @@ int heap_add_edge(struct heap *h, uint32_t src, uint32_t dst, uint32_t label)
         if (h->nedges == h->cap_edges) {
                 /* Two arrays, one capacity: commit cap only when both grew. */
                 cap = h->cap_edges;
-                r = grow((void **)&h->edge_dst, &cap, h->nedges + 1, sizeof(*h->edge_dst), 1024);
+                r = grow_big((void **)&h->edge_dst, &cap, h->nedges + 1, sizeof(*h->edge_dst),
+                             1024);
                 if (r < 0)
                         return r;
                 cap = h->cap_edges;
-                r = grow((void **)&h->edge_label, &cap, h->nedges + 1, sizeof(*h->edge_label),
-                         1024);
+                r = grow_big((void **)&h->edge_label, &cap, h->nedges + 1,
+                             sizeof(*h->edge_label), 1024);
                 if (r < 0)
                         return r;
                 h->cap_edges = cap;
@@ -793,7 +801,7 @@ static int native_extend(struct heap *h, uint64_t n)
 
         if (n <= p->native_len)
                 return 0;
-        nn = realloc(h->native, n * sizeof(*nn));
+        nn = heap_big_realloc(h->native, n * sizeof(*nn));
         if (!nn)
                 return -ENOMEM;
         memset(nn + p->native_len, 0, (n - p->native_len) * sizeof(*nn));
@@ -837,7 +845,7 @@ int heap_finish(struct heap *h)
         r = ensure_estart(h, 1);
         if (r < 0)
                 return r;
-        es = realloc(p->estart, ((size_t)h->nobjs + 1) * sizeof(*es));
+        es = heap_big_realloc(p->estart, ((size_t)h->nobjs + 1) * sizeof(*es));
         if (!es)
                 return -ENOMEM;
         p->estart = es;
@@ -850,7 +858,7 @@ int heap_finish(struct heap *h)
         idxmap_release(&p->objmap);
         atomic_store_explicit(&p->index_ready, false, memory_order_relaxed);
 
-        trim((void **)&h->objs, h->nobjs, sizeof(*h->objs));
+        trim_big((void **)&h->objs, h->nobjs, sizeof(*h->objs));
         if (h->objs)
                 h->cap_objs = h->nobjs;
         /* previews added later (the dump loader) grow these again */
@@ -861,8 +869,8 @@ int heap_finish(struct heap *h)
         trim((void **)&h->preview_off, h->npreviews, sizeof(uint32_t));
         if (h->npreviews)
                 h->cap_previews = h->npreviews;
-        trim((void **)&h->edge_dst, h->nedges, sizeof(*h->edge_dst));
-        trim((void **)&h->edge_label, h->nedges, sizeof(*h->edge_label));
+        trim_big((void **)&h->edge_dst, h->nedges, sizeof(*h->edge_dst));
+        trim_big((void **)&h->edge_label, h->nedges, sizeof(*h->edge_label));
         if (h->nedges)
                 h->cap_edges = h->nedges;
 
@@ -1198,7 +1206,7 @@ void heap_free(struct heap *h)
                 idxmap_release(&p->objmap);
                 idxmap_release(&p->typemap);
                 idxmap_release(&p->labelmap);
-                free(p->estart);
+                heap_big_free(p->estart);
                 pthread_mutex_destroy(&p->index_lock);
                 free(p);
         }
@@ -1211,11 +1219,11 @@ void heap_free(struct heap *h)
                 free(h->labels[l]);
         free(h->types);
         free(h->labels);
-        free(h->objs);
-        free(h->native);
-        free(h->edge_start);
-        free(h->edge_dst);
-        free(h->edge_label);
+        heap_big_free(h->objs);
+        heap_big_free(h->native);
+        heap_big_free(h->edge_start);
+        heap_big_free(h->edge_dst);
+        heap_big_free(h->edge_label);
         free(h->gc_garbage);
         free(h->roots);
         free(h->threads);

@@ -486,6 +486,23 @@ void heap_accounting(const struct heap *h, struct heap_accounting *ret);
 
 const char *heap_gen_name(enum heap_gen g);  /* "0","1","2","permanent","untracked" */
 
+/* The memory budget of the big arrays (heap-build.h: heap_big_malloc()):
+ * bytes (0: none, nothing spills; the default) and the directory of the
+ * spill files (NULL: /var/tmp).  Process-wide; set before the walk. */
+void heap_big_budget(uint64_t bytes, const char *dir);
+
+struct heap_big_stats {
+        uint64_t budget;
+        uint64_t in_memory;        /* bytes of the big blocks in memory now */
+        uint64_t spilled;          /* ... and in spill files now */
+        uint64_t spilled_peak;     /* the most that was ever in spill files */
+        uint64_t peak;             /* the most of both together */
+        char dir[4096];
+        char why[4096 + 256];      /* why a block that should have spilled
+                                      could not ("" when none failed) */
+};
+void heap_big_stats(struct heap_big_stats *ret);
+
 /* The bytes the finished graph holds (heap.costs[HEAP_COST_MODEL].kept). */
 uint64_t heap_model_bytes(const struct heap *h);
 

@@ -1422,7 +1422,7 @@ static int check_idom_tree(struct reader *rd, const struct heap *h)
 
         if (!state || !chain) {
                 free(state);
-                free(chain);
+                heap_big_free(chain);
                 return rd_oom(rd);
         }
         for (uint32_t i = 0; i < h->nobjs && r >= 0; i++) {
@@ -1439,7 +1439,7 @@ static int check_idom_tree(struct reader *rd, const struct heap *h)
                         state[chain[--n]] = 2;
         }
         free(state);
-        free(chain);
+        heap_big_free(chain);
         return r;
 }
 
@@ -1601,8 +1601,8 @@ static int load(struct reader *rd, struct heap *h)
 
 static void reader_close(struct reader *rd)
 {
-        free(rd->an_retained);
-        free(rd->an_idom);
+        heap_big_free(rd->an_retained);
+        heap_big_free(rd->an_idom);
         rd->an_retained = NULL;
         rd->an_idom = NULL;
         if (rd->db)

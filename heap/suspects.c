@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "analysis.h"
+#include "heap-build.h"
 #include "paths.h"
 #include "units.h"
 
@@ -948,12 +949,12 @@ int heap_suspects_compute(const struct heap *h, uint32_t max, struct heap_suspec
                 return -EINVAL;
         *ret = (struct heap_suspects){0};
         s.n = h->nobjs;
-        s.holder = malloc(sizeof(*s.holder) * ((size_t)s.n + 1));
-        s.count = malloc(sizeof(*s.count) * ((size_t)s.n + 1));
-        s.pos = malloc(sizeof(*s.pos) * ((size_t)s.n + 1));
-        s.score = malloc(sizeof(*s.score) * ((size_t)s.n + 1));
-        s.items = malloc(sizeof(*s.items) * ((size_t)s.n + 1));
-        s.structure = malloc((size_t)s.n + 1);
+        s.holder = heap_big_malloc(sizeof(*s.holder) * ((size_t)s.n + 1));
+        s.count = heap_big_malloc(sizeof(*s.count) * ((size_t)s.n + 1));
+        s.pos = heap_big_malloc(sizeof(*s.pos) * ((size_t)s.n + 1));
+        s.score = heap_big_malloc(sizeof(*s.score) * ((size_t)s.n + 1));
+        s.items = heap_big_malloc(sizeof(*s.items) * ((size_t)s.n + 1));
+        s.structure = heap_big_malloc((size_t)s.n + 1);
         s.tkind = malloc((size_t)h->ntypes + 1);
         st = calloc(1, sizeof(*st));
         if (!s.tkind || !s.holder || !s.count || !s.pos || !s.score || !s.items || !s.structure ||
@@ -982,12 +983,12 @@ int heap_suspects_compute(const struct heap *h, uint32_t max, struct heap_suspec
                 st = NULL;
         }
 out:
-        free(s.holder);
-        free(s.count);
-        free(s.pos);
-        free(s.score);
-        free(s.items);
-        free(s.structure);
+        heap_big_free(s.holder);
+        heap_big_free(s.count);
+        heap_big_free(s.pos);
+        heap_big_free(s.score);
+        heap_big_free(s.items);
+        heap_big_free(s.structure);
         free(s.tkind);
         free(st);
         return r;
@@ -1015,10 +1016,10 @@ int heap_suspects_holders(const struct heap *h, uint32_t **ret)
         if (!h || !ret || !h->analysed || !h->idom || !h->retained || !h->pred_start)
                 return -EINVAL;
         s.n = h->nobjs;
-        s.holder = malloc(sizeof(*s.holder) * ((size_t)s.n + 1));
-        s.score = malloc(sizeof(*s.score) * ((size_t)s.n + 1));
-        s.items = malloc(sizeof(*s.items) * ((size_t)s.n + 1));
-        s.structure = malloc((size_t)s.n + 1);
+        s.holder = heap_big_malloc(sizeof(*s.holder) * ((size_t)s.n + 1));
+        s.score = heap_big_malloc(sizeof(*s.score) * ((size_t)s.n + 1));
+        s.items = heap_big_malloc(sizeof(*s.items) * ((size_t)s.n + 1));
+        s.structure = heap_big_malloc((size_t)s.n + 1);
         s.tkind = malloc((size_t)h->ntypes + 1);
         if (!s.holder || !s.score || !s.items || !s.structure || !s.tkind) {
                 r = -ENOMEM;
@@ -1031,10 +1032,10 @@ int heap_suspects_holders(const struct heap *h, uint32_t **ret)
         s.holder = NULL;
 out:
         free(s.tkind);
-        free(s.holder);
-        free(s.score);
-        free(s.items);
-        free(s.structure);
+        heap_big_free(s.holder);
+        heap_big_free(s.score);
+        heap_big_free(s.items);
+        heap_big_free(s.structure);
         return r;
 }
 

@@ -555,6 +555,54 @@ static int said_collecting(int r, bool accepted, const struct heap *h, bool quie
         return r;
 }
 
+/* The budget of the graph's and the analyses' big arrays (heap/bigmem.c):
+ * --max-memory, or half of what the machine and our cgroup have free, less
+ * what a copy snapshot already holds of it (`held`).  Past it they go to
+ * unlinked files beside the dump, else in $TMPDIR or /var/tmp, which the
+ * kernel can write out: the tool slows down where it would have been the
+ * OOM killer's choice, or its target. */
+static void set_memory_budget(const struct options *o, uint64_t held)
+{
+        uint64_t b = o->max_memory ? o->max_memory : snapshot_default_budget(NULL, NULL);
+        const char *tmp = getenv("TMPDIR");
+        char dir[PATH_MAX];
+        char *slash;
+
+        if (o->dump_path && !o->npids && !o->children_of &&
+            (size_t)snprintf(dir, sizeof(dir), "%s", o->dump_path) < sizeof(dir)) {
+                slash = strrchr(dir, '/');
+                if (!slash)
+                        snprintf(dir, sizeof(dir), ".");
+                else if (slash == dir)
+                        dir[1] = '\0';
+                else
+                        *slash = '\0';
+        } else {
+                snprintf(dir, sizeof(dir), "%s", tmp && *tmp ? tmp : "/var/tmp");
+        }
+        /* a budget the copy used up still gets a byte: 0 would mean none */
+        heap_big_budget(!b ? 0 : b > held ? b - held : 1, dir);
+}
+
+/* What went past the budget, said once the reports are written. */
+static void say_spilled(const struct options *o)
+{
+        struct heap_big_stats st;
+
+        heap_big_stats(&st);
+        if (st.spilled_peak && !o->quiet)
+                fprintf(stderr, "pyleak-attach: the graph and its analyses outgrew the memory "
+                        "budget (%" PRIu64 " MiB): up to %" PRIu64 " MiB of them were kept in "
+                        "spill files in %s, which the kernel writes out under memory "
+                        "pressure\n", st.budget >> 20, (st.spilled_peak + (1 << 20) - 1) >> 20,
+                        st.dir);
+        if (st.why[0])
+                fprintf(stderr, "pyleak-attach: warning: past the memory budget (%" PRIu64
+                        " MiB), arrays stayed in memory: %s\nhint: set TMPDIR (or --dump's "
+                        "directory) to a writable disk with room, or raise --max-memory\n",
+                        st.budget >> 20, st.why);
+}
+
 /* Snapshot, graph, analysis: one heap, or -errno with d filled.  The
  * captured memory is released as soon as the graph is built (it can be
  * gigabytes; a fork child is ended by it). */
@@ -581,6 +629,8 @@ static int take_heap(struct app *a, bool quiet, struct heap **ret, struct diag *
                         return -ESRCH;
                 if (r < 0)
                         return r;
+                if (st.mode_used == SNAPSHOT_COPY)
+                        set_memory_budget(a->o, st.bytes_copied);
                 test_target_exit(a->o->pid, "walk");
                 /* beside the walk; not earlier, when the parse would take a
                  * CPU from the stopped target's threads */
@@ -1269,6 +1319,7 @@ int main(int argc, char **argv)
                 return check_run(&o);
         snapshot_install_signal_guard();
         install_dump_cleanup();
+        set_memory_budget(&o, 0);
         progress_start(!o.quiet && isatty(STDERR_FILENO));
         if (o.npids || o.children_of) {
                 code = pool_run(&o, &pool_ops);
@@ -1350,6 +1401,7 @@ int main(int argc, char **argv)
                 code = browse_heap(&a, &h, baseline);
         if (code == EXIT_PARTIAL)
                 explain_partial(h);
+        say_spilled(&o);
 out:
         progress_finish();
         /* The graph is left to the exit: freeing it block by block took

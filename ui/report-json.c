@@ -466,15 +466,19 @@ static void write_cycles(FILE *f, const struct heap *h, bool all)
  * reports of one heap are the same bytes. */
 static void write_costs(FILE *f, const struct heap *h)
 {
+        struct heap_big_stats big;
+
         if (!h->costs_known) {
                 fputs("  \"costs\": null,\n", f);
                 return;
         }
+        heap_big_stats(&big);
         fputs("  \"costs\": {", f);
         for (int c = 0; c < HEAP_COST__COUNT; c++)
                 fprintf(f, "%s\"%s\": {\"ms\": %.3f, \"kept_bytes\": %" PRIu64 "}",
                         c ? ", " : "", heap_cost_name(c), h->costs[c].ms, h->costs[c].kept);
-        fputs("},\n", f);
+        fprintf(f, ", \"big_arrays\": {\"budget\": %" PRIu64 ", \"peak\": %" PRIu64
+                ", \"spilled_peak\": %" PRIu64 "}},\n", big.budget, big.peak, big.spilled_peak);
 }
 
 int report_json(const struct heap *h, FILE *f, const struct report_opts *o)

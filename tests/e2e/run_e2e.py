@@ -899,6 +899,8 @@ def run_scenario(tap, tool, ver, python, scenario, tmpdir, n_checks):
                 report = json.load(f)
         except (OSError, ValueError) as e:
             why = 'no JSON report (%s); exit %r; stderr: %s' % (e, rc, ' | '.join(tail(err, 5)))
+        # before the oracle, after which the target exits
+        spilled_run = spill_run(tool, tgt, tmpdir) if scenario == 'chain' else None
         tgt.send(b'report')
         ok, why2 = tgt.wait_byte(b'D', 300)
         if not ok:
@@ -918,8 +920,45 @@ def run_scenario(tap, tool, ver, python, scenario, tmpdir, n_checks):
                 tap.ok(False, '%s: report' % tag, [why])
             return
         compare(tap, tag, Ctx(oracle, report), tgt.pid)
+        if spilled_run:
+            spill_check(tap, tag, tmpdir, report, spilled_run)
     finally:
         tgt.stop()
+
+
+def spill_run(tool, tgt, tmpdir):
+    """The same target with a memory budget of 1 MiB, live (a copy would not
+    fit in it): the big arrays of its 200,000 objects go to spill files
+    (heap/bigmem.c).  (exit code, stderr, seconds, report or None)."""
+    jpath = os.path.join(tmpdir, 'report-spilled.json')
+    rc, out, err, secs = run_tool(tool, ['--snapshot', 'live', '--max-memory', '1M', '--json', jpath,
+                                         '--objects', '--all-cycles', tgt.pid],
+                                  env=dict(os.environ, TMPDIR=tmpdir))
+    try:
+        with open(jpath) as f:
+            spilled = json.load(f)
+    except (OSError, ValueError) as e:
+        spilled = None
+        err += '\nno JSON report: %s' % e
+    return rc, err, secs, spilled
+
+
+def spill_check(tap, tag, tmpdir, report, run):
+    """spill_run()'s report is the one taken in memory."""
+    rc, err, secs, spilled = run
+    d = ['exit %r (%.2fs); stderr:' % (rc, secs)] + tail(err, 6)
+    same = False
+    if spilled:
+        big = (spilled.get('costs') or {}).get('big_arrays') or {}
+        d.append('costs.big_arrays %r' % (big,))
+        keys = ('generations', 'untracked_referents', 'coverage', 'types', 'cycles', 'garbage',
+                'gc_garbage', 'objects', 'suspects')
+        differ = [k for k in keys if spilled.get(k) != report.get(k)]
+        d.append('differ from the report in memory: %s' % (', '.join(differ) or 'nothing'))
+        same = (not differ and big.get('budget') == 1 << 20 and big.get('spilled_peak', 0) > 1 << 20
+                and 'outgrew the memory budget (1 MiB)' in err and tmpdir in err)
+    tap.ok(rc == 0 and same, '%s: with --max-memory 1M the arrays spill to files in TMPDIR and the '
+           'report is the same' % tag, d)
 
 
 N_COMPARE = 26      # TAP lines compare() prints (kept equal on every path)

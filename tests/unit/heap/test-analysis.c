@@ -2,10 +2,13 @@
  * graphs, deep graphs (no recursion), and a random graph checked against a
  * plain Kosaraju and a plain re-statement of the garbage rule. */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "analysis.h"
 #include "heap-build.h"
@@ -427,6 +430,65 @@ static int cmp_edge(const void *a, const void *b)
         return x[0] != y[0] ? (x[0] < y[0] ? -1 : 1) : 0;
 }
 
+static bool same_cycles(const struct heap_cycles *a, const struct heap_cycles *b)
+{
+        return a->n == b->n &&
+               memcmp(a->start, b->start, ((size_t)a->n + 1) * sizeof(*a->start)) == 0 &&
+               memcmp(a->members, b->members, (size_t)a->start[a->n] * sizeof(*a->members)) == 0 &&
+               memcmp(a->bytes, b->bytes, (size_t)a->n * sizeof(*a->bytes)) == 0 &&
+               memcmp(a->garbage, b->garbage, (size_t)a->n * sizeof(*a->garbage)) == 0 &&
+               memcmp(a->retained, b->retained, (size_t)a->n * sizeof(*a->retained)) == 0;
+}
+
+/* The same graph built and analysed again with a budget of one byte: every
+ * big array of 1 MiB or more (here the objects, edges, edge offsets,
+ * referrers, dominator arrays and their scratch) is a mapped spill file,
+ * and every result is the same, byte for byte (heap/bigmem.c). */
+static void same_when_spilled(const struct heap *h, const struct tobj *o, uint32_t n,
+                              const uint32_t *e, uint64_t ne)
+{
+        char dir[] = "/tmp/pyleak-spill-XXXXXX";
+        struct heap_big_stats st;
+        struct heap *s;
+        bool same;
+
+        if (!mkdtemp(dir)) {
+                ok(false, "random, spilled: a spill directory (%s)", strerror(errno));
+                return;
+        }
+        heap_big_budget(1, dir);
+        s = build(o, n, e, ne);
+        same = s && heap_analyse(s) == 0;
+        heap_big_stats(&st);
+        ok(same && st.spilled_peak >= (uint64_t)n * sizeof(*s->objs) && !st.why[0] &&
+                   st.spilled > 0,
+           "random, spilled: built and analysed in spill files (peak %llu of %llu bytes; %s)",
+           (unsigned long long)st.spilled_peak, (unsigned long long)st.peak,
+           st.why[0] ? st.why : "no failure");
+        same = same && s->nobjs == h->nobjs && s->nedges == h->nedges &&
+               memcmp(s->objs, h->objs, (size_t)h->nobjs * sizeof(*h->objs)) == 0 &&
+               memcmp(s->edge_start, h->edge_start, ((size_t)h->nobjs + 1) * 8) == 0 &&
+               memcmp(s->edge_dst, h->edge_dst, h->nedges * sizeof(*h->edge_dst)) == 0 &&
+               same_cycles(&s->cycles, &h->cycles) &&
+               same_cycles(&s->cycles_local, &h->cycles_local) &&
+               s->ngarbage == h->ngarbage &&
+               memcmp(s->garbage, h->garbage, (size_t)h->ngarbage * sizeof(*h->garbage)) == 0 &&
+               memcmp(s->idom, h->idom, (size_t)h->nobjs * sizeof(*h->idom)) == 0 &&
+               memcmp(s->retained, h->retained, (size_t)h->nobjs * sizeof(*h->retained)) == 0 &&
+               memcmp(s->pred_start, h->pred_start, ((size_t)h->nobjs + 1) * 8) == 0 &&
+               memcmp(s->pred_src, h->pred_src, h->nedges * sizeof(*h->pred_src)) == 0 &&
+               s->nroots == h->nroots &&
+               memcmp(s->roots, h->roots, (size_t)h->nroots * sizeof(*h->roots)) == 0;
+        ok(same, "random, spilled: objects, edges, cycles, garbage, dominators, referrers and "
+           "roots identical to the run in memory");
+        hfree(s);
+        heap_big_stats(&st);
+        ok(st.spilled == 0, "random, spilled: every spill file unmapped when the heap is freed "
+           "(%llu bytes left)", (unsigned long long)st.spilled);
+        heap_big_budget(0, NULL);
+        rmdir(dir);
+}
+
 static void test_random(void)
 {
         const uint32_t N = 200000, NT = 190000;
@@ -536,6 +598,7 @@ static void test_random(void)
                 bad += all != h->cycles.garbage[c];
         }
         ok(bad == 0, "random: cycle garbage flag = all members garbage");
+        same_when_spilled(h, o, N, e, ne);
         free(ref);
         free(ksize);
         free(kcomp);

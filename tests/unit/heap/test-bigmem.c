@@ -1,0 +1,130 @@
+/* test-bigmem: the big arrays' allocator past its budget (heap/bigmem.c):
+ * which blocks go to spill files, that they hold what memory would (zeroed
+ * by calloc, kept by realloc, whichever way a block moves), that the
+ * totals are exact, and what happens when the directory cannot take one. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "heap-build.h"
+#include "heap.h"
+#include "tap.h"
+
+#define MIB ((size_t)1 << 20)
+
+static struct heap_big_stats stats(void)
+{
+        struct heap_big_stats st;
+
+        heap_big_stats(&st);
+        return st;
+}
+
+static void fill(uint8_t *p, size_t n, uint8_t seed)
+{
+        for (size_t i = 0; i < n; i++)
+                p[i] = (uint8_t)(seed + i * 131);
+}
+
+static bool holds(const uint8_t *p, size_t n, uint8_t seed)
+{
+        for (size_t i = 0; i < n; i++)
+                if (p[i] != (uint8_t)(seed + i * 131))
+                        return false;
+        return true;
+}
+
+static bool zero(const uint8_t *p, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if (p[i])
+                        return false;
+        return true;
+}
+
+int main(void)
+{
+        char dir[] = "/tmp/pyleak-bigmem-XXXXXX";
+        uint8_t *a, *b, *c, *small, *plain;
+        struct heap_big_stats st;
+
+        if (!mkdtemp(dir)) {
+                ok(false, "a spill directory: %s", strerror(errno));
+                return tap_done();
+        }
+
+        /* no budget: nothing spills, whatever the size */
+        heap_big_budget(0, dir);
+        a = heap_big_malloc(4 * MIB);
+        st = stats();
+        ok(a && st.spilled == 0 && st.in_memory >= 4 * MIB, "no budget: 4 MiB in memory");
+        heap_big_free(a);
+        ok(stats().in_memory == 0, "no budget: the total back to 0 after the free");
+
+        /* a budget of 3 MiB: the first 2 MiB fit, the next 2 MiB do not */
+        heap_big_budget(3 * MIB, dir);
+        a = heap_big_malloc(2 * MIB);
+        b = heap_big_calloc(2, MIB);
+        small = heap_big_malloc(4096);
+        st = stats();
+        ok(a && b && small && st.spilled == 2 * MIB && st.in_memory >= 2 * MIB + 4096 &&
+                   st.in_memory < 3 * MIB,
+           "budget 3 MiB: the block past it is spilled, the small one is not (in memory %zu, "
+           "spilled %zu)", (size_t)st.in_memory, (size_t)st.spilled);
+        ok(b && zero(b, 2 * MIB), "a spilled calloc block reads as zero");
+        fill(a, 2 * MIB, 1);
+        fill(b, 2 * MIB, 2);
+
+        /* a spilled block grows in its file, and shrinks */
+        c = heap_big_realloc(b, 5 * MIB);
+        st = stats();
+        ok(c && holds(c, 2 * MIB, 2) && zero(c + 2 * MIB, 3 * MIB) && st.spilled == 5 * MIB,
+           "a spilled block grown to 5 MiB keeps its bytes, the rest zero");
+        c = heap_big_realloc(c, MIB + 7);
+        st = stats();
+        ok(c && holds(c, MIB + 7, 2) && st.spilled == MIB + 7, "and shrunk to 1 MiB + 7");
+
+        /* an in-memory block grown past the budget moves to a file */
+        b = heap_big_realloc(a, 6 * MIB);
+        st = stats();
+        ok(b && holds(b, 2 * MIB, 1) && st.spilled == MIB + 7 + 6 * MIB &&
+                   st.in_memory < MIB,
+           "an in-memory block grown past the budget moves to a spill file with its bytes");
+        ok(st.spilled_peak >= st.spilled && st.peak >= st.spilled + st.in_memory,
+           "peaks at least the totals");
+
+        /* heap_big_free() and heap_big_realloc() take a plain malloc()ed pointer */
+        plain = malloc(100);
+        plain = heap_big_realloc(plain, 200);
+        if (plain)
+                fill(plain, 200, 3);
+        ok(plain && holds(plain, 200, 3), "heap_big_realloc() of a plain malloc() block");
+        heap_big_free(plain);
+
+        heap_big_free(b);
+        heap_big_free(c);
+        heap_big_free(small);
+        heap_big_free(NULL);
+        st = stats();
+        ok(st.spilled == 0 && st.in_memory == 0, "everything freed: totals 0 (%zu, %zu)",
+           (size_t)st.in_memory, (size_t)st.spilled);
+
+        /* a directory that cannot take a file: memory, and the reason kept */
+        heap_big_budget(1, "/nonexistent/pyleak-spill");
+        a = heap_big_calloc(3, MIB);
+        st = stats();
+        ok(a && zero(a, 3 * MIB) && st.spilled == 0 && st.in_memory >= 3 * MIB &&
+                   strstr(st.why, "/nonexistent/pyleak-spill") && strstr(st.why, "No such file"),
+           "no spill directory: the block is in memory, and why says so (%s)", st.why);
+        heap_big_free(a);
+
+        /* a calloc whose size overflows is refused, as calloc would */
+        heap_big_budget(1, dir);
+        ok(heap_big_calloc(SIZE_MAX / 2, 4) == NULL, "calloc overflow refused");
+        heap_big_budget(0, NULL);
+        rmdir(dir);
+        return tap_done();
+}
