@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -99,8 +101,10 @@ static const char usage_text[] =
 "                       ('-' = stdout): open it in DevTools' Memory panel\n"
 "  --snapshot MODE      copy, fork, live or auto (default auto: fork when the\n"
 "                       memory to copy is large and the target can fork)\n"
-"  --max-memory SIZE    refuse to copy more than SIZE bytes (K/M/G suffixes,\n"
-"                       at least 1M; default: half of the memory available)\n"
+"  --max-memory SIZE    refuse to copy more than SIZE bytes, and keep the\n"
+"                       graph's arrays past what is left of it in spill files\n"
+"                       (K/M/G suffixes, at least 1M; default: half of the\n"
+"                       memory available)\n"
 "  --no-browser         never open the browser (text report instead)\n"
 "  --no-cache           read the interpreter's DWARF even if an earlier run\n"
 "                       cached its layout, and cache nothing (the cache is\n"
@@ -588,6 +592,7 @@ static void set_memory_budget(const struct options *o, uint64_t held)
 static void say_spilled(const struct options *o)
 {
         struct heap_big_stats st;
+        struct statfs fs;
 
         heap_big_stats(&st);
         if (st.spilled_peak && !o->quiet)
@@ -596,6 +601,11 @@ static void say_spilled(const struct options *o)
                         "spill files in %s, which the kernel writes out under memory "
                         "pressure\n", st.budget >> 20, (st.spilled_peak + (1 << 20) - 1) >> 20,
                         st.dir);
+        /* a tmpfs keeps its pages in memory, as shmem, whatever the pressure */
+        if (st.spilled_peak && statfs(st.dir, &fs) == 0 && fs.f_type == TMPFS_MAGIC)
+                fprintf(stderr, "pyleak-attach: warning: %s is a tmpfs: the spill files stayed "
+                        "in memory\nhint: set TMPDIR (or --dump's directory) to a directory on "
+                        "a disk\n", st.dir);
         if (st.why[0])
                 fprintf(stderr, "pyleak-attach: warning: past the memory budget (%" PRIu64
                         " MiB), arrays stayed in memory: %s\nhint: set TMPDIR (or --dump's "
