@@ -31,7 +31,7 @@
 
 /* Blocks smaller than this stay in memory whatever the budget: a file and
  * a mapping per small array would cost more than they save. */
-#define SPILL_MIN ((size_t)1 << 20)
+#define SPILL_MIN ((size_t)64 << 10)
 /* Live big blocks at once: the model's few arrays and an analysis's
  * scratch; past this a block is malloc()ed without being counted. */
 #define BLOCKS_MAX 1024

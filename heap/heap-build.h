@@ -70,7 +70,7 @@ void heap_add_problem(struct heap *h, const struct heap_problem *p);
 /* The big arrays of the graph and of the analyses (heap/bigmem.c):
  * malloc(), calloc(), realloc() and free() with a memory budget.  Within
  * it a block is malloc()ed with a transparent-huge-page hint, which makes
- * filling it ~3x cheaper; a block of 1 MiB or more that would take the
+ * filling it ~3x cheaper; a block of 64 KiB or more that would take the
  * big blocks' total past it is mapped from an unlinked file in the spill
  * directory instead, which the kernel can write out under memory pressure.
  * heap_big_free() and heap_big_realloc() take any malloc()ed pointer as

@@ -949,7 +949,9 @@ int heap_suspects_compute(const struct heap *h, uint32_t max, struct heap_suspec
                 return -EINVAL;
         *ret = (struct heap_suspects){0};
         s.n = h->nobjs;
-        s.holder = heap_big_malloc(sizeof(*s.holder) * ((size_t)s.n + 1));
+        /* holder outlives this function (the result's, freed with free()):
+         * the other arrays are scratch, within the memory budget */
+        s.holder = malloc(sizeof(*s.holder) * ((size_t)s.n + 1));
         s.count = heap_big_malloc(sizeof(*s.count) * ((size_t)s.n + 1));
         s.pos = heap_big_malloc(sizeof(*s.pos) * ((size_t)s.n + 1));
         s.score = heap_big_malloc(sizeof(*s.score) * ((size_t)s.n + 1));
@@ -983,7 +985,7 @@ int heap_suspects_compute(const struct heap *h, uint32_t max, struct heap_suspec
                 st = NULL;
         }
 out:
-        heap_big_free(s.holder);
+        free(s.holder);
         heap_big_free(s.count);
         heap_big_free(s.pos);
         heap_big_free(s.score);
@@ -1016,7 +1018,7 @@ int heap_suspects_holders(const struct heap *h, uint32_t **ret)
         if (!h || !ret || !h->analysed || !h->idom || !h->retained || !h->pred_start)
                 return -EINVAL;
         s.n = h->nobjs;
-        s.holder = heap_big_malloc(sizeof(*s.holder) * ((size_t)s.n + 1));
+        s.holder = malloc(sizeof(*s.holder) * ((size_t)s.n + 1));
         s.score = heap_big_malloc(sizeof(*s.score) * ((size_t)s.n + 1));
         s.items = heap_big_malloc(sizeof(*s.items) * ((size_t)s.n + 1));
         s.structure = heap_big_malloc((size_t)s.n + 1);
@@ -1032,7 +1034,7 @@ int heap_suspects_holders(const struct heap *h, uint32_t **ret)
         s.holder = NULL;
 out:
         free(s.tkind);
-        heap_big_free(s.holder);
+        free(s.holder);
         heap_big_free(s.score);
         heap_big_free(s.items);
         heap_big_free(s.structure);

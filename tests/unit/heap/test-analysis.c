@@ -12,6 +12,7 @@
 
 #include "analysis.h"
 #include "heap-build.h"
+#include "suspects.h"
 #include "tap.h"
 #include "testutil.h"
 
@@ -441,7 +442,7 @@ static bool same_cycles(const struct heap_cycles *a, const struct heap_cycles *b
 }
 
 /* The same graph built and analysed again with a budget of one byte: every
- * big array of 1 MiB or more (here the objects, edges, edge offsets,
+ * big array of 64 KiB or more (here the objects, edges, edge offsets,
  * referrers, dominator arrays and their scratch) is a mapped spill file,
  * and every result is the same, byte for byte (heap/bigmem.c). */
 static void same_when_spilled(const struct heap *h, const struct tobj *o, uint32_t n,
@@ -481,6 +482,22 @@ static void same_when_spilled(const struct heap *h, const struct tobj *o, uint32
                memcmp(s->roots, h->roots, (size_t)h->nroots * sizeof(*h->roots)) == 0;
         ok(same, "random, spilled: objects, edges, cycles, garbage, dominators, referrers and "
            "roots identical to the run in memory");
+        /* the suspects' scratch is spilled too, and what they hand back
+         * (holder) must be freed as the caller frees it */
+        {
+                struct heap_suspects a = {0}, b = {0};
+                bool sus = heap_suspects_compute(h, 10, &a) == 0 &&
+                           heap_suspects_compute(s, 10, &b) == 0 && a.n == b.n;
+
+                for (uint32_t i = 0; sus && i < a.n; i++)
+                        sus = a.v[i].owner == b.v[i].owner && a.v[i].retained == b.v[i].retained &&
+                              a.v[i].objects == b.v[i].objects && a.v[i].items == b.v[i].items &&
+                              strcmp(a.v[i].name.path, b.v[i].name.path) == 0;
+                sus = sus && a.holder && b.holder && memcmp(a.holder, b.holder, (size_t)h->nobjs * sizeof(*a.holder)) == 0;
+                ok(sus, "random, spilled: the same leak suspects (%u) and holders", a.n);
+                heap_suspects_release(&a);
+                heap_suspects_release(&b);
+        }
         hfree(s);
         heap_big_stats(&st);
         ok(st.spilled == 0, "random, spilled: every spill file unmapped when the heap is freed "
