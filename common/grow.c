@@ -7,6 +7,12 @@
 
 int grow_array(void **p, size_t *cap, size_t need, size_t elsize, size_t min)
 {
+        return grow_array_with(p, cap, need, elsize, min, realloc);
+}
+
+int grow_array_with(void **p, size_t *cap, size_t need, size_t elsize, size_t min,
+                    void *(*re)(void *, size_t))
+{
         size_t ncap;
         void *np;
 
@@ -17,7 +23,7 @@ int grow_array(void **p, size_t *cap, size_t need, size_t elsize, size_t min)
                 ncap = need;
         if (!elsize || ncap > SIZE_MAX / elsize)
                 return -ENOMEM;
-        np = realloc(*p, ncap * elsize);
+        np = re(*p, ncap * elsize);
         if (!np)
                 return -ENOMEM;
         *p = np;

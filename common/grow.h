@@ -13,6 +13,11 @@
 
 int grow_array(void **p, size_t *cap, size_t need, size_t elsize, size_t min);
 
+/* The same rule with another realloc (the model's big arrays:
+ * heap_big_realloc()). */
+int grow_array_with(void **p, size_t *cap, size_t need, size_t elsize, size_t min,
+                    void *(*re)(void *, size_t));
+
 #define GROW(p, cap, need, min) \
         grow_array((void **)&(p), &(cap), (need), sizeof(*(p)), (min))
 

@@ -349,19 +349,25 @@ static inline struct heap_priv *priv(const struct heap *h)
         return h->priv;
 }
 
-/* Grows *p (elsize-byte elements, capacity *cap) to hold at least need. */
-/* grow_array with the model's 64-bit capacities */
-static int grow(void **p, uint64_t *cap, uint64_t need, size_t elsize, uint64_t min)
+/* Grows *p (elsize-byte elements, capacity *cap) to hold at least need:
+ * grow_array with the model's 64-bit capacities, through realloc `re`. */
+static int grow_with(void **p, uint64_t *cap, uint64_t need, size_t elsize, uint64_t min,
+                     void *(*re)(void *, size_t))
 {
         size_t c = (size_t)*cap;
         int r;
 
         if (need > SIZE_MAX)
                 return -ENOMEM;
-        r = grow_array(p, &c, (size_t)need, elsize, (size_t)min);
+        r = grow_array_with(p, &c, (size_t)need, elsize, (size_t)min, re);
         if (r == 0)
                 *cap = c;
         return r;
+}
+
+static int grow(void **p, uint64_t *cap, uint64_t need, size_t elsize, uint64_t min)
+{
+        return grow_with(p, cap, need, elsize, min, realloc);
 }
 
 static int grow32(void **p, uint32_t *cap, uint64_t need, size_t elsize, uint64_t max)
@@ -396,22 +402,7 @@ static void trim(void **p, uint64_t n, size_t elsize)
  * heap_big_free(). */
 static int grow_big(void **p, uint64_t *cap, uint64_t need, size_t elsize, uint64_t min)
 {
-        uint64_t ncap;
-        void *np;
-
-        if (need <= *cap)
-                return 0;
-        ncap = *cap < min ? min : *cap + *cap / 2;
-        if (ncap < need)
-                ncap = need;
-        if (!elsize || ncap > SIZE_MAX / elsize)
-                return -ENOMEM;
-        np = heap_big_realloc(*p, (size_t)(ncap * elsize));
-        if (!np)
-                return -ENOMEM;
-        *p = np;
-        *cap = ncap;
-        return 0;
+        return grow_with(p, cap, need, elsize, min, heap_big_realloc);
 }
 
 static void trim_big(void **p, uint64_t n, size_t elsize)
