@@ -392,8 +392,16 @@ static inline uint32_t heap_label_index(uint32_t n)
 const char *heap_label_text(const struct heap *h, uint32_t label,
                             char *buf, size_t len);
 
+/* The bound on a walk's objects for a target of rss resident bytes: no
+ * object is smaller than 16 bytes, and twice what that allows leaves room
+ * for swapped-out pages; never under the default (100 million), never
+ * past what the model can index. */
+uint64_t heap_object_cap(uint64_t rss);
+
 struct heap_build_opts {
-        uint64_t max_objects;      /* 0 = default cap (100 million) */
+        uint64_t max_objects;      /* the walk's bound on objects: 0 = the
+                                      default (100 million); heap_object_cap()
+                                      for a target's resident size */
         int collecting_retries;    /* unused by heap_build itself */
         bool live;                 /* the memsrc reads the running process
                                       (snapshot mode "live"): every list link

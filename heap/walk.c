@@ -32,8 +32,22 @@
  * work between calls. */
 #define WALK_PROGRESS_EVERY 16384
 #define DEFAULT_MAX_OBJECTS 100000000ULL
+/* heap.c's HEAP_MAX_OBJS (2^31) less room for the untracked referents met
+ * after the bound is checked */
+#define HEAP_MAX_OBJECTS    ((1ULL << 31) - (1ULL << 20))
 #define MAX_FRAME_SLOTS_ROOTS ((uint64_t)1 << 20)
 #define MAX_INTERPRETERS    256
+
+/* The walk's bound: more objects than the target's memory can hold means
+ * lists that do not end where they should. */
+static int too_many(uint64_t max, struct diag *d)
+{
+        return diag_set(d, -E2BIG, "more than %llu objects on the GC lists and among their "
+                        "referents: stopped walking\nhint: no heap of this process's size "
+                        "holds that many (the bound is 1 per 8 bytes of its resident memory, "
+                        "at least 100 million): its GC lists are likely corrupt",
+                        (unsigned long long)max);
+}
 #define DECODE_AHEAD        8
 
 struct gclist {
@@ -335,9 +349,7 @@ static int walk_list(struct walker *w, const struct gclist *gl, uint64_t max,
                 /* the next node's miss overlaps this node's work */
                 pyo_prefetch(p, (next & ~(uint64_t)3) + gch);
                 if (w->h->nobjs >= max)
-                        return diag_set(d, -E2BIG,
-                                        "more than %llu GC objects: stopped walking (raise the "
-                                        "object limit)", (unsigned long long)max);
+                        return too_many(max, d);
                 r = obj_header(w, obj, &oh);
                 if (r == -ENOMEM)
                         return r;
@@ -712,10 +724,7 @@ static int walk_list_live(struct walker *w, const struct gcstate *gs, const stru
                         bool known = false;
 
                         if (w->h->nobjs >= max)
-                                return diag_set(d, -E2BIG,
-                                                "more than %llu GC objects: stopped walking "
-                                                "(raise the object limit)",
-                                                (unsigned long long)max);
+                                return too_many(max, d);
                         r = live_step(w, gs, gl, &fwd, prev, node, &next, &known, &why);
                         if (r < 0)
                                 return r;
@@ -1552,6 +1561,15 @@ static int decode_all(struct walker *w, struct diag *d)
                 }
         }
         return 0;
+}
+
+uint64_t heap_object_cap(uint64_t rss)
+{
+        uint64_t cap = rss / 8;
+
+        if (cap < DEFAULT_MAX_OBJECTS)
+                return DEFAULT_MAX_OBJECTS;
+        return cap > HEAP_MAX_OBJECTS ? HEAP_MAX_OBJECTS : cap;
 }
 
 int heap_build(struct memsrc *m, const struct pyinterp *pi,

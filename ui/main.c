@@ -623,6 +623,7 @@ static int take_heap(struct app *a, bool quiet, struct heap **ret, struct diag *
         struct heap_build_opts bo;
         struct memsrc *snap = NULL;
         struct heap *h = NULL;
+        uint64_t rss;
         int r, settled, torn_retries = 0;
         char torn_first[DIAG_MSG_MAX] = "";
 
@@ -657,6 +658,8 @@ static int take_heap(struct app *a, bool quiet, struct heap **ret, struct diag *
                                               .accept_collections =
                                                       attempt == COLLECTING_RETRIES,
                                               .progress = progress_walk};
+                if (snapshot_rss(a->o->pid, &rss) == 0)
+                        bo.max_objects = heap_object_cap(rss);
                 progress_phase(PROGRESS_WALK);
                 r = heap_build(snap, a->pi, &bo, &h, d);
                 /* A live read of a target that exits fails at some address

@@ -1241,7 +1241,10 @@ static void check(int ver)
         struct heap_build_opts opts = { .max_objects = 3 };
         h = NULL;
         r = heap_build(f.m, &f.pi, &opts, &h, &d);
-        ok(r == -E2BIG && !h, "%s: object limit enforced (%d)", v, r);
+        ok(r == -E2BIG && !h && strstr(d.msg, "more than 3 objects") &&
+                   strstr(d.msg, "likely corrupt"),
+           "%s: object limit enforced (%d: %s)", v, r, d.msg);
+        diag_clear(&d);
 
         /* faulty reader: every N-th read fails */
         int clean = 0, failed = 0, partial = 0;
@@ -2436,8 +2439,19 @@ static void check_live_new_type_mid_list(void)
         memsrc_free(f.m);
 }
 
+/* The walk's bound follows the target's resident memory (heap.h). */
+static void test_object_cap(void)
+{
+        ok(heap_object_cap(0) == 100000000 && heap_object_cap(800000000) == 100000000,
+           "object cap: never under 100 million");
+        ok(heap_object_cap(12ULL << 30) == (12ULL << 30) / 8,
+           "object cap: one per 8 bytes of a 12 GiB target");
+        ok(heap_object_cap(1ULL << 40) < (1ULL << 31), "object cap: within the model's index");
+}
+
 int main(void)
 {
+        test_object_cap();
         check_pyo_spans();
         check_pyo_prev_spans();
         check_stable_spans(38);
