@@ -138,10 +138,31 @@ static void spill_failed(const char *what, int err)
 
 /* A zeroed file-backed block, registered; NULL (with why set) if the
  * directory cannot hold one: the caller then takes memory. */
+/* An unlinked file in the spill directory: O_TMPFILE, which never has a
+ * name; where the filesystem lacks it (overlayfs before Linux 6.6, the
+ * root of many containers), a named file unlinked at once. */
+static int spill_file(void)
+{
+        char path[PATH_MAX];
+        int fd = open(bm.dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+        if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR))
+                return fd;
+        if ((size_t)snprintf(path, sizeof(path), "%s/.pyleak-spill-XXXXXX", bm.dir) >=
+            sizeof(path)) {
+                errno = ENAMETOOLONG;
+                return -1;
+        }
+        fd = mkostemp(path, O_CLOEXEC);
+        if (fd >= 0)
+                (void)unlink(path);
+        return fd;
+}
+
 static void *spill_new(size_t size)
 {
         void *p;
-        int fd = open(bm.dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        int fd = spill_file();
 
         if (fd < 0) {
                 spill_failed("cannot create a spill file", errno);
