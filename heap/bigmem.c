@@ -136,8 +136,6 @@ static void spill_failed(const char *what, int err)
                 snprintf(bm.why, sizeof(bm.why), "%s in %s: %s", what, bm.dir, strerror(err));
 }
 
-/* A zeroed file-backed block, registered; NULL (with why set) if the
- * directory cannot hold one: the caller then takes memory. */
 /* An unlinked file in the spill directory: O_TMPFILE, which never has a
  * name; where the filesystem lacks it (overlayfs before Linux 6.6, the
  * root of many containers), a named file unlinked at once. */
@@ -159,6 +157,21 @@ static int spill_file(void)
         return fd;
 }
 
+/* Disk blocks for [from, to) of a spill file, taken now: a mapping of a
+ * sparse file on a full disk would take SIGBUS at the first store to a
+ * page with no block.  Then the file's size.  A filesystem that cannot
+ * reserve (no fallocate) gets the size alone. */
+static int spill_reserve(int fd, size_t from, size_t to)
+{
+        if (fallocate(fd, 0, (off_t)from, (off_t)(to - from)) == 0)
+                return 0;
+        if (errno != EOPNOTSUPP)
+                return -1;
+        return ftruncate(fd, (off_t)to);
+}
+
+/* A zeroed file-backed block, registered; NULL (with why set) if the
+ * directory cannot hold one: the caller then takes memory. */
 static void *spill_new(size_t size)
 {
         void *p;
@@ -168,7 +181,7 @@ static void *spill_new(size_t size)
                 spill_failed("cannot create a spill file", errno);
                 return NULL;
         }
-        if (ftruncate(fd, (off_t)size) < 0) {
+        if (spill_reserve(fd, 0, size) < 0) {
                 spill_failed("cannot size a spill file", errno);
                 close(fd);
                 return NULL;
@@ -230,8 +243,10 @@ static void *spill_resize(struct block *b, size_t size)
 {
         void *np;
 
-        if (size > b->size && ftruncate(b->fd, (off_t)size) < 0)
+        if (size > b->size && spill_reserve(b->fd, b->size, size) < 0) {
+                spill_failed("cannot grow a spill file", errno);
                 return NULL;
+        }
         np = mremap(b->p, b->size, size, MREMAP_MAYMOVE);
         if (np == MAP_FAILED) {
                 if (size > b->size)
@@ -261,6 +276,15 @@ void *heap_big_realloc(void *p, size_t size)
         b = find(p);
         if (b && b->fd >= 0) {
                 np = spill_resize(b, size);
+                /* a file the disk cannot grow: the block comes back to
+                 * memory rather than fail the run */
+                if (!np && (np = malloc(size))) {
+                        memcpy(np, b->p, b->size < size ? b->size : size);
+                        munmap(b->p, b->size);
+                        close(b->fd);
+                        drop(b);
+                        keep(np);
+                }
                 pthread_mutex_unlock(&bm.lock);
                 return np;
         }

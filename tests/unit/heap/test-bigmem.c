@@ -3,10 +3,12 @@
  * by calloc, kept by realloc, whichever way a block moves), that the
  * totals are exact, and what happens when the directory cannot take one. */
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "heap-build.h"
@@ -120,6 +122,40 @@ int main(void)
                    strstr(st.why, "/nonexistent/pyleak-spill") && strstr(st.why, "No such file"),
            "no spill directory: the block is in memory, and why says so (%s)", st.why);
         heap_big_free(a);
+
+        /* a disk that cannot take more (here: a file size limit, as a full
+         * disk or a quota would refuse): a spilled block that cannot grow
+         * comes back to memory with its bytes, a new one stays there;
+         * never SIGBUS at a store to a page with no disk block */
+        {
+                struct rlimit old, lim = { .rlim_cur = 3 * MIB, .rlim_max = RLIM_INFINITY };
+
+                getrlimit(RLIMIT_FSIZE, &old);
+                lim.rlim_max = old.rlim_max;
+                signal(SIGXFSZ, SIG_IGN);
+                setrlimit(RLIMIT_FSIZE, &lim);
+                heap_big_budget(1, dir);
+                a = heap_big_malloc(2 * MIB);
+                st = stats();
+                ok(a && st.spilled == 2 * MIB, "file size limit 3 MiB: a 2 MiB block spills");
+                if (a)
+                        fill(a, 2 * MIB, 4);
+                b = heap_big_realloc(a, 5 * MIB);
+                st = stats();
+                ok(b && holds(b, 2 * MIB, 4) && st.spilled == 0 && st.in_memory >= 5 * MIB &&
+                           strstr(st.why, "cannot grow a spill file"),
+                   "grown past the limit, it comes back to memory with its bytes (%s)", st.why);
+                heap_big_free(b);
+                heap_big_budget(1, dir);
+                a = heap_big_calloc(4, MIB);
+                st = stats();
+                ok(a && zero(a, 4 * MIB) && st.spilled == 0 &&
+                           strstr(st.why, "cannot size a spill file"),
+                   "a new 4 MiB block past the limit stays in memory (%s)", st.why);
+                heap_big_free(a);
+                setrlimit(RLIMIT_FSIZE, &old);
+                signal(SIGXFSZ, SIG_DFL);
+        }
 
         /* a calloc whose size overflows is refused, as calloc would */
         heap_big_budget(1, dir);
