@@ -1,13 +1,26 @@
 /* bigmem: the big arrays of the graph and of the analyses, within a memory
  * budget.
  *
- * Below the budget a block is malloc()ed, with a transparent-huge-page hint.
+ * Below the budget a block from 1 MiB is a mapping of its own (see the
+ * reservations below), a smaller one is malloc()ed with a transparent-huge-
+ * page hint.
  * A block that would take the blocks' total past the budget is mapped from
  * an unlinked file (O_TMPFILE) in the spill directory instead: its pages are
  * page cache, which the kernel writes out and drops when memory runs short,
  * where anonymous memory would have the OOM killer choose between the tool
  * and, worse, its target.  Nothing else changes for the caller: the same
  * pointer, the same bytes, zeroed as calloc would.
+ *
+ * A block that grows (heap_big_realloc() from 1 MiB) grows in place: it is
+ * moved once into a reservation of address space with nothing behind it
+ * (PROT_NONE, so neither memory nor, under strict overcommit, commit
+ * charge), whose pages are made writable as the array reaches them.  A
+ * growing array then costs no copy, no second copy's memory at its peak
+ * (old and new side by side), and its pages take huge-page faults: the
+ * reservation is 2 MiB aligned and advised before its first touch, where
+ * glibc's realloc() moves the array (mremap) to addresses that split them.
+ * On this project's VM that made filling 512 MiB by growth 0.8 s instead
+ * of 1.45 s (and 4.6 s with the hint given after each realloc()).
  *
  * Every block is registered, so that heap_big_free() and heap_big_realloc()
  * know which kind they hold and the total is exact; they take any other
@@ -35,10 +48,17 @@
 /* Live big blocks at once: the model's few arrays and an analysis's
  * scratch; past this a block is malloc()ed without being counted. */
 #define BLOCKS_MAX 1024
+/* Growing blocks from this size move to a reservation (above). */
+#define RESERVE_MIN ((size_t)1 << 20)
+/* The address space one reservation takes: a model array of 2^31 objects
+ * fits; a bigger one moves to a reservation twice its size. */
+#define RESERVE_SPAN ((size_t)64 << 30)
 
 struct block {
         void *p;
-        size_t size;     /* spilled: the mapping's size; else usable size */
+        size_t size;     /* spilled: the mapping's size; reserved: the
+                            writable bytes; else the usable size */
+        size_t reserved; /* a reservation's address space; 0: none */
         int fd;          /* spilled: the file; -1 in memory */
 };
 
@@ -120,6 +140,89 @@ static void drop(struct block *b)
         else
                 bm.in_memory -= b->size;
         *b = bm.blocks[--bm.nblocks];
+}
+
+/* A reservation's writable part ends at a 2 MiB boundary while it grows:
+ * a part ending inside a huge page would have that page's head filled
+ * with 4 KiB pages, and then the rest of it too once the part grows. */
+static size_t huge_up(size_t n)
+{
+        return (n + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+}
+
+static size_t page_up(size_t n)
+{
+        static size_t pg;
+
+        if (!pg) {
+                long v = sysconf(_SC_PAGESIZE);
+
+                pg = v > 0 ? (size_t)v : 4096;
+        }
+        return (n + pg - 1) & ~(pg - 1);
+}
+
+/* A reservation of at least span bytes for a block of size bytes (the
+ * first size writable), 2 MiB aligned; NULL when the address space
+ * (RLIMIT_AS) or the commit limit refuses, and the caller takes malloc(). */
+static void *reserve_new(size_t size, size_t span, size_t *ret_span)
+{
+        size_t want;
+        uintptr_t raw, p;
+
+        span = (span + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+        if (span < size || span > SIZE_MAX / 2)
+                return NULL;
+        want = span + HUGE_PAGE;
+        raw = (uintptr_t)mmap(NULL, want, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                              -1, 0);
+        if ((void *)raw == MAP_FAILED)
+                return NULL;
+        p = (raw + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+        if (p > raw)
+                munmap((void *)raw, p - raw);
+        if (raw + want > p + span)
+                munmap((void *)(p + span), raw + want - (p + span));
+        (void)madvise((void *)p, span, MADV_HUGEPAGE);
+        if (mprotect((void *)p, huge_up(size), PROT_READ | PROT_WRITE) < 0) {
+                munmap((void *)p, span);
+                return NULL;
+        }
+        *ret_span = span;
+        return (void *)p;
+}
+
+/* The address space for a block that grows: room to double. */
+static size_t grow_span(size_t size)
+{
+        size_t span = RESERVE_SPAN;
+
+        while (span < size * 2 && span <= SIZE_MAX / 4)
+                span *= 2;
+        return span;
+}
+
+/* A reservation's writable part set to size bytes: grown, or shrunk (the
+ * pages past it given back). */
+static int reserve_resize(struct block *b, size_t size)
+{
+        size_t need = page_up(size);
+        uint8_t *p = b->p;
+
+        /* growing: to a huge page's end (a reservation is a whole number
+         * of them); a trim, the final size, gives back the pages past it */
+        if (need > b->size)
+                need = huge_up(size);
+        if (need > b->size && mprotect(p + b->size, need - b->size, PROT_READ | PROT_WRITE) < 0)
+                return -1;
+        if (need < b->size) {
+                (void)madvise(p + need, b->size - need, MADV_DONTNEED);
+                (void)mprotect(p + need, b->size - need, PROT_NONE);
+        }
+        bm.in_memory = bm.in_memory - b->size + need;
+        b->size = need;
+        account();
+        return 0;
 }
 
 /* Whether a block of size bytes, replacing one of `old` in memory, goes to
@@ -212,10 +315,22 @@ static void keep(void *p)
 static void *big_alloc(size_t size, bool zero)
 {
         void *p = NULL;
+        size_t span;
 
         pthread_mutex_lock(&bm.lock);
         if (must_spill(size, 0))
                 p = spill_new(size);
+        /* from 1 MiB a mapping of its own, zeroed by the kernel and in huge
+         * pages from the first touch: glibc serves blocks below its moving
+         * mmap threshold (up to 32 MiB) from its heap, where calloc()
+         * clears them with 4 KiB faults before any hint could apply */
+        if (!p && size >= RESERVE_MIN && bm.nblocks < BLOCKS_MAX &&
+            (p = reserve_new(size, size, &span))) {
+                bm.blocks[bm.nblocks++] = (struct block){ .p = p, .size = huge_up(size),
+                                                          .reserved = span, .fd = -1 };
+                bm.in_memory += huge_up(size);
+                account();
+        }
         if (!p) {
                 p = zero ? calloc(1, size ? size : 1) : malloc(size ? size : 1);
                 keep(p);
@@ -262,11 +377,32 @@ static void *spill_resize(struct block *b, size_t size)
         return np;
 }
 
+/* Gives back a block's memory, whatever its kind, and unregisters it. */
+static void release(struct block *b, void *p)
+{
+        if (b && b->fd >= 0) {
+                munmap(b->p, b->size);
+                close(b->fd);
+        } else if (b && b->reserved) {
+                munmap(b->p, b->reserved);
+        } else {
+                free(p);
+        }
+        if (b)
+                drop(b);
+}
+
+/* The usable bytes of a block of any kind. */
+static size_t block_bytes(const struct block *b, void *p)
+{
+        return b ? b->size : malloc_usable_size(p);
+}
+
 void *heap_big_realloc(void *p, size_t size)
 {
         struct block *b;
         void *np = NULL;
-        size_t old;
+        size_t old, span;
 
         if (!p)
                 return heap_big_malloc(size);
@@ -280,27 +416,51 @@ void *heap_big_realloc(void *p, size_t size)
                  * memory rather than fail the run */
                 if (!np && (np = malloc(size))) {
                         memcpy(np, b->p, b->size < size ? b->size : size);
-                        munmap(b->p, b->size);
-                        close(b->fd);
-                        drop(b);
+                        release(b, p);
                         keep(np);
                 }
                 pthread_mutex_unlock(&bm.lock);
                 return np;
         }
         old = b ? b->size : 0;
-        if (must_spill(size, old) && (np = spill_new(size))) {
-                size_t have = malloc_usable_size(p);
+        if (must_spill(page_up(size), old) && (np = spill_new(size))) {
+                size_t have = block_bytes(b, p);
 
                 memcpy(np, p, have < size ? have : size);
-                if (b)
-                        drop(b);
-                free(p);
+                release(find(p), p);
                 pthread_mutex_unlock(&bm.lock);
                 return np;
         }
-        /* no huge-page hint here: the walk's growing arrays took more
-         * faults with it, not fewer */
+        if (b && b->reserved && page_up(size) <= b->reserved) {
+                np = reserve_resize(b, size) < 0 ? NULL : p;
+                pthread_mutex_unlock(&bm.lock);
+                return np;
+        }
+        /* into a (bigger) reservation: only registered blocks can be, so
+         * that heap_big_free() knows to unmap them */
+        if (size >= RESERVE_MIN && (b || bm.nblocks < BLOCKS_MAX) &&
+            (np = reserve_new(size, grow_span(size), &span))) {
+                size_t have = block_bytes(b, p);
+
+                memcpy(np, p, have < size ? have : size);
+                release(b, p);
+                bm.blocks[bm.nblocks++] = (struct block){ .p = np, .size = huge_up(size),
+                                                          .reserved = span, .fd = -1 };
+                bm.in_memory += huge_up(size);
+                account();
+                pthread_mutex_unlock(&bm.lock);
+                return np;
+        }
+        if (b && b->reserved) {
+                /* no address space for a bigger reservation: memory */
+                if ((np = malloc(size))) {
+                        memcpy(np, p, b->size < size ? b->size : size);
+                        release(b, p);
+                        keep(np);
+                }
+                pthread_mutex_unlock(&bm.lock);
+                return np;
+        }
         np = realloc(p, size);
         if (np) {
                 if (b)
@@ -313,21 +473,9 @@ void *heap_big_realloc(void *p, size_t size)
 
 void heap_big_free(void *p)
 {
-        struct block *b;
-
         if (!p)
                 return;
         pthread_mutex_lock(&bm.lock);
-        b = find(p);
-        if (b && b->fd >= 0) {
-                munmap(b->p, b->size);
-                close(b->fd);
-                drop(b);
-                pthread_mutex_unlock(&bm.lock);
-                return;
-        }
-        if (b)
-                drop(b);
+        release(find(p), p);
         pthread_mutex_unlock(&bm.lock);
-        free(p);
 }

@@ -157,6 +157,74 @@ int main(void)
                 signal(SIGXFSZ, SIG_DFL);
         }
 
+        /* a growing block (the walk's arrays) moves once into a
+         * reservation and then grows in place: same pointer, its bytes,
+         * the total its writable pages; shrunk, the pages past it go back */
+        heap_big_budget(0, dir);
+        {
+                uint8_t *g = heap_big_realloc(NULL, 64 << 10), *first = NULL;
+                size_t cap = 64 << 10, moves = 0;
+                bool kept = g != NULL;
+
+                if (g)
+                        fill(g, cap, 5);
+                while (kept && cap < 48 * MIB) {
+                        size_t ncap = cap + cap / 2;
+                        uint8_t *ng = heap_big_realloc(g, ncap);
+
+                        if (!ng) {
+                                kept = false;
+                                break;
+                        }
+                        if (ncap >= MIB && !first)
+                                first = ng;
+                        else if (ncap >= MIB && ng != first)
+                                moves++;
+                        kept = holds(ng, cap, 5);
+                        fill(ng, ncap, 5);
+                        g = ng;
+                        cap = ncap;
+                }
+                st = stats();
+                ok(kept && moves == 0 && st.in_memory >= cap && st.in_memory <= cap + 2 * MIB,
+                   "grown from 64 KiB to %zu bytes: its bytes kept, in place from 1 MiB "
+                   "(%zu moves), in memory %zu", cap, moves, (size_t)st.in_memory);
+                g = heap_big_realloc(g, 3 * MIB + 5);
+                st = stats();
+                ok(g == first && holds(g, 3 * MIB + 5, 5) && st.in_memory < 3 * MIB + 4096 * 16,
+                   "shrunk to 3 MiB + 5 in place: its bytes, in memory %zu", (size_t)st.in_memory);
+                /* past a budget set meanwhile: it moves to a spill file */
+                heap_big_budget(4 * MIB, dir);
+                g = heap_big_realloc(g, 6 * MIB);
+                st = stats();
+                ok(g && holds(g, 3 * MIB + 5, 5) && st.spilled == 6 * MIB && st.in_memory == 0,
+                   "grown past the budget: it moves to a spill file with its bytes "
+                   "(spilled %zu, in memory %zu)", (size_t)st.spilled, (size_t)st.in_memory);
+                heap_big_free(g);
+                st = stats();
+                ok(st.spilled == 0 && st.in_memory == 0, "freed: totals 0");
+        }
+#ifndef __SANITIZE_ADDRESS__
+        /* no address space for a reservation (ulimit -v): plain memory */
+        {
+                struct rlimit old, lim;
+                uint8_t *g;
+
+                heap_big_budget(0, dir);
+                getrlimit(RLIMIT_AS, &old);
+                lim = (struct rlimit){ .rlim_cur = (rlim_t)1 << 32, .rlim_max = old.rlim_max };
+                setrlimit(RLIMIT_AS, &lim);
+                g = heap_big_realloc(NULL, 64 << 10);
+                if (g)
+                        fill(g, 64 << 10, 6);
+                g = g ? heap_big_realloc(g, 8 * MIB) : NULL;
+                ok(g && holds(g, 64 << 10, 6) && stats().in_memory >= 8 * MIB,
+                   "RLIMIT_AS 4 GiB (no room for a reservation): grown in memory, bytes kept");
+                heap_big_free(g);
+                setrlimit(RLIMIT_AS, &old);
+        }
+#endif
+
         /* a calloc whose size overflows is refused, as calloc would */
         heap_big_budget(1, dir);
         ok(heap_big_calloc(SIZE_MAX / 2, 4) == NULL, "calloc overflow refused");
