@@ -51,7 +51,7 @@ struct idxmap {
  * beyond the memory budget, huge indices) goes to the objmap hash table. */
 #define AM_SHIFT 12
 #define AM_SLOTS (1u << (AM_SHIFT - 4))
-#define AM_CHUNK 256                      /* blocks per allocation, at most */
+#define AM_CHUNK 2048                     /* blocks per allocation, at most: 2 MiB */
 #define AM_CHUNK_FIRST 4                  /* the first one's: doubled each time */
 #define AM_BUDGET_BASE ((uint64_t)64 << 20)
 #define AM_BUDGET_PER_OBJ 64              /* sparse heaps fall back to objmap */
@@ -64,7 +64,7 @@ struct addrmap {
         uint64_t nchunks, capchunks;
         uint32_t chunk_cap;      /* blocks in the last chunk: a small heap
                                     (a tiny service, a fuzzer's input)
-                                    zeroes 16 KiB, not AM_CHUNK's 256 KiB */
+                                    zeroes 4 KiB, not AM_CHUNK's 2 MiB */
         uint32_t chunk_used;     /* blocks handed out of the last chunk */
         uint64_t bytes;          /* memory held in chunks */
         /* the block of the latest lookup while the heap is built: a list
@@ -223,8 +223,10 @@ static uint32_t *addrmap_slot(struct addrmap *a, uint64_t addr, uint64_t budget,
                 }
                 /* zeroed by hand, not by calloc: a fresh mapping would
                  * map its pages read-only at the first look at a slot and
-                 * take a second fault at the first store, twice per page */
-                a->chunks[a->nchunks] = malloc((size_t)cap * AM_SLOTS * sizeof(uint32_t));
+                 * take a second fault at the first store, twice per page.
+                 * A big block: from 1 MiB in huge pages (bigmem.c), a
+                 * fault per 2 MiB where 4 KiB pages took 512 */
+                a->chunks[a->nchunks] = heap_big_malloc((size_t)cap * AM_SLOTS * sizeof(uint32_t));
                 if (!a->chunks[a->nchunks]) {
                         *err = -ENOMEM;
                         return NULL;
@@ -250,7 +252,7 @@ static uint32_t *addrmap_slot(struct addrmap *a, uint64_t addr, uint64_t budget,
 static void addrmap_release(struct addrmap *a)
 {
         for (uint64_t i = 0; i < a->nchunks; i++)
-                free(a->chunks[i]);
+                heap_big_free(a->chunks[i]);
         free(a->chunks);
         free(a->keys);
         free(a->blocks);
@@ -365,39 +367,28 @@ static int grow_with(void **p, uint64_t *cap, uint64_t need, size_t elsize, uint
         return r;
 }
 
-static int grow(void **p, uint64_t *cap, uint64_t need, size_t elsize, uint64_t min)
-{
-        return grow_with(p, cap, need, elsize, min, realloc);
-}
-
-static int grow32(void **p, uint32_t *cap, uint64_t need, size_t elsize, uint64_t max)
+static int grow32_with(void **p, uint32_t *cap, uint64_t need, size_t elsize, uint64_t max,
+                       void *(*re)(void *, size_t))
 {
         uint64_t c = *cap;
         int r;
 
         if (need > max)
                 return -ENOMEM;
-        r = grow(p, &c, need, elsize, 16);
+        r = grow_with(p, &c, need, elsize, 16, re);
         if (r < 0)
                 return r;
         *cap = c > max ? (uint32_t)max : (uint32_t)c;
         return 0;
 }
 
-/* Shrinks an array to n elements; keeps the old block if realloc refuses. */
-static void trim(void **p, uint64_t n, size_t elsize)
+static int grow32(void **p, uint32_t *cap, uint64_t need, size_t elsize, uint64_t max)
 {
-        void *np;
-
-        if (!*p || n == 0)
-                return;
-        np = realloc(*p, n * elsize);
-        if (np)
-                *p = np;
+        return grow32_with(p, cap, need, elsize, max, realloc);
 }
 
-/* grow() and trim() for the arrays of one entry or more per object or
- * edge (objs, edges, edge_start, native): the big blocks, within the
+/* Growing and trimming the arrays of one entry or more per object or
+ * edge (objs, edges, edge_start, native, previews): the big blocks, within the
  * memory budget (heap_big_realloc()); heap_free() gives them back with
  * heap_big_free(). */
 static int grow_big(void **p, uint64_t *cap, uint64_t need, size_t elsize, uint64_t min)
@@ -853,11 +844,11 @@ int heap_finish(struct heap *h)
         if (h->objs)
                 h->cap_objs = h->nobjs;
         /* previews added later (the dump loader) grow these again */
-        trim((void **)&h->preview_pool, h->preview_pool_len, 1);
+        trim_big((void **)&h->preview_pool, h->preview_pool_len, 1);
         if (h->preview_pool && h->preview_pool_len)
                 h->preview_pool_cap = h->preview_pool_len;
-        trim((void **)&h->preview_obj, h->npreviews, sizeof(uint32_t));
-        trim((void **)&h->preview_off, h->npreviews, sizeof(uint32_t));
+        trim_big((void **)&h->preview_obj, h->npreviews, sizeof(uint32_t));
+        trim_big((void **)&h->preview_off, h->npreviews, sizeof(uint32_t));
         if (h->npreviews)
                 h->cap_previews = h->npreviews;
         trim_big((void **)&h->edge_dst, h->nedges, sizeof(*h->edge_dst));
@@ -1037,8 +1028,8 @@ int heap_set_preview_n(struct heap *h, uint32_t obj, const char *text, size_t le
                 return -ENOSPC;
         }
         if (h->preview_pool_len + len + 1 > h->preview_pool_cap) {
-                r = grow((void **)&h->preview_pool, &h->preview_pool_cap,
-                         h->preview_pool_len + len + 1, 1, 1 << 16);
+                r = grow_big((void **)&h->preview_pool, &h->preview_pool_cap,
+                             h->preview_pool_len + len + 1, 1, 1 << 16);
                 if (r < 0)
                         return r;
         }
@@ -1054,12 +1045,12 @@ int heap_set_preview_n(struct heap *h, uint32_t obj, const char *text, size_t le
                 uint32_t cap = h->cap_previews;
                 uint32_t *no;
 
-                r = grow32((void **)&h->preview_obj, &cap, (uint64_t)h->npreviews + 1,
-                           sizeof(uint32_t), UINT32_MAX);
+                r = grow32_with((void **)&h->preview_obj, &cap, (uint64_t)h->npreviews + 1,
+                                sizeof(uint32_t), UINT32_MAX, heap_big_realloc);
                 if (r < 0)
                         return r;
                 /* preview_off keeps preview_obj's capacity */
-                no = realloc(h->preview_off, (size_t)cap * sizeof(uint32_t));
+                no = heap_big_realloc(h->preview_off, (size_t)cap * sizeof(uint32_t));
                 if (!no)
                         return -ENOMEM;
                 h->preview_off = no;
@@ -1223,8 +1214,8 @@ void heap_free(struct heap *h)
                 free(h->frames[f].filename);
         }
         free(h->frames);
-        free(h->preview_obj);
-        free(h->preview_off);
-        free(h->preview_pool);
+        heap_big_free(h->preview_obj);
+        heap_big_free(h->preview_off);
+        heap_big_free(h->preview_pool);
         free(h);
 }
