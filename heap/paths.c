@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "heap-build.h"
+
 /* A tiny open-addressing map from object index to BFS parent, sized for one
  * component: allocating an nobjs-sized array per call would make printing
  * many small cycles of a huge heap quadratic. */
@@ -294,7 +296,8 @@ out:
  * among equals), or UINT32_MAX. */
 static uint32_t *best_root_entries(const struct heap *h, const uint8_t *rank)
 {
-        uint32_t *first = malloc(((size_t)h->nobjs + 1) * sizeof(*first));
+        /* every entry written: a big block, in huge pages (bigmem.c) */
+        uint32_t *first = heap_big_malloc(((size_t)h->nobjs + 1) * sizeof(*first));
 
         if (!first)
                 return NULL;
@@ -312,27 +315,69 @@ static uint32_t *best_root_entries(const struct heap *h, const uint8_t *rank)
         return first;
 }
 
-int heap_path_from_root_ranked(const struct heap *h, uint32_t obj, const uint8_t *rank,
-                               struct heap_path *ret, uint32_t *ret_root)
+struct heap_path_search {
+        const struct heap *h;
+        const uint8_t *rank;
+        uint32_t *first;         /* best_root_entries() */
+        uint32_t *next, *queue;  /* only entries of seen objects are read:
+                                    untouched pages cost nothing */
+        uint64_t *seen;          /* all clear between searches */
+};
+
+int heap_path_search_new(const struct heap *h, const uint8_t *rank,
+                         struct heap_path_search **ret)
 {
-        const size_t words = h ? ((size_t)h->nobjs + 63) / 64 + 1 : 0;
-        uint32_t *first = NULL, *next = NULL, *queue = NULL, qhead = 0, qtail = 0;
+        struct heap_path_search *s;
+        size_t words;
+
+        if (!h || !rank || !ret || !h->pred_start)
+                return -EINVAL;
+        words = ((size_t)h->nobjs + 63) / 64 + 1;
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        s->h = h;
+        s->rank = rank;
+        s->first = best_root_entries(h, rank);
+        s->seen = calloc(words, sizeof(*s->seen));
+        s->next = malloc(((size_t)h->nobjs + 1) * sizeof(*s->next));
+        s->queue = malloc(((size_t)h->nobjs + 1) * sizeof(*s->queue));
+        if (!s->first || !s->seen || !s->next || !s->queue) {
+                heap_path_search_free(s);
+                return -ENOMEM;
+        }
+        *ret = s;
+        return 0;
+}
+
+void heap_path_search_free(struct heap_path_search *s)
+{
+        if (!s)
+                return;
+        heap_big_free(s->first);
+        free(s->seen);
+        free(s->next);
+        free(s->queue);
+        free(s);
+}
+
+int heap_path_search_run(struct heap_path_search *s, uint32_t obj, struct heap_path *ret,
+                         uint32_t *ret_root)
+{
+        const struct heap *h = s ? s->h : NULL;
+        const uint8_t *rank = s ? s->rank : NULL;
+        uint32_t *first, *next, *queue, qhead = 0, qtail = 0;
         uint32_t dist = 0, best = UINT32_MAX, best_dist = 0;
-        uint64_t *seen = NULL;
+        uint64_t *seen;
         struct heap_path p = {0};
         int r;
 
-        if (!h || !ret || !rank || !h->pred_start || obj >= h->nobjs)
+        if (!h || !ret || obj >= h->nobjs)
                 return -EINVAL;
-        first = best_root_entries(h, rank);
-        seen = calloc(words, sizeof(*seen));
-        /* only entries of seen objects are read: untouched pages are free */
-        next = malloc(((size_t)h->nobjs + 1) * sizeof(*next));
-        queue = malloc(((size_t)h->nobjs + 1) * sizeof(*queue));
-        if (!first || !seen || !next || !queue) {
-                r = -ENOMEM;
-                goto out;
-        }
+        first = s->first;
+        next = s->next;
+        queue = s->queue;
+        seen = s->seen;
         queue[qtail++] = obj;
         bit_set(seen, obj);
         next[obj] = obj;
@@ -393,10 +438,25 @@ int heap_path_from_root_ranked(const struct heap *h, uint32_t obj, const uint8_t
                 *ret_root = best;
         r = 0;
 out:
-        free(first);
-        free(seen);
-        free(next);
-        free(queue);
+        /* the next search starts clear, at the cost of this one's */
+        for (uint32_t q = 0; q < qtail; q++)
+                seen[queue[q] / 64] &= ~((uint64_t)1 << (queue[q] % 64));
+        return r;
+}
+
+int heap_path_from_root_ranked(const struct heap *h, uint32_t obj, const uint8_t *rank,
+                               struct heap_path *ret, uint32_t *ret_root)
+{
+        struct heap_path_search *s;
+        int r;
+
+        if (!h || !ret || !rank || !h->pred_start || obj >= h->nobjs)
+                return -EINVAL;
+        r = heap_path_search_new(h, rank, &s);
+        if (r < 0)
+                return r;
+        r = heap_path_search_run(s, obj, ret, ret_root);
+        heap_path_search_free(s);
         return r;
 }
 

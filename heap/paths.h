@@ -55,6 +55,18 @@ int heap_path_from_root(const struct heap *h, uint32_t obj, struct heap_path *re
 int heap_path_from_root_ranked(const struct heap *h, uint32_t obj, const uint8_t *rank,
                                struct heap_path *ret, uint32_t *ret_root);
 
+/* The same search for many objects of one heap: the per-object scratch
+ * (the best root of each object, 4 bytes each, and the search's arrays)
+ * is made once, and each search then costs only the ancestors it visits,
+ * where heap_path_from_root_ranked() fills 4 bytes per object of the heap
+ * every time. */
+struct heap_path_search;
+int heap_path_search_new(const struct heap *h, const uint8_t *rank,
+                         struct heap_path_search **ret);
+int heap_path_search_run(struct heap_path_search *s, uint32_t obj, struct heap_path *ret,
+                         uint32_t *ret_root);
+void heap_path_search_free(struct heap_path_search *s);
+
 void heap_path_release(struct heap_path *p);
 
 #endif

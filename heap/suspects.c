@@ -297,7 +297,9 @@ const uint8_t heap_owner_root_rank[HEAP_ROOT__COUNT] = {
         [HEAP_ROOT_EXTERNAL] = 3, [HEAP_ROOT_IMMORTAL] = 3, [HEAP_ROOT_PERMANENT] = 3,
 };
 
-int heap_owner_name(const struct heap *h, uint32_t obj, struct heap_owner_name *ret)
+/* heap_owner_name() with a search kept across calls (fold()'s loop). */
+static int owner_name_in(struct heap_path_search *s, const struct heap *h, uint32_t obj,
+                         struct heap_owner_name *ret)
 {
         struct heap_owner_name n = {.root_kind = HEAP_ROOT__COUNT};
         struct heap_path p = {0};
@@ -305,9 +307,7 @@ int heap_owner_name(const struct heap *h, uint32_t obj, struct heap_owner_name *
         bool nsdict;
         int r;
 
-        if (!h || !ret || obj >= h->nobjs || !h->pred_start)
-                return -EINVAL;
-        r = heap_path_from_root_ranked(h, obj, heap_owner_root_rank, &p, &root);
+        r = heap_path_search_run(s, obj, &p, &root);
         if (r == -ENOENT) {
                 const struct heap_type *t = type_of(h, obj);
 
@@ -324,6 +324,21 @@ int heap_owner_name(const struct heap *h, uint32_t obj, struct heap_owner_name *
         heap_path_release(&p);
         *ret = n;
         return 0;
+}
+
+int heap_owner_name(const struct heap *h, uint32_t obj, struct heap_owner_name *ret)
+{
+        struct heap_path_search *s;
+        int r;
+
+        if (!h || !ret || obj >= h->nobjs || !h->pred_start)
+                return -EINVAL;
+        r = heap_path_search_new(h, heap_owner_root_rank, &s);
+        if (r < 0)
+                return r;
+        r = owner_name_in(s, h, obj, ret);
+        heap_path_search_free(s);
+        return r;
 }
 
 /* ---- holders ------------------------------------------------------------- */
@@ -879,12 +894,16 @@ static int fold(const struct heap *h, const struct heap_suspects_state *st, uint
         struct heap_suspect *v = calloc(nc ? nc : 1, sizeof(*v));
         uint32_t *first = calloc(nc ? nc : 1, sizeof(*first)), n = 0;
         struct acc *acc = malloc(sizeof(*acc) * (nc ? nc : 1));
+        struct heap_path_search *search = NULL;
         int r = 0;
 
         if (!v || !first || !acc) {
                 r = -ENOMEM;
                 goto out;
         }
+        r = heap_path_search_new(h, heap_owner_root_rank, &search);
+        if (r < 0)
+                goto out;
         memcpy(acc, st->acc, sizeof(*acc) * nc);
         /* naming costs a search from the roots: a few more than asked for
          * leave room for folding and for the interpreter's owners to step
@@ -899,7 +918,7 @@ static int fold(const struct heap *h, const struct heap_suspects_state *st, uint
 
                 if (structural_items(h, &acc[k]))
                         continue;
-                r = heap_owner_name(h, c[k].obj, &sp.name);
+                r = owner_name_in(search, h, c[k].obj, &sp.name);
                 if (r < 0)
                         goto out;
                 sp.interpreter = interpreter_owned(&sp.name);
@@ -933,6 +952,7 @@ static int fold(const struct heap *h, const struct heap_suspects_state *st, uint
         ret->v = v;
         v = NULL;
 out:
+        heap_path_search_free(search);
         free(v);
         free(first);
         free(acc);
