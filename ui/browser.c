@@ -294,7 +294,6 @@ static void replace_top(struct browser *b, struct view *v)
 static int do_grouping(struct browser *b)
 {
         struct view *v = browser_top(b), *nv;
-        const struct heap *h = b->ix->h;
         uint32_t o, cyc;
         int r;
 
@@ -313,8 +312,8 @@ static int do_grouping(struct browser *b)
                 o = selected_obj(b);
                 if (o == UI_NONE)
                         o = v->member;
-                if (heap_cycles_find(h, b->local ? &h->cycles_local : &h->cycles, o,
-                                     &cyc) < 0) {
+                if (ui_index_sigs(b->ix, b->local) < 0 ||
+                    ui_index_cycle_of(b->ix, b->local, o, &cyc) < 0) {
                         b->local = !b->local;
                         say(b, true, "this object is in no cycle of the %s grouping",
                             !b->local ? "local" : "strongly connected");

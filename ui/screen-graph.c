@@ -161,11 +161,11 @@ static int build_object(struct view *v)
                 view_add_head(v, "value %s", ui_index_preview(v->ix, v->obj));
 
         r = ui_index_sigs(v->ix, false);
-        if (r == 0 && heap_cycles_find(h, &h->cycles, v->obj, &cyc) == 0)
+        if (r == 0 && ui_index_cycle_of(v->ix, false, v->obj, &cyc) == 0)
                 view_add_row(v, ROW_CYCLE, h->cycles.garbage[cyc] ? STYLE_GARBAGE : STYLE_NORMAL,
                              cyc, 0);
         r = ui_index_sigs(v->ix, true);
-        if (r == 0 && heap_cycles_find(h, &h->cycles_local, v->obj, &cyc) == 0)
+        if (r == 0 && ui_index_cycle_of(v->ix, true, v->obj, &cyc) == 0)
                 view_add_row(v, ROW_CYCLE, h->cycles_local.garbage[cyc] ? STYLE_GARBAGE :
                              STYLE_NORMAL, cyc, 1);
 

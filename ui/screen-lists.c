@@ -9,6 +9,7 @@
 
 #include "analysis.h"
 #include "fmt.h"
+#include "heap-build.h"
 #include "heap.h"
 #include "screens-internal.h"
 #include "view-index.h"
@@ -124,7 +125,7 @@ static int build_cycles(struct view *v)
         v->sort_desc = true;
         /* row i is cycle i: the index's default order is this sort's */
         if (c->n && v->ix->cycle_order[v->local]) {
-                v->order[CC_RETAINED][1] = malloc(sizeof(uint32_t) * c->n);
+                v->order[CC_RETAINED][1] = heap_big_malloc(sizeof(uint32_t) * c->n);
                 if (v->order[CC_RETAINED][1])
                         memcpy(v->order[CC_RETAINED][1], v->ix->cycle_order[v->local],
                                sizeof(uint32_t) * c->n);

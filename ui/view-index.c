@@ -12,6 +12,7 @@
 
 #include "analysis.h"
 #include "diff.h"
+#include "heap-build.h"
 #include "session.h"
 
 const char *ui_type_name(const struct heap *h, uint32_t obj)
@@ -70,11 +71,11 @@ int ui_index_keys(struct ui_index *ix, uint32_t n, struct keyrow **ret)
                         return -ENOMEM;
         }
         if (n > ix->sort_cap) {
-                void *p = malloc(sizeof(struct keyrow) * 2 * (size_t)n);
+                void *p = heap_big_malloc(sizeof(struct keyrow) * 2 * (size_t)n);
 
                 if (!p)
                         return -ENOMEM;
-                free(ix->sort_buf);
+                heap_big_free(ix->sort_buf);
                 ix->sort_buf = p;
                 ix->sort_cap = n;
         }
@@ -173,7 +174,7 @@ int ui_index_by_type(struct ui_index *ix)
         if (ix->type_start)
                 return 0;
         ix->type_start = calloc((size_t)h->ntypes + 2, sizeof(uint32_t));
-        ix->type_objs = malloc(sizeof(uint32_t) * ((size_t)h->nobjs + 1));
+        ix->type_objs = heap_big_malloc(sizeof(uint32_t) * ((size_t)h->nobjs + 1));
         ix->type_garbage = calloc((size_t)h->ntypes + 1, sizeof(uint64_t));
         names = malloc(sizeof(char *) * ((size_t)h->ntypes + 1));
         if (!ix->type_start || !ix->type_objs || !ix->type_garbage || !names) {
@@ -379,16 +380,21 @@ static int sigs_intern(struct ui_index *ix, bool local)
         uint32_t *stamp, *types, captypes = 64, captexts = 16;
         int r = -ENOMEM;
 
-        ix->sig_id[local] = malloc(sizeof(uint32_t) * ((size_t)c->n + 1));
+        ix->sig_id[local] = heap_big_malloc(sizeof(uint32_t) * ((size_t)c->n + 1));
+        ix->cycle_of[local] = heap_big_calloc((size_t)h->nobjs + 1, sizeof(uint32_t));
         ix->sig_text[local] = malloc(sizeof(char *) * captexts);
         stamp = calloc((size_t)h->ntypes + 1, sizeof(*stamp));
         types = malloc(sizeof(*types) * captypes);
-        if (!ix->sig_id[local] || !ix->sig_text[local] || !stamp || !types)
+        if (!ix->sig_id[local] || !ix->cycle_of[local] || !ix->sig_text[local] || !stamp ||
+            !types)
                 goto out;
         for (uint32_t i = 0; i < c->n; i++) {
                 uint32_t nt, id;
                 bool fresh;
 
+                for (uint32_t k = c->start[i]; k < c->start[i + 1]; k++)
+                        if (c->members[k] < h->nobjs)
+                                ix->cycle_of[local][c->members[k]] = i + 1;
                 if (member_types(h, c, i, stamp, &types, &captypes, &nt) < 0 ||
                     sigtab_intern(&st, types, nt, &id, &fresh) < 0)
                         goto out;
@@ -434,7 +440,7 @@ static int cycles_order(struct ui_index *ix, bool local)
         const struct heap_cycles *c = ui_cycle_set(ix->h, local);
         struct keyrow *k;
 
-        ix->cycle_order[local] = malloc(sizeof(uint32_t) * ((size_t)c->n + 1));
+        ix->cycle_order[local] = heap_big_malloc(sizeof(uint32_t) * ((size_t)c->n + 1));
         if (!ix->cycle_order[local] || ui_index_keys(ix, c->n + 1, &k) < 0)
                 return -ENOMEM;
         for (uint32_t i = 0; i < c->n; i++)
@@ -464,6 +470,16 @@ int ui_index_sigs(struct ui_index *ix, bool local)
         if (r >= 0)
                 r = cycles_order(ix, local);
         return r;
+}
+
+int ui_index_cycle_of(const struct ui_index *ix, bool local, uint32_t obj, uint32_t *ret_cycle)
+{
+        if (!ix->cycle_of[local])
+                return -EINVAL;
+        if (obj >= ix->h->nobjs || !ix->cycle_of[local][obj])
+                return -ENOENT;
+        *ret_cycle = ix->cycle_of[local][obj] - 1;
+        return 0;
 }
 
 const char *ui_index_sig(const struct ui_index *ix, bool local, uint32_t cycle)
@@ -600,7 +616,7 @@ int ui_index_new(const struct session *s, bool utf8, struct ui_index **ret)
                 return r;
         }
         /* the scratch grew to every object for ui_index_by_type: lists need less */
-        free(ix->sort_buf);
+        heap_big_free(ix->sort_buf);
         ix->sort_buf = NULL;
         ix->sort_cap = 0;
         *ret = ix;
@@ -612,7 +628,7 @@ void ui_index_free(struct ui_index *ix)
         if (!ix)
                 return;
         free(ix->type_start);
-        free(ix->type_objs);
+        heap_big_free(ix->type_objs);
         free(ix->type_garbage);
         free(ix->type_rank);
         free(ix->type_dcount);
@@ -622,14 +638,15 @@ void ui_index_free(struct ui_index *ix)
                         for (uint32_t i = 0; i < ix->nsig[g]; i++)
                                 free(ix->sig_text[g][i]);
                 free(ix->sig_text[g]);
-                free(ix->sig_id[g]);
+                heap_big_free(ix->sig_id[g]);
                 free(ix->sig_rank[g]);
                 free(ix->sig_dcycles[g]);
-                free(ix->cycle_order[g]);
+                heap_big_free(ix->cycle_order[g]);
+                heap_big_free(ix->cycle_of[g]);
         }
         free(ix->newbits);
         free(ix->preview_at);
-        free(ix->sort_buf);
+        heap_big_free(ix->sort_buf);
         free(ix->sort_cnt);
         free(ix->frame_start);
         free(ix->frame_roots);

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "fmt.h"
+#include "heap-build.h"
 #include "heap.h"
 #include "view-index.h"
 
@@ -18,7 +19,11 @@
 
 int view_add_row(struct view *v, uint8_t kind, uint8_t style, uint32_t a, uint32_t b)
 {
-        if (GROW(v->rows, v->caprows, (size_t)v->nrows + 1, 64) < 0)
+        /* rows, vis and the sort orders are big blocks (bigmem.c): a
+         * list of millions of rows grows in place, in huge pages, where
+         * realloc() spent most of a first visit in page faults */
+        if (grow_array_with((void **)&v->rows, &v->caprows, (size_t)v->nrows + 1,
+                            sizeof(*v->rows), 64, heap_big_realloc) < 0)
                 return -ENOMEM;
         v->rows[v->nrows++] = (struct row){.kind = kind, .style = style, .a = a, .b = b};
         return 0;
@@ -290,7 +295,7 @@ static int sort_vis_cached(struct view *v)
         r = sort_vis(v);
         if (r < 0 || !all)
                 return r;
-        *slot = malloc(sizeof(uint32_t) * v->nvis);
+        *slot = heap_big_malloc(sizeof(uint32_t) * v->nvis);
         if (*slot)                       /* only a cache: no memory, no copy */
                 memcpy(*slot, v->vis, sizeof(uint32_t) * v->nvis);
         return 0;
@@ -302,7 +307,7 @@ int view_refresh(struct view *v)
         int r;
 
         if (!v->vis || v->nrows > 0) {
-                uint32_t *vis = realloc(v->vis, sizeof(*vis) * (v->nrows + 1));
+                uint32_t *vis = heap_big_realloc(v->vis, sizeof(*vis) * (v->nrows + 1));
 
                 if (!vis)
                         return -ENOMEM;
@@ -610,10 +615,10 @@ void view_free(struct view *v)
         for (uint32_t i = 0; i < v->ntexts; i++)
                 free(v->texts[i]);
         free(v->texts);
-        free(v->rows);
-        free(v->vis);
+        heap_big_free(v->rows);
+        heap_big_free(v->vis);
         for (int c = 0; c < VIEW_MAX_COLS; c++)
                 for (int d = 0; d < 2; d++)
-                        free(v->order[c][d]);
+                        heap_big_free(v->order[c][d]);
         free(v);
 }
