@@ -252,6 +252,7 @@ static uint32_t selected_obj(struct browser *b)
 }
 
 static int do_select_worker(struct browser *b, uint32_t i);
+static void replace_top(struct browser *b, struct view *v);
 
 static int do_enter(struct browser *b)
 {
@@ -270,6 +271,19 @@ static int do_enter(struct browser *b)
                 return open_view(b, VIEW_INSTANCES, UI_NONE, UI_NONE, r->a, false);
         if (r->kind == ROW_WORKER)
                 return do_select_worker(b, r->a);
+        if (r->kind == ROW_MORE) {
+                uint32_t sel = v->sel;
+                struct view *nv;
+                int e = view_new_object_all(b->ix, v->obj, &nv);
+
+                if (e < 0) {
+                        say(b, true, "cannot list them all: %s", view_error(e));
+                        return BR_VIEW;
+                }
+                replace_top(b, nv);
+                view_select(nv, sel, page_rows(b, nv));
+                return BR_VIEW;
+        }
         return BR_NONE;
 }
 

@@ -120,6 +120,13 @@ static int build_cycle(struct view *v)
         return 0;
 }
 
+/* The row that stands for the n rows of a list not built (VIEW_OBJ_ROWS). */
+static int more_rows(struct view *v, uint64_t n, uint32_t referrers)
+{
+        return view_add_row(v, ROW_MORE, STYLE_DIM, n < UINT32_MAX ? (uint32_t)n : UINT32_MAX,
+                            referrers);
+}
+
 static int build_object(struct view *v)
 {
         const struct heap *h = v->h;
@@ -171,9 +178,15 @@ static int build_object(struct view *v)
 
         view_add_text(v, STYLE_HEADING, "Referents (%" PRIu64 ")%s", heap_nref(h, v->obj),
                       o->gen == HEAP_GEN_UNTRACKED ? ": not recorded for untracked objects" : "");
-        for (uint64_t e = h->edge_start[v->obj]; e < h->edge_start[v->obj + 1]; e++)
+        for (uint64_t e = h->edge_start[v->obj]; e < h->edge_start[v->obj + 1]; e++) {
+                if (!v->all && e - h->edge_start[v->obj] == VIEW_OBJ_ROWS) {
+                        if ((r = more_rows(v, h->edge_start[v->obj + 1] - e, 0)) < 0)
+                                return r;
+                        break;
+                }
                 if ((r = view_add_obj(v, ROW_REF, h->edge_dst[e], h->edge_label[e])) < 0)
                         return r;
+        }
         view_add_text(v, STYLE_HEADING, "Referrers (%" PRIu64 ")", nby);
         /* one referrer entry per edge, ascending: the k-th entry of the same
          * source is its k-th edge to this object, whose label we want */
@@ -181,6 +194,8 @@ static int build_object(struct view *v)
              k++) {
                 uint32_t src = h->pred_src[k], label = UI_NONE, seen = 0, want = 0;
 
+                if (!v->all && k - h->pred_start[v->obj] == VIEW_OBJ_ROWS)
+                        return more_rows(v, h->pred_start[v->obj + 1] - k, 1);
                 for (uint64_t j = k; j > h->pred_start[v->obj] && h->pred_src[j - 1] == src; j--)
                         want++;
                 for (uint64_t e = h->edge_start[src]; e < h->edge_start[src + 1]; e++)

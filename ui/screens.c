@@ -38,6 +38,16 @@ int view_new(struct ui_index *ix, enum view_kind kind, uint32_t obj, uint32_t cy
         return view_open(ix, screens[kind].ops, &what, ret);
 }
 
+int view_new_object_all(struct ui_index *ix, uint32_t obj, struct view **ret)
+{
+        struct view_subject what = {
+                .kind = VIEW_OBJECT, .obj = obj, .cycle = UI_NONE, .type = UI_NONE,
+                .member = UI_NONE, .all = true,
+        };
+
+        return view_open(ix, screens[VIEW_OBJECT].ops, &what, ret);
+}
+
 enum view_kind screens_for_request(enum ui_request req)
 {
         for (int k = 0; k < VIEW__COUNT && req != REQ_NONE; k++)
@@ -150,6 +160,10 @@ void screens_cell_line(const struct view *v, const struct row *r, int col, char 
                                  fmt_bytes(h->objs[r->a].size, b1, sizeof(b1)),
                                  value_of(v->ix, r->a, val, sizeof(val)));
                 }
+                return;
+        case ROW_MORE:
+                snprintf(buf, len, "  ... %" PRIu32 " more %s: Enter lists them all", r->a,
+                         r->b ? "referrers" : "referents");
                 return;
         case ROW_THREAD: {
                 const struct heap_thread *th = &h->threads[r->a];

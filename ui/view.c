@@ -151,7 +151,7 @@ static int row_garbage(const struct view *v, const struct row *r)
 bool view_row_acts(const struct row *r)
 {
         return view_row_obj(r) != UI_NONE || r->kind == ROW_CYCLE || r->kind == ROW_TYPE ||
-               r->kind == ROW_WORKER;
+               r->kind == ROW_WORKER || r->kind == ROW_MORE;
 }
 
 /* The acting row nearest s, looking in direction dir first; -1 if none. */
@@ -595,6 +595,7 @@ int view_open(struct ui_index *ix, const struct view_ops *ops, const struct view
         v->type = what->type;
         v->local = what->local;
         v->member = what->member;
+        v->all = what->all;
         v->sort_col = -1;
         v->page = 1;
         r = v->ops->build(v);

@@ -44,6 +44,8 @@ enum row_kind {
         ROW_OBJTEXT,    /* a: object, b: text index: an object named by a
                            text the view keeps (a leak suspect) */
         ROW_WORKER,     /* a: worker of the session's pool, b: text index */
+        ROW_MORE,       /* a: rows of an object's list not listed, b: 0 its
+                           referents, 1 its referrers */
 };
 
 enum row_style {
@@ -137,6 +139,7 @@ struct view {
         uint32_t obj, cycle, type;
         bool local;                      /* cycles: the local grouping */
         uint32_t member;                 /* cycle view: start of the drawing */
+        bool all;                        /* object view: see view_subject */
 
         char **texts;
         uint32_t ntexts;
@@ -151,6 +154,8 @@ struct view_subject {
         uint32_t obj, cycle, type;       /* UI_NONE when they do not apply */
         bool local;                      /* cycles: the local grouping */
         uint32_t member;                 /* cycle view: start of the drawing */
+        bool all;                        /* object view: every referent and
+                                            referrer, past VIEW_OBJ_ROWS */
 };
 
 /* Builds a view of subject drawn by ops: ops->build() adds the rows, then

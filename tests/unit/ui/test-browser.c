@@ -19,6 +19,7 @@
 #include "session.h"
 #include "store.h"
 #include "tap.h"
+#include "screens.h"
 #include "view.h"
 
 #define ROWS 40
@@ -301,6 +302,65 @@ static void test_pool(void)
         heap_free(hs[1]);
 }
 
+/* An object's lists stop at VIEW_OBJ_ROWS entries with a row that lists
+ * them all: a class with N instances (N referrers) and a list of them (N
+ * referents). */
+static void test_many_refs(void)
+{
+        enum { N = VIEW_OBJ_ROWS + 50 };
+        struct heap *h = heap_new();
+        struct session s = {0};
+        struct browser *b = NULL;
+        uint32_t tnode, tlist, tmod, ttype, m, cls, l, o, lcls, lkeep, lapp;
+        char last[64];
+        int r = 0;
+
+        r |= heap_intern_type(h, 0x9100, "__main__", "Node", false, &tnode);
+        r |= heap_intern_type(h, 0x9300, "builtins", "list", false, &tlist);
+        r |= heap_intern_type(h, 0x9400, "builtins", "module", false, &tmod);
+        r |= heap_intern_type(h, 0x9500, "builtins", "type", false, &ttype);
+        r |= heap_add_object(h, 0x1000, tmod, HEAP_GEN_2, 5, 72, HOBJ_HAS_GC, &m);
+        r |= heap_add_object(h, 0x9100, ttype, HEAP_GEN_2, N + 1, 900,
+                             HOBJ_HAS_GC | HOBJ_IS_TYPE, &cls);
+        r |= heap_add_object(h, 0x1300, tlist, HEAP_GEN_2, 1, 8 * N + 56, HOBJ_HAS_GC, &l);
+        r |= heap_intern_label(h, "__class__", &lcls);
+        r |= heap_intern_label(h, "keep", &lkeep);
+        r |= heap_intern_label(h, "app", &lapp);
+        for (uint32_t k = 0; k < N; k++)
+                r |= heap_add_object(h, 0x100000 + 0x40 * (uint64_t)k, tnode, HEAP_GEN_2, 1, 48,
+                                     HOBJ_HAS_GC, &o);
+        heap_mark_tracked_done(h);
+        /* edges source by source, in the objects' order */
+        r |= heap_add_edge(h, m, l, lkeep);
+        for (uint32_t k = 0; k < N; k++)
+                r |= heap_add_edge(h, l, o - (N - 1) + k, heap_label_index(k));
+        for (uint32_t k = 0; k < N; k++)
+                r |= heap_add_edge(h, o - (N - 1) + k, cls, lcls);
+        r |= heap_add_root(h, m, HEAP_ROOT_MODULE, lapp, UINT32_MAX);
+        r |= heap_finish(h);
+        r |= heap_analyse(h);
+        s.heap = h;
+        ok(r == 0 && browser_new(&s, false, &b) == 0, "many refs: a heap of %d nodes", N);
+        if (r || !b)
+                return;
+        browser_resize(b, ROWS, COLS);
+        keys(b, "/0x1300\n\n");
+        ok(has(b, "Referents (10050)"), "many refs: the list's referents counted whole");
+        keys(b, ">k");
+        ok(sel_has(b, "... 50 more referents: Enter lists them all"),
+           "many refs: after 10000 referents, a row for the other 50");
+        keys(b, "\b/0x9100\n>");
+        ok(has(b, "0 referents, 10050 referrers") &&
+                   sel_has(b, "... 50 more referrers: Enter lists them all"),
+           "many refs: the class's referrers stop at 10000, and say how many more");
+        keys(b, "\n>");
+        snprintf(last, sizeof(last), "__main__.Node @ 0x%x", 0x100000 + 0x40 * (N - 1));
+        ok(lacks(b, "more referrers") && sel_has(b, last),
+           "many refs: Enter on it lists all 10050, the last one %s", last);
+        browser_free(b);
+        heap_free(h);
+}
+
 static char *tour(struct session *s)
 {
         static const char *const script[] = {
@@ -520,5 +580,6 @@ int main(void)
                 unlink(path);
         }
         test_pool();
+        test_many_refs();
         return tap_done();
 }
