@@ -96,6 +96,17 @@ static void cell_cycles(const struct view *v, const struct row *r, int col, char
         }
 }
 
+static void vrow_cycles(const struct view *v, uint32_t i, bool styled, struct row *out)
+{
+        const struct heap_cycles *c = ui_cycle_set(v->h, v->local);
+
+        *out = (struct row){ .kind = ROW_CYCLE, .a = i, .b = v->local };
+        if (styled)
+                out->style = c->garbage[i] ? STYLE_GARBAGE :
+                             ui_index_sig_growth(v->ix, v->local, i) > 0 ? STYLE_NEW :
+                             STYLE_NORMAL;
+}
+
 static int build_cycles(struct view *v)
 {
         const struct heap_cycles *c = ui_cycle_set(v->h, v->local);
@@ -116,11 +127,9 @@ static int build_cycles(struct view *v)
                       v->local ? "local (references to classes, modules, globals ignored)"
                           : "strongly connected components");
         view_add_head(v, "Enter opens a cycle, l toggles the grouping");
-        for (uint32_t i = 0; i < c->n; i++)
-                if ((r = view_add_row(v, ROW_CYCLE, c->garbage[i] ? STYLE_GARBAGE :
-                                      (ui_index_sig_growth(v->ix, v->local, i) > 0 ? STYLE_NEW :
-                                       STYLE_NORMAL), i, v->local)) < 0)
-                        return r;
+        /* row i is cycle i (vrow_cycles) */
+        v->nrows = c->n;
+        v->virt = true;
         v->sort_col = CC_RETAINED;
         v->sort_desc = true;
         /* row i is cycle i: the index's default order is this sort's */
@@ -135,7 +144,7 @@ static int build_cycles(struct view *v)
 
 const struct view_ops cycles_ops = {
         .name = "Cycles", .cols = cycles_cols, .ncols = 7,
-        .build = build_cycles, .cell = cell_cycles,
+        .build = build_cycles, .cell = cell_cycles, .vrow = vrow_cycles,
 };
 
 /* ---- types -------------------------------------------------------------- */
@@ -314,6 +323,15 @@ static void cell_objs(const struct view *v, const struct row *r, int col, char *
         }
 }
 
+static void vrow_instances(const struct view *v, uint32_t i, bool styled, struct row *out)
+{
+        uint32_t obj = v->ix->type_objs[v->ix->type_start[v->type] + i];
+
+        *out = (struct row){ .kind = ROW_OBJ, .a = obj };
+        if (styled)
+                out->style = view_obj_style(v, obj);
+}
+
 static int build_instances(struct view *v)
 {
         const struct heap *h = v->h;
@@ -331,11 +349,19 @@ static int build_instances(struct view *v)
         view_add_head(v, "%" PRIu64 " instance%s of %s, %s, retained %s", t->count,
                       t->count == 1 ? "" : "s", t->fullname, fmt_bytes(t->bytes, b1, sizeof(b1)),
                       h->retained ? fmt_bytes(t->retained, b2, sizeof(b2)) : "-");
-        for (uint32_t k = v->ix->type_start[v->type]; k < v->ix->type_start[v->type + 1]; k++)
-                if ((r = view_add_obj(v, ROW_OBJ, v->ix->type_objs[k], 0)) < 0)
-                        return r;
+        /* row i is the type's i-th object in the index (vrow_instances),
+         * which holds them biggest retained first: the order this list
+         * opens in, so the sort is a copy */
+        v->nrows = v->ix->type_start[v->type + 1] - v->ix->type_start[v->type];
+        v->virt = true;
         v->sort_col = OC_RETAINED;
         v->sort_desc = true;
+        if (v->nrows > 1) {
+                v->order[OC_RETAINED][1] = heap_big_malloc(sizeof(uint32_t) * v->nrows);
+                if (v->order[OC_RETAINED][1])
+                        for (uint32_t i = 0; i < v->nrows; i++)
+                                v->order[OC_RETAINED][1][i] = i;
+        }
         return 0;
 }
 
@@ -365,7 +391,7 @@ static int build_garbage(struct view *v)
 
 const struct view_ops instances_ops = {
         .name = "Instances", .cols = objs_cols, .ncols = OC__COUNT,
-        .build = build_instances, .cell = cell_objs,
+        .build = build_instances, .cell = cell_objs, .vrow = vrow_instances,
 };
 const struct view_ops garbage_ops = {
         .name = "Garbage", .cols = objs_cols, .ncols = OC__COUNT,

@@ -108,7 +108,25 @@ uint32_t view_row_obj(const struct row *r)
         }
 }
 
-static uint8_t obj_style(const struct view *v, uint32_t i)
+/* Row i of the view, stored or made (the pointer lasts until the next
+ * call on a virtual view); `styled` as in view_ops.vrow. */
+static const struct row *row_make(const struct view *v, uint32_t i, bool styled)
+{
+        struct view *mv = (struct view *)v;     /* the scratch row only */
+
+        if (!v->virt)
+                return &v->rows[i];
+        v->ops->vrow(v, i, styled, &mv->vscratch);
+        return &mv->vscratch;
+}
+
+/* A row for its columns (sorting, filtering, searching), not drawing. */
+static const struct row *row_at(const struct view *v, uint32_t i)
+{
+        return row_make(v, i, false);
+}
+
+uint8_t view_obj_style(const struct view *v, uint32_t i)
 {
         const struct heap_obj *o = &v->h->objs[i];
 
@@ -123,7 +141,7 @@ static uint8_t obj_style(const struct view *v, uint32_t i)
 
 int view_add_obj(struct view *v, uint8_t kind, uint32_t obj, uint32_t b)
 {
-        return view_add_row(v, kind, obj_style(v, obj), obj, b);
+        return view_add_row(v, kind, view_obj_style(v, obj), obj, b);
 }
 
 
@@ -159,7 +177,7 @@ static int64_t acting_row(const struct view *v, int64_t s, int dir)
 {
         for (int pass = 0; pass < 2; pass++, dir = -dir)
                 for (int64_t i = s; i >= 0 && i < (int64_t)v->nvis; i += dir)
-                        if (view_row_acts(&v->rows[v->vis[i]]))
+                        if (view_row_acts(row_at(v, v->vis[i])))
                                 return i;
         return -1;
 }
@@ -220,7 +238,7 @@ static int sort_vis_num(struct view *v)
         for (uint32_t i = 0; i < v->nvis; i++) {
                 struct cell c;
 
-                v->ops->cell(v, &v->rows[v->vis[i]], v->sort_col, NULL, 0, &c);
+                v->ops->cell(v, row_at(v, v->vis[i]), v->sort_col, NULL, 0, &c);
                 k[i].key = ui_sort_key(c.num, v->sort_desc);
                 k[i].row = v->vis[i];
                 sorted = sorted && (!i || k[i].key >= k[i - 1].key);
@@ -258,7 +276,7 @@ static int sort_vis(struct view *v)
         for (uint32_t i = 0; i < v->nvis; i++) {
                 struct cell c;
 
-                v->ops->cell(v, &v->rows[v->vis[i]], v->sort_col, buf, sizeof(buf), &c);
+                v->ops->cell(v, row_at(v, v->vis[i]), v->sort_col, buf, sizeof(buf), &c);
                 k[i].num = c.num;
                 k[i].row = v->vis[i];
                 if (!c.stable && c.text)
@@ -314,9 +332,13 @@ int view_refresh(struct view *v)
                 v->vis = vis;
         }
         v->nvis = 0;
-        for (uint32_t i = 0; i < v->nrows; i++)
-                if (row_passes(v, &v->rows[i]))
+        if (v->virt && !v->filter_garbage && !v->filter_type[0])
+                for (uint32_t i = 0; i < v->nrows; i++)
                         v->vis[v->nvis++] = i;
+        else
+                for (uint32_t i = 0; i < v->nrows; i++)
+                        if (row_passes(v, row_at(v, i)))
+                                v->vis[v->nvis++] = i;
         r = sort_vis_cached(v);
         if (r < 0)
                 return r;
@@ -425,7 +447,7 @@ void view_select(struct view *v, uint32_t vis_idx, int page)
 
 const struct row *view_row(const struct view *v, uint32_t vi)
 {
-        return vi < v->nvis ? &v->rows[v->vis[vi]] : NULL;
+        return vi < v->nvis ? row_make(v, v->vis[vi], true) : NULL;
 }
 
 static bool parse_id(const char *s, uint64_t *ret)
@@ -466,7 +488,7 @@ int64_t view_search(const struct view *v, const char *pattern, int dir)
         for (uint32_t k = 1; k <= v->nvis; k++) {
                 uint32_t vi = (uint32_t)(((int64_t)v->sel + dir * (int64_t)k +
                                           (int64_t)v->nvis) % v->nvis);
-                const struct row *r = view_row(v, vi);
+                const struct row *r = row_at(v, v->vis[vi]);
                 uint32_t o = view_row_obj(r);
 
                 if (is_id && o != UI_NONE && v->h->objs[o].addr == id)

@@ -106,6 +106,12 @@ struct view_ops {
         /* the column-data function: text (and sort key) of column col */
         void (*cell)(const struct view *v, const struct row *r, int col,
                      char *buf, size_t len, struct cell *out);
+        /* Row i of a list whose rows are not stored (the build sets nrows
+         * and virt): a screen of millions of cycles or instances opens
+         * without first writing millions of rows.  NULL: rows stored.
+         * `styled` false: the style is not wanted (a sort, a filter), and
+         * its lookups are skipped. */
+        void (*vrow)(const struct view *v, uint32_t i, bool styled, struct row *out);
 };
 
 struct view {
@@ -117,7 +123,10 @@ struct view {
         char head[4][256];               /* lines above the column header */
         int nhead;
 
-        struct row *rows;                /* every row, in build order */
+        struct row *rows;                /* every row, in build order; NULL
+                                            when virt: ops->vrow makes them */
+        bool virt;
+        struct row vscratch;             /* the row view_row() last made */
         uint32_t nrows;
         size_t caprows;
         uint32_t *vis;                   /* filtered + sorted row numbers */
@@ -199,6 +208,8 @@ const char *view_format_row(const struct view *v, uint32_t vi, int width, char *
 const struct row *view_row(const struct view *v, uint32_t vi);
 /* The object a row names, or UI_NONE. */
 uint32_t view_row_obj(const struct row *r);
+/* The style an object's row takes (garbage, gc.garbage, new). */
+uint8_t view_obj_style(const struct view *v, uint32_t obj);
 
 /* ---- building rows (for the screens' build functions) -------------------- */
 
