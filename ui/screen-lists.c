@@ -365,11 +365,20 @@ static int build_instances(struct view *v)
         return 0;
 }
 
+static void vrow_garbage(const struct view *v, uint32_t i, bool styled, struct row *out)
+{
+        const struct heap *h = v->h;
+        uint32_t obj = i < h->ngc_garbage ? h->gc_garbage[i] : h->garbage[i - h->ngc_garbage];
+
+        *out = (struct row){ .kind = ROW_OBJ, .a = obj };
+        if (styled)
+                out->style = view_obj_style(v, obj);
+}
+
 static int build_garbage(struct view *v)
 {
         const struct heap *h = v->h;
         char b1[32];
-        int r;
 
         snprintf(v->title, sizeof(v->title), "Garbage");
         view_add_head(v, "A full collection would free %" PRIu32 " object%s, %s", h->ngarbage,
@@ -378,13 +387,10 @@ static int build_garbage(struct view *v)
         view_add_head(v, "gc.garbage holds %" PRIu32 " object%s (listed first, flag L): found by "
                       "the collector but not freed", h->ngc_garbage,
                       h->ngc_garbage == 1 ? "" : "s");
-        for (uint32_t k = 0; k < h->ngc_garbage; k++)
-                if ((r = view_add_obj(v, ROW_OBJ, h->gc_garbage[k], 0)) < 0)
-                        return r;
-        for (uint32_t k = 0; k < h->ngarbage; k++)
-                if ((r = view_add_obj(v, ROW_OBJ, h->garbage[k], 0)) < 0)
-                        return r;
-        /* build order: gc.garbage in list order, then garbage ascending */
+        /* gc.garbage in list order, then the garbage ascending
+         * (vrow_garbage); that build order is the one it opens in */
+        v->nrows = h->ngc_garbage + h->ngarbage;
+        v->virt = true;
         v->sort_col = -1;
         return 0;
 }
@@ -395,6 +401,6 @@ const struct view_ops instances_ops = {
 };
 const struct view_ops garbage_ops = {
         .name = "Garbage", .cols = objs_cols, .ncols = OC__COUNT,
-        .build = build_garbage, .cell = cell_objs,
+        .build = build_garbage, .cell = cell_objs, .vrow = vrow_garbage,
 };
 
