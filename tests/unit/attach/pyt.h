@@ -139,10 +139,22 @@ static inline int pyt_start(struct pyt *t)
                 snprintf(a[2], 16, "%d", s1[1]);
                 snprintf(a[3], 16, "%d", cmd[0]);
                 snprintf(a[4], 16, "%d", rep[1]);
-                if (t->uid && (setgroups(0, NULL) < 0 || setgid((gid_t)t->uid) < 0 ||
-                               setuid(t->uid) < 0))
-                        _exit(126);
-                if (t->uid || t->system_python) {
+                /* as another user the script comes on stdin, opened
+                 * here: a checkout under a 0700 directory (/root, a
+                 * mktemp -d) is not readable by nobody */
+                if (t->uid) {
+                        int fd = open(FORK_TARGET_PY, O_RDONLY | O_CLOEXEC);
+
+                        if (fd < 0 || dup2(fd, 0) < 0)
+                                _exit(126);
+                        if (setgroups(0, NULL) < 0 || setgid((gid_t)t->uid) < 0 ||
+                            setuid(t->uid) < 0)
+                                _exit(126);
+                        execl("/usr/bin/python3", "python3", "-", a[0], a[1], a[2], a[3], a[4],
+                              (char *)NULL);
+                        _exit(127);
+                }
+                if (t->system_python) {
                         execl("/usr/bin/python3", "python3", FORK_TARGET_PY, a[0], a[1], a[2],
                               a[3], a[4], (char *)NULL);
                         _exit(127);
