@@ -351,17 +351,11 @@ static int build_instances(struct view *v)
                       h->retained ? fmt_bytes(t->retained, b2, sizeof(b2)) : "-");
         /* row i is the type's i-th object in the index (vrow_instances),
          * which holds them biggest retained first: the order this list
-         * opens in, so the sort is a copy */
+         * opens in, so opening it sorts nothing */
         v->nrows = v->ix->type_start[v->type + 1] - v->ix->type_start[v->type];
         v->virt = true;
-        v->sort_col = OC_RETAINED;
-        v->sort_desc = true;
-        if (v->nrows > 1) {
-                v->order[OC_RETAINED][1] = heap_big_malloc(sizeof(uint32_t) * v->nrows);
-                if (v->order[OC_RETAINED][1])
-                        for (uint32_t i = 0; i < v->nrows; i++)
-                                v->order[OC_RETAINED][1][i] = i;
-        }
+        v->sort_col = v->built_col = OC_RETAINED;
+        v->sort_desc = v->built_desc = true;
         return 0;
 }
 

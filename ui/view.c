@@ -305,6 +305,9 @@ static int sort_vis_cached(struct view *v)
 
         if (col < 0 || col >= v->ops->ncols || col >= VIEW_MAX_COLS || v->nvis < 2)
                 return sort_vis(v);
+        /* unfiltered, vis is the build order */
+        if (all && col == v->built_col && v->sort_desc == v->built_desc)
+                return 0;
         slot = &v->order[col][v->sort_desc];
         if (all && *slot) {
                 memcpy(v->vis, *slot, sizeof(uint32_t) * v->nvis);
@@ -619,6 +622,7 @@ int view_open(struct ui_index *ix, const struct view_ops *ops, const struct view
         v->member = what->member;
         v->all = what->all;
         v->sort_col = -1;
+        v->built_col = -1;
         v->page = 1;
         r = v->ops->build(v);
         if (r >= 0)

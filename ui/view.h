@@ -137,6 +137,10 @@ struct view {
 
         int sort_col;                    /* -1: build order */
         bool sort_desc;
+        /* the sort the rows are built in, if any (-1): refreshing the
+         * whole list in that sort leaves them as built */
+        int built_col;
+        bool built_desc;
         bool filter_garbage;
         char filter_type[64];
         uint32_t sel, top;               /* into vis */
