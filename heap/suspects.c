@@ -448,10 +448,12 @@ static bool is_structure(const struct heap *h, const struct scratch *s, uint32_t
 }
 
 /* Objects dominated, by peeling the dominator tree from its leaves: the
- * heap keeps no order of the tree. */
-static int count_dominated(const struct heap *h, struct scratch *s)
+ * heap keeps no order of the tree.  pending and queue: scratch of n + 1
+ * entries each; pending is left all zero. */
+static int count_dominated(const struct heap *h, struct scratch *s, uint32_t *pending,
+                           uint32_t *queue)
 {
-        uint32_t *pending = s->pos, *queue = s->holder, qh = 0, qt = 0;
+        uint32_t qh = 0, qt = 0;
 
         for (uint32_t i = 0; i < s->n; i++) {
                 s->count[i] = 1;
@@ -472,6 +474,8 @@ static int count_dominated(const struct heap *h, struct scratch *s)
                 if (--pending[p] == 0 && qt < s->n)
                         queue[qt++] = p;
         }
+        /* a tree empties every count; this is for the heap that was not */
+        memset(pending, 0, sizeof(*pending) * s->n);
         return 0;
 }
 
@@ -717,21 +721,19 @@ static void count_keys(const struct heap *h, uint32_t owner, struct acc *a)
 
 /* One pass over the objects: the items of every chosen owner by type, and
  * the small cycles they are in. */
+/* spare: scratch of n entries, for the local cycle of every object */
 static int accumulate(const struct heap *h, struct scratch *s, struct cand *c, uint32_t nc,
-                      struct acc *acc)
+                      struct acc *acc, uint32_t *spare)
 {
         const struct heap_cycles *lc = &h->cycles_local;
         uint32_t *cyc_of = NULL;
         uint64_t *counted = NULL;
 
         if (lc->n) {
-                cyc_of = malloc(sizeof(*cyc_of) * s->n);
+                cyc_of = spare;
                 counted = calloc(((size_t)lc->n + 63) / 64, sizeof(*counted));
-                if (!cyc_of || !counted) {
-                        free(cyc_of);
-                        free(counted);
+                if (!counted)
                         return -ENOMEM;
-                }
                 memset(cyc_of, 0xff, sizeof(*cyc_of) * s->n);
                 for (uint32_t q = 0; q < lc->n; q++)
                         for (uint32_t k = lc->start[q]; k < lc->start[q + 1]; k++)
@@ -763,7 +765,6 @@ static int accumulate(const struct heap *h, struct scratch *s, struct cand *c, u
         }
         for (uint32_t k = 0; k < nc; k++)
                 s->pos[c[k].obj] = 0;
-        free(cyc_of);
         free(counted);
         return 0;
 }
@@ -969,33 +970,53 @@ int heap_suspects_compute(const struct heap *h, uint32_t max, struct heap_suspec
                 return -EINVAL;
         *ret = (struct heap_suspects){0};
         s.n = h->nobjs;
-        /* holder outlives this function (the result's, freed with free()):
-         * the other arrays are scratch, within the memory budget */
+        /* The per-object scratch comes and goes by phase, so that no more
+         * than 17 bytes an object are held at once (issue #15): the owners
+         * are credited (holder, score, items, structure), ranked, and only
+         * then counted (count, with pos and items as the peeling's
+         * scratch).  holder outlives this function (the result's, freed
+         * with free()); the others are within the memory budget. */
         s.holder = malloc(sizeof(*s.holder) * ((size_t)s.n + 1));
-        s.count = heap_big_malloc(sizeof(*s.count) * ((size_t)s.n + 1));
-        s.pos = heap_big_malloc(sizeof(*s.pos) * ((size_t)s.n + 1));
         s.score = heap_big_malloc(sizeof(*s.score) * ((size_t)s.n + 1));
         s.items = heap_big_malloc(sizeof(*s.items) * ((size_t)s.n + 1));
         s.structure = heap_big_malloc((size_t)s.n + 1);
         s.tkind = malloc((size_t)h->ntypes + 1);
         st = calloc(1, sizeof(*st));
-        if (!s.tkind || !s.holder || !s.count || !s.pos || !s.score || !s.items || !s.structure ||
-            !st) {
+        if (!s.tkind || !s.holder || !s.score || !s.items || !s.structure || !st) {
                 r = -ENOMEM;
                 goto out;
         }
         mark_types(h, &s);
         mark_structure(h, &s);
-        count_dominated(h, &s);
         credit_holders(h, &s);
-        memset(s.pos, 0, sizeof(*s.pos) * s.n);
         st->nc = rank_candidates(h, &s, st->c);
-        st->nc = innermost(h, &s, st->c, st->nc);
-        r = accumulate(h, &s, st->c, st->nc, st->acc);
-        if (r < 0)
+        heap_big_free(s.score);
+        heap_big_free(s.structure);
+        s.score = NULL;
+        s.structure = NULL;
+        s.pos = heap_big_calloc((size_t)s.n + 1, sizeof(*s.pos));
+        if (!s.pos) {
+                r = -ENOMEM;
                 goto out;
+        }
+        st->nc = innermost(h, &s, st->c, st->nc);
         for (uint32_t k = 0; k < st->nc; k++)
                 st->items[k] = s.items[st->c[k].obj];
+        s.count = heap_big_malloc(sizeof(*s.count) * ((size_t)s.n + 1));
+        if (!s.count) {
+                r = -ENOMEM;
+                goto out;
+        }
+        count_dominated(h, &s, s.pos, s.items);
+        r = accumulate(h, &s, st->c, st->nc, st->acc, s.items);
+        if (r < 0)
+                goto out;
+        heap_big_free(s.count);
+        heap_big_free(s.pos);
+        heap_big_free(s.items);
+        s.count = NULL;
+        s.pos = NULL;
+        s.items = NULL;
         st->max = max ? max : 10;
         r = fold(h, st, st->max, ret);
         if (r >= 0) {
