@@ -96,7 +96,7 @@ static int scc(const struct heap *h, const struct edge_filter *filt, const uint3
                uint32_t *rindex, struct u32stack *sizes, uint32_t *ret_ncyc)
 {
         const uint32_t n = h->nobjs;
-        const uint64_t *estart = h->edge_start;
+        const uint32_t *estart = h->edge_start;
         const uint32_t *edst = h->edge_dst;
         struct frame *fs = NULL;
         size_t nf = 0, capf = 0;

@@ -46,7 +46,7 @@ static uint64_t *bitmap_new(uint32_t n)
 int heap_preds_build(struct heap *h)
 {
         const uint32_t n = h ? h->nobjs : 0;
-        uint64_t *start;
+        uint32_t *start;
         uint32_t *src;
 
         if (!h || !h->edge_start)
@@ -210,7 +210,7 @@ struct dom {
  * the virtual root as the parent of s. */
 static int dfs(struct dom *d, uint32_t s)
 {
-        const uint64_t *estart = d->h->edge_start;
+        const uint32_t *estart = d->h->edge_start;
         const uint32_t *edst = d->h->edge_dst;
         uint32_t *dfn = d->dfn;
         size_t nf = 0;

@@ -82,7 +82,7 @@ struct heap_priv {
         struct addrmap addrs;        /* object address -> index */
         struct idxmap objmap;        /* ... the objects addrmap cannot hold */
         struct idxmap typemap, labelmap;
-        uint64_t *estart;    /* edge_start while building: ntracked + 1,
+        uint32_t *estart;    /* edge_start while building: ntracked + 1,
                                 more once untracked sources come */
         uint32_t nstart;     /* entries of estart filled so far */
         uint32_t capstart;   /* entries of estart allocated */
@@ -720,7 +720,7 @@ static int ensure_estart(struct heap *h, uint64_t need)
 {
         struct heap_priv *p = priv(h);
         uint64_t n = (uint64_t)h->ntracked + 1;
-        uint64_t *es;
+        uint32_t *es;
 
         if (p->estart && need <= p->capstart)
                 return 0;
@@ -752,6 +752,8 @@ int heap_add_edge(struct heap *h, uint32_t src, uint32_t dst, uint32_t label)
         r = ensure_estart(h, (uint64_t)src + 1);
         if (r < 0)
                 return r;
+        if (h->nedges >= HEAP_MAX_EDGES)
+                return -ENOMEM;  /* the walk names the bound */
         if (h->nedges == h->cap_edges) {
                 /* Two arrays, one capacity: commit cap only when both grew. */
                 cap = h->cap_edges;
@@ -767,7 +769,7 @@ int heap_add_edge(struct heap *h, uint32_t src, uint32_t dst, uint32_t label)
                 h->cap_edges = cap;
         }
         while (p->nstart <= src)
-                p->estart[p->nstart++] = h->nedges;
+                p->estart[p->nstart++] = (uint32_t)h->nedges;
         p->last_src = src;
         h->edge_dst[h->nedges] = dst;
         h->edge_label[h->nedges] = label;
@@ -818,7 +820,7 @@ int heap_set_native(struct heap *h, uint32_t obj, uint64_t bytes)
 int heap_finish(struct heap *h)
 {
         struct heap_priv *p;
-        uint64_t *es;
+        uint32_t *es;
         int r;
 
         if (!h || !(p = priv(h)) || p->finished)
@@ -832,7 +834,7 @@ int heap_finish(struct heap *h)
                 return -ENOMEM;
         p->estart = es;
         while (p->nstart <= h->nobjs)
-                es[p->nstart++] = h->nedges;
+                es[p->nstart++] = (uint32_t)h->nedges;
         h->edge_start = es;
         p->estart = NULL;
         p->finished = 1;

@@ -57,6 +57,8 @@ enum {
         HOBJ_IS_TYPE    = 1 << 7,  /* the object is a type object */
 };
 
+#define HEAP_MAX_EDGES ((uint64_t)UINT32_MAX - 1)
+
 struct heap_obj {
         uint64_t addr;       /* == id() in the target */
         uint64_t size;       /* sys.getsizeof() semantics */
@@ -292,8 +294,11 @@ struct heap {
         uint32_t ntypes, cap_types;
         struct heap_type *types;
 
+        /* Edge offsets are 32-bit, 4 bytes an object less than 64-bit ones
+         * (issue #15): HEAP_MAX_EDGES references at most, more than the
+         * 2^31 objects heap_add_object takes are ever likely to hold. */
         uint64_t nedges, cap_edges;
-        uint64_t *edge_start;      /* nobjs + 1 entries once finished */
+        uint32_t *edge_start;      /* nobjs + 1 entries once finished */
         uint32_t *edge_dst;
         uint32_t *edge_label;
 
@@ -336,7 +341,7 @@ struct heap {
         /* referrers (heap_preds_build, analysis.h): the objects referring to
          * i are pred_src[pred_start[i] .. pred_start[i+1]), ascending, one
          * entry per edge; NULL until built */
-        uint64_t *pred_start;
+        uint32_t *pred_start;
         uint32_t *pred_src;
 
         /* value previews (heap_preview): preview_obj[k] is an object

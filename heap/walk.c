@@ -1682,7 +1682,12 @@ int heap_build(struct memsrc *m, const struct pyinterp *pi,
         *ret = h;
         return 0;
 fail:
-        if (r == -ENOMEM && d && !d->err)
+        if (r == -ENOMEM && d && !d->err && h->nedges >= HEAP_MAX_EDGES)
+                diag_set(d, -E2BIG, "more than %llu references among the objects: the "
+                         "object graph holds at most that many (its edge offsets are 32-bit)\n"
+                         "hint: a heap this large is beyond this version of pyleak-attach; "
+                         "a smaller one, or a core file of it, is not", (unsigned long long)HEAP_MAX_EDGES);
+        else if (r == -ENOMEM && d && !d->err)
                 diag_set(d, r, "out of memory while building the object graph");
         walker_release(&w);
         heap_free(h);

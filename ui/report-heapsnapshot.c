@@ -186,7 +186,8 @@ static void write_nodes(struct hs *s)
                 fprintf(s->f, ",\n%d,%" PRIu32 ",%" PRIu32 ",%" PRIu64 ",%" PRIu64 ",0,0",
                         str ? N_STRING : N_OBJECT,
                         str ? s->str_objs + i : s->str_types + o->type,
-                        2 * node_of_obj(i) + 1, size, h->edge_start[i + 1] - h->edge_start[i]);
+                        2 * node_of_obj(i) + 1, size,
+                        (uint64_t)(h->edge_start[i + 1] - h->edge_start[i]));
         }
         fputs("],\n", s->f);
 }

@@ -74,6 +74,15 @@ static void test_protocol(void)
         ok(heap_add_edge(h, u1, a, lname) == 0, "untracked u1 -> a, after the tracked sources");
         ok(heap_add_edge(h, d, a, lname) == -EINVAL, "a tracked source after it rejected");
         ok(heap_add_edge(h, 6, a, lname) == -EINVAL, "a source past the objects rejected");
+        {
+                /* the 32-bit edge offsets' bound: refused before the arrays
+                 * are touched, as a full graph (the walk names it) */
+                uint64_t had = h->nedges;
+
+                h->nedges = HEAP_MAX_EDGES;
+                ok(heap_add_edge(h, u1, a, lname) == -ENOMEM, "an edge past HEAP_MAX_EDGES refused");
+                h->nedges = had;
+        }
 
         ok(heap_finish(h) == 0, "finish");
         ok(heap_finish(h) == -EINVAL, "finish twice rejected");
@@ -81,7 +90,7 @@ static void test_protocol(void)
            "add after finish rejected");
         ok(h->nedges == 7, "seven edges");
         {
-                static const uint64_t want[7] = {0, 3, 3, 6, 6, 7, 7};
+                static const uint32_t want[7] = {0, 3, 3, 6, 6, 7, 7};
 
                 ok(memcmp(h->edge_start, want, sizeof(want)) == 0, "edge_start CSR");
         }

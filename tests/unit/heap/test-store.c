@@ -222,7 +222,7 @@ static bool same_heap(const struct heap *a, const struct heap *b, char *why, siz
         for (uint32_t l = 0; l < a->nlabels; l++)
                 SAME(strcmp(a->labels[l], b->labels[l]) == 0);
         SAME(a->nedges == b->nedges);
-        SAME(memcmp(a->edge_start, b->edge_start, ((size_t)a->nobjs + 1) * 8) == 0);
+        SAME(memcmp(a->edge_start, b->edge_start, ((size_t)a->nobjs + 1) * sizeof(*a->edge_start)) == 0);
         SAME(!a->nedges || memcmp(a->edge_dst, b->edge_dst, a->nedges * 4) == 0);
         SAME(!a->nedges || memcmp(a->edge_label, b->edge_label, a->nedges * 4) == 0);
         SAME(memcmp(a->ngen_counts, b->ngen_counts, sizeof(a->ngen_counts)) == 0);
@@ -279,7 +279,7 @@ static bool same_heap(const struct heap *a, const struct heap *b, char *why, siz
                 SAME(a->types[t].retained == b->types[t].retained);
         SAME(!a->pred_start == !b->pred_start);
         SAME(!a->pred_start ||
-             memcmp(a->pred_start, b->pred_start, ((size_t)a->nobjs + 1) * 8) == 0);
+             memcmp(a->pred_start, b->pred_start, ((size_t)a->nobjs + 1) * sizeof(*a->pred_start)) == 0);
         SAME(!a->pred_start || !a->nedges ||
              memcmp(a->pred_src, b->pred_src, a->nedges * 4) == 0);
         SAME(a->ngarbage == b->ngarbage);
