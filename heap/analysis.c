@@ -390,9 +390,9 @@ static int find_garbage(const struct heap *h, uint32_t **ret_garbage, uint32_t *
                 /* gc_refs = refcnt - internal, compared rather than
                  * subtracted: the refcount is the target's word, and one
                  * near INT64_MIN would overflow the difference */
-                if (o->refcnt < (int64_t)internal[v])
+                if (heap_refcnt(o) < (int64_t)internal[v])
                         bad++; /* over-decoded references or a torn snapshot */
-                if (o->refcnt > (int64_t)internal[v] || (o->flags & HOBJ_IMMORTAL))
+                if (heap_refcnt(o) > (int64_t)internal[v] || (o->flags & HOBJ_IMMORTAL))
                         stack[sp++] = v;
                 else
                         cand[v >> 6] |= 1ULL << (v & 63);

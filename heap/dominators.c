@@ -94,7 +94,7 @@ static int computed_kind(const struct heap *h, const uint32_t *count, uint32_t v
                 return HEAP_ROOT_PERMANENT;
         /* every edge comes from a decoded object, so the edges into v are
          * exactly the references the graph explains */
-        if (o->refcnt > 0 && (uint64_t)o->refcnt > indegree(h, count, v))
+        if (heap_refcnt(o) > 0 && (uint64_t)heap_refcnt(o) > indegree(h, count, v))
                 return HEAP_ROOT_EXTERNAL;
         return -1;
 }

@@ -443,6 +443,11 @@ int heap_add_object(struct heap *h, uint64_t addr, uint32_t type, enum heap_gen 
                 return -EINVAL;
         if (h->nobjs >= HEAP_MAX_OBJS)
                 return -ENOMEM;
+        if (addr > HEAP_ADDR_MAX)
+                return -ERANGE;
+        size = size > HEAP_SIZE_MAX ? HEAP_SIZE_MAX : size;
+        refcnt = refcnt > HEAP_REFCNT_MAX ? HEAP_REFCNT_MAX :
+                 refcnt < HEAP_REFCNT_MIN ? HEAP_REFCNT_MIN : refcnt;
         /* the direct map first; an occupied slot of another address (only
          * garbage does that) or no room sends the object to objmap */
         if (h->nobjs < (UINT32_MAX >> 1) - 1) {
@@ -483,11 +488,12 @@ int heap_add_object(struct heap *h, uint64_t addr, uint32_t type, enum heap_gen 
         o = &h->objs[idx];
         *o = (struct heap_obj){
                 .addr = addr,
-                .size = size,
-                .refcnt = refcnt,
-                .type = type,
                 .gen = (uint8_t)gen,
                 .flags = flags,
+                .size = size,
+                .refcnt_hi = (uint16_t)((uint64_t)refcnt >> 32),
+                .type = type,
+                .refcnt_lo = (uint32_t)refcnt,
         };
         if (dslot) {
                 *dslot = (((uint32_t)idx + 1) << 1) | (uint32_t)((addr >> 3) & 1);

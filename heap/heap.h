@@ -59,15 +59,36 @@ enum {
 
 #define HEAP_MAX_EDGES ((uint64_t)UINT32_MAX - 1)
 
+/* 24 bytes an object, the model's largest array (issue #15).  Addresses
+ * and sizes take 48 bits: the user address space of x86-64 and arm64
+ * without 5-level paging, and 256 TiB.  The reference count takes 48 bits
+ * too, split around the type; heap_refcnt() reads it.  heap_add_object()
+ * refuses an address past HEAP_ADDR_MAX and clamps the others (only
+ * corrupt memory holds such a size or count). */
+#define HEAP_ADDR_MAX   (((uint64_t)1 << 48) - 1)
+#define HEAP_SIZE_MAX   (((uint64_t)1 << 48) - 1)
+#define HEAP_REFCNT_MAX (((int64_t)1 << 47) - 1)
+#define HEAP_REFCNT_MIN (-((int64_t)1 << 47))
+
 struct heap_obj {
-        uint64_t addr;       /* == id() in the target */
-        uint64_t size;       /* sys.getsizeof() semantics */
-        int64_t refcnt;      /* as the interpreter counts it; immortal: large */
-        uint32_t type;       /* index into heap.types */
-        uint8_t gen;         /* enum heap_gen */
-        uint8_t flags;       /* HOBJ_* */
-        uint16_t reserved;
+        uint64_t addr : 48;     /* == id() in the target */
+        uint64_t gen : 8;       /* enum heap_gen */
+        uint64_t flags : 8;     /* HOBJ_* */
+        uint64_t size : 48;     /* sys.getsizeof() semantics */
+        uint64_t refcnt_hi : 16;
+        uint32_t type;          /* index into heap.types */
+        uint32_t refcnt_lo;
 };
+
+/* As the interpreter counts it; immortal: large. */
+static inline int64_t heap_refcnt(const struct heap_obj *o)
+{
+        uint64_t v = ((uint64_t)o->refcnt_hi << 32) | o->refcnt_lo;
+
+        if (v & ((uint64_t)1 << 47))
+                v |= ~(uint64_t)0 << 48;
+        return (int64_t)v;
+}
 
 struct heap_type {
         uint64_t addr;       /* the type object's address */

@@ -463,7 +463,7 @@ uint64_t store_model_checksum(const struct heap *h)
 
                 cs_word(&s, o->addr);
                 cs_word(&s, o->size);
-                cs_word(&s, (uint64_t)o->refcnt);
+                cs_word(&s, (uint64_t)heap_refcnt(o));
                 cs_word(&s, o->type | (uint64_t)o->gen << 32 | (uint64_t)o->flags << 40);
                 /* the tracked objects' edges only: those of untracked
                  * objects (format 6) are meta.native_checksum's, so that

@@ -475,7 +475,7 @@ static int write_objects(struct writer *w, const struct heap *h)
                 cell_int(b, 1, (int64_t)o->addr);
                 cell_int(b, 2, o->type);
                 cell_text(b, 3, heap_gen_name(o->gen));
-                cell_int(b, 4, o->refcnt);
+                cell_int(b, 4, heap_refcnt(o));
                 cell_int(b, 5, (int64_t)o->size);
                 cell_int(b, 6, o->flags);
                 cell_maybe(b, 7, an.has_retained, (int64_t)an.retained);

@@ -1689,6 +1689,11 @@ fail:
                          "a smaller one, or a core file of it, is not", (unsigned long long)HEAP_MAX_EDGES);
         else if (r == -ENOMEM && d && !d->err)
                 diag_set(d, r, "out of memory while building the object graph");
+        else if (r == -ERANGE && d && !d->err)
+                diag_set(d, r, "an object on the GC lists lies above the 48-bit address "
+                         "space the object graph stores\nhint: x86-64 and arm64 place user "
+                         "memory below it unless a program asks for more (5-level paging); "
+                         "pyleak-attach does not read such a process");
         walker_release(&w);
         heap_free(h);
         return r;

@@ -72,8 +72,8 @@ static void node(FILE *f, const struct heap *h, uint32_t i)
         char label[512];
 
         snprintf(label, sizeof(label), "%s\n0x%" PRIx64 "\n%" PRIu64 " B",
-                 report_type_name(h, i), h->objs[i].addr, h->objs[i].size);
-        fprintf(f, "    o%" PRIx64 " [label=", h->objs[i].addr);
+                 report_type_name(h, i), (uint64_t)h->objs[i].addr, (uint64_t)h->objs[i].size);
+        fprintf(f, "    o%" PRIx64 " [label=", (uint64_t)h->objs[i].addr);
         dot_str(f, label);
         if (h->objs[i].flags & HOBJ_GARBAGE)
                 fputs(", color=red", f);
@@ -84,7 +84,7 @@ static void edge(FILE *f, const struct heap *h, uint32_t a, uint32_t b, uint32_t
 {
         char lbl[256];
 
-        fprintf(f, "    o%" PRIx64 " -> o%" PRIx64 " [label=", h->objs[a].addr, h->objs[b].addr);
+        fprintf(f, "    o%" PRIx64 " -> o%" PRIx64 " [label=", (uint64_t)h->objs[a].addr, (uint64_t)h->objs[b].addr);
         dot_str(f, heap_label_text(h, label, lbl, sizeof(lbl)));
         fputs("];\n", f);
 }

@@ -256,18 +256,18 @@ static void write_objects(FILE *f, const struct heap *h)
         for (uint32_t i = 0; i < h->ntracked; i++) {
                 const struct heap_obj *o = &h->objs[i];
 
-                fprintf(f, "%s\n    {\"id\": %" PRIu64 ", \"type\": ", i ? "," : "", o->addr);
+                fprintf(f, "%s\n    {\"id\": %" PRIu64 ", \"type\": ", i ? "," : "", (uint64_t)o->addr);
                 json_str(f, report_type_name(h, i));
                 fprintf(f, ", \"gen\": \"%s\", \"refcnt\": %" PRId64 ", \"size\": %" PRIu64
                         ", \"native\": %" PRIu64 ", \"retained\": %" PRIu64
                         ", \"opaque\": %s, \"referents\": [",
-                        heap_gen_name(o->gen), o->refcnt, o->size, heap_native(h, i),
+                        heap_gen_name(o->gen), heap_refcnt(o), (uint64_t)o->size, heap_native(h, i),
                         h->retained ? h->retained[i] : heap_weight(h, i),
                         (o->flags & HOBJ_OPAQUE) ? "true" : "false");
                 for (uint64_t e = h->edge_start[i]; e < h->edge_start[i + 1]; e++) {
                         fprintf(f, "%s{\"id\": %" PRIu64 ", \"label\": ",
                                 e > h->edge_start[i] ? ", " : "",
-                                h->objs[h->edge_dst[e]].addr);
+                                (uint64_t)h->objs[h->edge_dst[e]].addr);
                         json_str(f, heap_label_text(h, h->edge_label[e], lbl, sizeof(lbl)));
                         fputc('}', f);
                 }
@@ -386,7 +386,7 @@ static void write_suspects(FILE *f, const struct heap *h, const struct heap_susp
                 json_str(f, sp->name.root);
                 fprintf(f, ", \"id\": %" PRIu64 ", \"folded\": %" PRIu32 ", \"retained\": %"
                         PRIu64 ", \"objects\": %" PRIu64 ", \"items\": %" PRIu64
-                        ", \"accumulates\": ", h->objs[sp->owner].addr, sp->nfolded,
+                        ", \"accumulates\": ", (uint64_t)h->objs[sp->owner].addr, sp->nfolded,
                         sp->retained, sp->objects, sp->items);
                 json_str(f, sp->accumulates);
                 fprintf(f, ", \"interpreter\": %s, \"growth\": ",

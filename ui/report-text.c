@@ -33,7 +33,7 @@ static void obj_ref(FILE *f, const struct heap *h, uint32_t i)
 {
         char nm[1024];
 
-        fprintf(f, "%s@0x%" PRIx64, CLEAN(report_type_name(h, i), nm), h->objs[i].addr);
+        fprintf(f, "%s@0x%" PRIx64, CLEAN(report_type_name(h, i), nm), (uint64_t)h->objs[i].addr);
 }
 
 /* A giant component's signature lists dozens of types; a line a person can
@@ -223,7 +223,7 @@ static void write_obj_list(FILE *f, const struct heap *h, const uint32_t *idx, u
         for (uint32_t k = 0; k < n && k < top; k++) {
                 fputs("  ", f);
                 obj_ref(f, h, idx[k]);
-                fprintf(f, "  refcnt %" PRId64 ", %s, retained %s\n", h->objs[idx[k]].refcnt,
+                fprintf(f, "  refcnt %" PRId64 ", %s, retained %s\n", heap_refcnt(&h->objs[idx[k]]),
                         fmt_bytes(h->objs[idx[k]].size, b, sizeof(b)),
                         fmt_bytes(h->retained ? h->retained[idx[k]] : 0, rb, sizeof(rb)));
         }

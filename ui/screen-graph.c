@@ -45,7 +45,7 @@ static void root_text(const struct view *v, uint32_t k, char *buf, size_t len)
         case HEAP_ROOT_EXTERNAL:
                 snprintf(buf, len, "root: held from outside the graph (refcount %" PRId64
                          " exceeds the known referrers: C code, the C stack, untracked "
-                         "containers)", h->objs[rt->obj].refcnt);
+                         "containers)", heap_refcnt(&h->objs[rt->obj]));
                 break;
         case HEAP_ROOT_IMMORTAL:
                 snprintf(buf, len, "root: immortal object");
@@ -141,7 +141,7 @@ static int build_object(struct view *v)
         o = &h->objs[v->obj];
         nby = h->pred_start ? h->pred_start[v->obj + 1] - h->pred_start[v->obj] : 0;
         snprintf(v->title, sizeof(v->title), "Object %s", screens_obj_ref(v, v->obj, t, sizeof(t)));
-        view_add_head(v, "%s   id %" PRIu64, screens_obj_ref(v, v->obj, t, sizeof(t)), o->addr);
+        view_add_head(v, "%s   id %" PRIu64, screens_obj_ref(v, v->obj, t, sizeof(t)), (uint64_t)o->addr);
         {
                 char b3[32], nat[48] = "";
 
@@ -150,7 +150,7 @@ static int build_object(struct view *v)
                         snprintf(nat, sizeof(nat), " + native %s",
                                  fmt_bytes(heap_native(h, v->obj), b3, sizeof(b3)));
                 view_add_head(v, "refcount %" PRId64 "%s   size %s%s   retained %s   "
-                              "generation %s", o->refcnt,
+                              "generation %s", heap_refcnt(o),
                               o->flags & HOBJ_IMMORTAL ? " (immortal)" : "",
                               fmt_bytes(o->size, b1, sizeof(b1)), nat,
                               h->retained ? fmt_bytes(h->retained[v->obj], b2, sizeof(b2)) :

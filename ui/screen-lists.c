@@ -268,7 +268,7 @@ static void cell_objs(const struct view *v, const struct row *r, int col, char *
         case OC_ID:
                 out->num = (int64_t)o->addr;
                 if (buf)
-                        snprintf(buf, len, "0x%" PRIx64, o->addr);
+                        snprintf(buf, len, "0x%" PRIx64, (uint64_t)o->addr);
                 break;
         case OC_SIZE:
                 out->num = (int64_t)o->size;
@@ -285,13 +285,13 @@ static void cell_objs(const struct view *v, const struct row *r, int col, char *
                         snprintf(buf, len, "-");
                 break;
         case OC_REFCNT:
-                out->num = o->refcnt;
+                out->num = heap_refcnt(o);
                 if (!buf)
                         break;
                 if (o->flags & HOBJ_IMMORTAL)
                         snprintf(buf, len, "immort");
                 else
-                        snprintf(buf, len, "%" PRId64, o->refcnt);
+                        snprintf(buf, len, "%" PRId64, heap_refcnt(o));
                 break;
         case OC_GEN:
                 out->num = o->gen;

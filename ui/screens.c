@@ -70,7 +70,7 @@ static const char *arrow(const struct view *v)
 
 const char *screens_obj_ref(const struct view *v, uint32_t i, char *buf, size_t len)
 {
-        snprintf(buf, len, "%s @ 0x%" PRIx64, ui_type_name(v->h, i), v->h->objs[i].addr);
+        snprintf(buf, len, "%s @ 0x%" PRIx64, ui_type_name(v->h, i), (uint64_t)v->h->objs[i].addr);
         return buf;
 }
 

@@ -392,7 +392,7 @@ static uint8_t *ref_garbage(const struct heap *h)
 
         for (uint32_t v = 0; v < n; v++) {
                 in[v] = h->objs[v].gen <= HEAP_GEN_2;
-                refs[v] = h->objs[v].refcnt;
+                refs[v] = heap_refcnt(&h->objs[v]);
         }
         for (uint32_t v = 0; v < n; v++)
                 if (in[v])

@@ -172,6 +172,36 @@ static uint64_t rnd(void)
         return test_rnd(&rng_state);
 }
 
+/* The 24-byte record's ranges (heap.h): addresses past 48 bits refused,
+ * sizes and counts past theirs clamped, negative counts kept. */
+static void test_ranges(void)
+{
+        struct heap *h = heap_new();
+        uint32_t t, i0, i1, i2, i3;
+
+        ok(sizeof(struct heap_obj) == 24, "a 24-byte object record");
+        ok(heap_intern_type(h, 0x9000, "builtins", "list", false, &t) == 0, "type");
+        ok(heap_add_object(h, HEAP_ADDR_MAX + 1, t, HEAP_GEN_0, 1, 8, 0, NULL) == -ERANGE &&
+                   h->nobjs == 0, "an address past 48 bits refused");
+        ok(heap_add_object(h, HEAP_ADDR_MAX - 15, t, HEAP_GEN_0, INT64_MAX, UINT64_MAX,
+                           HOBJ_IMMORTAL | HOBJ_IS_TYPE, &i0) == 0 &&
+                   h->objs[i0].addr == HEAP_ADDR_MAX - 15 && h->objs[i0].size == HEAP_SIZE_MAX &&
+                   heap_refcnt(&h->objs[i0]) == HEAP_REFCNT_MAX &&
+                   h->objs[i0].flags == (HOBJ_IMMORTAL | HOBJ_IS_TYPE) &&
+                   h->objs[i0].gen == HEAP_GEN_0 && h->objs[i0].type == t,
+           "the highest address kept, size and refcount clamped, the other fields apart");
+        ok(heap_add_object(h, 0x1000, t, HEAP_GEN_2, INT64_MIN, 1, 0, &i1) == 0 &&
+                   heap_refcnt(&h->objs[i1]) == HEAP_REFCNT_MIN, "a refcount below -2^47 clamped");
+        ok(heap_add_object(h, 0x1010, t, HEAP_GEN_PERMANENT, -3, 0, 0xff, &i2) == 0 &&
+                   heap_refcnt(&h->objs[i2]) == -3 && h->objs[i2].flags == 0xff &&
+                   h->objs[i2].gen == HEAP_GEN_PERMANENT, "a negative refcount kept");
+        ok(heap_add_object(h, 0x1020, t, HEAP_GEN_1, 0xffffffffLL, (uint64_t)1 << 40, 0, &i3) == 0 &&
+                   heap_refcnt(&h->objs[i3]) == 0xffffffffLL &&
+                   h->objs[i3].size == (uint64_t)1 << 40,
+           "3.12's immortal refcount and a 1 TiB size kept");
+        heap_free(h);
+}
+
 static void test_million(void)
 {
         const uint32_t N = 1000000, NU = 500000;
@@ -283,6 +313,7 @@ int main(void)
 {
         test_protocol();
         test_empty();
+        test_ranges();
         test_million();
         test_previews();
         return tap_done();

@@ -1152,7 +1152,7 @@ static void check(int ver)
            h->gc.frozen == 1,
            "%s: gc state (enabled %d thr0 %d count2 %d frozen %llu)", v, h->gc.enabled,
            h->gc.thresholds[0], h->gc.counts[2], (unsigned long long)h->gc.frozen);
-        ok(h->objs[idx_of(h, o.T)].refcnt == 3, "%s: tuple refcount", v);
+        ok(heap_refcnt(&h->objs[idx_of(h, o.T)]) == 3, "%s: tuple refcount", v);
         ok(edge_pos(h, o.L, o.L, "[0]") == 0 && nref(h, o.L) == 1, "%s: L = [L]", v);
         ok(edge_pos(h, o.a, o.da, "__dict__") == 0, "%s: a -> a.__dict__", v);
         ok(edge_pos(h, o.a, o.node, "__class__") == 1 && nref(h, o.a) == 2, "%s: a -> Node", v);
@@ -1184,8 +1184,8 @@ static void check(int ver)
                 ok(edge_pos(h, o.c, o.cval, ".peer") == 0, "%s: values array -> .peer", v);
                 ok(h->objs[xi].flags & HOBJ_IMMORTAL, "%s: immortal str", v);
                 /* 3.14: the count is the low 32 bits, not the whole word */
-                ok(h->objs[xi].refcnt == (ver >= 314 ? 0xc0000000LL : 0xffffffffLL),
-                   "%s: immortal refcount %llx", v, (unsigned long long)h->objs[xi].refcnt);
+                ok(heap_refcnt(&h->objs[xi]) == (ver >= 314 ? 0xc0000000LL : 0xffffffffLL),
+                   "%s: immortal refcount %llx", v, (unsigned long long)heap_refcnt(&h->objs[xi]));
         } else {
                 ok(!(h->objs[idx_of(h, o.x)].flags & HOBJ_IMMORTAL), "3.8: nothing immortal");
         }
@@ -1319,7 +1319,7 @@ static bool same_graph(const struct heap *a, const struct heap *b)
         if (a->nobjs != b->nobjs || a->ntracked != b->ntracked || a->nedges != b->nedges)
                 return false;
         for (uint32_t i = 0; i < a->nobjs; i++)
-                if (a->objs[i].addr != b->objs[i].addr || a->objs[i].refcnt != b->objs[i].refcnt ||
+                if (a->objs[i].addr != b->objs[i].addr || heap_refcnt(&a->objs[i]) != heap_refcnt(&b->objs[i]) ||
                     a->objs[i].size != b->objs[i].size || a->objs[i].flags != b->objs[i].flags ||
                     a->objs[i].gen != b->objs[i].gen)
                         return false;
