@@ -349,9 +349,12 @@ struct scratch {
         uint8_t *structure;  /* per object: heap_obj_is_structure(), once */
         uint32_t *holder;    /* per object: the owner it is credited to */
         uint32_t *count;     /* per object: objects it dominates, itself included */
-        uint32_t *pos;       /* per object: 1 + index of its candidate */
-        uint64_t *score;     /* per object: retained sizes credited to it */
-        uint32_t *items;     /* per object: items credited to it */
+        uint64_t *cbits;     /* per object, a bit: a candidate (cand_of) */
+        uint32_t *items;     /* per object: items credited to it; after
+                                owner_slots(), 1 + its slot or 0 */
+        uint32_t nslots;     /* the owners with enough items to rank */
+        uint32_t *slot_obj, *slot_items;
+        uint64_t *slot_score;  /* retained sizes credited to the owner */
         uint32_t *interp;    /* without structure[]: the objects of the
                                 interpreter's roots, ascending */
         uint32_t ninterp;
@@ -448,13 +451,15 @@ static bool is_structure(const struct heap *h, const struct scratch *s, uint32_t
 }
 
 /* Objects dominated, by peeling the dominator tree from its leaves: the
- * heap keeps no order of the tree.  pending and queue: scratch of n + 1
- * entries each; pending is left all zero. */
-static int count_dominated(const struct heap *h, struct scratch *s, uint32_t *pending,
-                           uint32_t *queue)
-{
-        uint32_t qh = 0, qt = 0;
+ * heap keeps no order of the tree.  pending: scratch of n entries, each
+ * object's children not yet added.  A finished object is added to its
+ * dominator at once, and so is the dominator when that was its last child,
+ * up the tree; the scan starts only from leaves, so no queue is needed
+ * (it took 4 bytes an object more at the suspects' peak). */
+#define PEELED UINT32_MAX
 
+static void count_dominated(const struct heap *h, struct scratch *s, uint32_t *pending)
+{
         for (uint32_t i = 0; i < s->n; i++) {
                 s->count[i] = 1;
                 pending[i] = 0;
@@ -462,21 +467,24 @@ static int count_dominated(const struct heap *h, struct scratch *s, uint32_t *pe
         for (uint32_t i = 0; i < s->n; i++)
                 if (h->idom[i] < s->n)
                         pending[h->idom[i]]++;
-        for (uint32_t i = 0; i < s->n; i++)
-                if (!pending[i])
-                        queue[qt++] = i;
-        while (qh < qt) {
-                uint32_t v = queue[qh++], p = h->idom[v];
+        for (uint32_t i = 0; i < s->n; i++) {
+                uint32_t v = i, p;
 
-                if (p >= s->n)
+                if (pending[v])
                         continue;
-                s->count[p] += s->count[v];
-                if (--pending[p] == 0 && qt < s->n)
-                        queue[qt++] = p;
+                /* each object is peeled once: a tree has no cycle, and the
+                 * bound is for one that did */
+                for (uint32_t d = 0; d < s->n; d++) {
+                        pending[v] = PEELED;
+                        p = h->idom[v];
+                        if (p >= s->n || pending[p] == PEELED)
+                                break;
+                        s->count[p] += s->count[v];
+                        if (--pending[p])
+                                break;
+                        v = p;
+                }
         }
-        /* a tree empties every count; this is for the heap that was not */
-        memset(pending, 0, sizeof(*pending) * s->n);
-        return 0;
 }
 
 /* The collection among obj's referrers that hangs where obj's dominator
@@ -520,19 +528,54 @@ static uint32_t credit_one(const struct heap *h, const struct scratch *s, uint32
 
 static void credit_holders(const struct heap *h, struct scratch *s)
 {
-        for (uint32_t i = 0; i < s->n; i++) {
-                s->score[i] = 0;
-                s->items[i] = 0;
-        }
+        memset(s->items, 0, sizeof(*s->items) * s->n);
         for (uint32_t x = 0; x < s->n; x++) {
                 uint32_t r = credit_one(h, s, x);
 
                 s->holder[x] = r;
-                if (r == NONE)
-                        continue;
-                s->items[r]++;
-                s->score[r] += h->retained[x];
+                if (r != NONE)
+                        s->items[r]++;
         }
+}
+
+static bool may_rank(const struct heap *h, const struct scratch *s, uint32_t i)
+{
+        return s->items[i] >= HEAP_SUSPECT_MIN_ITEMS && !(h->objs[i].flags & HOBJ_GARBAGE) &&
+               !s->structure[i];
+}
+
+/* The owners that may rank get a slot, and only they a score: an owner
+ * holds HEAP_SUSPECT_MIN_ITEMS items at least and an object is one owner's
+ * item at most, so there are n / 8 of them at most, where a score per
+ * object took 8 bytes of each at the suspects' peak (issue #15).  items[]
+ * becomes 1 + the slot, 0 for no slot. */
+static int owner_slots(const struct heap *h, struct scratch *s)
+{
+        uint32_t m = 0;
+
+        for (uint32_t i = 0; i < s->n; i++)
+                m += may_rank(h, s, i);
+        s->slot_obj = malloc(sizeof(*s->slot_obj) * ((size_t)m + 1));
+        s->slot_items = malloc(sizeof(*s->slot_items) * ((size_t)m + 1));
+        s->slot_score = calloc((size_t)m + 1, sizeof(*s->slot_score));
+        if (!s->slot_obj || !s->slot_items || !s->slot_score)
+                return -ENOMEM;
+        for (uint32_t i = 0; i < s->n; i++) {
+                if (s->nslots < m && may_rank(h, s, i)) {
+                        s->slot_obj[s->nslots] = i;
+                        s->slot_items[s->nslots] = s->items[i];
+                        s->items[i] = ++s->nslots;
+                } else {
+                        s->items[i] = 0;
+                }
+        }
+        for (uint32_t x = 0; x < s->n; x++) {
+                uint32_t r = s->holder[x];
+
+                if (r != NONE && s->items[r])
+                        s->slot_score[s->items[r] - 1] += h->retained[x];
+        }
+        return 0;
 }
 
 /* ---- candidates ---------------------------------------------------------- */
@@ -557,15 +600,11 @@ static uint32_t rank_candidates(const struct heap *h, struct scratch *s, struct 
 {
         uint32_t nc = 0;
 
-        for (uint32_t i = 0; i < s->n; i++) {
-                struct cand k;
+        for (uint32_t q = 0; q < s->nslots; q++) {
+                const uint32_t i = s->slot_obj[q];
+                struct cand k = {i, s->slot_score[q] + h->objs[i].size, 0, 0};
 
-                if (s->items[i] < HEAP_SUSPECT_MIN_ITEMS || (h->objs[i].flags & HOBJ_GARBAGE))
-                        continue;
-                k = (struct cand){i, s->score[i] + h->objs[i].size, 0, 0};
                 if (nc == CAND_MAX && cmp_cand(&k, &c[nc - 1]) >= 0)
-                        continue;
-                if (s->structure[i])
                         continue;
                 if (nc < CAND_MAX)
                         nc++;
@@ -581,6 +620,28 @@ static uint32_t rank_candidates(const struct heap *h, struct scratch *s, struct 
         return nc;
 }
 
+/* 1 + the index of v among the candidates c[0..nc), 0 for none; the bits
+ * of cbits are set for the candidates (mark_cands) and cleared after. */
+static uint32_t cand_of(const struct scratch *s, const struct cand *c, uint32_t nc, uint32_t v)
+{
+        if (!(s->cbits[v / 64] & ((uint64_t)1 << (v % 64))))
+                return 0;
+        for (uint32_t k = 0; k < nc; k++)
+                if (c[k].obj == v)
+                        return k + 1;
+        return 0;
+}
+
+static void mark_cands(struct scratch *s, const struct cand *c, uint32_t nc, bool on)
+{
+        for (uint32_t k = 0; k < nc; k++) {
+                uint64_t bit = (uint64_t)1 << (c[k].obj % 64);
+
+                s->cbits[c[k].obj / 64] = on ? s->cbits[c[k].obj / 64] | bit :
+                                               s->cbits[c[k].obj / 64] & ~bit;
+        }
+}
+
 /* A candidate inside another (below it in the dominator tree) credits
  * the enclosing one.  An enclosing candidate half explained by those
  * inside gives way to them; otherwise it stands for them and they are not
@@ -590,10 +651,9 @@ static uint32_t innermost(const struct heap *h, struct scratch *s, struct cand *
         uint32_t parent[CAND_MAX], kept = 0;
         bool keep[CAND_MAX];
 
-        for (uint32_t k = 0; k < nc; k++)
-                s->pos[c[k].obj] = k + 1;
+        mark_cands(s, c, nc, true);
         for (uint32_t k = 0; k < nc; k++) {
-                uint32_t v = c[k].obj;
+                uint32_t v = c[k].obj, at;
 
                 parent[k] = NONE;
                 for (uint32_t d = 0; d < NEST_DEPTH; d++) {
@@ -602,17 +662,16 @@ static uint32_t innermost(const struct heap *h, struct scratch *s, struct cand *
                         if (up >= s->n || up == v)
                                 break;
                         v = up;
-                        if (s->pos[v]) {
-                                parent[k] = s->pos[v] - 1;
+                        if ((at = cand_of(s, c, nc, v))) {
+                                parent[k] = at - 1;
                                 c[parent[k]].nested += c[k].score;
                                 break;
                         }
                 }
         }
-        for (uint32_t k = 0; k < nc; k++) {
-                s->pos[c[k].obj] = 0;
+        mark_cands(s, c, nc, false);
+        for (uint32_t k = 0; k < nc; k++)
                 keep[k] = c[k].nested * 2 < c[k].score;
-        }
         for (uint32_t k = 0; k < nc; k++) {
                 bool inside_kept = false;
 
@@ -740,17 +799,17 @@ static int accumulate(const struct heap *h, struct scratch *s, struct cand *c, u
                                 if (lc->members[k] < s->n)
                                         cyc_of[lc->members[k]] = q;
         }
+        mark_cands(s, c, nc, true);
         for (uint32_t k = 0; k < nc; k++) {
-                s->pos[c[k].obj] = k + 1;
                 c[k].objects = 1;
                 count_keys(h, c[k].obj, &acc[k]);
         }
         for (uint32_t x = 0; x < s->n; x++) {
                 uint32_t r = s->holder[x], k, q;
 
-                if (r == NONE || !s->pos[r])
+                if (r == NONE || !(k = cand_of(s, c, nc, r)))
                         continue;
-                k = s->pos[r] - 1;
+                k--;
                 c[k].objects += s->count[x];
                 tstat_add(acc[k].types, &acc[k].ntypes, STAT_TYPES, h->objs[x].type, 1,
                           h->retained[x]);
@@ -763,8 +822,7 @@ static int accumulate(const struct heap *h, struct scratch *s, struct cand *c, u
                         shape_add(&acc[k], text);
                 }
         }
-        for (uint32_t k = 0; k < nc; k++)
-                s->pos[c[k].obj] = 0;
+        mark_cands(s, c, nc, false);
         free(counted);
         return 0;
 }
@@ -971,51 +1029,52 @@ int heap_suspects_compute(const struct heap *h, uint32_t max, struct heap_suspec
         *ret = (struct heap_suspects){0};
         s.n = h->nobjs;
         /* The per-object scratch comes and goes by phase, so that no more
-         * than 17 bytes an object are held at once (issue #15): the owners
-         * are credited (holder, score, items, structure), ranked, and only
-         * then counted (count, with pos and items as the peeling's
-         * scratch).  holder outlives this function (the result's, freed
-         * with free()); the others are within the memory budget. */
+         * than 12 bytes an object are held at once (issue #15): the owners
+         * are credited (holder, items, structure) and scored in slots
+         * (owner_slots), ranked, and only then counted (count, with items
+         * as the peeling's scratch, then accumulate()'s).  holder outlives
+         * this function (the result's, freed with free()); the others are
+         * within the memory budget. */
         s.holder = malloc(sizeof(*s.holder) * ((size_t)s.n + 1));
-        s.score = heap_big_malloc(sizeof(*s.score) * ((size_t)s.n + 1));
         s.items = heap_big_malloc(sizeof(*s.items) * ((size_t)s.n + 1));
         s.structure = heap_big_malloc((size_t)s.n + 1);
         s.tkind = malloc((size_t)h->ntypes + 1);
         st = calloc(1, sizeof(*st));
-        if (!s.tkind || !s.holder || !s.score || !s.items || !s.structure || !st) {
+        if (!s.tkind || !s.holder || !s.items || !s.structure || !st) {
                 r = -ENOMEM;
                 goto out;
         }
         mark_types(h, &s);
         mark_structure(h, &s);
         credit_holders(h, &s);
+        r = owner_slots(h, &s);
+        if (r < 0)
+                goto out;
         st->nc = rank_candidates(h, &s, st->c);
-        heap_big_free(s.score);
         heap_big_free(s.structure);
-        s.score = NULL;
         s.structure = NULL;
-        s.pos = heap_big_calloc((size_t)s.n + 1, sizeof(*s.pos));
-        if (!s.pos) {
+        s.cbits = calloc((size_t)s.n / 64 + 1, sizeof(*s.cbits));
+        if (!s.cbits) {
                 r = -ENOMEM;
                 goto out;
         }
         st->nc = innermost(h, &s, st->c, st->nc);
         for (uint32_t k = 0; k < st->nc; k++)
-                st->items[k] = s.items[st->c[k].obj];
+                st->items[k] = s.slot_items[s.items[st->c[k].obj] - 1];
         s.count = heap_big_malloc(sizeof(*s.count) * ((size_t)s.n + 1));
         if (!s.count) {
                 r = -ENOMEM;
                 goto out;
         }
-        count_dominated(h, &s, s.pos, s.items);
+        count_dominated(h, &s, s.items);
         r = accumulate(h, &s, st->c, st->nc, st->acc, s.items);
         if (r < 0)
                 goto out;
         heap_big_free(s.count);
-        heap_big_free(s.pos);
+        free(s.cbits);
         heap_big_free(s.items);
         s.count = NULL;
-        s.pos = NULL;
+        s.cbits = NULL;
         s.items = NULL;
         st->max = max ? max : 10;
         r = fold(h, st, st->max, ret);
@@ -1028,8 +1087,10 @@ int heap_suspects_compute(const struct heap *h, uint32_t max, struct heap_suspec
 out:
         free(s.holder);
         heap_big_free(s.count);
-        heap_big_free(s.pos);
-        heap_big_free(s.score);
+        free(s.cbits);
+        free(s.slot_obj);
+        free(s.slot_items);
+        free(s.slot_score);
         heap_big_free(s.items);
         heap_big_free(s.structure);
         free(s.tkind);
@@ -1060,11 +1121,10 @@ int heap_suspects_holders(const struct heap *h, uint32_t **ret)
                 return -EINVAL;
         s.n = h->nobjs;
         s.holder = malloc(sizeof(*s.holder) * ((size_t)s.n + 1));
-        s.score = heap_big_malloc(sizeof(*s.score) * ((size_t)s.n + 1));
         s.items = heap_big_malloc(sizeof(*s.items) * ((size_t)s.n + 1));
         s.structure = heap_big_malloc((size_t)s.n + 1);
         s.tkind = malloc((size_t)h->ntypes + 1);
-        if (!s.holder || !s.score || !s.items || !s.structure || !s.tkind) {
+        if (!s.holder || !s.items || !s.structure || !s.tkind) {
                 r = -ENOMEM;
                 goto out;
         }
@@ -1076,7 +1136,6 @@ int heap_suspects_holders(const struct heap *h, uint32_t **ret)
 out:
         free(s.tkind);
         free(s.holder);
-        heap_big_free(s.score);
         heap_big_free(s.items);
         heap_big_free(s.structure);
         return r;
