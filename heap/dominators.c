@@ -405,45 +405,37 @@ out:
  * instance of its type dominates it, so nested instances are not counted
  * twice.  Works on preorder-indexed copies of type and retained (tp, retp):
  * the tree walk jumps around, and dense 4- and 8-byte arrays take far fewer
- * cache misses than the 32-byte objects. */
-static int type_retained(struct heap *h, const struct dom *d, const uint32_t *tp,
-                         const uint64_t *retp)
+ * cache misses than the 24-byte objects.  The children come from fc and
+ * ns (child_lists). */
+static int type_retained(struct heap *h, const uint32_t *fc, const uint32_t *ns,
+                         const uint32_t *tp, const uint64_t *retp)
 {
-        const uint32_t n = d->n;
-        uint32_t *cstart = NULL, *clist = NULL, *onpath = NULL;
-        struct dfs_frame *fs = NULL;  /* pos: index into clist */
+        uint32_t *onpath = NULL;
+        struct dfs_frame *fs = NULL;  /* pos: the next child, 0 for none */
         size_t nf = 0, capf = 1024;
         int r = 0;
 
-        cstart = heap_big_calloc((size_t)n + 3, sizeof(*cstart));
-        clist = heap_big_malloc(((size_t)n + 1) * sizeof(*clist));
         onpath = calloc((size_t)h->ntypes + 1, sizeof(*onpath));
         fs = malloc(capf * sizeof(*fs));
-        if (!cstart || !clist || !onpath || !fs) {
+        if (!onpath || !fs) {
                 r = -ENOMEM;
                 goto out;
         }
-        for (uint32_t p = 1; p <= n; p++)
-                cstart[d->idom[p] + 2]++;
-        for (size_t i = 2; i < (size_t)n + 3; i++)
-                cstart[i] += cstart[i - 1];
-        for (uint32_t p = 1; p <= n; p++)
-                clist[cstart[d->idom[p] + 1]++] = p;
-
         for (uint32_t t = 0; t < h->ntypes; t++)
                 h->types[t].retained = 0;
-        fs[nf++] = (struct dfs_frame){.pos = cstart[0], .v = 0};
+        fs[nf++] = (struct dfs_frame){.pos = fc[0], .v = 0};
         while (nf) {
                 struct dfs_frame *f = &fs[nf - 1];
                 uint32_t p, t;
 
-                if (f->pos == cstart[f->v + 1]) {
+                if (f->pos == 0) {
                         if (f->v)
                                 onpath[tp[f->v]]--;
                         nf--;
                         continue;
                 }
-                p = clist[f->pos++];
+                p = (uint32_t)f->pos;
+                f->pos = ns[p];
                 t = tp[p];
                 if (onpath[t]++ == 0)
                         h->types[t].retained += retp[p];
@@ -451,14 +443,27 @@ static int type_retained(struct heap *h, const struct dom *d, const uint32_t *tp
                         r = -ENOMEM;
                         goto out;
                 }
-                fs[nf++] = (struct dfs_frame){.pos = cstart[p], .v = p};
+                fs[nf++] = (struct dfs_frame){.pos = fc[p], .v = p};
         }
 out:
-        heap_big_free(cstart);
-        heap_big_free(clist);
         heap_big_free(onpath);
         heap_big_free(fs);
         return r;
+}
+
+/* The tree's children as lists: fc[q] the first child of q, ns[c] the next
+ * sibling of c, ascending, 0 for none (the virtual root, 0, is nobody's
+ * child).  ns is made in place of idom, which it replaces: a counting sort
+ * into offsets would take 4 bytes an object more at the tree's peak. */
+static void child_lists(uint32_t n, uint32_t *idom_ns, uint32_t *fc)
+{
+        for (uint32_t p = n; p >= 1; p--) {
+                uint32_t q = idom_ns[p];
+
+                idom_ns[p] = fc[q];
+                fc[q] = p;
+        }
+        idom_ns[0] = 0;
 }
 
 /* Per cycle: the members whose immediate dominator lies outside the cycle
@@ -501,24 +506,30 @@ static int cycles_retained(const struct heap *h, struct heap_cycles *c)
         return 0;
 }
 
-/* The tree in the heap's own numbering: h->idom and h->retained from the
- * preorder-numbered d->idom and retp. */
-static int publish(struct heap *h, const struct dom *d, const uint64_t *retp)
+/* The tree in the heap's own numbering: h->idom from the child lists
+ * (child_lists; freed here, before the second output comes in) and
+ * h->retained from the preorder-numbered retp. */
+static int publish(struct heap *h, const struct dom *d, uint32_t **fc, uint32_t **ns,
+                   const uint64_t *retp)
 {
         uint32_t n = d->n, *idom = heap_big_malloc(((size_t)n + 1) * sizeof(*idom));
-        uint64_t *retained = heap_big_malloc(((size_t)n + 1) * sizeof(*retained));
+        uint64_t *retained;
 
-        if (!idom || !retained) {
+        if (!idom)
+                return -ENOMEM;
+        for (uint32_t q = 0; q <= n; q++)
+                for (uint32_t c = (*fc)[q], k = 0; c && k < n; c = (*ns)[c], k++)
+                        idom[d->vertex[c]] = q ? d->vertex[q] : NONE;
+        heap_big_free(*fc);
+        heap_big_free(*ns);
+        *fc = *ns = NULL;
+        retained = heap_big_malloc(((size_t)n + 1) * sizeof(*retained));
+        if (!retained) {
                 heap_big_free(idom);
-                heap_big_free(retained);
                 return -ENOMEM;
         }
-        for (uint32_t p = 1; p <= n; p++) {
-                uint32_t v = d->vertex[p];
-
-                idom[v] = d->idom[p] ? d->vertex[d->idom[p]] : NONE;
-                retained[v] = retp[p];
-        }
+        for (uint32_t p = 1; p <= n; p++)
+                retained[d->vertex[p]] = retp[p];
         heap_big_free(h->idom);
         heap_big_free(h->retained);
         analysis_own(h);
@@ -531,7 +542,7 @@ int heap_dominators_tree(struct heap *h)
 {
         struct dom d = {0};
         uint64_t *rootchild = NULL;
-        uint32_t *tp = NULL;
+        uint32_t *tp = NULL, *fc = NULL, *ns = NULL;
         uint64_t *retp = NULL;
         uint32_t n;
         int r;
@@ -568,15 +579,23 @@ int heap_dominators_tree(struct heap *h)
         d.es = NULL;
         heap_big_free(rootchild);
         rootchild = NULL;
-        d.idom = heap_big_malloc(((size_t)n + 1) * sizeof(*d.idom));
-        if (!d.idom) {
-                r = -ENOMEM;
-                goto out;
+        /* From here on the tree holds 24 bytes an object at most (issue
+         * #15): idom is packed into the front of vi's block, in place (word
+         * p is written after the idom of record p / 4 <= p was read), and
+         * the block shrunk to it. */
+        {
+                uint32_t *packed = (uint32_t *)(void *)d.vi;
+
+                for (uint32_t p = 0; p <= n; p++)
+                        packed[p] = d.vi[p].idom;
+                d.vi = NULL;
+                d.idom = heap_big_realloc(packed, ((size_t)n + 1) * sizeof(*d.idom));
+                if (!d.idom) {
+                        heap_big_free(packed);
+                        r = -ENOMEM;
+                        goto out;
+                }
         }
-        for (uint32_t p = 0; p <= n; p++)
-                d.idom[p] = d.vi[p].idom;
-        heap_big_free(d.vi);
-        d.vi = NULL;
         retp = heap_big_malloc(((size_t)n + 1) * sizeof(*retp));
         if (!retp) {
                 r = -ENOMEM;
@@ -596,14 +615,24 @@ int heap_dominators_tree(struct heap *h)
          * reverse preorder has every subtree complete before it is added */
         for (uint32_t p = n; p >= 1; p--)
                 retp[d.idom[p]] += retp[p];
-        r = type_retained(h, &d, tp, retp);
+        fc = heap_big_calloc((size_t)n + 1, sizeof(*fc));
+        if (!fc) {
+                r = -ENOMEM;
+                goto out;
+        }
+        child_lists(n, d.idom, fc);
+        ns = d.idom;
+        d.idom = NULL;
+        r = type_retained(h, fc, ns, tp, retp);
         if (r < 0)
                 goto out;
         heap_big_free(tp);
         tp = NULL;
 
-        r = publish(h, &d, retp);
+        r = publish(h, &d, &fc, &ns, retp);
 out:
+        heap_big_free(fc);
+        heap_big_free(ns);
         heap_big_free(d.dfn);
         heap_big_free(d.vertex);
         heap_big_free(d.vi);
