@@ -517,9 +517,9 @@ void heap_analysis_release(struct heap *h)
  * Neither half writes what the other reads (the cycle flags and the garbage
  * flags are set after the join; the tree half writes only its own fields of
  * h). */
-/* The dominator tree's thread waits for the cycle searches to end before
- * it takes its 24 bytes an object of scratch: the two held at once were
- * the analysis' peak.  It rarely waits, as the referrer index and the
+/* The dominator tree's thread waits for the cycle and garbage searches to
+ * end before it takes its 24 bytes an object of scratch: those held at once
+ * were the analysis' peak.  It waits little, as the referrer index and the
  * computed roots take about as long as the searches. */
 struct tree_job {
         struct heap *h;
@@ -529,7 +529,7 @@ struct tree_job {
         bool cycles_done;
 };
 
-static void cycles_done(struct tree_job *j)
+static void searches_ended(struct tree_job *j)
 {
         pthread_mutex_lock(&j->lock);
         j->cycles_done = true;
@@ -640,11 +640,11 @@ int heap_analyse(struct heap *h)
         }
         heap_big_free(part);
         h->costs[HEAP_COST_LOCAL_CYCLES].ms = mono_ms() - ts;
-        cycles_done(&job);
         ts = mono_ms();
         if (r >= 0)
                 r = find_garbage(h, &garbage, &ngarbage, &bad);
         h->costs[HEAP_COST_GARBAGE].ms = mono_ms() - ts;
+        searches_ended(&job);
         if (threaded)
                 pthread_join(th, NULL);
         else if (r >= 0)
