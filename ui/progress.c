@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
@@ -26,6 +27,7 @@ static struct {
         pthread_cond_t wake;
         pthread_t thread;
         bool running, stopping, hidden;
+        bool sync;                 /* PYLEAK_ATTACH_TEST_PROGRESS=sync */
         double t0, phase_t0, decode_t0, worker_t0, pool_t0;
         enum progress_phase phase;
         uint32_t done, total;
@@ -255,7 +257,8 @@ static void *run(void *arg)
                 if (P.stopping)
                         break;
                 now = mono_ms();
-                if (P.phase != PROGRESS_NONE && !P.hidden && now - P.t0 >= PROGRESS_DELAY_MS)
+                if (P.phase != PROGRESS_NONE && !P.hidden &&
+                    (P.sync || now - P.t0 >= PROGRESS_DELAY_MS))
                         draw(now);
         }
         erase();
@@ -267,9 +270,17 @@ void progress_start(bool enabled)
 {
         sigset_t all, old;
 
+        const char *test = getenv("PYLEAK_ATTACH_TEST_PROGRESS");
+
         P.t0 = mono_ms();
         if (!enabled || P.running)
                 return;
+        /* Tests only: with "sync" the line has no delay and is drawn at
+         * every count the walk reports, by the thread that reports it.
+         * Whether a 200 ms tick falls inside a walk, and a walk inside a
+         * run's first second, depends on the machine's speed: a test of
+         * the line's contents cannot wait on either. */
+        P.sync = test && strcmp(test, "sync") == 0;
         /* signals stay with the main thread: it holds the ptrace
          * attachment its handlers must release */
         sigfillset(&all);
@@ -305,6 +316,8 @@ void progress_walk(void *ctx, uint32_t done, uint32_t total)
                 P.decode_t0 = mono_ms();
         P.done = done;
         P.total = total;
+        if (P.sync && P.running && P.phase != PROGRESS_NONE && !P.hidden)
+                draw(mono_ms());
         pthread_mutex_unlock(&P.lock);
 }
 

@@ -351,13 +351,20 @@ def check_browser(tap, tool, m, pids, leaker):
            [ln for ln in text.replace('\r', '\n').splitlines() if ln.strip()][-15:])
 
 
-def run_stderr_pty(tool, args):
+# The line is drawn at every count the walk reports, from the start: by
+# default it waits a second and then ticks every 200 ms, and a fast machine
+# walks a million objects inside either (ui/progress.c)
+SYNC = {'PYLEAK_ATTACH_TEST_PROGRESS': 'sync'}
+
+
+def run_stderr_pty(tool, args, env=None):
     """The tool with stderr on a pseudo-terminal, stdin and stdout not:
     (exit code, what the terminal received)."""
     mfd, sfd = pty.openpty()
     fcntl.ioctl(sfd, termios.TIOCSWINSZ, struct.pack('HHHH', 24, 80, 0, 0))
     cmd = [tool] + [str(x) for x in args]
-    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=sfd)
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=sfd,
+                         env=dict(os.environ, **(env or {})))
     os.close(sfd)
     out = b''
     while True:
@@ -398,7 +405,7 @@ def cmd_progress(a, tap, py, tmp):
     t = subprocess.Popen([py, '-c', BIG], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         tap.ok(t.stdout.readline().strip() == 'ready', 'a target with a million tracked objects')
-        rc, text = run_stderr_pty(tool, [t.pid, '--text', '/dev/null'])
+        rc, text = run_stderr_pty(tool, [t.pid, '--text', '/dev/null'], SYNC)
         lines = [x for x in text.split('\r') if x.startswith(('pyleak-attach: walk: ', 'walk: '))]
         tap.ok(rc == 0 and any(WALK_COUNT.search(x) for x in lines),
                'stderr a terminal: the progress line is drawn in place (\\r) with the phase, '
@@ -408,20 +415,19 @@ def cmd_progress(a, tap, py, tmp):
         tap.ok(drawn and all(len(x.rstrip()) < 80 for x in drawn),
                'the progress line fits the 80 columns of the terminal',
                ['%r' % x for x in drawn if len(x.rstrip()) >= 80][:5])
-        rc, out, err, _ = run_tool(tool, [t.pid, '--text', '/dev/null'])
+        rc, out, err, _ = run_tool(tool, [t.pid, '--text', '/dev/null'],
+                                   env=dict(os.environ, **SYNC))
         tap.ok(rc == 0 and '\r' not in err and 'objects/s' not in err and 'walk:' not in err,
-               'stderr a pipe: no progress line', ['exit %r' % rc] + tail(err))
-        rc, text = run_stderr_pty(tool, [t.pid, '--text', '/dev/null', '-q'])
-        tap.ok(rc == 0 and text == '', '-q on a terminal: nothing on stderr',
+               'stderr a pipe: no progress line, even drawn at once', ['exit %r' % rc] + tail(err))
+        rc, text = run_stderr_pty(tool, [t.pid, '--text', '/dev/null', '-q'], SYNC)
+        tap.ok(rc == 0 and text == '', '-q on a terminal: nothing on stderr, even drawn at once',
                ['exit %r; %r' % (rc, text[-500:])])
-        # a pool of two: by the second worker the run has lasted more than
-        # the line's delay (a whole attach of a million objects), and its
-        # walk lasts many of the line's ticks
+        # a pool of two: the second worker's walk draws its line too
         t2 = subprocess.Popen([py, '-c', BIG], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               text=True)
         try:
             tap.ok(t2.stdout.readline().strip() == 'ready', 'a second such target: a pool of two')
-            rc, text = run_stderr_pty(tool, [t.pid, t2.pid, '--text', '/dev/null'])
+            rc, text = run_stderr_pty(tool, [t.pid, t2.pid, '--text', '/dev/null'], SYNC)
             heads = ('pyleak-attach: worker 2/2 (pid %d): walk: ' % t2.pid,
                      '[2/2 pid %d] walk: ' % t2.pid)
             lines = [x for x in text.split('\r') if x.startswith(heads)]
