@@ -42,7 +42,13 @@ static inline bool edge_skipped(const struct edge_filter *f, const struct heap *
         d = h->edge_dst[e];
         if (f->skip_dst[d >> 6] & (1ULL << (d & 63)))
                 return true;
-        l = h->edge_label[e];
+        /* the skipped labels are interned texts, never indices: no need
+         * of the source's position (heap_edge_label) */
+        l = h->edge_lab[e];
+        if (l == HEAP_LAB_ESC)
+                l = heap_edge_label_escaped(h, e);
+        else if (l >= HEAP_LAB_INDEX0)
+                return false;
         for (uint32_t i = 0; i < f->nskip_label; i++)
                 if (l == f->skip_label[i])
                         return true;

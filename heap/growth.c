@@ -54,7 +54,7 @@ static uint32_t follow(const struct heap *h, uint32_t from, const char *label)
         char buf[256];
 
         for (uint64_t e = h->edge_start[from]; e < h->edge_start[from + 1]; e++)
-                if (!strcmp(label_of(h, h->edge_label[e], buf, sizeof(buf)), label))
+                if (!strcmp(label_of(h, heap_edge_label(h, from, e), buf, sizeof(buf)), label))
                         return h->edge_dst[e];
         return NONE;
 }

@@ -743,10 +743,39 @@ static int ensure_estart(struct heap *h, uint64_t need)
         return 0;
 }
 
+/* The edge_lab code of label on the edge at pos among its source's. */
+static uint16_t label_code(uint32_t label, uint64_t pos)
+{
+        if (pos <= ~HEAP_LABEL_INDEX_BIT && label == heap_label_index((uint32_t)pos))
+                return HEAP_LAB_POS;
+        if (label < HEAP_LAB_INDEX0)
+                return (uint16_t)label;
+        if ((label & HEAP_LABEL_INDEX_BIT) &&
+            (label & ~HEAP_LABEL_INDEX_BIT) < HEAP_LAB_ESC - HEAP_LAB_INDEX0)
+                return (uint16_t)(HEAP_LAB_INDEX0 + (label & ~HEAP_LABEL_INDEX_BIT));
+        return HEAP_LAB_ESC;
+}
+
+uint32_t heap_edge_label_escaped(const struct heap *h, uint64_t e)
+{
+        uint64_t lo = 0, hi = h->nlab_esc;
+
+        while (lo < hi) {
+                uint64_t mid = lo + (hi - lo) / 2;
+
+                if (h->lab_esc_edge[mid] < e)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo < h->nlab_esc && h->lab_esc_edge[lo] == e ? h->lab_esc[lo] : 0;
+}
+
 int heap_add_edge(struct heap *h, uint32_t src, uint32_t dst, uint32_t label)
 {
         struct heap_priv *p;
         uint64_t cap;
+        uint16_t code;
         int r;
 
         if (!h || !(p = priv(h)) || !p->tracked_done || p->finished)
@@ -768,8 +797,8 @@ int heap_add_edge(struct heap *h, uint32_t src, uint32_t dst, uint32_t label)
                 if (r < 0)
                         return r;
                 cap = h->cap_edges;
-                r = grow_big((void **)&h->edge_label, &cap, h->nedges + 1,
-                             sizeof(*h->edge_label), 1024);
+                r = grow_big((void **)&h->edge_lab, &cap, h->nedges + 1,
+                             sizeof(*h->edge_lab), 1024);
                 if (r < 0)
                         return r;
                 h->cap_edges = cap;
@@ -777,8 +806,27 @@ int heap_add_edge(struct heap *h, uint32_t src, uint32_t dst, uint32_t label)
         while (p->nstart <= src)
                 p->estart[p->nstart++] = (uint32_t)h->nedges;
         p->last_src = src;
+        code = label_code(label, h->nedges - p->estart[src]);
+        if (code == HEAP_LAB_ESC) {
+                if (h->nlab_esc == h->cap_lab_esc) {
+                        /* two arrays, one capacity, as for the edges */
+                        cap = h->cap_lab_esc;
+                        r = grow_big((void **)&h->lab_esc_edge, &cap, h->nlab_esc + 1,
+                                     sizeof(*h->lab_esc_edge), 64);
+                        if (r < 0)
+                                return r;
+                        cap = h->cap_lab_esc;
+                        r = grow_big((void **)&h->lab_esc, &cap, h->nlab_esc + 1,
+                                     sizeof(*h->lab_esc), 64);
+                        if (r < 0)
+                                return r;
+                        h->cap_lab_esc = cap;
+                }
+                h->lab_esc_edge[h->nlab_esc] = (uint32_t)h->nedges;
+                h->lab_esc[h->nlab_esc++] = label;
+        }
         h->edge_dst[h->nedges] = dst;
-        h->edge_label[h->nedges] = label;
+        h->edge_lab[h->nedges] = code;
         h->nedges++;
         return 0;
 }
@@ -860,7 +908,11 @@ int heap_finish(struct heap *h)
         if (h->npreviews)
                 h->cap_previews = h->npreviews;
         trim_big((void **)&h->edge_dst, h->nedges, sizeof(*h->edge_dst));
-        trim_big((void **)&h->edge_label, h->nedges, sizeof(*h->edge_label));
+        trim_big((void **)&h->edge_lab, h->nedges, sizeof(*h->edge_lab));
+        trim_big((void **)&h->lab_esc_edge, h->nlab_esc, sizeof(*h->lab_esc_edge));
+        trim_big((void **)&h->lab_esc, h->nlab_esc, sizeof(*h->lab_esc));
+        if (h->nlab_esc)
+                h->cap_lab_esc = h->nlab_esc;
         if (h->nedges)
                 h->cap_edges = h->nedges;
 
@@ -1159,7 +1211,8 @@ uint64_t heap_model_bytes(const struct heap *h)
 
         b += (uint64_t)h->cap_objs * sizeof(*h->objs);
         b += h->edge_start ? ((uint64_t)h->nobjs + 1) * sizeof(*h->edge_start) : 0;
-        b += h->cap_edges * (sizeof(*h->edge_dst) + sizeof(*h->edge_label));
+        b += h->cap_edges * (sizeof(*h->edge_dst) + sizeof(*h->edge_lab));
+        b += h->cap_lab_esc * (sizeof(*h->lab_esc_edge) + sizeof(*h->lab_esc));
         b += (uint64_t)h->cap_types * sizeof(*h->types);
         for (uint32_t t = 0; t < h->ntypes; t++) {
                 const struct heap_type *ty = &h->types[t];
@@ -1213,7 +1266,9 @@ void heap_free(struct heap *h)
         heap_big_free(h->native);
         heap_big_free(h->edge_start);
         heap_big_free(h->edge_dst);
-        heap_big_free(h->edge_label);
+        heap_big_free(h->edge_lab);
+        heap_big_free(h->lab_esc_edge);
+        heap_big_free(h->lab_esc);
         free(h->gc_garbage);
         free(h->roots);
         free(h->threads);

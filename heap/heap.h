@@ -321,7 +321,15 @@ struct heap {
         uint64_t nedges, cap_edges;
         uint32_t *edge_start;      /* nobjs + 1 entries once finished */
         uint32_t *edge_dst;
-        uint32_t *edge_label;
+        /* Labels take 2 bytes an edge, not 4 (issue #15): read them with
+         * heap_edge_label().  A list's or tuple's "[k]" on its k-th edge is
+         * HEAP_LAB_POS and holds nothing; the rare label that fits in no
+         * code is HEAP_LAB_ESC, kept with its edge in lab_esc_edge /
+         * lab_esc (ascending by edge: edges come in order). */
+        uint16_t *edge_lab;
+        uint64_t nlab_esc, cap_lab_esc;
+        uint32_t *lab_esc_edge;
+        uint32_t *lab_esc;
 
         uint32_t nlabels, cap_labels;
         char **labels;             /* interned label texts */
@@ -413,6 +421,26 @@ static inline uint64_t heap_weight(const struct heap *h, uint32_t i)
 static inline uint32_t heap_label_index(uint32_t n)
 {
         return HEAP_LABEL_INDEX_BIT | (n & ~HEAP_LABEL_INDEX_BIT);
+}
+/* edge_lab codes: below HEAP_LAB_INDEX0 an interned id; from it to
+ * HEAP_LAB_ESC an index label; HEAP_LAB_POS the index of the edge among its
+ * source's edges; HEAP_LAB_ESC in the escape table. */
+#define HEAP_LAB_INDEX0 0x8000u
+#define HEAP_LAB_ESC    0xfffeu
+#define HEAP_LAB_POS    0xffffu
+uint32_t heap_edge_label_escaped(const struct heap *h, uint64_t e);
+/* The label of edge e, one of src's: a finished heap only. */
+static inline uint32_t heap_edge_label(const struct heap *h, uint32_t src, uint64_t e)
+{
+        uint32_t c = h->edge_lab[e];
+
+        if (c < HEAP_LAB_INDEX0)
+                return c;
+        if (c == HEAP_LAB_POS)
+                return heap_label_index((uint32_t)(e - h->edge_start[src]));
+        if (c == HEAP_LAB_ESC)
+                return heap_edge_label_escaped(h, e);
+        return heap_label_index(c - HEAP_LAB_INDEX0);
 }
 /* Writes the label text into buf (always NUL-terminated); returns buf. */
 const char *heap_label_text(const struct heap *h, uint32_t label,

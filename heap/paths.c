@@ -120,14 +120,14 @@ int heap_cycles_shortest(const struct heap *h, const struct heap_cycles *c,
                         if (v == start) {
                                 found = 1;
                                 found_parent = u;
-                                found_label = h->edge_label[e];
+                                found_label = heap_edge_label(h, u, e);
                                 break;
                         }
                         if (pm.seen[s])
                                 continue;
                         pm.seen[s] = 1;
                         pm.parent[s] = u;
-                        pm.label[s] = h->edge_label[e];
+                        pm.label[s] = heap_edge_label(h, u, e);
                         queue[qtail++] = v;
                 }
         }
@@ -187,7 +187,7 @@ static uint32_t edge_label_between(const struct heap *h, uint32_t src, uint32_t 
 {
         for (uint64_t e = h->edge_start[src]; e < h->edge_start[src + 1]; e++)
                 if (h->edge_dst[e] == dst)
-                        return h->edge_label[e];
+                        return heap_edge_label(h, src, e);
         return 0;
 }
 

@@ -471,8 +471,9 @@ uint64_t store_model_checksum(const struct heap *h)
                 cs_word(&s, h->edge_start[i < h->ntracked ? i : h->ntracked]);
         }
         cs_word(&s, h->edge_start[h->ntracked]);
-        for (uint64_t e = 0; e < h->edge_start[h->ntracked]; e++)
-                cs_word(&s, h->edge_dst[e] | (uint64_t)h->edge_label[e] << 32);
+        for (uint32_t i = 0; i < h->ntracked; i++)
+                for (uint64_t e = h->edge_start[i]; e < h->edge_start[i + 1]; e++)
+                        cs_word(&s, h->edge_dst[e] | (uint64_t)heap_edge_label(h, i, e) << 32);
         cs_word(&s, h->ngc_garbage);
         for (uint32_t i = 0; i < h->ngc_garbage; i++)
                 cs_word(&s, h->gc_garbage[i]);
@@ -550,7 +551,7 @@ uint64_t store_native_checksum(const struct heap *h)
         for (uint32_t i = h->ntracked; i < h->nobjs; i++)
                 for (uint64_t e = h->edge_start[i]; e < h->edge_start[i + 1]; e++) {
                         cs_word(&s, i);
-                        cs_word(&s, h->edge_dst[e] | (uint64_t)h->edge_label[e] << 32);
+                        cs_word(&s, h->edge_dst[e] | (uint64_t)heap_edge_label(h, i, e) << 32);
                 }
         return s;
 }

@@ -502,7 +502,7 @@ static int write_edge_rows(struct writer *w, const struct heap *h, const char *t
 
         for (uint32_t i = from; i < to && r >= 0; i++) {
                 for (uint64_t e = h->edge_start[i]; e < h->edge_start[i + 1] && r >= 0; e++) {
-                        uint32_t l = h->edge_label[e];
+                        uint32_t l = heap_edge_label(h, i, e);
 
                         cell_int(b, 0, i);
                         cell_int(b, 1, (int64_t)(e - h->edge_start[i]));

@@ -107,7 +107,7 @@ static uint32_t child_by_label(const struct heap *h, uint32_t obj, const char *l
         if (obj >= h->nobjs)
                 return NONE;
         for (uint64_t e = h->edge_start[obj]; e < h->edge_start[obj + 1]; e++)
-                if (!strcmp(heap_label_text(h, h->edge_label[e], buf, sizeof(buf)), label))
+                if (!strcmp(heap_label_text(h, heap_edge_label(h, obj, e), buf, sizeof(buf)), label))
                         return h->edge_dst[e];
         return NONE;
 }
@@ -769,7 +769,7 @@ static void count_keys(const struct heap *h, uint32_t owner, struct acc *a)
         char lbl[64];
 
         for (uint64_t e = h->edge_start[owner]; e < h->edge_start[owner + 1]; e++) {
-                const char *t = heap_label_text(h, h->edge_label[e], lbl, sizeof(lbl));
+                const char *t = heap_label_text(h, heap_edge_label(h, owner, e), lbl, sizeof(lbl));
 
                 if (!strcmp(t, "<key>"))
                         tstat_add(a->keys, &a->nkeys, 4, h->objs[h->edge_dst[e]].type, 1, 0);

@@ -110,7 +110,7 @@ static int dot_cycle(FILE *f, const struct heap *h, const struct heap_cycles *c,
 
                         for (uint64_t e = h->edge_start[u]; e < h->edge_start[u + 1]; e++)
                                 if (is_member(c, cyc, h->edge_dst[e], n))
-                                        edge(f, h, u, h->edge_dst[e], h->edge_label[e]);
+                                        edge(f, h, u, h->edge_dst[e], heap_edge_label(h, u, e));
                 }
         } else {
                 struct heap_path p = {0};

@@ -222,7 +222,7 @@ static void write_edges(struct hs *s)
                         int type;
                         uint64_t name;
 
-                        edge_of_label(s, h->edge_label[e], &type, &name);
+                        edge_of_label(s, heap_edge_label(h, i, e), &type, &name);
                         fprintf(s->f, ",\n%d,%" PRIu64 ",%" PRIu32, type, name,
                                 node_of_obj(h->edge_dst[e]) * NODE_FIELDS);
                 }

@@ -268,7 +268,7 @@ static void write_objects(FILE *f, const struct heap *h)
                         fprintf(f, "%s{\"id\": %" PRIu64 ", \"label\": ",
                                 e > h->edge_start[i] ? ", " : "",
                                 (uint64_t)h->objs[h->edge_dst[e]].addr);
-                        json_str(f, heap_label_text(h, h->edge_label[e], lbl, sizeof(lbl)));
+                        json_str(f, heap_label_text(h, heap_edge_label(h, i, e), lbl, sizeof(lbl)));
                         fputc('}', f);
                 }
                 fputs("]}", f);

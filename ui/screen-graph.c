@@ -184,7 +184,7 @@ static int build_object(struct view *v)
                                 return r;
                         break;
                 }
-                if ((r = view_add_obj(v, ROW_REF, h->edge_dst[e], h->edge_label[e])) < 0)
+                if ((r = view_add_obj(v, ROW_REF, h->edge_dst[e], heap_edge_label(h, v->obj, e))) < 0)
                         return r;
         }
         view_add_text(v, STYLE_HEADING, "Referrers (%" PRIu64 ")", nby);
@@ -200,7 +200,7 @@ static int build_object(struct view *v)
                         want++;
                 for (uint64_t e = h->edge_start[src]; e < h->edge_start[src + 1]; e++)
                         if (h->edge_dst[e] == v->obj && seen++ == want) {
-                                label = h->edge_label[e];
+                                label = heap_edge_label(h, src, e);
                                 break;
                         }
                 if ((r = view_add_obj(v, ROW_REFBY, src, label)) < 0)

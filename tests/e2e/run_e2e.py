@@ -871,10 +871,10 @@ def costs_check(tap, t, r):
             d.append('%s.kept_bytes %r, its results take %d (%d objects, %d edges, %d cycles of %d members)' % (
                 st, got, w, nobj, nedge, len(cyc), members))
     # the model holds at least a 24-byte record and a 4-byte edge offset
-    # per object, a target and a label per edge
+    # per object, a 4-byte target and a 2-byte label code per edge
     model = (costs.get('model') or {}).get('kept_bytes') or 0
-    if model < 28 * nobj + 8 * nedge:
-        d.append('model.kept_bytes %r below 28 B per object + 8 per edge (%d objects, %d edges)' % (
+    if model < 28 * nobj + 6 * nedge:
+        d.append('model.kept_bytes %r below 28 B per object + 6 per edge (%d objects, %d edges)' % (
             model, nobj, nedge))
     tap.ok(not d, t('costs: every step, and the bytes kept = the sizes of its results'), d)
 

@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 for (uint32_t i = 0; i < h->nobjs && i < 64; i++) {
                         (void)heap_preview(h, i, buf, sizeof(buf));
                         for (uint64_t e = h->edge_start[i]; e < h->edge_start[i + 1] && e < h->edge_start[i] + 8; e++)
-                                (void)heap_label_text(h, h->edge_label[e], buf, sizeof(buf));
+                                (void)heap_label_text(h, heap_edge_label(h, i, e), buf, sizeof(buf));
                 }
                 heap_free(h);
         }

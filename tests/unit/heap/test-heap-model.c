@@ -101,9 +101,9 @@ static void test_protocol(void)
                    h->edge_dst[3] == b && h->edge_dst[4] == u2 && h->edge_dst[5] == u2 &&
                    h->edge_dst[6] == a,
            "edge_dst in insertion order");
-        ok(strcmp(heap_label_text(h, h->edge_label[0], buf, sizeof(buf)), "['k']") == 0,
+        ok(strcmp(heap_label_text(h, heap_edge_label(h, a, 0), buf, sizeof(buf)), "['k']") == 0,
            "text label");
-        ok(strcmp(heap_label_text(h, h->edge_label[1], buf, sizeof(buf)), "[3]") == 0,
+        ok(strcmp(heap_label_text(h, heap_edge_label(h, a, 1), buf, sizeof(buf)), "[3]") == 0,
            "index label");
         ok(strcmp(heap_label_text(h, heap_label_index(123456), buf, sizeof(buf)), "[123456]") ==
                    0,
@@ -199,6 +199,61 @@ static void test_ranges(void)
                    heap_refcnt(&h->objs[i3]) == 0xffffffffLL &&
                    h->objs[i3].size == (uint64_t)1 << 40,
            "3.12's immortal refcount and a 1 TiB size kept");
+        heap_free(h);
+}
+
+/* Edge labels in 2 bytes (issue #15): each kind of code, and the escape
+ * table for what fits in none, read back through heap_edge_label(). */
+static void test_label_codes(void)
+{
+        struct heap *h = heap_new();
+        uint32_t t, a, b, c, l0, lhigh = 0, bad = 0;
+        char text[32];
+        bool interned = true;
+
+        ok(heap_intern_type(h, 0x9000, "builtins", "list", false, &t) == 0 &&
+                   heap_add_object(h, 0x1000, t, HEAP_GEN_0, 1, 8, 0, &a) == 0 &&
+                   heap_add_object(h, 0x1010, t, HEAP_GEN_0, 1, 8, 0, &b) == 0 &&
+                   heap_add_object(h, 0x1020, t, HEAP_GEN_0, 1, 8, 0, &c) == 0, "three objects");
+        heap_mark_tracked_done(h);
+        /* more texts than a code holds: the last ones escape */
+        for (uint32_t k = 0; k <= HEAP_LAB_INDEX0 && interned; k++) {
+                snprintf(text, sizeof(text), ".a%u", k);
+                interned = heap_intern_label(h, text, k ? &lhigh : &l0) == 0;
+        }
+        ok(interned && lhigh == HEAP_LAB_INDEX0, "%u label texts", HEAP_LAB_INDEX0 + 1);
+        /* a: a list of 70000 ("[k]" on the k-th edge, past any index code),
+         * with one item out of place and one text label among them */
+        for (uint32_t k = 0; k < 70000 && !bad; k++)
+                bad = heap_add_edge(h, a, b, k == 5 ? heap_label_index(4) : k == 6 ? l0 :
+                                    heap_label_index(k)) != 0;
+        /* b: the first index code, the last one, the first that escapes,
+         * the highest text id, and a text past the codes */
+        bad |= heap_add_edge(h, b, a, heap_label_index(7)) != 0;
+        bad |= heap_add_edge(h, b, a, heap_label_index(HEAP_LAB_ESC - HEAP_LAB_INDEX0 - 1)) != 0;
+        bad |= heap_add_edge(h, b, a, heap_label_index(HEAP_LAB_ESC - HEAP_LAB_INDEX0)) != 0;
+        bad |= heap_add_edge(h, b, a, HEAP_LAB_INDEX0 - 1) != 0;
+        bad |= heap_add_edge(h, b, a, lhigh) != 0;
+        bad |= heap_add_edge(h, c, a, heap_label_index(0x7fffffff)) != 0;
+        ok(!bad && heap_finish(h) == 0 && h->nedges == 70006, "edges added");
+        for (uint32_t k = 0; k < 70000 && !bad; k++)
+                bad = heap_edge_label(h, a, k) != (k == 5 ? heap_label_index(4) : k == 6 ? l0 :
+                                                   heap_label_index(k));
+        ok(!bad && h->edge_lab[69999] == HEAP_LAB_POS && h->edge_lab[6] == l0 &&
+                   h->edge_lab[5] == HEAP_LAB_INDEX0 + 4,
+           "positions implicit, the odd ones coded");
+        ok(heap_edge_label(h, b, 70000) == heap_label_index(7) &&
+                   heap_edge_label(h, b, 70001) ==
+                           heap_label_index(HEAP_LAB_ESC - HEAP_LAB_INDEX0 - 1) &&
+                   h->edge_lab[70001] == HEAP_LAB_ESC - 1, "index codes");
+        ok(heap_edge_label(h, b, 70002) == heap_label_index(HEAP_LAB_ESC - HEAP_LAB_INDEX0) &&
+                   h->edge_lab[70002] == HEAP_LAB_ESC, "an index past the codes escapes");
+        ok(heap_edge_label(h, b, 70003) == HEAP_LAB_INDEX0 - 1 &&
+                   h->edge_lab[70003] == HEAP_LAB_INDEX0 - 1, "the highest text code");
+        ok(heap_edge_label(h, b, 70004) == lhigh && h->edge_lab[70004] == HEAP_LAB_ESC &&
+                   heap_edge_label(h, c, 70005) == heap_label_index(0x7fffffff) &&
+                   h->nlab_esc == 3, "texts and indices past the codes in the escape table");
+        ok(heap_model_bytes(h) >= 70006 * 6 + 3 * 8, "the model counts labels and escapes");
         heap_free(h);
 }
 
@@ -314,6 +369,7 @@ int main(void)
         test_protocol();
         test_empty();
         test_ranges();
+        test_label_codes();
         test_million();
         test_previews();
         return tap_done();

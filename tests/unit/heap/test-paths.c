@@ -158,7 +158,7 @@ static int check_random(uint32_t n, uint32_t deg, int *ret_paths)
                         for (uint64_t x = h->edge_start[p.objs[k]];
                              x < h->edge_start[p.objs[k] + 1]; x++)
                                 found |= h->edge_dst[x] == p.objs[k + 1] &&
-                                         h->edge_label[x] == p.labels[k];
+                                         heap_edge_label(h, p.objs[k], x) == p.labels[k];
                         bad += !found;
                 }
                 /* no earlier root entry is as close */

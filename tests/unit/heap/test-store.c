@@ -224,7 +224,9 @@ static bool same_heap(const struct heap *a, const struct heap *b, char *why, siz
         SAME(a->nedges == b->nedges);
         SAME(memcmp(a->edge_start, b->edge_start, ((size_t)a->nobjs + 1) * sizeof(*a->edge_start)) == 0);
         SAME(!a->nedges || memcmp(a->edge_dst, b->edge_dst, a->nedges * 4) == 0);
-        SAME(!a->nedges || memcmp(a->edge_label, b->edge_label, a->nedges * 4) == 0);
+        for (uint32_t i = 0; i < a->nobjs; i++)
+                for (uint64_t e = a->edge_start[i]; e < a->edge_start[i + 1]; e++)
+                        SAME(heap_edge_label(a, i, e) == heap_edge_label(b, i, e));
         SAME(memcmp(a->ngen_counts, b->ngen_counts, sizeof(a->ngen_counts)) == 0);
         SAME(a->ndecoded == b->ndecoded);
         SAME(a->ngc_garbage == b->ngc_garbage);

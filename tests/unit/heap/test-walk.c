@@ -837,7 +837,7 @@ static int edge_pos(const struct heap *h, uint64_t src, uint64_t dst, const char
                 return -1;
         for (uint64_t e = h->edge_start[s]; e < h->edge_start[s + 1]; e++)
                 if (h->edge_dst[e] == (uint32_t)d &&
-                    !strcmp(heap_label_text(h, h->edge_label[e], buf, sizeof(buf)), label))
+                    !strcmp(heap_label_text(h, heap_edge_label(h, (uint32_t)s, e), buf, sizeof(buf)), label))
                         return (int)(e - h->edge_start[s]);
         return -1;
 }
@@ -1323,9 +1323,14 @@ static bool same_graph(const struct heap *a, const struct heap *b)
                     a->objs[i].size != b->objs[i].size || a->objs[i].flags != b->objs[i].flags ||
                     a->objs[i].gen != b->objs[i].gen)
                         return false;
-        for (uint64_t e = 0; e < a->nedges; e++)
-                if (a->edge_dst[e] != b->edge_dst[e] || a->edge_label[e] != b->edge_label[e])
+        for (uint32_t i = 0; i <= a->nobjs; i++)
+                if (a->edge_start[i] != b->edge_start[i])
                         return false;
+        for (uint32_t i = 0; i < a->nobjs; i++)
+                for (uint64_t e = a->edge_start[i]; e < a->edge_start[i + 1]; e++)
+                        if (a->edge_dst[e] != b->edge_dst[e] ||
+                            heap_edge_label(a, i, e) != heap_edge_label(b, i, e))
+                                return false;
         return true;
 }
 
@@ -2182,7 +2187,10 @@ static void check_stable_spans(int ver)
                        h1->objs[i].type == h2->objs[i].type &&
                        h1->objs[i].flags == h2->objs[i].flags;
         same = same && !memcmp(h1->edge_dst, h2->edge_dst, h1->nedges * sizeof(*h1->edge_dst)) &&
-               !memcmp(h1->edge_label, h2->edge_label, h1->nedges * sizeof(*h1->edge_label));
+               !memcmp(h1->edge_lab, h2->edge_lab, h1->nedges * sizeof(*h1->edge_lab)) &&
+               h1->nlab_esc == h2->nlab_esc &&
+               !memcmp(h1->lab_esc_edge, h2->lab_esc_edge, h1->nlab_esc * sizeof(*h1->lab_esc_edge)) &&
+               !memcmp(h1->lab_esc, h2->lab_esc, h1->nlab_esc * sizeof(*h1->lab_esc));
         ok(same, "%s: the graph through snapshot-like spans is the graph through reads "
            "(%d/%d, %u/%u objects, %llu/%llu edges)", v, r1, r2, h1 ? h1->nobjs : 0,
            h2 ? h2->nobjs : 0, h1 ? (unsigned long long)h1->nedges : 0,
