@@ -29,6 +29,8 @@ int view_add_row(struct view *v, uint8_t kind, uint8_t style, uint32_t a, uint32
         return 0;
 }
 
+/* format(printf, 2, 0): the callers' own attributes check the arguments */
+__attribute__((format(printf, 2, 0)))
 static int keep_text(struct view *v, const char *fmt, va_list ap, uint32_t *ret)
 {
         char *s;

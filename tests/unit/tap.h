@@ -11,6 +11,7 @@
 
 static int tap_n, tap_failed;
 
+__attribute__((format(printf, 4, 5)))
 static inline int tap_ok(int cond, const char *file, int line, const char *fmt, ...)
 {
         char desc[4096];
