@@ -556,6 +556,8 @@ int heap_dominators_tree(struct heap *h)
         d.h = h;
         d.n = n;
         d.dfn = heap_big_calloc((size_t)n + 1, sizeof(*d.dfn));
+        /* every entry is written by the numbering: faulted in meanwhile */
+        heap_big_prefault(d.dfn, 0, ((size_t)n + 1) * sizeof(*d.dfn));
         d.vertex = heap_big_malloc(((size_t)n + 1) * sizeof(*d.vertex));
         d.vi = heap_big_malloc(((size_t)n + 1) * sizeof(*d.vi));
         rootchild = bitmap_new(n);

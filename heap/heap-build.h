@@ -79,6 +79,11 @@ void *heap_big_malloc(size_t size);
 void *heap_big_calloc(size_t n, size_t size);
 void *heap_big_realloc(void *p, size_t size);
 void heap_big_free(void *p);
+/* A hint that bytes [from, to) of block p are about to be filled: a
+ * helper thread faults them in meanwhile (bigmem.c, prefaulting). */
+void heap_big_prefault(void *p, size_t from, size_t to);
+/* Waits until the helper has done every hint given so far. */
+void heap_big_prefault_drain(void);
 
 /* Records the value preview of object obj (heap_preview()): text is copied,
  * cut at HEAP_PREVIEW_MAX bytes; a second call for the same object replaces

@@ -67,6 +67,7 @@ struct addrmap {
                                     zeroes 4 KiB, not AM_CHUNK's 2 MiB */
         uint32_t chunk_used;     /* blocks handed out of the last chunk */
         uint64_t bytes;          /* memory held in chunks */
+        uint32_t *spare;         /* the next full-size chunk, or NULL */
         /* the block of the latest lookup while the heap is built: a list
          * walk adds its objects block by block, and a referent found
          * missing is added to the block just looked up.  Only the builder
@@ -226,12 +227,23 @@ static uint32_t *addrmap_slot(struct addrmap *a, uint64_t addr, uint64_t budget,
                  * take a second fault at the first store, twice per page.
                  * A big block: from 1 MiB in huge pages (bigmem.c), a
                  * fault per 2 MiB where 4 KiB pages took 512 */
-                a->chunks[a->nchunks] = heap_big_malloc((size_t)cap * AM_SLOTS * sizeof(uint32_t));
+                if (cap == AM_CHUNK && a->spare) {
+                        a->chunks[a->nchunks] = a->spare;
+                        a->spare = NULL;
+                } else {
+                        a->chunks[a->nchunks] =
+                                heap_big_malloc((size_t)cap * AM_SLOTS * sizeof(uint32_t));
+                }
                 if (!a->chunks[a->nchunks]) {
                         *err = -ENOMEM;
                         return NULL;
                 }
                 memset(a->chunks[a->nchunks], 0, (size_t)cap * AM_SLOTS * sizeof(uint32_t));
+                /* the next full-size chunk, which bigmem's helper faults
+                 * in meanwhile (heap_big_prefault); without one the walk
+                 * waited here on its page faults */
+                if (cap == AM_CHUNK)
+                        a->spare = heap_big_malloc((size_t)AM_CHUNK * AM_SLOTS * sizeof(uint32_t));
                 a->nchunks++;
                 a->chunk_cap = cap;
                 a->chunk_used = 0;
@@ -253,6 +265,7 @@ static void addrmap_release(struct addrmap *a)
 {
         for (uint64_t i = 0; i < a->nchunks; i++)
                 heap_big_free(a->chunks[i]);
+        heap_big_free(a->spare);
         free(a->chunks);
         free(a->keys);
         free(a->blocks);
@@ -387,6 +400,24 @@ static int grow32(void **p, uint32_t *cap, uint64_t need, size_t elsize, uint64_
         return grow32_with(p, cap, need, elsize, max, realloc);
 }
 
+/* The arrays the walk fills front to back are faulted in ahead of it by
+ * bigmem's helper thread (heap_big_prefault(): a third of a big walk was
+ * page faults): at every step-th entry the step that lies `PF_AHEAD`
+ * steps ahead, and after a growth the entries just made writable.  A step
+ * is about a huge page (1.5 MiB of objects, 1 MiB of edge targets). */
+#define PF_OBJS  ((uint64_t)1 << 16)
+#define PF_EDGES ((uint64_t)1 << 18)
+#define PF_AHEAD 4
+#define PREFAULT_STEP(arr, i, step)                                                      \
+        do {                                                                             \
+                if (!((i) & ((step) - 1)))                                               \
+                        heap_big_prefault((arr), ((i) + PF_AHEAD * (step)) * sizeof(*(arr)), \
+                                          ((i) + (PF_AHEAD + 1) * (step)) * sizeof(*(arr))); \
+        } while (0)
+#define PREFAULT_GROWN(arr, i, step)                                                     \
+        heap_big_prefault((arr), (i) * sizeof(*(arr)),                                   \
+                          ((i) + (PF_AHEAD + 1) * (step)) * sizeof(*(arr)))
+
 /* Growing and trimming the arrays of one entry or more per object or
  * edge (objs, edges, edge_start, native, previews): the big blocks, within the
  * memory budget (heap_big_realloc()); heap_free() gives them back with
@@ -483,8 +514,10 @@ int heap_add_object(struct heap *h, uint64_t addr, uint32_t type, enum heap_gen 
                 if (r < 0)
                         return r;
                 h->cap_objs = cap > HEAP_MAX_OBJS ? HEAP_MAX_OBJS : (uint32_t)cap;
+                PREFAULT_GROWN(h->objs, h->nobjs, PF_OBJS);
         }
         idx = h->nobjs++;
+        PREFAULT_STEP(h->objs, idx, PF_OBJS);
         o = &h->objs[idx];
         *o = (struct heap_obj){
                 .addr = addr,
@@ -738,6 +771,8 @@ static int ensure_estart(struct heap *h, uint64_t need)
         es = heap_big_realloc(p->estart, n * sizeof(*es));
         if (!es)
                 return -ENOMEM;
+        /* filled front to back as the objects are decoded */
+        heap_big_prefault(es, (size_t)p->capstart * sizeof(*es), n * sizeof(*es));
         p->estart = es;
         p->capstart = (uint32_t)n;
         return 0;
@@ -802,7 +837,11 @@ int heap_add_edge(struct heap *h, uint32_t src, uint32_t dst, uint32_t label)
                 if (r < 0)
                         return r;
                 h->cap_edges = cap;
+                PREFAULT_GROWN(h->edge_dst, h->nedges, PF_EDGES);
+                PREFAULT_GROWN(h->edge_lab, h->nedges, PF_EDGES);
         }
+        PREFAULT_STEP(h->edge_dst, h->nedges, PF_EDGES);
+        PREFAULT_STEP(h->edge_lab, h->nedges, PF_EDGES);
         while (p->nstart <= src)
                 p->estart[p->nstart++] = (uint32_t)h->nedges;
         p->last_src = src;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -45,6 +46,70 @@ static bool zero(const uint8_t *p, size_t n)
                 if (p[i])
                         return false;
         return true;
+}
+
+/* Resident pages of [p, p + n), by mincore(). */
+static size_t resident(const void *p, size_t n)
+{
+        static unsigned char vec[(64 << 20) / 4096];
+        size_t pages = n / 4096, k = 0;
+
+        if (pages > sizeof(vec) || mincore((void *)p, n, vec) < 0)
+                return (size_t)-1;
+        for (size_t i = 0; i < pages; i++)
+                k += vec[i] & 1;
+        return k;
+}
+
+/* heap_big_prefault(): a malloc()ed block is faulted in by the helper
+ * without a byte of it changed, a calloc()ed one only on request and only
+ * the part asked for, a trim gives back what the helper faulted in, and
+ * hints on freed, foreign or spilled blocks do nothing. */
+static void test_prefault(const char *dir)
+{
+        uint8_t *a, *b, local[64];
+        size_t r;
+
+        heap_big_budget(0, dir);
+        a = heap_big_malloc(16 * MIB);
+        heap_big_prefault_drain();
+        r = a ? resident(a, 16 * MIB) : 0;
+        ok(r == 16 * MIB / 4096,
+           "a malloc()ed block is faulted in by the helper (%zu of %zu pages)", r,
+           16 * MIB / 4096);
+        b = heap_big_calloc(16, MIB);
+        heap_big_prefault_drain();
+        ok(b && resident(b, 16 * MIB) == 0, "a calloc()ed block is not, unasked (%zu pages)",
+           b ? resident(b, 16 * MIB) : 0);
+        heap_big_prefault(b, 4 * MIB, 6 * MIB);
+        heap_big_prefault_drain();
+        ok(b && resident(b, 4 * MIB) == 0 && resident(b + 4 * MIB, 2 * MIB) == 2 * MIB / 4096 &&
+                   resident(b + 6 * MIB, 10 * MIB) == 0 && zero(b, 16 * MIB),
+           "asked for 2 MiB of it: those pages, zeroed, and no others");
+        fill(a, 16 * MIB, 7);
+        heap_big_prefault(a, 0, 16 * MIB);
+        a = heap_big_realloc(a, 2 * MIB);
+        heap_big_prefault_drain();
+        ok(a && holds(a, 2 * MIB, 7) && resident(a + 2 * MIB, 2 * MIB) == 0,
+           "a hint on a block then trimmed: the bytes kept, the pages past the trim given back");
+        /* hints on blocks freed meanwhile, past the end, on the stack */
+        heap_big_prefault(b, 0, 16 * MIB);
+        heap_big_free(b);
+        heap_big_prefault(a, 0, 64 * MIB);
+        heap_big_prefault(local, 0, sizeof(local));
+        heap_big_prefault(NULL, 0, 4096);
+        heap_big_prefault_drain();
+        ok(a && holds(a, 2 * MIB, 7), "hints past the block, freed or foreign do no harm");
+        heap_big_free(a);
+        /* spilled blocks are file pages: left to the kernel */
+        heap_big_budget(1, dir);
+        b = heap_big_malloc(4 * MIB);
+        heap_big_prefault(b, 0, 4 * MIB);
+        heap_big_prefault_drain();
+        ok(b && stats().spilled >= 4 * MIB && resident(b, 4 * MIB) == 0,
+           "a spilled block is not faulted in");
+        heap_big_free(b);
+        heap_big_budget(0, dir);
 }
 
 int main(void)
@@ -228,6 +293,7 @@ int main(void)
         /* a calloc whose size overflows is refused, as calloc would */
         heap_big_budget(1, dir);
         ok(heap_big_calloc(SIZE_MAX / 2, 4) == NULL, "calloc overflow refused");
+        test_prefault(dir);
         heap_big_budget(0, NULL);
         rmdir(dir);
         return tap_done();
