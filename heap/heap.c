@@ -88,6 +88,10 @@ struct heap_priv {
         uint32_t nstart;     /* entries of estart filled so far */
         uint32_t capstart;   /* entries of estart allocated */
         int64_t last_src;    /* src of the latest heap_add_edge, or -1 */
+        /* its labels so far: [run_top], [run_top - 1], ...; the escape
+         * table's length before them (fold_run) */
+        bool run_desc;
+        uint64_t run_top, run_esc;
         int tracked_done;
         int finished;
         uint32_t cap_threads, cap_frames;  /* h->threads / h->frames */
@@ -786,7 +790,7 @@ static uint16_t label_code(uint32_t label, uint64_t pos)
         if (label < HEAP_LAB_INDEX0)
                 return (uint16_t)label;
         if ((label & HEAP_LABEL_INDEX_BIT) &&
-            (label & ~HEAP_LABEL_INDEX_BIT) < HEAP_LAB_ESC - HEAP_LAB_INDEX0)
+            (label & ~HEAP_LABEL_INDEX_BIT) < HEAP_LAB_RPOS - HEAP_LAB_INDEX0)
                 return (uint16_t)(HEAP_LAB_INDEX0 + (label & ~HEAP_LABEL_INDEX_BIT));
         return HEAP_LAB_ESC;
 }
@@ -806,10 +810,27 @@ uint32_t heap_edge_label_escaped(const struct heap *h, uint64_t e)
         return lo < h->nlab_esc && h->lab_esc_edge[lo] == e ? h->lab_esc[lo] : 0;
 }
 
+/* The latest source's edges, once complete: labels [n-1] .. [0] in that
+ * order are HEAP_LAB_RPOS, which only the whole count allows.  Only worth
+ * a rewrite when some of them had escaped. */
+static void fold_run(struct heap *h, struct heap_priv *p)
+{
+        uint64_t first;
+
+        if (p->last_src < 0 || !p->run_desc || h->nlab_esc == p->run_esc)
+                return;
+        first = p->estart[p->last_src];
+        if (p->run_top != h->nedges - first - 1)
+                return;
+        for (uint64_t e = first; e < h->nedges; e++)
+                h->edge_lab[e] = HEAP_LAB_RPOS;
+        h->nlab_esc = p->run_esc;
+}
+
 int heap_add_edge(struct heap *h, uint32_t src, uint32_t dst, uint32_t label)
 {
         struct heap_priv *p;
-        uint64_t cap;
+        uint64_t cap, pos;
         uint16_t code;
         int r;
 
@@ -842,10 +863,21 @@ int heap_add_edge(struct heap *h, uint32_t src, uint32_t dst, uint32_t label)
         }
         PREFAULT_STEP(h->edge_dst, h->nedges, PF_EDGES);
         PREFAULT_STEP(h->edge_lab, h->nedges, PF_EDGES);
+        if (src != p->last_src)
+                fold_run(h, p);
         while (p->nstart <= src)
                 p->estart[p->nstart++] = (uint32_t)h->nedges;
+        pos = h->nedges - p->estart[src];
+        if (pos == 0) {
+                p->run_desc = (label & HEAP_LABEL_INDEX_BIT) != 0;
+                p->run_top = label & ~HEAP_LABEL_INDEX_BIT;
+                p->run_esc = h->nlab_esc;
+        } else if (p->run_desc) {
+                p->run_desc = pos <= p->run_top &&
+                              label == heap_label_index((uint32_t)(p->run_top - pos));
+        }
         p->last_src = src;
-        code = label_code(label, h->nedges - p->estart[src]);
+        code = label_code(label, pos);
         if (code == HEAP_LAB_ESC) {
                 if (h->nlab_esc == h->cap_lab_esc) {
                         /* two arrays, one capacity, as for the edges */
@@ -919,6 +951,8 @@ int heap_finish(struct heap *h)
         if (!h || !(p = priv(h)) || p->finished)
                 return -EINVAL;
         p->tracked_done = 1;
+        if (p->estart)
+                fold_run(h, p);
         r = ensure_estart(h, 1);
         if (r < 0)
                 return r;

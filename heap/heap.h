@@ -322,10 +322,12 @@ struct heap {
         uint32_t *edge_start;      /* nobjs + 1 entries once finished */
         uint32_t *edge_dst;
         /* Labels take 2 bytes an edge, not 4 (issue #15): read them with
-         * heap_edge_label().  A list's or tuple's "[k]" on its k-th edge is
-         * HEAP_LAB_POS and holds nothing; the rare label that fits in no
-         * code is HEAP_LAB_ESC, kept with its edge in lab_esc_edge /
-         * lab_esc (ascending by edge: edges come in order). */
+         * heap_edge_label().  An index label "[k]" is a code of its own,
+         * or none where k follows from the edge's position (HEAP_LAB_POS,
+         * HEAP_LAB_RPOS: a list of a million items); the rare label that
+         * fits in no code is HEAP_LAB_ESC, kept with its edge in
+         * lab_esc_edge / lab_esc (ascending by edge: edges come in
+         * order). */
         uint16_t *edge_lab;
         uint64_t nlab_esc, cap_lab_esc;
         uint32_t *lab_esc_edge;
@@ -423,9 +425,12 @@ static inline uint32_t heap_label_index(uint32_t n)
         return HEAP_LABEL_INDEX_BIT | (n & ~HEAP_LABEL_INDEX_BIT);
 }
 /* edge_lab codes: below HEAP_LAB_INDEX0 an interned id; from it to
- * HEAP_LAB_ESC an index label; HEAP_LAB_POS the index of the edge among its
- * source's edges; HEAP_LAB_ESC in the escape table. */
+ * HEAP_LAB_RPOS an index label; HEAP_LAB_POS the index of the edge among
+ * its source's edges, HEAP_LAB_RPOS the same counted from the last (a
+ * list's and a tuple's tp_traverse visit their items backwards);
+ * HEAP_LAB_ESC in the escape table. */
 #define HEAP_LAB_INDEX0 0x8000u
+#define HEAP_LAB_RPOS   0xfffdu
 #define HEAP_LAB_ESC    0xfffeu
 #define HEAP_LAB_POS    0xffffu
 uint32_t heap_edge_label_escaped(const struct heap *h, uint64_t e);
@@ -438,6 +443,8 @@ static inline uint32_t heap_edge_label(const struct heap *h, uint32_t src, uint6
                 return c;
         if (c == HEAP_LAB_POS)
                 return heap_label_index((uint32_t)(e - h->edge_start[src]));
+        if (c == HEAP_LAB_RPOS)
+                return heap_label_index((uint32_t)(h->edge_start[src + 1] - 1 - e));
         if (c == HEAP_LAB_ESC)
                 return heap_edge_label_escaped(h, e);
         return heap_label_index(c - HEAP_LAB_INDEX0);

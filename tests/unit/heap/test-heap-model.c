@@ -207,14 +207,16 @@ static void test_ranges(void)
 static void test_label_codes(void)
 {
         struct heap *h = heap_new();
-        uint32_t t, a, b, c, l0, lhigh = 0, bad = 0;
+        uint32_t t, a, b, c, d, l0, lhigh = 0, bad = 0;
+        const uint32_t big = 70000;   /* past any index code */
         char text[32];
         bool interned = true;
 
         ok(heap_intern_type(h, 0x9000, "builtins", "list", false, &t) == 0 &&
                    heap_add_object(h, 0x1000, t, HEAP_GEN_0, 1, 8, 0, &a) == 0 &&
                    heap_add_object(h, 0x1010, t, HEAP_GEN_0, 1, 8, 0, &b) == 0 &&
-                   heap_add_object(h, 0x1020, t, HEAP_GEN_0, 1, 8, 0, &c) == 0, "three objects");
+                   heap_add_object(h, 0x1020, t, HEAP_GEN_0, 1, 8, 0, &c) == 0 &&
+                   heap_add_object(h, 0x1030, t, HEAP_GEN_0, 1, 8, 0, &d) == 0, "four objects");
         heap_mark_tracked_done(h);
         /* more texts than a code holds: the last ones escape */
         for (uint32_t k = 0; k <= HEAP_LAB_INDEX0 && interned; k++) {
@@ -222,38 +224,56 @@ static void test_label_codes(void)
                 interned = heap_intern_label(h, text, k ? &lhigh : &l0) == 0;
         }
         ok(interned && lhigh == HEAP_LAB_INDEX0, "%u label texts", HEAP_LAB_INDEX0 + 1);
-        /* a: a list of 70000 ("[k]" on the k-th edge, past any index code),
-         * with one item out of place and one text label among them */
-        for (uint32_t k = 0; k < 70000 && !bad; k++)
+        /* a: "[k]" on the k-th edge, with one item out of place and one
+         * text label among them */
+        for (uint32_t k = 0; k < big && !bad; k++)
                 bad = heap_add_edge(h, a, b, k == 5 ? heap_label_index(4) : k == 6 ? l0 :
                                     heap_label_index(k)) != 0;
         /* b: the first index code, the last one, the first that escapes,
-         * the highest text id, and a text past the codes */
+         * the highest text id, a text past the codes, the highest index */
         bad |= heap_add_edge(h, b, a, heap_label_index(7)) != 0;
-        bad |= heap_add_edge(h, b, a, heap_label_index(HEAP_LAB_ESC - HEAP_LAB_INDEX0 - 1)) != 0;
-        bad |= heap_add_edge(h, b, a, heap_label_index(HEAP_LAB_ESC - HEAP_LAB_INDEX0)) != 0;
+        bad |= heap_add_edge(h, b, a, heap_label_index(HEAP_LAB_RPOS - HEAP_LAB_INDEX0 - 1)) != 0;
+        bad |= heap_add_edge(h, b, a, heap_label_index(HEAP_LAB_RPOS - HEAP_LAB_INDEX0)) != 0;
         bad |= heap_add_edge(h, b, a, HEAP_LAB_INDEX0 - 1) != 0;
         bad |= heap_add_edge(h, b, a, lhigh) != 0;
-        bad |= heap_add_edge(h, c, a, heap_label_index(0x7fffffff)) != 0;
-        ok(!bad && heap_finish(h) == 0 && h->nedges == 70006, "edges added");
-        for (uint32_t k = 0; k < 70000 && !bad; k++)
+        bad |= heap_add_edge(h, b, a, heap_label_index(0x7fffffff)) != 0;
+        /* c: a list as tp_traverse visits it, last item first; d: the same
+         * with one item out of place */
+        for (uint32_t k = big; k-- > 0 && !bad;)
+                bad = heap_add_edge(h, c, a, heap_label_index(k)) != 0;
+        for (uint32_t k = big; k-- > 0 && !bad;)
+                bad = heap_add_edge(h, d, a, heap_label_index(k == 40000 ? 3 : k)) != 0;
+        ok(!bad && heap_finish(h) == 0 && h->nedges == 4 * (uint64_t)big - big + 6,
+           "edges added");
+        for (uint32_t k = 0; k < big && !bad; k++)
                 bad = heap_edge_label(h, a, k) != (k == 5 ? heap_label_index(4) : k == 6 ? l0 :
                                                    heap_label_index(k));
-        ok(!bad && h->edge_lab[69999] == HEAP_LAB_POS && h->edge_lab[6] == l0 &&
+        ok(!bad && h->edge_lab[big - 1] == HEAP_LAB_POS && h->edge_lab[6] == l0 &&
                    h->edge_lab[5] == HEAP_LAB_INDEX0 + 4,
            "positions implicit, the odd ones coded");
-        ok(heap_edge_label(h, b, 70000) == heap_label_index(7) &&
-                   heap_edge_label(h, b, 70001) ==
-                           heap_label_index(HEAP_LAB_ESC - HEAP_LAB_INDEX0 - 1) &&
-                   h->edge_lab[70001] == HEAP_LAB_ESC - 1, "index codes");
-        ok(heap_edge_label(h, b, 70002) == heap_label_index(HEAP_LAB_ESC - HEAP_LAB_INDEX0) &&
-                   h->edge_lab[70002] == HEAP_LAB_ESC, "an index past the codes escapes");
-        ok(heap_edge_label(h, b, 70003) == HEAP_LAB_INDEX0 - 1 &&
-                   h->edge_lab[70003] == HEAP_LAB_INDEX0 - 1, "the highest text code");
-        ok(heap_edge_label(h, b, 70004) == lhigh && h->edge_lab[70004] == HEAP_LAB_ESC &&
-                   heap_edge_label(h, c, 70005) == heap_label_index(0x7fffffff) &&
-                   h->nlab_esc == 3, "texts and indices past the codes in the escape table");
-        ok(heap_model_bytes(h) >= 70006 * 6 + 3 * 8, "the model counts labels and escapes");
+        ok(heap_edge_label(h, b, big) == heap_label_index(7) &&
+                   heap_edge_label(h, b, big + 1) ==
+                           heap_label_index(HEAP_LAB_RPOS - HEAP_LAB_INDEX0 - 1) &&
+                   h->edge_lab[big + 1] == HEAP_LAB_RPOS - 1, "index codes");
+        ok(heap_edge_label(h, b, big + 2) == heap_label_index(HEAP_LAB_RPOS - HEAP_LAB_INDEX0) &&
+                   h->edge_lab[big + 2] == HEAP_LAB_ESC, "an index past the codes escapes");
+        ok(heap_edge_label(h, b, big + 3) == HEAP_LAB_INDEX0 - 1 &&
+                   h->edge_lab[big + 3] == HEAP_LAB_INDEX0 - 1, "the highest text code");
+        ok(heap_edge_label(h, b, big + 4) == lhigh && h->edge_lab[big + 4] == HEAP_LAB_ESC &&
+                   heap_edge_label(h, b, big + 5) == heap_label_index(0x7fffffff),
+           "texts and indices past the codes in the escape table");
+        for (uint32_t k = 0; k < big && !bad; k++)
+                bad = heap_edge_label(h, c, big + 6 + k) != heap_label_index(big - 1 - k) ||
+                      h->edge_lab[big + 6 + k] != HEAP_LAB_RPOS;
+        ok(!bad, "a list visited backwards: positions implicit from the end");
+        for (uint32_t k = 0; k < big && !bad; k++)
+                bad = heap_edge_label(h, d, 2 * big + 6 + k) !=
+                      heap_label_index(big - 1 - k == 40000 ? 3 : big - 1 - k);
+        ok(!bad && h->nlab_esc == 3 + (big - 1 - (HEAP_LAB_RPOS - HEAP_LAB_INDEX0) + 1) - 1,
+           "one item out of place: every label kept, the big ones escaped (%llu escapes)",
+           (unsigned long long)h->nlab_esc);
+        ok(heap_model_bytes(h) >= h->nedges * 6 + h->nlab_esc * 8,
+           "the model counts labels and escapes");
         heap_free(h);
 }
 
