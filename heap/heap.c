@@ -41,8 +41,10 @@ struct idxmap {
  * and a hash table of millions of slots makes each one a cache miss (two,
  * with the key check in h->objs).  Instead the target's address space is cut
  * into 4 KiB blocks; each block that holds objects gets a direct-mapped array
- * with one 32-bit slot per 16 bytes, found through a small directory (a few
- * thousand entries: it stays in cache).  Distinct objects are at least 16
+ * with one 32-bit slot per 16 bytes, found through a directory (a few
+ * thousand entries for a small heap, where it stays in cache; a 1.2 GB
+ * heap has 300,000 blocks, and a probe is a miss there too).  Distinct
+ * objects are at least 16
  * bytes apart, so each has a slot of its own; the slot holds
  * (idx + 1) << 1 | address bit 3, so a hit needs no look at h->objs.  The
  * walker visits objects in roughly allocation order and their referents were
@@ -57,8 +59,10 @@ struct idxmap {
 #define AM_BUDGET_PER_OBJ 64              /* sparse heaps fall back to objmap */
 
 struct addrmap {
-        uint64_t *keys;          /* directory: block number + 1, 0 = empty */
-        uint32_t **blocks;       /* directory: the block's slots */
+        /* the directory: block number + 1 (0 = empty) and the block's
+         * slots side by side, one cache miss a probe where two arrays
+         * took two */
+        struct am_dir { uint64_t key; uint32_t *block; } *dir;
         uint64_t cap, n;         /* directory capacity (power of two), used */
         uint32_t **chunks;       /* allocations of blocks */
         uint64_t nchunks, capchunks;
@@ -132,9 +136,9 @@ static uint32_t *addrmap_block(const struct addrmap *a, uint64_t blk)
         if (!a->cap)
                 return NULL;
         for (uint64_t i = mix64(blk) & mask;; i = (i + 1) & mask) {
-                if (a->keys[i] == blk + 1)
-                        return a->blocks[i];
-                if (!a->keys[i])
+                if (a->dir[i].key == blk + 1)
+                        return a->dir[i].block;
+                if (!a->dir[i].key)
                         return NULL;
         }
 }
@@ -188,27 +192,22 @@ static uint32_t *addrmap_slot(struct addrmap *a, uint64_t addr, uint64_t budget,
                 return NULL;
         if ((a->n + 1) * 2 > a->cap) {
                 uint64_t ncap = a->cap ? a->cap * 2 : 1024;
-                uint64_t *nk = calloc(ncap, sizeof(*nk));
-                uint32_t **nb = calloc(ncap, sizeof(*nb));
+                struct am_dir *nd = calloc(ncap, sizeof(*nd));
 
-                if (!nk || !nb) {
-                        free(nk);
-                        free(nb);
+                if (!nd) {
                         *err = -ENOMEM;
                         return NULL;
                 }
                 for (uint64_t j = 0; j < a->cap; j++) {
-                        if (!a->keys[j])
+                        if (!a->dir[j].key)
                                 continue;
-                        for (i = mix64(a->keys[j] - 1) & (ncap - 1); nk[i]; i = (i + 1) & (ncap - 1))
+                        for (i = mix64(a->dir[j].key - 1) & (ncap - 1); nd[i].key;
+                             i = (i + 1) & (ncap - 1))
                                 ;
-                        nk[i] = a->keys[j];
-                        nb[i] = a->blocks[j];
+                        nd[i] = a->dir[j];
                 }
-                free(a->keys);
-                free(a->blocks);
-                a->keys = nk;
-                a->blocks = nb;
+                free(a->dir);
+                a->dir = nd;
                 a->cap = ncap;
         }
         if (!a->nchunks || a->chunk_used == a->chunk_cap) {
@@ -255,10 +254,9 @@ static uint32_t *addrmap_slot(struct addrmap *a, uint64_t addr, uint64_t budget,
         }
         b = a->chunks[a->nchunks - 1] + (size_t)a->chunk_used++ * AM_SLOTS;
         mask = a->cap - 1;
-        for (i = mix64(blk) & mask; a->keys[i]; i = (i + 1) & mask)
+        for (i = mix64(blk) & mask; a->dir[i].key; i = (i + 1) & mask)
                 ;
-        a->keys[i] = blk + 1;
-        a->blocks[i] = b;
+        a->dir[i] = (struct am_dir){ .key = blk + 1, .block = b };
         a->n++;
         a->last_key = blk + 1;
         a->last = b;
@@ -271,8 +269,7 @@ static void addrmap_release(struct addrmap *a)
                 heap_big_free(a->chunks[i]);
         heap_big_free(a->spare);
         free(a->chunks);
-        free(a->keys);
-        free(a->blocks);
+        free(a->dir);
         *a = (struct addrmap){0};
 }
 
