@@ -506,7 +506,7 @@ void heap_big_prefault(void *p, size_t from, size_t to)
         }
         if (to > b->size)
                 to = b->size;
-        lo = (uintptr_t)p + (from & ~(uintptr_t)4095);
+        lo = (uintptr_t)p + (from & ~(page_up(1) - 1));
         hi = (uintptr_t)p + page_up(to);
         pthread_mutex_lock(&pf.lock);
         if (pf.off) {
