@@ -2189,8 +2189,10 @@ static void check_stable_spans(int ver)
         same = same && !memcmp(h1->edge_dst, h2->edge_dst, h1->nedges * sizeof(*h1->edge_dst)) &&
                !memcmp(h1->edge_lab, h2->edge_lab, h1->nedges * sizeof(*h1->edge_lab)) &&
                h1->nlab_esc == h2->nlab_esc &&
-               !memcmp(h1->lab_esc_edge, h2->lab_esc_edge, h1->nlab_esc * sizeof(*h1->lab_esc_edge)) &&
-               !memcmp(h1->lab_esc, h2->lab_esc, h1->nlab_esc * sizeof(*h1->lab_esc));
+               (!h1->nlab_esc ||
+                (!memcmp(h1->lab_esc_edge, h2->lab_esc_edge,
+                         h1->nlab_esc * sizeof(*h1->lab_esc_edge)) &&
+                 !memcmp(h1->lab_esc, h2->lab_esc, h1->nlab_esc * sizeof(*h1->lab_esc))));
         ok(same, "%s: the graph through snapshot-like spans is the graph through reads "
            "(%d/%d, %u/%u objects, %llu/%llu edges)", v, r1, r2, h1 ? h1->nobjs : 0,
            h2 ? h2->nobjs : 0, h1 ? (unsigned long long)h1->nedges : 0,
